@@ -1,0 +1,36 @@
+# ForestGaps developer targets. `make demo` and `make test` bootstrap .venv by themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export QT_QPA_PLATFORM ?= offscreen
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-fast lint format plugin clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+venv: ## create .venv once (QGIS-aware, CPU torch 2.13.0 unless a torch is importable)
+	@bash scripts/bootstrap_venv.sh
+
+demo: venv ## run the main job on the embedded default and print where the outputs are
+	@$(VENV)/bin/forestgaps demo --out out/demo
+
+test: venv ## run the whole test suite (QGIS tests included when QGIS is installed)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: venv ## the suite without slow tests
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: venv ## ruff checks
+	$(VENV)/bin/ruff check forestgaps_engine plugin tests benchmarks scripts
+
+format: venv ## ruff formatting and import sorting
+	$(VENV)/bin/ruff check --fix forestgaps_engine plugin tests benchmarks scripts
+	$(VENV)/bin/ruff format forestgaps_engine plugin tests benchmarks scripts
+
+plugin: venv ## build dist/forestgaps.zip for QGIS
+	@$(PY) scripts/build_plugin.py --out dist/forestgaps.zip
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf out dist build .pytest_cache .ruff_cache

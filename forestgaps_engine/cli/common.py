@@ -1,0 +1,30 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from forestgaps_engine.config import ForestGapsConfig, load_config
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and repeatable ``--set key.path=value``."""
+    parser.add_argument("--config", metavar="FILE", help="YAML config (default: built-in defaults)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value, e.g. --set training.epochs=3 (repeatable)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> ForestGapsConfig:
+    """Load the config named by ``--config`` with the ``--set`` overrides applied."""
+    return load_config(args.config, args.overrides)
+
+
+def threshold_label(threshold_m: float) -> str:
+    """File-name label of a threshold: 10 -> ``t10``, 7.5 -> ``t7.5``."""
+    return f"t{threshold_m:g}"

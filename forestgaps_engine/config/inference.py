@@ -1,0 +1,31 @@
+"""Tiled prediction and post-processing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from forestgaps_engine.config.base import StrictModel
+
+
+class InferenceConfig(StrictModel):
+    """Windowing, batching, blending and the cut from probability to gap mask."""
+
+    tile_size_px: int = Field(default=512, ge=32, le=8192)
+    overlap_px: int = Field(default=64, ge=0, le=4096)
+    batch_size: int = Field(default=8, ge=1, le=1024)
+    blend: Literal["hann", "linear", "none"] = "hann"
+    probability_cutoff: float = Field(default=0.5, gt=0.0, lt=1.0)
+    min_gap_area_m2: float = Field(default=4.0, ge=0.0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    backend: Literal["auto", "torch", "torch_compile", "onnxruntime", "openvino"] = "auto"
+
+    @model_validator(mode="after")
+    def _overlap_below_half_tile(self) -> InferenceConfig:
+        if 2 * self.overlap_px >= self.tile_size_px:
+            raise ValueError(
+                f"overlap_px ({self.overlap_px}) must be < tile_size_px / 2 "
+                f"({self.tile_size_px / 2:g})"
+            )
+        return self

@@ -1,0 +1,24 @@
+"""The one config tree: a section per concern."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from forestgaps_engine.config.base import StrictModel
+from forestgaps_engine.config.data import DataConfig
+from forestgaps_engine.config.gaps import GapsConfig
+from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.config.model import ModelConfig
+from forestgaps_engine.config.synth import SynthConfig
+from forestgaps_engine.config.training import TrainingConfig
+
+
+class ForestGapsConfig(StrictModel):
+    """Root of every ForestGaps configuration file."""
+
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    gaps: GapsConfig = Field(default_factory=GapsConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)

@@ -1,0 +1,54 @@
+"""Google Colab: Drive-backed storage so runs survive a disconnect, capped workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from forestgaps_engine.environment.base import Environment
+
+logger = logging.getLogger(__name__)
+
+DRIVE_MOUNT = Path("/content/drive")
+DRIVE_PROJECT = DRIVE_MOUNT / "MyDrive" / "forestgaps"
+
+
+class ColabEnvironment(Environment):
+    """Colab runtime: checkpoints and logs on Drive when it is mounted; 2 to 4 workers."""
+
+    name = "colab"
+
+    def is_active(self) -> bool:
+        return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+    def _root(self) -> Path:
+        # Local /content disappears with the runtime; Drive outlives it.
+        return DRIVE_PROJECT if DRIVE_MOUNT.is_dir() else Path("/content/forestgaps")
+
+    def data_root(self) -> Path:
+        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", self._root() / "data"))
+
+    def checkpoint_root(self) -> Path:
+        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", self._root() / "runs"))
+
+    def max_workers(self) -> int:
+        return max(2, min(4, os.cpu_count() or 2))
+
+    def use_notebook_progress(self) -> bool:
+        return True
+
+    def apply_patches(self) -> list[str]:
+        changes = []
+        if not DRIVE_MOUNT.is_dir():
+            logger.warning(
+                "Google Drive is not mounted: checkpoints go to %s and are lost on disconnect; "
+                "run drive.mount('/content/drive') first to keep them",
+                self._root(),
+            )
+        for root in (self.data_root(), self.checkpoint_root()):
+            root.mkdir(parents=True, exist_ok=True)
+            changes.append(f"storage root {root}")
+        changes.append(f"data-loader workers capped at {self.max_workers()}")
+        return changes

@@ -1,0 +1,40 @@
+"""Inside QGIS: the engine is hosted by the plugin; be frugal with threads and workers.
+
+Detection only looks at ``sys.modules``: the engine never imports QGIS itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from forestgaps_engine.environment.base import Environment
+
+
+class QgisEnvironment(Environment):
+    """QGIS process: no data-loader subprocesses, torch threads leave a core to the GUI."""
+
+    name = "qgis"
+
+    def is_active(self) -> bool:
+        return "qgis.core" in sys.modules
+
+    def data_root(self) -> Path:
+        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", Path.home() / "forestgaps"))
+
+    def checkpoint_root(self) -> Path:
+        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", Path.home() / "forestgaps"))
+
+    def max_workers(self) -> int:
+        # Worker subprocesses would re-import QGIS's Python and its GDAL: keep loading in-process.
+        return 0
+
+    def apply_patches(self) -> list[str]:
+        try:
+            import torch
+        except ImportError:
+            return []
+        threads = max(1, (os.cpu_count() or 2) - 1)
+        torch.set_num_threads(threads)
+        return [f"torch threads set to {threads} to keep the QGIS interface responsive"]

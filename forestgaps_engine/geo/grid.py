@@ -1,0 +1,57 @@
+"""The ``Grid`` value: where a raster's cells lie (CRS, transform, shape)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from affine import Affine
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid.
+
+    Attributes:
+        crs: CRS as a string rasterio understands (``"EPSG:2154"`` or WKT), or None when
+            the file stores none.
+        transform: pixel-to-CRS affine transform.
+        height_px: number of rows.
+        width_px: number of columns.
+    """
+
+    crs: str | None
+    transform: Affine
+    height_px: int
+    width_px: int
+
+    def __post_init__(self) -> None:
+        if self.height_px <= 0 or self.width_px <= 0:
+            raise ValueError(f"grid shape must be positive, got {self.shape}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return (self.height_px, self.width_px)
+
+    @property
+    def resolution_m(self) -> tuple[float, float]:
+        """Cell size (x, y) in CRS units, both positive."""
+        return (abs(self.transform.a), abs(self.transform.e))
+
+    @property
+    def cell_area_m2(self) -> float:
+        """Area of one cell in squared CRS units."""
+        res_x, res_y = self.resolution_m
+        return res_x * res_y
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in CRS units."""
+        left, top = self.transform.c, self.transform.f
+        right = left + self.transform.a * self.width_px
+        bottom = top + self.transform.e * self.height_px
+        return (min(left, right), min(bottom, top), max(left, right), max(bottom, top))
+
+    def with_crs(self, crs: str | None) -> Grid:
+        """The same cells labelled with another CRS (no reprojection)."""
+        return Grid(crs, self.transform, self.height_px, self.width_px)

@@ -1,0 +1,184 @@
+"""Single-band raster reading with a validity mask, and atomic, tiled, compressed writing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forestgaps_engine.errors import EmptyRasterError, InvalidDataFormatError
+from forestgaps_engine.files import atomic_path
+from forestgaps_engine.geo.grid import Grid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RasterProfile:
+    """Named creation options for one kind of output."""
+
+    dtype: str
+    nodata: float | int | None
+    predictor: int  # 2 = horizontal differencing (integers), 3 = floating point
+
+    def creation_options(self, grid: Grid) -> dict[str, Any]:
+        # 256 px internal tiles make windowed reads cheap; GTiff needs multiples of 16.
+        tiled = grid.width_px >= 256 and grid.height_px >= 256
+        options: dict[str, Any] = {
+            "driver": "GTiff",
+            "dtype": self.dtype,
+            "nodata": self.nodata,
+            "count": 1,
+            "compress": "deflate",
+            "predictor": self.predictor,
+            "BIGTIFF": "IF_SAFER",
+        }
+        if tiled:
+            options.update(tiled=True, blockxsize=256, blockysize=256)
+        return options
+
+
+HEIGHT_PROFILE = RasterProfile(dtype="float32", nodata=-9999.0, predictor=3)
+PROBABILITY_PROFILE = RasterProfile(dtype="float32", nodata=-1.0, predictor=3)
+MASK_PROFILE = RasterProfile(dtype="uint8", nodata=255, predictor=2)
+GAP_ID_PROFILE = RasterProfile(dtype="int32", nodata=None, predictor=2)
+
+
+@dataclass(frozen=True)
+class Band:
+    """One raster band in memory.
+
+    Attributes:
+        values: (H, W) float32; NaN where ``valid`` is False.
+        valid: (H, W) bool; False at nodata and non-finite cells.
+        grid: where the cells lie.
+        path: the file it was read from (for messages).
+    """
+
+    values: np.ndarray
+    valid: np.ndarray
+    grid: Grid
+    path: str
+
+
+def _crs_string(crs: Any) -> str | None:
+    if crs is None or not crs:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+def open_single_band(path: str | Path) -> Any:
+    """Open ``path`` with rasterio, checking it is a single-band raster.
+
+    Raises:
+        InvalidDataFormatError: the file is missing, not a raster, or has several bands.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    path = Path(path)
+    if not path.exists():
+        raise InvalidDataFormatError(
+            f"{path}: file not found", hint="Check the path (and the current folder)."
+        )
+    try:
+        dataset = rasterio.open(path)
+    except RasterioIOError as error:
+        raise InvalidDataFormatError(
+            f"{path}: not a readable raster ({error})",
+            hint="Pass a GeoTIFF (or another GDAL raster format) holding heights in metres.",
+        ) from error
+    if dataset.count != 1:
+        count = dataset.count
+        dataset.close()
+        raise InvalidDataFormatError(
+            f"{path}: has {count} bands, one height band was expected",
+            hint="Extract the height band first (e.g. gdal_translate -b 1 in.tif out.tif).",
+        )
+    return dataset
+
+
+def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
+    """The Grid of an open rasterio dataset; a missing CRS gets ``crs_override`` or a warning."""
+    crs = _crs_string(dataset.crs)
+    if crs_override is not None:
+        if crs is not None and crs != crs_override:
+            logger.warning(
+                "%s: stored CRS %s replaced by --crs %s", dataset.name, crs, crs_override
+            )
+        crs = crs_override
+    elif crs is None:
+        logger.warning(
+            "%s has no CRS; outputs will have none either. Pass --crs EPSG:XXXX to set it",
+            dataset.name,
+        )
+    return Grid(crs, dataset.transform, dataset.height, dataset.width)
+
+
+def read_band(path: str | Path, crs_override: str | None = None, window: Any = None) -> Band:
+    """Read a single-band raster as float32 with NaN at nodata and a validity mask.
+
+    Args:
+        path: raster file.
+        crs_override: CRS to assign when the file has none (or to replace a wrong one).
+        window: optional rasterio Window to read only part of the raster.
+
+    Raises:
+        InvalidDataFormatError: not a raster, or not single-band.
+        EmptyRasterError: no valid cell in what was read.
+    """
+    with open_single_band(path) as dataset:
+        grid = grid_of(dataset, crs_override)
+        if window is not None:
+            transform = dataset.window_transform(window)
+            grid = Grid(grid.crs, transform, int(window.height), int(window.width))
+        masked = dataset.read(1, window=window, masked=True, boundless=False)
+    values = np.asarray(masked.filled(np.nan), dtype=np.float32)
+    valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
+    values[~valid] = np.nan
+    if not valid.any():
+        raise EmptyRasterError(
+            f"{path}: every cell is nodata",
+            hint="Check the nodata value of the file, or pick another raster.",
+        )
+    return Band(values=values, valid=valid, grid=grid, path=str(path))
+
+
+@contextmanager
+def open_raster_for_writing(
+    target: str | Path, grid: Grid, profile: RasterProfile
+) -> Iterator[Any]:
+    """Open a temporary GeoTIFF for (windowed) writes; it becomes ``target`` on success."""
+    import rasterio
+
+    with atomic_path(target) as temp_path:
+        with rasterio.open(
+            temp_path,
+            "w",
+            height=grid.height_px,
+            width=grid.width_px,
+            crs=grid.crs,
+            transform=grid.transform,
+            **profile.creation_options(grid),
+        ) as dataset:
+            yield dataset
+
+
+def write_array(
+    target: str | Path, array: np.ndarray, grid: Grid, profile: RasterProfile
+) -> Path:
+    """Write a whole (H, W) array atomically with ``profile``; NaN becomes the profile nodata."""
+    if array.shape != grid.shape:
+        raise ValueError(f"array shape {array.shape} does not match grid shape {grid.shape}")
+    data = array
+    if np.issubdtype(array.dtype, np.floating) and profile.nodata is not None:
+        data = np.where(np.isfinite(array), array, profile.nodata)
+    with open_raster_for_writing(target, grid, profile) as dataset:
+        dataset.write(data.astype(profile.dtype, copy=False), 1)
+    return Path(target)
