@@ -1,16 +1,16 @@
-"""Optimisation, schedule, loss and run control for training."""
+"""Optimisation, schedule, loss, augmentation, monitoring and run control for training."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from forestgaps_engine.config.base import StrictModel
 
 
 class OptimizerConfig(StrictModel):
-    """AdamW or SGD (Nesterov momentum)."""
+    """AdamW or SGD (Nesterov momentum); norms and biases never get weight decay."""
 
     name: Literal["adamw", "sgd"] = "adamw"
     lr: float = Field(default=1e-3, gt=0.0, le=1.0)
@@ -19,20 +19,65 @@ class OptimizerConfig(StrictModel):
 
 
 class SchedulerConfig(StrictModel):
-    """Learning-rate schedule with an optional linear warmup."""
+    """Learning-rate schedule with an optional linear warmup (stepped once per optimizer step)."""
 
     name: Literal["onecycle", "cosine_restarts", "poly", "plateau", "constant"] = "onecycle"
     warmup_epochs: int = Field(default=0, ge=0, le=1000)
     min_lr: float = Field(default=1e-6, ge=0.0, le=1.0)
+    restart_epochs: int = Field(default=10, ge=1, le=10000)
+    poly_power: float = Field(default=0.9, gt=0.0, le=10.0)
+    plateau_patience_epochs: int = Field(default=3, ge=0, le=1000)
+    plateau_factor: float = Field(default=0.5, gt=0.0, lt=1.0)
 
 
 class LossConfig(StrictModel):
-    """Weights of the masked loss terms (their sum must be > 0)."""
+    """Weights of the masked loss terms (their sum must be > 0) and their shape parameters."""
 
     bce_weight: float = Field(default=0.5, ge=0.0)
     dice_weight: float = Field(default=0.5, ge=0.0)
     focal_weight: float = Field(default=0.0, ge=0.0)
     tversky_weight: float = Field(default=0.0, ge=0.0)
+    focal_gamma: float = Field(default=2.0, ge=0.0, le=10.0)
+    tversky_alpha: float = Field(default=0.3, ge=0.0, le=1.0)
+    tversky_beta: float = Field(default=0.7, ge=0.0, le=1.0)
+    label_smoothing: float = Field(default=0.0, ge=0.0, le=0.4)
+    pos_weight_by_threshold: dict[float, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> LossConfig:
+        total = self.bce_weight + self.dice_weight + self.focal_weight + self.tversky_weight
+        if total <= 0:
+            raise ValueError("bce/dice/focal/tversky weights sum to 0; give one a weight > 0")
+        bad = {t: w for t, w in self.pos_weight_by_threshold.items() if not w > 0}
+        if bad:
+            raise ValueError(f"pos_weight_by_threshold values must be > 0, got {bad}")
+        return self
+
+
+class AugmentationConfig(StrictModel):
+    """Augmentation on device batches: shared geometry for DSM/mask/validity, DSM-only noise."""
+
+    enabled: bool = True
+    flip: bool = True
+    rot90: bool = True
+    affine_degrees: float = Field(default=10.0, ge=0.0, le=180.0)
+    affine_scale: float = Field(default=0.1, ge=0.0, le=0.5)
+    affine_probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    elastic_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    noise_std_m: float = Field(default=0.1, ge=0.0, le=10.0)
+    vertical_offset_m: float = Field(default=50.0, ge=0.0, le=5000.0)
+    tilt_max_slope: float = Field(default=0.2, ge=0.0, le=2.0)
+
+
+class MonitoringConfig(StrictModel):
+    """TensorBoard logging and the console progress display."""
+
+    tensorboard: bool = True
+    image_every_epochs: int = Field(default=1, ge=1, le=10000)
+    images_per_log: int = Field(default=4, ge=1, le=64)
+    activation_layer: str | None = None
+    activation_logs_per_run: int = Field(default=3, ge=0, le=100)
+    log_every_steps: int = Field(default=10, ge=1, le=100000)
 
 
 class TrainingConfig(StrictModel):
@@ -43,6 +88,8 @@ class TrainingConfig(StrictModel):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
+    augmentation: AugmentationConfig = Field(default_factory=AugmentationConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     grad_clip_norm: float = Field(default=1.0, ge=0.5, le=3.0)
     accumulation_steps: int = Field(default=1, ge=1, le=1024)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
@@ -51,3 +98,8 @@ class TrainingConfig(StrictModel):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     num_workers: int | Literal["auto"] = "auto"
     output_dir: str = "out/training"
+    monitor_metric: str = "val_iou"
+    monitor_mode: Literal["max", "min"] = "max"
+    early_stopping_patience_epochs: int = Field(default=10, ge=0, le=100000)
+    checkpoint_every_steps: int = Field(default=0, ge=0)
+    max_steps_per_epoch: int = Field(default=0, ge=0)
