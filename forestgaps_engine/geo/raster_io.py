@@ -1,4 +1,8 @@
-"""Single-band raster reading with a validity mask, and atomic, tiled, compressed writing."""
+"""Single-band raster reading with a validity mask, and atomic, tiled, compressed writing.
+
+Final outputs can be Cloud Optimized GeoTIFFs (``to_cog``, ``write_array(..., cog=True)``):
+tiled, compressed, with overviews, so QGIS displays large results fast.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import numpy as np
 
 from forestgaps_engine.errors import EmptyRasterError, InvalidDataFormatError
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.geo.crs import check_horizontal_units, crs_string, normalize_crs
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.units import HeightKind, check_vertical_units
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +31,8 @@ class RasterProfile:
     dtype: str
     nodata: float | int | None
     predictor: int  # 2 = horizontal differencing (integers), 3 = floating point
+    # Overviews of continuous values are averaged; class ids and masks must stay exact.
+    overview_resampling: str = "nearest"
 
     def creation_options(self, grid: Grid) -> dict[str, Any]:
         # 256 px internal tiles make windowed reads cheap; GTiff needs multiples of 16.
@@ -43,8 +51,12 @@ class RasterProfile:
         return options
 
 
-HEIGHT_PROFILE = RasterProfile(dtype="float32", nodata=-9999.0, predictor=3)
-PROBABILITY_PROFILE = RasterProfile(dtype="float32", nodata=-1.0, predictor=3)
+HEIGHT_PROFILE = RasterProfile(
+    dtype="float32", nodata=-9999.0, predictor=3, overview_resampling="average"
+)
+PROBABILITY_PROFILE = RasterProfile(
+    dtype="float32", nodata=-1.0, predictor=3, overview_resampling="average"
+)
 MASK_PROFILE = RasterProfile(dtype="uint8", nodata=255, predictor=2)
 GAP_ID_PROFILE = RasterProfile(dtype="int32", nodata=None, predictor=2)
 
@@ -66,11 +78,7 @@ class Band:
     path: str
 
 
-def _crs_string(crs: Any) -> str | None:
-    if crs is None or not crs:
-        return None
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+_crs_string = crs_string  # kept for modules that used the private name
 
 
 def open_single_band(path: str | Path) -> Any:
@@ -106,7 +114,8 @@ def open_single_band(path: str | Path) -> Any:
 
 def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
     """The Grid of an open rasterio dataset; a missing CRS gets ``crs_override`` or a warning."""
-    crs = _crs_string(dataset.crs)
+    crs = crs_string(dataset.crs)
+    crs_override = normalize_crs(crs_override, f"{dataset.name}: CRS override")
     if crs_override is not None:
         if crs is not None and crs != crs_override:
             logger.warning(
@@ -119,6 +128,13 @@ def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
             dataset.name,
         )
     return Grid(crs, dataset.transform, dataset.height, dataset.width)
+
+
+def _band_from_masked(masked: np.ma.MaskedArray, grid: Grid, path: str) -> Band:
+    values = np.asarray(masked.filled(np.nan), dtype=np.float32)
+    valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
+    values[~valid] = np.nan
+    return Band(values=values, valid=valid, grid=grid, path=path)
 
 
 def read_band(path: str | Path, crs_override: str | None = None, window: Any = None) -> Band:
@@ -139,15 +155,73 @@ def read_band(path: str | Path, crs_override: str | None = None, window: Any = N
             transform = dataset.window_transform(window)
             grid = Grid(grid.crs, transform, int(window.height), int(window.width))
         masked = dataset.read(1, window=window, masked=True, boundless=False)
-    values = np.asarray(masked.filled(np.nan), dtype=np.float32)
-    valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
-    values[~valid] = np.nan
-    if not valid.any():
+    band = _band_from_masked(masked, grid, str(path))
+    if not band.valid.any():
         raise EmptyRasterError(
             f"{path}: every cell is nodata",
             hint="Check the nodata value of the file, or pick another raster.",
         )
-    return Band(values=values, valid=valid, grid=grid, path=str(path))
+    return band
+
+
+def read_height_band(
+    path: str | Path, kind: HeightKind = "elevation", crs_override: str | None = None
+) -> Band:
+    """``read_band`` plus the unit checks every height input needs.
+
+    Args:
+        path: raster of heights in metres (a DSM/DTM: ``kind="elevation"``; a CHM:
+            ``kind="chm"``).
+        kind: which plausibility range applies to the values.
+        crs_override: CRS to assign when the file has none.
+
+    Raises:
+        InvalidDataFormatError: not a raster, or not single-band.
+        EmptyRasterError: no valid cell.
+        CRSMismatchError: a CRS in feet or with unknown units.
+        DataError: values clearly not in metres (feet, centimetres).
+    """
+    band = read_band(path, crs_override=crs_override)
+    check_horizontal_units(band.grid.crs, str(path))
+    check_vertical_units(band.values, band.valid, kind, str(path))
+    return band
+
+
+def iter_windows(grid: Grid, block_size_px: int = 1024) -> Iterator[Any]:
+    """Row-major rasterio Windows of at most ``block_size_px`` square covering ``grid``."""
+    from rasterio.windows import Window
+
+    if block_size_px <= 0:
+        raise ValueError(f"block_size_px must be positive, got {block_size_px}")
+    for row_off in range(0, grid.height_px, block_size_px):
+        for col_off in range(0, grid.width_px, block_size_px):
+            yield Window(
+                col_off,
+                row_off,
+                min(block_size_px, grid.width_px - col_off),
+                min(block_size_px, grid.height_px - row_off),
+            )
+
+
+def read_windows(
+    path: str | Path, block_size_px: int = 1024, crs_override: str | None = None
+) -> Iterator[tuple[Any, Band]]:
+    """Stream a single-band raster as (Window, Band) blocks, opening the file once.
+
+    Blocks with no valid cell are yielded too (``band.valid.any()`` is False) so callers
+    can write matching nodata blocks; memory stays at one block.
+    """
+    with open_single_band(path) as dataset:
+        full_grid = grid_of(dataset, crs_override)
+        for window in iter_windows(full_grid, block_size_px):
+            grid = Grid(
+                full_grid.crs,
+                dataset.window_transform(window),
+                int(window.height),
+                int(window.width),
+            )
+            masked = dataset.read(1, window=window, masked=True)
+            yield window, _band_from_masked(masked, grid, str(path))
 
 
 @contextmanager
@@ -171,14 +245,64 @@ def open_raster_for_writing(
 
 
 def write_array(
-    target: str | Path, array: np.ndarray, grid: Grid, profile: RasterProfile
+    target: str | Path,
+    array: np.ndarray,
+    grid: Grid,
+    profile: RasterProfile,
+    cog: bool = False,
 ) -> Path:
-    """Write a whole (H, W) array atomically with ``profile``; NaN becomes the profile nodata."""
+    """Write a whole (H, W) array atomically with ``profile``; NaN becomes the profile nodata.
+
+    Args:
+        target: output path (.tif).
+        array: (H, W) values; float NaN is written as ``profile.nodata``.
+        grid: where the cells lie; its shape must match ``array``.
+        profile: dtype, nodata, compression.
+        cog: write a Cloud Optimized GeoTIFF with overviews (for final outputs).
+    """
     if array.shape != grid.shape:
         raise ValueError(f"array shape {array.shape} does not match grid shape {grid.shape}")
+    with atomic_path(target) as temp_path:
+        write_array_to(temp_path, array, grid, profile, cog=cog)
+    return Path(target)
+
+
+def write_array_to(
+    path: Path, array: np.ndarray, grid: Grid, profile: RasterProfile, cog: bool = False
+) -> None:
+    """Write ``array`` straight to ``path`` (not atomic: for use inside ``atomic_path``)."""
+    import rasterio
+
     data = array
     if np.issubdtype(array.dtype, np.floating) and profile.nodata is not None:
         data = np.where(np.isfinite(array), array, profile.nodata)
-    with open_raster_for_writing(target, grid, profile) as dataset:
-        dataset.write(data.astype(profile.dtype, copy=False), 1)
-    return Path(target)
+    data = data.astype(profile.dtype, copy=False)
+    if not cog:
+        with rasterio.open(
+            path,
+            "w",
+            height=grid.height_px,
+            width=grid.width_px,
+            crs=grid.crs,
+            transform=grid.transform,
+            **profile.creation_options(grid),
+        ) as dataset:
+            dataset.write(data, 1)
+        return
+    from rasterio.io import MemoryFile
+
+    from forestgaps_engine.geo.cog import copy_as_cog
+
+    options = profile.creation_options(grid)
+    for key in ("driver", "compress", "predictor", "BIGTIFF", "tiled", "blockxsize", "blockysize"):
+        options.pop(key, None)
+    with MemoryFile() as memory, memory.open(
+        driver="GTiff",
+        height=grid.height_px,
+        width=grid.width_px,
+        crs=grid.crs,
+        transform=grid.transform,
+        **options,
+    ) as dataset:
+        dataset.write(data, 1)
+        copy_as_cog(dataset, path, profile.overview_resampling)

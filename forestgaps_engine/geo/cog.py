@@ -1,0 +1,95 @@
+"""Cloud Optimized GeoTIFF output: tiled, compressed, with internal overviews.
+
+The GDAL COG driver only writes by copying a finished dataset, so outputs are first built
+as a plain GeoTIFF (on disk or in memory) and then copied here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.errors import InvalidDataFormatError
+from forestgaps_engine.files import atomic_path
+
+logger = logging.getLogger(__name__)
+
+OVERVIEW_RESAMPLINGS = ("nearest", "average", "bilinear", "mode")
+COG_BLOCK_SIZE_PX = 256
+
+
+def copy_as_cog(source: Any, path: str | Path, overview_resampling: str = "nearest") -> None:
+    """Copy an open rasterio dataset (or a raster path) to ``path`` as a COG.
+
+    Not atomic: call it on a temporary path (``to_cog`` does). Overviews are built down to
+    one block (GDAL's ``OVERVIEWS=AUTO``), none for rasters smaller than a block.
+
+    Args:
+        source: open rasterio dataset or raster path.
+        path: output file.
+        overview_resampling: ``"average"`` for continuous values (heights, probabilities),
+            ``"nearest"`` for masks and ids.
+    """
+    from rasterio.shutil import copy
+
+    if overview_resampling not in OVERVIEW_RESAMPLINGS:
+        raise ValueError(
+            f"overview_resampling must be one of {OVERVIEW_RESAMPLINGS}, got "
+            f"{overview_resampling!r}"
+        )
+    copy(
+        source,
+        str(path),
+        driver="COG",
+        COMPRESS="DEFLATE",
+        PREDICTOR="YES",
+        BLOCKSIZE=COG_BLOCK_SIZE_PX,
+        OVERVIEW_RESAMPLING=overview_resampling.upper(),
+        BIGTIFF="IF_SAFER",
+    )
+
+
+def to_cog(src: str | Path, target: str | Path, overview_resampling: str | None = None) -> Path:
+    """Convert the raster ``src`` into a Cloud Optimized GeoTIFF at ``target``, atomically.
+
+    Args:
+        src: any raster GDAL reads.
+        target: output .tif; may equal ``src`` (the original is replaced on success only).
+        overview_resampling: see ``copy_as_cog``; default ``"average"`` for floating-point
+            rasters, ``"nearest"`` for integer ones (class ids must not be blended).
+
+    Returns:
+        ``target`` as a Path.
+
+    Raises:
+        InvalidDataFormatError: ``src`` is missing or not a raster.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    src = Path(src)
+    try:
+        dataset = rasterio.open(src)
+    except RasterioIOError as error:
+        raise InvalidDataFormatError(
+            f"{src}: not a readable raster ({error})",
+            hint="Pass a GeoTIFF or another raster format GDAL can read.",
+        ) from error
+    with dataset:
+        if overview_resampling is None:
+            is_float = dataset.dtypes[0].startswith("float")
+            overview_resampling = "average" if is_float else "nearest"
+        with atomic_path(target) as temp_path:
+            copy_as_cog(dataset, temp_path, overview_resampling)
+    logger.debug("wrote COG %s (overviews: %s)", target, overview_resampling)
+    return Path(target)
+
+
+def is_cog(path: str | Path) -> bool:
+    """True when GDAL reports ``path`` as laid out like a COG (tiled, overviews first)."""
+    import rasterio
+
+    with rasterio.open(path) as dataset:
+        layout = dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT", "")
+    return layout.upper() == "COG"
