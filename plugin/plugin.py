@@ -1,0 +1,128 @@
+"""ForestGapsPlugin: menu, toolbar button and Processing provider; nothing heavy at start.
+
+The engine's heavy dependencies (torch, rasterio) load only when a job runs, through the
+engine, inside a Processing algorithm or a task. Starting the plugin imports Qt, QGIS and
+the plugin's own small modules only, and works with every engine dependency missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtWidgets import QAction, QDockWidget
+
+from . import log_bridge
+from .deps import describe_missing, missing_groups
+from .processing.provider import PROVIDER_ID, ForestGapsProvider
+from .resources import plugin_icon
+
+logger = logging.getLogger(__name__)
+
+MENU_TITLE = "&ForestGaps"
+GAPS_FROM_CHM_ALGORITHM = f"{PROVIDER_ID}:gapsfromchm"
+
+
+class ForestGapsPlugin:
+    """What QGIS drives: ``initProcessing`` (also headless), ``initGui`` and ``unload``.
+
+    Args:
+        iface: the ``QgisInterface`` (None or a stub under ``qgis_process``).
+    """
+
+    def __init__(self, iface: Any) -> None:
+        self.iface = iface
+        self.provider: ForestGapsProvider | None = None
+        self.actions: list[QAction] = []
+        self.dock: QDockWidget | None = None
+        self._log_handler: log_bridge.QgisLogHandler | None = None
+
+    def initProcessing(self) -> None:  # name fixed by QGIS
+        """Register the Processing provider (qgis_process calls only this)."""
+        if self._log_handler is None:
+            self._log_handler = log_bridge.install()
+        if self.provider is None:
+            self.provider = ForestGapsProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self) -> None:  # name fixed by QGIS
+        """Add the menu entries and the toolbar button, register the provider, check deps."""
+        self.initProcessing()
+        gaps_action = self._add_action(
+            "Gaps from CHM (classic)…",
+            "Detect canopy gaps in a canopy height model (ForestGapR semantics)",
+            self.open_gaps_from_chm,
+            on_toolbar=True,
+        )
+        gaps_action.setObjectName("forestgapsGapsFromChm")
+        deps_action = self._add_action(
+            "Check dependencies",
+            "List the Python packages ForestGaps needs and which are missing",
+            self.show_dependency_status,
+        )
+        deps_action.setObjectName("forestgapsCheckDependencies")
+        self.report_missing_dependencies()
+
+    def unload(self) -> None:
+        """Remove everything initGui/initProcessing added; QGIS may load the plugin again."""
+        for action in self.actions:
+            self.iface.removePluginMenu(MENU_TITLE, action)
+            self.iface.removeToolBarIcon(action)
+            action.deleteLater()
+        self.actions.clear()
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self._log_handler is not None:
+            log_bridge.uninstall(self._log_handler)
+            self._log_handler = None
+
+    def _add_action(self, text: str, tip: str, slot: Any, on_toolbar: bool = False) -> QAction:
+        action = QAction(plugin_icon(), text, self.iface.mainWindow())
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.iface.addPluginToMenu(MENU_TITLE, action)
+        if on_toolbar:
+            self.iface.addToolBarIcon(action)
+        self.actions.append(action)
+        return action
+
+    def report_missing_dependencies(self) -> dict[str, list[str]]:
+        """Say plainly what is missing: a message bar warning for core packages, a log line
+        for optional ones. Returns the missing packages by group."""
+        missing = missing_groups()
+        if not missing:
+            return missing
+        text = describe_missing(missing)
+        level = Qgis.MessageLevel.Warning if "core" in missing else Qgis.MessageLevel.Info
+        QgsMessageLog.logMessage(text, "ForestGaps", level)
+        if "core" in missing:
+            self.iface.messageBar().pushWarning("ForestGaps", text)
+        return missing
+
+    def show_dependency_status(self) -> None:
+        """Show the dependency status in the message bar."""
+        missing = missing_groups()
+        text = describe_missing(missing)
+        if missing:
+            self.iface.messageBar().pushWarning("ForestGaps", text)
+        else:
+            self.iface.messageBar().pushSuccess("ForestGaps", text)
+
+    def open_gaps_from_chm(self) -> None:
+        """Open the Processing dialog of the classic gap detector."""
+        try:
+            import processing
+
+            processing.execAlgorithmDialog(GAPS_FROM_CHM_ALGORITHM, {})
+        except Exception as error:  # boundary: a failed dialog must not take QGIS down
+            logger.exception("cannot open %s", GAPS_FROM_CHM_ALGORITHM)
+            self.iface.messageBar().pushCritical(
+                "ForestGaps", f"Cannot open {GAPS_FROM_CHM_ALGORITHM}: {error}"
+            )

@@ -1,0 +1,1 @@
+"""QGIS Processing face of ForestGaps: the provider and one module per algorithm."""

@@ -1,0 +1,66 @@
+"""The boundary between a Processing algorithm and one engine call.
+
+Checks the dependencies first, wires QGIS feedback to the engine's progress/cancel
+protocol, and turns every error into a ``QgsProcessingException`` carrying the message and
+the hint, so a failed job is a red line in the log and never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+from ..deps import describe_missing, missing_dependencies
+
+ResultT = TypeVar("ResultT")
+
+
+def require_dependencies(groups: tuple[str, ...] = ("core",)) -> None:
+    """Raise a QgsProcessingException naming what is missing from ``groups``.
+
+    Raises:
+        QgsProcessingException: at least one package of ``groups`` cannot be imported.
+    """
+    missing = {group: missing_dependencies([group]) for group in groups}
+    missing = {group: names for group, names in missing.items() if names}
+    if missing:
+        raise QgsProcessingException(describe_missing(missing))
+
+
+def call_engine(
+    feedback: QgsProcessingFeedback | None,
+    function: Callable[..., ResultT],
+    *args: Any,
+    **kwargs: Any,
+) -> ResultT:
+    """Run ``function(*args, progress=..., cancel=..., **kwargs)`` with QGIS feedback.
+
+    Args:
+        feedback: the algorithm's feedback (None when a caller passed none).
+        function: a public engine function accepting ``progress`` and ``cancel``.
+        *args: positional arguments for ``function``.
+        **kwargs: keyword arguments for ``function``.
+
+    Returns:
+        Whatever ``function`` returns.
+
+    Raises:
+        QgsProcessingException: the engine raised (its message and hint), or was cancelled.
+    """
+    from forestgaps_engine.errors import ErrorHandler
+
+    feedback = feedback if feedback is not None else QgsProcessingFeedback()
+
+    def progress(fraction: float, message: str) -> None:
+        feedback.setProgress(100.0 * fraction)
+        if message:
+            feedback.setProgressText(message)
+
+    try:
+        return function(*args, progress=progress, cancel=feedback.isCanceled, **kwargs)
+    except Exception as error:  # boundary: every failure becomes a Processing error
+        report = ErrorHandler().report(error)
+        feedback.pushDebugInfo(report.details)
+        raise QgsProcessingException(f"{report.message} (hint: {report.hint})") from error
