@@ -1,0 +1,98 @@
+"""Mixed precision: resolve ``training.amp`` to an autocast dtype and a grad scaler.
+
+On CPU, bf16 autocast is faster only on some processors (AMX/AVX512-BF16), so ``auto``
+measures it once with a short probe on a copy of the model and keeps fp32 unless bf16
+wins clearly. On CUDA, ``auto`` is bf16 where supported, else fp16 with a GradScaler.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+CPU_BF16_MIN_SPEEDUP = 1.2
+PROBE_REPEATS = 3
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The resolved precision of one run."""
+
+    dtype: torch.dtype | None  # None: full fp32
+    uses_grad_scaler: bool
+    reason: str
+
+    def autocast(self, device: torch.device) -> AbstractContextManager:
+        """An autocast context for ``device`` (a no-op context in fp32)."""
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.dtype)
+
+    def grad_scaler(self, device: torch.device) -> torch.amp.GradScaler:
+        """A GradScaler that is enabled only for fp16."""
+        return torch.amp.GradScaler(device.type, enabled=self.uses_grad_scaler)
+
+
+def _time_steps(step: Callable[[], None]) -> float:
+    step()  # warm-up: first call pays for allocation and kernel selection
+    start = time.perf_counter()
+    for _ in range(PROBE_REPEATS):
+        step()
+    return (time.perf_counter() - start) / PROBE_REPEATS
+
+
+def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 64, batch_size: int = 2) -> float:
+    """fp32 time / bf16-autocast time of a forward+backward step on a copy of ``model``."""
+    probe = copy.deepcopy(model).cpu().train()
+    generator = torch.Generator().manual_seed(0)
+    dsm = torch.randn(batch_size, 1, tile_size_px, tile_size_px, generator=generator)
+    threshold_m = torch.full((batch_size,), 5.0)
+    rng_state = torch.get_rng_state()  # dropout in the probe must not shift training's RNG
+
+    def step(dtype: torch.dtype | None) -> Callable[[], None]:
+        def run() -> None:
+            context = torch.autocast("cpu", dtype=dtype) if dtype else nullcontext()
+            with context:
+                output = probe(dsm, threshold_m)
+            output.float().mean().backward()
+            probe.zero_grad(set_to_none=True)
+
+        return run
+
+    try:
+        fp32_s = _time_steps(step(None))
+        bf16_s = _time_steps(step(torch.bfloat16))
+    finally:
+        torch.set_rng_state(rng_state)
+    return fp32_s / max(bf16_s, 1e-9)
+
+
+def resolve_precision(amp: str, device: torch.device, model: nn.Module | None = None) -> Precision:
+    """Turn the config value (auto/off/bf16/fp16) into a :class:`Precision` for ``device``."""
+    if amp == "off":
+        return Precision(None, False, "amp=off")
+    if device.type == "cuda":
+        if amp == "bf16" or (amp == "auto" and torch.cuda.is_bf16_supported()):
+            return Precision(torch.bfloat16, False, f"amp={amp} on CUDA: bf16")
+        return Precision(torch.float16, True, f"amp={amp} on CUDA: fp16 with GradScaler")
+    if device.type != "cpu":
+        return Precision(None, False, f"amp={amp}: fp32 on {device.type}")
+    if amp == "fp16":
+        return Precision(None, False, "amp=fp16 is not supported on CPU: fp32")
+    if amp == "bf16":
+        return Precision(torch.bfloat16, False, "amp=bf16 on CPU (forced)")
+    if model is None:
+        return Precision(None, False, "amp=auto on CPU without a probe: fp32")
+    speedup = probe_cpu_bf16_speedup(model)
+    if speedup >= CPU_BF16_MIN_SPEEDUP:
+        return Precision(torch.bfloat16, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x faster")
+    return Precision(None, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x fp32, keeping fp32")
