@@ -19,7 +19,9 @@ class InferenceConfig(StrictModel):
     probability_cutoff: float = Field(default=0.5, gt=0.0, lt=1.0)
     min_gap_area_m2: float = Field(default=4.0, ge=0.0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
-    backend: Literal["auto", "torch", "torch_compile", "onnxruntime", "openvino"] = "auto"
+    backend: Literal["auto", "torch", "onnxruntime"] = "auto"
+    # Opening then closing of the gap mask with a disk of this radius; 0 = no clean-up.
+    cleanup_radius_px: int = Field(default=0, ge=0, le=16)
 
     @model_validator(mode="after")
     def _overlap_below_half_tile(self) -> InferenceConfig:

@@ -1,0 +1,201 @@
+"""Backends that turn normalized DSM windows and thresholds into gap probabilities.
+
+Every backend has one call, ``run(dsm_norm (N, 1, h, w) float32, thresholds_m (N,) float32)
+-> (N, 1, h, w) float32 probabilities``. Models return logits; the sigmoid is applied here,
+once, so exported graphs and eager models stay interchangeable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from forestgaps_engine.errors import InferenceError, ModelError
+from forestgaps_engine.files import atomic_path, ensure_writable_dir
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+ONNX_OPSET = 17
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+
+class Backend(Protocol):
+    """What the predictor needs from a backend."""
+
+    name: str
+    device: str
+
+    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
+        """(N, 1, h, w) normalized DSM and (N,) thresholds in metres -> probabilities."""
+
+
+class TorchBackend:
+    """Eager PyTorch on ``cpu``, ``cuda`` or ``mps``.
+
+    Args:
+        model: registry model returning logits.
+        device: torch device name.
+    """
+
+    name = "torch"
+
+    def __init__(self, model: Any, device: str = "cpu") -> None:
+        import torch
+
+        self.device = device
+        self._torch = torch
+        self._model = model.to(device).eval()
+
+    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            dsm = torch.from_numpy(np.ascontiguousarray(dsm_norm, dtype=np.float32))
+            thresholds = torch.from_numpy(np.ascontiguousarray(thresholds_m, dtype=np.float32))
+            logits = self._model(dsm.to(self.device), thresholds.to(self.device))
+            return torch.sigmoid(logits.float()).cpu().numpy()
+
+
+def default_cache_dir() -> Path:
+    """Where on-the-fly ONNX exports are kept (``FORESTGAPS_CACHE_DIR`` overrides)."""
+    root = os.environ.get("FORESTGAPS_CACHE_DIR") or Path.home() / ".cache" / "forestgaps"
+    return Path(root) / "onnx"
+
+
+def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
+    """Export ``model`` to ONNX (opset 17), inputs ``dsm`` and ``threshold_m``, dynamic N/H/W.
+
+    Args:
+        model: registry model returning logits.
+        target: ``.onnx`` path, written atomically.
+        tile_px: side of the example input used for tracing.
+
+    Raises:
+        ModelError: the exporter rejects the model.
+    """
+    import torch
+
+    model = model.to("cpu").eval()
+    example = (torch.zeros(2, 1, tile_px, tile_px), torch.full((2,), 5.0))
+    dynamic = {
+        "dsm": {0: "n", 2: "h", 3: "w"},
+        "threshold_m": {0: "n"},
+        "logits": {0: "n", 2: "h", 3: "w"},
+    }
+    try:
+        with atomic_path(target) as temp_path:
+            torch.onnx.export(
+                model,
+                example,
+                str(temp_path),
+                dynamo=False,  # the TorchScript exporter needs no onnxscript
+                opset_version=ONNX_OPSET,
+                input_names=["dsm", "threshold_m"],
+                output_names=["logits"],
+                dynamic_axes=dynamic,
+            )
+    except Exception as error:  # noqa: BLE001 - the exporter raises many kinds
+        raise ModelError(
+            f"cannot export model {getattr(model, 'name', '?')!r} to ONNX ({error})",
+            hint="Use --backend torch.",
+        ) from error
+    return Path(target)
+
+
+def onnx_path_for(loaded: Any, cache_dir: str | Path | None = None) -> Path:
+    """The ONNX graph of a loaded model: shipped beside the weights, or exported to the cache.
+
+    The cache file is named after the weights hash, so a retrained model never reuses a
+    stale graph.
+    """
+    shipped = Path(loaded.path) / ONNX_FILE
+    if shipped.is_file():
+        return shipped
+    model_id = loaded.card.model_id or "unhashed"
+    folder = ensure_writable_dir(Path(cache_dir) if cache_dir else default_cache_dir())
+    target = folder / f"{loaded.card.architecture}-{model_id}.onnx"
+    if not target.is_file() or model_id == "unhashed":
+        logger.info("exporting the model to ONNX: %s", target)
+        export_onnx(loaded.model, target)
+    return target
+
+
+class OnnxRuntimeBackend:
+    """ONNX Runtime on the CPU (or CUDA when its provider is installed).
+
+    Args:
+        onnx_path: exported graph with inputs ``dsm`` and ``threshold_m``.
+        device: ``cpu`` or ``cuda``.
+    """
+
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: str | Path, device: str = "cpu") -> None:
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise InferenceError(
+                "onnxruntime is not installed",
+                hint="pip install onnxruntime, or use --backend torch.",
+            ) from error
+        available = onnxruntime.get_available_providers()
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in available:
+            providers.insert(0, "CUDAExecutionProvider")
+        self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(onnx_path), sess_options=options, providers=providers
+            )
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises its own types
+            raise ModelError(
+                f"{onnx_path}: ONNX Runtime cannot load the graph ({error})",
+                hint="Delete the file to re-export it, or use --backend torch.",
+            ) from error
+
+    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
+        (logits,) = self._session.run(
+            ["logits"],
+            {
+                "dsm": np.ascontiguousarray(dsm_norm, dtype=np.float32),
+                "threshold_m": np.ascontiguousarray(thresholds_m, dtype=np.float32),
+            },
+        )
+        from scipy.special import expit
+
+        return expit(logits).astype(np.float32, copy=False)
+
+
+def create_backend(
+    loaded: Any, backend: str = "auto", device: str = "auto", cache_dir: str | Path | None = None
+) -> Backend:
+    """Pick and build a backend for a ``LoadedModel``.
+
+    ``auto`` is eager torch: it needs no export step and is the reference the other
+    backends are tested against.
+
+    Args:
+        loaded: ``LoadedModel``.
+        backend: ``auto``, ``torch`` or ``onnxruntime``.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        cache_dir: where ONNX exports are cached.
+
+    Raises:
+        InferenceError: unknown backend.
+    """
+    from forestgaps_engine.environment.base import detect_best_device
+
+    if backend not in BACKENDS:
+        raise InferenceError(
+            f"unknown backend {backend!r}", hint=f"Use one of {', '.join(BACKENDS)}."
+        )
+    device_name = detect_best_device(device).name
+    if backend == "onnxruntime":
+        return OnnxRuntimeBackend(onnx_path_for(loaded, cache_dir), device_name)
+    return TorchBackend(loaded.model, device_name)
