@@ -90,12 +90,13 @@ def is_geographic(crs: object) -> bool:
     return crs is not None and bool(_as_crs(crs).is_geographic)
 
 
-def check_horizontal_units(crs: object, source: str) -> str:
+def check_horizontal_units(crs: object, source: str, warn_geographic: bool = True) -> str:
     """Accept a metric or geographic CRS, reject any other linear unit.
 
     Args:
         crs: the CRS of ``source`` (None is accepted: the caller decides what to do).
         source: file name used in messages.
+        warn_geographic: log that a geographic CRS will be warped onto UTM.
 
     Returns:
         The unit name (see ``horizontal_unit``).
@@ -107,6 +108,8 @@ def check_horizontal_units(crs: object, source: str) -> str:
     if unit in ("metre", "none"):
         return unit
     if unit == "degree":
+        if not warn_geographic:
+            return unit
         logger.warning(
             "%s: CRS %s is geographic (degrees); it will be warped onto a UTM grid in metres",
             source,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from affine import Affine
@@ -55,3 +56,39 @@ class Grid:
     def with_crs(self, crs: str | None) -> Grid:
         """The same cells labelled with another CRS (no reprojection)."""
         return Grid(crs, self.transform, self.height_px, self.width_px)
+
+    @classmethod
+    def snapped(
+        cls, crs: str | None, bounds: tuple[float, float, float, float], resolution_m: float
+    ) -> Grid:
+        """The smallest north-up grid covering ``bounds`` whose edges are whole multiples
+        of ``resolution_m`` (so grids built at one resolution line up cell for cell).
+
+        Args:
+            crs: CRS of ``bounds`` and of the grid.
+            bounds: (left, bottom, right, top) in CRS units.
+            resolution_m: square cell size in CRS units, > 0.
+        """
+        if not resolution_m > 0:
+            raise ValueError(f"resolution_m must be positive, got {resolution_m}")
+        left, bottom, right, top = bounds
+        # The epsilon keeps values already on the lattice (up to float noise) where they are.
+        eps = 1e-6
+        col_min = math.floor(left / resolution_m + eps)
+        col_max = math.ceil(right / resolution_m - eps)
+        row_min = math.floor(bottom / resolution_m + eps)
+        row_max = math.ceil(top / resolution_m - eps)
+        width_px = max(1, col_max - col_min)
+        height_px = max(1, row_max - row_min)
+        transform = Affine(
+            resolution_m, 0.0, col_min * resolution_m, 0.0, -resolution_m, row_max * resolution_m
+        )
+        return cls(crs, transform, height_px, width_px)
+
+    def same_cells(self, other: Grid, tolerance: float = 1e-6) -> bool:
+        """True when ``other`` has the same CRS, shape and (almost) the same transform."""
+        return (
+            self.crs == other.crs
+            and self.shape == other.shape
+            and self.transform.almost_equals(other.transform, precision=tolerance)
+        )
