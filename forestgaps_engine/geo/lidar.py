@@ -191,7 +191,6 @@ def _grid_for(path: Path, header: Any, crs: str | None, resolution_m: float) -> 
     return grid
 
 
-
 def _normalised_error(path: Path, extremes: _CellExtremes) -> DataError:
     return DataError(
         f"{path}: the cloud is height-normalised (ground returns at 0 m, lowest z "

@@ -131,7 +131,8 @@ def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
 
 
 def _band_from_masked(masked: np.ma.MaskedArray, grid: Grid, path: str) -> Band:
-    values = np.asarray(masked.filled(np.nan), dtype=np.float32)
+    # float32 first: integer rasters (masks, ids) cannot hold the NaN fill.
+    values = np.asarray(masked.astype(np.float32).filled(np.nan), dtype=np.float32)
     valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
     values[~valid] = np.nan
     return Band(values=values, valid=valid, grid=grid, path=path)
@@ -296,13 +297,16 @@ def write_array_to(
     options = profile.creation_options(grid)
     for key in ("driver", "compress", "predictor", "BIGTIFF", "tiled", "blockxsize", "blockysize"):
         options.pop(key, None)
-    with MemoryFile() as memory, memory.open(
-        driver="GTiff",
-        height=grid.height_px,
-        width=grid.width_px,
-        crs=grid.crs,
-        transform=grid.transform,
-        **options,
-    ) as dataset:
+    with (
+        MemoryFile() as memory,
+        memory.open(
+            driver="GTiff",
+            height=grid.height_px,
+            width=grid.width_px,
+            crs=grid.crs,
+            transform=grid.transform,
+            **options,
+        ) as dataset,
+    ):
         dataset.write(data, 1)
         copy_as_cog(dataset, path, profile.overview_resampling)

@@ -107,9 +107,9 @@ def ground_from_lowest(lowest_m: np.ndarray, inside: np.ndarray) -> np.ndarray:
         known_rc = np.argwhere(known)
         wanted_rc = np.argwhere(wanted)
         try:
-            ground[wanted] = griddata(
-                known_rc, lowest_m[known], wanted_rc, method="linear"
-            ).astype(np.float32)
+            ground[wanted] = griddata(known_rc, lowest_m[known], wanted_rc, method="linear").astype(
+                np.float32
+            )
         except QhullError:  # collinear ground cells: nearest fill below takes over
             ground[wanted] = np.nan
     ground = fill_nearest(ground, np.isfinite(ground))
