@@ -1,0 +1,123 @@
+"""Tiles: frozen windows over a raster, the grid that covers it, validity filtering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from affine import Affine
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A window of a raster, in pixels.
+
+    Attributes:
+        row_off: first row.
+        col_off: first column.
+        height_px: number of rows.
+        width_px: number of columns.
+    """
+
+    row_off: int
+    col_off: int
+    height_px: int
+    width_px: int
+
+    def __post_init__(self) -> None:
+        if self.row_off < 0 or self.col_off < 0:
+            raise ValueError(f"tile offsets must be >= 0, got ({self.row_off}, {self.col_off})")
+        if self.height_px <= 0 or self.width_px <= 0:
+            raise ValueError(f"tile size must be > 0, got ({self.height_px}, {self.width_px})")
+
+    @property
+    def row_end(self) -> int:
+        """One past the last row."""
+        return self.row_off + self.height_px
+
+    @property
+    def col_end(self) -> int:
+        """One past the last column."""
+        return self.col_off + self.width_px
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """Numpy index of this tile in the full (H, W) array."""
+        return (slice(self.row_off, self.row_end), slice(self.col_off, self.col_end))
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-friendly form (used in shard metadata and tiles.jsonl)."""
+        return {
+            "row_off": self.row_off,
+            "col_off": self.col_off,
+            "height_px": self.height_px,
+            "width_px": self.width_px,
+        }
+
+
+def tile_offsets(length_px: int, tile_size_px: int, stride_px: int) -> list[int]:
+    """Start offsets along one axis; the last tile is aligned to the edge.
+
+    Returns an empty list when the axis is shorter than one tile: a model is trained on
+    full tiles only.
+    """
+    if stride_px <= 0:
+        raise ValueError(f"stride must be > 0 px, got {stride_px}")
+    if length_px < tile_size_px:
+        return []
+    offsets = list(range(0, length_px - tile_size_px + 1, stride_px))
+    if offsets[-1] + tile_size_px < length_px:
+        offsets.append(length_px - tile_size_px)
+    return offsets
+
+
+def tile_grid(height_px: int, width_px: int, tile_size_px: int, overlap_px: int) -> list[Tile]:
+    """Square tiles covering a (height_px, width_px) raster, in row-major order.
+
+    Neighbours share ``overlap_px`` pixels; the last row and column of tiles are shifted to
+    end exactly at the raster edge (so they may overlap their neighbour more).
+
+    Raises:
+        ValueError: ``overlap_px`` is not in [0, tile_size_px).
+    """
+    if not 0 <= overlap_px < tile_size_px:
+        raise ValueError(f"overlap_px must be in [0, {tile_size_px}), got {overlap_px}")
+    stride_px = tile_size_px - overlap_px
+    rows = tile_offsets(height_px, tile_size_px, stride_px)
+    cols = tile_offsets(width_px, tile_size_px, stride_px)
+    return [Tile(r, c, tile_size_px, tile_size_px) for r in rows for c in cols]
+
+
+def valid_fraction(valid: np.ndarray, tile: Tile) -> float:
+    """Share of valid cells of ``valid`` (H, W) bool inside ``tile``."""
+    return float(valid[tile.slices].mean())
+
+
+def filter_tiles(tiles: list[Tile], valid: np.ndarray, min_valid_fraction: float) -> list[Tile]:
+    """Tiles whose valid fraction is >= ``min_valid_fraction`` (order kept)."""
+    return [tile for tile in tiles if valid_fraction(valid, tile) >= min_valid_fraction]
+
+
+def tile_transform(transform: Affine, tile: Tile) -> Affine:
+    """Pixel-to-CRS transform of the tile's own (0, 0) corner."""
+    return transform * Affine.translation(tile.col_off, tile.row_off)
+
+
+def tiles_overlap(a: Tile, b: Tile) -> bool:
+    """True when the two windows share at least one pixel."""
+    return (
+        a.row_off < b.row_end
+        and b.row_off < a.row_end
+        and a.col_off < b.col_end
+        and b.col_off < a.col_end
+    )
+
+
+def tiles_touch(a: Tile, b: Tile) -> bool:
+    """True when the windows overlap or share an edge or a corner (8-neighbourhood)."""
+    return (
+        a.row_off <= b.row_end
+        and b.row_off <= a.row_end
+        and a.col_off <= b.col_end
+        and b.col_off <= a.col_end
+    )
