@@ -1,0 +1,139 @@
+"""What every architecture shares: common parameters, input assembly, pad and crop.
+
+Every model is called as ``model(dsm, threshold_m)`` with ``dsm (B, 1, H, W)`` normalised
+heights and ``threshold_m (B,)`` in metres, for any H and W, and returns logits
+``(B, 1, H, W)`` (no sigmoid). Subclasses implement ``forward_padded`` on inputs already
+padded to ``output_stride`` multiples.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from forestgaps_engine.errors import ModelError
+from forestgaps_engine.models.blocks.activation import ActivationName
+from forestgaps_engine.models.blocks.film import ThresholdEncoder
+from forestgaps_engine.models.blocks.norm import NormFactory, NormName, make_norm_factory
+from forestgaps_engine.models.blocks.positional import PositionalChannels, PositionalName
+from forestgaps_engine.models.padding import pad_to_multiple
+
+
+class CommonParams(BaseModel):
+    """Parameters every architecture accepts."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+
+    base_channels: int = Field(16, ge=4, le=256, description="width of the first stage")
+    norm: NormName = Field("auto", description="auto: batch if per_device_batch_size >= min")
+    per_device_batch_size: int = Field(16, ge=1, description="tiles per device per step")
+    min_batch_for_batchnorm: int = Field(8, ge=1, description="auto picks batch norm from here")
+    activation: ActivationName = "relu"
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout2d before the head")
+    threshold_max_m: float = Field(30.0, gt=0.0, description="threshold scaled to 1.0")
+    positional: PositionalName = Field("none", description="extra coordinate input channels")
+
+
+class FiLMParams(CommonParams):
+    """Parameters of threshold-embedding (FiLM) architectures."""
+
+    embedding_dim: int = Field(64, ge=8, le=512, description="threshold embedding size")
+    threshold_frequencies: int = Field(6, ge=0, le=12, description="Fourier octaves")
+
+
+class SegmentationModel(nn.Module):
+    """Base of every registered architecture.
+
+    Args:
+        config: validated parameters (kept as ``self.config``).
+        output_stride: inputs are padded to a multiple of this before ``forward_padded``.
+        uses_threshold_channel: append ``threshold_m / threshold_max_m`` as a constant
+            input channel (the baseline's only threshold input).
+    """
+
+    model_name: ClassVar[str] = "unregistered"
+
+    def __init__(
+        self, config: CommonParams, output_stride: int, uses_threshold_channel: bool = False
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.name = self.model_name
+        self.output_stride = output_stride
+        self.uses_threshold_channel = uses_threshold_channel
+        self.threshold_max_m = float(config.threshold_max_m)
+        self.positional = (
+            PositionalChannels(config.positional) if config.positional != "none" else None
+        )
+
+    @property
+    def in_channels(self) -> int:
+        """Channels fed to the network: DSM, threshold channel, positional channels."""
+        extra = self.positional.channels if self.positional is not None else 0
+        return 1 + int(self.uses_threshold_channel) + extra
+
+    def norm_factory(self) -> NormFactory:
+        """Normalisation layers chosen by ``norm`` and ``per_device_batch_size``."""
+        config = self.config
+        return make_norm_factory(
+            config.norm, config.per_device_batch_size, config.min_batch_for_batchnorm
+        )
+
+    def make_threshold_encoder(self) -> ThresholdEncoder:
+        """The threshold embedding MLP for FiLM models (needs ``FiLMParams``)."""
+        config = self.config
+        return ThresholdEncoder(
+            config.embedding_dim,
+            config.threshold_max_m,
+            config.threshold_frequencies,
+            activation="silu",
+        )
+
+    def assemble_inputs(self, dsm: Tensor, threshold_m: Tensor) -> Tensor:
+        """Stack the DSM with the threshold channel and positional channels.
+
+        Shape:
+            dsm: ``(B, 1, H, W)``; threshold_m: ``(B,)``. Returns ``(B, in_channels, H, W)``.
+        """
+        parts = [dsm]
+        if self.uses_threshold_channel:
+            scaled = (threshold_m.reshape(-1, 1, 1, 1) / self.threshold_max_m).to(dsm.dtype)
+            parts.append(torch.ones_like(dsm) * scaled)
+        if self.positional is not None:
+            parts.append(self.positional(dsm))
+        return torch.cat(parts, dim=1) if len(parts) > 1 else dsm
+
+    def forward(self, dsm: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits for every pixel.
+
+        Args:
+            dsm: ``(B, 1, H, W)`` float32, normalised heights, any H and W.
+            threshold_m: ``(B,)`` float32, gap height threshold in metres.
+
+        Returns:
+            ``(B, 1, H, W)`` logits (apply a sigmoid for probabilities).
+
+        Raises:
+            ModelError: ``dsm`` is not 4-D with one channel.
+        """
+        if dsm.dim() != 4 or dsm.shape[1] != 1:
+            raise ModelError(
+                f"{self.name}: dsm must have shape (B, 1, H, W), got {tuple(dsm.shape)}",
+                hint="Add the batch and channel axes: dsm[None, None] for a single 2-D tile.",
+            )
+        height, width = dsm.shape[-2], dsm.shape[-1]
+        inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
+        logits = self.forward_padded(inputs, threshold_m.reshape(-1).to(dsm.dtype))
+        return logits[:, :, :height, :width]
+
+    def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits for inputs whose H and W are multiples of ``output_stride``.
+
+        Shape:
+            inputs: ``(B, in_channels, H, W)``; threshold_m: ``(B,)`` metres.
+            Returns ``(B, 1, H, W)``.
+        """
+        raise NotImplementedError

@@ -1,0 +1,134 @@
+"""Size and cost of a model: parameters, FLOPs, CPU latency and activation memory per tile.
+
+Methods (also stated in docs/models.md):
+- FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one eval forward at batch 1;
+  it counts convolutions and matrix products with 1 multiply-accumulate = 2 FLOPs and
+  ignores element-wise ops (norms, activations, bias adds, interpolation).
+- CPU latency: median wall time of ``repeats`` forwards at batch 1 under
+  ``torch.inference_mode`` after one warm-up, with the current torch thread count.
+- Activation memory: one training-mode forward at batch 1 under
+  ``torch.autograd.graph.saved_tensors_hooks``; the bytes of every distinct storage the
+  autograd graph keeps for backward are summed. That is the memory a training step holds
+  per tile on top of the weights, gradients and optimizer state.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from forestgaps_engine.models.registry import create, get_spec
+
+DEFAULT_THRESHOLD_M = 5.0
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def example_inputs(tile_size_px: int = 256, batch_size: int = 1) -> tuple[Tensor, Tensor]:
+    """A deterministic ``(dsm, threshold_m)`` pair: ``(B, 1, S, S)`` and ``(B,)`` metres."""
+    generator = torch.Generator().manual_seed(0)
+    dsm = torch.randn(batch_size, 1, tile_size_px, tile_size_px, generator=generator)
+    threshold_m = torch.full((batch_size,), DEFAULT_THRESHOLD_M)
+    return dsm, threshold_m
+
+
+def gflops_per_tile(model: nn.Module, tile_size_px: int = 256) -> float:
+    """GFLOPs (1 MAC = 2 FLOPs) of one forward on a ``tile_size_px`` square tile, batch 1."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    dsm, threshold_m = example_inputs(tile_size_px)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(dsm, threshold_m)
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() / 1e9
+
+
+def cpu_ms_per_tile(model: nn.Module, tile_size_px: int = 256, repeats: int = 5) -> float:
+    """Median milliseconds of one CPU forward (batch 1, inference mode) after a warm-up."""
+    dsm, threshold_m = example_inputs(tile_size_px)
+    was_training = model.training
+    model.eval()
+    durations_ms = []
+    try:
+        with torch.inference_mode():
+            model(dsm, threshold_m)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model(dsm, threshold_m)
+                durations_ms.append((time.perf_counter() - start) * 1000.0)
+    finally:
+        model.train(was_training)
+    return statistics.median(durations_ms)
+
+
+def activation_bytes(model: nn.Module, tile_size_px: int = 256) -> int:
+    """Bytes of tensors saved for backward by one training forward at batch 1.
+
+    Distinct storages are counted once (a tensor saved by two ops, or a view of a saved
+    tensor, costs memory once).
+    """
+    dsm, threshold_m = example_inputs(tile_size_px)
+    seen: dict[int, int] = {}
+
+    def pack(tensor: Tensor) -> Tensor:
+        storage = tensor.untyped_storage()
+        seen[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    was_training = model.training
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model(dsm, threshold_m)
+    finally:
+        model.train(was_training)
+    return sum(seen.values())
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``forestgaps models`` shows for one architecture (default parameters)."""
+
+    name: str
+    description: str
+    default_params: dict[str, Any] = field(default_factory=dict)
+    param_count: int = 0
+    gflops_per_256_tile: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@cache
+def model_info(name: str) -> ModelInfo:
+    """Description, default parameters, parameter count and GFLOPs per 256x256 tile.
+
+    Builds the model with its defaults once (cached per process).
+
+    Raises:
+        ModelError: unknown ``name``.
+    """
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    model = create(name)
+    return ModelInfo(
+        name=name,
+        description=spec.description,
+        default_params=model.config.model_dump(mode="json"),
+        param_count=count_parameters(model),
+        gflops_per_256_tile=round(gflops_per_tile(model, 256), 3),
+    )
