@@ -310,6 +310,8 @@ def rasterize_point_cloud(
     reporter.report(0.7, "surface model ready")
     lowest_m = np.where(np.isfinite(extremes.lowest_ground_m), extremes.lowest_ground_m, np.nan)
     dtm_m = ground_from_lowest(lowest_m, inside)
+    # Nearest-filled surface cells on a slope can dip under the interpolated ground.
+    dsm_m = np.where(inside, np.fmax(dsm_m, dtm_m), np.nan).astype(np.float32)
     reporter.report(0.8, "terrain model ready")
     chm = chm_from_dsm_dtm(_band(dsm_m, grid, path), _band(dtm_m, grid, path))
     check_vertical_units(chm.values, chm.valid, "chm", str(path))
