@@ -1,0 +1,378 @@
+"""``predict``: the one engine call behind ``forestgaps predict``, the plugin and the service.
+
+Outputs per threshold T (label ``t{T:g}``), all rasters on the input's CRS, transform and
+extent: ``gap_probability_tT.tif`` (float32 0..1, -1 at nodata), ``gap_mask_tT.tif`` (uint8
+1 gap, 0 not, 255 nodata), ``gaps_tT.gpkg`` (one polygon per gap); and ``summary.json``.
+Every file is written atomically; on cancel or failure the files this call already finished
+are removed as well, so a folder never holds half a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.errors import ConfigError, EmptyRasterError, ForestGapsError, InferenceError
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.geo.crs import check_horizontal_units, is_geographic
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.raster_io import (
+    MASK_PROFILE,
+    PROBABILITY_PROFILE,
+    grid_of,
+    open_raster_for_writing,
+    open_single_band,
+    write_array,
+)
+from forestgaps_engine.inference.postprocess import (
+    gap_statistics,
+    label_probabilities,
+    warp_labels_to,
+)
+from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
+from forestgaps_engine.inference.resample import view_on_grid, working_grid
+from forestgaps_engine.inference.windows import computed_pixel_ratio
+from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
+from forestgaps_engine.version import __version__
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+RESAMPLE_STRIP_ROWS = 512
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """Outputs and figures of one threshold."""
+
+    threshold_m: float
+    probability_path: Path
+    mask_path: Path
+    gaps_path: Path
+    n_gaps: int
+    total_gap_area_m2: float
+    gap_fraction: float
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """What ``predict`` wrote.
+
+    Attributes:
+        out_dir: the output folder.
+        thresholds: one entry per threshold, in increasing order.
+        summary_path: ``summary.json``.
+        summary: its content.
+    """
+
+    out_dir: Path
+    thresholds: tuple[ThresholdResult, ...]
+    summary_path: Path
+    summary: dict[str, Any]
+
+
+def threshold_label(threshold_m: float) -> str:
+    """File-name label of a threshold: 10 -> ``t10``, 7.5 -> ``t7.5``."""
+    return f"t{threshold_m:g}"
+
+
+def validate_thresholds(thresholds_m: Sequence[float] | float) -> list[float]:
+    """Sorted unique thresholds, each finite and > 0 metres.
+
+    Raises:
+        ConfigError: empty list, or a threshold that is not a positive number.
+    """
+    values = [thresholds_m] if isinstance(thresholds_m, int | float) else list(thresholds_m)
+    if not values:
+        raise ConfigError("no threshold given", hint="Pass at least one --threshold (metres).")
+    for value in values:
+        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise ConfigError(
+                f"threshold {value!r} m is not a positive height",
+                hint="Thresholds are canopy heights in metres, e.g. --threshold 5.",
+            )
+    return sorted({float(value) for value in values})
+
+
+def _grid_summary(grid: Grid) -> dict[str, Any]:
+    return {
+        "crs": grid.crs,
+        "resolution_m": list(grid.resolution_m),
+        "width_px": grid.width_px,
+        "height_px": grid.height_px,
+        "bounds": list(grid.bounds),
+    }
+
+
+def _warp_back(
+    source_path: Path, source_grid: Grid, target: Path, dsm: Any, grid: Grid, reporter: Reporter
+) -> None:
+    """Resample a probability raster onto the input grid, nodata where the DSM is."""
+    import rasterio
+    from rasterio.windows import Window
+
+    nodata = PROBABILITY_PROFILE.nodata
+    with rasterio.open(source_path) as source, view_on_grid(source, source_grid, grid) as view:
+        with open_raster_for_writing(target, grid, PROBABILITY_PROFILE) as out:
+            for row_off in range(0, grid.height_px, RESAMPLE_STRIP_ROWS):
+                n_rows = min(RESAMPLE_STRIP_ROWS, grid.height_px - row_off)
+                values, valid = read_strip(view, row_off, n_rows)
+                _dsm_values, dsm_valid = read_strip(dsm, row_off, n_rows)
+                keep = valid & dsm_valid
+                out.write(
+                    np.where(keep, values, nodata).astype(np.float32),
+                    1,
+                    window=Window(0, row_off, grid.width_px, n_rows),
+                )
+                reporter.report((row_off + n_rows) / grid.height_px, "resampling to the input grid")
+
+
+def predict(
+    dsm_path: str | Path,
+    thresholds_m: Sequence[float] | float,
+    model: Any,
+    out_dir: str | Path,
+    config: InferenceConfig | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> PredictionResult:
+    """Predict gap maps of a DSM for every threshold in one streaming pass.
+
+    Args:
+        dsm_path: single-band height raster in metres (metric or geographic CRS).
+        thresholds_m: one or more gap height thresholds, metres (> 0).
+        model: model folder or file, ``"default"``, or a ``LoadedModel``.
+        out_dir: output folder (created if needed).
+        config: tiling, batching, blending, cut-off, minimum area, device, backend.
+        progress: ``progress(fraction, message)`` callback.
+        cancel: returns True to stop; outputs are then removed.
+
+    Returns:
+        Paths and per-threshold figures (also in ``summary.json``).
+
+    Raises:
+        ConfigError: bad thresholds.
+        ModelError: the model cannot be loaded.
+        InvalidDataFormatError, EmptyRasterError, CRSMismatchError: bad DSM.
+        DataError: unwritable output folder.
+        InferenceError: prediction or writing failed.
+        CancelledError: ``cancel()`` returned True.
+    """
+    from forestgaps_engine.inference.backends import create_backend
+    from forestgaps_engine.inference.polygons import write_gap_polygons
+    from forestgaps_engine.models.card import load_model
+
+    started_total = time.perf_counter()
+    config = config or InferenceConfig()
+    thresholds = validate_thresholds(thresholds_m)
+    reporter = Reporter(progress, cancel)
+    reporter.report(0.0, "loading the model")
+    out = ensure_writable_dir(out_dir)
+    timings_s: dict[str, float] = {}
+    loaded = load_model(model)
+    low_m, high_m = loaded.card.threshold_range_m
+    outside = [t for t in thresholds if high_m > 0 and not low_m <= t <= high_m]
+    if outside:
+        logger.warning(
+            "thresholds %s m lie outside the range the model was trained on (%g..%g m); "
+            "expect less reliable maps",
+            ", ".join(f"{t:g}" for t in outside),
+            low_m,
+            high_m,
+        )
+    backend = create_backend(loaded, config.backend, config.device)
+    timings_s["load"] = time.perf_counter() - started_total
+    finished: list[Path] = []
+    temp_dir: Path | None = None
+    try:
+        with open_single_band(dsm_path) as dsm:
+            grid = grid_of(dsm)
+            check_horizontal_units(grid.crs, str(dsm_path))
+            work = working_grid(grid, loaded.card.resolution_m, str(dsm_path))
+            is_resampled = not work.same_cells(grid)
+            if is_resampled:
+                temp_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-", dir=out))
+            labels = [threshold_label(t) for t in thresholds]
+            final_probability = [out / f"gap_probability_{label}.tif" for label in labels]
+            work_probability = (
+                [temp_dir / path.name for path in final_probability]
+                if temp_dir is not None
+                else final_probability
+            )
+            reporter.report(0.02, f"predicting {len(thresholds)} threshold(s)")
+            with ExitStack() as stack:
+                writers = [
+                    stack.enter_context(open_raster_for_writing(path, work, PROBABILITY_PROFILE))
+                    for path in work_probability
+                ]
+                source = stack.enter_context(view_on_grid(dsm, grid, work))
+                stream = stream_probabilities(
+                    source,
+                    work,
+                    np.asarray(thresholds, dtype=np.float32),
+                    loaded.normalizer,
+                    backend,
+                    config,
+                    writers,
+                    float(PROBABILITY_PROFILE.nodata),
+                    reporter.sub(0.02, 0.78),
+                )
+                if stream.n_valid_px == 0:
+                    raise EmptyRasterError(
+                        f"{dsm_path}: every cell is nodata",
+                        hint="Check the nodata value of the file, or pick another raster.",
+                    )
+            if not is_resampled:
+                finished.extend(final_probability)
+            timings_s.update(stream.timings_s)
+            started = time.perf_counter()
+            if is_resampled:
+                for index, (source_path, target) in enumerate(
+                    zip(work_probability, final_probability, strict=True)
+                ):
+                    _warp_back(
+                        source_path,
+                        work,
+                        target,
+                        dsm,
+                        grid,
+                        reporter.sub(0.8 + 0.05 * index / len(thresholds), 0.05 / len(thresholds)),
+                    )
+                    finished.append(target)
+            timings_s["resample_back"] = time.perf_counter() - started
+            # Areas need metres: a geographic input is analysed on the metric working grid.
+            analysis_grid = work if is_geographic(grid.crs) else grid
+            analysis_probability = (
+                work_probability if is_geographic(grid.crs) else final_probability
+            )
+            started = time.perf_counter()
+            results = []
+            import rasterio
+
+            for index, threshold in enumerate(thresholds):
+                reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
+                with rasterio.open(analysis_probability[index]) as probability:
+                    gap_labels = label_probabilities(
+                        probability,
+                        analysis_grid,
+                        config.probability_cutoff,
+                        config.min_gap_area_m2,
+                        config.cleanup_radius_px,
+                    )
+                with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
+                    statistics = gap_statistics(gap_labels, dsm_view)
+                mask_path = out / f"gap_mask_{labels[index]}.tif"
+                write_array(mask_path, warp_labels_to(gap_labels, grid).mask(), grid, MASK_PROFILE)
+                finished.append(mask_path)
+                gaps_path = out / f"gaps_{labels[index]}.gpkg"
+                write_gap_polygons(gaps_path, gap_labels, statistics, threshold)
+                finished.append(gaps_path)
+                n_valid = int(gap_labels.valid.sum())
+                gap_cells = int((gap_labels.ids > 0).sum())
+                results.append(
+                    ThresholdResult(
+                        threshold_m=threshold,
+                        probability_path=final_probability[index],
+                        mask_path=mask_path,
+                        gaps_path=gaps_path,
+                        n_gaps=gap_labels.n_gaps,
+                        total_gap_area_m2=gap_cells * analysis_grid.cell_area_m2,
+                        gap_fraction=gap_cells / n_valid if n_valid else 0.0,
+                    )
+                )
+                del gap_labels
+            timings_s["postprocess"] = time.perf_counter() - started
+        timings_s["total"] = time.perf_counter() - started_total
+        summary = _summary(
+            dsm_path, grid, work, loaded, backend, config, results, stream, timings_s
+        )
+        summary_path = write_json_atomic(out / SUMMARY_FILE, summary)
+        finished.append(summary_path)
+    except ForestGapsError:
+        _remove(finished)
+        raise
+    except (OSError, MemoryError, RuntimeError) as error:
+        _remove(finished)
+        raise InferenceError(
+            f"prediction of {dsm_path} into {out} failed: {type(error).__name__}: {error}",
+            hint="Check free disk space and write permissions; on memory errors lower "
+            "--batch or --tile.",
+        ) from error
+    except BaseException:
+        _remove(finished)
+        raise
+    finally:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+    reporter.report(1.0, "done")
+    return PredictionResult(out, tuple(results), summary_path, summary)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _summary(
+    dsm_path: str | Path,
+    grid: Grid,
+    work: Grid,
+    loaded: Any,
+    backend: Any,
+    config: InferenceConfig,
+    results: list[ThresholdResult],
+    stream: Any,
+    timings_s: dict[str, float],
+) -> dict[str, Any]:
+    n_pixels = grid.width_px * grid.height_px
+    predict_s = sum(
+        timings_s.get(key, 0.0) for key in ("read", "normalize", "model", "blend_write")
+    )
+    return {
+        "engine_version": __version__,
+        "dsm": str(dsm_path),
+        "grid": _grid_summary(grid),
+        "working_grid": None if work.same_cells(grid) else _grid_summary(work),
+        "model": {
+            "model_id": loaded.card.model_id,
+            "model_version": loaded.card.model_version,
+            "architecture": loaded.card.architecture,
+            "path": str(loaded.path),
+        },
+        "device": backend.device,
+        "backend": backend.name,
+        "config": config.model_dump(mode="json"),
+        "thresholds": [
+            {
+                "threshold_m": result.threshold_m,
+                "n_gaps": result.n_gaps,
+                "total_gap_area_m2": result.total_gap_area_m2,
+                "gap_fraction": result.gap_fraction,
+                "files": {
+                    "probability": result.probability_path.name,
+                    "mask": result.mask_path.name,
+                    "gaps": result.gaps_path.name,
+                },
+            }
+            for result in results
+        ],
+        "n_tiles": stream.n_tiles,
+        "n_model_calls": stream.n_model_calls,
+        "overlap_ratio": computed_pixel_ratio(
+            work.height_px, work.width_px, config.tile_size_px, config.overlap_px
+        ),
+        "timings_s": {key: round(value, 4) for key, value in timings_s.items()},
+        "mpix_per_s": round(n_pixels / 1e6 / max(timings_s["total"], 1e-9), 4),
+        "predict_mpix_per_s": round(work.width_px * work.height_px / 1e6 / max(predict_s, 1e-9), 4),
+    }

@@ -1,0 +1,170 @@
+"""From a probability raster to a gap mask, gap ids and per-gap DSM statistics.
+
+The cut is ``probability >= cutoff``; an optional opening then closing with a disk removes
+speckle and pinholes; gaps are then 8-connected patches of at least ``min_gap_area_m2``,
+numbered like the classic detector numbers them (``gaps.detector.label_gaps``).
+Probabilities are read strip by strip; the mask and the ids are held whole (1 + 4 bytes
+per cell), since a gap may span the whole raster.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.predictor import read_strip
+
+logger = logging.getLogger(__name__)
+
+STRIP_ROWS = 512
+MASK_GAP, MASK_NOT_GAP, MASK_NODATA = 1, 0, 255
+
+
+@dataclass(frozen=True)
+class GapLabels:
+    """Gaps of one threshold on one grid.
+
+    Attributes:
+        ids: (H, W) int32, 0 = no gap, 1..n gap ids.
+        valid: (H, W) bool, False where the probability is nodata.
+        grid: where the cells lie.
+    """
+
+    ids: np.ndarray
+    valid: np.ndarray
+    grid: Grid
+
+    @property
+    def n_gaps(self) -> int:
+        """Number of gaps."""
+        return int(self.ids.max(initial=0))
+
+    def mask(self) -> np.ndarray:
+        """(H, W) uint8: 1 gap, 0 not gap, 255 nodata."""
+        out = np.where(self.ids > 0, MASK_GAP, MASK_NOT_GAP).astype(np.uint8)
+        out[~self.valid] = MASK_NODATA
+        return out
+
+
+def _disk(radius_px: int) -> np.ndarray:
+    offsets = np.arange(-radius_px, radius_px + 1)
+    return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
+
+
+def label_probabilities(
+    probability: Any,
+    grid: Grid,
+    cutoff: float,
+    min_gap_area_m2: float,
+    cleanup_radius_px: int = 0,
+) -> GapLabels:
+    """Gap ids from an open probability raster (nodata = invalid).
+
+    Args:
+        probability: open rasterio dataset of probabilities 0..1 on ``grid``.
+        grid: its grid (metric: areas are cell counts times ``grid.cell_area_m2``).
+        cutoff: a cell is gap when its probability is >= this.
+        min_gap_area_m2: smaller patches are dropped (inclusive bound).
+        cleanup_radius_px: opening then closing radius; 0 disables it.
+    """
+    is_gap = np.zeros(grid.shape, dtype=bool)
+    valid = np.zeros(grid.shape, dtype=bool)
+    for row_off in range(0, grid.height_px, STRIP_ROWS):
+        n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+        values, strip_valid = read_strip(probability, row_off, n_rows)
+        valid[row_off : row_off + n_rows] = strip_valid
+        is_gap[row_off : row_off + n_rows] = strip_valid & (values >= cutoff)
+    if cleanup_radius_px > 0:
+        disk = _disk(cleanup_radius_px)
+        is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
+    # label_gaps cuts heights <= threshold: gap cells get height 0, the rest 1.
+    pseudo_height = np.where(is_gap, np.float32(0.0), np.float32(1.0))
+    del is_gap
+    ids = label_gaps(pseudo_height, 0.5, grid.cell_area_m2, min_gap_area_m2, float("inf"))
+    return GapLabels(ids=ids, valid=valid, grid=grid)
+
+
+@dataclass(frozen=True)
+class GapStatistics:
+    """Per-gap figures, index i describing gap id i + 1.
+
+    Attributes:
+        area_m2: (n,) gap areas.
+        dsm_mean_m: (n,) mean DSM height in the gap.
+        dsm_min_m: (n,) lowest DSM height.
+        dsm_max_m: (n,) highest DSM height.
+    """
+
+    area_m2: np.ndarray
+    dsm_mean_m: np.ndarray
+    dsm_min_m: np.ndarray
+    dsm_max_m: np.ndarray
+
+
+def gap_statistics(labels: GapLabels, dsm: Any) -> GapStatistics:
+    """Area and DSM statistics of every gap, reading the DSM (on ``labels.grid``) by strips.
+
+    Args:
+        labels: gap ids.
+        dsm: open rasterio dataset (or view) of the DSM on ``labels.grid``.
+    """
+    n_gaps = labels.n_gaps
+    counts = np.bincount(labels.ids.ravel(), minlength=n_gaps + 1)[1:]
+    sums = np.zeros(n_gaps + 1)
+    valid_counts = np.zeros(n_gaps + 1)
+    lows = np.full(n_gaps + 1, np.inf)
+    highs = np.full(n_gaps + 1, -np.inf)
+    for row_off in range(0, labels.grid.height_px, STRIP_ROWS):
+        n_rows = min(STRIP_ROWS, labels.grid.height_px - row_off)
+        ids = labels.ids[row_off : row_off + n_rows]
+        values, valid = read_strip(dsm, row_off, n_rows)
+        inside = (ids > 0) & valid
+        if not inside.any():
+            continue
+        strip_ids, strip_values = ids[inside], values[inside].astype(np.float64)
+        sums += np.bincount(strip_ids, weights=strip_values, minlength=n_gaps + 1)
+        valid_counts += np.bincount(strip_ids, minlength=n_gaps + 1)
+        present = np.unique(strip_ids)
+        lows[present] = np.minimum(
+            lows[present], ndimage.minimum(values, labels=np.where(inside, ids, 0), index=present)
+        )
+        highs[present] = np.maximum(
+            highs[present], ndimage.maximum(values, labels=np.where(inside, ids, 0), index=present)
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(valid_counts > 0, sums / np.maximum(valid_counts, 1), np.nan)
+    lows[~np.isfinite(lows)] = np.nan
+    highs[~np.isfinite(highs)] = np.nan
+    return GapStatistics(
+        area_m2=counts * labels.grid.cell_area_m2,
+        dsm_mean_m=means[1:],
+        dsm_min_m=lows[1:],
+        dsm_max_m=highs[1:],
+    )
+
+
+def warp_labels_to(labels: GapLabels, target: Grid) -> GapLabels:
+    """Nearest-neighbour copy of ``labels`` on another grid (ids keep their numbers)."""
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    if labels.grid.same_cells(target):
+        return labels
+    ids = np.zeros(target.shape, dtype=np.int32)
+    valid = np.zeros(target.shape, dtype=np.uint8)
+    common = {
+        "src_transform": labels.grid.transform,
+        "src_crs": labels.grid.crs,
+        "dst_transform": target.transform,
+        "dst_crs": target.crs,
+        "resampling": Resampling.nearest,
+    }
+    reproject(source=labels.ids, destination=ids, **common)
+    reproject(source=labels.valid.astype(np.uint8), destination=valid, dst_nodata=0, **common)
+    return GapLabels(ids=ids, valid=valid.astype(bool), grid=target)
