@@ -138,3 +138,15 @@ def test_cli_rasterize(raw_cloud, tmp_path):
         assert dataset.res == (2.0, 2.0) and dataset.crs.to_epsg() == 26912
     code = main(["rasterize", str(tmp_path / "missing.laz"), "--out", str(out_dir)])
     assert code == 2
+
+
+def test_small_chunks_give_the_same_rasters(raw_cloud, tmp_path, monkeypatch):
+    import forestgaps_engine.geo.lidar as lidar
+
+    whole = rasterize_point_cloud(raw_cloud, 1.0, tmp_path / "whole")
+    monkeypatch.setattr(lidar, "CHUNK_POINTS", 500)
+    chunked = rasterize_point_cloud(raw_cloud, 1.0, tmp_path / "chunked")
+    for name in ("dsm", "dtm", "chm"):
+        np.testing.assert_array_equal(
+            read_band(whole[name]).values, read_band(chunked[name]).values
+        )
