@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,7 +88,9 @@ def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
         "logits": {0: "n", 2: "h", 3: "w"},
     }
     try:
-        with atomic_path(target) as temp_path:
+        with atomic_path(target) as temp_path, warnings.catch_warnings():
+            # Shape checks in forward() are traced as constants: harmless for a fixed graph.
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 model,
                 example,

@@ -1,0 +1,81 @@
+"""``forestgaps predict DSM --threshold 5 --threshold 10``: gap maps from a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from forestgaps_engine.cli.common import add_config_options, config_from_args
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict gap probability, mask and polygons of a DSM for one or more thresholds",
+    )
+    parser.add_argument("dsm", help="single-band DSM GeoTIFF, heights in metres")
+    parser.add_argument(
+        "--threshold",
+        dest="thresholds_m",
+        type=float,
+        action="append",
+        metavar="METRES",
+        help="gap height threshold in metres (repeatable; default: gaps.thresholds_m of the config)",
+    )
+    parser.add_argument("--model", default="default", help="model folder, or 'default' (bundled)")
+    parser.add_argument("--out", default="out/predict", help="output folder (default out/predict)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--backend", choices=("auto", "torch", "onnxruntime"))
+    parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX")
+    parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")
+    parser.add_argument("--batch", dest="batch_size", type=int, metavar="N")
+    parser.add_argument("--min-area", dest="min_gap_area_m2", type=float, metavar="M2")
+    parser.add_argument("--cutoff", dest="probability_cutoff", type=float, metavar="P")
+    add_config_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from forestgaps_engine.errors import ConfigError
+    from forestgaps_engine.inference import predict
+
+    config = config_from_args(args)
+    flags = {
+        key: getattr(args, key)
+        for key in (
+            "device",
+            "backend",
+            "tile_size_px",
+            "overlap_px",
+            "batch_size",
+            "min_gap_area_m2",
+            "probability_cutoff",
+        )
+        if getattr(args, key) is not None
+    }
+    try:
+        inference = config.inference.model_validate({**config.inference.model_dump(), **flags})
+    except ValueError as error:
+        raise ConfigError(
+            f"invalid predict options {flags}: {error}",
+            hint="e.g. --overlap must stay below half of --tile; --cutoff lies in (0, 1).",
+        ) from error
+    thresholds = args.thresholds_m or config.gaps.thresholds_m
+
+    def progress(fraction: float, message: str) -> None:
+        logger.debug("%3.0f%% %s", 100 * fraction, message)
+
+    result = predict(args.dsm, thresholds, args.model, args.out, inference, progress=progress)
+    for item in result.thresholds:
+        logger.info(
+            "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
+            item.threshold_m,
+            item.n_gaps,
+            item.total_gap_area_m2,
+            100 * item.gap_fraction,
+            item.mask_path,
+        )
+    logger.info("summary: %s", result.summary_path)
+    return 0
