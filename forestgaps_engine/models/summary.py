@@ -132,3 +132,52 @@ def model_info(name: str) -> ModelInfo:
         param_count=count_parameters(model),
         gflops_per_256_tile=round(gflops_per_tile(model, 256), 3),
     )
+
+
+@dataclass(frozen=True)
+class ModelMeasurement:
+    """Measured cost of one architecture with its default parameters."""
+
+    name: str
+    description: str
+    param_count: int
+    gflops_per_tile: float
+    cpu_ms_per_tile: float
+    activation_mb_per_tile: float
+    tile_size_px: int
+
+    @property
+    def mpix_per_s(self) -> float:
+        """Throughput implied by the CPU latency, in megapixels per second."""
+        return self.tile_size_px**2 / (self.cpu_ms_per_tile / 1000.0) / 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, throughput included."""
+        return {**asdict(self), "mpix_per_s": round(self.mpix_per_s, 3)}
+
+
+def measure_model(name: str, tile_size_px: int = 256, repeats: int = 5) -> ModelMeasurement:
+    """Parameters, GFLOPs, CPU latency and activation memory of ``name`` at its defaults.
+
+    Raises:
+        ModelError: unknown ``name``.
+    """
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    model = create(name)
+    return ModelMeasurement(
+        name=name,
+        description=spec.description,
+        param_count=count_parameters(model),
+        gflops_per_tile=round(gflops_per_tile(model, tile_size_px), 3),
+        cpu_ms_per_tile=round(cpu_ms_per_tile(model, tile_size_px, repeats), 1),
+        activation_mb_per_tile=round(activation_bytes(model, tile_size_px) / 2**20, 1),
+        tile_size_px=tile_size_px,
+    )
+
+
+def describe_models() -> list[ModelInfo]:
+    """``model_info`` of every registered architecture, sorted by name."""
+    from forestgaps_engine.models.registry import available_models
+
+    return [model_info(name) for name in available_models()]
