@@ -110,6 +110,8 @@ class Trainer:
         self.last_batch: dict[str, torch.Tensor] | None = None
         self.last_logits: torch.Tensor | None = None
         self.last_val_counts: dict[float, ConfusionCounts] = {}
+        self.last_val_batch: dict[str, torch.Tensor] | None = None
+        self.last_val_logits: torch.Tensor | None = None
         self.history: list[dict[str, float]] = []
         self._resume_state: dict[str, Any] | None = None
 

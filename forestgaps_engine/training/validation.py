@@ -70,6 +70,9 @@ def run_validation(trainer: Trainer, loader: Iterable) -> dict[str, float]:
         size = int(batch["dsm"].shape[0])
         loss_sum += float(loss) * size
         samples += size
+        if not parts:  # the first batch is what monitoring draws
+            trainer.last_val_batch = batch
+            trainer.last_val_logits = logits.detach()
         parts.append(
             confusion_counts_by_threshold(
                 logits.float() > 0, batch["mask"], batch["valid"], batch["threshold_m"]

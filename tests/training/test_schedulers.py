@@ -10,7 +10,9 @@ from tests.training.tiny import TinyModel
 def _curve(name: str, epochs: int = 4, steps: int = 10, **kwargs) -> list[float]:
     model = TinyModel()
     optimizer = build_optimizer(model, OptimizerConfig(lr=0.1))
-    schedule = LrSchedule(optimizer, SchedulerConfig(name=name, min_lr=1e-4, **kwargs), epochs, steps)
+    schedule = LrSchedule(
+        optimizer, SchedulerConfig(name=name, min_lr=1e-4, **kwargs), epochs, steps
+    )
     lrs = []
     for _ in range(epochs * steps):
         lrs.append(schedule.current_lrs()[0])

@@ -1,0 +1,53 @@
+"""Resource use of this process: CPU %, resident memory, GPU memory (psutil if present)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+
+try:
+    import psutil
+except ImportError:  # /proc fallback below
+    psutil = None
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _rss_bytes() -> int:
+    if psutil is not None:
+        return int(psutil.Process().memory_info().rss)
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class ResourceMeter:
+    """Samples CPU % since the previous call, RSS and GPU memory."""
+
+    def __init__(self) -> None:
+        self._wall_s = time.perf_counter()
+        self._cpu_s = _cpu_seconds()
+
+    def sample(self) -> dict[str, float]:
+        """``cpu_percent`` (100 = one core busy), ``ram_mb``, and ``gpu_mem_mb`` on CUDA."""
+        wall_s, cpu_s = time.perf_counter(), _cpu_seconds()
+        elapsed_s = max(wall_s - self._wall_s, 1e-9)
+        values = {
+            "cpu_percent": 100.0 * (cpu_s - self._cpu_s) / elapsed_s,
+            "ram_mb": _rss_bytes() / 2**20,
+        }
+        self._wall_s, self._cpu_s = wall_s, cpu_s
+        if torch.cuda.is_available():
+            values["gpu_mem_mb"] = torch.cuda.memory_allocated() / 2**20
+            values["gpu_max_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        return values
