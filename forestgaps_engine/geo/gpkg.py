@@ -1,0 +1,281 @@
+"""Vector outputs without extra dependencies: an OGC GeoPackage 1.3 writer (sqlite3) and GeoJSON.
+
+The GeoPackage holds one feature layer of MultiPolygons: the three required SRS rows
+(4326, -1 undefined Cartesian, 0 undefined geographic) plus the layer's own (-1 when there
+is no CRS), the ``gpkg_contents`` and ``gpkg_geometry_columns`` entries, and geometries
+stored as GeoPackageBinary (``GP`` header, SRS id, XY envelope, little-endian WKB). No R-tree index
+(optional in the spec; QGIS and GDAL read the layer without it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forestgaps_engine.files import atomic_path
+from forestgaps_engine.geo.vectorize import MultiPolygon, VectorFeature
+
+GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
+GPKG_USER_VERSION = 10300  # 1.3.0
+FIELD_TYPES = ("INTEGER", "REAL", "TEXT")
+CUSTOM_SRS_ID = 100000  # CRS with no EPSG code; ids below are EPSG's range
+# No CRS: the spec's -1 "undefined Cartesian" (gap coordinates are planar metres). GDAL
+# 3.6 and QGIS 3.22 read it as a custom "Undefined Cartesian SRS" without authority code;
+# 0 (what GDAL itself writes) reads back as an undefined *geographic* CRS, which is wrong.
+UNDEFINED_SRS_ID = -1
+WKB_POLYGON = 3
+WKB_MULTIPOLYGON = 6
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One attribute column: a name (letters, digits, underscore) and INTEGER, REAL or TEXT."""
+
+    name: str
+    sql_type: str
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"field name {self.name!r} must be letters, digits and _")
+        if self.sql_type not in FIELD_TYPES:
+            raise ValueError(f"field {self.name!r}: type {self.sql_type!r} not in {FIELD_TYPES}")
+
+
+@dataclass(frozen=True)
+class SrsRecord:
+    """A ``gpkg_spatial_ref_sys`` row."""
+
+    srs_id: int
+    srs_name: str
+    organization: str
+    organization_coordsys_id: int
+    definition: str
+
+
+def srs_record(crs: str | None) -> SrsRecord:
+    """The SRS row for ``crs`` ("EPSG:n", WKT or PROJ text; None = undefined Cartesian, -1)."""
+    if crs is None:
+        return SrsRecord(UNDEFINED_SRS_ID, "Undefined cartesian SRS", "NONE", -1, "undefined")
+    from rasterio.crs import CRS
+
+    parsed = CRS.from_user_input(crs)
+    epsg = parsed.to_epsg()
+    wkt = parsed.to_wkt()
+    match = re.match(r'^[A-Z_]+\["([^"]*)"', wkt)  # the CRS name opens the WKT
+    name = match.group(1) if match else (f"EPSG:{epsg}" if epsg else "custom CRS")
+    if epsg is not None:
+        return SrsRecord(int(epsg), name, "EPSG", int(epsg), wkt)
+    return SrsRecord(CUSTOM_SRS_ID, name, "NONE", CUSTOM_SRS_ID, wkt)
+
+
+def _ring_wkb(ring: np.ndarray) -> bytes:
+    points = np.ascontiguousarray(ring, dtype="<f8")
+    return struct.pack("<I", len(points)) + points.tobytes()
+
+
+def multipolygon_wkb(polygons: MultiPolygon) -> bytes:
+    """ISO/OGC little-endian WKB of a 2D MultiPolygon."""
+    chunks = [struct.pack("<BII", 1, WKB_MULTIPOLYGON, len(polygons))]
+    for polygon in polygons:
+        chunks.append(struct.pack("<BII", 1, WKB_POLYGON, len(polygon)))
+        chunks.extend(_ring_wkb(ring) for ring in polygon)
+    return b"".join(chunks)
+
+
+def geopackage_geometry(polygons: MultiPolygon, srs_id: int) -> bytes:
+    """GeoPackageBinary: magic, version 0, flags (XY envelope, little endian), SRS id, WKB."""
+    points = np.concatenate([polygon[0] for polygon in polygons])
+    min_x, min_y = points.min(axis=0)
+    max_x, max_y = points.max(axis=0)
+    flags = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
+    header = struct.pack("<2sBBi4d", b"GP", 0, flags, srs_id, min_x, max_x, min_y, max_y)
+    return header + multipolygon_wkb(polygons)
+
+
+def _sql_value(value: Any, sql_type: str) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    return {"INTEGER": int, "REAL": float, "TEXT": str}[sql_type](value)
+
+
+_CORE_TABLES = """
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+"""
+
+
+def _required_srs_rows() -> list[tuple]:
+    wgs84 = srs_record("EPSG:4326")
+    return [
+        ("WGS 84 geodetic", 4326, "EPSG", 4326, wgs84.definition,
+         "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+        ("Undefined cartesian SRS", -1, "NONE", -1, "undefined",
+         "undefined cartesian coordinate reference system"),
+        ("Undefined geographic SRS", 0, "NONE", 0, "undefined",
+         "undefined geographic coordinate reference system"),
+    ]  # fmt: skip
+
+
+def write_gpkg(
+    target: str | Path,
+    layer: str,
+    features: Sequence[VectorFeature],
+    fields: Sequence[FieldSpec],
+    crs: str | None,
+) -> Path:
+    """Write one MultiPolygon layer as a GeoPackage 1.3 file, atomically.
+
+    Args:
+        target: the .gpkg path (replaced if it exists).
+        layer: table name (letters, digits, underscore).
+        features: the features; attributes missing or NaN become NULL.
+        fields: attribute columns, in order.
+        crs: "EPSG:n", WKT, or None for an undefined Cartesian CRS (srs_id -1).
+
+    Returns:
+        ``target``.
+    """
+    if not _NAME.match(layer):
+        raise ValueError(f"layer name {layer!r} must be letters, digits and _")
+    srs = srs_record(crs)
+    extent = _extent(features)
+    column_sql = "".join(f', "{f.name}" {f.sql_type}' for f in fields)
+    insert_sql = (
+        f'INSERT INTO "{layer}" (geom{"".join(f", {chr(34)}{f.name}{chr(34)}" for f in fields)})'
+        f" VALUES (?{', ?' * len(fields)})"
+    )
+    with atomic_path(target) as temp_path:
+        connection = sqlite3.connect(temp_path)
+        try:
+            connection.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+            connection.executescript(_CORE_TABLES)
+            rows = _required_srs_rows()
+            if srs.srs_id not in (4326, -1, 0):
+                rows.append((srs.srs_name, srs.srs_id, srs.organization,
+                             srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
+            connection.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", rows)
+            connection.execute(
+                f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+                f"geom MULTIPOLYGON{column_sql})"
+            )
+            connection.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
+                " min_x, min_y, max_x, max_y, srs_id) VALUES (?, 'features', ?, '', ?, ?, ?, ?, ?)",
+                (layer, layer, *extent, srs.srs_id),
+            )
+            connection.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
+                (layer, srs.srs_id),
+            )
+            connection.executemany(
+                insert_sql,
+                (
+                    (
+                        geopackage_geometry(feature.polygons, srs.srs_id),
+                        *(_sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields),
+                    )
+                    for feature in features
+                ),
+            )
+            connection.commit()
+        finally:
+            connection.close()
+    return Path(target)
+
+
+def _extent(features: Sequence[VectorFeature]) -> tuple[float | None, ...]:
+    if not features:
+        return (None, None, None, None)
+    bounds = np.array([feature.bounds for feature in features])
+    return (
+        float(bounds[:, 0].min()),
+        float(bounds[:, 1].min()),
+        float(bounds[:, 2].max()),
+        float(bounds[:, 3].max()),
+    )
+
+
+def geojson_feature_collection(
+    features: Sequence[VectorFeature],
+    fields: Sequence[FieldSpec],
+    crs: str | None,
+    to_wgs84: bool = False,
+) -> dict[str, Any]:
+    """The features as a GeoJSON FeatureCollection dict (NaN becomes null).
+
+    Args:
+        features: the features.
+        fields: attribute columns to include, in order.
+        crs: the CRS of the feature coordinates.
+        to_wgs84: reproject to longitude/latitude (RFC 7946); otherwise coordinates stay in
+            ``crs`` and a legacy ``crs`` member names it (GDAL and QGIS honour it).
+
+    Raises:
+        ValueError: ``to_wgs84`` without a CRS.
+    """
+    if to_wgs84 and crs is None:
+        raise ValueError("cannot reproject to WGS 84: the features have no CRS")
+    out_features = []
+    for fid, feature in enumerate(features, start=1):
+        geometry: dict[str, Any] = {
+            "type": "MultiPolygon",
+            "coordinates": [[ring.tolist() for ring in polygon] for polygon in feature.polygons],
+        }
+        if to_wgs84:
+            from rasterio.warp import transform_geom
+
+            geometry = dict(transform_geom(crs, "EPSG:4326", geometry))
+        properties = {
+            f.name: _sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields
+        }
+        out_features.append(
+            {"type": "Feature", "id": fid, "geometry": geometry, "properties": properties}
+        )
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": out_features}
+    if not to_wgs84 and crs is not None:
+        srs = srs_record(crs)
+        if srs.organization == "EPSG":
+            name = f"urn:ogc:def:crs:EPSG::{srs.organization_coordsys_id}"
+            collection["crs"] = {"type": "name", "properties": {"name": name}}
+    return collection
+
+
+def write_geojson(
+    target: str | Path,
+    features: Sequence[VectorFeature],
+    fields: Sequence[FieldSpec],
+    crs: str | None,
+    to_wgs84: bool = False,
+) -> Path:
+    """Write ``geojson_feature_collection(...)`` to ``target`` atomically."""
+    collection = geojson_feature_collection(features, fields, crs, to_wgs84)
+    with atomic_path(target) as temp_path:
+        temp_path.write_text(json.dumps(collection, allow_nan=False), encoding="utf-8")
+    return Path(target)
