@@ -129,7 +129,7 @@ def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band
 
     method = _resampling(resampling)
     if band.grid.same_cells(target):
-        return band
+        return Band(values=band.values, valid=band.valid, grid=target, path=band.path)
     src_crs, dst_crs = band.grid.crs, target.crs
     if (src_crs is None) != (dst_crs is None):
         raise CRSMismatchError(
