@@ -1,0 +1,139 @@
+"""What a prepared folder holds besides shards: manifest, per-tile records, staging.
+
+Layout of ``data.output_dir``::
+
+    manifest.json        config used, shards (samples, sha256), content hash, versions
+    normalization.json   height statistics (global, relief, per site) + Normalizer stats
+    tiles.jsonl          one JSON line per tile (kept or dropped) with every transformation
+    train/ val/ test/    <split>-000000.tar shards
+    sites/<name>/        rasters made from point clouds
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.data.shards import ShardInfo
+from forestgaps_engine.errors import DataError
+from forestgaps_engine.files import ensure_writable_dir
+
+MANIFEST_NAME = "manifest.json"
+NORMALIZATION_NAME = "normalization.json"
+TILES_NAME = "tiles.jsonl"
+FORMAT = "forestgaps-prepared/1"
+
+
+def content_sha256(shards: list[ShardInfo], root: Path) -> str:
+    """One hash over every shard's relative path and sha256, in split then shard order."""
+    digest = hashlib.sha256()
+    for shard in shards:
+        digest.update(f"{shard.path.relative_to(root).as_posix()} {shard.sha256}\n".encode())
+    return digest.hexdigest()
+
+
+def shard_entries(shards: list[ShardInfo], root: Path) -> list[dict[str, Any]]:
+    """Manifest entries of shards, paths relative to the prepared folder."""
+    return [
+        {"file": s.path.relative_to(root).as_posix(), "n_samples": s.n_samples, "sha256": s.sha256}
+        for s in shards
+    ]
+
+
+def check_replaceable(output_dir: Path) -> None:
+    """Refuse to replace a folder that is not empty and not a previous prepared dataset.
+
+    Raises:
+        DataError: naming the folder.
+    """
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DataError(
+            f"data.output_dir {str(output_dir)!r} is a file",
+            hint="Set data.output_dir to a folder (it is created if needed).",
+        )
+    if output_dir.is_dir() and any(output_dir.iterdir()):
+        if not (output_dir / MANIFEST_NAME).is_file():
+            raise DataError(
+                f"data.output_dir {str(output_dir)!r} is not empty and holds no {MANIFEST_NAME}",
+                hint="Point data.output_dir at a new folder or a previous 'forestgaps prepare' output.",
+            )
+
+
+@contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``target`` that replaces it only if the block succeeds.
+
+    On any exception (a cancel included) the staging folder is deleted and a previous
+    ``target`` is left as it was.
+    """
+    ensure_writable_dir(target.parent)
+    token = uuid.uuid4().hex[:8]
+    staging = target.parent / f".{target.name}.partial-{token}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = target.parent / f".{target.name}.old-{token}"
+    if target.exists():
+        target.rename(previous)
+    staging.rename(target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def load_manifest(prepared_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a prepared folder.
+
+    Raises:
+        DataError: the folder holds no manifest.
+    """
+    path = Path(prepared_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise DataError(
+            f"{path}: not found, so {str(prepared_dir)!r} is not a prepared dataset",
+            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
+        )
+    return json.loads(path.read_text("utf-8"))
+
+
+def split_shards(prepared_dir: str | Path, split: str) -> tuple[list[Path], list[int]]:
+    """Shard paths and their sample counts for one split, from the manifest."""
+    manifest = load_manifest(prepared_dir)
+    entries = manifest["splits"].get(split, {}).get("shards", [])
+    return [Path(prepared_dir) / e["file"] for e in entries], [e["n_samples"] for e in entries]
+
+
+def tile_record(prepared_dir: str | Path, tile_id: str) -> dict[str, Any]:
+    """The record of one tile: sources, reprojection, resampling, labelling, split, shard.
+
+    Raises:
+        DataError: no tiles.jsonl, or no tile with that id (close ids are suggested).
+    """
+    path = Path(prepared_dir) / TILES_NAME
+    if not path.is_file():
+        raise DataError(
+            f"{path}: not found, so {str(prepared_dir)!r} is not a prepared dataset",
+            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
+        )
+    known: list[str] = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record["tile_id"] == tile_id:
+                return record
+            known.append(record["tile_id"])
+    close = difflib.get_close_matches(tile_id, known, n=3)
+    raise DataError(
+        f"{path}: no tile {tile_id!r}",
+        hint=f"Did you mean {', '.join(close)}?"
+        if close
+        else "Tile ids look like <site>_r<row>_c<col>.",
+    )
