@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from forestgaps_engine.config.base import StrictModel
 
@@ -103,3 +103,9 @@ class TrainingConfig(StrictModel):
     early_stopping_patience_epochs: int = Field(default=10, ge=0, le=100000)
     checkpoint_every_steps: int = Field(default=0, ge=0)
     max_steps_per_epoch: int = Field(default=0, ge=0)
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _yaml_off_is_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as False; `--set training.amp=off` means "off".
+        return "off" if value is False else value

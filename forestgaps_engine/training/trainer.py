@@ -106,6 +106,7 @@ class Trainer:
         self.epoch = 0
         self.global_step = 0  # optimizer steps done
         self.next_batch = 0  # micro-batches of ``epoch`` already consumed
+        self.samples_in_epoch = 0  # samples of ``epoch`` already consumed (this rank)
         self.should_stop = False
         self.last_batch: dict[str, torch.Tensor] | None = None
         self.last_logits: torch.Tensor | None = None
@@ -150,6 +151,7 @@ class Trainer:
             "rng": capture_rng_state(),
             "epoch": self.epoch,
             "next_batch": self.next_batch,
+            "samples_in_epoch": self.samples_in_epoch,
             "global_step": self.global_step,
             "callbacks": self.callbacks.state_dict(),
             "history": self.history,
@@ -163,6 +165,7 @@ class Trainer:
         self.callbacks.load_state_dict(state["callbacks"])
         self.epoch = int(state["epoch"])
         self.next_batch = int(state["next_batch"])
+        self.samples_in_epoch = int(state["samples_in_epoch"])
         self.global_step = int(state["global_step"])
         self.history = list(state["history"])
         self._resume_state = dict(state)
@@ -197,6 +200,7 @@ class Trainer:
             finished_epoch = self.epoch
             self.epoch += 1
             self.next_batch = 0
+            self.samples_in_epoch = 0
             self.callbacks.on_epoch_end(self, finished_epoch, logs)
         self.callbacks.on_train_end(self)
         return self.history
@@ -205,12 +209,21 @@ class Trainer:
         dataset = getattr(loader, "dataset", loader)
         if hasattr(dataset, "set_epoch"):
             dataset.set_epoch(self.epoch)
+        if self.next_batch == 0:
+            self.samples_in_epoch = 0
         resume, self._resume_state = self._resume_state, None
         if resume is not None and self.next_batch == 0:
             restore_rng_state(resume["rng"])
-        iterator = iter(loader)
-        for _ in range(self.next_batch):  # replay the data position (datasets are seeded)
-            next(iterator)
+        if self.next_batch > 0 and hasattr(dataset, "load_state_dict"):
+            # The dataset skips what was consumed without decoding it.
+            dataset.load_state_dict(
+                {"epoch": self.epoch, "samples_consumed": self.samples_in_epoch}
+            )
+            iterator = iter(loader)
+        else:
+            iterator = iter(loader)
+            for _ in range(self.next_batch):  # replay the position by reading (seeded data)
+                next(iterator)
         if resume is not None and self.next_batch > 0:
             # After the iterator drew its own seed, as the uninterrupted run had.
             restore_rng_state(resume["rng"])
@@ -221,6 +234,7 @@ class Trainer:
         self.model.train()
         self.callbacks.on_epoch_begin(self, self.epoch)
         iterator = self._epoch_iterator(loader)
+        dataset = getattr(loader, "dataset", loader)
         loss_sum, loss_count = 0.0, 0
         while self.next_batch < self.batches_per_epoch:
             try:
@@ -235,6 +249,9 @@ class Trainer:
             )
             logs = self._train_batch(raw_batch, is_step)
             self.next_batch += 1
+            self.samples_in_epoch += int(raw_batch["dsm"].shape[0])
+            if hasattr(dataset, "record_consumed"):
+                dataset.record_consumed(int(raw_batch["dsm"].shape[0]))
             loss_sum, loss_count = loss_sum + logs["loss"], loss_count + 1
             done = self.epoch * self.batches_per_epoch + self.next_batch
             self.reporter.report(

@@ -1,0 +1,75 @@
+"""``forestgaps train`` and ``forestgaps augment-preview``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from forestgaps_engine.cli.common import add_config_options, config_from_args
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model on a prepared dataset (checkpoints, TensorBoard, model folder)",
+        description="Train config.model on the shards of 'forestgaps prepare'. Writes "
+        "<training.output_dir>/checkpoints/{last,best}.pt, tensorboard/ and model/. "
+        "Under torchrun every rank joins one data-parallel run.",
+    )
+    add_config_options(parser)
+    parser.add_argument(
+        "--prepared", metavar="DIR", help="prepared dataset (default: data.output_dir)"
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.pt")
+    parser.set_defaults(handler=run_train)
+
+    preview = subparsers.add_parser(
+        "augment-preview",
+        help="save a PNG grid of augmented versions of a DSM's centre tile",
+    )
+    add_config_options(preview)
+    preview.add_argument("dsm", metavar="DSM.tif", help="DSM GeoTIFF (metres)")
+    preview.add_argument("--out", required=True, metavar="PNG", help="image to write")
+    preview.add_argument("--n", type=int, default=8, help="augmented panels (default 8)")
+    preview.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    preview.add_argument(
+        "--tile-size", type=int, default=None, help="crop side in px (default data.tile_size_px)"
+    )
+    preview.set_defaults(handler=run_preview)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from forestgaps_engine.training.api import train
+
+    config = config_from_args(args)
+    result = train(config, prepared_dir=args.prepared, resume=args.resume)
+    if result.model_dir is not None:
+        summary = {
+            "model_dir": str(result.model_dir),
+            "checkpoint_dir": str(result.checkpoint_dir),
+            "epochs_run": result.epochs_run,
+            "duration_s": round(result.duration_s, 1),
+            "metrics": {k: round(v, 4) for k, v in result.metrics.items() if "_t" not in k},
+        }
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from forestgaps_engine.training.preview import augment_preview
+
+    config = config_from_args(args)
+    path = augment_preview(
+        args.dsm,
+        args.out,
+        config.training.augmentation,
+        n_samples=args.n,
+        seed=args.seed,
+        tile_size_px=args.tile_size or config.data.tile_size_px,
+    )
+    sys.stdout.write(f"{path}\n")
+    return 0

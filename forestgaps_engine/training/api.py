@@ -1,0 +1,255 @@
+"""``train()``: the one public engine call that turns a prepared dataset into a model folder.
+
+Used by ``forestgaps train`` and the QGIS plugin alike. It builds the model through the
+registry, the Normalizer from ``normalization.json``, streaming datasets from the shards
+listed in ``manifest.json``, the callbacks, runs :class:`Trainer`, and writes
+``<training.output_dir>/model/`` (``model.safetensors`` + ``model_card.json``) from the
+best checkpoint. Checkpoints live in ``<training.output_dir>/checkpoints/`` and TensorBoard
+events in ``<training.output_dir>/tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.errors import DataError, TrainingError
+from forestgaps_engine.progress import CancelCallback, ProgressCallback
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from forestgaps_engine.training.callbacks.checkpoint import ModelCheckpoint
+    from forestgaps_engine.training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+MODEL_VERSION = "1.0.0"
+SHUFFLE_BUFFER_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished training produced.
+
+    Attributes:
+        model_dir: folder with ``model.safetensors`` and ``model_card.json`` (None on
+            ranks other than 0).
+        checkpoint_dir: folder with ``last.pt`` / ``best.pt``.
+        history: one dict of metrics per epoch run (resumed epochs included).
+        metrics: validation metrics of the saved (best) epoch.
+        epochs_run: epochs completed in total.
+        duration_s: wall time of this call, seconds.
+    """
+
+    model_dir: Path | None
+    checkpoint_dir: Path
+    history: list[dict[str, float]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs_run: int = 0
+    duration_s: float = 0.0
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise DataError(
+            f"{path}: not found, so {str(path.parent)!r} is not a prepared dataset",
+            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
+        )
+    return json.loads(path.read_text("utf-8"))
+
+
+def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[str, Any]:
+    """Thresholds, resolution, tile size and content hash of a prepared dataset.
+
+    The manifest wins where it records a fact; the config fills what it does not.
+    Thresholds are the config's that the dataset has masks for.
+
+    Raises:
+        DataError: when none of the configured thresholds was prepared.
+    """
+    used = manifest.get("config", {})
+    prepared = manifest.get("thresholds_m") or used.get("gaps", {}).get("thresholds_m")
+    prepared_m = [float(t) for t in (prepared or config.gaps.thresholds_m)]
+    thresholds_m = [t for t in config.gaps.thresholds_m if t in prepared_m]
+    if not thresholds_m:
+        raise DataError(
+            f"gaps.thresholds_m {config.gaps.thresholds_m} were not prepared "
+            f"(the dataset has masks at {prepared_m})",
+            hint="Train with thresholds the dataset has, or run 'forestgaps prepare' again.",
+        )
+    data = used.get("data", {})
+    resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
+    resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
+    return {
+        "thresholds_m": thresholds_m,
+        "resolution_m": float(resolution_m),
+        "tile_size_px": int(
+            manifest.get("tile_size_px") or data.get("tile_size_px") or config.data.tile_size_px
+        ),
+        "content_hash": str(manifest.get("content_sha256") or manifest.get("content_hash") or ""),
+    }
+
+
+def _num_workers(setting: int | str, device_type: str) -> int:
+    if setting != "auto":
+        return int(setting)
+    # CPU training competes with workers for the same cores; feed GPUs from a few processes.
+    return 0 if device_type == "cpu" else min(4, max(1, (os.cpu_count() or 2) // 2))
+
+
+def train(
+    config: ForestGapsConfig,
+    prepared_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on a prepared dataset; write checkpoints and the model folder.
+
+    Args:
+        config: the whole config (model, gaps thresholds, training section).
+        prepared_dir: output of ``forestgaps prepare``; None uses ``config.data.output_dir``.
+        resume: continue from ``<training.output_dir>/checkpoints/last.pt``.
+        progress: ``(fraction, message)`` callback.
+        cancel: returns True to stop (raises CancelledError; checkpoints stay).
+
+    Returns:
+        The model folder, checkpoints, per-epoch history and the saved epoch's metrics.
+
+    Raises:
+        DataError: the prepared folder is missing or incomplete.
+        TrainingError: non-finite loss, missing checkpoint on resume, ...
+        OutOfMemoryError: the device ran out of memory (lower the batch size).
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    from forestgaps_engine.data.datasets import ShardDataset
+    from forestgaps_engine.data.normalization import Normalizer
+    from forestgaps_engine.data.records import load_manifest, split_shards
+    from forestgaps_engine.models import create
+    from forestgaps_engine.training import distributed
+    from forestgaps_engine.training.augmentation import DsmAugmenter
+    from forestgaps_engine.training.callbacks.factory import default_callbacks
+    from forestgaps_engine.training.state import load_checkpoint, seed_everything
+    from forestgaps_engine.training.trainer import Trainer, resolve_device
+
+    started_s = time.perf_counter()
+    training = config.training
+    prepared = Path(prepared_dir or config.data.output_dir)
+    manifest = load_manifest(prepared)
+    facts = dataset_facts(manifest, config)
+    normalizer = Normalizer.from_prepared(_read_json(prepared / "normalization.json"))
+    device = resolve_device(training.device)
+    context = distributed.init_from_env(device.type)
+    if device.type == "cuda" and context.is_distributed:
+        device = torch.device("cuda", context.local_rank)
+
+    def loader(split: str, shuffle: bool) -> DataLoader | None:
+        paths, counts = split_shards(prepared, split)
+        if not paths:
+            return None
+        dataset = ShardDataset(
+            paths,
+            facts["thresholds_m"],
+            shuffle_buffer_size=SHUFFLE_BUFFER_SAMPLES if shuffle else 0,
+            seed=training.seed,
+            shard_counts=counts,
+            batch_size=training.batch_size,
+        )
+        workers = _num_workers(training.num_workers, device.type)
+        return DataLoader(
+            dataset,
+            batch_size=training.batch_size,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=False,
+        )
+
+    train_loader = loader("train", shuffle=True)
+    if train_loader is None:
+        raise DataError(
+            f"{prepared}: the train split holds no shard",
+            hint="Give data.split.train a share of the sites and run 'forestgaps prepare' again.",
+        )
+    val_loader = loader("val", shuffle=False)
+    seed_everything(training.seed)  # before the model: initial weights repeat run to run
+    model = create(config.model.name, **config.model.params)
+    output_dir = Path(training.output_dir)
+    callbacks, checkpoint = default_callbacks(
+        config, output_dir, has_validation=val_loader is not None
+    )
+    augmenter = (
+        DsmAugmenter(training.augmentation, facts["resolution_m"])
+        if training.augmentation.enabled
+        else None
+    )
+    trainer = Trainer(
+        model, normalizer, training, callbacks, device, augmenter, context, progress, cancel
+    )
+    if resume:
+        trainer.load_state_dict(load_checkpoint(checkpoint.last_path))
+        logger.info(
+            "resuming from %s (epoch %d, step %d)",
+            checkpoint.last_path,
+            trainer.epoch + 1,
+            trainer.global_step,
+        )
+    elif checkpoint.last_path.is_file():
+        logger.warning(
+            "%s exists and will be replaced; pass --resume to continue that run",
+            checkpoint.last_path,
+        )
+    history = trainer.fit(train_loader, val_loader)
+    model_dir, metrics = None, {}
+    if trainer.is_main_process:
+        model_dir, metrics = _save_model(trainer, normalizer, checkpoint, facts, output_dir)
+    distributed.barrier(context)
+    distributed.shutdown(context)
+    return TrainResult(
+        model_dir=model_dir,
+        checkpoint_dir=checkpoint.directory,
+        history=history,
+        metrics=metrics,
+        epochs_run=len(history),
+        duration_s=time.perf_counter() - started_s,
+    )
+
+
+def _save_model(
+    trainer: Trainer,
+    normalizer: nn.Module,
+    checkpoint: ModelCheckpoint,
+    facts: dict[str, Any],
+    output_dir: Path,
+) -> tuple[Path, dict[str, float]]:
+    """Write the best epoch's weights (last if none was best) with their model card."""
+    from forestgaps_engine.models.card import ModelCard, save_model
+    from forestgaps_engine.training.state import load_checkpoint
+
+    history = trainer.history
+    if not history:
+        raise TrainingError("no epoch was completed, so there is no model to save")
+    epoch = checkpoint.best_epoch if checkpoint.best_epoch is not None else len(history) - 1
+    if checkpoint.best_path.is_file() and checkpoint.best_epoch is not None:
+        trainer.module.load_state_dict(load_checkpoint(checkpoint.best_path)["model"])
+    metrics = {k: float(v) for k, v in history[min(epoch, len(history) - 1)].items()}
+    thresholds_m = facts["thresholds_m"]
+    card = ModelCard(
+        thresholds_m=thresholds_m,
+        threshold_range_m=(min(thresholds_m), max(thresholds_m)),
+        resolution_m=facts["resolution_m"],
+        tile_size_px=facts["tile_size_px"],
+        data_manifest_hash=facts["content_hash"],
+        metrics=metrics,
+        model_version=MODEL_VERSION,
+    )
+    model_dir = save_model(trainer.module.cpu(), normalizer.cpu(), card, output_dir / "model")
+    return model_dir, metrics
