@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from forestgaps_engine.config.base import StrictModel
 
 NormalizationName = Literal["minmax_tile", "zscore_global", "robust_percentile"]
+ThresholdBalance = Literal["uniform", "gap_ratio"]
 
 
 class SiteConfig(StrictModel):
@@ -58,6 +59,11 @@ class DataConfig(StrictModel):
     split: SplitConfig = Field(default_factory=SplitConfig)
     samples_per_shard: int = Field(default=256, ge=1, le=100000)
     normalization: NormalizationName = "robust_percentile"
+    # Streaming shuffle of training samples (0 = read shards in order).
+    shuffle_buffer_size: int = Field(default=1024, ge=0, le=1_000_000)
+    # How a training item's threshold is drawn: uniformly, or weighted toward thresholds
+    # at which the tile has gaps.
+    threshold_balance: ThresholdBalance = "uniform"
     output_dir: str = "out/prepared"
 
     @model_validator(mode="after")
