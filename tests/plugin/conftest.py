@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from plugin_helpers import PLUGIN_NAME, REPO_ROOT, build_zip
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_plugin.py"
+PLUGIN_NAME = "forestgaps"
 
 # The repository's plugin package ("plugin") for the unit tests of its modules.
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+
+def build_zip(out: Path) -> Path:
+    """Run the real build script (as `make plugin` does) and return the zip path."""
+    subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (where metadata.txt and scripts/ live)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def build_script() -> Path:
+    """scripts/build_plugin.py."""
+    return BUILD_SCRIPT
+
+
+@pytest.fixture(scope="session")
+def build_plugin_zip() -> Callable[[Path], Path]:
+    """A function building the plugin zip at the given path with the real build script."""
+    return build_zip
 
 
 @pytest.fixture(scope="session")

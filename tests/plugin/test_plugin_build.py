@@ -7,9 +7,8 @@ import hashlib
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-
-from plugin_helpers import BUILD_SCRIPT, REPO_ROOT, build_zip
 
 REQUIRED_FIELDS = (
     "name",
@@ -41,9 +40,9 @@ def read_metadata(text: str) -> configparser.SectionProxy:
 
 
 def engine_version() -> str:
-    namespace: dict[str, str] = {}
-    exec((REPO_ROOT / "forestgaps_engine" / "version.py").read_text(), namespace)
-    return namespace["__version__"]
+    from forestgaps_engine.version import __version__
+
+    return __version__
 
 
 def test_zip_has_one_top_folder_with_the_plugin_layout(plugin_zip: Path) -> None:
@@ -97,8 +96,8 @@ def test_zip_metadata_is_complete_and_carries_the_engine_version(plugin_zip: Pat
     assert "GNU GENERAL PUBLIC LICENSE" in license_text and "Version 2, June 1991" in license_text
 
 
-def test_top_level_metadata_version_equals_engine_version() -> None:
-    metadata = read_metadata((REPO_ROOT / "metadata.txt").read_text(encoding="utf-8"))
+def test_top_level_metadata_version_equals_engine_version(repo_root: Path) -> None:
+    metadata = read_metadata((repo_root / "metadata.txt").read_text(encoding="utf-8"))
     assert metadata["version"] == engine_version()
 
 
@@ -109,15 +108,17 @@ def test_zip_init_delegates_to_the_plugin_package(plugin_zip: Path) -> None:
     assert "import torch" not in source
 
 
-def test_build_is_reproducible(plugin_zip: Path, tmp_path: Path) -> None:
-    again = build_zip(tmp_path / "again.zip")
+def test_build_is_reproducible(
+    plugin_zip: Path, tmp_path: Path, build_plugin_zip: Callable[[Path], Path]
+) -> None:
+    again = build_plugin_zip(tmp_path / "again.zip")
     digest = hashlib.sha256(plugin_zip.read_bytes()).hexdigest()
     assert hashlib.sha256(again.read_bytes()).hexdigest() == digest
     info = zipfile.ZipFile(again).infolist()[0]
     assert info.date_time == (1980, 1, 1, 0, 0, 0)
 
 
-def test_build_fails_clearly_on_incomplete_metadata(tmp_path: Path) -> None:
+def test_build_fails_clearly_on_incomplete_metadata(tmp_path: Path, build_script: Path) -> None:
     fake_repo = tmp_path / "repo"
     (fake_repo / "forestgaps_engine").mkdir(parents=True)
     (fake_repo / "forestgaps_engine" / "version.py").write_text('__version__ = "9.9.9"\n')
@@ -125,7 +126,7 @@ def test_build_fails_clearly_on_incomplete_metadata(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
-            str(BUILD_SCRIPT),
+            str(build_script),
             "--repo",
             str(fake_repo),
             "--out",

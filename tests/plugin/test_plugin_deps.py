@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from plugin_helpers import REPO_ROOT
 
 
 @pytest.fixture
@@ -20,19 +19,19 @@ def deps(require_qgis: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_bundled_engine_then_deps_folders_lead_sys_path(
-    deps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    deps, repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second, absent = tmp_path / "a", tmp_path / "b", tmp_path / "absent"
     first.mkdir()
     second.mkdir()
     monkeypatch.setenv(deps.DEPS_PATH_ENV, os.pathsep.join(map(str, (first, absent, second))))
-    sys.path.append(str(REPO_ROOT))  # already present further down: must move to the front
+    sys.path.append(str(repo_root))  # already present further down: must move to the front
 
     added = deps.ensure_engine_importable()
 
-    assert added == [str(REPO_ROOT), str(first), str(second)]
+    assert added == [str(repo_root), str(first), str(second)]
     assert sys.path[:3] == added
-    assert sys.path.count(str(REPO_ROOT)) == 1
+    assert sys.path.count(str(repo_root)) == 1
     assert str(absent) not in sys.path
     assert deps.ensure_engine_importable() == added  # idempotent
     assert sys.path.count(str(first)) == 1

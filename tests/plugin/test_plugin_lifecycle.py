@@ -11,9 +11,8 @@ from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
-from plugin_helpers import PLUGIN_NAME
 
-PROVIDER_ID = "forestgaps"
+PLUGIN_NAME = PROVIDER_ID = "forestgaps"
 
 
 def registry() -> Any:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import REPO_ROOT
 
-STYLES = REPO_ROOT / "resources" / "styles"
+STYLES = Path(__file__).resolve().parents[2] / "resources" / "styles"
 
 
 def write_raster(path: Path, values: np.ndarray) -> Path:
