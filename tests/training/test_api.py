@@ -33,7 +33,7 @@ def _config(tmp_path: Path, *extra: str):
 
 
 def test_train_writes_a_loadable_model_with_its_card(tmp_path):
-    prepared = write_prepared(tmp_path / "prepared")
+    prepared = write_prepared(tmp_path / "prepared", n_train=8, n_val=4)
     progress = []
     result = train(_config(tmp_path), prepared, progress=lambda f, m: progress.append(f))
     assert result.epochs_run == 2
