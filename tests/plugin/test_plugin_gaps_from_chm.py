@@ -123,7 +123,10 @@ def test_qgis_process_runs_the_algorithm_headless(
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "QGIS_PLUGINPATH": str(plugins_dir),
-        # qgis_process keeps a profile (and the enabled-plugins list) under HOME/XDG dirs.
+        # qgis_process keeps a profile (with the enabled-plugins list): a fresh one per test,
+        # never the user's nor pytest-qgis's (which exports QGIS_CUSTOM_CONFIG_PATH).
+        "QGIS_CUSTOM_CONFIG_PATH": str(home / "qgis"),
+        "QGIS_OPTIONS_PATH": str(home / "qgis"),
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "XDG_CONFIG_HOME": str(home / ".config"),

@@ -122,7 +122,9 @@ def test_start_imports_no_torch_and_no_engine_dependency(
     require_qgis: None, plugins_dir: Path, tmp_path: Path
 ) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FORESTGAPS_DEPS_PATH": ""}
-    env["HOME"] = str(tmp_path)  # QGIS writes its profile under HOME: keep the user's intact
+    # QGIS writes a profile: keep the user's and pytest-qgis's intact.
+    env.update(HOME=str(tmp_path), QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "qgis"))
+    env.pop("QGIS_OPTIONS_PATH", None)
     result = subprocess.run(
         [sys.executable, "-c", START_WITHOUT_TORCH, str(plugins_dir)],
         capture_output=True,
