@@ -206,11 +206,11 @@ def _draw_layer(
     rows = np.clip((y_m / resolution_m).astype(np.int64), 0, site_index.shape[0] - 1)
     cols = np.clip((x_m / resolution_m).astype(np.int64), 0, site_index.shape[1] - 1)
     if is_dominant:
-        relative = rng.normal(1.0, stands.height_cv[stand])
+        relative = np.clip(rng.normal(1.0, stands.height_cv[stand]), 0.6, 1.25)
     else:
         relative = rng.uniform(0.3, 0.65, count)
     tree_height_m = stands.top_height_m[stand] * relative * site_index[rows, cols]
-    tree_height_m = np.clip(tree_height_m, 2.0, 55.0)
+    tree_height_m = np.clip(tree_height_m, 2.0, 60.0)
     radius_m = _crown_radius_m(tree_height_m, is_conifer, rng)
     # Conifers: deep cone-like crowns; broadleaves: shallow ellipsoid domes.
     depth_m = tree_height_m * np.where(
@@ -242,9 +242,9 @@ def draw_trees(shape_px: tuple[int, int], resolution_m: float, rng: np.random.Ge
     """
     extent_hw_m = (shape_px[0] * resolution_m, shape_px[1] * resolution_m)
     stands = draw_stands(extent_hw_m, rng)
-    # Site quality varies smoothly inside stands (soil, water): +-10 % on heights.
+    # Site quality varies smoothly inside stands (soil, water): up to +-9 % on heights.
     quality, _ = spectral_fields(shape_px, resolution_m, rng, 3.0, 40.0, 400.0)
-    site_index = 1.0 + 0.06 * np.clip(quality, -2.0, 2.0)
+    site_index = 1.0 + 0.06 * np.clip(quality, -1.5, 1.5)
     dominant = _draw_layer(extent_hw_m, stands, site_index, resolution_m, rng, "dominant")
     intermediate = _draw_layer(extent_hw_m, stands, site_index, resolution_m, rng, "intermediate")
     return Trees.concatenate([dominant, intermediate])
