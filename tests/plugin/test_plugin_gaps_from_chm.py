@@ -157,3 +157,35 @@ def test_qgis_process_runs_the_algorithm_headless(
     assert results["N_GAPS"] == 1
     assert np.count_nonzero(gap_ids(Path(results["GAP_RASTER"])) == 1) == 9
     assert Path(results["GAP_POLYGONS"]).is_file()
+
+
+def test_processing_uses_the_crs_qgis_gives_a_raster_without_one(
+    qgis_processing: None, started_plugin: Any, small_chm: Path, tmp_path: Path
+) -> None:
+    import processing
+    import rasterio
+    from qgis.core import QgsCoordinateReferenceSystem, QgsRasterLayer
+
+    bare = tmp_path / "no_crs.tif"
+    with rasterio.open(small_chm) as source:
+        profile = {**source.profile, "crs": None}
+        with rasterio.open(bare, "w", **profile) as target:
+            target.write(source.read())
+    layer = QgsRasterLayer(str(bare), "chm")
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:2154"))
+
+    results = processing.run(
+        ALGORITHM_ID,
+        {
+            "INPUT": layer,
+            "THRESHOLD": 5,
+            "MIN_AREA": 2,
+            "MAX_AREA": 30,
+            "OUTPUT_FOLDER": "TEMPORARY_OUTPUT",
+        },
+    )
+
+    assert results["N_GAPS"] == 1
+    assert Path(results["OUTPUT_FOLDER"]).is_absolute()
+    with rasterio.open(results["GAP_RASTER"]) as gaps:
+        assert gaps.crs.to_epsg() == 2154
