@@ -95,7 +95,11 @@ class ForestGapsPlugin:
 
     def report_missing_dependencies(self) -> dict[str, list[str]]:
         """Say plainly what is missing: a message bar warning for core packages, a log line
-        for optional ones. Returns the missing packages by group."""
+        for optional ones.
+
+        Returns:
+            Missing pip names by dependency group (empty when all are installed).
+        """
         missing = missing_groups()
         if not missing:
             return missing
