@@ -81,6 +81,9 @@ def error_map_png(
     code[pred & ~ref] = 1
     code[~pred & ref] = 2
     code[~keep] = 4
+    # Small rasters are enlarged (whole pixels, nearest) so single cells stay visible.
+    zoom = max(1, 500 // max(code.shape))
+    code = np.repeat(np.repeat(code, zoom, axis=0), zoom, axis=1)
     rgb = np.asarray(colours, dtype=np.uint8)[code]
     legend_h, title_h = 30 * len(colours) // 2 + 20, 36
     height, width = rgb.shape[:2]

@@ -1,0 +1,86 @@
+"""``forestgaps evaluate --dsm DSM.tif --chm CHM.tif [--model PATH] --out DIR``.
+
+Scores a model (when given and available) next to the DSM-only baseline and the CHM
+ceiling, against ForestGapR labels from the CHM (or DSM - DTM with ``--dtm``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from forestgaps_engine.cli.common import add_config_options, config_from_args
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model and the two baselines against CHM gap labels (report.md, CSV, PNG)",
+    )
+    parser.add_argument("--dsm", help="DSM GeoTIFF the model and the DSM-only baseline read")
+    reference = parser.add_mutually_exclusive_group(required=True)
+    reference.add_argument("--chm", help="reference CHM GeoTIFF (labels: ForestGapR on it)")
+    reference.add_argument("--dtm", help="DTM GeoTIFF; the reference CHM is DSM - DTM")
+    parser.add_argument(
+        "--model",
+        help="model folder, or 'default'; left out: evaluate the baselines alone",
+    )
+    parser.add_argument(
+        "--threshold",
+        dest="thresholds_m",
+        type=float,
+        action="append",
+        metavar="METRES",
+        help="gap height threshold in metres (repeatable; default: gaps.thresholds_m)",
+    )
+    parser.add_argument("--site", help="site name in the bias table (default: the DSM file name)")
+    parser.add_argument(
+        "--out", default="out/evaluate", help="output folder (default out/evaluate)"
+    )
+    add_config_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from forestgaps_engine.errors import ConfigError
+    from forestgaps_engine.evaluation.api import evaluate
+
+    if args.dtm and not args.dsm:
+        raise ConfigError("--dtm needs --dsm", hint="Pass --dsm DSM.tif --dtm DTM.tif.")
+    if args.model and not args.dsm:
+        raise ConfigError(
+            "--model needs --dsm (the model reads the DSM)", hint="Add --dsm DSM.tif."
+        )
+    config = config_from_args(args)
+    reference = {"dsm": args.dsm, "chm": args.chm, "dtm": args.dtm}
+    thresholds = args.thresholds_m or config.gaps.thresholds_m
+
+    def progress(fraction: float, message: str) -> None:
+        logger.debug("%3.0f%% %s", 100 * fraction, message)
+
+    result = evaluate(
+        reference,
+        args.model,
+        thresholds,
+        args.out,
+        gaps=config.gaps,
+        inference=config.inference,
+        site=args.site,
+        progress=progress,
+    )
+    for item in result.scores:
+        logger.info(
+            "%-24s %5g m: IoU %.3f  F1 %.3f  object F1 %s  boundary F1 %.3f",
+            item.method,
+            item.threshold_m,
+            item.pixel.iou,
+            item.pixel.f1,
+            "-" if item.objects.overall.f1 is None else f"{item.objects.overall.f1:.3f}",
+            item.boundary.f1,
+        )
+    for note in result.notes:
+        logger.info("note: %s", note)
+    logger.info("report: %s", result.files.report)
+    return 0
