@@ -103,3 +103,37 @@ def test_not_a_tar_is_a_data_error(tmp_path):
 def test_mask_field_names():
     assert mask_field(5.0) == "mask_t5"
     assert mask_field(7.5) == "mask_t7p5"
+
+
+def test_other_tar_formats_are_read_through_tarfile(tmp_path, sample_factory):
+    import io
+
+    from forestgaps_engine.data.shards import count_samples, encode_sample
+
+    path = tmp_path / "gnu.tar"
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as archive:
+        for index in range(3):
+            for name, payload in encode_sample(sample_factory(index)):
+                info = tarfile.TarInfo(name)
+                info.size = len(payload)
+                archive.addfile(info, io.BytesIO(payload))
+    assert count_samples(path) == 3
+    assert [s.key for s in iter_shard(path)] == ["tile_00000", "tile_00001", "tile_00002"]
+
+
+def test_damaged_header_is_reported(tmp_path, sample_factory):
+    with ShardWriter(tmp_path, "train", 4) as writer:
+        writer.write(sample_factory(0))
+    path = writer.shards[0].path
+    data = bytearray(path.read_bytes())
+    header = data.index(b"tile_00000.valid.npy")
+    damaged = bytearray(data)
+    damaged[header + 3] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(InvalidDataFormatError, match="checksum"):
+        list(iter_shard(path))
+    garbled = bytearray(data)
+    garbled[600:640] = b"x" * 40  # inside the first array's npy header
+    path.write_bytes(bytes(garbled))
+    with pytest.raises(InvalidDataFormatError, match="dsm.npy"):
+        list(iter_shard(path))
