@@ -7,6 +7,9 @@ from forestgaps_engine.data.normalization import Normalizer, tile_reference
 from forestgaps_engine.data.statistics import HeightAccumulator, tile_reference_m
 from forestgaps_engine.errors import ConfigError
 
+# torch.jit.script and the TorchScript ONNX exporter are deprecated but still what exports use.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 STATS = {"mean_m": 320.0, "std_m": 12.0, "relief_range_m": 25.0}
 
 

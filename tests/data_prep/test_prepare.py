@@ -236,3 +236,15 @@ def test_cli_prepare_and_tile_info(tmp_path, capsys):
     assert main(["tile-info", str(out), tile_id]) == 0
     assert json.loads(capsys.readouterr().out)["tile_id"] == tile_id
     assert main(["tile-info", str(out), "nope"]) == 2
+
+
+def test_synthetic_sites_resampled_and_progress_reported(tmp_path):
+    fractions = []
+    result = prepare(
+        _quick(tmp_path, "data.resolution_m=2.0"), progress=lambda f, _m: fractions.append(f)
+    )
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    record = json.loads(result.tiles_path.read_text().splitlines()[0])
+    dsm = record["transformations"]["site"]["inputs"]["dsm"]
+    assert dsm["resolution_from_m"] == [1.0, 1.0] and dsm["resolution_to_m"] == [2.0, 2.0]
+    assert record["transformations"]["site"]["grid"]["height_px"] == 128
