@@ -12,7 +12,11 @@
 
 Window defaults were tuned on synthetic forests of seeds 1000-1005 (512 px at 1 m, held
 apart from the evaluation seeds 0-9 used by tests and ``benchmarks/baselines.py``), by
-mean IoU over thresholds 2, 5 and 10 m; see ``tune_dsm_only_baseline``.
+mean IoU over thresholds 2, 5 and 10 m; see ``tune_dsm_only_baseline`` and
+``benchmarks/baselines.py --tune``. Windows of 40-45 m with 4 m smoothing scored best
+(mean IoU 0.804; 20 m: 0.71, 80 m: 0.74); 40 m was kept, it is better at 2 m. On the
+held-out seeds 0-5 the baseline reaches IoU 0.79 / 0.88 / 0.76 at 2 / 5 / 10 m, where
+naive thresholding of the DSM (``dsm - min(dsm)``) stays below 0.03.
 """
 
 from __future__ import annotations
