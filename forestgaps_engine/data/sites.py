@@ -15,6 +15,7 @@ import numpy as np
 
 from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.config.synth import SynthConfig
+from forestgaps_engine.data.shards import safe_key
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import Band
 from forestgaps_engine.progress import Reporter
@@ -79,7 +80,7 @@ def load_raster_site(
     Args:
         site: the site's config entry.
         resolution_m: target cell size, None to keep the DSM's.
-        sites_dir: where point clouds are rasterized (``<sites_dir>/<name>/``).
+        sites_dir: where point clouds are rasterized (``<sites_dir>/<safe name>/``).
         reporter: progress and cancel.
 
     Raises:
@@ -96,7 +97,7 @@ def load_raster_site(
         outputs = rasterize_point_cloud(
             site.point_cloud,
             lidar_resolution_m,
-            sites_dir / site.name,
+            sites_dir / safe_key(site.name),
             crs=site.crs,
             # reporter.report also raises CancelledError when the user cancels.
             progress=reporter.report,
@@ -104,9 +105,12 @@ def load_raster_site(
         record.update(
             kind="point_cloud",
             point_cloud=str(site.point_cloud),
+            # Relative to the prepared folder: sites_dir sits in a staging folder until the end.
             rasterized={
                 "resolution_m": lidar_resolution_m,
-                "outputs": {k: str(v) for k, v in outputs.items()},
+                "outputs": {
+                    k: v.relative_to(sites_dir.parent).as_posix() for k, v in outputs.items()
+                },
             },
         )
         inputs = {"dsm": outputs["dsm"], "chm": outputs["chm"]}
@@ -120,8 +124,10 @@ def load_raster_site(
     }
     target = metric_grid_for(source_grids["dsm"], resolution_m)
     bands = harmonize(inputs, target=target, crs_overrides=overrides)
+    shown = record.get("rasterized", {}).get("outputs", {})
     record["inputs"] = {
-        key: _input_record(inputs[key], source_grids[key], target, "bilinear") for key in inputs
+        key: _input_record(shown.get(key, inputs[key]), source_grids[key], target, "bilinear")
+        for key in inputs
     }
     if "dtm" in bands:
         chm = chm_from_dsm_dtm(bands["dsm"], bands["dtm"])

@@ -178,6 +178,8 @@ def test_point_cloud_site(tmp_path, shared_data):
     record = json.loads(result.tiles_path.read_text().splitlines()[0])
     site = record["transformations"]["site"]
     assert site["kind"] == "point_cloud" and site["rasterized"]["resolution_m"] == 2.0
+    assert site["rasterized"]["outputs"]["dsm"] == "sites/topography/dsm.tif"
+    assert site["inputs"]["dsm"]["path"] == "sites/topography/dsm.tif"
     assert site["grid"]["crs"] == "EPSG:2949"
 
 
