@@ -65,7 +65,7 @@ def test_tile_reference_matches_numpy_rule():
         assert float(reference[i]) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("strategy", ["minmax_tile", "robust_percentile"])
+@pytest.mark.parametrize("strategy", ["minmax_tile", "zscore_global", "robust_percentile"])
 def test_onnx_export_matches_torch(tmp_path, strategy):
     normalizer = Normalizer(strategy, STATS).eval()
     dsm, valid = _batch()
