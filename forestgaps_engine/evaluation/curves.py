@@ -16,7 +16,7 @@ from forestgaps_engine.evaluation.metrics import ConfusionCounts
 
 @dataclass(frozen=True)
 class PrecisionRecallCurve:
-    """Points of the curve, by increasing cut-off.
+    """Points of the curve, by increasing cut-off (cut-offs selecting no pixel left out).
 
     Attributes:
         cutoffs: (n,) probability cut-offs; a pixel is gap when ``p >= cutoff``.
@@ -69,9 +69,11 @@ def precision_recall_curve(
     tp = np.cumsum(gap_hist[::-1])[::-1]
     fp = np.cumsum(other_hist[::-1])[::-1]
     n_gap, n_other = int(gap_hist.sum()), int(other_hist.sum())
+    # A cut-off that selects no pixel has no precision (1.0 by convention would draw a
+    # false line to the corner), so it is left out of the curve.
+    kept = [k for k in range(1, n_bins + 1) if tp[k] + fp[k] > 0]
     counts = tuple(
         ConfusionCounts(int(tp[k]), int(fp[k]), n_gap - int(tp[k]), n_other - int(fp[k]))
-        for k in range(1, n_bins + 1)
+        for k in kept
     )
-    cutoffs = tuple(k / n_bins for k in range(1, n_bins + 1))
-    return PrecisionRecallCurve(cutoffs=cutoffs, counts=counts)
+    return PrecisionRecallCurve(cutoffs=tuple(k / n_bins for k in kept), counts=counts)
