@@ -50,8 +50,11 @@ class PoolingPyramid(nn.Module):
             nn.Conv2d(channels, branch, 1), make_activation(activation)
         )
         self.local_sizes = (3, 5)
+        # no norm in the pooled branches: on small inputs a pooled map can be spatially
+        # constant, which a norm at batch 1 turns into zeros (and zero gradients)
         self.local_branches = nn.ModuleList(
-            ConvNormAct(channels, branch, norm, activation, kernel_size=1) for _ in self.local_sizes
+            nn.Sequential(nn.Conv2d(channels, branch, 1), make_activation(activation))
+            for _ in self.local_sizes
         )
         self.project = ConvNormAct(
             channels + 3 * branch, out_channels, norm, activation, kernel_size=1

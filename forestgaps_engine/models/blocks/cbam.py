@@ -20,9 +20,11 @@ class ChannelAttention(nn.Module):
     def __init__(self, channels: int, reduction: int = 8) -> None:
         super().__init__()
         hidden = max(channels // reduction, 4)
+        # SiLU, not the paper's ReLU: the pooled descriptors are non-negative and with a
+        # few hidden units a ReLU MLP can start (and stay) entirely dead
         self.mlp = nn.Sequential(
             nn.Conv2d(channels, hidden, 1),
-            nn.ReLU(inplace=True),
+            nn.SiLU(),
             nn.Conv2d(hidden, channels, 1),
         )
 
