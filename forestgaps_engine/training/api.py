@@ -85,7 +85,10 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
             hint="Train with thresholds the dataset has, or run 'forestgaps prepare' again.",
         )
     data = used.get("data", {})
+    site_grids = [site.get("grid") or {} for site in manifest.get("sites", {}).values()]
+    site_resolutions_m = [g["resolution_m"][0] for g in site_grids if g.get("resolution_m")]
     resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
+    resolution_m = resolution_m or (site_resolutions_m[0] if site_resolutions_m else None)
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     return {
         "thresholds_m": thresholds_m,

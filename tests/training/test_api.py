@@ -119,3 +119,31 @@ def test_augment_preview_writes_a_png_grid(tmp_path):
     )
     image = Image.open(out)
     assert image.size == (4 * 32 + 3 * 4, 32)
+
+
+def test_end_to_end_on_quick_yaml_shards(tmp_path):
+    """prepare() on configs/quick.yaml (shrunk), then train() on its real shards."""
+    from forestgaps_engine.config.loader import CONFIG_DIR
+    from forestgaps_engine.data.prepare import prepare
+
+    config = load_config(
+        CONFIG_DIR / "quick.yaml",
+        [
+            f"data.output_dir={tmp_path / 'prepared'}",
+            f"training.output_dir={tmp_path / 'run'}",
+            "synth.size_px=128",
+            "training.epochs=1",
+            "training.amp=off",
+            "training.device=cpu",
+            "training.monitoring.tensorboard=false",
+        ],
+    )
+    prepare(config)
+    result = train(config)
+    card = json.loads((result.model_dir / "model_card.json").read_text())
+    assert card["architecture"] == "unet_film"
+    assert card["thresholds_m"] == [2.0, 5.0, 10.0]
+    assert card["resolution_m"] == config.synth.resolution_m
+    manifest = json.loads((tmp_path / "prepared" / "manifest.json").read_text())
+    assert card["data_manifest_hash"] == manifest["content_sha256"]
+    assert result.history[-1]["loss"] > 0
