@@ -1,0 +1,244 @@
+"""One gap-detection run from :class:`InferenceParams`, callable on any thread.
+
+Pure engine glue (no Qt): clip/relabel the DSM when asked, then either the deep-learning
+``predict`` or, when a CHM/DTM is given and no model is available, the classic
+``gaps_from_chm``. The QgsTask in ``tasks.py`` wraps :func:`run_detection`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .dock.params import InferenceParams
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["model", "classic"]
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class ThresholdOutputs:
+    """Files and figures of one threshold (areas in m², fraction of valid area 0..1)."""
+
+    threshold_m: float
+    polygons_path: Path
+    n_gaps: int
+    total_gap_area_m2: float
+    gap_fraction: float
+    probability_path: Path | None = None
+    mask_path: Path | None = None
+    gap_ids_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    """What a successful run wrote; ``notes`` are sentences for the log pane."""
+
+    method: Method
+    out_dir: Path
+    thresholds: tuple[ThresholdOutputs, ...]
+    notes: tuple[str, ...] = field(default=())
+
+
+def model_is_available(model: str) -> tuple[bool, str]:
+    """(True, "") when ``model`` resolves to a card and weights, else (False, why).
+
+    Reads no weights and imports no torch.
+    """
+    from forestgaps_engine.errors import ModelError
+    from forestgaps_engine.models.card import resolve_model_files
+
+    try:
+        resolve_model_files(model)
+    except ModelError as error:
+        return False, error.message
+    return True, ""
+
+
+def _prepared_raster(source: str, params: InferenceParams, work_dir: Path, name: str) -> str:
+    """``source`` itself, or a VRT over it clipped to the extent / carrying the CRS QGIS uses."""
+    if params.extent is None and params.crs_override is None:
+        return source
+    from osgeo import gdal
+
+    from forestgaps_engine.errors import DataError
+
+    options: dict[str, Any] = {"format": "VRT"}
+    if params.extent is not None and params.extent_mode != "layer":
+        xmin, ymin, xmax, ymax = params.extent
+        options["projWin"] = [xmin, ymax, xmax, ymin]
+    if params.crs_override:
+        options["outputSRS"] = params.crs_override
+    target = work_dir / f"{name}.vrt"
+    gdal.UseExceptions()
+    try:
+        dataset = gdal.Translate(str(target), source, **options)
+    except RuntimeError as error:
+        raise DataError(
+            f"{source}: cannot clip to extent {params.extent} ({error})",
+            hint="Check that the processing extent overlaps the DSM, or use the whole layer.",
+        ) from error
+    if dataset is None:
+        raise DataError(
+            f"{source}: the extent {params.extent} does not overlap the raster",
+            hint="Zoom to the DSM or pick a polygon layer that covers it.",
+        )
+    dataset = None  # closes the VRT so it is flushed to disk
+    return str(target)
+
+
+def _chm_for_classic(dsm: str, params: InferenceParams, work_dir: Path) -> str:
+    reference = _prepared_raster(str(params.reference_path), params, work_dir, "reference")
+    if params.reference_kind == "chm":
+        return reference
+    from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
+    from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize
+
+    bands = harmonize({"dsm": dsm, "dtm": reference})
+    chm = chm_from_dsm_dtm(bands["dsm"], bands["dtm"])
+    return str(write_array(work_dir / "chm.tif", chm.values, chm.grid, HEIGHT_PROFILE))
+
+
+def _run_classic(
+    dsm: str, params: InferenceParams, out_dir: Path, work_dir: Path,
+    progress: ProgressFn | None, cancel: CancelFn | None,
+) -> tuple[ThresholdOutputs, ...]:  # fmt: skip
+    from forestgaps_engine.gaps.pipeline import gaps_from_chm
+
+    chm = _chm_for_classic(dsm, params, work_dir)
+    result = gaps_from_chm(
+        chm, list(params.thresholds_m), out_dir, min_area_m2=params.min_gap_area_m2,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+    return tuple(
+        ThresholdOutputs(
+            threshold_m=t.threshold_m,
+            polygons_path=t.gpkg_path,
+            n_gaps=t.n_gaps,
+            total_gap_area_m2=t.total_gap_area_m2,
+            gap_fraction=t.gap_fraction,
+            gap_ids_path=t.raster_path,
+        )  # fmt: skip
+        for t in result.thresholds
+    )
+
+
+def _run_model(
+    dsm: str, params: InferenceParams, out_dir: Path,
+    progress: ProgressFn | None, cancel: CancelFn | None,
+) -> tuple[ThresholdOutputs, ...]:  # fmt: skip
+    from forestgaps_engine.config.inference import InferenceConfig
+    from forestgaps_engine.inference.api import predict
+
+    config = InferenceConfig(
+        tile_size_px=params.tile_size_px, overlap_px=params.overlap_px,
+        batch_size=params.batch_size, min_gap_area_m2=params.min_gap_area_m2,
+        device=params.device,
+    )  # fmt: skip
+    result = predict(
+        dsm, list(params.thresholds_m), params.model, out_dir, config, progress, cancel
+    )
+    return tuple(
+        ThresholdOutputs(
+            threshold_m=t.threshold_m,
+            polygons_path=t.gaps_path,
+            n_gaps=t.n_gaps,
+            total_gap_area_m2=t.total_gap_area_m2,
+            gap_fraction=t.gap_fraction,
+            probability_path=t.probability_path,
+            mask_path=t.mask_path,
+        )  # fmt: skip
+        for t in result.thresholds
+    )
+
+
+def agreement_notes(outputs: tuple[ThresholdOutputs, ...], chm_path: str) -> list[str]:
+    """Pixel agreement of each predicted mask with ``CHM <= threshold`` (ForestGapR's rule).
+
+    Args:
+        outputs: the model's per-threshold outputs (masks on the DSM grid).
+        chm_path: canopy height raster, metres, overlapping the masks.
+
+    Returns:
+        One sentence per threshold with F1 and IoU over cells valid in both.
+    """
+    from forestgaps_engine.evaluation.metrics import confusion_counts
+    from forestgaps_engine.geo.warp import harmonize
+
+    notes = []
+    for item in outputs:
+        if item.mask_path is None:
+            continue
+        bands = harmonize({"mask": item.mask_path, "chm": chm_path}, mask_keys=("mask",))
+        mask, chm = bands["mask"], bands["chm"]
+        valid = mask.valid & chm.valid & (mask.values != 255)
+        counts = confusion_counts(mask.values == 1, chm.values <= item.threshold_m, valid)
+        notes.append(
+            f"t{item.threshold_m:g}: pixel F1 {counts.f1:.2f}, IoU {counts.iou:.2f} against "
+            f"CHM <= {item.threshold_m:g} m ({counts.total} cells)"
+        )
+    return notes
+
+
+def run_detection(
+    params: InferenceParams,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> DetectionResult:
+    """Detect gaps as ``params`` say and write the outputs.
+
+    With no usable model and a CHM/DTM given, the classic detector runs instead (said in
+    ``notes``); with no usable model and no CHM/DTM, ``predict`` raises the ModelError
+    that says why. A temporary output folder is removed again on failure or cancel.
+
+    Args:
+        params: the run's parameters (checked with ``problems()`` first).
+        progress: ``progress(fraction 0..1, message)``.
+        cancel: returns True to stop.
+
+    Returns:
+        The method used, the output folder and per-threshold outputs.
+
+    Raises:
+        ConfigError: ``params.problems()`` is not empty.
+        ForestGapsError: whatever the engine raises (CancelledError on cancel).
+    """
+    from forestgaps_engine.errors import ConfigError
+
+    problems = params.problems()
+    if problems:
+        raise ConfigError(" ".join(problems), hint="Fix the settings in the ForestGaps panel.")
+    is_temporary = params.output_dir is None
+    out_dir = Path(params.output_dir or tempfile.mkdtemp(prefix="forestgaps_"))
+    work_dir = Path(tempfile.mkdtemp(prefix="forestgaps_work_"))
+    notes: list[str] = []
+    try:
+        dsm = _prepared_raster(params.dsm_path, params, work_dir, "dsm")
+        has_model, why = model_is_available(params.model)
+        if not has_model and params.reference_path:
+            notes.append(
+                f"No model available ({why}); ran the classic detector on the "
+                f"{'CHM' if params.reference_kind == 'chm' else 'DSM - DTM'} instead."
+            )
+            outputs = _run_classic(dsm, params, out_dir, work_dir, progress, cancel)
+            method: Method = "classic"
+        else:
+            outputs = _run_model(dsm, params, out_dir, progress, cancel)
+            method = "model"
+            if params.reference_path:
+                notes.extend(agreement_notes(outputs, _chm_for_classic(dsm, params, work_dir)))
+    except BaseException:
+        if is_temporary:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return DetectionResult(method, out_dir, outputs, tuple(notes))

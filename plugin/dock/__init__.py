@@ -1,0 +1,1 @@
+"""The ForestGaps dock: widgets -> a frozen :class:`InferenceParams`; no processing here."""

@@ -1,0 +1,146 @@
+"""Show a finished task: result layers in a styled group, the summary in the message bar.
+
+Main thread only (called from ``QgsTask.finished``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    Qgis,
+    QgsLayerTreeGroup,
+    QgsMapLayer,
+    QgsMessageLog,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from .detection import DetectionResult, ThresholdOutputs
+from .log_bridge import LOG_TAG
+from .resources import style_path
+from .tasks import TaskOutcome
+
+logger = logging.getLogger(__name__)
+
+GROUP_PREFIX = "ForestGaps – "
+
+
+def group_name(display_name: str) -> str:
+    """Name of the layer tree group for a DSM: ``ForestGaps – <DSM name>``."""
+    return f"{GROUP_PREFIX}{display_name}"
+
+
+def _styled(layer: QgsMapLayer, style: str | None) -> QgsMapLayer:
+    if not layer.isValid():
+        raise RuntimeError(f"QGIS cannot open {layer.source()} as a layer")
+    if style is not None:
+        message, is_loaded = layer.loadNamedStyle(str(style_path(style)))
+        if not is_loaded:
+            logger.warning("style %s not applied to %s: %s", style, layer.name(), message)
+    return layer
+
+
+def threshold_layers(item: ThresholdOutputs) -> list[QgsMapLayer]:
+    """The layers of one threshold: probability and mask (model) or gap ids (classic),
+    then the gap polygons, each with its style."""
+    label = f"{item.threshold_m:g} m"
+    layers: list[QgsMapLayer] = []
+    if item.probability_path is not None:
+        raster = QgsRasterLayer(str(item.probability_path), f"gap probability {label}")
+        layers.append(_styled(raster, "gap_probability"))
+    if item.mask_path is not None:
+        layers.append(_styled(QgsRasterLayer(str(item.mask_path), f"gap mask {label}"), "gap_mask"))
+    if item.gap_ids_path is not None:
+        layers.append(_styled(QgsRasterLayer(str(item.gap_ids_path), f"gap ids {label}"), None))
+    polygons = QgsVectorLayer(str(item.polygons_path), f"gaps {label}", "ogr")
+    layers.append(_styled(polygons, "gap_polygons"))
+    return layers
+
+
+def add_result_layers(
+    result: DetectionResult, display_name: str, project: QgsProject | None = None
+) -> QgsLayerTreeGroup:
+    """Add every output of ``result`` to a group at the top of the layer tree.
+
+    A group of the same name from an earlier run is replaced.
+
+    Returns:
+        The group, one sub-group per threshold ("<T> m").
+    """
+    project = project or QgsProject.instance()
+    root = project.layerTreeRoot()
+    name = group_name(display_name)
+    previous = root.findGroup(name)
+    if previous is not None:
+        root.removeChildNode(previous)
+    group = root.insertGroup(0, name)
+    for item in result.thresholds:
+        sub_group = group.addGroup(f"{item.threshold_m:g} m")
+        for layer in threshold_layers(item):
+            project.addMapLayer(layer, False)
+            sub_group.addLayer(layer)
+    return group
+
+
+def summary_text(result: DetectionResult) -> str:
+    """One line per threshold: gap count, area (m², ha) and fraction of the valid area."""
+    method = "model" if result.method == "model" else "classic detector"
+    parts = [
+        f"{item.threshold_m:g} m: {item.n_gaps} gaps, {item.total_gap_area_m2:,.0f} m² "
+        f"({item.total_gap_area_m2 / 10_000:.2f} ha), {100 * item.gap_fraction:.1f} % gap"
+        for item in result.thresholds
+    ]
+    return f"Gaps ({method}) — " + "; ".join(parts) + f". Files in {result.out_dir}."
+
+
+def show_outcome(outcome: TaskOutcome, iface: Any, project: QgsProject | None = None) -> str:
+    """Load layers on success and report any outcome in the message bar and the log.
+
+    Args:
+        outcome: what the task returned.
+        iface: the QgisInterface (its ``messageBar()``).
+        project: project to load into (default: the current one).
+
+    Returns:
+        The text shown in the message bar.
+    """
+    bar = iface.messageBar()
+    if outcome.status == "cancelled":
+        QgsMessageLog.logMessage(outcome.message, LOG_TAG, Qgis.MessageLevel.Info)
+        bar.pushInfo("ForestGaps", outcome.message)
+        return outcome.message
+    if outcome.status == "failed" or outcome.result is None:
+        text = f"{outcome.message} Hint: {outcome.hint}".strip()
+        QgsMessageLog.logMessage(
+            f"{text}\n{outcome.details}".rstrip(), LOG_TAG, Qgis.MessageLevel.Critical
+        )
+        bar.pushCritical("ForestGaps", text)
+        return text
+    result = outcome.result
+    for note in result.notes:
+        QgsMessageLog.logMessage(note, LOG_TAG, Qgis.MessageLevel.Info)
+    try:
+        add_result_layers(result, outcome.params.display_name, project)
+    except RuntimeError as error:  # an output QGIS cannot read: say so, keep QGIS up
+        text = f"Results were written to {result.out_dir} but cannot be shown: {error}"
+        QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Critical)
+        bar.pushCritical("ForestGaps", text)
+        return text
+    text = summary_text(result)
+    QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Success)
+    bar.pushSuccess("ForestGaps", text)
+    return text
+
+
+def output_files(result: DetectionResult) -> list[Path]:
+    """Every file the run wrote (for cleanup checks and the log pane)."""
+    files: list[Path] = []
+    for item in result.thresholds:
+        for path in (item.probability_path, item.mask_path, item.gap_ids_path, item.polygons_path):
+            if path is not None:
+                files.append(path)
+    return files
