@@ -25,3 +25,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tiny_model(tiny_model_dir: Path) -> LoadedModel:
     return load_model(tiny_model_dir)
+
+
+@pytest.fixture(autouse=True)
+def onnx_cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX exports go to the test's folder, never to the user's cache."""
+    monkeypatch.setenv("FORESTGAPS_CACHE_DIR", str(tmp_path / "cache"))

@@ -25,7 +25,9 @@ def main() -> None:
     dsm = write_dsm(out / "dsm.tif", 205.0 + 5.0 * np.sin(rows / 9.0) * np.cos(cols / 11.0))
     del rows, cols
     before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    config = InferenceConfig(tile_size_px=256, overlap_px=32, batch_size=8, device="cpu")
+    config = InferenceConfig(
+        tile_size_px=256, overlap_px=32, batch_size=8, device="cpu", backend="torch"
+    )
     result = predict(dsm, [2, 5], pointwise_model(out), out / "pred", config)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(

@@ -22,7 +22,7 @@ from forestgaps_engine.geo import raster_io
 from forestgaps_engine.inference import predict
 from tests.inference.helpers import forest, pointwise_model, write_dsm
 
-SMALL = InferenceConfig(tile_size_px=64, overlap_px=16, batch_size=3, device="cpu")
+SMALL = InferenceConfig(tile_size_px=64, overlap_px=16, batch_size=3, device="cpu", backend="torch")
 
 
 def _leftovers(folder: Path) -> list[str]:

@@ -14,7 +14,7 @@ from forestgaps_engine.inference import predict
 from forestgaps_engine.inference.backends import TorchBackend
 from tests.inference.helpers import ORIGIN, CountingBackend, forest, pointwise_model, write_dsm
 
-SMALL = InferenceConfig(tile_size_px=64, overlap_px=16, batch_size=6, device="cpu")
+SMALL = InferenceConfig(tile_size_px=64, overlap_px=16, batch_size=6, device="cpu", backend="torch")
 
 
 def _read(path: Path) -> tuple[np.ndarray, object]:
