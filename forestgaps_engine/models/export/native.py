@@ -1,0 +1,74 @@
+"""Native export: a clean model folder (safetensors weights + model card).
+
+The copy is rebuilt from the loaded network rather than copied byte for byte, so a folder
+holding a ``.pt`` checkpoint or a stale ``model_id`` comes out as a canonical folder whose
+``model_id`` is the hash of the weights actually written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.errors import ModelError
+from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.models.export.result import ExportResult
+
+logger = logging.getLogger(__name__)
+
+
+def export_native_checked(loaded: Any, out_dir: str | Path, check: bool = True) -> ExportResult:
+    """``export_native`` returning the parity figures too."""
+    from forestgaps_engine.models.card import CARD_FILE, WEIGHTS_FILE, load_model, save_model
+    from forestgaps_engine.models.export.parity import check_parity, require_parity
+
+    loaded = load_model(loaded)
+    target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise ModelError(
+            f"{target}: exists and is not a folder (a native export is a model folder)",
+            hint="Pass a new or existing folder with --out.",
+        )
+    parent = ensure_writable_dir(target.absolute().parent)
+    # Staged beside the target so the final renames stay on one file system.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the folder becomes the model folder
+    try:
+        card = loaded.card.model_copy(update={"model_id": ""})
+        save_model(loaded.model, loaded.normalizer, card, staging)
+        parity = check_parity(loaded, staging, "native") if check else None
+        if parity is not None:
+            require_parity(parity, 1e-4, target)
+        if not target.exists():
+            os.replace(staging, target)
+        else:
+            ensure_writable_dir(target)
+            # weights first: a folder with a card always has complete weights
+            for name in (WEIGHTS_FILE, CARD_FILE):
+                os.replace(staging / name, target / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("exported %s as a model folder: %s", loaded.card.architecture, target)
+    return ExportResult(path=target, format="native", parity=parity)
+
+
+def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> Path:
+    """Write a model folder (``model.safetensors`` + ``model_card.json``) with a fresh id.
+
+    Args:
+        loaded: ``LoadedModel`` or model path.
+        out_dir: folder to write (created if needed; other files in it are left alone).
+        check: reload the copy and compare it with the original.
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ModelError: not a model, or the copy does not reproduce the original.
+        DataError: the folder cannot be written.
+    """
+    return export_native_checked(loaded, out_dir, check).path
