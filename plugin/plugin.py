@@ -37,6 +37,7 @@ class ForestGapsPlugin:
         self.actions: list[QAction] = []
         self.dock: QDockWidget | None = None
         self._log_handler: log_bridge.QgisLogHandler | None = None
+        self.runner: Any = None
 
     def initProcessing(self) -> None:  # name fixed by QGIS
         """Register the Processing provider (qgis_process calls only this)."""
@@ -49,11 +50,17 @@ class ForestGapsPlugin:
     def initGui(self) -> None:  # name fixed by QGIS
         """Add the menu entries and the toolbar button, register the provider, check deps."""
         self.initProcessing()
+        dock_action = self._add_action(
+            "Detect gaps (panel)…",
+            "Open the ForestGaps panel: detect gaps in a DSM with a model or the classic rule",
+            self.show_dock,
+            on_toolbar=True,
+        )
+        dock_action.setObjectName("forestgapsShowDock")
         gaps_action = self._add_action(
             "Gaps from CHM (classic)…",
             "Detect canopy gaps in a canopy height model (ForestGapR semantics)",
             self.open_gaps_from_chm,
-            on_toolbar=True,
         )
         gaps_action.setObjectName("forestgapsGapsFromChm")
         deps_action = self._add_action(
@@ -71,6 +78,9 @@ class ForestGapsPlugin:
             self.iface.removeToolBarIcon(action)
             action.deleteLater()
         self.actions.clear()
+        if self.runner is not None and self.runner.task is not None:
+            self.runner.task.cancel()
+        self.runner = None
         if self.dock is not None:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
@@ -92,6 +102,21 @@ class ForestGapsPlugin:
             self.iface.addToolBarIcon(action)
         self.actions.append(action)
         return action
+
+    def show_dock(self) -> QDockWidget:
+        """Create the panel on first use (it reads model cards), then show it."""
+        if self.dock is None:
+            from qgis.PyQt.QtCore import Qt
+
+            from .dock.dock_widget import ForestGapsDock
+            from .runner import DetectionRunner
+
+            self.dock = ForestGapsDock(self.iface, self.iface.mainWindow())
+            self.runner = DetectionRunner(self.dock, self.iface)
+            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.dock.show()
+        self.dock.raise_()
+        return self.dock
 
     def report_missing_dependencies(self) -> dict[str, list[str]]:
         """Say plainly what is missing: a message bar warning for core packages, a log line

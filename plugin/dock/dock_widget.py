@@ -1,0 +1,345 @@
+"""``ForestGapsDock``: the panel a forester fills in; it emits an InferenceParams, no more.
+
+Widgets are built in code. Settings persist under ``forestgaps/`` in QgsSettings. The
+heavy parts (the model card needs pydantic, device detection needs torch) load on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+    QgsSettings,
+)
+from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..processing.gaps_from_chm import layer_crs_override
+from .model_info import describe_model, detect_devices
+from .params import DEFAULT_MODEL, DEFAULT_THRESHOLDS_M, DEVICES, EXTENT_MODES, InferenceParams
+from .thresholds_widget import ThresholdsWidget
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_PREFIX = "forestgaps/"
+EXTENT_LABELS = {
+    "layer": "Whole DSM layer",
+    "canvas": "Current map extent",
+    "polygon": "Polygon layer",
+}
+DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+
+
+def _raster_file(layer: QgsRasterLayer | None) -> str:
+    return layer.source().split("|")[0] if layer is not None else ""
+
+
+class ForestGapsDock(QDockWidget):
+    """Panel: DSM, optional CHM/DTM, thresholds, model, extent, device, tiling, output.
+
+    Signals:
+        runRequested(InferenceParams): the user pressed Run with usable parameters.
+        cancelRequested(): the user pressed Cancel.
+    """
+
+    runRequested = pyqtSignal(object)  # noqa: N815 (Qt signal naming)
+    cancelRequested = pyqtSignal()  # noqa: N815
+
+    def __init__(self, iface: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__("ForestGaps", parent)
+        self.setObjectName("ForestGapsDock")
+        self.iface = iface
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addLayout(self._build_inputs())
+        layout.addWidget(QLabel("Gap height thresholds"))
+        self.thresholds = ThresholdsWidget()
+        layout.addWidget(self.thresholds)
+        layout.addLayout(self._build_model())
+        layout.addLayout(self._build_run_options())
+        layout.addWidget(self._build_advanced())
+        layout.addLayout(self._build_run_row())
+        self.log_pane = QPlainTextEdit()
+        self.log_pane.setReadOnly(True)
+        self.log_pane.setObjectName("logPane")
+        layout.addWidget(self.log_pane)
+        self.setWidget(body)
+        self.load_settings()
+        self.refresh_model_info()
+        self._update_enabled()
+
+    def _build_inputs(self) -> QFormLayout:
+        form = QFormLayout()
+        self.dsm_combo = QgsMapLayerComboBox()
+        self.dsm_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.reference_combo = QgsMapLayerComboBox()
+        self.reference_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.reference_combo.setAllowEmptyLayer(True)
+        self.reference_combo.setLayer(None)
+        self.reference_kind_combo = QComboBox()
+        self.reference_kind_combo.addItem("CHM (heights above ground)", "chm")
+        self.reference_kind_combo.addItem("DTM (ground elevation)", "dtm")
+        form.addRow("DSM layer", self.dsm_combo)
+        form.addRow("CHM / DTM (optional)", self.reference_combo)
+        form.addRow("It holds", self.reference_kind_combo)
+        self._single_band_only()
+        QgsProject.instance().layersAdded.connect(self._single_band_only)
+        self.reference_combo.layerChanged.connect(self._update_enabled)
+        return form
+
+    def _build_model(self) -> QFormLayout:
+        form = QFormLayout()
+        self.model_edit = QLineEdit(DEFAULT_MODEL)
+        self.model_edit.setPlaceholderText('"default" or a model folder')
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_model)
+        default_button = QPushButton("Default")
+        default_button.clicked.connect(lambda: self.model_edit.setText(DEFAULT_MODEL))
+        row = QHBoxLayout()
+        row.addWidget(self.model_edit)
+        row.addWidget(browse)
+        row.addWidget(default_button)
+        self.model_label = QLabel()
+        self.model_label.setObjectName("modelCard")
+        self.model_label.setWordWrap(True)
+        self.model_edit.editingFinished.connect(self.refresh_model_info)
+        self.model_edit.textChanged.connect(lambda _text: self.refresh_model_info())
+        form.addRow("Model", row)
+        form.addRow("", self.model_label)
+        return form
+
+    def _build_run_options(self) -> QFormLayout:
+        form = QFormLayout()
+        self.extent_combo = QComboBox()
+        for mode in EXTENT_MODES:
+            self.extent_combo.addItem(EXTENT_LABELS[mode], mode)
+        self.polygon_combo = QgsMapLayerComboBox()
+        self.polygon_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.extent_combo.currentIndexChanged.connect(self._update_enabled)
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(DEVICE_LABELS[device], device)
+        detect = QPushButton("Detect")
+        detect.clicked.connect(self.detect_devices)
+        self.device_label = QLabel("Devices not checked yet.")
+        self.device_label.setWordWrap(True)
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device_combo)
+        device_row.addWidget(detect)
+        self.output_widget = QgsFileWidget()
+        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.lineEdit().setPlaceholderText("[temporary folder]")
+        form.addRow("Processing extent", self.extent_combo)
+        form.addRow("Polygon layer", self.polygon_combo)
+        form.addRow("Device", device_row)
+        form.addRow("", self.device_label)
+        form.addRow("Output folder", self.output_widget)
+        return form
+
+    def _build_advanced(self) -> QgsCollapsibleGroupBox:
+        box = QgsCollapsibleGroupBox("Advanced")
+        box.setCollapsed(True)
+        form = QFormLayout(box)
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(32, 8192)
+        self.tile_spin.setSingleStep(32)
+        self.overlap_spin = QSpinBox()
+        self.overlap_spin.setRange(0, 4096)
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 1024)
+        self.min_area_spin = QDoubleSpinBox()
+        self.min_area_spin.setRange(0.0, 1.0e6)
+        self.min_area_spin.setSuffix(" m²")
+        for suffix_spin in (self.tile_spin, self.overlap_spin):
+            suffix_spin.setSuffix(" px")
+        form.addRow("Tile size", self.tile_spin)
+        form.addRow("Overlap", self.overlap_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Minimum gap area", self.min_area_spin)
+        return box
+
+    def _build_run_row(self) -> QVBoxLayout:
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("runButton")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.run_button.clicked.connect(self.request_run)
+        self.cancel_button.clicked.connect(self.cancelRequested.emit)
+        row = QHBoxLayout()
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        column = QVBoxLayout()
+        column.addLayout(row)
+        column.addWidget(self.progress_bar)
+        return column
+
+    def _single_band_only(self, *_args: Any) -> None:
+        # A DSM is one band of heights: multi-band rasters (orthophotos) are hidden.
+        multi_band = [
+            layer
+            for layer in QgsProject.instance().mapLayers().values()
+            if isinstance(layer, QgsRasterLayer) and layer.bandCount() != 1
+        ]
+        self.dsm_combo.setExceptedLayerList(multi_band)
+        self.reference_combo.setExceptedLayerList(multi_band)
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder (model_card.json)")
+        if folder:
+            self.model_edit.setText(folder)
+
+    def _update_enabled(self, *_args: Any) -> None:
+        self.reference_kind_combo.setEnabled(self.reference_combo.currentLayer() is not None)
+        self.polygon_combo.setEnabled(self.extent_combo.currentData() == "polygon")
+
+    def refresh_model_info(self) -> None:
+        """Show the selected model's card (or why none is available); check thresholds."""
+        info = describe_model(self.model_edit.text().strip() or DEFAULT_MODEL)
+        self.model_label.setText(info.text)
+        self.thresholds.set_trained_range(info.threshold_range_m)
+
+    def detect_devices(self) -> None:
+        """Ask torch which devices exist (imports torch, so only on demand)."""
+        self.device_label.setText(detect_devices())
+
+    def log(self, message: str) -> None:
+        """Append a line to the log pane."""
+        self.log_pane.appendPlainText(message)
+
+    def set_running(self, is_running: bool) -> None:
+        """Enable Cancel while a task runs, Run otherwise."""
+        self.run_button.setEnabled(not is_running)
+        self.cancel_button.setEnabled(is_running)
+        if is_running:
+            self.progress_bar.setValue(0)
+
+    def _extent_in_dsm_crs(self, dsm: QgsRasterLayer, mode: str) -> tuple[float, ...] | None:
+        if mode == "canvas" and self.iface is not None:
+            canvas = self.iface.mapCanvas()
+            extent, source_crs = canvas.extent(), canvas.mapSettings().destinationCrs()
+        elif mode == "polygon" and self.polygon_combo.currentLayer() is not None:
+            polygons = self.polygon_combo.currentLayer()
+            extent, source_crs = polygons.extent(), polygons.crs()
+        else:
+            return None
+        if source_crs.isValid() and dsm.crs().isValid() and source_crs != dsm.crs():
+            transform = QgsCoordinateTransform(source_crs, dsm.crs(), QgsProject.instance())
+            extent = transform.transformBoundingBox(QgsRectangle(extent))
+        return (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+
+    def params(self) -> InferenceParams:
+        """The widgets' values as a frozen InferenceParams (not yet checked)."""
+        dsm = self.dsm_combo.currentLayer()
+        reference = self.reference_combo.currentLayer()
+        mode = self.extent_combo.currentData()
+        output_dir = self.output_widget.filePath().strip()
+        return InferenceParams(
+            dsm_path=_raster_file(dsm),
+            dsm_layer_id=dsm.id() if dsm is not None else "",
+            dsm_name=dsm.name() if dsm is not None else "",
+            reference_path=_raster_file(reference) or None,
+            reference_kind=self.reference_kind_combo.currentData(),
+            thresholds_m=self.thresholds.thresholds_m(),
+            model=self.model_edit.text().strip() or DEFAULT_MODEL,
+            extent_mode=mode,
+            extent=self._extent_in_dsm_crs(dsm, mode) if dsm is not None else None,
+            device=self.device_combo.currentData(),
+            tile_size_px=self.tile_spin.value(),
+            overlap_px=self.overlap_spin.value(),
+            batch_size=self.batch_spin.value(),
+            min_gap_area_m2=self.min_area_spin.value(),
+            output_dir=output_dir or None,
+            crs_override=layer_crs_override(dsm) if dsm is not None else None,
+        )
+
+    def request_run(self) -> InferenceParams | None:
+        """Check the parameters; emit runRequested, or list the problems in the log pane."""
+        params = self.params()
+        problems = params.problems()
+        if problems:
+            for problem in problems:
+                self.log(f"Cannot run: {problem}")
+            return None
+        self.save_settings()
+        self.runRequested.emit(params)
+        return params
+
+    def save_settings(self) -> None:
+        """Store the current values under ``forestgaps/``."""
+        settings = QgsSettings()
+        values = {
+            "thresholds_m": ",".join(f"{t:g}" for t in self.thresholds.thresholds_m()),
+            "model": self.model_edit.text().strip(),
+            "reference_kind": self.reference_kind_combo.currentData(),
+            "extent_mode": self.extent_combo.currentData(),
+            "device": self.device_combo.currentData(),
+            "tile_size_px": self.tile_spin.value(),
+            "overlap_px": self.overlap_spin.value(),
+            "batch_size": self.batch_spin.value(),
+            "min_gap_area_m2": self.min_area_spin.value(),
+            "output_dir": self.output_widget.filePath().strip(),
+        }
+        for key, value in values.items():
+            settings.setValue(SETTINGS_PREFIX + key, value)
+
+    def load_settings(self) -> None:
+        """Restore the values stored by :meth:`save_settings` (defaults when absent)."""
+        defaults = InferenceParams(dsm_path="")
+        settings = QgsSettings()
+
+        def value(key: str, default: Any, kind: type) -> Any:
+            stored = settings.value(SETTINGS_PREFIX + key, default)
+            try:
+                return kind(stored)
+            except (TypeError, ValueError):
+                return default
+
+        text = value("thresholds_m", ",".join(f"{t:g}" for t in DEFAULT_THRESHOLDS_M), str)
+        try:
+            thresholds = [float(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            thresholds = list(DEFAULT_THRESHOLDS_M)
+        self.thresholds.set_thresholds(thresholds or DEFAULT_THRESHOLDS_M)
+        self.model_edit.setText(value("model", DEFAULT_MODEL, str) or DEFAULT_MODEL)
+        for combo, key, default in (
+            (self.reference_kind_combo, "reference_kind", defaults.reference_kind),
+            (self.extent_combo, "extent_mode", defaults.extent_mode),
+            (self.device_combo, "device", defaults.device),
+        ):
+            index = combo.findData(value(key, default, str))
+            combo.setCurrentIndex(max(index, 0))
+        self.tile_spin.setValue(value("tile_size_px", defaults.tile_size_px, int))
+        self.overlap_spin.setValue(value("overlap_px", defaults.overlap_px, int))
+        self.batch_spin.setValue(value("batch_size", defaults.batch_size, int))
+        self.min_area_spin.setValue(value("min_gap_area_m2", defaults.min_gap_area_m2, float))
+        self.output_widget.setFilePath(value("output_dir", "", str))
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        """Keep the settings when the panel closes."""
+        self.save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,84 @@
+"""Wires the dock to background tasks: Run -> GapDetectionTask -> layers and report.
+
+The dock only emits parameters; this owns the running task, forwards progress and
+cancel, and on the main thread hands the outcome to ``layers.show_outcome``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from qgis.core import QgsApplication, QgsProject
+
+from .dock.dock_widget import ForestGapsDock
+from .dock.params import InferenceParams
+from .layers import show_outcome
+from .tasks import GapDetectionTask, TaskOutcome
+
+logger = logging.getLogger(__name__)
+
+
+class DetectionRunner:
+    """Runs the dock's requests one at a time through QGIS's task manager.
+
+    Args:
+        dock: the panel whose Run/Cancel to serve.
+        iface: the QgisInterface (message bar).
+        project: where result layers go (default: the current project).
+        on_outcome: optional extra delegate called after the outcome was shown.
+    """
+
+    def __init__(
+        self,
+        dock: ForestGapsDock,
+        iface: Any,
+        project: QgsProject | None = None,
+        on_outcome: Callable[[TaskOutcome], None] | None = None,
+    ) -> None:
+        self.dock = dock
+        self.iface = iface
+        self.project = project
+        self.on_outcome = on_outcome
+        self.task: GapDetectionTask | None = None
+        self.last_outcome: TaskOutcome | None = None
+        dock.runRequested.connect(self.start)
+        dock.cancelRequested.connect(self.cancel)
+
+    def start(self, params: InferenceParams) -> GapDetectionTask | None:
+        """Queue a task for ``params`` (refused while one is running)."""
+        if self.task is not None:
+            self.dock.log("A detection is already running; cancel it or wait.")
+            return None
+        task = GapDetectionTask(params, self._finished)
+        task.progressChanged.connect(lambda value: self.dock.progress_bar.setValue(int(value)))
+        task.messageChanged.connect(self.dock.log)
+        self.task = task
+        self.dock.set_running(True)
+        self.dock.log(
+            f"Started: {params.display_name}, thresholds "
+            f"{', '.join(f'{t:g}' for t in params.thresholds_m)} m, model {params.model}"
+        )
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def cancel(self) -> None:
+        """Ask the running task to stop (the engine checks between batches)."""
+        if self.task is not None:
+            self.dock.log("Cancelling…")
+            self.task.cancel()
+
+    def _finished(self, outcome: TaskOutcome) -> None:
+        self.task = None
+        self.last_outcome = outcome
+        self.dock.set_running(False)
+        if outcome.result is not None:
+            for note in outcome.result.notes:
+                self.dock.log(note)
+        text = show_outcome(outcome, self.iface, self.project)
+        self.dock.log(text)
+        if outcome.status == "success":
+            self.dock.progress_bar.setValue(100)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
