@@ -147,3 +147,29 @@ def test_rebuilt_from_name_and_config(build_tiny, name: str) -> None:
     rebuilt = create(model.name, **model.config.model_dump(mode="json"))
     rebuilt.load_state_dict(model.state_dict())
     assert rebuilt.config == model.config
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("unet_film", {"positional": "fourier", "norm": "group", "activation": "mish"}),
+        ("unet_film_cbam", {"attention": "eca", "bottleneck_attention": False, "drop_path": 0.2}),
+        ("unet_cbam", {"positional": "coords", "norm": "instance", "activation": "gelu"}),
+        ("fast_scnn", {"refine_full_resolution": False, "activation": "leaky_relu"}),
+        ("mobile_unet", {"per_device_batch_size": 2, "expansion": 4}),
+        ("deeplabv3plus", {"aspp_rates": (2, 4, 6), "dropout": 0.1}),
+    ],
+)
+def test_non_default_variants_run(build_tiny, name: str, extra: dict) -> None:
+    model = build_tiny(name, **extra).train()
+    dsm = torch.randn(2, 1, 45, 38)
+    logits = model(dsm, torch.tensor([3.0, 12.0]))
+    assert logits.shape == dsm.shape and torch.isfinite(logits).all()
+    logits.mean().backward()
+
+
+def test_rejects_a_2d_tile(build_tiny) -> None:
+    from forestgaps_engine.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"\(B, 1, H, W\)"):
+        build_tiny("unet")(torch.randn(32, 32), torch.tensor([5.0]))
