@@ -44,6 +44,7 @@ def export_torchscript_checked(
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             traced = torch.jit.trace(graph, example_inputs(spec, 2, 64, 64), check_trace=False)
     except Exception as error:  # noqa: BLE001 - tracing raises many kinds
         raise ModelError(
@@ -57,7 +58,10 @@ def export_torchscript_checked(
     target = Path(out_path)
     parity = None
     with atomic_path(target) as temp_path:
-        torch.jit.save(traced, str(temp_path), _extra_files=extra_files)
+        with warnings.catch_warnings():
+            # TorchScript is deprecated upstream but is what C++/mobile consumers load
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.save(traced, str(temp_path), _extra_files=extra_files)
         if check:
             parity = check_parity(loaded, temp_path, "torchscript")
             require_parity(parity, tolerance, target)
@@ -104,7 +108,9 @@ def load_torchscript(path: str | Path) -> tuple[Any, dict[str, Any], GraphSpec]:
 
     extra_files = {CARD_EXTRA_FILE: "", GRAPH_EXTRA_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra_files)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra_files)
         card = json.loads(extra_files[CARD_EXTRA_FILE])
         spec = GraphSpec.from_json(extra_files[GRAPH_EXTRA_FILE])
     except (RuntimeError, ValueError, TypeError, OSError) as error:
