@@ -1,0 +1,108 @@
+"""Processing algorithm ``forestgaps:chmfromdsmdtm``: canopy height = DSM - DTM.
+
+Thin: both rasters onto the DSM's metric grid (``harmonize``), subtract
+(``chm_from_dsm_dtm``, negatives clipped to 0), write a float32 GeoTIFF.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from ..resources import plugin_icon
+from ._engine_call import call_engine, require_dependencies
+from .gaps_from_chm import layer_crs_override, raster_file_of
+
+
+def write_chm(
+    dsm_path: str, dtm_path: str, target: str, crs_overrides: dict[str, str],
+    progress: Any = None, cancel: Any = None,
+) -> str:  # fmt: skip
+    """Harmonize DSM and DTM, subtract, write ``target``; the engine calls in one place.
+
+    Returns:
+        The written path.
+    """
+    from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
+    from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize
+    from forestgaps_engine.progress import Reporter
+
+    reporter = Reporter(progress, cancel)
+    reporter.report(0.0, "reading and aligning DSM and DTM")
+    bands = harmonize({"dsm": dsm_path, "dtm": dtm_path}, crs_overrides=crs_overrides)
+    reporter.check()
+    reporter.report(0.6, "computing DSM - DTM")
+    chm = chm_from_dsm_dtm(bands["dsm"], bands["dtm"])
+    reporter.check()
+    written = write_array(target, chm.values, chm.grid, HEIGHT_PROFILE)
+    reporter.report(1.0, "done")
+    return str(written)
+
+
+class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
+    """Canopy height model from a DSM and a DTM."""
+
+    DSM = "DSM"
+    DTM = "DTM"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "chmfromdsmdtm"
+
+    def displayName(self) -> str:  # name fixed by QGIS
+        return "CHM from DSM and DTM"
+
+    def group(self) -> str:
+        return "Height rasters"
+
+    def groupId(self) -> str:  # name fixed by QGIS
+        return "heightrasters"
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def shortHelpString(self) -> str:  # name fixed by QGIS
+        return (
+            "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
+            "is resampled (bilinear) onto the DSM's grid, moved to a metric CRS when the "
+            "DSM is in degrees; negative heights are set to 0 and cells without data in "
+            "either input are nodata. Both rasters must overlap."
+        )
+
+    def createInstance(self) -> ChmFromDsmDtmAlgorithm:  # name fixed by QGIS
+        return ChmFromDsmDtmAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, "DSM (surface, metres)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DTM, "DTM (ground, metres)"))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "CHM"))
+
+    def processAlgorithm(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback | None,
+    ) -> dict[str, Any]:  # name fixed by QGIS
+        require_dependencies(("core",))
+        dsm = self.parameterAsRasterLayer(parameters, self.DSM, context)
+        dtm = self.parameterAsRasterLayer(parameters, self.DTM, context)
+        dsm_path, dtm_path = raster_file_of(dsm, self.DSM), raster_file_of(dtm, self.DTM)
+        overrides = {
+            key: crs
+            for key, crs in (("dsm", layer_crs_override(dsm)), ("dtm", layer_crs_override(dtm)))
+            if crs is not None
+        }
+        target = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        written = call_engine(feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides)
+        return {self.OUTPUT: written}
+
+
+ALGORITHM = ChmFromDsmDtmAlgorithm

@@ -1,0 +1,179 @@
+"""Processing algorithm ``forestgaps:detectgaps``: deep-learning gap maps from a DSM.
+
+Thin: parameters -> ``forestgaps_engine.inference.api.predict`` -> output paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from ..dock.params import parse_thresholds
+from ..resources import plugin_icon
+from ._engine_call import call_engine, require_dependencies
+from .gaps_from_chm import load_on_completion, raster_file_of
+
+
+class DetectGapsAlgorithm(QgsProcessingAlgorithm):
+    """Detect gaps (deep learning) in a DSM at one or more height thresholds."""
+
+    INPUT = "INPUT"
+    THRESHOLDS = "THRESHOLDS"
+    MODEL = "MODEL"
+    TILE = "TILE"
+    OVERLAP = "OVERLAP"
+    BATCH = "BATCH"
+    MIN_AREA = "MIN_AREA"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    SUMMARY = "SUMMARY"
+    N_GAPS = "N_GAPS"
+
+    def name(self) -> str:
+        return "detectgaps"
+
+    def displayName(self) -> str:  # name fixed by QGIS
+        return "Detect gaps in a DSM (deep learning)"
+
+    def group(self) -> str:
+        return "Gap detection"
+
+    def groupId(self) -> str:  # name fixed by QGIS
+        return "gapdetection"
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def shortHelpString(self) -> str:  # name fixed by QGIS
+        return (
+            "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
+            "ForestGaps model, at every listed height threshold in one pass.\n\n"
+            "Thresholds: comma-separated heights in metres, e.g. 2,5,10. Model: a model "
+            "folder (model.safetensors + model_card.json); empty uses the bundled default "
+            "model. Tile, overlap and batch set the prediction windows (overlap below half "
+            "the tile). Writes per threshold a gap probability raster, a gap mask and gap "
+            "polygons, plus summary.json, into the output folder."
+        )
+
+    def createInstance(self) -> DetectGapsAlgorithm:  # name fixed by QGIS
+        return DetectGapsAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
+        integer = QgsProcessingParameterNumber.Type.Integer
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "DSM (metres)"))
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.THRESHOLDS, "Height thresholds (m, comma-separated)", defaultValue="2,5,10"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.MODEL,
+                "Model folder (empty: bundled default)",
+                behavior=QgsProcessingParameterFile.Behavior.Folder,
+                optional=True,
+            )
+        )
+        for key, label, default, low, high in (
+            (self.TILE, "Tile size (px)", 512, 32, 8192),
+            (self.OVERLAP, "Overlap (px)", 64, 0, 4096),
+            (self.BATCH, "Batch size", 8, 1, 1024),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    key, label, type=integer, defaultValue=default, minValue=low, maxValue=high
+                )
+            )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MIN_AREA,
+                "Minimum gap area (m²)",
+                type=QgsProcessingParameterNumber.Type.Double,
+                defaultValue=4.0,
+                minValue=0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder")
+        )
+        self.addOutput(QgsProcessingOutputFile(self.SUMMARY, "Summary (JSON)"))
+        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, "Gaps at the lowest threshold"))
+
+    def checkParameterValues(
+        self, parameters: dict[str, Any], context: QgsProcessingContext
+    ) -> tuple[bool, str]:  # name fixed by QGIS
+        try:
+            thresholds_m = parse_thresholds(
+                self.parameterAsString(parameters, self.THRESHOLDS, context)
+            )
+        except ValueError as error:
+            return False, f"{error}; list heights in metres such as 2,5,10."
+        if not thresholds_m or min(thresholds_m) <= 0:
+            return False, "List at least one positive height threshold in metres, e.g. 2,5,10."
+        tile_px = self.parameterAsInt(parameters, self.TILE, context)
+        overlap_px = self.parameterAsInt(parameters, self.OVERLAP, context)
+        if 2 * overlap_px >= tile_px:
+            return False, (
+                f"Overlap {overlap_px} px must be below half the tile size ({tile_px / 2:g} px)."
+            )
+        return super().checkParameterValues(parameters, context)
+
+    def processAlgorithm(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback | None,
+    ) -> dict[str, Any]:  # name fixed by QGIS
+        require_dependencies(("core", "torch"))
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        dsm_path = raster_file_of(layer, self.INPUT)
+        try:
+            thresholds_m = parse_thresholds(
+                self.parameterAsString(parameters, self.THRESHOLDS, context)
+            )
+        except ValueError as error:
+            raise QgsProcessingException(str(error)) from error
+        model = self.parameterAsFile(parameters, self.MODEL, context).strip() or "default"
+        out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
+
+        from forestgaps_engine.config.inference import InferenceConfig
+        from forestgaps_engine.inference.api import predict
+
+        try:
+            config = InferenceConfig(
+                tile_size_px=self.parameterAsInt(parameters, self.TILE, context),
+                overlap_px=self.parameterAsInt(parameters, self.OVERLAP, context),
+                batch_size=self.parameterAsInt(parameters, self.BATCH, context),
+                min_gap_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
+            )
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise QgsProcessingException(f"Invalid tiling settings: {error}") from error
+        result = call_engine(
+            feedback, predict, dsm_path, list(thresholds_m), model, out_dir, config=config
+        )
+        for item in result.thresholds:
+            label = f"{item.threshold_m:g} m"
+            load_on_completion(context, item.probability_path, f"gap probability {label}")
+            load_on_completion(context, item.gaps_path, f"gaps {label}")
+        return {
+            self.OUTPUT_FOLDER: str(result.out_dir),
+            self.SUMMARY: str(result.summary_path),
+            self.N_GAPS: result.thresholds[0].n_gaps,
+        }
+
+
+ALGORITHM = DetectGapsAlgorithm

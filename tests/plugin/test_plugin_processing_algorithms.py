@@ -1,0 +1,169 @@
+"""Every ForestGaps Processing algorithm added beside gapsfromchm, through processing.run."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.data.rasters import forest_cloud, write_las
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A 96 px synthetic forest at 1 m (EPSG:2154): dsm.tif, dtm.tif, chm.tif."""
+    from forestgaps_engine.synth.forest import generate_forest, write_forest
+
+    return write_forest(generate_forest(96, seed=5), tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded random-init U-Net (base 4, depth 2) saved as a model folder."""
+    import torch
+
+    from forestgaps_engine.data.normalization import Normalizer
+    from forestgaps_engine.models import create
+    from forestgaps_engine.models.card import ModelCard, save_model
+
+    torch.manual_seed(0)
+    model = create("unet", base_channels=4, depth=2)
+    card = ModelCard(thresholds_m=[2.0, 5.0, 10.0], threshold_range_m=(2.0, 10.0))
+    normalizer = Normalizer("robust_percentile", {"relief_range_m": 30.0})
+    return save_model(model, normalizer, card, tmp_path_factory.mktemp("model") / "tiny")
+
+
+def read(path: str | Path) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as dataset:
+        return dataset.read(1, masked=True)
+
+
+def test_provider_lists_every_algorithm(qgis_processing: None, started_plugin: Any) -> None:
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("forestgaps")
+    ids = {algorithm.id() for algorithm in provider.algorithms()}
+    expected = {"detectgaps", "chmfromdsmdtm", "rasterizelidar", "gapstatistics", "gapsfromchm"}
+    assert {f"forestgaps:{name}" for name in expected} <= ids
+    for algorithm in provider.algorithms():
+        assert algorithm.shortHelpString()
+
+
+def test_detectgaps_writes_every_threshold_on_the_dsm_grid(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tiny_model: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    import processing
+
+    results = processing.run(
+        "forestgaps:detectgaps",
+        {
+            "INPUT": str(site["dsm"]), "THRESHOLDS": "10, 5", "MODEL": str(tiny_model),
+            "TILE": 64, "OVERLAP": 8, "BATCH": 2, "MIN_AREA": 0,
+            "OUTPUT_FOLDER": str(tmp_path / "out"),
+        },
+    )  # fmt: skip
+
+    summary = json.loads(Path(results["SUMMARY"]).read_text())
+    assert [t["threshold_m"] for t in summary["thresholds"]] == [5.0, 10.0]
+    for label in ("t5", "t10"):
+        probability = read(tmp_path / "out" / f"gap_probability_{label}.tif")
+        assert probability.shape == (96, 96)
+        assert 0.0 <= probability.min() and probability.max() <= 1.0
+        assert (tmp_path / "out" / f"gaps_{label}.gpkg").is_file()
+    assert results["N_GAPS"] == summary["thresholds"][0]["n_gaps"]
+
+
+def test_detectgaps_rejects_bad_thresholds_and_reports_a_missing_model(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path
+) -> None:
+    import processing
+    from qgis.core import QgsProcessingException
+
+    base = {"INPUT": str(site["dsm"]), "OUTPUT_FOLDER": str(tmp_path / "o")}
+    with pytest.raises(QgsProcessingException, match="'five' is not a number"):
+        processing.run("forestgaps:detectgaps", {**base, "THRESHOLDS": "2,five"})
+    with pytest.raises(QgsProcessingException, match="below half the tile"):
+        processing.run("forestgaps:detectgaps", {**base, "TILE": 64, "OVERLAP": 32})
+    with pytest.raises(QgsProcessingException, match="model not found.*hint"):
+        processing.run("forestgaps:detectgaps", {**base, "MODEL": str(tmp_path / "none")})
+
+
+def test_chmfromdsmdtm_gives_back_the_synthetic_chm(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path
+) -> None:
+    import processing
+
+    target = tmp_path / "chm.tif"
+    results = processing.run(
+        "forestgaps:chmfromdsmdtm",
+        {"DSM": str(site["dsm"]), "DTM": str(site["dtm"]), "OUTPUT": str(target)},
+    )
+
+    assert Path(results["OUTPUT"]) == target
+    np.testing.assert_allclose(read(target), read(site["chm"]), atol=1e-3)
+
+
+def test_rasterizelidar_writes_dsm_dtm_and_chm_with_the_gap(
+    qgis_processing: None, started_plugin: Any, tmp_path: Path
+) -> None:
+    import processing
+
+    cloud = write_las(tmp_path / "plot.laz", *forest_cloud(size_m=30.0, gap_radius_m=6.0))
+    results = processing.run(
+        "forestgaps:rasterizelidar",
+        {"INPUT": str(cloud), "RESOLUTION": 1.0, "OUTPUT_FOLDER": str(tmp_path / "out")},
+    )
+
+    chm = read(results["CHM"])
+    assert chm.shape == (30, 30)
+    assert np.ma.median(chm) > 15.0  # canopy at 18-22 m
+    assert chm[13:17, 13:17].max() < 5.0  # the round gap in the middle
+    assert Path(results["DSM"]).is_file() and Path(results["DTM"]).is_file()
+
+
+def test_gapstatistics_on_the_gapsfromchm_output(
+    qgis_processing: None, started_plugin: Any, small_chm: Path, tmp_path: Path
+) -> None:
+    import processing
+
+    gaps = processing.run(
+        "forestgaps:gapsfromchm",
+        {"INPUT": str(small_chm), "THRESHOLD": 5, "MIN_AREA": 1, "MAX_AREA": 100,
+         "OUTPUT_FOLDER": str(tmp_path / "gaps")},
+    )  # fmt: skip
+    target = tmp_path / "stats" / "stats.csv"
+    results = processing.run(
+        "forestgaps:gapstatistics",
+        {"GAPS": gaps["GAP_RASTER"], "CHM": str(small_chm), "OUTPUT": str(target)},
+    )
+
+    assert results["N_GAPS"] == 3
+    with target.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(float(row["gap_area"]) for row in rows) == [1.0, 9.0, 36.0]
+    assert all(float(row["chm_max"]) == pytest.approx(2.0) for row in rows)
+
+
+def test_cancelled_feedback_stops_an_algorithm_and_writes_nothing(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path
+) -> None:
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()
+    target = tmp_path / "chm.tif"
+    with pytest.raises(QgsProcessingException, match="[Cc]ancel"):
+        processing.run(
+            "forestgaps:chmfromdsmdtm",
+            {"DSM": str(site["dsm"]), "DTM": str(site["dtm"]), "OUTPUT": str(target)},
+            feedback=feedback,
+        )
+    assert not target.exists()
