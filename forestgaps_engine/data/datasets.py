@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -53,14 +54,13 @@ def draw_threshold(
     balance: str,
 ) -> float:
     """The threshold (metres) an item uses this epoch; deterministic per (seed, epoch, tile)."""
-    rng = np.random.default_rng([seed, epoch, zlib.crc32(tile_id.encode("utf-8"))])
+    # random.Random with an int seed is cheap to build and the same in every process.
+    rng = random.Random(((seed * 1_000_003 + epoch) << 32) + zlib.crc32(tile_id.encode("utf-8")))
     if balance == "gap_ratio":
         ratios = metadata.get("gap_ratio", {})
-        weights = np.array(
-            [GAP_RATIO_FLOOR + float(ratios.get(f"{t:g}", 0.0)) for t in thresholds_m]
-        )
-        return float(thresholds_m[int(rng.choice(len(thresholds_m), p=weights / weights.sum()))])
-    return float(thresholds_m[int(rng.integers(len(thresholds_m)))])
+        weights = [GAP_RATIO_FLOOR + float(ratios.get(f"{t:g}", 0.0)) for t in thresholds_m]
+        return float(rng.choices(thresholds_m, weights=weights)[0])
+    return float(thresholds_m[rng.randrange(len(thresholds_m))])
 
 
 def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:

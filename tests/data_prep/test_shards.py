@@ -137,3 +137,21 @@ def test_damaged_header_is_reported(tmp_path, sample_factory):
     path.write_bytes(bytes(garbled))
     with pytest.raises(InvalidDataFormatError, match="dsm.npy"):
         list(iter_shard(path))
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_npy_decoding_matches_np_load(version):
+    import io
+
+    from forestgaps_engine.data.shards import _load_npy
+
+    for array in (
+        np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),
+        np.array([[True, False]]),
+        np.arange(5, dtype=">i4"),
+    ):
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, version=version)
+        loaded = _load_npy(buffer.getvalue(), "mem", "k", "x.npy")
+        np.testing.assert_array_equal(loaded, array)
+        assert loaded.dtype == array.dtype and loaded.flags.writeable
