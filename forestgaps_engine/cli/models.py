@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--repeats", type=int, default=5, help="timed forwards per model for --write-doc"
     )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads while measuring (--write-doc)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -37,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.write_doc:
         from forestgaps_engine.models.doc import write_models_doc
 
-        measurements = write_models_doc(args.write_doc, args.tile_size_px, args.repeats)
+        measurements = write_models_doc(
+            args.write_doc, args.tile_size_px, args.repeats, args.threads
+        )
         logger.info("wrote %s (%d models)", args.write_doc, len(measurements))
         return 0
 

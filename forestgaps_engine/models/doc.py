@@ -13,6 +13,28 @@ from forestgaps_engine.files import atomic_path
 from forestgaps_engine.models.registry import available_models
 from forestgaps_engine.models.summary import ModelMeasurement, measure_model
 
+NOTES = [
+    "## Notes",
+    "",
+    "- Threshold conditioning: `unet` and `unet_cbam` receive `threshold_m / threshold_max_m`"
+    " as a constant input channel; every other model encodes the threshold (scaled by"
+    " `threshold_max_m`, Fourier features, MLP) and modulates features with FiLM layers that"
+    " start as the identity (gamma = 1, beta = 0).",
+    "- Any H and W: inputs are replicate-padded to the model's stride (16 for"
+    " `deeplabv3plus`, 32 for `mobile_unet` and `fast_scnn`, 2^depth for the U-Nets) and the"
+    " logits are cropped back.",
+    "- Export: every model exports to ONNX opset 17 with dynamic batch, height and width"
+    " (`torch.onnx.export(..., dynamo=False)`, the TorchScript-based exporter; the default"
+    " dynamo exporter needs the `onnxscript` package) and traces with `torch.jit.trace`;"
+    " tests check ONNX Runtime and traced outputs against eager within 1e-4 at two sizes.",
+    "- `fast_scnn` departs from the paper: its pyramid pooling uses a global average plus"
+    " stride-1 3x3/5x5 averages (adaptive 2/3/6 bins cannot export with dynamic sizes), and"
+    " a full-resolution refinement joins the raw inputs (`refine_full_resolution`).",
+    "- BatchNorm needs more than one value per channel in training: with batch 1, tiles"
+    " must be at least 2x the model's stride (64 px for `mobile_unet` and `fast_scnn`);"
+    " `norm: group` (or `auto` with a small `per_device_batch_size`) lifts that limit.",
+]
+
 
 def cpu_description() -> str:
     """CPU model name (from /proc/cpuinfo on Linux) and logical core count."""
@@ -26,7 +48,9 @@ def cpu_description() -> str:
     return f"{name}, {os.cpu_count()} logical cores"
 
 
-def render_models_doc(measurements: list[ModelMeasurement], repeats: int) -> str:
+def render_models_doc(
+    measurements: list[ModelMeasurement], repeats: int, threads: int | None = None
+) -> str:
     """Markdown page: how it was measured, then one table row per model."""
     tile = measurements[0].tile_size_px if measurements else 256
     lines = [
@@ -39,7 +63,7 @@ def render_models_doc(measurements: list[ModelMeasurement], repeats: int) -> str
         "## How these numbers were measured",
         "",
         f"- Machine: {cpu_description()}; {platform.platform()}; torch {torch.__version__},"
-        f" {torch.get_num_threads()} torch threads; {dt.date.today().isoformat()}.",
+        f" torch threads: {threads or torch.get_num_threads()}; {dt.date.today().isoformat()}.",
         f"- Tile: {tile} x {tile} px, batch 1.",
         "- GFLOPs: `torch.utils.flop_counter.FlopCounterMode`, one eval forward; convolutions"
         " and matrix products only, 1 multiply-accumulate = 2 FLOPs.",
@@ -59,18 +83,33 @@ def render_models_doc(measurements: list[ModelMeasurement], repeats: int) -> str
             f"| {item.gflops_per_tile:.2f} | {item.cpu_ms_per_tile:.1f} "
             f"| {item.mpix_per_s:.2f} | {item.activation_mb_per_tile:.1f} |"
         )
+    lines += ["", *NOTES]
     return "\n".join(lines) + "\n"
 
 
 def write_models_doc(
-    target: str | Path, tile_size_px: int = 256, repeats: int = 5
+    target: str | Path, tile_size_px: int = 256, repeats: int = 5, threads: int | None = None
 ) -> list[ModelMeasurement]:
     """Measure every registered model and write the Markdown table to ``target`` atomically.
+
+    Args:
+        target: Markdown file to (over)write.
+        tile_size_px: square tile edge.
+        repeats: timed forwards per model (the median is reported).
+        threads: torch intra-op threads while measuring (default: leave as is).
 
     Returns:
         The measurements, in registry order.
     """
-    measurements = [measure_model(name, tile_size_px, repeats) for name in available_models()]
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        measurements = [measure_model(name, tile_size_px, repeats) for name in available_models()]
+    finally:
+        torch.set_num_threads(previous_threads)
     with atomic_path(target) as temp_path:
-        temp_path.write_text(render_models_doc(measurements, repeats), "utf-8")
+        temp_path.write_text(
+            render_models_doc(measurements, repeats, threads or previous_threads), "utf-8"
+        )
     return measurements
