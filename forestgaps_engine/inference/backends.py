@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from forestgaps_engine.errors import InferenceError, ModelError
-from forestgaps_engine.files import atomic_path, ensure_writable_dir
+from forestgaps_engine.files import ensure_writable_dir
 
 logger = logging.getLogger(__name__)
 
@@ -68,45 +67,27 @@ def default_cache_dir() -> Path:
 
 
 def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
-    """Export ``model`` to ONNX (opset 17), inputs ``dsm`` and ``threshold_m``, dynamic N/H/W.
-
-    Args:
-        model: registry model returning logits.
-        target: ``.onnx`` path, written atomically.
-        tile_px: side of the example input used for tracing.
+    """The bare network as ONNX (inputs ``dsm`` normalized and ``threshold_m``, output
+    ``logits``; dynamic N/H/W), via ``models.export``.
 
     Raises:
         ModelError: the exporter rejects the model.
     """
-    import torch
+    from forestgaps_engine.models.export.onnx import export_logits_onnx
 
-    model = model.to("cpu").eval()
-    example = (torch.zeros(2, 1, tile_px, tile_px), torch.full((2,), 5.0))
-    dynamic = {
-        "dsm": {0: "n", 2: "h", 3: "w"},
-        "threshold_m": {0: "n"},
-        "logits": {0: "n", 2: "h", 3: "w"},
-    }
-    try:
-        with atomic_path(target) as temp_path, warnings.catch_warnings():
-            # Shape checks in forward() are traced as constants: harmless for a fixed graph.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model,
-                example,
-                str(temp_path),
-                dynamo=False,  # the TorchScript exporter needs no onnxscript
-                opset_version=ONNX_OPSET,
-                input_names=["dsm", "threshold_m"],
-                output_names=["logits"],
-                dynamic_axes=dynamic,
-            )
-    except Exception as error:  # noqa: BLE001 - the exporter raises many kinds
-        raise ModelError(
-            f"cannot export model {getattr(model, 'name', '?')!r} to ONNX ({error})",
-            hint="Use --backend torch.",
-        ) from error
-    return Path(target)
+    return export_logits_onnx(model, target, tile_px=tile_px, opset=ONNX_OPSET)
+
+
+def _has_logits_signature(onnx_path: Path) -> bool:
+    """Whether a graph takes (dsm, threshold_m) and returns logits, as this backend expects.
+
+    ``forestgaps export`` graphs that embed normalization and the sigmoid do not qualify.
+    """
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    inputs = [item.name for item in graph.input]
+    return inputs == ["dsm", "threshold_m"] and [item.name for item in graph.output] == ["logits"]
 
 
 def onnx_path_for(loaded: Any, cache_dir: str | Path | None = None) -> Path:
@@ -116,7 +97,7 @@ def onnx_path_for(loaded: Any, cache_dir: str | Path | None = None) -> Path:
     stale graph.
     """
     shipped = Path(loaded.path) / ONNX_FILE
-    if shipped.is_file():
+    if shipped.is_file() and _has_logits_signature(shipped):
         return shipped
     model_id = loaded.card.model_id or "unhashed"
     folder = ensure_writable_dir(Path(cache_dir) if cache_dir else default_cache_dir())
