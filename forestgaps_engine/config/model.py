@@ -10,7 +10,15 @@ from forestgaps_engine.config.base import StrictModel
 
 
 class ModelConfig(StrictModel):
-    """Architecture name from the registry plus its keyword parameters."""
+    """Architecture name from the registry plus its keyword parameters.
 
-    name: str = "unet_film_cbam"
-    params: dict[str, Any] = Field(default_factory=dict)
+    ``params`` stays a plain dict here so loading a config never imports torch; it is
+    validated against the architecture's own schema (unknown keys and out-of-range values
+    raise ``ModelError`` naming the model, key and value) by
+    ``forestgaps_engine.models.validate_params(name, params)`` or when the model is built
+    with ``forestgaps_engine.models.create(name, **params)``. ``forestgaps models --json``
+    lists every architecture with its default parameters.
+    """
+
+    name: str = Field("unet_film_cbam", description="registered model name")
+    params: dict[str, Any] = Field(default_factory=dict, description="architecture parameters")
