@@ -195,7 +195,16 @@ def train(
         else None
     )
     trainer = Trainer(
-        model, normalizer, training, callbacks, device, augmenter, context, progress, cancel
+        model,
+        normalizer,
+        training,
+        callbacks,
+        device,
+        augmenter,
+        context,
+        progress,
+        cancel,
+        probe_tile_size_px=facts["tile_size_px"],
     )
     if resume:
         trainer.load_state_dict(load_checkpoint(checkpoint.last_path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,7 +20,9 @@ from torch import nn
 
 logger = logging.getLogger(__name__)
 
-CPU_BF16_MIN_SPEEDUP = 1.2
+# Below this the gain is within what a short probe mismeasures: stay in fp32.
+CPU_BF16_MIN_SPEEDUP = 1.25
+PROBE_WARMUP = 1
 PROBE_REPEATS = 3
 
 
@@ -42,15 +45,21 @@ class Precision:
         return torch.amp.GradScaler(device.type, enabled=self.uses_grad_scaler)
 
 
-def _time_steps(step: Callable[[], None]) -> float:
-    step()  # warm-up: first call pays for allocation and kernel selection
-    start = time.perf_counter()
+def _median_times(steps: dict[str, Callable[[], None]]) -> dict[str, float]:
+    """Median seconds per call of each step, interleaved so load changes hit both alike."""
+    for step in steps.values():  # warm-up: allocation, kernel selection, lazy init
+        for _ in range(PROBE_WARMUP):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(PROBE_REPEATS):
-        step()
-    return (time.perf_counter() - start) / PROBE_REPEATS
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
-def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 64, batch_size: int = 2) -> float:
+def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 96, batch_size: int = 2) -> float:
     """fp32 time / bf16-autocast time of a forward+backward step on a copy of ``model``."""
     probe = copy.deepcopy(model).cpu().train()
     generator = torch.Generator().manual_seed(0)
@@ -69,15 +78,24 @@ def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 64, batch_size:
         return run
 
     try:
-        fp32_s = _time_steps(step(None))
-        bf16_s = _time_steps(step(torch.bfloat16))
+        times_s = _median_times({"fp32": step(None), "bf16": step(torch.bfloat16)})
     finally:
         torch.set_rng_state(rng_state)
-    return fp32_s / max(bf16_s, 1e-9)
+    return times_s["fp32"] / max(times_s["bf16"], 1e-9)
 
 
-def resolve_precision(amp: str, device: torch.device, model: nn.Module | None = None) -> Precision:
-    """Turn the config value (auto/off/bf16/fp16) into a :class:`Precision` for ``device``."""
+def resolve_precision(
+    amp: str, device: torch.device, model: nn.Module | None = None, probe_tile_size_px: int = 96
+) -> Precision:
+    """Turn the config value (auto/off/bf16/fp16) into a :class:`Precision` for ``device``.
+
+    Args:
+        amp: ``training.amp``.
+        device: the training device.
+        model: probed on CPU with ``auto`` (a copy; None skips the probe and keeps fp32).
+        probe_tile_size_px: tile side of the probe; use the training tile size, since small
+            tiles overstate bf16's gain.
+    """
     if amp == "off":
         return Precision(None, False, "amp=off")
     if device.type == "cuda":
@@ -92,7 +110,7 @@ def resolve_precision(amp: str, device: torch.device, model: nn.Module | None = 
         return Precision(torch.bfloat16, False, "amp=bf16 on CPU (forced)")
     if model is None:
         return Precision(None, False, "amp=auto on CPU without a probe: fp32")
-    speedup = probe_cpu_bf16_speedup(model)
+    speedup = probe_cpu_bf16_speedup(model, probe_tile_size_px)
     if speedup >= CPU_BF16_MIN_SPEEDUP:
         return Precision(torch.bfloat16, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x faster")
     return Precision(None, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x fp32, keeping fp32")

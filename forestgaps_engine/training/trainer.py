@@ -67,6 +67,7 @@ class Trainer:
         augmenter: ``batch dict -> batch dict`` applied on the device to training batches.
         context: distributed position (single process by default).
         progress: ``(fraction, message)`` callback; cancel: returns True to stop.
+        probe_tile_size_px: tile side of the CPU bf16 probe (``amp=auto`` on CPU only).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Trainer:
         context: distributed.DistributedContext | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        probe_tile_size_px: int = 96,
     ) -> None:
         self.config = config
         self.context = context or distributed.DistributedContext()
@@ -95,7 +97,7 @@ class Trainer:
         self.augmenter = augmenter.to(self.device) if augmenter is not None else None
         self.loss_fn = CombinedLoss(config.loss).to(self.device)
         self.optimizer = build_optimizer(self.module, config.optimizer)
-        self.precision = resolve_precision(config.amp, self.device, self.module)
+        self.precision = resolve_precision(config.amp, self.device, self.module, probe_tile_size_px)
         logger.info("precision: %s", self.precision.reason)
         self.scaler = self.precision.grad_scaler(self.device)
         self.callbacks = CallbackList(callbacks)

@@ -151,3 +151,45 @@ def test_cancel_stops_training():
     )
     with pytest.raises(CancelledError):
         trainer.fit(_loaders()[0])
+
+
+def test_precision_choices_on_cpu():
+    from forestgaps_engine.training.precision import probe_cpu_bf16_speedup, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("off", cpu).dtype is None
+    assert resolve_precision("bf16", cpu).dtype is torch.bfloat16
+    assert resolve_precision("fp16", cpu).dtype is None  # not supported on CPU: fp32
+    assert not resolve_precision("bf16", cpu).uses_grad_scaler
+    model = TinyModel()
+    rng_before = torch.get_rng_state()
+    assert probe_cpu_bf16_speedup(model, tile_size_px=16) > 0
+    assert torch.equal(rng_before, torch.get_rng_state())  # the probe leaves training's RNG alone
+
+
+def test_bf16_autocast_trains_on_cpu():
+    trainer = Trainer(
+        TinyModel(), ScaleNormalizer(), _config(epochs=1, amp="bf16"), [], torch.device("cpu")
+    )
+    history = trainer.fit(*_loaders(8))
+    assert math.isfinite(history[-1]["loss"]) and math.isfinite(history[-1]["val_loss"])
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    trainer = Trainer(
+        TinyModel(),
+        ScaleNormalizer(),
+        _config(epochs=1),
+        [ProgressDisplay(stream=stream)],
+        torch.device("cpu"),
+    )
+    trainer.fit(*_loaders(8))
+    text = stream.getvalue()
+    assert "\r[" in text and "samples/s" in text and "iou" in text and "f1" in text

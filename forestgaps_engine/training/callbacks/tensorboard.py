@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,9 @@ class TensorBoardLogger(Callback):
             inputs = (batch["dsm"][:1].float(), batch["threshold_m"][:1].float())
             was_training = trainer.module.training
             trainer.module.eval()
-            self.writer.add_graph(trainer.module, inputs)
+            with warnings.catch_warnings():  # tracer warnings about shape checks are noise here
+                warnings.simplefilter("ignore")
+                self.writer.add_graph(trainer.module, inputs)
             trainer.module.train(was_training)
         except Exception as error:  # noqa: BLE001 - tracing is optional; many models do not trace
             logger.info("TensorBoard: model graph skipped (%s)", error)
