@@ -123,7 +123,8 @@ class Trainer:
         """Only rank 0 writes files and logs progress."""
         return self.context.is_main_process
 
-    def _to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def to_device(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The four batch tensors on the device: bool valid, float mask, (B,) threshold_m."""
         missing = [key for key in BATCH_KEYS if key not in batch]
         if missing:
             raise TrainingError(
@@ -268,7 +269,7 @@ class Trainer:
     ) -> dict[str, float]:
         started_s = time.perf_counter()
         try:
-            batch = self._to_device(raw_batch)
+            batch = self.to_device(raw_batch)
             if self.augmenter is not None:
                 batch = self.augmenter(batch)
             sync = is_step or not self.context.is_distributed

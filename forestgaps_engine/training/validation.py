@@ -64,7 +64,7 @@ def run_validation(trainer: Trainer, loader: Iterable) -> dict[str, float]:
     parts: list[dict[float, ConfusionCounts]] = []
     for raw_batch in loader:
         trainer.reporter.check()
-        batch = trainer._to_device(raw_batch)
+        batch = trainer.to_device(raw_batch)
         logits = trainer.forward(batch)
         loss = trainer.loss_fn(logits, batch["mask"], batch["valid"], batch["threshold_m"])
         size = int(batch["dsm"].shape[0])
