@@ -49,7 +49,10 @@ def test_provider_lists_every_algorithm(qgis_processing: None, started_plugin: A
 
     provider = QgsApplication.processingRegistry().providerById("forestgaps")
     ids = {algorithm.id() for algorithm in provider.algorithms()}
-    expected = {"detectgaps", "chmfromdsmdtm", "rasterizelidar", "gapstatistics", "gapsfromchm"}
+    expected = {
+        "detectgaps", "chmfromdsmdtm", "rasterizelidar", "gapstatistics", "gapsfromchm",
+        "preparetrainingdata",
+    }  # fmt: skip
     assert {f"forestgaps:{name}" for name in expected} <= ids
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString()
@@ -167,3 +170,23 @@ def test_cancelled_feedback_stops_an_algorithm_and_writes_nothing(
             feedback=feedback,
         )
     assert not target.exists()
+
+
+def test_preparetrainingdata_from_the_quick_config(
+    qgis_processing: None, started_plugin: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    import processing
+
+    results = processing.run(
+        "forestgaps:preparetrainingdata",
+        {
+            "CONFIG": str(repo_root / "configs" / "quick.yaml"),
+            "OVERRIDES": "synth.size_px=128\nsynth.n_sites=2; data.synthetic_sites=2",
+            "OUTPUT_FOLDER": str(tmp_path / "prepared"),
+        },
+    )
+
+    manifest = json.loads(Path(results["MANIFEST"]).read_text())
+    assert Path(results["OUTPUT_FOLDER"]) == tmp_path / "prepared"
+    assert manifest["splits"]["train"]["n_samples"] > 0
+    assert len(manifest["sites"]) == 2
