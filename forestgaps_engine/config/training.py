@@ -78,6 +78,8 @@ class MonitoringConfig(StrictModel):
     activation_layer: str | None = None
     activation_logs_per_run: int = Field(default=3, ge=0, le=100)
     log_every_steps: int = Field(default=10, ge=1, le=100000)
+    # torch.profiler trace of this many steps into the TensorBoard folder (0 = off).
+    profile_steps: int = Field(default=0, ge=0, le=1000)
 
 
 class TrainingConfig(StrictModel):
@@ -96,7 +98,10 @@ class TrainingConfig(StrictModel):
     seed: int = Field(default=0, ge=0)
     deterministic: bool = False
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    # "auto": measured once per machine and tile size (training/loader_calibration.py).
     num_workers: int | Literal["auto"] = "auto"
+    # Keep every shard's bytes in RAM; "auto" when the shards take < 25% of available RAM.
+    cache_in_memory: bool | Literal["auto"] = "auto"
     output_dir: str = "out/training"
     monitor_metric: str = "val_iou"
     monitor_mode: Literal["max", "min"] = "max"
