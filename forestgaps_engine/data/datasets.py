@@ -1,26 +1,12 @@
 """Torch datasets over prepared tiles: tar shards (streaming) and loose ``.npy`` tiles.
 
-Items are dicts of raw values; normalization is NOT applied here. It is the ``Normalizer``
-module, run on the device as the model's first step, so exports carry it and data loading
-stays pure I/O::
-
-    {"dsm": (1, H, W) float32 metres, 0 at invalid cells,
-     "valid": (1, H, W) float32 0/1,
-     "threshold_m": () float32,
-     "mask": (1, H, W) float32 0/1 gap mask at threshold_m (0 at invalid cells),
-     "tile_id": str}
-
-The threshold of an item is drawn per (seed, epoch, tile id), so it does not depend on how
-samples are spread over workers and ranks: uniformly among ``thresholds_m``, or with
-``balance="gap_ratio"`` weighted toward thresholds at which the tile has gaps.
+Both yield the items of ``items.py`` (raw metres; normalization happens on the device).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,64 +15,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from forestgaps_engine.data.shards import (
-    TileSample,
-    count_samples,
-    decode_sample,
-    iter_shard_members,
-    mask_field,
-)
+from forestgaps_engine.data.items import check_balance, draw_threshold, to_item
+from forestgaps_engine.data.shard_reader import count_samples, decode_sample, iter_shard_members
+from forestgaps_engine.data.shards import mask_field
 from forestgaps_engine.errors import DataError
 
 logger = logging.getLogger(__name__)
-
-BALANCES = ("uniform", "gap_ratio")
-# Weight kept by every threshold under gap_ratio balancing, so gap-free thresholds are still seen.
-GAP_RATIO_FLOOR = 0.05
-
-
-def draw_threshold(
-    tile_id: str,
-    metadata: dict[str, Any],
-    thresholds_m: Sequence[float],
-    seed: int,
-    epoch: int,
-    balance: str,
-) -> float:
-    """The threshold (metres) an item uses this epoch; deterministic per (seed, epoch, tile)."""
-    # random.Random with an int seed is cheap to build and the same in every process.
-    rng = random.Random(((seed * 1_000_003 + epoch) << 32) + zlib.crc32(tile_id.encode("utf-8")))
-    if balance == "gap_ratio":
-        ratios = metadata.get("gap_ratio", {})
-        weights = [GAP_RATIO_FLOOR + float(ratios.get(f"{t:g}", 0.0)) for t in thresholds_m]
-        return float(rng.choices(thresholds_m, weights=weights)[0])
-    return float(thresholds_m[rng.randrange(len(thresholds_m))])
-
-
-def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:
-    """The training item of ``sample`` at ``threshold_m`` (see the module docstring)."""
-    if threshold_m not in sample.masks:
-        raise DataError(
-            f"tile {sample.key!r} has no mask at {threshold_m:g} m (it has {sorted(sample.masks)})",
-            hint="Use thresholds the dataset was prepared with (manifest.json 'thresholds_m').",
-        )
-    valid = sample.valid & np.isfinite(sample.dsm_m)
-    dsm = np.where(valid, sample.dsm_m, 0.0).astype(np.float32)
-    mask = (sample.masks[threshold_m] > 0) & valid
-    return {
-        "dsm": torch.from_numpy(dsm[None]),
-        "valid": torch.from_numpy(valid[None].astype(np.float32)),
-        "threshold_m": torch.tensor(threshold_m, dtype=torch.float32),
-        "mask": torch.from_numpy(mask[None].astype(np.float32)),
-        "tile_id": sample.key,
-    }
-
-
-def _check_balance(balance: str) -> None:
-    if balance not in BALANCES:
-        raise DataError(
-            f"balance {balance!r} is unknown", hint=f"Use one of {', '.join(BALANCES)}."
-        )
 
 
 def distributed_context() -> tuple[int, int]:
@@ -137,7 +71,7 @@ class ShardDataset(IterableDataset):
         world_size: int | None = None,
     ) -> None:
         super().__init__()
-        _check_balance(balance)
+        check_balance(balance)
         self.shard_paths = [Path(p) for p in shard_paths]
         if not self.shard_paths:
             raise DataError("no shard to read", hint="Run 'forestgaps prepare' first.")
@@ -298,7 +232,7 @@ class TileDataset(Dataset):
         seed: int = 0,
         balance: str = "uniform",
     ) -> None:
-        _check_balance(balance)
+        check_balance(balance)
         self.folder = Path(folder)
         self.keys = sorted(path.name.partition(".")[0] for path in self.folder.glob("*.json"))
         if not self.keys:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from forestgaps_engine.config.root import ForestGapsConfig
 from forestgaps_engine.data.shards import ShardInfo
 from forestgaps_engine.errors import DataError
 from forestgaps_engine.files import ensure_writable_dir
@@ -45,6 +46,48 @@ def shard_entries(shards: list[ShardInfo], root: Path) -> list[dict[str, Any]]:
         {"file": s.path.relative_to(root).as_posix(), "n_samples": s.n_samples, "sha256": s.sha256}
         for s in shards
     ]
+
+
+def build_manifest(
+    config: ForestGapsConfig,
+    shards: list[ShardInfo],
+    root: Path,
+    sites: dict[str, Any],
+    dropped_tiles: dict[str, int],
+) -> dict[str, Any]:
+    """The content of manifest.json (no timestamp, so equal inputs give equal manifests).
+
+    Args:
+        config: the config used (stored whole).
+        shards: every shard written, in split then shard order.
+        root: the folder shard paths are made relative to.
+        sites: per-site summary (split rule, grid, tile counts).
+        dropped_tiles: reason → number of tiles left out.
+    """
+    from forestgaps_engine.data.split import SPLITS
+    from forestgaps_engine.version import __version__
+
+    data = config.data
+    return {
+        "format": FORMAT,
+        "engine_version": __version__,
+        "thresholds_m": list(config.gaps.thresholds_m),
+        "tile_size_px": data.tile_size_px,
+        "overlap_px": data.overlap_px,
+        "resolution_m": data.resolution_m,
+        "normalization": data.normalization,
+        "content_sha256": content_sha256(shards, root),
+        "splits": {
+            split: {
+                "n_samples": sum(s.n_samples for s in shards if s.split == split),
+                "shards": shard_entries([s for s in shards if s.split == split], root),
+            }
+            for split in SPLITS
+        },
+        "sites": sites,
+        "dropped_tiles": dropped_tiles,
+        "config": config.model_dump(mode="json"),
+    }
 
 
 def check_replaceable(output_dir: Path) -> None:

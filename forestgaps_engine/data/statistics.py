@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.data.shards import TileSample
 from forestgaps_engine.errors import DataError
 
 # The per-tile reference height is the value at this percent of the sorted valid cells,
@@ -142,3 +144,45 @@ def tile_reference_m(dsm_m: np.ndarray, valid: np.ndarray) -> float:
     if values.size == 0:
         return 0.0
     return float(values[((values.size - 1) * TILE_REFERENCE_PERCENT) // 100])
+
+
+class PreparedStatistics:
+    """Per-site heights (all kept tiles), global and relief heights (train tiles only)."""
+
+    def __init__(self, site_names: list[str]) -> None:
+        self.per_site = {name: HeightAccumulator() for name in site_names}
+        self.global_train = HeightAccumulator()
+        self.relief_train = HeightAccumulator()
+
+    def add(self, sample: TileSample, split: str) -> None:
+        """Add a written tile's valid heights."""
+        values = sample.dsm_m[sample.valid]
+        self.per_site[sample.metadata["site"]].add(values)
+        if split == "train":
+            self.global_train.add(values)
+            self.relief_train.add(values - tile_reference_m(sample.dsm_m, sample.valid))
+
+    def result(self, strategy: str) -> dict[str, Any]:
+        """The content of normalization.json."""
+        global_stats = self.global_train.result()
+        relief = self.relief_train.result()
+        # A flat training set (all relief within a bin) still needs a usable scale.
+        relief_range_m = relief.p98_m if relief.p98_m > 0.1 else max(relief.max_m, 1.0)
+        return {
+            "strategy": strategy,
+            "normalizer_stats": {
+                "mean_m": global_stats.mean_m,
+                "std_m": global_stats.std_m,
+                "relief_range_m": relief_range_m,
+            },
+            "global": global_stats.to_dict(),
+            "relief": relief.to_dict(),
+            "per_site": {
+                name: acc.result().to_dict() for name, acc in self.per_site.items() if acc.count
+            },
+            "method": (
+                "valid DSM cells; global and relief over train tiles only (no leakage from "
+                "val/test); relief = height minus the tile's 2nd-percentile reference; "
+                "count/min/max/mean/std exact, percentiles from a 0.05 m histogram (+-0.025 m)"
+            ),
+        }

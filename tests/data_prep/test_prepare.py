@@ -11,7 +11,8 @@ from forestgaps_engine.data.datasets import ShardDataset
 from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.data.records import split_shards, tile_record
-from forestgaps_engine.data.shards import file_sha256, iter_shard
+from forestgaps_engine.data.shard_reader import iter_shard
+from forestgaps_engine.data.shards import file_sha256
 from forestgaps_engine.errors import (
     CancelledError,
     CRSMismatchError,

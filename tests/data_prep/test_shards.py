@@ -3,13 +3,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from forestgaps_engine.data.shards import (
-    ShardWriter,
-    count_samples,
-    iter_shard,
-    iter_shards,
-    mask_field,
-)
+from forestgaps_engine.data.shard_reader import count_samples, iter_shard, iter_shards
+from forestgaps_engine.data.shards import ShardWriter, mask_field
 from forestgaps_engine.errors import InvalidDataFormatError
 
 
@@ -108,7 +103,8 @@ def test_mask_field_names():
 def test_other_tar_formats_are_read_through_tarfile(tmp_path, sample_factory):
     import io
 
-    from forestgaps_engine.data.shards import count_samples, encode_sample
+    from forestgaps_engine.data.shard_reader import count_samples
+    from forestgaps_engine.data.shards import encode_sample
 
     path = tmp_path / "gnu.tar"
     with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as archive:
@@ -143,7 +139,7 @@ def test_damaged_header_is_reported(tmp_path, sample_factory):
 def test_npy_decoding_matches_np_load(version):
     import io
 
-    from forestgaps_engine.data.shards import _load_npy
+    from forestgaps_engine.data.shard_reader import _load_npy
 
     for array in (
         np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),
