@@ -13,30 +13,6 @@ import pytest
 from tests.data.rasters import forest_cloud, write_las
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A 96 px synthetic forest at 1 m (EPSG:2154): dsm.tif, dtm.tif, chm.tif."""
-    from forestgaps_engine.synth.forest import generate_forest, write_forest
-
-    return write_forest(generate_forest(96, seed=5), tmp_path_factory.mktemp("site"))
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded random-init U-Net (base 4, depth 2) saved as a model folder."""
-    import torch
-
-    from forestgaps_engine.data.normalization import Normalizer
-    from forestgaps_engine.models import create
-    from forestgaps_engine.models.card import ModelCard, save_model
-
-    torch.manual_seed(0)
-    model = create("unet", base_channels=4, depth=2)
-    card = ModelCard(thresholds_m=[2.0, 5.0, 10.0], threshold_range_m=(2.0, 10.0))
-    normalizer = Normalizer("robust_percentile", {"relief_range_m": 30.0})
-    return save_model(model, normalizer, card, tmp_path_factory.mktemp("model") / "tiny")
-
-
 def read(path: str | Path) -> np.ndarray:
     import rasterio
 

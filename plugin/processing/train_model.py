@@ -1,0 +1,146 @@
+"""Processing algorithm ``forestgaps:trainmodel``: prepared shards -> trained model folder.
+
+Thin: config file (+ ``key=value`` overrides) -> ``forestgaps_engine.training.api.train``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..resources import plugin_icon
+from ._engine_call import call_engine, require_dependencies
+from .prepare_training_data import split_overrides
+
+
+def train_from_file(
+    config_path: str,
+    overrides: list[str],
+    prepared_dir: str | None,
+    resume: bool,
+    progress: Any = None,
+    cancel: Any = None,
+) -> Any:
+    """Load the config (overrides applied) and run ``train``; returns its TrainResult."""
+    from forestgaps_engine.config.loader import load_config
+    from forestgaps_engine.training.api import train
+
+    config = load_config(config_path or None, overrides)
+    return train(config, prepared_dir or None, resume=resume, progress=progress, cancel=cancel)
+
+
+class TrainModelAlgorithm(QgsProcessingAlgorithm):
+    """Train a gap model on prepared training data (output of Prepare training data)."""
+
+    CONFIG = "CONFIG"
+    PREPARED = "PREPARED"
+    OVERRIDES = "OVERRIDES"
+    RESUME = "RESUME"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    MODEL = "MODEL"
+    EPOCHS = "EPOCHS"
+
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
+    def name(self) -> str:
+        return "trainmodel"
+
+    def displayName(self) -> str:  # name fixed by QGIS
+        return self.tr("Train a gap model")
+
+    def group(self) -> str:
+        return self.tr("Training")
+
+    def groupId(self) -> str:  # name fixed by QGIS
+        return "training"
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def shortHelpString(self) -> str:  # name fixed by QGIS
+        return self.tr(
+            "Trains the model of a ForestGaps config (model, thresholds, training sections) "
+            "on a prepared data folder (the output of Prepare training data). Writes "
+            "checkpoints, TensorBoard logs and the model folder (model.safetensors + "
+            "model_card.json) into the output folder, which replaces training.output_dir. "
+            "Empty prepared folder: data.output_dir of the config. Overrides: key=value per "
+            "line (or separated by ';'), e.g. training.epochs=5. Resume continues from "
+            "checkpoints/last.pt in the output folder. Cancelling keeps the checkpoints."
+        )
+
+    def createInstance(self) -> TrainModelAlgorithm:  # name fixed by QGIS
+        return TrainModelAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.CONFIG, self.tr("Config (YAML)"), extension="yaml", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.PREPARED,
+                self.tr("Prepared data folder (empty: data.output_dir of the config)"),
+                behavior=QgsProcessingParameterFile.Behavior.Folder,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.OVERRIDES, self.tr("Overrides (key=value)"), multiLine=True, optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.RESUME, self.tr("Resume from the last checkpoint"), defaultValue=False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Training folder"))
+        )
+        self.addOutput(QgsProcessingOutputFolder(self.MODEL, self.tr("Model folder")))
+        self.addOutput(QgsProcessingOutputNumber(self.EPOCHS, self.tr("Epochs run")))
+
+    def processAlgorithm(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback | None,
+    ) -> dict[str, Any]:  # name fixed by QGIS
+        require_dependencies(("core", "torch"))
+        config_path = self.parameterAsFile(parameters, self.CONFIG, context)
+        prepared_dir = self.parameterAsFile(parameters, self.PREPARED, context).strip()
+        overrides = split_overrides(self.parameterAsString(parameters, self.OVERRIDES, context))
+        resume = self.parameterAsBoolean(parameters, self.RESUME, context)
+        out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
+        overrides.append(f"training.output_dir={out_dir}")
+        result = call_engine(
+            feedback, train_from_file, config_path, overrides, prepared_dir or None, resume
+        )
+        if feedback is not None:
+            for key, value in sorted(result.metrics.items()):
+                feedback.pushInfo(f"{key}: {value:.4g}")
+        return {
+            self.OUTPUT_FOLDER: str(out_dir),
+            self.MODEL: str(result.model_dir) if result.model_dir is not None else "",
+            self.EPOCHS: result.epochs_run,
+        }
+
+
+ALGORITHM = TrainModelAlgorithm
