@@ -52,7 +52,7 @@ def _write(root: Path, n_tiles: int, tile_size_px: int, samples_per_shard: int) 
 
 def _read(variant: str, root: Path) -> dict[str, float]:
     from forestgaps_engine.data.datasets import ShardDataset, TileDataset
-    from forestgaps_engine.data.shards import iter_shard_members
+    from forestgaps_engine.data.shard_reader import iter_shard_members
 
     shard_paths = sorted((root / "shards" / "train").glob("*.tar"))
     start = time.perf_counter()
@@ -80,8 +80,9 @@ def _read_in_subprocess(variant: str, root: Path) -> dict[str, float]:
         [sys.executable, __file__, "--read-variant", variant, "--root", str(root)],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if completed.returncode != 0:
+        raise RuntimeError(f"reading {variant} failed:\n{completed.stderr}")
     return json.loads(completed.stdout)
 
 
