@@ -9,6 +9,7 @@ from forestgaps_engine.config.data import DataConfig
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.config.model import ModelConfig
+from forestgaps_engine.config.serve import ServeConfig
 from forestgaps_engine.config.synth import SynthConfig
 from forestgaps_engine.config.training import TrainingConfig
 
@@ -22,3 +23,4 @@ class ForestGapsConfig(StrictModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
