@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -195,6 +196,10 @@ def test_native_export_is_a_clean_model_folder(build_tiny, tmp_path: Path) -> No
         "model.safetensors",
         "model_card.json",
     ]
-    copy = load_model(result.path)
-    assert copy.card.model_id == load_model(folder).card.model_id  # same weights, same hash
+    copy, original = load_model(result.path), load_model(folder)
+    payload = (result.path / "model.safetensors").read_bytes()
+    assert copy.card.model_id == hashlib.sha256(payload).hexdigest()[:12]
+    for key, value in original.model.state_dict().items():
+        assert torch.equal(copy.model.state_dict()[key], value)
+    assert copy.card.architecture == original.card.architecture
     assert result.max_abs_diff == 0.0
