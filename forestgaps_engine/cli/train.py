@@ -8,6 +8,7 @@ import logging
 import sys
 
 from forestgaps_engine.cli.common import add_config_options, config_from_args
+from forestgaps_engine.config import load_config
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--prepared", metavar="DIR", help="prepared dataset (default: data.output_dir)"
     )
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.pt")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=None,
+        metavar="N",
+        help="trace N steps with torch.profiler into <training.output_dir>/tensorboard "
+        "(training.monitoring.profile_steps)",
+    )
     parser.set_defaults(handler=run_train)
 
     preview = subparsers.add_parser(
@@ -45,7 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from forestgaps_engine.training.api import train
 
-    config = config_from_args(args)
+    overrides = list(args.overrides)
+    if args.profile is not None:
+        overrides.append(f"training.monitoring.profile_steps={args.profile}")
+    config = load_config(args.config, overrides)
     result = train(config, prepared_dir=args.prepared, resume=args.resume)
     if result.model_dir is not None:
         summary = {

@@ -23,9 +23,14 @@ from forestgaps_engine.errors import DataError, TrainingError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
+    from torch.utils.data import Dataset
 
+    from forestgaps_engine.config.training import TrainingConfig
     from forestgaps_engine.training.callbacks.checkpoint import ModelCheckpoint
+    from forestgaps_engine.training.distributed import DistributedContext
+    from forestgaps_engine.training.loader_calibration import LoaderSetting
     from forestgaps_engine.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -100,11 +105,70 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
     }
 
 
-def _num_workers(setting: int | str, device_type: str) -> int:
-    if setting != "auto":
-        return int(setting)
-    # CPU training competes with workers for the same cores; feed GPUs from a few processes.
-    return 0 if device_type == "cpu" else min(4, max(1, (os.cpu_count() or 2) // 2))
+def loader_setting(
+    training: TrainingConfig,
+    dataset: Dataset,
+    tile_size_px: int,
+    device: torch.device,
+    context: DistributedContext,
+) -> LoaderSetting:
+    """DataLoader workers/prefetch/pinning: the configured count, or calibrated for ``auto``.
+
+    ``auto`` measures settings on ``dataset`` (rank 0 measures, the other ranks then read
+    its cached choice), capped by the environment (QGIS: 0, Colab: 2-4) and, on a CPU
+    device, by half the cores, which the training step itself needs.
+    """
+    from torch.utils.data import DataLoader
+
+    from forestgaps_engine.environment import detect_environment
+    from forestgaps_engine.training import distributed
+    from forestgaps_engine.training.loader_calibration import LoaderSetting, calibrate_loader
+
+    can_pin = device.type == "cuda"
+    if training.num_workers != "auto":
+        workers = int(training.num_workers)
+        return LoaderSetting(workers, 2 if workers > 0 else None, can_pin)
+    environment = detect_environment()
+    max_workers = environment.max_workers()
+    if device.type == "cpu":
+        max_workers = min(max_workers, (os.cpu_count() or 2) // 2)
+
+    def make_loader(setting: LoaderSetting) -> DataLoader:
+        return DataLoader(dataset, batch_size=training.batch_size, **setting.loader_kwargs())
+
+    if not context.is_main_process:
+        distributed.barrier(context)
+    calibration = calibrate_loader(
+        make_loader,
+        tile_size_px,
+        training.batch_size,
+        max_workers,
+        can_pin=can_pin,
+        device_type=device.type,
+    )
+    if context.is_main_process:
+        distributed.barrier(context)
+    if calibration.measurements:
+        logger.info(
+            "data loader calibrated (%s environment, at most %d workers): %s",
+            environment.name,
+            max_workers,
+            "; ".join(f"{_describe(s)} {rate:.0f}/s" for s, rate in calibration.measurements),
+        )
+    logger.info(
+        "data loader: %s%s%s",
+        _describe(calibration.setting),
+        f", {calibration.samples_per_s:.0f} samples/s" if calibration.samples_per_s else "",
+        " (cached calibration)" if calibration.from_cache else "",
+    )
+    return calibration.setting
+
+
+def _describe(setting: LoaderSetting) -> str:
+    text = f"{setting.num_workers} workers"
+    if setting.num_workers:
+        text += f" prefetch {setting.prefetch_factor}"
+    return text + (" pinned" if setting.pin_memory else "")
 
 
 def train(
@@ -141,8 +205,10 @@ def train(
     from forestgaps_engine.training import distributed
     from forestgaps_engine.training.augmentation import DsmAugmenter
     from forestgaps_engine.training.callbacks.factory import default_callbacks
+    from forestgaps_engine.training.memory_cache import CachedShardDataset, should_cache
     from forestgaps_engine.training.state import load_checkpoint, seed_everything
     from forestgaps_engine.training.trainer import Trainer, resolve_device
+    from forestgaps_engine.training.transfer_benchmark import log_transfer_benchmark
 
     started_s = time.perf_counter()
     training = config.training
@@ -155,11 +221,23 @@ def train(
     if device.type == "cuda" and context.is_distributed:
         device = torch.device("cuda", context.local_rank)
 
-    def loader(split: str, shuffle: bool) -> DataLoader | None:
-        paths, counts = split_shards(prepared, split)
-        if not paths:
-            return None
-        dataset = ShardDataset(
+    train_paths, train_counts = split_shards(prepared, "train")
+    if not train_paths:
+        raise DataError(
+            f"{prepared}: the train split holds no shard",
+            hint="Give data.split.train a share of the sites and run 'forestgaps prepare' again.",
+        )
+    val_paths, val_counts = split_shards(prepared, "val")
+    in_memory = should_cache(training.cache_in_memory, [*train_paths, *val_paths])
+    dataset_class = CachedShardDataset if in_memory else ShardDataset
+    logger.info(
+        "tile cache: %s (training.cache_in_memory=%s)",
+        "in memory" if in_memory else "read from disk each epoch",
+        training.cache_in_memory,
+    )
+
+    def dataset(paths: list[Path], counts: list[int], shuffle: bool) -> ShardDataset:
+        return dataset_class(
             paths,
             facts["thresholds_m"],
             shuffle_buffer_size=SHUFFLE_BUFFER_SAMPLES if shuffle else 0,
@@ -167,22 +245,23 @@ def train(
             shard_counts=counts,
             batch_size=training.batch_size,
         )
-        workers = _num_workers(training.num_workers, device.type)
-        return DataLoader(
-            dataset,
-            batch_size=training.batch_size,
-            num_workers=workers,
-            pin_memory=device.type == "cuda",
-            persistent_workers=False,
-        )
 
-    train_loader = loader("train", shuffle=True)
-    if train_loader is None:
-        raise DataError(
-            f"{prepared}: the train split holds no shard",
-            hint="Give data.split.train a share of the sites and run 'forestgaps prepare' again.",
+    train_set = dataset(train_paths, train_counts, shuffle=True)
+    setting = loader_setting(training, train_set, facts["tile_size_px"], device, context)
+    train_loader = DataLoader(train_set, batch_size=training.batch_size, **setting.loader_kwargs())
+    val_loader = (
+        DataLoader(
+            dataset(val_paths, val_counts, shuffle=False),
+            batch_size=training.batch_size,
+            **setting.loader_kwargs(),
         )
-    val_loader = loader("val", shuffle=False)
+        if val_paths
+        else None
+    )
+    if context.is_main_process:
+        log_transfer_benchmark(
+            (training.batch_size, 1, facts["tile_size_px"], facts["tile_size_px"]), device
+        )
     seed_everything(training.seed)  # before the model: initial weights repeat run to run
     model = create(config.model.name, **config.model.params)
     output_dir = Path(training.output_dir)
