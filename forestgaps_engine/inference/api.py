@@ -146,17 +146,23 @@ def predict(
     config: InferenceConfig | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    backend: Any = None,
+    backend_calibration: dict[str, Any] | None = None,
 ) -> PredictionResult:
     """Predict gap maps of a DSM for every threshold in one streaming pass.
 
     Args:
         dsm_path: single-band height raster in metres (metric or geographic CRS).
         thresholds_m: one or more gap height thresholds, metres (> 0).
-        model: model folder or file, ``"default"``, or a ``LoadedModel``.
+        model: model folder or file, ``"default"``, a ``LoadedModel`` or an
+            ``InferenceModel``. Without torch installed, a folder with ``model.onnx``.
         out_dir: output folder (created if needed).
         config: tiling, batching, blending, cut-off, minimum area, device, backend.
         progress: ``progress(fraction, message)`` callback.
         cancel: returns True to stop; outputs are then removed.
+        backend: an already built backend for ``model`` (batch mode builds it once);
+            None builds ``config.backend`` (``auto``: cached calibration).
+        backend_calibration: the calibration figures of ``backend``, for the summary.
 
     Returns:
         Paths and per-threshold figures (also in ``summary.json``).
@@ -170,8 +176,8 @@ def predict(
         CancelledError: ``cancel()`` returned True.
     """
     from forestgaps_engine.inference.backends import create_backend
+    from forestgaps_engine.inference.model_source import as_inference_model
     from forestgaps_engine.inference.polygons import write_gap_polygons
-    from forestgaps_engine.models.card import load_model
 
     started_total = time.perf_counter()
     config = config or InferenceConfig()
@@ -180,7 +186,7 @@ def predict(
     reporter.report(0.0, "loading the model")
     out = ensure_writable_dir(out_dir)
     timings_s: dict[str, float] = {}
-    loaded = load_model(model)
+    loaded = as_inference_model(model)
     low_m, high_m = loaded.card.threshold_range_m
     outside = [t for t in thresholds if high_m > 0 and not low_m <= t <= high_m]
     if outside:
@@ -191,7 +197,9 @@ def predict(
             low_m,
             high_m,
         )
-    backend = create_backend(loaded, config.backend, config.device)
+    calibration: dict[str, Any] = dict(backend_calibration or {})
+    if backend is None:
+        backend = create_backend(loaded, config.backend, config.device, calibration=calibration)
     timings_s["load"] = time.perf_counter() - started_total
     finished: list[Path] = []
     temp_dir: Path | None = None
@@ -297,6 +305,7 @@ def predict(
         summary = _summary(
             dsm_path, grid, work, loaded, backend, config, results, stream, timings_s
         )
+        summary["backend_calibration"] = calibration or None
         summary_path = write_json_atomic(out / SUMMARY_FILE, summary)
         finished.append(summary_path)
     except ForestGapsError:

@@ -1,8 +1,16 @@
-"""Backends that turn normalized DSM windows and thresholds into gap probabilities.
+"""Backends that turn DSM windows and thresholds into gap probabilities.
 
-Every backend has one call, ``run(dsm_norm (N, 1, h, w) float32, thresholds_m (N,) float32)
--> (N, 1, h, w) float32 probabilities``. Models return logits; the sigmoid is applied here,
-once, so exported graphs and eager models stay interchangeable.
+Every backend has one call, ``run(dsm (N, 1, h, w) float32, thresholds_m (N,) float32,
+valid=None) -> (N, 1, h, w) float32 probabilities``. ``dsm`` is normalized, except for a
+backend whose ``takes_raw_heights`` is True (an exported graph that normalizes by itself):
+it gets raw metres (NaN at nodata) and the ``valid`` mask. Models return logits; the
+sigmoid is applied here, or inside an exported graph, so eager models and graphs stay
+interchangeable.
+
+ONNX graphs come in three signatures (``graph_kind``): the bare network ``(dsm,
+threshold_m) -> logits`` (cached export), ``(dsm_norm, threshold_m) -> probability`` and
+``(dsm_m, valid, threshold_m) -> probability`` (``forestgaps export``, with or without
+``--no-normalization``). ONNX Runtime and OpenVINO run any of them.
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 ONNX_OPSET = 17
-BACKENDS = ("auto", "torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino", "openvino_bf16")
+GRAPH_LOGITS, GRAPH_NORMALIZED, GRAPH_RAW = "logits", "normalized", "raw"
+_SIGNATURES = {
+    (("dsm", "threshold_m"), ("logits",)): GRAPH_LOGITS,
+    (("dsm_norm", "threshold_m"), ("probability",)): GRAPH_NORMALIZED,
+    (("dsm_m", "valid", "threshold_m"), ("probability",)): GRAPH_RAW,
+}
 
 
 class Backend(Protocol):
@@ -29,9 +43,62 @@ class Backend(Protocol):
 
     name: str
     device: str
+    takes_raw_heights: bool
 
-    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
-        """(N, 1, h, w) normalized DSM and (N,) thresholds in metres -> probabilities."""
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, 1, h, w) DSM, (N,) thresholds in metres, optional valid mask -> probabilities."""
+
+
+def default_cache_root() -> Path:
+    """ForestGaps' cache folder: ``FORESTGAPS_CACHE_DIR`` or ``~/.cache/forestgaps``."""
+    return Path(os.environ.get("FORESTGAPS_CACHE_DIR") or Path.home() / ".cache" / "forestgaps")
+
+
+def default_cache_dir() -> Path:
+    """Where on-the-fly ONNX exports are kept (``FORESTGAPS_CACHE_DIR`` overrides)."""
+    return default_cache_root() / "onnx"
+
+
+def graph_kind(input_names: list[str], output_names: list[str], source: str | Path) -> str:
+    """``logits``, ``normalized`` or ``raw``: which of the known signatures a graph has.
+
+    Raises:
+        ModelError: another signature (for example a Deepness graph with a fixed threshold).
+    """
+    kind = _SIGNATURES.get((tuple(input_names), tuple(output_names)))
+    if kind is None:
+        raise ModelError(
+            f"{source}: ONNX graph with inputs {input_names} and outputs {output_names} is "
+            "not a ForestGaps prediction graph",
+            hint="Export it with `forestgaps export MODEL --format onnx` (no --deepness, "
+            "no --threshold).",
+        )
+    return kind
+
+
+def graph_inputs(
+    kind: str, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """The feed of a graph of ``kind``: contiguous float32 arrays by input name."""
+    dsm = np.ascontiguousarray(dsm, dtype=np.float32)
+    thresholds = np.ascontiguousarray(thresholds_m, dtype=np.float32)
+    if kind == GRAPH_LOGITS:
+        return {"dsm": dsm, "threshold_m": thresholds}
+    if kind == GRAPH_NORMALIZED:
+        return {"dsm_norm": dsm, "threshold_m": thresholds}
+    mask = np.isfinite(dsm) if valid is None else np.asarray(valid, dtype=bool)
+    return {"dsm_m": dsm, "valid": mask.astype(np.float32), "threshold_m": thresholds}
+
+
+def graph_probabilities(kind: str, output: np.ndarray) -> np.ndarray:
+    """Probabilities from a graph's output (the sigmoid for bare logits)."""
+    if kind == GRAPH_LOGITS:
+        from scipy.special import expit
+
+        return expit(output).astype(np.float32, copy=False)
+    return np.asarray(output, dtype=np.float32)
 
 
 class TorchBackend:
@@ -43,6 +110,7 @@ class TorchBackend:
     """
 
     name = "torch"
+    takes_raw_heights = False
 
     def __init__(self, model: Any, device: str = "cpu") -> None:
         import torch
@@ -51,19 +119,15 @@ class TorchBackend:
         self._torch = torch
         self._model = model.to(device).eval()
 
-    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
-            dsm = torch.from_numpy(np.ascontiguousarray(dsm_norm, dtype=np.float32))
+            inputs = torch.from_numpy(np.ascontiguousarray(dsm, dtype=np.float32))
             thresholds = torch.from_numpy(np.ascontiguousarray(thresholds_m, dtype=np.float32))
-            logits = self._model(dsm.to(self.device), thresholds.to(self.device))
+            logits = self._model(inputs.to(self.device), thresholds.to(self.device))
             return torch.sigmoid(logits.float()).cpu().numpy()
-
-
-def default_cache_dir() -> Path:
-    """Where on-the-fly ONNX exports are kept (``FORESTGAPS_CACHE_DIR`` overrides)."""
-    root = os.environ.get("FORESTGAPS_CACHE_DIR") or Path.home() / ".cache" / "forestgaps"
-    return Path(root) / "onnx"
 
 
 def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
@@ -78,26 +142,30 @@ def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
     return export_logits_onnx(model, target, tile_px=tile_px, opset=ONNX_OPSET)
 
 
-def _has_logits_signature(onnx_path: Path) -> bool:
-    """Whether a graph takes (dsm, threshold_m) and returns logits, as this backend expects.
-
-    ``forestgaps export`` graphs that embed normalization and the sigmoid do not qualify.
-    """
-    import onnx
-
+def shipped_graph_kind(onnx_path: Path) -> str | None:
+    """Kind of a ``model.onnx`` read with the ``onnx`` package, None when unusable."""
+    try:
+        import onnx
+    except ImportError:
+        return None
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
-    inputs = [item.name for item in graph.input]
-    return inputs == ["dsm", "threshold_m"] and [item.name for item in graph.output] == ["logits"]
+    try:
+        return graph_kind(
+            [item.name for item in graph.input], [item.name for item in graph.output], onnx_path
+        )
+    except ModelError:
+        return None
 
 
 def onnx_path_for(loaded: Any, cache_dir: str | Path | None = None) -> Path:
     """The ONNX graph of a loaded model: shipped beside the weights, or exported to the cache.
 
-    The cache file is named after the weights hash, so a retrained model never reuses a
-    stale graph.
+    A shipped graph that normalizes by itself is passed over when torch is at hand: the
+    bare network, fed windows normalized once for all thresholds, is cheaper. The cache
+    file is named after the weights hash, so a retrained model never reuses a stale graph.
     """
     shipped = Path(loaded.path) / ONNX_FILE
-    if shipped.is_file() and _has_logits_signature(shipped):
+    if shipped.is_file() and shipped_graph_kind(shipped) in (GRAPH_LOGITS, GRAPH_NORMALIZED):
         return shipped
     model_id = loaded.card.model_id or "unhashed"
     folder = ensure_writable_dir(Path(cache_dir) if cache_dir else default_cache_dir())
@@ -112,7 +180,7 @@ class OnnxRuntimeBackend:
     """ONNX Runtime on the CPU (or CUDA when its provider is installed).
 
     Args:
-        onnx_path: exported graph with inputs ``dsm`` and ``threshold_m``.
+        onnx_path: graph of one of the ``graph_kind`` signatures.
         device: ``cpu`` or ``cuda``.
     """
 
@@ -142,52 +210,167 @@ class OnnxRuntimeBackend:
                 f"{onnx_path}: ONNX Runtime cannot load the graph ({error})",
                 hint="Delete the file to re-export it, or use --backend torch.",
             ) from error
-
-    def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
-        (logits,) = self._session.run(
-            ["logits"],
-            {
-                "dsm": np.ascontiguousarray(dsm_norm, dtype=np.float32),
-                "threshold_m": np.ascontiguousarray(thresholds_m, dtype=np.float32),
-            },
+        self.kind = graph_kind(
+            [item.name for item in self._session.get_inputs()],
+            [item.name for item in self._session.get_outputs()],
+            onnx_path,
         )
-        from scipy.special import expit
+        self.takes_raw_heights = self.kind == GRAPH_RAW
+        self._output = self._session.get_outputs()[0].name
 
-        return expit(logits).astype(np.float32, copy=False)
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
+        (output,) = self._session.run(
+            [self._output], graph_inputs(self.kind, dsm, thresholds_m, valid)
+        )
+        return graph_probabilities(self.kind, output)
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether OpenVINO reports bf16 among this CPU's capabilities."""
+    try:
+        import openvino
+    except ImportError:
+        return False
+    capabilities = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in capabilities
+
+
+class OpenVinoBackend:
+    """OpenVINO on the CPU, in fp32 or bf16 (``INFERENCE_PRECISION_HINT``).
+
+    Args:
+        onnx_path: graph of one of the ``graph_kind`` signatures.
+        precision: ``f32`` or ``bf16`` (only where the CPU supports it).
+
+    Raises:
+        InferenceError: OpenVINO missing, or bf16 asked on a CPU without it.
+        ModelError: OpenVINO cannot read or compile the graph.
+    """
+
+    def __init__(self, onnx_path: str | Path, precision: str = "f32") -> None:
+        try:
+            import openvino
+        except ImportError as error:
+            raise InferenceError(
+                "OpenVINO is not installed",
+                hint="pip install 'forestgaps[export]' (or openvino), or use another --backend.",
+            ) from error
+        if precision == "bf16" and not cpu_supports_bf16():
+            raise InferenceError(
+                "this CPU has no bf16 support in OpenVINO",
+                hint="Use --backend openvino (fp32) or --backend auto.",
+            )
+        self.name = "openvino" if precision == "f32" else "openvino_bf16"
+        self.device = "cpu"
+        core = openvino.Core()
+        try:
+            network = core.read_model(str(onnx_path))
+            self._compiled = core.compile_model(
+                network, "CPU", {"INFERENCE_PRECISION_HINT": precision}
+            )
+        except Exception as error:  # noqa: BLE001 - OpenVINO raises RuntimeError and its own
+            raise ModelError(
+                f"{onnx_path}: OpenVINO cannot compile the graph ({error})",
+                hint="Delete the file to re-export it, or use --backend onnxruntime.",
+            ) from error
+        self.kind = graph_kind(
+            [port.get_any_name() for port in self._compiled.inputs],
+            [port.get_any_name() for port in self._compiled.outputs],
+            onnx_path,
+        )
+        self.takes_raw_heights = self.kind == GRAPH_RAW
+        self._request = self._compiled.create_infer_request()
+
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
+        result = self._request.infer(graph_inputs(self.kind, dsm, thresholds_m, valid))
+        # The request reuses its output buffer: copy before the next call.
+        return graph_probabilities(self.kind, np.array(result[self._compiled.output(0)]))
+
+
+def build_backend(name: str, model: Any, device: str, cache_dir: str | Path | None = None) -> Backend:
+    """One named backend (never ``auto``) for an ``InferenceModel``.
+
+    Raises:
+        InferenceError: the backend needs torch (or its runtime) and it is missing.
+        ModelError: the graph cannot be exported or loaded.
+    """
+    if name == "torch":
+        if model.network is None:
+            raise InferenceError(
+                "the torch backend needs PyTorch, which is not installed",
+                hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",
+            )
+        return TorchBackend(model.network, device)
+    onnx_path = model.onnx_path or onnx_path_for(model.loaded, cache_dir)
+    if name == "onnxruntime":
+        return OnnxRuntimeBackend(onnx_path, device)
+    if name in ("openvino", "openvino_bf16"):
+        return OpenVinoBackend(onnx_path, "bf16" if name == "openvino_bf16" else "f32")
+    raise InferenceError(f"unknown backend {name!r}", hint=f"Use one of {', '.join(BACKENDS)}.")
+
+
+def available_backends(model: Any, device: str) -> list[str]:
+    """Backends worth trying for ``model`` on ``device`` (installed runtimes only)."""
+    import importlib.util
+
+    names = []
+    if model.network is not None:
+        names.append("torch")
+    if device != "cpu":
+        return names or ["onnxruntime"]
+    if importlib.util.find_spec("onnxruntime") is not None:
+        names.append("onnxruntime")
+    if importlib.util.find_spec("openvino") is not None:
+        names.append("openvino")
+        if cpu_supports_bf16():
+            names.append("openvino_bf16")
+    return names
 
 
 def create_backend(
-    loaded: Any, backend: str = "auto", device: str = "auto", cache_dir: str | Path | None = None
+    loaded: Any,
+    backend: str = "auto",
+    device: str = "auto",
+    cache_dir: str | Path | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> Backend:
-    """Pick and build a backend for a ``LoadedModel``.
+    """Pick and build a backend for a model.
 
-    ``auto`` is ONNX Runtime on the CPU (about 4x faster than eager torch there, see
-    benchmarks/inference.py), falling back to torch when the export fails; eager torch on
-    CUDA and MPS.
+    ``auto`` calibrates once per machine and model (``inference.calibration``): the fastest
+    backend whose gap masks agree with PyTorch fp32 on synthetic tiles; the choice is cached.
 
     Args:
-        loaded: ``LoadedModel``.
-        backend: ``auto``, ``torch`` or ``onnxruntime``.
+        loaded: ``LoadedModel`` or ``InferenceModel``.
+        backend: ``auto``, ``torch``, ``onnxruntime``, ``openvino`` or ``openvino_bf16``.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
-        cache_dir: where ONNX exports are cached.
+        cache_dir: where ONNX exports and the calibration cache live.
+        calibration: filled with the calibration figures when ``auto`` ran or read them.
 
     Raises:
-        InferenceError: unknown backend.
+        InferenceError: unknown or unavailable backend.
     """
-    from forestgaps_engine.environment.base import detect_best_device
+    from forestgaps_engine.inference.model_source import as_inference_model
 
     if backend not in BACKENDS:
         raise InferenceError(
             f"unknown backend {backend!r}", hint=f"Use one of {', '.join(BACKENDS)}."
         )
-    device_name = detect_best_device(device).name
-    if backend == "onnxruntime":
-        return OnnxRuntimeBackend(onnx_path_for(loaded, cache_dir), device_name)
-    if backend == "auto" and device_name == "cpu":
-        try:
-            import onnxruntime  # noqa: F401
+    model = as_inference_model(loaded)
+    device_name = _device_name(device, model)
+    if backend != "auto":
+        return build_backend(backend, model, device_name, cache_dir)
+    from forestgaps_engine.inference.calibration import choose_backend
 
-            return OnnxRuntimeBackend(onnx_path_for(loaded, cache_dir), device_name)
-        except (ImportError, ModelError) as error:
-            logger.info("ONNX Runtime unavailable (%s); using eager torch", error)
-    return TorchBackend(loaded.model, device_name)
+    return choose_backend(model, device_name, cache_dir, calibration)
+
+
+def _device_name(device: str, model: Any) -> str:
+    if model.network is None:
+        return "cuda" if device == "cuda" else "cpu"
+    from forestgaps_engine.environment.base import detect_best_device
+
+    return detect_best_device(device).name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,21 +49,13 @@ def read_strip(source: Any, row_off: int, height_px: int) -> tuple[np.ndarray, n
     return values, valid
 
 
-def _normalize(normalizer: Any, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        normalized = normalizer(torch.from_numpy(values), torch.from_numpy(valid))
-    return normalized.numpy()
-
-
 def _predict_batch(
     tiles: list[Tile],
     strip_values: np.ndarray,
     strip_valid: np.ndarray,
     row_origin: int,
     thresholds_m: np.ndarray,
-    normalizer: Any,
+    normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats,
 ) -> np.ndarray:
@@ -72,13 +65,20 @@ def _predict_batch(
     started = time.perf_counter()
     values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
     valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
-    normalized = _normalize(normalizer, values, valid)
-    stats.timings_s["normalize"] += time.perf_counter() - started
     # Window-major: rows k*T .. k*T+T-1 of the batch are window k under each threshold.
-    model_input = np.repeat(normalized, n_thresholds, axis=0)
+    model_valid = None
+    if getattr(backend, "takes_raw_heights", False):
+        model_input = np.repeat(values, n_thresholds, axis=0)
+        model_valid = np.repeat(valid, n_thresholds, axis=0)
+    else:
+        model_input = np.repeat(normalizer(values, valid), n_thresholds, axis=0)
     model_thresholds = np.tile(thresholds_m, len(tiles)).astype(np.float32)
+    stats.timings_s["normalize"] += time.perf_counter() - started
     started = time.perf_counter()
-    probabilities = backend.run(model_input, model_thresholds)
+    if model_valid is None:
+        probabilities = backend.run(model_input, model_thresholds)
+    else:
+        probabilities = backend.run(model_input, model_thresholds, model_valid)
     stats.timings_s["model"] += time.perf_counter() - started
     stats.n_model_calls += 1
     stats.pixels_computed += int(model_input.shape[0] * model_input.shape[2] * model_input.shape[3])
@@ -90,7 +90,7 @@ def stream_probabilities(
     source: Any,
     grid: Grid,
     thresholds_m: np.ndarray,
-    normalizer: Any,
+    normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     config: InferenceConfig,
     writers: list[Any],
@@ -103,7 +103,7 @@ def stream_probabilities(
         source: open rasterio dataset (or WarpedVRT) whose cells are ``grid``.
         grid: the grid predicted on (the writers' grid too).
         thresholds_m: (T,) thresholds in metres.
-        normalizer: ``Normalizer`` module (raw metres -> model input).
+        normalizer: (raw metres, valid) -> model input, e.g. ``NumpyNormalizer``.
         backend: runs the model.
         config: tile size, overlap, batch size, blend.
         writers: T rasterio datasets open for writing on ``grid``, one per threshold.

@@ -1,0 +1,130 @@
+"""What inference needs of a model, with or without PyTorch installed.
+
+With torch, a model folder is loaded through ``models.card.load_model`` (network, weights
+hash check). Without torch, a folder holding ``model_card.json`` and an exported
+``model.onnx`` is enough: the card is read as plain JSON, the normalization runs in NumPy
+and ONNX Runtime or OpenVINO runs the graph, so nothing on this path imports torch
+(``models`` itself does, which is why the card is not parsed with ``ModelCard`` here).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.errors import ModelError
+from forestgaps_engine.inference.normalize import NumpyNormalizer
+
+logger = logging.getLogger(__name__)
+
+CARD_FILE = "model_card.json"
+ONNX_FILE = "model.onnx"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """The model card fields inference reads (same names as ``ModelCard``)."""
+
+    model_id: str = ""
+    model_version: str = ""
+    architecture: str = ""
+    resolution_m: float = 1.0
+    threshold_range_m: tuple[float, float] = (0.0, 0.0)
+    normalizer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InferenceModel:
+    """A model ready for the predictor.
+
+    Attributes:
+        card: the card (``ModelCard`` with torch, ``CardInfo`` without).
+        path: the model folder.
+        normalizer: NumPy normalization of raw metres.
+        network: the torch network, None without torch.
+        loaded: the ``LoadedModel``, None without torch.
+        onnx_path: a ``model.onnx`` to run when there is no network, else None.
+    """
+
+    card: Any
+    path: Path
+    normalizer: NumpyNormalizer
+    network: Any = None
+    loaded: Any = None
+    onnx_path: Path | None = None
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def as_inference_model(model: Any) -> InferenceModel:
+    """An ``InferenceModel`` from one, a ``LoadedModel``, a path or ``"default"``.
+
+    Raises:
+        ModelError: not a model; without torch, no usable ``model.onnx`` beside the card.
+    """
+    if isinstance(model, InferenceModel):
+        return model
+    if hasattr(model, "card") and hasattr(model, "model"):
+        payload = model.normalizer.to_dict() if hasattr(model.normalizer, "to_dict") else {}
+        return InferenceModel(
+            card=model.card,
+            path=Path(model.path),
+            normalizer=NumpyNormalizer.from_dict(payload or model.card.normalizer),
+            network=model.model,
+            loaded=model,
+        )
+    if _torch_available():
+        from forestgaps_engine.models.card import load_model
+
+        return as_inference_model(load_model(model))
+    return _torch_free_model(model)
+
+
+def _torch_free_model(model: Any) -> InferenceModel:
+    folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
+    if folder.is_file():
+        folder = folder.parent
+    card_file, onnx_path = folder / CARD_FILE, folder / ONNX_FILE
+    if not card_file.is_file():
+        raise ModelError(
+            f"{folder}: no {CARD_FILE}", hint="Pass the model folder written by `forestgaps train`."
+        )
+    if not onnx_path.is_file():
+        raise ModelError(
+            f"{folder}: PyTorch is not installed and there is no {ONNX_FILE} beside the card",
+            hint=f"On a machine with torch run `forestgaps export {folder} --format onnx "
+            f"--out {onnx_path}`, or install torch.",
+        )
+    try:
+        payload = json.loads(card_file.read_text("utf-8"))
+        low_m, high_m = payload.get("threshold_range_m", (0.0, 0.0))
+        card = CardInfo(
+            model_id=str(payload.get("model_id", "")),
+            model_version=str(payload.get("model_version", "")),
+            architecture=str(payload.get("architecture", "")),
+            resolution_m=float(payload.get("resolution_m", 1.0)),
+            threshold_range_m=(float(low_m), float(high_m)),
+            normalizer=dict(payload.get("normalizer", {})),
+        )
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        raise ModelError(
+            f"{card_file}: not a readable model card ({error})",
+            hint="Restore model_card.json from the model folder written by train.",
+        ) from error
+    logger.info("PyTorch not installed: running %s without it", onnx_path)
+    return InferenceModel(
+        card=card,
+        path=folder,
+        normalizer=NumpyNormalizer.from_dict(card.normalizer),
+        onnx_path=onnx_path,
+    )
