@@ -155,12 +155,13 @@ def loader_setting(
             max_workers,
             "; ".join(f"{_describe(s)} {rate:.0f}/s" for s, rate in calibration.measurements),
         )
-    logger.info(
-        "data loader: %s%s%s",
-        _describe(calibration.setting),
-        f", {calibration.samples_per_s:.0f} samples/s" if calibration.samples_per_s else "",
-        " (cached calibration)" if calibration.from_cache else "",
-    )
+    if calibration.from_cache:
+        how = f"{calibration.samples_per_s:.0f} samples/s (cached calibration)"
+    elif calibration.measurements:
+        how = f"{calibration.samples_per_s:.0f} samples/s (fastest measured)"
+    else:
+        how = f"the {environment.name} environment allows at most {max_workers} workers"
+    logger.info("data loader: %s, %s", _describe(calibration.setting), how)
     return calibration.setting
 
 

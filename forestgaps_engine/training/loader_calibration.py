@@ -162,7 +162,7 @@ def calibrate_loader(
     max_workers: int,
     can_pin: bool = False,
     device_type: str = "cpu",
-    trial_s: float = DEFAULT_TRIAL_S,
+    trial_s: float | None = None,
     cache_dir: str | Path | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Calibration:
@@ -175,7 +175,7 @@ def calibrate_loader(
         max_workers: the environment's cap (0 in QGIS: nothing to measure).
         can_pin: whether pinned memory can help (a CUDA device).
         device_type: ``cpu`` / ``cuda`` / ``mps`` (part of the cache key).
-        trial_s: seconds per setting.
+        trial_s: seconds per setting (None: ``DEFAULT_TRIAL_S``).
         cache_dir: where ``loader_calibration.json`` lives (None: :func:`default_cache_dir`).
         clock: seconds (a fake clock in tests).
 
@@ -197,7 +197,7 @@ def calibrate_loader(
             logger.debug("ignoring a malformed loader calibration entry in %s", path)
     measurements = []
     for setting in candidates:
-        rate = measure_throughput(make_loader(setting), trial_s, clock)
+        rate = measure_throughput(make_loader(setting), trial_s or DEFAULT_TRIAL_S, clock)
         logger.debug("loader %s: %.1f samples/s", setting, rate)
         measurements.append((setting, rate))
     best, best_rate = measurements[0]
