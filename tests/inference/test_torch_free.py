@@ -1,0 +1,102 @@
+"""``predict`` runs from an exported ``model.onnx`` with torch blocked from importing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.errors import ModelError
+from forestgaps_engine.inference import predict
+from forestgaps_engine.inference.model_source import _torch_free_model
+from forestgaps_engine.models.export import export_model
+from tests.inference.helpers import forest, write_dsm
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+
+    class BlockTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch is blocked in this test")
+
+    sys.meta_path.insert(0, BlockTorch())
+    from forestgaps_engine.config.inference import InferenceConfig
+    from forestgaps_engine.inference import predict
+
+    dsm, model, out, backend = sys.argv[1:5]
+    config = InferenceConfig(tile_size_px=64, overlap_px=16, min_gap_area_m2=0, backend=backend)
+    result = predict(dsm, [5.0], model, out, config)
+    print(json.dumps({"torch_loaded": "torch" in sys.modules,
+                      "backend": result.summary["backend"]}))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny model with the default export (normalization inside) beside it."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("exported") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    export_model(folder, folder / "model.onnx", format="onnx")
+    return folder
+
+
+def _run_without_torch(dsm: Path, model: Path, out: Path, backend: str, cache: Path) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(dsm), str(model), str(out), backend],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"FORESTGAPS_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO), "PATH": "/usr/bin"},
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_predict_without_torch_matches_torch(tmp_path, exported_dir, tiny_model_dir):
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(90))
+    report = _run_without_torch(dsm, exported_dir, tmp_path / "free", "auto", tmp_path / "c")
+    assert report == {"torch_loaded": False, "backend": report["backend"]}
+    assert report["backend"] in ("onnxruntime", "openvino", "openvino_bf16")
+    config = InferenceConfig(tile_size_px=64, overlap_px=16, min_gap_area_m2=0, backend="torch")
+    reference = predict(dsm, [5.0], tiny_model_dir, tmp_path / "torch", config)
+    with rasterio.open(reference.thresholds[0].probability_path) as dataset:
+        expected = dataset.read(1)
+    with rasterio.open(tmp_path / "free" / "gap_probability_t5.tif") as dataset:
+        actual = dataset.read(1)
+    assert np.abs(actual - expected).max() < 1e-3
+    summary = json.loads((tmp_path / "free" / "summary.json").read_text())
+    assert summary["backend_calibration"]["reference"] == "onnxruntime"
+
+
+def test_torch_backend_without_torch_says_how_to_fix(tmp_path, exported_dir):
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(40))
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(dsm), str(exported_dir), str(tmp_path / "o"), "torch"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"FORESTGAPS_CACHE_DIR": str(tmp_path / "c"), "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+    assert completed.returncode != 0
+    assert "needs PyTorch" in completed.stderr
+
+
+def test_folder_without_onnx_is_a_model_error(tiny_model_dir):
+    with pytest.raises(ModelError, match="no model.onnx"):
+        _torch_free_model(tiny_model_dir)
