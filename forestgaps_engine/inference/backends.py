@@ -275,9 +275,11 @@ class OpenVinoBackend:
                 f"{onnx_path}: OpenVINO cannot compile the graph ({error})",
                 hint="Delete the file to re-export it, or use --backend onnxruntime.",
             ) from error
+        # A port can carry several tensor names (ONNX input plus an internal one).
+        self._inputs = [_known_name(port.get_names()) for port in self._compiled.inputs]
         self.kind = graph_kind(
-            [port.get_any_name() for port in self._compiled.inputs],
-            [port.get_any_name() for port in self._compiled.outputs],
+            self._inputs,
+            [_known_name(port.get_names()) for port in self._compiled.outputs],
             onnx_path,
         )
         self.takes_raw_heights = self.kind == GRAPH_RAW
@@ -286,9 +288,16 @@ class OpenVinoBackend:
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
-        result = self._request.infer(graph_inputs(self.kind, dsm, thresholds_m, valid))
+        feed = graph_inputs(self.kind, dsm, thresholds_m, valid)
+        result = self._request.infer([feed[name] for name in self._inputs])
         # The request reuses its output buffer: copy before the next call.
         return graph_probabilities(self.kind, np.array(result[self._compiled.output(0)]))
+
+
+def _known_name(names: set[str]) -> str:
+    known = {name for signature in _SIGNATURES for group in signature for name in group}
+    matches = sorted(names & known)
+    return matches[0] if matches else sorted(names)[0]
 
 
 def build_backend(name: str, model: Any, device: str, cache_dir: str | Path | None = None) -> Backend:
