@@ -132,7 +132,9 @@ def save_model(model: Any, normalizer: Any, card: ModelCard, out_dir: str | Path
 
     folder = ensure_writable_dir(out_dir)
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    payload = save_tensors(state, metadata={"format": "pt", "architecture": model.name})
+    # One metadata key only: safetensors serializes metadata from a hash map, so several keys
+    # come out in random order and the weights hash (model_id) would change between saves.
+    payload = save_tensors(state, metadata={"format": "pt"})
     card = card.model_copy(
         update={
             "architecture": model.name,

@@ -138,3 +138,13 @@ def test_model_info_prints_the_card(saved: Path, capsys: pytest.CaptureFixture[s
     assert main(["model-info", str(saved), "--json", "--check"]) == 0
     assert json.loads(capsys.readouterr().out)["architecture"] == "unet"
     assert main(["model-info", str(saved.parent / "missing")]) == 2
+
+
+def test_saving_the_same_weights_twice_gives_the_same_model_id(tmp_path: Path):
+    normalizer = Normalizer("robust_percentile", {"relief_range_m": 25.0})
+    ids = set()
+    for attempt in range(4):
+        torch.manual_seed(1)
+        model = create("unet", base_channels=4, depth=2)
+        ids.add(read_card(save_model(model, normalizer, _card(), tmp_path / f"m{attempt}") / CARD_FILE).model_id)
+    assert len(ids) == 1
