@@ -11,17 +11,23 @@ import logging
 from typing import Any
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
 
 from . import log_bridge
 from .deps import describe_missing, missing_groups
 from .processing.provider import PROVIDER_ID, ForestGapsProvider
 from .resources import plugin_icon
+from .translation import install_translator, remove_translator
 
 logger = logging.getLogger(__name__)
 
-MENU_TITLE = "&ForestGaps"
 GAPS_FROM_CHM_ALGORITHM = f"{PROVIDER_ID}:gapsfromchm"
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` in the ``ForestGapsPlugin`` context."""
+    return QCoreApplication.translate("ForestGapsPlugin", text)
 
 
 class ForestGapsPlugin:
@@ -38,6 +44,10 @@ class ForestGapsPlugin:
         self.dock: QDockWidget | None = None
         self._log_handler: log_bridge.QgisLogHandler | None = None
         self.runner: Any = None
+        self.deps_dialog: Any = None
+        # Before any text is built: menu entries and algorithm names are translated once.
+        self.translator = install_translator()
+        self.menu_title = tr("&ForestGaps")
 
     def initProcessing(self) -> None:  # name fixed by QGIS
         """Register the Processing provider (qgis_process calls only this)."""
@@ -51,30 +61,36 @@ class ForestGapsPlugin:
         """Add the menu entries and the toolbar button, register the provider, check deps."""
         self.initProcessing()
         dock_action = self._add_action(
-            "Detect gaps (panel)…",
-            "Open the ForestGaps panel: detect gaps in a DSM with a model or the classic rule",
+            tr("Detect gaps (panel)…"),
+            tr("Open the ForestGaps panel: detect gaps in a DSM with a model or the classic rule"),
             self.show_dock,
             on_toolbar=True,
         )
         dock_action.setObjectName("forestgapsShowDock")
         gaps_action = self._add_action(
-            "Gaps from CHM (classic)…",
-            "Detect canopy gaps in a canopy height model (ForestGapR semantics)",
+            tr("Gaps from CHM (classic)…"),
+            tr("Detect canopy gaps in a canopy height model (ForestGapR semantics)"),
             self.open_gaps_from_chm,
         )
         gaps_action.setObjectName("forestgapsGapsFromChm")
         deps_action = self._add_action(
-            "Check dependencies",
-            "List the Python packages ForestGaps needs and which are missing",
+            tr("Check dependencies"),
+            tr("List the Python packages ForestGaps needs and which are missing"),
             self.show_dependency_status,
         )
         deps_action.setObjectName("forestgapsCheckDependencies")
+        install_action = self._add_action(
+            tr("Install dependencies…"),
+            tr("Install the missing Python packages into a ForestGaps folder, with your consent"),
+            self.show_install_dialog,
+        )
+        install_action.setObjectName("forestgapsInstallDependencies")
         self.report_missing_dependencies()
 
     def unload(self) -> None:
         """Remove everything initGui/initProcessing added; QGIS may load the plugin again."""
         for action in self.actions:
-            self.iface.removePluginMenu(MENU_TITLE, action)
+            self.iface.removePluginMenu(self.menu_title, action)
             self.iface.removeToolBarIcon(action)
             action.deleteLater()
         self.actions.clear()
@@ -85,19 +101,25 @@ class ForestGapsPlugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        if self.deps_dialog is not None:
+            self.deps_dialog.close()
+            self.deps_dialog.deleteLater()
+            self.deps_dialog = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
         if self._log_handler is not None:
             log_bridge.uninstall(self._log_handler)
             self._log_handler = None
+        remove_translator(self.translator)
+        self.translator = None
 
     def _add_action(self, text: str, tip: str, slot: Any, on_toolbar: bool = False) -> QAction:
         action = QAction(plugin_icon(), text, self.iface.mainWindow())
         action.setToolTip(tip)
         action.setStatusTip(tip)
         action.triggered.connect(slot)
-        self.iface.addPluginToMenu(MENU_TITLE, action)
+        self.iface.addPluginToMenu(self.menu_title, action)
         if on_toolbar:
             self.iface.addToolBarIcon(action)
         self.actions.append(action)
@@ -113,7 +135,8 @@ class ForestGapsPlugin:
 
             self.dock = ForestGapsDock(self.iface, self.iface.mainWindow())
             self.runner = DetectionRunner(self.dock, self.iface)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.dock.installRequested.connect(self.show_install_dialog)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.show()
         self.dock.raise_()
         return self.dock
@@ -144,6 +167,22 @@ class ForestGapsPlugin:
         else:
             self.iface.messageBar().pushSuccess("ForestGaps", text)
 
+    def show_install_dialog(self) -> Any:
+        """Open the dependency installer (it installs nothing until the user consents)."""
+        from .dialogs.deps_dialog import DependencyDialog
+
+        if self.deps_dialog is None:
+            self.deps_dialog = DependencyDialog(self.iface.mainWindow())
+            self.deps_dialog.installed.connect(self._dependencies_installed)
+        self.deps_dialog.show()
+        self.deps_dialog.raise_()
+        return self.deps_dialog
+
+    def _dependencies_installed(self, _target: str) -> None:
+        if self.dock is not None:
+            self.dock.refresh_dependency_notice()
+        self.show_dependency_status()
+
     def open_gaps_from_chm(self) -> None:
         """Open the Processing dialog of the classic gap detector."""
         try:
@@ -153,5 +192,5 @@ class ForestGapsPlugin:
         except Exception as error:  # boundary: a failed dialog must not take QGIS down
             logger.exception("cannot open %s", GAPS_FROM_CHM_ALGORITHM)
             self.iface.messageBar().pushCritical(
-                "ForestGaps", f"Cannot open {GAPS_FROM_CHM_ALGORITHM}: {error}"
+                "ForestGaps", tr("Cannot open {0}: {1}").format(GAPS_FROM_CHM_ALGORITHM, error)
             )

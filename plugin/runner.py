@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication
 
 from .dock.dock_widget import ForestGapsDock
 from .dock.params import InferenceParams
@@ -18,6 +19,11 @@ from .layers import show_outcome
 from .tasks import GapDetectionTask, TaskOutcome
 
 logger = logging.getLogger(__name__)
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` in the ``DetectionRunner`` context."""
+    return QCoreApplication.translate("DetectionRunner", text)
 
 
 class DetectionRunner:
@@ -49,7 +55,7 @@ class DetectionRunner:
     def start(self, params: InferenceParams) -> GapDetectionTask | None:
         """Queue a task for ``params`` (refused while one is running)."""
         if self.task is not None:
-            self.dock.log("A detection is already running; cancel it or wait.")
+            self.dock.log(tr("A detection is already running; cancel it or wait."))
             return None
         task = GapDetectionTask(params, self._finished)
         task.progressChanged.connect(lambda value: self.dock.progress_bar.setValue(int(value)))
@@ -57,8 +63,9 @@ class DetectionRunner:
         self.task = task
         self.dock.set_running(True)
         self.dock.log(
-            f"Started: {params.display_name}, thresholds "
-            f"{', '.join(f'{t:g}' for t in params.thresholds_m)} m, model {params.model}"
+            tr("Started: {0}, thresholds {1} m, model {2}").format(
+                params.display_name, ", ".join(f"{t:g}" for t in params.thresholds_m), params.model
+            )
         )
         QgsApplication.taskManager().addTask(task)
         return task
@@ -66,7 +73,7 @@ class DetectionRunner:
     def cancel(self) -> None:
         """Ask the running task to stop (the engine checks between batches)."""
         if self.task is not None:
-            self.dock.log("Cancelling…")
+            self.dock.log(tr("Cancelling…"))
             self.task.cancel()
 
     def _finished(self, outcome: TaskOutcome) -> None:

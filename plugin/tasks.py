@@ -61,7 +61,7 @@ class GapDetectionTask(QgsTask):
     messageChanged = pyqtSignal(str)  # noqa: N815 (Qt signal naming)
 
     def __init__(self, params: InferenceParams, on_finished: Callable[[TaskOutcome], None]) -> None:
-        super().__init__(f"ForestGaps: gaps in {params.display_name}", QgsTask.CanCancel)
+        super().__init__(f"ForestGaps: gaps in {params.display_name}", QgsTask.Flag.CanCancel)
         self.params = params
         self.on_finished = on_finished
         self.outcome: TaskOutcome | None = None

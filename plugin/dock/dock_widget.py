@@ -18,7 +18,7 @@ from qgis.core import (
     QgsSettings,
 )
 from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -44,12 +44,25 @@ from .thresholds_widget import ThresholdsWidget
 logger = logging.getLogger(__name__)
 
 SETTINGS_PREFIX = "forestgaps/"
-EXTENT_LABELS = {
-    "layer": "Whole DSM layer",
-    "canvas": "Current map extent",
-    "polygon": "Polygon layer",
-}
-DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` in the ``ForestGapsDock`` context."""
+    return QCoreApplication.translate("ForestGapsDock", text)
+
+
+def extent_labels() -> dict[str, str]:
+    """Extent mode -> label, in the interface language."""
+    return {
+        "layer": tr("Whole DSM layer"),
+        "canvas": tr("Current map extent"),
+        "polygon": tr("Polygon layer"),
+    }
+
+
+def device_labels() -> dict[str, str]:
+    """Device -> label, in the interface language."""
+    return {"auto": tr("Auto"), "cpu": tr("CPU"), "cuda": tr("GPU (CUDA)")}
 
 
 def _raster_file(layer: QgsRasterLayer | None) -> str:
@@ -62,10 +75,12 @@ class ForestGapsDock(QDockWidget):
     Signals:
         runRequested(InferenceParams): the user pressed Run with usable parameters.
         cancelRequested(): the user pressed Cancel.
+        installRequested(): the user asked to install the missing dependencies.
     """
 
     runRequested = pyqtSignal(object)  # noqa: N815 (Qt signal naming)
     cancelRequested = pyqtSignal()  # noqa: N815
+    installRequested = pyqtSignal()  # noqa: N815
 
     def __init__(self, iface: Any = None, parent: QWidget | None = None) -> None:
         super().__init__("ForestGaps", parent)
@@ -73,8 +88,9 @@ class ForestGapsDock(QDockWidget):
         self.iface = iface
         body = QWidget()
         layout = QVBoxLayout(body)
+        layout.addWidget(self._build_dependency_notice())
         layout.addLayout(self._build_inputs())
-        layout.addWidget(QLabel("Gap height thresholds"))
+        layout.addWidget(QLabel(tr("Gap height thresholds")))
         self.thresholds = ThresholdsWidget()
         layout.addWidget(self.thresholds)
         layout.addLayout(self._build_model())
@@ -88,22 +104,59 @@ class ForestGapsDock(QDockWidget):
         self.setWidget(body)
         self.load_settings()
         self.refresh_model_info()
+        self.refresh_dependency_notice()
         self._update_enabled()
+
+    def _build_dependency_notice(self) -> QWidget:
+        self.deps_notice = QWidget()
+        self.deps_notice.setObjectName("dependencyNotice")
+        self.deps_label = QLabel()
+        self.deps_label.setWordWrap(True)
+        self.deps_label.setStyleSheet("color: #b35900;")
+        self.install_button = QPushButton(tr("Install dependencies…"))
+        self.install_button.setObjectName("installDependenciesButton")
+        self.install_button.clicked.connect(self.installRequested.emit)
+        column = QVBoxLayout(self.deps_notice)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.deps_label)
+        column.addWidget(self.install_button)
+        return self.deps_notice
+
+    def refresh_dependency_notice(self) -> None:
+        """Show the notice (and its Install button) while a needed package is missing.
+
+        Needed: the core packages, and one model backend (PyTorch or ONNX Runtime).
+        """
+        from ..deps import missing_groups
+
+        missing = missing_groups()
+        has_backend = "torch" not in missing or "onnx" not in missing
+        if "core" in missing:
+            text = tr("ForestGaps cannot run: {0} missing.").format(", ".join(missing["core"]))
+        elif not has_backend:
+            text = tr(
+                "Deep-learning models need PyTorch or ONNX Runtime; only the classic "
+                "detector (with a CHM or DTM) can run."
+            )
+        else:
+            text = ""
+        self.deps_label.setText(text)
+        self.deps_notice.setVisible(bool(text))
 
     def _build_inputs(self) -> QFormLayout:
         form = QFormLayout()
         self.dsm_combo = QgsMapLayerComboBox()
-        self.dsm_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.dsm_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.reference_combo = QgsMapLayerComboBox()
-        self.reference_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.reference_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.reference_combo.setAllowEmptyLayer(True)
         self.reference_combo.setLayer(None)
         self.reference_kind_combo = QComboBox()
-        self.reference_kind_combo.addItem("CHM (heights above ground)", "chm")
-        self.reference_kind_combo.addItem("DTM (ground elevation)", "dtm")
-        form.addRow("DSM layer", self.dsm_combo)
-        form.addRow("CHM / DTM (optional)", self.reference_combo)
-        form.addRow("It holds", self.reference_kind_combo)
+        self.reference_kind_combo.addItem(tr("CHM (heights above ground)"), "chm")
+        self.reference_kind_combo.addItem(tr("DTM (ground elevation)"), "dtm")
+        form.addRow(tr("DSM layer"), self.dsm_combo)
+        form.addRow(tr("CHM / DTM (optional)"), self.reference_combo)
+        form.addRow(tr("It holds"), self.reference_kind_combo)
         self._single_band_only()
         QgsProject.instance().layersAdded.connect(self._single_band_only)
         self.reference_combo.layerChanged.connect(self._update_enabled)
@@ -112,10 +165,10 @@ class ForestGapsDock(QDockWidget):
     def _build_model(self) -> QFormLayout:
         form = QFormLayout()
         self.model_edit = QLineEdit(DEFAULT_MODEL)
-        self.model_edit.setPlaceholderText('"default" or a model folder')
-        browse = QPushButton("Browse…")
+        self.model_edit.setPlaceholderText(tr('"default" or a model folder'))
+        browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._browse_model)
-        default_button = QPushButton("Default")
+        default_button = QPushButton(tr("Default"))
         default_button.clicked.connect(lambda: self.model_edit.setText(DEFAULT_MODEL))
         row = QHBoxLayout()
         row.addWidget(self.model_edit)
@@ -126,40 +179,42 @@ class ForestGapsDock(QDockWidget):
         self.model_label.setWordWrap(True)
         self.model_edit.editingFinished.connect(self.refresh_model_info)
         self.model_edit.textChanged.connect(lambda _text: self.refresh_model_info())
-        form.addRow("Model", row)
+        form.addRow(tr("Model"), row)
         form.addRow("", self.model_label)
         return form
 
     def _build_run_options(self) -> QFormLayout:
         form = QFormLayout()
         self.extent_combo = QComboBox()
+        labels = extent_labels()
         for mode in EXTENT_MODES:
-            self.extent_combo.addItem(EXTENT_LABELS[mode], mode)
+            self.extent_combo.addItem(labels[mode], mode)
         self.polygon_combo = QgsMapLayerComboBox()
-        self.polygon_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.polygon_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.extent_combo.currentIndexChanged.connect(self._update_enabled)
         self.device_combo = QComboBox()
+        devices = device_labels()
         for device in DEVICES:
-            self.device_combo.addItem(DEVICE_LABELS[device], device)
-        detect = QPushButton("Detect")
+            self.device_combo.addItem(devices[device], device)
+        detect = QPushButton(tr("Detect"))
         detect.clicked.connect(self.detect_devices)
-        self.device_label = QLabel("Devices not checked yet.")
+        self.device_label = QLabel(tr("Devices not checked yet."))
         self.device_label.setWordWrap(True)
         device_row = QHBoxLayout()
         device_row.addWidget(self.device_combo)
         device_row.addWidget(detect)
         self.output_widget = QgsFileWidget()
-        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
-        self.output_widget.lineEdit().setPlaceholderText("[temporary folder]")
-        form.addRow("Processing extent", self.extent_combo)
-        form.addRow("Polygon layer", self.polygon_combo)
-        form.addRow("Device", device_row)
+        self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
+        self.output_widget.lineEdit().setPlaceholderText(tr("[temporary folder]"))
+        form.addRow(tr("Processing extent"), self.extent_combo)
+        form.addRow(tr("Polygon layer"), self.polygon_combo)
+        form.addRow(tr("Device"), device_row)
         form.addRow("", self.device_label)
-        form.addRow("Output folder", self.output_widget)
+        form.addRow(tr("Output folder"), self.output_widget)
         return form
 
     def _build_advanced(self) -> QgsCollapsibleGroupBox:
-        box = QgsCollapsibleGroupBox("Advanced")
+        box = QgsCollapsibleGroupBox(tr("Advanced"))
         box.setCollapsed(True)
         form = QFormLayout(box)
         self.tile_spin = QSpinBox()
@@ -174,16 +229,16 @@ class ForestGapsDock(QDockWidget):
         self.min_area_spin.setSuffix(" m²")
         for suffix_spin in (self.tile_spin, self.overlap_spin):
             suffix_spin.setSuffix(" px")
-        form.addRow("Tile size", self.tile_spin)
-        form.addRow("Overlap", self.overlap_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Minimum gap area", self.min_area_spin)
+        form.addRow(tr("Tile size"), self.tile_spin)
+        form.addRow(tr("Overlap"), self.overlap_spin)
+        form.addRow(tr("Batch size"), self.batch_spin)
+        form.addRow(tr("Minimum gap area"), self.min_area_spin)
         return box
 
     def _build_run_row(self) -> QVBoxLayout:
-        self.run_button = QPushButton("Run")
+        self.run_button = QPushButton(tr("Run"))
         self.run_button.setObjectName("runButton")
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
         self.progress_bar = QProgressBar()
@@ -209,7 +264,7 @@ class ForestGapsDock(QDockWidget):
         self.reference_combo.setExceptedLayerList(multi_band)
 
     def _browse_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Model folder (model_card.json)")
+        folder = QFileDialog.getExistingDirectory(self, tr("Model folder (model_card.json)"))
         if folder:
             self.model_edit.setText(folder)
 
@@ -283,7 +338,7 @@ class ForestGapsDock(QDockWidget):
         problems = params.problems()
         if problems:
             for problem in problems:
-                self.log(f"Cannot run: {problem}")
+                self.log(tr("Cannot run: {0}").format(problem))
             return None
         self.save_settings()
         self.runRequested.emit(params)

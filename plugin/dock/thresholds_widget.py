@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
@@ -13,6 +14,11 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .params import DEFAULT_THRESHOLDS_M, thresholds_outside
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` in the ``ThresholdsWidget`` context."""
+    return QCoreApplication.translate("ThresholdsWidget", text)
 
 
 class ThresholdsWidget(QWidget):
@@ -28,8 +34,8 @@ class ThresholdsWidget(QWidget):
         self.value_spin.setDecimals(1)
         self.value_spin.setSuffix(" m")
         self.value_spin.setValue(5.0)
-        self.add_button = QPushButton("Add")
-        self.remove_button = QPushButton("Remove")
+        self.add_button = QPushButton(tr("Add"))
+        self.remove_button = QPushButton(tr("Remove"))
         self.warning_label = QLabel()
         self.warning_label.setObjectName("thresholdWarning")
         self.warning_label.setWordWrap(True)
@@ -80,7 +86,8 @@ class ThresholdsWidget(QWidget):
         if outside:
             low_m, high_m = self._range_m
             self.warning_label.setText(
-                f"{', '.join(f'{t:g}' for t in outside)} m outside the model's trained range "
-                f"{low_m:g}–{high_m:g} m: expect less reliable maps."
+                tr(
+                    "{0} m outside the model's trained range {1}–{2} m: expect less reliable maps."
+                ).format(", ".join(f"{t:g}" for t in outside), f"{low_m:g}", f"{high_m:g}")
             )
         self.warning_label.setVisible(bool(outside))

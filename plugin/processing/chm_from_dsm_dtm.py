@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..resources import plugin_icon
@@ -54,14 +55,18 @@ class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
     DTM = "DTM"
     OUTPUT = "OUTPUT"
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "chmfromdsmdtm"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "CHM from DSM and DTM"
+        return self.tr("CHM from DSM and DTM")
 
     def group(self) -> str:
-        return "Height rasters"
+        return self.tr("Height rasters")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "heightrasters"
@@ -70,7 +75,7 @@ class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
             "is resampled (bilinear) onto the DSM's grid, moved to a metric CRS when the "
             "DSM is in degrees; negative heights are set to 0 and cells without data in "
@@ -81,9 +86,13 @@ class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
         return ChmFromDsmDtmAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, "DSM (surface, metres)"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DTM, "DTM (ground, metres)"))
-        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "CHM"))
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(self.DSM, self.tr("DSM (surface, metres)"))
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(self.DTM, self.tr("DTM (ground, metres)"))
+        )
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("CHM")))
 
     def processAlgorithm(
         self,

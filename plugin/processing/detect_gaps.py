@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..dock.params import parse_thresholds
@@ -43,14 +44,18 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
     SUMMARY = "SUMMARY"
     N_GAPS = "N_GAPS"
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "detectgaps"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "Detect gaps in a DSM (deep learning)"
+        return self.tr("Detect gaps in a DSM (deep learning)")
 
     def group(self) -> str:
-        return "Gap detection"
+        return self.tr("Gap detection")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
@@ -59,7 +64,7 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
             "ForestGaps model, at every listed height threshold in one pass.\n\n"
             "Thresholds: comma-separated heights in metres, e.g. 2,5,10. Model: a model "
@@ -74,24 +79,26 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         integer = QgsProcessingParameterNumber.Type.Integer
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "DSM (metres)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("DSM (metres)")))
         self.addParameter(
             QgsProcessingParameterString(
-                self.THRESHOLDS, "Height thresholds (m, comma-separated)", defaultValue="2,5,10"
+                self.THRESHOLDS,
+                self.tr("Height thresholds (m, comma-separated)"),
+                defaultValue="2,5,10",
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
                 self.MODEL,
-                "Model folder (empty: bundled default)",
+                self.tr("Model folder (empty: bundled default)"),
                 behavior=QgsProcessingParameterFile.Behavior.Folder,
                 optional=True,
             )
         )
         for key, label, default, low, high in (
-            (self.TILE, "Tile size (px)", 512, 32, 8192),
-            (self.OVERLAP, "Overlap (px)", 64, 0, 4096),
-            (self.BATCH, "Batch size", 8, 1, 1024),
+            (self.TILE, self.tr("Tile size (px)"), 512, 32, 8192),
+            (self.OVERLAP, self.tr("Overlap (px)"), 64, 0, 4096),
+            (self.BATCH, self.tr("Batch size"), 8, 1, 1024),
         ):
             self.addParameter(
                 QgsProcessingParameterNumber(
@@ -101,17 +108,19 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MIN_AREA,
-                "Minimum gap area (m²)",
+                self.tr("Minimum gap area (m²)"),
                 type=QgsProcessingParameterNumber.Type.Double,
                 defaultValue=4.0,
                 minValue=0.0,
             )
         )
         self.addParameter(
-            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder")
+            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )
-        self.addOutput(QgsProcessingOutputFile(self.SUMMARY, "Summary (JSON)"))
-        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, "Gaps at the lowest threshold"))
+        self.addOutput(QgsProcessingOutputFile(self.SUMMARY, self.tr("Summary (JSON)")))
+        self.addOutput(
+            QgsProcessingOutputNumber(self.N_GAPS, self.tr("Gaps at the lowest threshold"))
+        )
 
     def checkParameterValues(
         self, parameters: dict[str, Any], context: QgsProcessingContext

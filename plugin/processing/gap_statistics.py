@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..resources import plugin_icon
@@ -68,14 +69,18 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
     OUTPUT = "OUTPUT"
     N_GAPS = "N_GAPS"
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "gapstatistics"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "Gap statistics (CSV)"
+        return self.tr("Gap statistics (CSV)")
 
     def group(self) -> str:
-        return "Gap detection"
+        return self.tr("Gap detection")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
@@ -84,7 +89,7 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Computes ForestGapR's GapStats for every gap of a gap-id raster (0 = no gap, "
             "1..n = gap ids, e.g. the output of 'Gaps from CHM'): area (m²) and the "
             "maximum, minimum, mean, standard deviation, Gini coefficient and range of the "
@@ -96,14 +101,14 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
         return GapStatisticsAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
-        self.addParameter(QgsProcessingParameterRasterLayer(self.GAPS, "Gap id raster"))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.CHM, "CHM (metres)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.GAPS, self.tr("Gap id raster")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.CHM, self.tr("CHM (metres)")))
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.OUTPUT, "Gap statistics", fileFilter="CSV files (*.csv)"
+                self.OUTPUT, self.tr("Gap statistics"), fileFilter="CSV files (*.csv)"
             )
         )
-        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, "Number of gaps"))
+        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, self.tr("Number of gaps")))
 
     def processAlgorithm(
         self,

@@ -26,6 +26,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..resources import plugin_icon
@@ -84,14 +85,18 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
     GAP_STATS = "GAP_STATS"
     N_GAPS = "N_GAPS"
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "gapsfromchm"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "Gaps from CHM (classic, ForestGapR-exact)"
+        return self.tr("Gaps from CHM (classic, ForestGapR-exact)")
 
     def group(self) -> str:
-        return "Gap detection"
+        return self.tr("Gap detection")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
@@ -100,7 +105,7 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Finds canopy gaps in a canopy height model (CHM, metres above ground) exactly as "
             "ForestGapR's getForestGaps does: a cell is gap when its height is at or below "
             "the threshold, gap cells form 8-connected patches, and a patch is kept when its "
@@ -114,12 +119,14 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
-            QgsProcessingParameterRasterLayer(self.INPUT, "Canopy height model (CHM, metres)")
+            QgsProcessingParameterRasterLayer(
+                self.INPUT, self.tr("Canopy height model (CHM, metres)")
+            )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.THRESHOLD,
-                "Height threshold (m): gap where height <= threshold",
+                self.tr("Height threshold (m): gap where height <= threshold"),
                 type=QgsProcessingParameterNumber.Type.Double,
                 defaultValue=DEFAULT_THRESHOLD_M,
                 minValue=MIN_THRESHOLD_M,
@@ -128,7 +135,7 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MIN_AREA,
-                "Minimum gap area (m²)",
+                self.tr("Minimum gap area (m²)"),
                 type=QgsProcessingParameterNumber.Type.Double,
                 defaultValue=DEFAULT_MIN_AREA_M2,
                 minValue=0.0,
@@ -138,7 +145,7 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MAX_AREA,
-                "Maximum gap area (m²)",
+                self.tr("Maximum gap area (m²)"),
                 type=QgsProcessingParameterNumber.Type.Double,
                 defaultValue=DEFAULT_MAX_AREA_M2,
                 minValue=0.0,
@@ -146,16 +153,18 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder")
+            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )
-        self.addOutput(QgsProcessingOutputRasterLayer(self.GAP_RASTER, "Gap raster"))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.GAP_RASTER, self.tr("Gap raster")))
         self.addOutput(
             QgsProcessingOutputVectorLayer(
-                self.GAP_POLYGONS, "Gap polygons", QgsProcessing.SourceType.TypeVectorPolygon
+                self.GAP_POLYGONS,
+                self.tr("Gap polygons"),
+                QgsProcessing.SourceType.TypeVectorPolygon,
             )
         )
-        self.addOutput(QgsProcessingOutputFile(self.GAP_STATS, "Gap statistics (CSV)"))
-        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, "Number of gaps"))
+        self.addOutput(QgsProcessingOutputFile(self.GAP_STATS, self.tr("Gap statistics (CSV)")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, self.tr("Number of gaps")))
 
     def checkParameterValues(
         self, parameters: dict[str, Any], context: QgsProcessingContext

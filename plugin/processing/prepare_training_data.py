@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..resources import plugin_icon
@@ -48,14 +49,18 @@ class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     MANIFEST = "MANIFEST"
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "preparetrainingdata"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "Prepare training data"
+        return self.tr("Prepare training data")
 
     def group(self) -> str:
-        return "Training"
+        return self.tr("Training")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "training"
@@ -64,7 +69,7 @@ class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Turns the sites of a ForestGaps config (DSM + CHM, DSM + DTM, point clouds "
             "and/or generated synthetic forests) into training shards: gap labels at every "
             "configured threshold, tiles, a split by site, normalization statistics and a "
@@ -78,18 +83,20 @@ class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
             QgsProcessingParameterFile(
-                self.CONFIG, "Config (YAML)", extension="yaml", optional=True
+                self.CONFIG, self.tr("Config (YAML)"), extension="yaml", optional=True
             )
         )
         self.addParameter(
             QgsProcessingParameterString(
-                self.OVERRIDES, "Overrides (key=value)", multiLine=True, optional=True
+                self.OVERRIDES, self.tr("Overrides (key=value)"), multiLine=True, optional=True
             )
         )
         self.addParameter(
-            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Prepared data folder")
+            QgsProcessingParameterFolderDestination(
+                self.OUTPUT_FOLDER, self.tr("Prepared data folder")
+            )
         )
-        self.addOutput(QgsProcessingOutputFile(self.MANIFEST, "Manifest (JSON)"))
+        self.addOutput(QgsProcessingOutputFile(self.MANIFEST, self.tr("Manifest (JSON)")))
 
     def processAlgorithm(
         self,

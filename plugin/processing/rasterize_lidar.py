@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..resources import plugin_icon
@@ -43,14 +44,18 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUTS = ("DSM", "DTM", "CHM")
 
+    def tr(self, text: str) -> str:
+        """Translate ``text`` in the plugin's ``Processing`` context."""
+        return QCoreApplication.translate("Processing", text)
+
     def name(self) -> str:
         return "rasterizelidar"
 
     def displayName(self) -> str:  # name fixed by QGIS
-        return "Rasterize LiDAR point cloud (DSM, DTM, CHM)"
+        return self.tr("Rasterize LiDAR point cloud (DSM, DTM, CHM)")
 
     def group(self) -> str:
-        return "Height rasters"
+        return self.tr("Height rasters")
 
     def groupId(self) -> str:  # name fixed by QGIS
         return "heightrasters"
@@ -59,7 +64,7 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
         return plugin_icon()
 
     def shortHelpString(self) -> str:  # name fixed by QGIS
-        return (
+        return self.tr(
             "Rasterises a LAS/LAZ point cloud at the given cell size (metres): DSM = highest "
             "non-noise return per cell (holes filled, pits raised), DTM = lowest ground "
             "point (class 2), interpolated elsewhere, CHM = DSM - DTM clipped at 0. Writes "
@@ -74,13 +79,15 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
             QgsProcessingParameterFile(
-                self.INPUT, "Point cloud (.las, .laz)", fileFilter="LiDAR (*.las *.laz *.LAS *.LAZ)"
+                self.INPUT,
+                self.tr("Point cloud (.las, .laz)"),
+                fileFilter="LiDAR (*.las *.laz *.LAS *.LAZ)",
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.RESOLUTION,
-                "Cell size (m)",
+                self.tr("Cell size (m)"),
                 type=QgsProcessingParameterNumber.Type.Double,
                 defaultValue=1.0,
                 minValue=0.05,
@@ -88,18 +95,20 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterCrs(self.CRS, "CRS (when the header has none)", optional=True)
+            QgsProcessingParameterCrs(
+                self.CRS, self.tr("CRS (when the header has none)"), optional=True
+            )
         )
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.CLOUD_KIND,
-                "Point heights",
+                self.tr("Point heights"),
                 options=[label for label, _mode in CLOUD_KINDS],
                 defaultValue=0,
             )
         )
         self.addParameter(
-            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder")
+            QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )
         for name in self.OUTPUTS:
             self.addOutput(QgsProcessingOutputRasterLayer(name, name))
