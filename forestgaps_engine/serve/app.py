@@ -1,0 +1,290 @@
+"""The FastAPI app of ``forestgaps serve``: a thin HTTP face over ``predict`` and
+``augment_preview``.
+
+Endpoints: ``POST /predict``, ``POST /augment``, ``GET /results/{job_id}/{name}``,
+``GET /health``, ``GET /models``, ``GET /metrics``. Importing this module needs the
+``serve`` extra (FastAPI resolves endpoint annotations from module globals). Every error is JSON
+``{"error": ..., "hint": ...}``; no answer names a server path and no request can name
+one (uploads and opaque result ids only).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.errors import ForestGapsError
+from forestgaps_engine.serve.errors import (
+    Scrubber,
+    ServiceError,
+    from_engine_error,
+    internal_error,
+)
+from forestgaps_engine.serve.metrics import ServiceMetrics, endpoint_label
+from forestgaps_engine.serve.prediction import (
+    check_upload,
+    parse_predict_fields,
+    remove_folder,
+    run_prediction,
+)
+from forestgaps_engine.serve.results import MEDIA_TYPES
+from forestgaps_engine.serve.state import NO_MODEL_HINT, ServiceState
+from forestgaps_engine.serve.uploads import UploadedFile, UploadedForm, receive_form
+from forestgaps_engine.version import __version__
+
+logger = logging.getLogger(__name__)
+
+AUGMENT_LIMITS = {
+    "n_samples": (1, 16, 8),
+    "seed": (0, 2**31 - 1, 0),
+    "tile_size_px": (16, 512, 256),
+}
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by route template and status, with its latency."""
+
+    def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.observe_request(
+                endpoint_label(scope), scope["method"], status, time.perf_counter() - started
+            )
+
+
+def _scrubbed(value: Any, scrub: Scrubber) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, scrub) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item, scrub) for item in value]
+    return value
+
+
+def _guarded(work: Callable[[], Any], scrub: Scrubber) -> Any:
+    """Run blocking ``work``; engine errors become scrubbed HTTP errors, bugs a bare 500."""
+    try:
+        return work()
+    except ServiceError as error:
+        error.message, error.hint = scrub(error.message), scrub(error.hint)
+        raise
+    except ForestGapsError as error:
+        raise from_engine_error(error, scrub) from None
+    except Exception as error:  # noqa: BLE001 - the service must answer, not crash
+        raise internal_error(error) from None
+
+
+def _single_upload(form: UploadedForm, scrub: Scrubber) -> UploadedFile:
+    upload = form.files.get("file")
+    if upload is None:
+        kind = "a text value, not a file" if "file" in form.fields else "missing"
+        raise ServiceError(
+            422, f"field 'file' is {kind}", "Attach the GeoTIFF as a file: -F file=@dsm.tif."
+        )
+    scrub.add(upload.path, upload.name)
+    return upload
+
+
+def _int_field(fields: dict[str, str], name: str) -> int:
+    low, high, default = AUGMENT_LIMITS[name]
+    text = fields.get(name, str(default)).strip()
+    if not text.lstrip("-").isdigit() or not low <= int(text) <= high:
+        raise ServiceError(
+            422, f"{name} {text!r} is not an integer in {low}..{high}", f"Send {low}..{high}."
+        )
+    return int(text)
+
+
+def create_app(model_path: Any = "default", config: ForestGapsConfig | None = None) -> FastAPI:
+    """Build the service; the model is loaded once, here, and shared by every request.
+
+    Args:
+        model_path: model folder, ``default`` (bundled; the service starts without a model
+            when it is absent), None (same as ``default``) or a ``LoadedModel``.
+        config: whole config; ``serve`` sets limits, ``inference`` the prediction defaults,
+            ``training.augmentation`` the ``/augment`` preview.
+
+    Returns:
+        The FastAPI application (``app.state.service`` holds the ``ServiceState``).
+
+    Raises:
+        ModelError: an explicitly named model cannot be loaded.
+    """
+    config = config or ForestGapsConfig()
+    state = ServiceState(model_path, config)
+    augment_lock = threading.Lock()  # augment_preview seeds torch's global generator
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(title="ForestGaps", version=__version__, lifespan=lifespan)
+    app.state.service = state
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
+        return JSONResponse(
+            {"error": error.message, "hint": error.hint}, error.status, headers=error.headers
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(error.detail), "hint": "See GET /docs for the endpoints."},
+            error.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        return JSONResponse({"error": problems, "hint": "See GET /docs."}, 422)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Liveness and whether a model is loaded (200 even without one)."""
+        loaded = state.model.loaded
+        return {
+            "status": "ok",
+            "engine_version": __version__,
+            "model_loaded": loaded is not None,
+            "model_id": loaded.card.model_id if loaded is not None else None,
+            "detail": state.model.unavailable_reason or "ready",
+        }
+
+    @app.get("/models")
+    def models() -> dict[str, Any]:
+        """The served model's card (an empty list without a model)."""
+        loaded = state.model.loaded
+        cards = [] if loaded is None else [loaded.card.model_dump(mode="json")]
+        return {"models": cards}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus text exposition."""
+        body, content_type = state.metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/results/{job_id}/{name}")
+    def result_file(job_id: str, name: str) -> FileResponse:
+        """A file published by a ``/predict`` answer, until it expires."""
+        path = state.store.lookup(job_id, name)
+        if path is None:
+            raise ServiceError(
+                404,
+                "no such result (unknown id or name, or expired)",
+                f"Results are kept {config.serve.result_ttl_s:g} s; run /predict again.",
+            )
+        return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix), filename=name)
+
+    @app.post("/predict")
+    async def predict(request: Request) -> JSONResponse:
+        """Gap masks, polygons and figures of an uploaded DSM.
+
+        Multipart form: ``file`` (single-band GeoTIFF, metres, with a CRS), ``thresholds``
+        (``5,10``), optional ``tile_size_px``, ``overlap_px``, ``min_gap_area_m2``,
+        ``probability_cutoff``, ``geojson_crs`` (``wgs84`` or ``input``).
+        """
+        if not state.has_model:
+            raise ServiceError(503, state.model.unavailable_reason, NO_MODEL_HINT)
+        scrub = state.scrubber()
+        folder = state.request_folder()
+        try:
+            form = await receive_form(request, folder, state.max_upload_bytes)
+            upload = _single_upload(form, scrub)
+            wanted = parse_predict_fields(form.fields, config.inference, config.serve)
+            body = await run_in_threadpool(
+                _guarded, lambda: _predict_blocking(upload, wanted, scrub), scrub
+            )
+        finally:
+            await run_in_threadpool(remove_folder, folder)
+        return JSONResponse(_scrubbed(body, scrub))
+
+    def _predict_blocking(upload: UploadedFile, wanted: Any, scrub: Scrubber) -> dict[str, Any]:
+        grid = check_upload(upload, config.serve.max_input_mpix)
+        with state.prediction_slot():
+            job_id, job_folder = state.store.new_folder()
+            scrub.add(job_folder, "<job>")
+            try:
+                body, published, mpix = run_prediction(
+                    upload, grid, wanted, state.model.loaded, job_folder, f"/results/{job_id}"
+                )
+            except BaseException:
+                state.metrics.predictions.labels("failed").inc()
+                remove_folder(job_folder)
+                raise
+        state.store.publish(job_id, job_folder, published)
+        state.metrics.predictions.labels("ok").inc()
+        state.metrics.inference_mpix.inc(mpix)
+        return {"job_id": job_id, "expires_in_s": config.serve.result_ttl_s, **body}
+
+    @app.post("/augment")
+    async def augment(request: Request) -> Response:
+        """PNG sheet: the centre tile of an uploaded DSM, then augmented versions of it.
+
+        Multipart form: ``file`` (GeoTIFF), optional ``n_samples`` (1-16), ``seed``,
+        ``tile_size_px`` (16-512).
+        """
+        scrub = state.scrubber()
+        folder = state.request_folder()
+        try:
+            form = await receive_form(request, folder, state.max_upload_bytes)
+            upload = _single_upload(form, scrub)
+            unknown = sorted(set(form.fields) - set(AUGMENT_LIMITS))
+            if unknown:
+                raise ServiceError(
+                    422,
+                    f"unknown form field(s) {', '.join(repr(name) for name in unknown)}",
+                    f"Accepted fields: file, {', '.join(AUGMENT_LIMITS)}.",
+                )
+            options = {name: _int_field(form.fields, name) for name in AUGMENT_LIMITS}
+            png = await run_in_threadpool(
+                _guarded, lambda: _augment_blocking(upload, folder, options), scrub
+            )
+        finally:
+            await run_in_threadpool(remove_folder, folder)
+        return Response(png, media_type="image/png")
+
+    def _augment_blocking(upload: UploadedFile, folder: Path, options: dict[str, int]) -> bytes:
+        from forestgaps_engine.training.preview import augment_preview
+
+        check_upload(upload, config.serve.max_input_mpix)
+        target = folder / "preview.png"
+        with augment_lock:
+            augment_preview(upload.path, target, config.training.augmentation, **options)
+        return target.read_bytes()
+
+    return app
