@@ -1,0 +1,144 @@
+"""plugin/deps_installer.py and the dependency dialog: the pip command, the constraints,
+the pruning of QGIS's own libraries, and one real offline install through the dialog."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+@pytest.fixture
+def installer(require_qgis: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    from plugin import deps_installer
+
+    # Everything of both sets counts as missing, whatever this machine has.
+    for _module, _requirement in deps_installer.INSTALL_SETS["full"].packages:
+        monkeypatch.setitem(sys.modules, _module, None)
+    monkeypatch.setattr(deps_installer, "find_python", lambda: Path(sys.executable))
+    return deps_installer
+
+
+def _requirements(command: list[str]) -> list[str]:
+    index = command.index("--progress-bar") + 2
+    rest = command[index:]
+    if rest[:1] == ["--extra-index-url"]:
+        rest = rest[2:]
+    return rest
+
+
+def test_light_command_targets_the_deps_folder_with_constraints_and_no_torch(
+    installer: ModuleType, tmp_path: Path
+) -> None:
+    target = tmp_path / "profile" / "forestgaps_deps"
+    command = installer.command_for_set("light", target)
+
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert command[command.index("--target") + 1] == str(target)
+    constraints = Path(command[command.index("-c") + 1])
+    assert constraints.parent == target.parent
+    assert f"numpy=={importlib.metadata.version('numpy')}" in constraints.read_text().splitlines()
+    requirements = _requirements(command)
+    assert {"onnxruntime", "pydantic>=2", "pyyaml", "laspy", "lazrs"} <= set(requirements)
+    assert "torch" not in requirements and "--extra-index-url" not in command
+
+
+def test_full_command_adds_torch_cpu_kornia_tensorboard_safetensors(
+    installer: ModuleType, tmp_path: Path
+) -> None:
+    command = installer.command_for_set("full", tmp_path / "deps")
+
+    requirements = _requirements(command)
+    assert {"torch", "kornia", "tensorboard", "safetensors", "onnxruntime"} <= set(requirements)
+    if sys.platform.startswith("linux"):
+        assert command[command.index("--extra-index-url") + 1] == installer.TORCH_CPU_INDEX
+
+
+def test_installed_packages_are_left_out_and_unknown_sets_are_refused(
+    require_qgis: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from plugin import deps_installer
+
+    monkeypatch.setattr(deps_installer, "find_python", lambda: Path(sys.executable))
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    monkeypatch.setattr(deps_installer, "is_importable", lambda name: name != "onnxruntime")
+    assert _requirements(deps_installer.command_for_set("light", tmp_path)) == ["onnxruntime"]
+    with pytest.raises(KeyError, match="light"):
+        deps_installer.command_for_set("medium", tmp_path)
+
+
+def test_constraints_pin_what_is_installed_only(require_qgis: None) -> None:
+    from plugin.deps_installer import constraints_text
+
+    text = constraints_text({"numpy": "1.24.2", "GDAL": "3.6.2"})
+    assert text.splitlines()[1:] == ["GDAL==3.6.2", "numpy==1.24.2"]
+
+
+def test_find_python_returns_this_interpreters_version(require_qgis: None) -> None:
+    from plugin.deps_installer import _python_version, find_python
+
+    assert _python_version(find_python()) == f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_prune_removes_the_copies_of_shipped_libraries(require_qgis: None, tmp_path: Path) -> None:
+    from plugin.deps_installer import prune_shipped
+
+    for name, files in (("numpy", ["numpy/__init__.py", "numpy.libs/x.so"]), ("laspy", ["laspy/__init__.py"])):  # fmt: skip
+        info = tmp_path / f"{name}-1.0.dist-info"
+        info.mkdir()
+        for file in files:
+            (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / file).write_text("")
+        (info / "RECORD").write_text(
+            "\n".join(f"{f},," for f in files) + f"\n{info.name}/RECORD,,\n"
+        )
+
+    assert prune_shipped(tmp_path, {"numpy": "1.24.2"}) == ["numpy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["laspy", "laspy-1.0.dist-info"]
+
+
+def test_dialog_offers_both_sets_with_sizes(
+    require_qgis: None, qgis_app: object, tmp_path: Path
+) -> None:
+    from plugin.dialogs.deps_dialog import DependencyDialog
+
+    dialog = DependencyDialog(target=tmp_path / "deps")
+    assert set(dialog.choice_buttons) == {"light", "full"}
+    assert dialog.choice_buttons["light"].isChecked()
+    assert "ONNX" in dialog.choice_buttons["light"].text()
+    assert "PyTorch" in dialog.choice_buttons["full"].text()
+    from qgis.PyQt.QtWidgets import QLabel
+
+    details = dialog.findChild(QLabel, "details_full").text()
+    assert "MB" in details and "GB" in details
+    assert dialog.selected_set() == "light"
+    dialog.deleteLater()
+
+
+def test_dialog_runs_pip_offline_into_the_target_and_activates_it(
+    require_qgis: None, qgis_app: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real pip run of a small wheel from the machine's local index, through the dialog."""
+    from plugin import deps_installer
+    from plugin.dialogs.deps_dialog import DependencyDialog
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    target = tmp_path / "deps"
+    constraints = deps_installer.write_constraints(tmp_path)
+    command = deps_installer.build_pip_command(Path(sys.executable), target, constraints, ["tomli"])
+    dialog = DependencyDialog(target=target)
+    installed: list[str] = []
+    dialog.installed.connect(installed.append)
+
+    assert dialog.start_install(command)
+    assert dialog.process.waitForFinished(120_000)
+    if dialog.exit_code != 0 and "No matching distribution" in dialog.log_pane.toPlainText():
+        pytest.skip("no local wheel of tomli on this machine")
+    assert dialog.exit_code == 0, dialog.log_pane.toPlainText()
+    assert (target / "tomli" / "__init__.py").is_file()
+    assert installed == [str(target)] and str(target) in sys.path
+    assert "Successfully installed" in dialog.log_pane.toPlainText()
+    dialog.deleteLater()
