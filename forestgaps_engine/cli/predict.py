@@ -1,4 +1,9 @@
-"""``forestgaps predict DSM --threshold 5 --threshold 10``: gap maps from a trained model."""
+"""``forestgaps predict DSM [DSM|DIR ...] --threshold 5 --threshold 10``: gap maps.
+
+One DSM file writes into ``--out``; several DSMs or folders write ``--out/<stem>/`` each,
+with one model load. ``--shard-index i --shard-count n`` makes this process take every
+n-th DSM of the sorted list, for running n processes side by side.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict",
         help="predict gap probability, mask and polygons of a DSM for one or more thresholds",
     )
-    parser.add_argument("dsm", help="single-band DSM GeoTIFF, heights in metres")
+    parser.add_argument(
+        "dsm",
+        nargs="+",
+        help="single-band DSM GeoTIFF(s) in metres, or folder(s) of *.tif",
+    )
     parser.add_argument(
         "--threshold",
         dest="thresholds_m",
@@ -35,13 +44,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", dest="batch_size", type=int, metavar="N")
     parser.add_argument("--min-area", dest="min_gap_area_m2", type=float, metavar="M2")
     parser.add_argument("--cutoff", dest="probability_cutoff", type=float, metavar="P")
+    parser.add_argument(
+        "--shard-index",
+        type=int,
+        default=0,
+        metavar="I",
+        help="this process's share of the DSM list (0-based, default 0)",
+    )
+    parser.add_argument(
+        "--shard-count",
+        type=int,
+        default=1,
+        metavar="N",
+        help="number of processes sharing the DSM list (default 1)",
+    )
     add_config_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from forestgaps_engine.errors import ConfigError
-    from forestgaps_engine.inference import predict
+    from forestgaps_engine.inference.batch import predict_many
 
     config = config_from_args(args)
     flags = {
@@ -69,15 +92,25 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         logger.debug("%3.0f%% %s", 100 * fraction, message)
 
-    result = predict(args.dsm, thresholds, args.model, args.out, inference, progress=progress)
-    for item in result.thresholds:
-        logger.info(
-            "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
-            item.threshold_m,
-            item.n_gaps,
-            item.total_gap_area_m2,
-            100 * item.gap_fraction,
-            item.mask_path,
-        )
-    logger.info("summary: %s", result.summary_path)
+    results = predict_many(
+        args.dsm,
+        thresholds,
+        args.model,
+        args.out,
+        inference,
+        shard_index=args.shard_index,
+        shard_count=args.shard_count,
+        progress=progress,
+    )
+    for result in results:
+        for item in result.thresholds:
+            logger.info(
+                "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
+                item.threshold_m,
+                item.n_gaps,
+                item.total_gap_area_m2,
+                100 * item.gap_fraction,
+                item.mask_path,
+            )
+        logger.info("summary: %s (backend %s)", result.summary_path, result.summary["backend"])
     return 0

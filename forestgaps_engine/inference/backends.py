@@ -300,7 +300,9 @@ def _known_name(names: set[str]) -> str:
     return matches[0] if matches else sorted(names)[0]
 
 
-def build_backend(name: str, model: Any, device: str, cache_dir: str | Path | None = None) -> Backend:
+def build_backend(
+    name: str, model: Any, device: str, cache_dir: str | Path | None = None
+) -> Backend:
     """One named backend (never ``auto``) for an ``InferenceModel``.
 
     Raises:

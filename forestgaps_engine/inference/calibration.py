@@ -211,7 +211,9 @@ def choose_backend(
         try:
             backend = build_backend(entry["chosen"], model, device, cache_dir)
         except (ForestGapsError, ImportError, RuntimeError) as error:
-            logger.info("cached backend %s unusable (%s); calibrating again", entry["chosen"], error)
+            logger.info(
+                "cached backend %s unusable (%s); calibrating again", entry["chosen"], error
+            )
         else:
             if calibration is not None:
                 calibration.update({**entry, "cached": True})

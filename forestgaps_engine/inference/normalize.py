@@ -42,7 +42,9 @@ def tile_reference_np(values: np.ndarray, valid: np.ndarray, percent: int) -> np
         n_valid = int(window_valid.sum())
         if n_valid == 0:
             continue
-        cells = flat_values[index] if n_valid == window_valid.size else flat_values[index][window_valid]
+        cells = (
+            flat_values[index] if n_valid == window_valid.size else flat_values[index][window_valid]
+        )
         rank = ((n_valid - 1) * percent) // 100
         references[index] = np.partition(cells, rank)[rank]
     return references
