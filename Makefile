@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint format plugin clean
+.PHONY: help venv demo test test-fast lint format plugin i18n screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,16 @@ format: venv ## ruff formatting and import sorting
 
 plugin: venv ## build dist/forestgaps.zip for QGIS
 	@$(PY) scripts/build_plugin.py --out dist/forestgaps.zip
+
+i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compile the .qm (lrelease)
+	@command -v pylupdate5 >/dev/null && command -v lrelease >/dev/null || \
+		{ echo "i18n needs pylupdate5 and lrelease (Debian: apt-get install pyqt5-dev-tools qttools5-dev-tools)"; exit 1; }
+	cd plugin && for ts in i18n/forestgaps_*.ts; do \
+		pylupdate5 -noobsolete $$(find . -name '*.py' -not -path '*/__pycache__/*' | sort) -ts $$ts && \
+		lrelease $$ts -qm $${ts%.ts}.qm || exit 1; done
+
+screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen
+	$(PY) scripts/screenshots.py --out docs/images
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf out dist build .pytest_cache .ruff_cache

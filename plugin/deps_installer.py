@@ -34,6 +34,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
+
 from .deps import default_deps_dir, dependency_dirs, ensure_engine_importable, is_importable
 
 logger = logging.getLogger(__name__)
@@ -104,20 +106,28 @@ FULL_EXTRA_PACKAGES: tuple[tuple[str, str], ...] = (
     ("tensorboard", "tensorboard"),
     ("safetensors", "safetensors"),
 )
+# Marked for pylupdate5; the dialog translates them when it shows them.
 INSTALL_SETS: dict[str, InstallSet] = {
     "light": InstallSet(
         name="light",
-        title="Light: prediction with ONNX models",
-        purpose="Gap detection with exported ONNX models and the classic detector; no training.",
-        size_note="About 30 MB to download, 100 MB on disk (ONNX Runtime is most of it).",
+        title=QT_TRANSLATE_NOOP("@default", "Light: prediction with ONNX models"),
+        purpose=QT_TRANSLATE_NOOP(
+            "@default", "Gap detection with ONNX models and the classic detector; no training."
+        ),
+        size_note=QT_TRANSLATE_NOOP(
+            "@default", "About 30 MB to download, 100 MB on disk (ONNX Runtime is most of it)."
+        ),
         packages=LIGHT_PACKAGES,
     ),
     "full": InstallSet(
         name="full",
-        title="Full: PyTorch CPU, for training and every model",
-        purpose="Everything in Light plus PyTorch (CPU), kornia, TensorBoard and "
-        "safetensors: training, evaluation, export and prediction with any model.",
-        size_note="About 250 MB to download, 1 GB on disk (PyTorch is most of it).",
+        title=QT_TRANSLATE_NOOP("@default", "Full: PyTorch CPU, for training and every model"),
+        purpose=QT_TRANSLATE_NOOP(
+            "@default", "Light plus PyTorch (CPU), kornia, TensorBoard: training and any model."
+        ),
+        size_note=QT_TRANSLATE_NOOP(
+            "@default", "About 250 MB to download, 1 GB on disk (PyTorch is most of it)."
+        ),
         packages=LIGHT_PACKAGES + FULL_EXTRA_PACKAGES,
     ),
 }

@@ -11,23 +11,17 @@ import logging
 from typing import Any
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
 
 from . import log_bridge
 from .deps import describe_missing, missing_groups
 from .processing.provider import PROVIDER_ID, ForestGapsProvider
 from .resources import plugin_icon
-from .translation import install_translator, remove_translator
+from .translation import install_translator, remove_translator, tr
 
 logger = logging.getLogger(__name__)
 
 GAPS_FROM_CHM_ALGORITHM = f"{PROVIDER_ID}:gapsfromchm"
-
-
-def tr(text: str) -> str:
-    """Translate ``text`` in the ``ForestGapsPlugin`` context."""
-    return QCoreApplication.translate("ForestGapsPlugin", text)
 
 
 class ForestGapsPlugin:

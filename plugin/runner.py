@@ -11,19 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QCoreApplication
 
 from .dock.dock_widget import ForestGapsDock
 from .dock.params import InferenceParams
 from .layers import show_outcome
 from .tasks import GapDetectionTask, TaskOutcome
+from .translation import tr
 
 logger = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    """Translate ``text`` in the ``DetectionRunner`` context."""
-    return QCoreApplication.translate("DetectionRunner", text)
 
 
 class DetectionRunner:

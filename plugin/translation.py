@@ -54,3 +54,8 @@ def remove_translator(translator: QTranslator | None) -> None:
     """Undo :func:`install_translator` (None is accepted and ignored)."""
     if translator is not None:
         QCoreApplication.removeTranslator(translator)
+
+
+def tr(text: str) -> str:
+    """Translate ``text`` in the ``@default`` context, where pylupdate5 files bare ``tr()``."""
+    return QCoreApplication.translate("@default", text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from qgis.PyQt.QtCore import QCoreApplication, QProcess, pyqtSignal
+from qgis.PyQt.QtCore import QProcess, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -26,13 +26,9 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import deps_installer
 from ..deps import describe_missing, missing_groups
+from ..translation import tr
 
 logger = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    """Translate ``text`` in the ``DependencyDialog`` context."""
-    return QCoreApplication.translate("DependencyDialog", text)
 
 
 class DependencyDialog(QDialog):

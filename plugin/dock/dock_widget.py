@@ -18,7 +18,7 @@ from qgis.core import (
     QgsSettings,
 )
 from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -37,6 +37,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..processing.gaps_from_chm import layer_crs_override
+from ..translation import tr
 from .model_info import describe_model, detect_devices
 from .params import DEFAULT_MODEL, DEFAULT_THRESHOLDS_M, DEVICES, EXTENT_MODES, InferenceParams
 from .thresholds_widget import ThresholdsWidget
@@ -44,11 +45,6 @@ from .thresholds_widget import ThresholdsWidget
 logger = logging.getLogger(__name__)
 
 SETTINGS_PREFIX = "forestgaps/"
-
-
-def tr(text: str) -> str:
-    """Translate ``text`` in the ``ForestGapsDock`` context."""
-    return QCoreApplication.translate("ForestGapsDock", text)
 
 
 def extent_labels() -> dict[str, str]:

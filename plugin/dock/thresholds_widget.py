@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
@@ -13,12 +12,8 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..translation import tr
 from .params import DEFAULT_THRESHOLDS_M, thresholds_outside
-
-
-def tr(text: str) -> str:
-    """Translate ``text`` in the ``ThresholdsWidget`` context."""
-    return QCoreApplication.translate("ThresholdsWidget", text)
 
 
 class ThresholdsWidget(QWidget):

@@ -70,8 +70,8 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
     N_GAPS = "N_GAPS"
 
     def tr(self, text: str) -> str:
-        """Translate ``text`` in the plugin's ``Processing`` context."""
-        return QCoreApplication.translate("Processing", text)
+        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
+        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "gapstatistics"

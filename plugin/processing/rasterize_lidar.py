@@ -45,8 +45,8 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
     OUTPUTS = ("DSM", "DTM", "CHM")
 
     def tr(self, text: str) -> str:
-        """Translate ``text`` in the plugin's ``Processing`` context."""
-        return QCoreApplication.translate("Processing", text)
+        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
+        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "rasterizelidar"

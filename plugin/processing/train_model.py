@@ -55,8 +55,8 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
     EPOCHS = "EPOCHS"
 
     def tr(self, text: str) -> str:
-        """Translate ``text`` in the plugin's ``Processing`` context."""
-        return QCoreApplication.translate("Processing", text)
+        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
+        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "trainmodel"
