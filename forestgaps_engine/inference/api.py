@@ -28,17 +28,16 @@ from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
 from forestgaps_engine.geo.crs import check_horizontal_units, is_geographic
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import (
-    MASK_PROFILE,
     PROBABILITY_PROFILE,
     grid_of,
     open_raster_for_writing,
     open_single_band,
-    write_array,
 )
 from forestgaps_engine.inference.postprocess import (
     gap_statistics,
     label_probabilities,
     warp_labels_to,
+    write_mask,
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
 from forestgaps_engine.inference.resample import view_on_grid, working_grid
@@ -281,13 +280,13 @@ def predict(
                 with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
                     statistics = gap_statistics(gap_labels, dsm_view)
                 mask_path = out / f"gap_mask_{labels[index]}.tif"
-                write_array(mask_path, warp_labels_to(gap_labels, grid).mask(), grid, MASK_PROFILE)
+                write_mask(mask_path, warp_labels_to(gap_labels, grid))
                 finished.append(mask_path)
                 gaps_path = out / f"gaps_{labels[index]}.gpkg"
                 write_gap_polygons(gaps_path, gap_labels, statistics, threshold)
                 finished.append(gaps_path)
-                n_valid = int(gap_labels.valid.sum())
-                gap_cells = int((gap_labels.ids > 0).sum())
+                n_valid = int(np.count_nonzero(gap_labels.valid))
+                gap_cells = int(np.count_nonzero(gap_labels.ids))
                 results.append(
                     ThresholdResult(
                         threshold_m=threshold,

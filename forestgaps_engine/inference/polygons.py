@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from forestgaps_engine.inference.postprocess import GapLabels, GapStatistics
 
 LAYER_NAME = "gaps"
@@ -33,15 +31,28 @@ def write_gap_polygons(
         threshold_m: the threshold these gaps belong to.
     """
     from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.vectorize import gap_features
+    from forestgaps_engine.geo.vectorize import (
+        VectorFeature,
+        label_polygons,
+        multipolygon_perimeter,
+    )
 
-    n_gaps = labels.n_gaps
+    # As geo.vectorize.gap_features, with the areas already counted by strips (its
+    # whole-raster bincount copies the ids to int64: 2 GB at 16384²).
     columns = {
-        "threshold_m": np.full(n_gaps, float(threshold_m)),
         "dsm_mean_m": statistics.dsm_mean_m,
         "dsm_min_m": statistics.dsm_min_m,
         "dsm_max_m": statistics.dsm_max_m,
     }
-    features = gap_features(labels.ids, labels.grid, columns)
+    features = []
+    for gap_id, polygons in label_polygons(labels.ids, labels.grid).items():
+        attributes = {
+            "gap_id": gap_id,
+            "area_m2": float(statistics.area_m2[gap_id - 1]),
+            "perimeter_m": multipolygon_perimeter(polygons),
+            "threshold_m": float(threshold_m),
+        }
+        attributes.update({name: float(values[gap_id - 1]) for name, values in columns.items()})
+        features.append(VectorFeature(polygons=polygons, attributes=attributes))
     fields = [FieldSpec(name, sql_type) for name, sql_type in FIELDS]
     return write_gpkg(target, LAYER_NAME, features, fields, labels.grid.crs)
