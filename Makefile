@@ -42,5 +42,21 @@ i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compi
 screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen
 	$(PY) scripts/screenshots.py --out docs/images
 
+pretrained: venv ## prepare, train, evaluate and install the bundled model (resources/models/default/, ~30 min CPU)
+	@set -euo pipefail; started=$$SECONDS; mkdir -p out/pretrained; \
+	$(VENV)/bin/forestgaps prepare --config configs/pretrained.yaml; \
+	$(VENV)/bin/forestgaps train --config configs/pretrained.yaml | tee out/pretrained/train.json; \
+	staged=resources/models/default.new; rm -rf $$staged; mkdir -p $$staged; \
+	cp out/pretrained/training/model/model.safetensors out/pretrained/training/model/model_card.json $$staged/; \
+	$(VENV)/bin/forestgaps export $$staged --format onnx --out $$staged/model.onnx; \
+	rm -rf resources/models/default; mv $$staged resources/models/default; \
+	echo "{\"prepare_train_install_s\": $$((SECONDS - started))}" > out/pretrained/duration.json; \
+	$(VENV)/bin/forestgaps evaluate-heldout --config configs/pretrained.yaml --model default \
+	  --out out/pretrained/evaluation; \
+	du -sh resources/models/default; cat out/pretrained/duration.json
+
+benchmark: venv ## train and score every architecture of configs/benchmark.yaml (~25 min CPU; resumable)
+	$(VENV)/bin/forestgaps benchmark --config configs/benchmark.yaml
+
 clean: ## remove build outputs (keeps .venv)
 	rm -rf out dist build .pytest_cache .ruff_cache
