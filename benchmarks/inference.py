@@ -1,12 +1,14 @@
 """Inference throughput and memory; prints one JSON object.
 
 Figures: end-to-end MPix/s of ``predict`` and model-only MPix/s per backend on a synthetic
-DSM, the overlap overhead (pixels computed / pixels output), and peak RSS of ``predict``
-at several raster sizes (one fresh process per size).
+DSM, their ratio, the achieved GFLOP/s against this machine's measured 4096² matmul peak
+(fp32 and bf16, torch), the overlap overhead (pixels computed / pixels output), the auto
+backend's calibration, and peak RSS of ``predict`` at several raster sizes (one fresh
+process per size).
 
 Usage:
     python benchmarks/inference.py --size 1024 --rss-sizes 1024,2048
-    python benchmarks/inference.py --model path/to/model --size 4096
+    python benchmarks/inference.py --model path/to/model --size 4096 --rss-sizes 1024,4096,16384
 """
 
 from __future__ import annotations
@@ -29,31 +31,38 @@ sys.path.insert(0, str(REPO))
 from forestgaps_engine.config.inference import InferenceConfig  # noqa: E402
 
 
-def synthetic_dsm(path: Path, size_px: int, seed: int = 0) -> Path:
-    """A size x size DSM (1 m, EPSG:2154): undulating canopy on a plateau, round gaps."""
+def synthetic_dsm(path: Path, size_px: int, seed: int = 0, strip_rows: int = 1024) -> Path:
+    """A size x size DSM (1 m, EPSG:2154): undulating canopy on a plateau, square gaps.
+
+    Written strip by strip, so making a 16384² DSM holds one strip, not the raster.
+    """
     import rasterio
     from affine import Affine
+    from rasterio.windows import Window
 
     rng = np.random.default_rng(seed)
-    rows = np.arange(size_px, dtype=np.float32)[:, None]
     cols = np.arange(size_px, dtype=np.float32)[None, :]
-    heights = 220.0 + 5.0 * np.sin(rows / 6.0) * np.cos(cols / 8.0)
-    heights = heights + rng.normal(0, 0.5, (size_px, size_px)).astype(np.float32)
-    for _ in range(size_px // 16):
-        r, c = rng.integers(0, size_px, 2)
-        radius = int(rng.integers(3, 12))
-        r0, r1, c0, c1 = max(0, r - radius), r + radius, max(0, c - radius), c + radius
-        heights[r0:r1, c0:c1] = 202.0
     with rasterio.open(
         path, "w", driver="GTiff", width=size_px, height=size_px, count=1, dtype="float32",
         crs="EPSG:2154", transform=Affine(1, 0, 650000, 0, -1, 6860000), nodata=-9999.0,
-        tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+        tiled=True, blockxsize=256, blockysize=256, compress="deflate", BIGTIFF="IF_SAFER",
     ) as dataset:  # fmt: skip
-        dataset.write(heights.astype(np.float32), 1)
+        for row_off in range(0, size_px, strip_rows):
+            n_rows = min(strip_rows, size_px - row_off)
+            rows = np.arange(row_off, row_off + n_rows, dtype=np.float32)[:, None]
+            heights = 220.0 + 5.0 * np.sin(rows / 6.0) * np.cos(cols / 8.0)
+            heights = heights + rng.normal(0, 0.5, (n_rows, size_px)).astype(np.float32)
+            for _ in range(n_rows * size_px // (16 * size_px)):
+                r, c = int(rng.integers(0, n_rows)), int(rng.integers(0, size_px))
+                radius = int(rng.integers(3, 12))
+                heights[max(0, r - radius) : r + radius, max(0, c - radius) : c + radius] = 202.0
+            dataset.write(heights.astype(np.float32), 1, window=Window(0, row_off, size_px, n_rows))
     return path
 
 
-def benchmark_model(folder: Path, arch: str, base_channels: int) -> Path:
+def benchmark_model(
+    folder: Path, arch: str, base_channels: int, params: dict | None = None
+) -> Path:
     """A random-init model folder (throughput does not depend on the weights' values)."""
     import torch
 
@@ -62,10 +71,28 @@ def benchmark_model(folder: Path, arch: str, base_channels: int) -> Path:
     from forestgaps_engine.models.card import ModelCard, save_model
 
     torch.manual_seed(0)
-    model = create(arch, base_channels=base_channels)
+    model = create(arch, **(params or {"base_channels": base_channels}))
     card = ModelCard(thresholds_m=[2, 5, 10], threshold_range_m=(2, 20), resolution_m=1.0)
     normalizer = Normalizer("robust_percentile", {"relief_range_m": 30.0})
     return save_model(model, normalizer, card, folder)
+
+
+def matmul_peak_gflops(size: int = 4096, repeats: int = 3) -> dict[str, float]:
+    """Measured fp32 and bf16 ``size``² matmul GFLOP/s on the CPU (torch), best of repeats."""
+    import torch
+
+    peaks = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(size, size).to(dtype)
+        b = torch.randn(size, size).to(dtype)
+        a @ b
+        best_s = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            a @ b
+            best_s = min(best_s, time.perf_counter() - started)
+        peaks[name] = round(2 * size**3 / best_s / 1e9, 2)
+    return peaks
 
 
 def model_only(
@@ -93,21 +120,22 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def rss_child(size_px: int, model: str, config_json: str, thresholds: list[float]) -> None:
-    """Run predict once in this process and print its peak RSS."""
+def rss_child(dsm: str, model: str, config_json: str, thresholds: list[float]) -> None:
+    """Run predict once in this process on an existing DSM and print its peak RSS."""
     from forestgaps_engine.inference import predict
 
     with tempfile.TemporaryDirectory() as folder:
-        dsm = synthetic_dsm(Path(folder) / "dsm.tif", size_px)
         config = InferenceConfig.model_validate_json(config_json)
         before_mb = current_rss_mb()
         result = predict(dsm, thresholds, model, Path(folder) / "out", config)
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({
-        "size_px": size_px,
+        "size_px": result.summary["grid"]["width_px"],
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "rss_before_predict_mb": round(before_mb, 1),
+        "backend": result.summary["backend"],
         "mpix_per_s": result.summary["mpix_per_s"],
+        "timings_s": result.summary["timings_s"],
     }))  # fmt: skip
 
 
@@ -118,12 +146,16 @@ def main() -> None:
     parser.add_argument("--model", help="model folder (default: a random-init --arch)")
     parser.add_argument("--arch", default="unet_film_cbam")
     parser.add_argument("--base-channels", type=int, default=16)
-    parser.add_argument("--backends", default="torch,onnxruntime")
+    parser.add_argument("--backends", default="auto,torch,onnxruntime,openvino,openvino_bf16")
+    parser.add_argument("--rss-backend", default="auto", help="backend of the RSS runs")
+    parser.add_argument("--rss-arch", help="architecture of the RSS runs' model (default --arch)")
+    parser.add_argument("--rss-params", help='its params as JSON, e.g. \'{"base_channels": 4}\'')
+    parser.add_argument("--rss-thresholds", help="thresholds of the RSS runs (default --thresholds)")
     parser.add_argument("--thresholds", default="2,5,10")
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
     parser.add_argument("--batch", type=int, default=6)
-    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--config-json", help=argparse.SUPPRESS)
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
@@ -132,8 +164,11 @@ def main() -> None:
         return
 
     from forestgaps_engine.inference import predict
+    from forestgaps_engine.inference.backends import available_backends
+    from forestgaps_engine.inference.model_source import as_inference_model
     from forestgaps_engine.inference.windows import computed_pixel_ratio
     from forestgaps_engine.models.card import load_model
+    from forestgaps_engine.models.summary import gflops_per_tile
 
     work = Path(tempfile.mkdtemp(prefix="forestgaps-bench-"))
     os.environ.setdefault("FORESTGAPS_CACHE_DIR", str(work / "cache"))
@@ -145,38 +180,80 @@ def main() -> None:
     loaded = load_model(model_path)
     dsm = synthetic_dsm(work / "dsm.tif", args.size)
     config = InferenceConfig(tile_size_px=args.tile, overlap_px=args.overlap, batch_size=args.batch)
+    rss_config = config.model_copy(update={"backend": args.rss_backend})
+    overlap = computed_pixel_ratio(args.size, args.size, args.tile, args.overlap)
+    # FLOPs grow with the pixel count for these fully convolutional nets.
+    gflop_per_mpix = gflops_per_tile(loaded.model, 256) / (256 * 256 / 1e6)
+    peaks = matmul_peak_gflops()
     report: dict[str, object] = {
-        "model": {"architecture": loaded.card.architecture, "params": loaded.card.params},
+        "model": {
+            "architecture": loaded.card.architecture,
+            "params": loaded.card.params,
+            "gflop_per_mpix": round(gflop_per_mpix, 3),
+        },
         "size_px": args.size,
         "thresholds_m": thresholds,
         "tile_size_px": args.tile,
         "overlap_px": args.overlap,
         "batch_size": args.batch,
-        "overlap_overhead": round(
-            computed_pixel_ratio(args.size, args.size, args.tile, args.overlap), 4
-        ),
+        "overlap_overhead": round(overlap, 4),
         "cpu_count": os.cpu_count(),
+        "matmul_peak_gflops": peaks,
         "backends": {},
     }
-    for backend in [name for name in args.backends.split(",") if name]:
+    installed = available_backends(as_inference_model(loaded), "cpu")
+    wanted = [name for name in args.backends.split(",") if name]
+    for backend in [name for name in wanted if name == "auto" or name in installed]:
         backend_config = config.model_copy(update={"backend": backend})
         result = predict(dsm, thresholds, loaded, work / f"out_{backend}", backend_config)
-        report["backends"][backend] = {
-            "device": result.summary["device"],
-            "end_to_end_mpix_per_s": result.summary["mpix_per_s"],
-            "model_only_mpix_per_s": round(
-                model_only(loaded, backend, args.tile, args.batch, repeats=3), 4
-            ),
-            "timings_s": result.summary["timings_s"],
+        summary = result.summary
+        entry: dict[str, object] = {
+            "device": summary["device"],
+            "backend": summary["backend"],
+            "end_to_end_mpix_per_s": summary["mpix_per_s"],
+            "timings_s": summary["timings_s"],
         }
+        if backend == "auto":
+            entry["calibration"] = summary["backend_calibration"]
+        else:
+            # Inputs per model call as the predictor sends them: windows x thresholds.
+            n_inputs = max(1, args.batch // len(thresholds)) * len(thresholds)
+            model_mpix = model_only(loaded, backend, args.tile, n_inputs, repeats=3)
+            computed_mpix_per_s = summary["mpix_per_s"] * overlap * len(thresholds)
+            peak = peaks["bf16" if backend.endswith("bf16") else "fp32"]
+            entry.update({
+                "model_only_mpix_per_s": round(model_mpix, 4),
+                # Output pixels per second over model pixels per second (every threshold
+                # and the overlap are work the model does for one output pixel).
+                "end_to_end_over_model_only": round(summary["mpix_per_s"] / model_mpix, 4),
+                "computed_over_model_only": round(computed_mpix_per_s / model_mpix, 4),
+                "model_time_share": round(
+                    summary["timings_s"]["model"] / summary["timings_s"]["total"], 4
+                ),
+                "model_only_gflops": round(model_mpix * gflop_per_mpix, 2),
+                "efficiency_vs_matmul_peak": round(model_mpix * gflop_per_mpix / peak, 4),
+            })  # fmt: skip
+        report["backends"][backend] = entry
+    rss_model = model_path
+    if args.rss_arch or args.rss_params:
+        rss_params = json.loads(args.rss_params) if args.rss_params else None
+        rss_model = benchmark_model(
+            work / "rss_model", args.rss_arch or args.arch, args.base_channels, rss_params
+        )
+        report["rss_model"] = {"architecture": args.rss_arch or args.arch, "params": rss_params}
+    rss_thresholds = args.rss_thresholds or args.thresholds
+    report["rss_backend"] = args.rss_backend
+    report["rss_thresholds_m"] = rss_thresholds
     rss = []
     for size in [int(s) for s in args.rss_sizes.split(",") if s]:
+        size_dsm = synthetic_dsm(work / f"dsm_{size}.tif", size)
         completed = subprocess.run(
-            [sys.executable, __file__, "--rss-child", str(size), "--model", str(model_path),
-             "--config-json", config.model_dump_json(), "--thresholds", args.thresholds],
+            [sys.executable, __file__, "--rss-child", str(size_dsm), "--model", str(rss_model),
+             "--config-json", rss_config.model_dump_json(), "--thresholds", rss_thresholds],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         rss.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+        size_dsm.unlink()
     report["peak_rss"] = rss
     print(json.dumps(report, indent=2))
 
