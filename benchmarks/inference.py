@@ -149,8 +149,10 @@ def main() -> None:
     parser.add_argument("--backends", default="auto,torch,onnxruntime,openvino,openvino_bf16")
     parser.add_argument("--rss-backend", default="auto", help="backend of the RSS runs")
     parser.add_argument("--rss-arch", help="architecture of the RSS runs' model (default --arch)")
-    parser.add_argument("--rss-params", help='its params as JSON, e.g. \'{"base_channels": 4}\'')
-    parser.add_argument("--rss-thresholds", help="thresholds of the RSS runs (default --thresholds)")
+    parser.add_argument("--rss-params", help="its params as JSON, e.g. '{\"base_channels\": 4}'")
+    parser.add_argument(
+        "--rss-thresholds", help="thresholds of the RSS runs (default --thresholds)"
+    )
     parser.add_argument("--thresholds", default="2,5,10")
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
