@@ -7,6 +7,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,28 @@ def test_dialog_runs_pip_offline_into_the_target_and_activates_it(
     assert installed == [str(target)] and str(target) in sys.path
     assert "Successfully installed" in dialog.log_pane.toPlainText()
     dialog.deleteLater()
+
+
+def test_menu_and_dock_notice_open_the_installer_only_on_request(
+    started_plugin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert started_plugin.deps_dialog is None  # starting QGIS installs and shows nothing
+    dock = started_plugin.show_dock()
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    dock.refresh_dependency_notice()
+    assert not dock.deps_notice.isHidden()
+    assert "PyTorch or ONNX Runtime" in dock.deps_label.text()
+
+    dock.install_button.click()
+    dialog = started_plugin.deps_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.process is None  # shown, nothing started
+    dialog.close()
+    actions = {action.objectName(): action for action in started_plugin.actions}
+    actions["forestgapsInstallDependencies"].trigger()
+    assert started_plugin.deps_dialog is dialog and dialog.isVisible()
+
+    monkeypatch.undo()
+    dock.refresh_dependency_notice()
+    assert dock.deps_notice.isHidden()
