@@ -205,8 +205,10 @@ def choose_backend(
         return build_backend(names[0], model, device, cache_dir)
     cache_path = Path(cache_dir) if cache_dir else default_cache_root()
     cache_path = cache_path / CACHE_FILE
-    key = cache_key(getattr(model.card, "model_id", ""), device)
-    entry = read_cache(cache_path).get(key)
+    model_id = getattr(model.card, "model_id", "")
+    key = cache_key(model_id, device)
+    # Without a weights hash two models would share an entry: calibrate every time.
+    entry = read_cache(cache_path).get(key) if model_id else None
     if entry and entry.get("chosen") in names:
         try:
             backend = build_backend(entry["chosen"], model, device, cache_dir)
