@@ -1,0 +1,373 @@
+"""Architecture benchmark: same data, same budget, same held-out sites for every model.
+
+``run_benchmark`` prepares the synthetic data once per fold (or reuses it), trains each
+listed architecture, measures its size (parameters, GFLOPs, training activations), its
+training time and its prediction speed (``predict`` on a held-out DSM), scores it on
+held-out synthetic sites next to both baselines, and writes the comparison into a
+markdown section with figures. Every finished run leaves ``runs/<name>[_fold<k>]/
+result.json`` and is skipped when that file exists, so an interrupted benchmark resumes.
+
+Folds are by site: fold ``k`` draws its own disjoint set of synthetic sites (seeds
+``synth.seed + k * data.synthetic_sites`` onwards), split into train/val/test by site.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.config.base import StrictModel
+from forestgaps_engine.config.loader import apply_overrides, read_yaml, validate_document
+from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.evaluation.benchmark_report import benchmark_markdown, write_marked_section
+from forestgaps_engine.evaluation.heldout import (
+    METHOD_MODEL,
+    heldout_sites,
+    inference_speed,
+    score_on_sites,
+)
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
+
+logger = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+SECTION = "benchmark"
+
+
+class BenchmarkArchitecture(StrictModel):
+    """One contender: a registered architecture, its parameters and a run name."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def run_name(self) -> str:
+        """Folder and table name (``label`` or the architecture name)."""
+        return self.label or self.name
+
+
+class BenchmarkSettings(StrictModel):
+    """The ``benchmark:`` section of a benchmark config (the rest is a ForestGapsConfig)."""
+
+    architectures: list[BenchmarkArchitecture] = Field(min_length=1)
+    n_folds: int = Field(default=1, ge=1, le=20)
+    eval_seeds: list[int] = Field(default=[9000, 9001], min_length=1)
+    eval_size_px: int = Field(default=512, ge=64, le=8192)
+    eval_thresholds_m: list[float] | None = None
+    speed_threshold_m: float = Field(default=5.0, gt=0.0)
+    output_dir: str = "out/benchmark"
+    prepared_dir: str | None = None
+    report: str | None = "docs/benchmark.md"
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """Where the benchmark wrote, and each run's result (skipped runs included)."""
+
+    output_dir: Path
+    report: Path | None
+    runs: tuple[dict[str, Any], ...]
+    skipped: tuple[str, ...]
+
+
+def load_benchmark_config(
+    path: str | Path, overrides: Iterable[str] = ()
+) -> tuple[ForestGapsConfig, BenchmarkSettings]:
+    """Split a benchmark YAML into the shared config and its ``benchmark`` section.
+
+    ``--set benchmark.n_folds=2`` and ``--set training.epochs=1`` both work.
+
+    Raises:
+        ConfigError: naming the file, the key and the fix.
+    """
+    document = apply_overrides(read_yaml(Path(path)), overrides)
+    section = document.pop("benchmark", None)
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"{path}: no 'benchmark:' section (architectures to compare)",
+            hint="Add benchmark: {architectures: [{name: mobile_unet}]}; see "
+            "configs/benchmark.yaml.",
+        )
+    config = validate_document(document, str(path))
+    try:
+        settings = BenchmarkSettings.model_validate(section)
+    except ValueError as error:
+        raise ConfigError(
+            f"{path}: benchmark section: {error}",
+            hint="See configs/benchmark.yaml for every key of the benchmark section.",
+        ) from None
+    return config, settings
+
+
+def _check(config: ForestGapsConfig, settings: BenchmarkSettings) -> None:
+    if config.data.synthetic_sites < 1:
+        raise ConfigError(
+            "the benchmark trains on synthetic sites, but data.synthetic_sites is 0",
+            hint="Set data.synthetic_sites (e.g. 8).",
+        )
+    n = config.data.synthetic_sites * settings.n_folds
+    used = set(range(config.synth.seed, config.synth.seed + n))
+    clash = sorted(used & set(settings.eval_seeds))
+    if clash:
+        raise ConfigError(
+            f"benchmark.eval_seeds {clash} are training seeds (synth.seed "
+            f"{config.synth.seed} .. {config.synth.seed + n - 1})",
+            hint="Pick evaluation seeds outside the training range, e.g. 9000, 9001.",
+        )
+    names = [item.run_name for item in settings.architectures]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"benchmark.architectures: run names {duplicates} appear twice",
+            hint="Give each entry a distinct 'label'.",
+        )
+
+
+def _prepared(config: ForestGapsConfig, settings: BenchmarkSettings, fold: int, out: Path) -> Path:
+    from forestgaps_engine.data.prepare import prepare
+
+    if settings.prepared_dir and settings.n_folds == 1:
+        return Path(settings.prepared_dir)
+    folder = out / ("prepared" if settings.n_folds == 1 else f"prepared_fold{fold}")
+    if (folder / "manifest.json").is_file():
+        logger.info("reusing prepared data %s", folder)
+        return folder
+    seed = config.synth.seed + fold * config.data.synthetic_sites
+    fold_config = config.model_copy(
+        update={
+            "synth": config.synth.model_copy(update={"seed": seed}),
+            "data": config.data.model_copy(update={"output_dir": str(folder)}),
+        }
+    )
+    prepare(fold_config)
+    return folder
+
+
+def _cost(architecture: BenchmarkArchitecture) -> dict[str, float]:
+    import torch
+
+    from forestgaps_engine.models import create
+    from forestgaps_engine.models.summary import activation_bytes, count_parameters, gflops_per_tile
+
+    torch.manual_seed(0)
+    model = create(architecture.name, **architecture.params)
+    return {
+        "param_count": count_parameters(model),
+        "gflops_per_256_tile": round(gflops_per_tile(model, 256), 4),
+        "activation_mb_per_256_tile": round(activation_bytes(model, 256) / 2**20, 2),
+    }
+
+
+def _run_one(
+    config: ForestGapsConfig,
+    architecture: BenchmarkArchitecture,
+    prepared: Path,
+    run_dir: Path,
+    sites: list[Any],
+    thresholds_m: list[float],
+    settings: BenchmarkSettings,
+    reporter: Reporter,
+    cancel: CancelCallback | None,
+) -> dict[str, Any]:
+    from forestgaps_engine.training.api import train
+
+    training = config.training.model_copy(update={"output_dir": str(run_dir / "training")})
+    run_config = config.model_copy(
+        update={
+            "model": config.model.model_copy(
+                update={"name": architecture.name, "params": dict(architecture.params)}
+            ),
+            "training": training,
+        }
+    )
+    is_resume = (run_dir / "training" / "checkpoints" / "last.pt").is_file()
+    trained = train(
+        run_config,
+        prepared,
+        resume=is_resume,
+        progress=reporter.sub(0.0, 0.8).report,
+        cancel=cancel,
+    )
+    reporter.report(0.8, f"{architecture.run_name}: scoring on held-out sites")
+    scores = score_on_sites(
+        sites,
+        trained.model_dir,
+        thresholds_m,
+        run_dir / "evaluation",
+        config.gaps,
+        config.inference,
+    )
+    speed = inference_speed(
+        sites[0],
+        trained.model_dir,
+        settings.speed_threshold_m,
+        run_dir / "speed",
+        config.inference,
+    )
+    return {
+        "run": architecture.run_name,
+        "architecture": architecture.name,
+        "params": architecture.params,
+        **_cost(architecture),
+        "training": {
+            "epochs_run": trained.epochs_run,
+            "duration_s": round(trained.duration_s, 1),
+            "is_resumed": is_resume,
+            "val_metrics": {k: v for k, v in trained.metrics.items() if "_t" not in k},
+        },
+        "inference": speed,
+        "scores": scores[METHOD_MODEL],
+        "model_dir": str(trained.model_dir),
+    }
+
+
+def run_benchmark(
+    config: ForestGapsConfig,
+    settings: BenchmarkSettings,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> BenchmarkResult:
+    """Train and score every architecture of ``settings``; skip runs already finished.
+
+    Args:
+        config: data, training budget (epochs, steps per epoch), gaps and inference.
+        settings: architectures, folds, held-out seeds, output and report paths.
+        progress: ``progress(fraction, message)``.
+        cancel: returns True to stop (finished runs stay).
+
+    Returns:
+        The output folder, the report and every run's ``result.json`` content.
+
+    Raises:
+        ConfigError: no synthetic sites, evaluation seeds among training seeds, duplicates.
+        DataError, TrainingError, ModelError, InferenceError: from the engine steps.
+    """
+    _check(config, settings)
+    reporter = Reporter(progress, cancel)
+    out = ensure_writable_dir(settings.output_dir)
+    thresholds_m = settings.eval_thresholds_m or list(config.gaps.thresholds_m)
+    resolution_m = config.data.resolution_m or config.synth.resolution_m
+    sites = heldout_sites(
+        out / "heldout_sites",
+        settings.eval_seeds,
+        settings.eval_size_px,
+        resolution_m,
+        config.synth.crs,
+    )
+    baselines_path = out / "baselines.json"
+    if not baselines_path.is_file():
+        reporter.report(0.0, "scoring the baselines on the held-out sites")
+        write_json_atomic(
+            baselines_path,
+            score_on_sites(sites, None, thresholds_m, out / "baselines", config.gaps),
+        )
+    jobs = [(fold, item) for fold in range(settings.n_folds) for item in settings.architectures]
+    results, skipped = [], []
+    for index, (fold, architecture) in enumerate(jobs):
+        name = architecture.run_name + (f"_fold{fold}" if settings.n_folds > 1 else "")
+        run_dir = out / "runs" / name
+        result_path = run_dir / RESULT_FILE
+        if result_path.is_file():
+            logger.info("%s: finished before, skipped (%s)", name, result_path)
+            results.append(json.loads(result_path.read_text("utf-8")))
+            skipped.append(name)
+            continue
+        step = reporter.sub(index / len(jobs), 1.0 / len(jobs))
+        step.report(0.0, f"{name}: preparing data")
+        prepared = _prepared(config, settings, fold, out)
+        result = _run_one(
+            config, architecture, prepared, run_dir, sites, thresholds_m, settings, step, cancel
+        )
+        result["fold"] = fold
+        write_json_atomic(result_path, result)
+        logger.info("%s: done (%s)", name, result_path)
+        results.append(result)
+    report = None
+    if settings.report:
+        report = write_benchmark_report(config, settings, results, baselines_path, sites)
+    reporter.report(1.0, "done")
+    return BenchmarkResult(out, report, tuple(results), tuple(skipped))
+
+
+def _averaged(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_run.setdefault(result["run"], []).append(result)
+    rows = []
+    for run, items in by_run.items():
+
+        def mean(values: list[float | None]) -> float | None:
+            kept = [v for v in values if v is not None]
+            return sum(kept) / len(kept) if kept else None
+
+        first = items[0]
+        scores = {
+            t: {m: mean([i["scores"][t][m] for i in items]) for m in first["scores"][t]}
+            for t in first["scores"]
+        }
+        rows.append(
+            {
+                "run": run,
+                "architecture": first["architecture"],
+                "params_m": first["param_count"] / 1e6,
+                "gflops": first["gflops_per_256_tile"],
+                "activation_mb": first["activation_mb_per_256_tile"],
+                "train_s": mean([i["training"]["duration_s"] for i in items]) or 0.0,
+                "epochs": max(i["training"]["epochs_run"] for i in items),
+                "mpix_per_s": mean([i["inference"]["mpix_per_s"] for i in items]) or 0.0,
+                "scores": scores,
+                "n_folds": len(items),
+            }
+        )
+    return rows
+
+
+def write_benchmark_report(
+    config: ForestGapsConfig,
+    settings: BenchmarkSettings,
+    results: Sequence[dict[str, Any]],
+    baselines_path: Path,
+    sites: Sequence[Any],
+) -> Path:
+    """Write the benchmark section (and its figures beside the report) from the results."""
+    import torch
+
+    target = Path(settings.report or Path(settings.output_dir) / "benchmark.md")
+    baselines = json.loads(baselines_path.read_text("utf-8"))
+    baselines.pop(METHOD_MODEL, None)
+    data = config.data
+    budget = {
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}, {platform.platform()}",
+        "training data": f"{data.synthetic_sites} synthetic sites of {config.synth.size_px} px "
+        f"at {config.synth.resolution_m:g} m per fold (split by site {data.split.train:g}/"
+        f"{data.split.val:g}/{data.split.test:g}), {data.tile_size_px} px tiles",
+        "training budget": f"{config.training.epochs} epochs of batch "
+        f"{config.training.batch_size}"
+        + (
+            f", at most {config.training.max_steps_per_epoch} steps per epoch"
+            if config.training.max_steps_per_epoch
+            else ""
+        )
+        + f", early stopping patience {config.training.early_stopping_patience_epochs}",
+        "folds": str(settings.n_folds),
+        "held-out sites": f"{len(sites)} synthetic sites of {settings.eval_size_px} px, seeds "
+        + ", ".join(str(site.seed) for site in sites),
+        "prediction speed": f"one `predict` call (model loading included) on a "
+        f"{settings.eval_size_px}² px held-out DSM at {settings.speed_threshold_m:g} m, "
+        f"inference tile {config.inference.tile_size_px} px, batch "
+        f"{config.inference.batch_size}",
+    }
+    figure_dir = target.parent / target.stem
+    text = benchmark_markdown(_averaged(results), baselines, budget, figure_dir, target.parent)
+    return write_marked_section(target, SECTION, text, title="Benchmark")

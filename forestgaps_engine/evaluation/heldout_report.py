@@ -1,0 +1,179 @@
+"""One model on held-out synthetic sites at several resolutions, against the issue's aims.
+
+``heldout_report`` scores a model (the bundled default, typically) next to both baselines
+on sites generated from seeds training never used, at each listed resolution (the same
+ground extent, so a 0.5 m site has twice the pixels a side of a 1 m one), and checks the
+aims of issue #8: IoU >= 0.85 at 5 and 10 m, >= 0.10 IoU above the DSM-only baseline, and
+thresholds never trained (7, 12.5 m) within 0.05 IoU of their trained neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.evaluation.benchmark_report import threshold_table, write_marked_section
+from forestgaps_engine.evaluation.heldout import METHOD_MODEL, heldout_sites, score_on_sites
+from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+SECTION = "default-model"
+AIM_IOU = 0.85
+AIM_MARGIN_OVER_DSM_ONLY = 0.10
+AIM_UNSEEN_GAP = 0.05
+
+Scores = Mapping[str, Mapping[str, Mapping[str, float | None]]]
+
+
+@dataclass(frozen=True)
+class HeldOutReport:
+    """Scores per resolution (``"1"`` -> method -> threshold -> metric) and the aims check."""
+
+    out_dir: Path
+    scores: dict[str, Any]
+    aims: tuple[tuple[str, bool | None, str], ...]
+    markdown: str
+
+
+def _iou(scores: Scores, method: str, threshold_m: float) -> float | None:
+    row = scores.get(method, {}).get(f"{threshold_m:g}")
+    return None if row is None else row.get("iou")
+
+
+def check_aims(scores: Scores, trained_m: Sequence[float]) -> list[tuple[str, bool | None, str]]:
+    """(aim, met? (None: not measurable), figures) for the issue's aims."""
+    aims: list[tuple[str, bool | None, str]] = []
+    for t in (5.0, 10.0):
+        value = _iou(scores, METHOD_MODEL, t)
+        aims.append(
+            (
+                f"IoU >= {AIM_IOU} at {t:g} m",
+                None if value is None else value >= AIM_IOU,
+                "-" if value is None else f"{value:.3f}",
+            )
+        )
+    margins = []
+    for t_label in scores.get(METHOD_MODEL, {}):
+        model, baseline = (
+            _iou(scores, METHOD_MODEL, float(t_label)),
+            _iou(scores, "dsm_only", float(t_label)),
+        )
+        if model is not None and baseline is not None:
+            margins.append((float(t_label), model - baseline))
+    if margins:
+        mean_margin = sum(m for _t, m in margins) / len(margins)
+        aims.append(
+            (
+                f"mean IoU >= DSM-only + {AIM_MARGIN_OVER_DSM_ONLY}",
+                mean_margin >= AIM_MARGIN_OVER_DSM_ONLY,
+                f"mean margin {mean_margin:+.3f} ("
+                + ", ".join(f"{t:g} m {m:+.3f}" for t, m in margins)
+                + ")",
+            )
+        )
+    trained = sorted(trained_m)
+    for t_label in scores.get(METHOD_MODEL, {}):
+        t = float(t_label)
+        below = [x for x in trained if x < t]
+        above = [x for x in trained if x > t]
+        if t in trained or not below or not above:
+            continue
+        low, high = below[-1], above[0]
+        value, v_low, v_high = (_iou(scores, METHOD_MODEL, x) for x in (t, low, high))
+        if None in (value, v_low, v_high):
+            continue
+        expected = v_low + (v_high - v_low) * (t - low) / (high - low)
+        aims.append(
+            (
+                f"unseen {t:g} m within {AIM_UNSEEN_GAP} IoU of its trained neighbours",
+                abs(value - expected) <= AIM_UNSEEN_GAP,
+                f"{value:.3f} vs {expected:.3f} interpolated from {low:g} m ({v_low:.3f}) "
+                f"and {high:g} m ({v_high:.3f})",
+            )
+        )
+    return aims
+
+
+def heldout_report(
+    model: Any,
+    config: ForestGapsConfig,
+    out_dir: str | Path,
+    seeds: Sequence[int] = (9000, 9001, 9002, 9003),
+    thresholds_m: Sequence[float] = (2.0, 5.0, 7.0, 10.0, 12.5, 15.0),
+    resolutions_m: Sequence[float] = (1.0, 0.5, 2.0),
+    extent_m: float = 512.0,
+    doc: str | Path | None = None,
+) -> HeldOutReport:
+    """Score ``model`` and both baselines on held-out sites at each resolution.
+
+    Args:
+        model: model folder or ``"default"``.
+        config: gaps and inference settings (and the training seeds, named in the text).
+        out_dir: ``heldout.json``, ``heldout.md``, sites and per-site reports go here.
+        seeds: forest seeds; keep them out of the training range.
+        thresholds_m: thresholds scored (include ones the model never saw).
+        resolutions_m: cell sizes of the generated sites, metres.
+        extent_m: side of every site, metres.
+        doc: also write the text into this markdown's ``default-model`` section.
+    """
+    from forestgaps_engine.models.card import load_model
+
+    loaded = load_model(model)
+    out = ensure_writable_dir(out_dir)
+    scores: dict[str, Any] = {}
+    for resolution_m in resolutions_m:
+        size_px = int(round(extent_m / resolution_m))
+        sites = heldout_sites(out / "sites", seeds, size_px, resolution_m, config.synth.crs)
+        scores[f"{resolution_m:g}"] = score_on_sites(
+            sites,
+            loaded,
+            thresholds_m,
+            out / f"res_{resolution_m:g}m",
+            config.gaps,
+            config.inference,
+        )
+        logger.info("held-out sites at %g m scored", resolution_m)
+    card = loaded.card
+    first = scores[f"{resolutions_m[0]:g}"]
+    aims = check_aims(first, card.thresholds_m)
+    lines = [
+        "## Default model",
+        "",
+        f"- architecture: `{card.architecture}` {card.params.get('base_channels', '')} "
+        f"base channels; trained at {card.resolution_m:g} m on thresholds "
+        f"{', '.join(f'{t:g}' for t in card.thresholds_m)} m; model id `{card.model_id}`",
+        f"- held-out sites: seeds {', '.join(str(s) for s in seeds)} ({extent_m:g} m a side), "
+        "never used in training; pixel scores pooled over the sites",
+        f"- prediction: inference tile {config.inference.tile_size_px} px, cut-off "
+        f"{config.inference.probability_cutoff:g}, min gap area "
+        f"{config.inference.min_gap_area_m2:g} m²",
+        "",
+        f"### Aims of issue #8 (sites at {resolutions_m[0]:g} m)",
+        "",
+        "| aim | met | figures |",
+        "|---|---|---|",
+    ]
+    for aim, met, figures in aims:
+        verdict = "n/a" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {aim} | {verdict} | {figures} |")
+    labels = [f"{t:g}" for t in thresholds_m]
+    for resolution, per_method in scores.items():
+        lines += ["", f"### Sites at {resolution} m: IoU per threshold", ""]
+        lines.append(threshold_table(per_method, labels, "iou"))
+        lines += ["", f"Object F1 at {resolution} m:", ""]
+        lines.append(threshold_table(per_method, labels, "object_f1"))
+    markdown = "\n".join(lines) + "\n"
+    write_json_atomic(
+        out / "heldout.json",
+        {"scores": scores, "aims": [list(a) for a in aims], "model_id": card.model_id},
+    )
+    with atomic_path(out / "heldout.md") as temp_path:
+        temp_path.write_text(markdown, "utf-8")
+    if doc is not None:
+        write_marked_section(doc, SECTION, markdown, title="Benchmark")
+    return HeldOutReport(out, scores, tuple(aims), markdown)
