@@ -46,11 +46,40 @@ from forestgaps_engine.version import __version__
 
 logger = logging.getLogger(__name__)
 
+
+def _form_schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` of a multipart form (the body is parsed by hand, streamed)."""
+    properties = {"file": {"type": "string", "format": "binary"}, **fields}
+    schema = {"type": "object", "properties": properties, "required": ["file"]}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": schema}},
+        }
+    }
+
+
+PREDICT_FORM = _form_schema(
+    {
+        "thresholds": {"type": "string", "example": "5,10", "description": "metres"},
+        "tile_size_px": {"type": "integer"},
+        "overlap_px": {"type": "integer"},
+        "min_gap_area_m2": {"type": "number"},
+        "probability_cutoff": {"type": "number"},
+        "geojson_crs": {"type": "string", "enum": ["wgs84", "input"]},
+    }
+)
 AUGMENT_LIMITS = {
     "n_samples": (1, 16, 8),
     "seed": (0, 2**31 - 1, 0),
     "tile_size_px": (16, 512, 256),
 }
+AUGMENT_FORM = _form_schema(
+    {
+        name: {"type": "integer", "minimum": low, "maximum": high, "default": default}
+        for name, (low, high, default) in AUGMENT_LIMITS.items()
+    }
+)
 
 
 class MetricsMiddleware:
@@ -210,7 +239,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
             )
         return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix), filename=name)
 
-    @app.post("/predict")
+    @app.post("/predict", openapi_extra=PREDICT_FORM)
     async def predict(request: Request) -> JSONResponse:
         """Gap masks, polygons and figures of an uploaded DSM.
 
@@ -251,7 +280,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
         state.metrics.inference_mpix.inc(mpix)
         return {"job_id": job_id, "expires_in_s": config.serve.result_ttl_s, **body}
 
-    @app.post("/augment")
+    @app.post("/augment", openapi_extra=AUGMENT_FORM)
     async def augment(request: Request) -> Response:
         """PNG sheet: the centre tile of an uploaded DSM, then augmented versions of it.
 

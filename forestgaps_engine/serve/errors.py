@@ -60,7 +60,8 @@ class Scrubber:
         from pathlib import Path
 
         text = str(server_path)
-        if text:
+        # A root or one-letter path would turn ordinary text into noise.
+        if len(text.strip("/\\")) > 1:
             self.replacements[text] = shown_as
             self.replacements.setdefault(str(Path(text).resolve()), shown_as)
 

@@ -7,13 +7,15 @@ client sent, so no request can reach another file of the server.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets
 import shutil
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from forestgaps_engine.files import write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -24,23 +26,15 @@ MEDIA_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class StoredJob:
-    """Files of one job and when they expire.
-
-    Attributes:
-        folder: private folder holding the files.
-        files: published name -> file.
-        expires_at_s: ``time.monotonic()`` deadline.
-    """
-
-    folder: Path
-    files: dict[str, Path]
-    expires_at_s: float
+MANIFEST_FILE = "manifest.json"
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 class ResultStore:
-    """Thread-safe map of job id -> published files, purged after ``ttl_s``.
+    """Job folders under ``root``, each published with a manifest (names, expiry).
+
+    The state lives on disk, so several worker processes given the same ``root`` serve
+    each other's results; expiry uses wall-clock time for the same reason.
 
     Args:
         root: private folder the job folders live in.
@@ -50,11 +44,9 @@ class ResultStore:
     def __init__(self, root: Path, ttl_s: float) -> None:
         self.root = root
         self.ttl_s = ttl_s
-        self._jobs: dict[str, StoredJob] = {}
-        self._lock = threading.Lock()
 
     def new_folder(self) -> tuple[str, Path]:
-        """A fresh job id and its (empty, private) folder."""
+        """A fresh job id (128 random bits) and its empty folder."""
         job_id = secrets.token_urlsafe(16)
         folder = self.root / job_id
         folder.mkdir(mode=0o700)
@@ -62,35 +54,45 @@ class ResultStore:
 
     def publish(self, job_id: str, folder: Path, files: dict[str, Path]) -> None:
         """Make ``files`` (inside ``folder``) downloadable until the expiry."""
-        with self._lock:
-            self._jobs[job_id] = StoredJob(folder, dict(files), time.monotonic() + self.ttl_s)
+        manifest = {
+            "expires_at_s": time.time() + self.ttl_s,
+            "files": {name: path.relative_to(folder).as_posix() for name, path in files.items()},
+        }
+        write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+    def _manifest(self, folder: Path) -> dict | None:
+        try:
+            return json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def lookup(self, job_id: str, name: str) -> Path | None:
         """The file published as ``name`` by ``job_id``, or None (unknown or expired)."""
         self.purge_expired()
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None:
+        if not _JOB_ID.fullmatch(job_id):
             return None
-        path = job.files.get(name)
+        folder = self.root / job_id
+        manifest = self._manifest(folder)
+        if manifest is None or manifest["expires_at_s"] <= time.time():
+            return None
+        relative = manifest["files"].get(name)
+        path = folder / relative if relative else None
         return path if path is not None and path.is_file() else None
 
     def purge_expired(self) -> int:
-        """Delete expired jobs; returns how many."""
-        now = time.monotonic()
-        with self._lock:
-            expired = [job_id for job_id, job in self._jobs.items() if job.expires_at_s <= now]
-            folders = [self._jobs.pop(job_id).folder for job_id in expired]
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+        """Delete expired jobs (folders without a manifest are still running); returns how many."""
+        now = time.time()
+        expired = []
+        for folder in self.root.iterdir():
+            manifest = self._manifest(folder)
+            if manifest is not None and manifest["expires_at_s"] <= now:
+                shutil.rmtree(folder, ignore_errors=True)
+                expired.append(folder)
         if expired:
             logger.debug("purged %d expired result(s)", len(expired))
         return len(expired)
 
     def clear(self) -> None:
         """Delete every job (at shutdown)."""
-        with self._lock:
-            folders = [job.folder for job in self._jobs.values()]
-            self._jobs.clear()
-        for folder in folders:
+        for folder in self.root.iterdir():
             shutil.rmtree(folder, ignore_errors=True)

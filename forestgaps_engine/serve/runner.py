@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
@@ -68,10 +71,21 @@ def serve(config: ForestGapsConfig | None = None) -> None:
 
         uvicorn.run(create_app(settings.model, config), **common)
         return
+    from forestgaps_engine.serve.state import SHARED_RESULTS_ENV
+
+    # A result is downloaded from whichever worker gets the request: one folder for all.
+    parent = Path(settings.temp_dir) if settings.temp_dir else None
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    shared_results = tempfile.mkdtemp(prefix="forestgaps-serve-results-", dir=parent)
     os.environ[CONFIG_ENV] = config.model_dump_json()
-    uvicorn.run(
-        "forestgaps_engine.serve.runner:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        **common,
-    )
+    os.environ[SHARED_RESULTS_ENV] = shared_results
+    try:
+        uvicorn.run(
+            "forestgaps_engine.serve.runner:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **common,
+        )
+    finally:
+        shutil.rmtree(shared_results, ignore_errors=True)

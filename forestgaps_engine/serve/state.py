@@ -4,6 +4,7 @@ store, the metrics and the prediction slots."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from forestgaps_engine.serve.results import ResultStore
 
 logger = logging.getLogger(__name__)
 
+SHARED_RESULTS_ENV = "FORESTGAPS_SERVE_SHARED_RESULTS"
 NO_MODEL_HINT = (
     "Start the service with --model PATH (a folder written by `forestgaps train`), "
     "or install the bundled default model."
@@ -89,8 +91,12 @@ class ServiceState:
         # mkdtemp: mode 0700, so other local users cannot read uploads or results.
         self.root = Path(tempfile.mkdtemp(prefix="forestgaps-serve-", dir=parent))
         (self.root / "requests").mkdir()
-        (self.root / "results").mkdir()
-        self.store = ResultStore(self.root / "results", config.serve.result_ttl_s)
+        shared_results = os.environ.get(SHARED_RESULTS_ENV)
+        # Several workers share one results folder (made and removed by the parent).
+        self.owns_results = not shared_results
+        results = Path(shared_results) if shared_results else self.root / "results"
+        results.mkdir(exist_ok=True)
+        self.store = ResultStore(results, config.serve.result_ttl_s)
         self.metrics = ServiceMetrics()
         self.max_upload_bytes = int(config.serve.max_upload_mb * 2**20)
         self._slots = threading.BoundedSemaphore(config.serve.max_concurrent_predictions)
@@ -139,5 +145,6 @@ class ServiceState:
 
     def close(self) -> None:
         """Remove uploads and results."""
-        self.store.clear()
+        if self.owns_results:
+            self.store.clear()
         self._finalizer()
