@@ -43,15 +43,18 @@ CHILD = textwrap.dedent(
 )
 
 
+def _exported(source: Path, folder: Path, include_normalization: bool) -> Path:
+    import shutil
+
+    shutil.copytree(source, folder)
+    export_model(folder, folder / "model.onnx", include_normalization=include_normalization)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def exported_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the tiny model with the default export (normalization inside) beside it."""
-    import shutil
-
-    folder = tmp_path_factory.mktemp("exported") / "model"
-    shutil.copytree(tiny_model_dir, folder)
-    export_model(folder, folder / "model.onnx", format="onnx")
-    return folder
+    return _exported(tiny_model_dir, tmp_path_factory.mktemp("exported") / "model", True)
 
 
 def _run_without_torch(dsm: Path, model: Path, out: Path, backend: str, cache: Path) -> dict:
@@ -67,9 +70,13 @@ def _run_without_torch(dsm: Path, model: Path, out: Path, backend: str, cache: P
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def test_predict_without_torch_matches_torch(tmp_path, exported_dir, tiny_model_dir):
+@pytest.mark.parametrize("graph", ["raw", "normalized"])
+def test_predict_without_torch_matches_torch(tmp_path, exported_dir, tiny_model_dir, graph):
     dsm = write_dsm(tmp_path / "dsm.tif", forest(90))
-    report = _run_without_torch(dsm, exported_dir, tmp_path / "free", "auto", tmp_path / "c")
+    model = exported_dir
+    if graph == "normalized":  # `forestgaps export --no-normalization`: NumPy normalizes
+        model = _exported(tiny_model_dir, tmp_path / "model", include_normalization=False)
+    report = _run_without_torch(dsm, model, tmp_path / "free", "auto", tmp_path / "c")
     assert report == {"torch_loaded": False, "backend": report["backend"]}
     assert report["backend"] in ("onnxruntime", "openvino", "openvino_bf16")
     config = InferenceConfig(tile_size_px=64, overlap_px=16, min_gap_area_m2=0, backend="torch")
