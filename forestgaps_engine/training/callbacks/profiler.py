@@ -2,8 +2,8 @@
 
 The schedule waits one step (start-up noise), warms up one, then records ``active_steps``
 and writes ``<log_dir>/<host>_<pid>.<time>.pt.trace.json`` with
-``torch.profiler.tensorboard_trace_handler`` (rank 0 only). Open it with the TensorBoard
-profiler plugin (``pip install torch-tb-profiler``) or in https://ui.perfetto.dev.
+``torch.profiler.tensorboard_trace_handler`` (rank 0 only). Open it in
+https://ui.perfetto.dev or chrome://tracing.
 """
 
 from __future__ import annotations
