@@ -127,7 +127,9 @@ def loader_setting(
     can_pin = device.type == "cuda"
     if training.num_workers != "auto":
         workers = int(training.num_workers)
-        return LoaderSetting(workers, 2 if workers > 0 else None, can_pin)
+        setting = LoaderSetting(workers, 2 if workers > 0 else None, can_pin)
+        logger.info("data loader: %s (training.num_workers)", _describe(setting))
+        return setting
     environment = detect_environment()
     max_workers = environment.max_workers()
     if device.type == "cpu":
