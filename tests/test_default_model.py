@@ -1,0 +1,61 @@
+"""The bundled default model (resources/models/default/, built by `make pretrained`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.models.card import DEFAULT_MODEL_DIR, load_model
+
+MAX_TOTAL_MB = 20.0
+
+
+def test_default_model_loads_by_name() -> None:
+    loaded = load_model("default")
+    card = loaded.card
+    assert card.architecture == "fast_scnn"
+    assert card.thresholds_m == [2.0, 5.0, 10.0, 15.0, 20.0]
+    assert card.resolution_m == pytest.approx(1.0)
+    assert card.model_id and card.metrics["val_iou"] > 0.5
+    assert not loaded.model.training
+
+
+def test_default_model_folder_is_small_and_complete() -> None:
+    names = {path.name for path in DEFAULT_MODEL_DIR.iterdir()}
+    assert {"model.safetensors", "model_card.json"} <= names
+    total_mb = sum(path.stat().st_size for path in DEFAULT_MODEL_DIR.iterdir()) / 2**20
+    assert total_mb <= MAX_TOTAL_MB
+
+
+def test_shipped_onnx_has_the_bare_signature() -> None:
+    onnx_path = DEFAULT_MODEL_DIR / "model.onnx"
+    if not onnx_path.is_file():
+        pytest.skip("no model.onnx shipped")
+    pytest.importorskip("onnx")
+    from forestgaps_engine.inference.backends import GRAPH_LOGITS, shipped_graph_kind
+
+    assert shipped_graph_kind(onnx_path) == GRAPH_LOGITS
+
+
+def test_default_model_finds_gaps_on_an_unseen_synthetic_forest(tmp_path: Path) -> None:
+    from forestgaps_engine.inference.api import predict
+    from forestgaps_engine.synth.forest import write_synthetic_site
+
+    # Seed 9100: outside the training seeds (0-23) of configs/pretrained.yaml.
+    site = write_synthetic_site(tmp_path / "site", 192, resolution_m=1.0, seed=9100)
+    config = InferenceConfig(
+        tile_size_px=192, overlap_px=16, batch_size=1, device="cpu", backend="torch"
+    )
+    result = predict(site["dsm"], [5.0], "default", tmp_path / "out", config)
+    with rasterio.open(result.thresholds[0].mask_path) as source:
+        predicted = source.read(1) == 1
+    with rasterio.open(site["chm"]) as source:
+        chm = source.read(1, masked=True).filled(np.nan).astype(np.float32)
+    reference = label_gaps(chm, 5.0, 1.0, 1.0, 10000.0) > 0
+    iou = (predicted & reference).sum() / max((predicted | reference).sum(), 1)
+    assert iou > 0.5
