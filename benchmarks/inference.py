@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -112,10 +111,14 @@ def model_only(
     return n_inputs * tile_px * tile_px * repeats / 1e6 / (time.perf_counter() - started)
 
 
-def current_rss_mb() -> float:
-    """Resident memory of this process now (Linux), MB."""
+def current_rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory of this process now (``VmRSS``) or at its peak (``VmHWM``), MB (Linux).
+
+    ``VmHWM`` belongs to this program's address space; ``ru_maxrss`` would not do here,
+    since Linux carries the parent's peak over ``fork``/``exec`` into the child's.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -128,10 +131,10 @@ def rss_child(dsm: str, model: str, config_json: str, thresholds: list[float]) -
         config = InferenceConfig.model_validate_json(config_json)
         before_mb = current_rss_mb()
         result = predict(dsm, thresholds, model, Path(folder) / "out", config)
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak_mb = current_rss_mb("VmHWM")
     print(json.dumps({
         "size_px": result.summary["grid"]["width_px"],
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
         "rss_before_predict_mb": round(before_mb, 1),
         "backend": result.summary["backend"],
         "mpix_per_s": result.summary["mpix_per_s"],
