@@ -11,6 +11,7 @@ import yaml
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.benchmark import load_benchmark_config, run_benchmark
 from forestgaps_engine.evaluation.benchmark_report import write_marked_section
+from forestgaps_engine.evaluation.heldout_report import check_aims, heldout_report
 
 
 def _write_config(tmp_path: Path, **benchmark: object) -> Path:
@@ -79,6 +80,22 @@ def test_tiny_benchmark_writes_results_and_report_then_resumes(tmp_path: Path) -
     assert set(second.skipped) == {"fast_scnn", "mobile8"}
     assert [run["run"] for run in second.runs] == ["fast_scnn", "mobile8"]
 
+    doc = tmp_path / "docs" / "benchmark.md"
+    held_out = heldout_report(
+        first.runs[0]["model_dir"],
+        config,
+        tmp_path / "heldout",
+        seeds=(9000,),
+        thresholds_m=(5.0, 7.0),
+        resolutions_m=(1.0, 2.0),
+        extent_m=96.0,
+        doc=doc,
+    )
+    assert set(held_out.scores) == {"1", "2"}
+    assert set(held_out.scores["1"]) == {"model", "dsm_only", "chm_threshold"}
+    text = doc.read_text()
+    assert "## Default model" in text and "## Architecture benchmark" in text
+
 
 def test_eval_seeds_among_training_seeds_are_refused(tmp_path: Path) -> None:
     config, settings = load_benchmark_config(_write_config(tmp_path, eval_seeds=[11]))
@@ -109,3 +126,17 @@ def test_marked_section_keeps_the_rest_of_the_document(tmp_path: Path) -> None:
     text = doc.read_text()
     assert "hand-written" in text and "kept" in text and "second" in text
     assert "first" not in text
+
+
+def test_aims_are_checked_against_the_figures() -> None:
+    row = {"iou": 0.9}
+    scores = {
+        "model": {"5": {"iou": 0.90}, "7": {"iou": 0.80}, "10": {"iou": 0.86}},
+        "dsm_only": {"5": {"iou": 0.70}, "7": {"iou": 0.70}, "10": {"iou": 0.70}},
+        "chm_threshold": {"5": row, "7": row, "10": row},
+    }
+    aims = {aim: met for aim, met, _figures in check_aims(scores, [5.0, 10.0])}
+    assert aims["IoU >= 0.85 at 5 m"] and aims["IoU >= 0.85 at 10 m"]
+    assert aims["mean IoU >= DSM-only + 0.1"]
+    # 7 m interpolates to 0.884 between 0.90 and 0.86: 0.80 is more than 0.05 below.
+    assert aims["unseen 7 m within 0.05 IoU of its trained neighbours"] is False
