@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+from scipy import ndimage
+
+from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.postprocess import GapLabels, GapStatistics
 
 LAYER_NAME = "gaps"
@@ -16,6 +21,33 @@ FIELDS = (
     ("dsm_min_m", "REAL"),
     ("dsm_max_m", "REAL"),
 )
+
+
+def gap_polygons(labels: GapLabels) -> dict[int, Any]:
+    """``geo.vectorize.label_polygons`` of the gap ids, traced gap by gap in its bounding box.
+
+    Tracing the whole raster at once makes GDAL copy the ids and a mask (5 bytes per cell:
+    1.3 GB at 16384²); one small box per gap keeps the extra memory to the largest gap.
+    """
+    from affine import Affine
+
+    from forestgaps_engine.geo.vectorize import label_polygons
+
+    polygons: dict[int, Any] = {}
+    for index, box in enumerate(ndimage.find_objects(labels.ids)):
+        if box is None:
+            continue
+        gap_id = index + 1
+        rows, cols = box
+        window_grid = Grid(
+            labels.grid.crs,
+            labels.grid.transform * Affine.translation(cols.start, rows.start),
+            rows.stop - rows.start,
+            cols.stop - cols.start,
+        )
+        patch = np.where(labels.ids[box] == gap_id, gap_id, 0).astype(np.int32)
+        polygons.update(label_polygons(patch, window_grid))
+    return polygons
 
 
 def write_gap_polygons(
@@ -31,11 +63,7 @@ def write_gap_polygons(
         threshold_m: the threshold these gaps belong to.
     """
     from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.vectorize import (
-        VectorFeature,
-        label_polygons,
-        multipolygon_perimeter,
-    )
+    from forestgaps_engine.geo.vectorize import VectorFeature, multipolygon_perimeter
 
     # As geo.vectorize.gap_features, with the areas already counted by strips (its
     # whole-raster bincount copies the ids to int64: 2 GB at 16384²).
@@ -45,7 +73,7 @@ def write_gap_polygons(
         "dsm_max_m": statistics.dsm_max_m,
     }
     features = []
-    for gap_id, polygons in label_polygons(labels.ids, labels.grid).items():
+    for gap_id, polygons in gap_polygons(labels).items():
         attributes = {
             "gap_id": gap_id,
             "area_m2": float(statistics.area_m2[gap_id - 1]),

@@ -24,3 +24,29 @@ def test_count_ids_by_strips_equals_bincount() -> None:
     ids = np.random.default_rng(0).integers(0, 40, (1100, 30)).astype(np.int32)
     np.testing.assert_array_equal(count_ids(ids, 45), np.bincount(ids.ravel(), minlength=46))
     assert _label_in_place(np.zeros((4, 4), bool), 1.0, 0.0).max() == 0
+
+
+def test_gap_polygons_box_by_box_equal_the_whole_raster_trace() -> None:
+    from affine import Affine
+
+    from forestgaps_engine.geo.grid import Grid
+    from forestgaps_engine.geo.vectorize import label_polygons
+    from forestgaps_engine.inference.polygons import gap_polygons
+    from forestgaps_engine.inference.postprocess import GapLabels
+
+    rng = np.random.default_rng(5)
+    is_gap = rng.random((120, 90)) > 0.55
+    is_gap[20:60, 10:50] = True
+    is_gap[30:40, 20:30] = False  # a hole
+    is_gap[33:36, 23:26] = True  # an island inside the hole: another gap
+    ids = _label_in_place(is_gap, 1.0, 3.0)
+    grid = Grid("EPSG:2154", Affine(0.5, 0, 650000, 0, -0.5, 6860000), 120, 90)
+    expected = label_polygons(ids, grid)
+    actual = gap_polygons(GapLabels(ids=ids, valid=np.ones_like(is_gap), grid=grid))
+    assert list(actual) == list(expected) and len(actual) > 20
+    for gap_id, polygons in expected.items():
+        assert len(actual[gap_id]) == len(polygons)
+        for got, want in zip(actual[gap_id], polygons, strict=True):
+            assert len(got) == len(want)
+            for ring_got, ring_want in zip(got, want, strict=True):
+                np.testing.assert_allclose(ring_got, ring_want)
