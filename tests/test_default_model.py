@@ -32,14 +32,16 @@ def test_default_model_folder_is_small_and_complete() -> None:
     assert total_mb <= MAX_TOTAL_MB
 
 
-def test_shipped_onnx_has_the_bare_signature() -> None:
+def test_shipped_onnx_is_a_graph_inference_can_run() -> None:
     onnx_path = DEFAULT_MODEL_DIR / "model.onnx"
     if not onnx_path.is_file():
         pytest.skip("no model.onnx shipped")
     pytest.importorskip("onnx")
-    from forestgaps_engine.inference.backends import GRAPH_LOGITS, shipped_graph_kind
+    from forestgaps_engine.inference.backends import GRAPH_RAW, shipped_graph_kind
 
-    assert shipped_graph_kind(onnx_path) == GRAPH_LOGITS
+    # `forestgaps export --format onnx`: raw metres + validity in, probability out, so the
+    # torch-free path (ONNX Runtime / OpenVINO) can run the folder alone.
+    assert shipped_graph_kind(onnx_path) == GRAPH_RAW
 
 
 def test_default_model_finds_gaps_on_an_unseen_synthetic_forest(tmp_path: Path) -> None:
