@@ -23,6 +23,7 @@ def _write_config(tmp_path: Path, **benchmark: object) -> Path:
             ],
             "eval_seeds": [9000],
             "eval_size_px": 96,
+            "speed_size_px": 96,
             "output_dir": str(tmp_path / "bench"),
             "report": str(tmp_path / "docs" / "benchmark.md"),
             **benchmark,
