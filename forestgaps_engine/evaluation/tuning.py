@@ -169,6 +169,7 @@ def tune(
     out_dir: str | Path | None = None,
     timeout_s: float | None = None,
     space: SearchSpace | None = None,
+    pruner: Any = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
 ) -> TuningResult:
@@ -183,6 +184,7 @@ def tune(
         out_dir: trial folders, ``best.yaml`` and ``best.json`` (default: beside the database).
         timeout_s: stop starting trials after this many seconds.
         space: the search ranges.
+        pruner: an Optuna pruner (default: median of earlier trials, after two complete).
         progress: ``progress(fraction, message)`` per trial.
         cancel: returns True to stop (the current trial fails, the study stays).
 
@@ -214,7 +216,7 @@ def tune(
         storage=storage,
         load_if_exists=True,
         direction="maximize" if training.monitor_mode == "max" else "minimize",
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+        pruner=pruner or optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
     )
     # Seeded by the trial count so a continued study does not replay the same draws.
     study.sampler = optuna.samplers.TPESampler(seed=training.seed + len(study.trials))

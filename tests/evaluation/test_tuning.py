@@ -70,6 +70,18 @@ def test_trials_resume_in_the_same_study_and_best_yaml_validates(tmp_path: Path)
     assert facts["n_trials"] == 3 and facts["value"] == pytest.approx(second.best_value)
 
 
+@pytest.mark.slow
+def test_a_trial_below_the_pruner_bar_stops_after_its_first_epoch(tmp_path: Path) -> None:
+    config = _config(tmp_path, epochs=3)
+    db = tmp_path / "tune" / "study.db"
+    # No IoU reaches 2: the first reported epoch already asks to prune.
+    result = tune(config, 1, db, space=SMALL, pruner=optuna.pruners.ThresholdPruner(lower=2.0))
+    assert result.n_pruned == 1 and result.n_complete == 0 and result.best_config is None
+    trial = optuna.load_study(study_name="fast_scnn", storage=f"sqlite:///{db}").trials[0]
+    assert list(trial.intermediate_values) == [0]
+    assert not (db.parent / "trials" / "trial_0000" / "model").exists()
+
+
 def test_suggested_config_covers_the_search_space(tmp_path: Path) -> None:
     config = _config(tmp_path).model_copy(
         update={"model": _config(tmp_path).model.model_copy(update={"name": "unet_film_cbam"})}
