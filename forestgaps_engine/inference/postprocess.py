@@ -10,6 +10,7 @@ bytes per cell, plus 1 for the cut while labelling), since a gap may span the ra
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,18 @@ def _disk(radius_px: int) -> np.ndarray:
     return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
 
 
+def _read_mask(
+    probability: Any, grid: Grid, rule: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """(H, W) bool ``rule(values, valid)`` over a probability raster, read by strips."""
+    out = np.zeros(grid.shape, dtype=bool)
+    for row_off in range(0, grid.height_px, STRIP_ROWS):
+        n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+        values, strip_valid = read_strip(probability, row_off, n_rows)
+        out[row_off : row_off + n_rows] = rule(values, strip_valid)
+    return out
+
+
 def label_probabilities(
     probability: Any,
     grid: Grid,
@@ -73,17 +86,21 @@ def label_probabilities(
         min_gap_area_m2: smaller patches are dropped (inclusive bound).
         cleanup_radius_px: opening then closing radius; 0 disables it.
     """
-    is_gap = np.zeros(grid.shape, dtype=bool)
-    valid = np.zeros(grid.shape, dtype=bool)
-    for row_off in range(0, grid.height_px, STRIP_ROWS):
-        n_rows = min(STRIP_ROWS, grid.height_px - row_off)
-        values, strip_valid = read_strip(probability, row_off, n_rows)
-        valid[row_off : row_off + n_rows] = strip_valid
-        is_gap[row_off : row_off + n_rows] = strip_valid & (values >= cutoff)
+
+    def cut(values: np.ndarray, strip_valid: np.ndarray) -> np.ndarray:
+        return strip_valid & (values >= cutoff)
+
+    is_gap = _read_mask(probability, grid, cut)
     if cleanup_radius_px > 0:
+        valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
         disk = _disk(cleanup_radius_px)
         is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
+        ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2)
+        return GapLabels(ids=ids, valid=valid, grid=grid)
     ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2)
+    # The validity is read again only now: labelling then holds 5 bytes per cell, not 6.
+    del is_gap
+    valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
     return GapLabels(ids=ids, valid=valid, grid=grid)
 
 
