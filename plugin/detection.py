@@ -1,8 +1,9 @@
 """One gap-detection run from :class:`InferenceParams`, callable on any thread.
 
-Pure engine glue (no Qt): clip/relabel the DSM when asked, then either the deep-learning
-``predict`` or, when a CHM/DTM is given and no model is available, the classic
-``gaps_from_chm``. The QgsTask in ``tasks.py`` wraps :func:`run_detection`.
+Pure engine glue (no Qt): clip/relabel the DSM when asked, then the deep-learning
+``predict`` (here, or on a ForestGaps server when ``server_url`` is set) or, when a
+CHM/DTM is given and no model is available, the classic ``gaps_from_chm``. The QgsTask
+in ``tasks.py`` wraps :func:`run_detection`.
 """
 
 from __future__ import annotations
@@ -160,6 +161,66 @@ def _run_model(
     )
 
 
+def _geotiff_for_upload(dsm: str, work_dir: Path) -> Path:
+    """``dsm`` itself when it is a GeoTIFF, else a GeoTIFF copy (the server takes GeoTIFF only)."""
+    from osgeo import gdal
+
+    from forestgaps_engine.errors import DataError
+
+    gdal.UseExceptions()
+    try:
+        dataset = gdal.Open(dsm)
+        if dataset.GetDriver().ShortName == "GTiff":
+            return Path(dsm)
+        target = work_dir / f"{Path(dsm).stem}.tif"
+        gdal.Translate(str(target), dataset, format="GTiff", creationOptions=["COMPRESS=DEFLATE"])
+    except RuntimeError as error:
+        raise DataError(
+            f"{dsm}: cannot be written as a GeoTIFF for the server ({error})",
+            hint="Save the DSM layer as a GeoTIFF and run again.",
+        ) from error
+    finally:
+        dataset = None  # closes the file
+    return target
+
+
+def _run_server(
+    dsm: str, params: InferenceParams, out_dir: Path, work_dir: Path,
+    progress: ProgressFn | None, cancel: CancelFn | None,
+) -> tuple[tuple[ThresholdOutputs, ...], str]:  # fmt: skip
+    from forestgaps_engine.files import ensure_writable_dir
+
+    from .remote import predict_on_server
+
+    server_url = params.server_url or ""
+    options = {
+        "tile_size_px": params.tile_size_px,
+        "overlap_px": params.overlap_px,
+        "min_gap_area_m2": params.min_gap_area_m2,
+    }
+    answer, files = predict_on_server(
+        server_url, _geotiff_for_upload(dsm, work_dir), params.thresholds_m, options,
+        ensure_writable_dir(out_dir), progress, cancel,
+    )  # fmt: skip
+    outputs = tuple(
+        ThresholdOutputs(
+            threshold_m=float(item["threshold_m"]),
+            polygons_path=files[float(item["threshold_m"])]["gaps"],
+            n_gaps=int(item["n_gaps"]),
+            total_gap_area_m2=float(item["total_gap_area_m2"]),
+            gap_fraction=float(item["gap_fraction"]),
+            probability_path=files[float(item["threshold_m"])]["probability"],
+            mask_path=files[float(item["threshold_m"])]["mask"],
+        )  # fmt: skip
+        for item in answer["thresholds"]
+    )
+    model = (answer.get("summary") or {}).get("model") or {}
+    note = f"Predicted by the ForestGaps server {server_url}" + (
+        f" (model {model['model_id']})." if model.get("model_id") else "."
+    )
+    return outputs, " ".join([note, *answer.get("warnings", [])])
+
+
 def agreement_notes(outputs: tuple[ThresholdOutputs, ...], chm_path: str) -> list[str]:
     """Pixel agreement of each predicted mask with ``CHM <= threshold`` (ForestGapR's rule).
 
@@ -222,14 +283,20 @@ def run_detection(
     notes: list[str] = []
     try:
         dsm = _prepared_raster(params.dsm_path, params, work_dir, "dsm")
-        has_model, why = model_is_available(params.model)
-        if not has_model and params.reference_path:
+        has_model, why = (True, "") if params.server_url else model_is_available(params.model)
+        if params.server_url:
+            outputs, note = _run_server(dsm, params, out_dir, work_dir, progress, cancel)
+            method: Method = "model"
+            notes.append(note)
+            if params.reference_path:
+                notes.extend(agreement_notes(outputs, _chm_for_classic(dsm, params, work_dir)))
+        elif not has_model and params.reference_path:
             notes.append(
                 f"No model available ({why}); ran the classic detector on the "
                 f"{'CHM' if params.reference_kind == 'chm' else 'DSM - DTM'} instead."
             )
             outputs = _run_classic(dsm, params, out_dir, work_dir, progress, cancel)
-            method: Method = "classic"
+            method = "classic"
         else:
             outputs = _run_model(dsm, params, out_dir, progress, cancel)
             method = "model"

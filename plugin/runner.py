@@ -62,6 +62,10 @@ class DetectionRunner:
                 params.display_name, ", ".join(f"{t:g}" for t in params.thresholds_m), params.model
             )
         )
+        if params.server_url:
+            self.dock.log(
+                tr("The model runs on the ForestGaps server {0}.").format(params.server_url)
+            )
         QgsApplication.taskManager().addTask(task)
         return task
 

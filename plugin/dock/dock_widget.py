@@ -66,7 +66,7 @@ def _raster_file(layer: QgsRasterLayer | None) -> str:
 
 
 class ForestGapsDock(QDockWidget):
-    """Panel: DSM, optional CHM/DTM, thresholds, model, extent, device, tiling, output.
+    """Panel: DSM, optional CHM/DTM, thresholds, model, extent, device, tiling, output, server.
 
     Signals:
         runRequested(InferenceParams): the user pressed Run with usable parameters.
@@ -229,6 +229,16 @@ class ForestGapsDock(QDockWidget):
         form.addRow(tr("Overlap"), self.overlap_spin)
         form.addRow(tr("Batch size"), self.batch_spin)
         form.addRow(tr("Minimum gap area"), self.min_area_spin)
+        self.server_edit = QLineEdit()
+        self.server_edit.setObjectName("serverUrlEdit")
+        self.server_edit.setPlaceholderText(tr("empty: run on this computer"))
+        self.server_edit.setToolTip(
+            tr(
+                "Address of a ForestGaps server (forestgaps serve), e.g. http://127.0.0.1:8000: "
+                "the DSM is sent to it and the model runs there."
+            )
+        )
+        form.addRow(tr("Server URL"), self.server_edit)
         return box
 
     def _build_run_row(self) -> QVBoxLayout:
@@ -326,6 +336,7 @@ class ForestGapsDock(QDockWidget):
             min_gap_area_m2=self.min_area_spin.value(),
             output_dir=output_dir or None,
             crs_override=layer_crs_override(dsm) if dsm is not None else None,
+            server_url=self.server_edit.text().strip() or None,
         )
 
     def request_run(self) -> InferenceParams | None:
@@ -354,6 +365,7 @@ class ForestGapsDock(QDockWidget):
             "batch_size": self.batch_spin.value(),
             "min_gap_area_m2": self.min_area_spin.value(),
             "output_dir": self.output_widget.filePath().strip(),
+            "server_url": self.server_edit.text().strip(),
         }
         for key, value in values.items():
             settings.setValue(SETTINGS_PREFIX + key, value)
@@ -389,6 +401,7 @@ class ForestGapsDock(QDockWidget):
         self.batch_spin.setValue(value("batch_size", defaults.batch_size, int))
         self.min_area_spin.setValue(value("min_gap_area_m2", defaults.min_gap_area_m2, float))
         self.output_widget.setFilePath(value("output_dir", "", str))
+        self.server_edit.setText(value("server_url", "", str))
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         """Keep the settings when the panel closes."""

@@ -7,6 +7,7 @@ fills it from its widgets, the task reads it on a worker thread.
 from __future__ import annotations
 
 import math
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,8 @@ class InferenceParams:
         min_gap_area_m2: smaller gaps are dropped, m².
         output_dir: output folder, or None for a new temporary folder.
         crs_override: CRS QGIS uses for the DSM when the file has none (EPSG id or WKT).
+        server_url: base URL of a ForestGaps server (``forestgaps serve``) that runs the
+            model instead of this computer, e.g. ``http://127.0.0.1:8000``; None: local.
     """
 
     dsm_path: str
@@ -65,6 +68,7 @@ class InferenceParams:
     min_gap_area_m2: float = 4.0
     output_dir: str | None = None
     crs_override: str | None = None
+    server_url: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -98,6 +102,8 @@ class InferenceParams:
         if self.device not in DEVICES:
             found.append(f"Device {self.device!r} is not one of {', '.join(DEVICES)}.")
         found.extend(self._tiling_problems())
+        if self.server_url is not None:
+            found.extend(server_url_problems(self.server_url))
         if not (math.isfinite(self.min_gap_area_m2) and self.min_gap_area_m2 >= 0):
             found.append(f"Minimum gap area {self.min_gap_area_m2!r} m² must be 0 or more.")
         if self.output_dir is not None:
@@ -146,6 +152,23 @@ def _threshold_problems(thresholds_m: tuple[float, ...]) -> list[str]:
     ]
     if bad:
         return [f"Thresholds {bad} are not positive heights in metres; remove them."]
+    return []
+
+
+def server_url_problems(url: str) -> list[str]:
+    """Why ``url`` is not a usable server base URL (http/https, a host, no query)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        return [
+            f"Server URL {url!r} is not an http(s) address; use e.g. http://127.0.0.1:8000 "
+            "or clear it to run on this computer."
+        ]
+    if parts.query or parts.fragment:
+        return [f"Server URL {url!r} has a query or fragment; give the server's base address."]
     return []
 
 
