@@ -1,0 +1,182 @@
+"""8-connected labelling of a boolean raster read in row strips, in memory O(strip + patches).
+
+Same result as whole-raster ``scipy.ndimage.label`` with a 3x3 structure, then dropping
+patches under a minimum area and renumbering the survivors 1..n in row-major order of
+their first cell (``gaps.detector.label_gaps``), without ever holding the whole raster.
+
+Pass 1 labels each strip with scipy; strip ``s``'s local labels become provisional ids
+``offset[s] + local``. A patch crossing a strip boundary joins its provisional ids through
+a union-find fed by the (up to 3) 8-neighbours across the last row of one strip and the
+first row of the next. scipy numbers labels in row-major order of their first cell, and
+offsets grow strip by strip, so the smallest provisional id of a patch is its first cell:
+unions keep the smaller id as root and the final order is the order of the roots.
+Pass 2 reads the strips again, labels them again (deterministic) and maps provisional ids
+to final ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
+
+ReadRows = Callable[[int, int], np.ndarray]
+"""``read_rows(row_off, n_rows) -> (n_rows, W) bool`` (True = foreground)."""
+
+
+class _UnionFind:
+    """Union-find over provisional ids 0..n; the root of a set is its smallest id."""
+
+    def __init__(self) -> None:
+        self.parent = np.zeros(1024, dtype=np.int64)
+        self.size = 1
+
+    def extend(self, n_new: int) -> None:
+        needed = self.size + n_new
+        if needed > self.parent.size:
+            grown = np.zeros(max(needed, 2 * self.parent.size), dtype=np.int64)
+            grown[: self.size] = self.parent[: self.size]
+            self.parent = grown
+        self.parent[self.size : needed] = np.arange(self.size, needed)
+        self.size = needed
+
+    def find(self, node: int) -> int:
+        parent = self.parent
+        root = node
+        while parent[root] != root:
+            root = int(parent[root])
+        while parent[node] != root:
+            parent[node], node = root, int(parent[node])
+        return root
+
+    def union(self, first: int, second: int) -> None:
+        root_a, root_b = self.find(first), self.find(second)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def roots(self) -> np.ndarray:
+        """(n + 1,) root of every id; roots are smaller than their members (pointer jumping)."""
+        parent = self.parent[: self.size].copy()
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                return parent
+            parent = jumped
+
+
+@dataclass(frozen=True)
+class StripLabelling:
+    """Result of pass 1: how provisional ids of each strip map to final ids.
+
+    Attributes:
+        strip_rows: rows per strip (the last strip may be shorter).
+        height_px: raster height.
+        offsets: (n_strips,) int64, provisional id of strip s = offsets[s] + local label.
+        final_ids: (n_provisional + 1,) int32, provisional id -> final id (0 = dropped).
+        cell_counts: (n_gaps,) int64 cells of final id i + 1.
+    """
+
+    strip_rows: int
+    height_px: int
+    offsets: np.ndarray
+    final_ids: np.ndarray
+    cell_counts: np.ndarray
+
+    @property
+    def n_gaps(self) -> int:
+        """Number of kept patches."""
+        return int(self.cell_counts.size)
+
+    def strip_ids(self, strip_index: int, is_foreground: np.ndarray) -> np.ndarray:
+        """(rows, W) int32 final ids of one strip, from the same strip pass 1 read."""
+        local = np.empty(is_foreground.shape, dtype=np.int32)
+        ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
+        provisional = np.where(local > 0, local + self.offsets[strip_index], 0)
+        return self.final_ids[provisional]
+
+
+def _strip_starts(height_px: int, strip_rows: int) -> range:
+    if strip_rows < 1:
+        raise ValueError(f"strip_rows must be >= 1, got {strip_rows!r}")
+    return range(0, height_px, strip_rows)
+
+
+def _boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.ndarray:
+    """(k, 2) unique provisional id pairs touching across a strip boundary (8-neighbours)."""
+    pairs = []
+    width_px = previous_row.size
+    for shift in (-1, 0, 1):
+        above = previous_row[max(0, -shift) : width_px - max(0, shift)]
+        below = current_row[max(0, shift) : width_px - max(0, -shift)]
+        touching = (above > 0) & (below > 0)
+        pairs.append(np.stack([above[touching], below[touching]], axis=1))
+    joined = np.concatenate(pairs)
+    return np.unique(joined, axis=0) if joined.size else joined
+
+
+def label_strips(
+    read_rows: ReadRows,
+    height_px: int,
+    strip_rows: int,
+    cell_area_m2: float,
+    min_area_m2: float,
+) -> StripLabelling:
+    """Pass 1: label a boolean raster strip by strip and keep patches of >= ``min_area_m2``.
+
+    Args:
+        read_rows: ``read_rows(row_off, n_rows)`` -> (n_rows, W) bool strip.
+        height_px: raster height.
+        strip_rows: rows per strip (>= 1).
+        cell_area_m2: area of one cell.
+        min_area_m2: smaller patches are dropped (inclusive bound, as ``label_gaps``).
+
+    Returns:
+        The mapping pass 2 (``final_strips``) applies.
+    """
+    union_find = _UnionFind()
+    counts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+    offsets = []
+    previous_last_row: np.ndarray | None = None
+    for row_off in _strip_starts(height_px, strip_rows):
+        n_rows = min(strip_rows, height_px - row_off)
+        is_foreground = read_rows(row_off, n_rows)
+        local = np.empty(is_foreground.shape, dtype=np.int32)
+        n_local = ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
+        offset = union_find.size - 1
+        offsets.append(offset)
+        union_find.extend(n_local)
+        counts.append(np.bincount(local.ravel(), minlength=n_local + 1)[1:].astype(np.int64))
+        first_row = np.where(local[0] > 0, local[0].astype(np.int64) + offset, 0)
+        if previous_last_row is not None:
+            for above, below in _boundary_pairs(previous_last_row, first_row):
+                union_find.union(int(above), int(below))
+        previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
+    roots = union_find.roots()
+    provisional_counts = np.concatenate(counts)
+    patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)
+    patch_counts = np.rint(patch_counts).astype(np.int64)
+    # Same expression as _label_in_place, so the inclusive bound rounds identically.
+    is_kept = (patch_counts * float(cell_area_m2) >= min_area_m2) & (roots == np.arange(roots.size))
+    is_kept[0] = False
+    final_of_root = np.zeros(roots.size, dtype=np.int32)
+    final_of_root[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)
+    return StripLabelling(
+        strip_rows=strip_rows,
+        height_px=height_px,
+        offsets=np.asarray(offsets, dtype=np.int64),
+        final_ids=final_of_root[roots],
+        cell_counts=patch_counts[is_kept],
+    )
+
+
+def final_strips(
+    read_rows: ReadRows, labelling: StripLabelling
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Pass 2: ``(row_off, (rows, W) int32 final ids)`` strip by strip, top to bottom."""
+    for strip_index, row_off in enumerate(_strip_starts(labelling.height_px, labelling.strip_rows)):
+        n_rows = min(labelling.strip_rows, labelling.height_px - row_off)
+        yield row_off, labelling.strip_ids(strip_index, read_rows(row_off, n_rows))

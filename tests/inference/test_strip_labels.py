@@ -1,0 +1,110 @@
+"""Strip-wise labelling equals whole-raster scipy labelling + area filter + renumbering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.inference.strip_labels import final_strips, label_strips
+
+
+def _strip_labels(is_gap: np.ndarray, strip_rows: int, cell_area_m2: float, min_area_m2: float):
+    def read_rows(row_off: int, n_rows: int) -> np.ndarray:
+        return is_gap[row_off : row_off + n_rows]
+
+    labelling = label_strips(read_rows, is_gap.shape[0], strip_rows, cell_area_m2, min_area_m2)
+    ids = np.zeros(is_gap.shape, dtype=np.int32)
+    for row_off, strip in final_strips(read_rows, labelling):
+        ids[row_off : row_off + strip.shape[0]] = strip
+    return ids, labelling
+
+
+def _expected(is_gap: np.ndarray, cell_area_m2: float, min_area_m2: float) -> np.ndarray:
+    return label_gaps(np.where(is_gap, 0.0, 1.0), 0.5, cell_area_m2, min_area_m2, float("inf"))
+
+
+def _assert_same(is_gap: np.ndarray, strip_rows: int, cell_area_m2: float, min_area_m2: float):
+    actual, labelling = _strip_labels(is_gap, strip_rows, cell_area_m2, min_area_m2)
+    expected = _expected(is_gap, cell_area_m2, min_area_m2)
+    assert actual.dtype == np.int32
+    np.testing.assert_array_equal(actual, expected)
+    counts = np.bincount(expected.ravel(), minlength=expected.max() + 1)[1:]
+    np.testing.assert_array_equal(labelling.cell_counts, counts)
+    assert labelling.n_gaps == expected.max()
+    return expected
+
+
+@pytest.mark.parametrize("strip_rows", [1, 7, 64])
+# 0.25: many small patches; 0.55 is past 8-connected percolation: one patch spans every strip.
+@pytest.mark.parametrize("density", [0.25, 0.55])
+@pytest.mark.parametrize("min_area_m2", [0.0, 2.0, 4.0])
+def test_random_masks_match_whole_raster_labels(strip_rows, density, min_area_m2) -> None:
+    rng = np.random.default_rng(int(density * 100) + strip_rows)
+    is_gap = rng.random((157, 83)) < density
+    expected = _assert_same(is_gap, strip_rows, 0.25 if min_area_m2 else 1.0, min_area_m2)
+    if density < 0.4:
+        assert expected.max() > (3 if min_area_m2 < 4.0 else 0)
+    else:
+        assert np.setdiff1d(np.intersect1d(expected[0], expected[-1]), [0]).size
+
+
+@pytest.mark.parametrize("strip_rows", [1, 7, 64])
+def test_snake_spanning_many_strips_and_diagonal_joins(strip_rows) -> None:
+    is_gap = np.zeros((140, 40), dtype=bool)
+    # A serpentine patch crossing every strip boundary, joined only diagonally at row 69|70.
+    for row in range(0, 140, 4):
+        is_gap[row, 1:39] = True
+        is_gap[row : row + 4, 1 if (row // 4) % 2 else 38] = True
+    is_gap[69:71, :] = False
+    is_gap[69, 5] = True
+    is_gap[70, 6] = True
+    is_gap[68, 5] = True
+    is_gap[71, 6] = True
+    # Two isolated cells touching only by a corner across rows 6|7 (strip boundary at 7).
+    is_gap[6, 39] = True
+    is_gap[7, 38] = False
+    # A U-shaped patch whose arms start in one strip and meet only many strips below.
+    is_gap[100:130, 10] = True
+    is_gap[100:130, 30] = True
+    is_gap[129, 10:31] = True
+    expected = _assert_same(is_gap, strip_rows, 1.0, 0.0)
+    assert expected[69, 5] == expected[70, 6]
+
+
+def test_merge_of_later_patch_into_an_earlier_numbered_one() -> None:
+    # Strip 1 has two patches (a left one first in row-major order, then a right one);
+    # they merge in strip 3; a third patch between them must keep its place in the order.
+    is_gap = np.zeros((30, 20), dtype=bool)
+    is_gap[0:25, 15] = True
+    is_gap[2:25, 2] = True
+    is_gap[24, 2:16] = True
+    is_gap[5:8, 8:10] = True
+    for strip_rows in (1, 3, 7, 30):
+        _assert_same(is_gap, strip_rows, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("strip_rows", [1, 7, 64])
+def test_synthetic_forest_gaps_match(strip_rows) -> None:
+    rng = np.random.default_rng(11)
+    rows, cols = np.mgrid[0:180, 0:150].astype(np.float32)
+    canopy_m = 18.0 + 6.0 * np.sin(rows / 7.0) * np.cos(cols / 5.0) + rng.normal(0, 2, rows.shape)
+    for _ in range(25):
+        row, col, radius = rng.integers(0, 180), rng.integers(0, 150), rng.integers(2, 12)
+        canopy_m[(rows - row) ** 2 + (cols - col) ** 2 <= radius**2] = rng.uniform(0, 4)
+    is_gap = canopy_m < 5.0
+    expected = _assert_same(is_gap, strip_rows, 0.25, 4.0)
+    assert expected.max() > 10
+
+
+def test_empty_and_full_rasters() -> None:
+    _assert_same(np.zeros((10, 10), dtype=bool), 3, 1.0, 0.0)
+    full, _ = _strip_labels(np.ones((10, 10), dtype=bool), 3, 1.0, 0.0)
+    assert (full == 1).all()
+    dropped, labelling = _strip_labels(np.ones((10, 10), dtype=bool), 3, 1.0, 101.0)
+    assert not dropped.any() and labelling.n_gaps == 0
+
+
+def test_strip_rows_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="strip_rows"):
+        label_strips(lambda _off, _n: np.zeros((1, 1), bool), 4, 0, 1.0, 0.0)
