@@ -39,6 +39,7 @@ class ForestGapsPlugin:
         self._log_handler: log_bridge.QgisLogHandler | None = None
         self.runner: Any = None
         self.deps_dialog: Any = None
+        self.about_dialog: Any = None
         # Before any text is built: menu entries and algorithm names are translated once.
         self.translator = install_translator()
         self.menu_title = tr("&ForestGaps")
@@ -79,6 +80,12 @@ class ForestGapsPlugin:
             self.show_install_dialog,
         )
         install_action.setObjectName("forestgapsInstallDependencies")
+        about_action = self._add_action(
+            tr("About ForestGaps"),
+            tr("ForestGaps version, the versions of QGIS and its libraries, license and links"),
+            self.show_about,
+        )
+        about_action.setObjectName("forestgapsAbout")
         self.report_missing_dependencies()
 
     def unload(self) -> None:
@@ -99,6 +106,10 @@ class ForestGapsPlugin:
             self.deps_dialog.close()
             self.deps_dialog.deleteLater()
             self.deps_dialog = None
+        if self.about_dialog is not None:
+            self.about_dialog.close()
+            self.about_dialog.deleteLater()
+            self.about_dialog = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
@@ -171,6 +182,16 @@ class ForestGapsPlugin:
         self.deps_dialog.show()
         self.deps_dialog.raise_()
         return self.deps_dialog
+
+    def show_about(self) -> Any:
+        """Open the About dialog (versions are read now, without importing torch)."""
+        from .dialogs.about_dialog import AboutDialog
+
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self.iface.mainWindow())
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+        return self.about_dialog
 
     def _dependencies_installed(self, _target: str) -> None:
         if self.dock is not None:

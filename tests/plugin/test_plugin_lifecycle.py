@@ -43,7 +43,7 @@ def test_start_registers_provider_and_unload_removes_everything(
     # The engine is the bundled copy's folder: it comes first on sys.path.
     assert sys.path[0] == str(plugins_dir / PLUGIN_NAME)
     menu_actions = [call.args[1] for call in recording_iface.addPluginToMenu.call_args_list]
-    assert len(menu_actions) == 4  # panel, classic detector, dependency check, installer
+    assert len(menu_actions) == 5  # panel, classic detector, dependency check, installer, about
     assert recording_iface.addToolBarIcon.call_count == 1
 
     assert qgis_plugin_env.unloadPlugin(PLUGIN_NAME)
