@@ -35,10 +35,9 @@ from forestgaps_engine.geo.raster_io import (
     open_single_band,
 )
 from forestgaps_engine.inference.postprocess import (
-    gap_statistics,
-    label_probabilities,
-    warp_labels_to,
-    write_mask,
+    gap_raster_statistics,
+    label_gap_rasters,
+    write_gap_mask,
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
 from forestgaps_engine.inference.resample import view_on_grid, working_grid
@@ -288,36 +287,37 @@ def predict(
 
             for index, threshold in enumerate(thresholds):
                 reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
-                with rasterio.open(analysis_probability[index]) as probability:
-                    gap_labels = label_probabilities(
-                        probability,
-                        analysis_grid,
-                        config.probability_cutoff,
-                        config.min_gap_area_m2,
-                        config.cleanup_radius_px,
-                    )
-                with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
-                    statistics = gap_statistics(gap_labels, dsm_view)
-                mask_path = out / f"gap_mask_{labels[index]}.tif"
-                write_mask(mask_path, warp_labels_to(gap_labels, grid))
-                finished.append(mask_path)
-                gaps_path = out / f"gaps_{labels[index]}.gpkg"
-                write_gap_polygons(gaps_path, gap_labels, statistics, threshold)
-                finished.append(gaps_path)
-                n_valid = int(np.count_nonzero(gap_labels.valid))
-                gap_cells = int(np.count_nonzero(gap_labels.ids))
+                # The ids go to a temporary raster, read back by strips and by gap boxes:
+                # post-processing memory stays O(strip + gaps) whatever the raster size.
+                with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
+                    with rasterio.open(analysis_probability[index]) as probability:
+                        gaps = label_gap_rasters(
+                            probability,
+                            analysis_grid,
+                            config.probability_cutoff,
+                            config.min_gap_area_m2,
+                            Path(gaps_dir),
+                            config.cleanup_radius_px,
+                        )
+                    with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
+                        statistics = gap_raster_statistics(gaps, dsm_view)
+                    mask_path = out / f"gap_mask_{labels[index]}.tif"
+                    write_gap_mask(mask_path, gaps, grid)
+                    finished.append(mask_path)
+                    gaps_path = out / f"gaps_{labels[index]}.gpkg"
+                    write_gap_polygons(gaps_path, gaps, statistics, threshold)
+                    finished.append(gaps_path)
                 results.append(
                     ThresholdResult(
                         threshold_m=threshold,
                         probability_path=final_probability[index],
                         mask_path=mask_path,
                         gaps_path=gaps_path,
-                        n_gaps=gap_labels.n_gaps,
-                        total_gap_area_m2=gap_cells * analysis_grid.cell_area_m2,
-                        gap_fraction=gap_cells / n_valid if n_valid else 0.0,
+                        n_gaps=gaps.n_gaps,
+                        total_gap_area_m2=gaps.n_gap_px * analysis_grid.cell_area_m2,
+                        gap_fraction=gaps.n_gap_px / gaps.n_valid_px if gaps.n_valid_px else 0.0,
                     )
                 )
-                del gap_labels
             timings_s["postprocess"] = time.perf_counter() - started
         timings_s["total"] = time.perf_counter() - started_total
         summary = _summary(

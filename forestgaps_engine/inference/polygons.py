@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.inference.postprocess import GapLabels, GapStatistics
+from forestgaps_engine.inference.postprocess import GapLabels, GapRasters, GapStatistics
 
 LAYER_NAME = "gaps"
 FIELDS = (
@@ -23,42 +23,65 @@ FIELDS = (
 )
 
 
+def _box_polygons(
+    window_ids: np.ndarray, gap_id: int, grid: Grid, row_off: int, col_off: int
+) -> dict[int, Any]:
+    """``label_polygons`` of one gap in the window of ids starting at (row_off, col_off)."""
+    from affine import Affine
+
+    from forestgaps_engine.geo.vectorize import label_polygons
+
+    height_px, width_px = window_ids.shape
+    window_grid = Grid(
+        grid.crs, grid.transform * Affine.translation(col_off, row_off), height_px, width_px
+    )
+    patch = np.where(window_ids == gap_id, gap_id, 0).astype(np.int32)
+    return label_polygons(patch, window_grid)
+
+
 def gap_polygons(labels: GapLabels) -> dict[int, Any]:
     """``geo.vectorize.label_polygons`` of the gap ids, traced gap by gap in its bounding box.
 
     Tracing the whole raster at once makes GDAL copy the ids and a mask (5 bytes per cell:
     1.3 GB at 16384²); one small box per gap keeps the extra memory to the largest gap.
     """
-    from affine import Affine
-
-    from forestgaps_engine.geo.vectorize import label_polygons
-
     polygons: dict[int, Any] = {}
     for index, box in enumerate(ndimage.find_objects(labels.ids)):
         if box is None:
             continue
-        gap_id = index + 1
         rows, cols = box
-        window_grid = Grid(
-            labels.grid.crs,
-            labels.grid.transform * Affine.translation(cols.start, rows.start),
-            rows.stop - rows.start,
-            cols.stop - cols.start,
+        polygons.update(
+            _box_polygons(labels.ids[box], index + 1, labels.grid, rows.start, cols.start)
         )
-        patch = np.where(labels.ids[box] == gap_id, gap_id, 0).astype(np.int32)
-        polygons.update(label_polygons(patch, window_grid))
+    return polygons
+
+
+def gap_raster_polygons(gaps: GapRasters) -> dict[int, Any]:
+    """``gap_polygons`` of on-disk gaps: each gap's bounding-box window of the ids raster."""
+    import rasterio
+    from rasterio.windows import Window
+
+    polygons: dict[int, Any] = {}
+    with rasterio.open(gaps.ids_path) as ids_dataset:
+        for index, (row_start, row_stop, col_start, col_stop) in enumerate(gaps.boxes.tolist()):
+            window = Window(col_start, row_start, col_stop - col_start, row_stop - row_start)
+            window_ids = ids_dataset.read(1, window=window)
+            polygons.update(_box_polygons(window_ids, index + 1, gaps.grid, row_start, col_start))
     return polygons
 
 
 def write_gap_polygons(
-    target: str | Path, labels: GapLabels, statistics: GapStatistics, threshold_m: float
+    target: str | Path,
+    labels: GapLabels | GapRasters,
+    statistics: GapStatistics,
+    threshold_m: float,
 ) -> Path:
     """Write one MultiPolygon per gap with ``gap_id, area_m2, perimeter_m, threshold_m`` and
     ``dsm_mean_m, dsm_min_m, dsm_max_m``, atomically, in the labels' CRS.
 
     Args:
         target: ``.gpkg`` path.
-        labels: gap ids and their grid.
+        labels: gap ids and their grid, in memory or on disk.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
     """
@@ -73,7 +96,8 @@ def write_gap_polygons(
         "dsm_max_m": statistics.dsm_max_m,
     }
     features = []
-    for gap_id, polygons in gap_polygons(labels).items():
+    traced = gap_polygons(labels) if isinstance(labels, GapLabels) else gap_raster_polygons(labels)
+    for gap_id, polygons in traced.items():
         attributes = {
             "gap_id": gap_id,
             "area_m2": float(statistics.area_m2[gap_id - 1]),

@@ -3,15 +3,20 @@
 The cut is ``probability >= cutoff``; an optional opening then closing with a disk removes
 speckle and pinholes; gaps are then 8-connected patches of at least ``min_gap_area_m2``,
 numbered like the classic detector numbers them (``gaps.detector.label_gaps``).
-Probabilities are read strip by strip; the validity and the ids are held whole (1 + 4
-bytes per cell, plus 1 for the cut while labelling), since a gap may span the raster.
+``label_gap_rasters`` (used by ``predict``) holds one strip at a time: the cut goes to a
+temporary uint8 raster, ``strip_labels`` labels it strip by strip, and the ids go to a
+temporary int32 raster read back by strips (statistics, mask) and by gap bounding boxes
+(polygons); memory is O(strip + number of patches). ``label_probabilities`` is the
+whole-raster in-memory form (1 + 4 bytes per cell) of the same result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,15 +165,33 @@ def gap_statistics(labels: GapLabels, dsm: Any) -> GapStatistics:
         dsm: open rasterio dataset (or view) of the DSM on ``labels.grid``.
     """
     n_gaps = labels.n_gaps
+    height_px = labels.grid.height_px
+
+    def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for row_off in range(0, height_px, STRIP_ROWS):
+            n_rows = min(STRIP_ROWS, height_px - row_off)
+            values, valid = read_strip(dsm, row_off, n_rows)
+            yield labels.ids[row_off : row_off + n_rows], values, valid
+
     counts = count_ids(labels.ids, n_gaps)[1:]
+    return statistics_of_strips(strips(), counts * labels.grid.cell_area_m2)
+
+
+def statistics_of_strips(
+    strips: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], area_m2: np.ndarray
+) -> GapStatistics:
+    """Per-gap DSM mean, min and max from ``(ids, dsm values, dsm valid)`` row strips.
+
+    Args:
+        strips: (rows, W) int32 ids (<= 0 no gap), float32 DSM metres, bool validity.
+        area_m2: (n_gaps,) gap areas, passed through.
+    """
+    n_gaps = int(area_m2.size)
     sums = np.zeros(n_gaps + 1)
     valid_counts = np.zeros(n_gaps + 1)
     lows = np.full(n_gaps + 1, np.inf)
     highs = np.full(n_gaps + 1, -np.inf)
-    for row_off in range(0, labels.grid.height_px, STRIP_ROWS):
-        n_rows = min(STRIP_ROWS, labels.grid.height_px - row_off)
-        ids = labels.ids[row_off : row_off + n_rows]
-        values, valid = read_strip(dsm, row_off, n_rows)
+    for ids, values, valid in strips:
         inside = (ids > 0) & valid
         if not inside.any():
             continue
@@ -188,44 +211,183 @@ def gap_statistics(labels: GapLabels, dsm: Any) -> GapStatistics:
     lows[~np.isfinite(lows)] = np.nan
     highs[~np.isfinite(highs)] = np.nan
     return GapStatistics(
-        area_m2=counts * labels.grid.cell_area_m2,
+        area_m2=area_m2,
         dsm_mean_m=means[1:],
         dsm_min_m=lows[1:],
         dsm_max_m=highs[1:],
     )
 
 
-def write_mask(target: Any, labels: GapLabels) -> None:
-    """Write ``labels.mask()`` (1 gap, 0 not, 255 nodata) strip by strip, atomically."""
+CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
+IDS_NODATA = -1
+
+
+@dataclass(frozen=True)
+class GapRasters:
+    """Gaps of one threshold kept on disk: a temporary int32 ids raster and O(n) figures.
+
+    Attributes:
+        ids_path: (H, W) int32 GeoTIFF on ``grid``: 0 no gap, 1..n gap ids, -1 nodata.
+        grid: where the cells lie (metric).
+        area_m2: (n,) area of gap id i + 1.
+        boxes: (n, 4) int64 ``row_start, row_stop, col_start, col_stop`` of gap id i + 1.
+        n_valid_px: cells that are not nodata.
+        n_gap_px: cells in a gap.
+    """
+
+    ids_path: Path
+    grid: Grid
+    area_m2: np.ndarray
+    boxes: np.ndarray
+    n_valid_px: int
+    n_gap_px: int
+
+    @property
+    def n_gaps(self) -> int:
+        """Number of gaps."""
+        return int(self.area_m2.size)
+
+
+def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, target: Path) -> None:
+    """Write the cut (1 gap, 0 not, 255 nodata), cleaned strip by strip with a halo.
+
+    Opening then closing chains four erosions/dilations of ``radius_px``: a strip read with
+    ``4 * radius_px`` extra rows each side is exact in its own rows, as on the whole raster.
+    """
     from rasterio.windows import Window
 
     from forestgaps_engine.geo.raster_io import MASK_PROFILE, open_raster_for_writing
 
-    height_px, width_px = labels.grid.shape
-    with open_raster_for_writing(target, labels.grid, MASK_PROFILE) as out:
-        for row_off in range(0, height_px, STRIP_ROWS):
-            rows = slice(row_off, min(row_off + STRIP_ROWS, height_px))
-            strip = (labels.ids[rows] > 0).astype(np.uint8)
-            strip[~labels.valid[rows]] = MASK_NODATA
-            out.write(strip, 1, window=Window(0, row_off, width_px, strip.shape[0]))
+    halo_px = 4 * radius_px
+    disk = _disk(radius_px) if radius_px > 0 else None
+    with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
+        for row_off in range(0, grid.height_px, STRIP_ROWS):
+            n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+            first = max(0, row_off - halo_px)
+            last = min(grid.height_px, row_off + n_rows + halo_px)
+            values, valid = read_strip(probability, first, last - first)
+            is_gap = valid & (values >= cutoff)
+            if disk is not None:
+                is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
+            own = slice(row_off - first, row_off - first + n_rows)
+            strip = is_gap[own].astype(np.uint8)
+            strip[~valid[own]] = MASK_NODATA
+            out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))
 
 
-def warp_labels_to(labels: GapLabels, target: Grid) -> GapLabels:
-    """Nearest-neighbour copy of ``labels`` on another grid (ids keep their numbers)."""
-    from rasterio.enums import Resampling
-    from rasterio.warp import reproject
+def _read_rows(dataset: Any, row_off: int, n_rows: int) -> np.ndarray:
+    """(n_rows, W) raw band values (no nodata masking)."""
+    from rasterio.windows import Window
 
-    if labels.grid.same_cells(target):
-        return labels
-    ids = np.zeros(target.shape, dtype=np.int32)
-    valid = np.zeros(target.shape, dtype=np.uint8)
-    common = {
-        "src_transform": labels.grid.transform,
-        "src_crs": labels.grid.crs,
-        "dst_transform": target.transform,
-        "dst_crs": target.crs,
-        "resampling": Resampling.nearest,
-    }
-    reproject(source=labels.ids, destination=ids, **common)
-    reproject(source=labels.valid.astype(np.uint8), destination=valid, dst_nodata=0, **common)
-    return GapLabels(ids=ids, valid=valid.astype(bool), grid=target)
+    return dataset.read(1, window=Window(0, row_off, dataset.width, n_rows))
+
+
+def label_gap_rasters(
+    probability: Any,
+    grid: Grid,
+    cutoff: float,
+    min_gap_area_m2: float,
+    work_dir: Path,
+    cleanup_radius_px: int = 0,
+) -> GapRasters:
+    """``label_probabilities`` in memory O(strip + gaps), the ids written to ``work_dir``.
+
+    Args:
+        probability: open rasterio dataset of probabilities 0..1 on ``grid``.
+        grid: its grid (metric).
+        cutoff: a cell is gap when its probability is >= this.
+        min_gap_area_m2: smaller patches are dropped (inclusive bound).
+        work_dir: existing folder for the temporary cut and ids rasters (the caller
+            removes it).
+        cleanup_radius_px: opening then closing radius; 0 disables it.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, open_raster_for_writing
+    from forestgaps_engine.inference.strip_labels import final_strips, label_strips
+
+    cut_path, ids_path = work_dir / CUT_FILE, work_dir / IDS_FILE
+    _write_cut(probability, grid, cutoff, cleanup_radius_px, cut_path)
+    with rasterio.open(cut_path) as cut:
+
+        def read_gap(row_off: int, n_rows: int) -> np.ndarray:
+            return _read_rows(cut, row_off, n_rows) == MASK_GAP
+
+        labelling = label_strips(
+            read_gap, grid.height_px, STRIP_ROWS, grid.cell_area_m2, min_gap_area_m2
+        )
+        n_gaps = labelling.n_gaps
+        # Empty boxes start inverted so that min/max widen them.
+        boxes = np.tile(np.array([grid.height_px, 0, grid.width_px, 0], np.int64), (n_gaps, 1))
+        n_valid_px = 0
+        profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA)
+        with open_raster_for_writing(ids_path, grid, profile) as out:
+            for row_off, ids in final_strips(read_gap, labelling):
+                n_rows = ids.shape[0]
+                is_valid = _read_rows(cut, row_off, n_rows) != MASK_NODATA
+                n_valid_px += int(np.count_nonzero(is_valid))
+                _widen_boxes(boxes, ids, row_off)
+                ids[~is_valid] = IDS_NODATA
+                out.write(ids, 1, window=Window(0, row_off, grid.width_px, n_rows))
+    cut_path.unlink()
+    return GapRasters(
+        ids_path=ids_path,
+        grid=grid,
+        area_m2=labelling.cell_counts * float(grid.cell_area_m2),
+        boxes=boxes,
+        n_valid_px=n_valid_px,
+        n_gap_px=int(labelling.cell_counts.sum()),
+    )
+
+
+def _widen_boxes(boxes: np.ndarray, ids: np.ndarray, row_off: int) -> None:
+    """Grow each gap's (row_start, row_stop, col_start, col_stop) by its cells in a strip."""
+    for index, box in enumerate(ndimage.find_objects(ids)):
+        if box is None:
+            continue
+        rows, cols = box
+        found = boxes[index]
+        found[0] = min(found[0], rows.start + row_off)
+        found[1] = max(found[1], rows.stop + row_off)
+        found[2] = min(found[2], cols.start)
+        found[3] = max(found[3], cols.stop)
+
+
+def gap_raster_statistics(gaps: GapRasters, dsm: Any) -> GapStatistics:
+    """``gap_statistics`` of on-disk gaps, reading the ids and the DSM (on ``gaps.grid``) by strips."""
+    import rasterio
+
+    height_px = gaps.grid.height_px
+    with rasterio.open(gaps.ids_path) as ids_dataset:
+
+        def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            for row_off in range(0, height_px, STRIP_ROWS):
+                n_rows = min(STRIP_ROWS, height_px - row_off)
+                values, valid = read_strip(dsm, row_off, n_rows)
+                yield _read_rows(ids_dataset, row_off, n_rows), values, valid
+
+        return statistics_of_strips(strips(), gaps.area_m2)
+
+
+def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:
+    """Write the gap mask (1 gap, 0 not, 255 nodata) on ``grid`` strip by strip, atomically.
+
+    Cells are taken nearest-neighbour from the ids raster when ``grid`` differs from
+    ``gaps.grid``; cells outside it are nodata.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from forestgaps_engine.geo.raster_io import MASK_PROFILE, open_raster_for_writing
+    from forestgaps_engine.inference.resample import view_on_grid
+
+    with rasterio.open(gaps.ids_path) as source:
+        with view_on_grid(source, gaps.grid, grid, is_mask=True) as view:
+            with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
+                for row_off in range(0, grid.height_px, STRIP_ROWS):
+                    n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+                    ids = _read_rows(view, row_off, n_rows)
+                    strip = (ids > 0).astype(np.uint8)
+                    strip[ids == IDS_NODATA] = MASK_NODATA
+                    out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))
