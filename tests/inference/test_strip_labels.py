@@ -108,3 +108,57 @@ def test_empty_and_full_rasters() -> None:
 def test_strip_rows_must_be_positive() -> None:
     with pytest.raises(ValueError, match="strip_rows"):
         label_strips(lambda _off, _n: np.zeros((1, 1), bool), 4, 0, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("cleanup_radius_px", [0, 2])
+def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_radius_px) -> None:
+    """label_gap_rasters + statistics + mask + polygons == the whole-raster path, 7-row strips."""
+    import rasterio
+
+    from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
+    from forestgaps_engine.inference import postprocess
+    from forestgaps_engine.inference.polygons import gap_polygons, gap_raster_polygons
+    from tests.inference.helpers import write_dsm
+
+    rng = np.random.default_rng(7)
+    rows, cols = np.mgrid[0:90, 0:70].astype(np.float32)
+    probability = 0.5 + 0.45 * np.sin(rows / 4.0) * np.cos(cols / 3.0)
+    probability += rng.normal(0, 0.15, probability.shape)
+    probability[:, 0:40] = np.where(rng.random((90, 40)) < 0.5, 0.9, 0.1)
+    probability[60:64, :] = np.nan
+    probability = np.clip(probability, 0, 1).astype(np.float32)
+    dsm_values = rng.uniform(190, 230, probability.shape).astype(np.float32)
+    dsm_values[5:9, 50:60] = np.nan
+    dsm_path = write_dsm(tmp_path / "dsm.tif", dsm_values, resolution_m=0.5)
+    with rasterio.open(dsm_path) as dsm:
+        grid = grid_of(dsm)
+    write_array(tmp_path / "p.tif", probability, grid, PROBABILITY_PROFILE)
+    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
+        expected = postprocess.label_probabilities(source, grid, 0.5, 1.0, cleanup_radius_px)
+        expected_stats = postprocess.gap_statistics(expected, dsm)
+    monkeypatch.setattr(postprocess, "STRIP_ROWS", 7)
+    (tmp_path / "work").mkdir()
+    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
+        gaps = postprocess.label_gap_rasters(
+            source, grid, 0.5, 1.0, tmp_path / "work", cleanup_radius_px
+        )
+        stats = postprocess.gap_raster_statistics(gaps, dsm)
+    assert gaps.n_gaps == expected.n_gaps > 5
+    assert gaps.n_valid_px == int(expected.valid.sum())
+    assert gaps.n_gap_px == int(np.count_nonzero(expected.ids))
+    with rasterio.open(gaps.ids_path) as ids:
+        on_disk = ids.read(1)
+    np.testing.assert_array_equal(np.where(on_disk < 0, 0, on_disk), expected.ids)
+    np.testing.assert_array_equal(on_disk < 0, ~expected.valid)
+    for name in ("area_m2", "dsm_mean_m", "dsm_min_m", "dsm_max_m"):
+        np.testing.assert_array_equal(getattr(stats, name), getattr(expected_stats, name))
+    postprocess.write_gap_mask(tmp_path / "mask.tif", gaps, grid)
+    with rasterio.open(tmp_path / "mask.tif") as mask:
+        np.testing.assert_array_equal(mask.read(1), expected.mask())
+    want, got = gap_polygons(expected), gap_raster_polygons(gaps)
+    assert list(got) == list(want)
+    for gap_id, polygons in want.items():
+        for got_polygon, want_polygon in zip(got[gap_id], polygons, strict=True):
+            for ring_got, ring_want in zip(got_polygon, want_polygon, strict=True):
+                np.testing.assert_allclose(ring_got, ring_want)
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["gap_ids.tif"]
