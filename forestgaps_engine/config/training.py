@@ -69,8 +69,54 @@ class AugmentationConfig(StrictModel):
     tilt_max_slope: float = Field(default=0.2, ge=0.0, le=2.0)
 
 
+class LinearScheduleConfig(StrictModel):
+    """A probability ramped linearly from ``start`` (epoch 1) to ``end`` over ``over_epochs``.
+
+    Disabled, the model keeps the value it was built with (``model.params``).
+    """
+
+    enabled: bool = False
+    start: float = Field(default=0.0, ge=0.0, lt=1.0)
+    end: float = Field(default=0.1, ge=0.0, lt=1.0)
+    # Held at ``end`` afterwards; 0 or 1 applies ``end`` from the first epoch.
+    over_epochs: int = Field(default=10, ge=0, le=100000)
+
+    def value_at(self, epoch: int) -> float:
+        """The scheduled probability for 0-based ``epoch``."""
+        if epoch >= self.over_epochs - 1:
+            return self.end
+        return self.start + (self.end - self.start) * epoch / (self.over_epochs - 1)
+
+
+class AdaptiveRegularizationConfig(StrictModel):
+    """Strengthen regularization while validation loss stays above training loss.
+
+    After ``patience_epochs`` consecutive epochs with ``val_loss - loss > gap_threshold``,
+    dropout and drop path rise by ``probability_step`` and every decayed parameter group's
+    weight decay is multiplied by ``weight_decay_factor``, never beyond the ``max_*`` caps.
+    """
+
+    enabled: bool = False
+    gap_threshold: float = Field(default=0.05, ge=0.0, le=10.0)
+    patience_epochs: int = Field(default=2, ge=1, le=1000)
+    probability_step: float = Field(default=0.05, ge=0.0, le=0.5)
+    weight_decay_factor: float = Field(default=2.0, ge=1.0, le=100.0)
+    max_dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
+    max_drop_path: float = Field(default=0.3, ge=0.0, lt=1.0)
+    max_weight_decay: float = Field(default=0.1, ge=0.0, le=1.0)
+
+
+class RegularizationConfig(StrictModel):
+    """Dropout and drop-path schedules and adaptive strengthening (label smoothing: ``loss``)."""
+
+    dropout_schedule: LinearScheduleConfig = Field(default_factory=LinearScheduleConfig)
+    # ``end`` is the deepest block's rate; shallower blocks get linearly less.
+    drop_path_schedule: LinearScheduleConfig = Field(default_factory=LinearScheduleConfig)
+    adaptive: AdaptiveRegularizationConfig = Field(default_factory=AdaptiveRegularizationConfig)
+
+
 class MonitoringConfig(StrictModel):
-    """TensorBoard logging and the console progress display."""
+    """TensorBoard logging, the console progress display and optional MLflow tracking."""
 
     tensorboard: bool = True
     image_every_epochs: int = Field(default=1, ge=1, le=10000)
@@ -80,6 +126,11 @@ class MonitoringConfig(StrictModel):
     log_every_steps: int = Field(default=10, ge=1, le=100000)
     # torch.profiler trace of this many steps into the TensorBoard folder (0 = off).
     profile_steps: int = Field(default=0, ge=0, le=1000)
+    # Needs the ``mlflow`` extra (pip install .[mlflow]).
+    mlflow: bool = False
+    # None: a local file store in <training.output_dir>/mlruns.
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str = "forestgaps"
 
 
 class TrainingConfig(StrictModel):
@@ -92,6 +143,7 @@ class TrainingConfig(StrictModel):
     loss: LossConfig = Field(default_factory=LossConfig)
     augmentation: AugmentationConfig = Field(default_factory=AugmentationConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     grad_clip_norm: float = Field(default=1.0, ge=0.5, le=3.0)
     accumulation_steps: int = Field(default=1, ge=1, le=1024)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"

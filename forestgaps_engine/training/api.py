@@ -208,6 +208,7 @@ def train(
     from forestgaps_engine.training import distributed
     from forestgaps_engine.training.augmentation import DsmAugmenter
     from forestgaps_engine.training.callbacks.factory import default_callbacks
+    from forestgaps_engine.training.callbacks.mlflow_logger import MlflowLogger
     from forestgaps_engine.training.memory_cache import CachedShardDataset, should_cache
     from forestgaps_engine.training.state import load_checkpoint, seed_everything
     from forestgaps_engine.training.trainer import Trainer, resolve_device
@@ -301,10 +302,19 @@ def train(
             "%s exists and will be replaced; pass --resume to continue that run",
             checkpoint.last_path,
         )
-    history = trainer.fit(train_loader, val_loader)
-    model_dir, metrics = None, {}
-    if trainer.is_main_process:
-        model_dir, metrics = _save_model(trainer, normalizer, checkpoint, facts, output_dir)
+    # The MLflow run outlives fit() so the saved model folder can be attached to it.
+    trackers = [c for c in callbacks if isinstance(c, MlflowLogger)]
+    try:
+        history = trainer.fit(train_loader, val_loader)
+        model_dir, metrics = None, {}
+        if trainer.is_main_process:
+            model_dir, metrics = _save_model(trainer, normalizer, checkpoint, facts, output_dir)
+    except BaseException:
+        for tracker in trackers:
+            tracker.finish(None, status="FAILED")
+        raise
+    for tracker in trackers:
+        tracker.finish(model_dir)
     distributed.barrier(context)
     distributed.shutdown(context)
     return TrainResult(

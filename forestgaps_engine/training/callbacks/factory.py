@@ -11,13 +11,15 @@ from forestgaps_engine.training.callbacks.early_stopping import EarlyStopping
 from forestgaps_engine.training.callbacks.lr_monitor import LearningRateMonitor
 from forestgaps_engine.training.callbacks.profiler import ProfilerCallback
 from forestgaps_engine.training.callbacks.progress import ProgressDisplay
+from forestgaps_engine.training.callbacks.regularization import RegularizationCallback
 from forestgaps_engine.training.callbacks.tensorboard import TensorBoardLogger
 
 
 def default_callbacks(
     config: ForestGapsConfig, output_dir: Path, has_validation: bool = True
 ) -> tuple[list[Callback], ModelCheckpoint]:
-    """Progress, lr monitor, TensorBoard, profiler, early stopping, then checkpoints (last).
+    """Progress, lr monitor, TensorBoard, MLflow, profiler, regularization, early stopping,
+    then checkpoints (last).
 
     Returns:
         The list for the Trainer, and the checkpoint callback (its paths and best epoch).
@@ -42,8 +44,19 @@ def default_callbacks(
                 activation_logs_per_run=monitoring.activation_logs_per_run,
             )
         )
+    if monitoring.mlflow:
+        from forestgaps_engine.training.callbacks.mlflow_logger import MlflowLogger
+
+        callbacks.append(
+            MlflowLogger(
+                config,
+                monitoring.mlflow_tracking_uri or (output_dir / "mlruns").resolve().as_uri(),
+                monitoring.mlflow_experiment,
+            )
+        )
     if monitoring.profile_steps > 0:
         callbacks.append(ProfilerCallback(output_dir / "tensorboard", monitoring.profile_steps))
+    callbacks.append(RegularizationCallback(training.regularization))
     if training.early_stopping_patience_epochs > 0 and has_validation:
         callbacks.append(EarlyStopping(monitor, mode, training.early_stopping_patience_epochs))
     checkpoint = ModelCheckpoint(
