@@ -137,6 +137,7 @@ def rss_child(dsm: str, model: str, config_json: str, thresholds: list[float]) -
         "peak_rss_mb": round(peak_mb, 1),
         "rss_before_predict_mb": round(before_mb, 1),
         "backend": result.summary["backend"],
+        "n_gaps": [entry["n_gaps"] for entry in result.summary["thresholds"]],
         "mpix_per_s": result.summary["mpix_per_s"],
         "timings_s": result.summary["timings_s"],
     }))  # fmt: skip
