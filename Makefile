@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint format plugin i18n screenshots clean
+.PHONY: help venv demo test test-fast lint format plugin i18n screenshots docs-check clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ pretrained: venv ## prepare, train, evaluate and install the bundled model (reso
 
 benchmark: venv ## train and score every architecture of configs/benchmark.yaml (~10 min on 2 cores; resumable)
 	$(VENV)/bin/forestgaps benchmark --config configs/benchmark.yaml
+
+docs-check: venv ## check every command in README.md and docs/*.md against the CLI and Makefile; run the marked ones (~4 min on 2 cores)
+	$(PY) scripts/docs_check.py
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf out dist build .pytest_cache .ruff_cache
