@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,10 @@ class MlflowLogger(Callback):
     def on_train_begin(self, trainer: Trainer) -> None:
         if not trainer.is_main_process:
             return
+        if self.tracking_uri.startswith("file:"):
+            # MLflow 3 refuses its file store unless asked; it is the only local store that
+            # works without SQLAlchemy (mlflow-skinny).
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.mlflow.set_tracking_uri(self.tracking_uri)
         self.mlflow.set_experiment(self.experiment)
         run = self.mlflow.start_run()
