@@ -20,8 +20,8 @@ Static checks (always, a fraction of a second):
 * Anything else (``pip``, ``apt-get``, ``docker``...) is listed as documented, not executed.
 
 Running: a fenced block preceded (within three lines) by ``<!-- docs-check: run -->`` has
-its commands run, in order, with ``bash`` in one temporary working directory per document
-(holding copies of ``Makefile``, ``configs/`` and ``scripts/``, and the venv on ``PATH``),
+its commands run, in order, with ``bash`` in one temporary working copy per document
+(the repository's tracked files, the venv linked and first on ``PATH``),
 so later commands see the outputs of earlier ones. ``<!-- docs-check: skip REASON -->``
 records why a block is not run. Commands in ``NEVER_RUN`` and commands that need CUDA when
 no GPU is visible are never run. Placeholders (whole words) are replaced before parsing and
@@ -265,6 +265,13 @@ def substitute(text: str, inputs: dict[str, str]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=64)
+def make_target_error(target: str) -> str:
+    """Why ``make -n target`` fails in the repository ('' when the target exists)."""
+    done = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
+    return "" if done.returncode == 0 else f"make target {target!r}: {done.stderr.strip()}"
+
+
 @functools.lru_cache(maxsize=32)
 def help_text(argv: tuple[str, ...]) -> str:
     """stdout+stderr of ``argv --help`` (empty when the program cannot run)."""
@@ -330,12 +337,7 @@ def check_static(command: Command, inputs: dict[str, str]) -> Result:
                 ]
         elif program == "make":
             targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
-            for target in targets:
-                done = subprocess.run(
-                    ["make", "-n", target], cwd=REPO, capture_output=True, text=True
-                )
-                if done.returncode != 0:
-                    errors.append(f"make target {target!r} missing: {done.stderr.strip()}")
+            errors += [error for target in targets if (error := make_target_error(target))]
             checked.append("make")
         elif program.startswith("python") and len(words) > 1 and words[1].endswith(".py"):
             script = REPO / words[1]
@@ -467,6 +469,19 @@ def run_command(command: Command, cwd: Path, inputs: dict[str, str]) -> Result:
     return Result(command, "run", f"exit 0 in {duration_s:.1f} s")
 
 
+def make_working_copy(workdir: Path) -> None:
+    """Copy the repository's tracked files into ``workdir`` and link the venv there."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, workdir / name)
+    (workdir / ".venv").symlink_to(REPO / ".venv")
+
+
 def documents(paths: list[str]) -> list[Path]:
     """The markdown files to check: README.md and docs/*.md unless given."""
     if paths:
@@ -496,11 +511,7 @@ def check_documents(paths: list[Path], run: bool) -> list[Result]:
                     results.append(result)
                     continue
                 if not workdir.exists():
-                    workdir.mkdir()
-                    shutil.copy(REPO / "Makefile", workdir)
-                    for folder in ("configs", "scripts"):
-                        shutil.copytree(REPO / folder, workdir / folder)
-                    (workdir / ".venv").symlink_to(REPO / ".venv")
+                    make_working_copy(workdir)
                 results.append(run_command(command, workdir, inputs))
     return results
 
