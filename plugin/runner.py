@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt import sip
 
 from .dock.dock_widget import ForestGapsDock
 from .dock.params import InferenceParams
@@ -53,7 +54,7 @@ class DetectionRunner:
             self.dock.log(tr("A detection is already running; cancel it or wait."))
             return None
         task = GapDetectionTask(params, self._finished)
-        task.progressChanged.connect(lambda value: self.dock.progress_bar.setValue(int(value)))
+        task.progressChanged.connect(self._progress)
         task.messageChanged.connect(self.dock.log)
         self.task = task
         self.dock.set_running(True)
@@ -74,6 +75,11 @@ class DetectionRunner:
         if self.task is not None:
             self.dock.log(tr("Cancelling…"))
             self.task.cancel()
+
+    def _progress(self, value: float) -> None:
+        # Queued progress may arrive after finished(), when the panel may already be gone.
+        if self.task is not None and not sip.isdeleted(self.dock):
+            self.dock.progress_bar.setValue(int(value))
 
     def _finished(self, outcome: TaskOutcome) -> None:
         self.task = None
