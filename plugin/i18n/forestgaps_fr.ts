@@ -84,7 +84,7 @@
         <translation>Seuils de hauteur des trouées</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="76"/>
+        <location filename="../plugin.py" line="77"/>
         <source>Install dependencies…</source>
         <translation>Installer les dépendances…</translation>
     </message>
@@ -199,22 +199,22 @@
         <translation>Surface minimale d’une trouée</translation>
     </message>
     <message>
-        <location filename="../dock/dock_widget.py" line="235"/>
+        <location filename="../dock/dock_widget.py" line="245"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../dock/dock_widget.py" line="237"/>
+        <location filename="../dock/dock_widget.py" line="247"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../dock/dock_widget.py" line="263"/>
+        <location filename="../dock/dock_widget.py" line="273"/>
         <source>Model folder (model_card.json)</source>
         <translation>Dossier du modèle (model_card.json)</translation>
     </message>
     <message>
-        <location filename="../dock/dock_widget.py" line="337"/>
+        <location filename="../dock/dock_widget.py" line="348"/>
         <source>Cannot run: {0}</source>
         <translation>Exécution impossible : {0}</translation>
     </message>
@@ -234,62 +234,62 @@
         <translation>{0} m hors de la plage d’entraînement du modèle ({1}–{2} m) : cartes moins fiables.</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="44"/>
+        <location filename="../plugin.py" line="45"/>
         <source>&amp;ForestGaps</source>
         <translation>&amp;ForestGaps</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="57"/>
+        <location filename="../plugin.py" line="58"/>
         <source>Detect gaps (panel)…</source>
         <translation>Détecter les trouées (panneau)…</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="57"/>
+        <location filename="../plugin.py" line="58"/>
         <source>Open the ForestGaps panel: detect gaps in a DSM with a model or the classic rule</source>
         <translation>Ouvrir le panneau ForestGaps : détecter les trouées dans un MNS avec un modèle ou la règle classique</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="64"/>
+        <location filename="../plugin.py" line="65"/>
         <source>Gaps from CHM (classic)…</source>
         <translation>Trouées depuis un MNH (classique)…</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="64"/>
+        <location filename="../plugin.py" line="65"/>
         <source>Detect canopy gaps in a canopy height model (ForestGapR semantics)</source>
         <translation>Détecter les trouées de canopée dans un modèle numérique de hauteur (sémantique ForestGapR)</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="70"/>
+        <location filename="../plugin.py" line="71"/>
         <source>Check dependencies</source>
         <translation>Vérifier les dépendances</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="70"/>
+        <location filename="../plugin.py" line="71"/>
         <source>List the Python packages ForestGaps needs and which are missing</source>
         <translation>Lister les paquets Python nécessaires à ForestGaps et ceux qui manquent</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="76"/>
+        <location filename="../plugin.py" line="77"/>
         <source>Install the missing Python packages into a ForestGaps folder, with your consent</source>
         <translation>Installer les paquets Python manquants dans un dossier ForestGaps, avec votre accord</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="188"/>
+        <location filename="../plugin.py" line="209"/>
         <source>Cannot open {0}: {1}</source>
         <translation>Impossible d’ouvrir {0} : {1}</translation>
     </message>
     <message>
-        <location filename="../runner.py" line="53"/>
+        <location filename="../runner.py" line="54"/>
         <source>A detection is already running; cancel it or wait.</source>
         <translation>Une détection est déjà en cours ; annulez-la ou attendez.</translation>
     </message>
     <message>
-        <location filename="../runner.py" line="60"/>
+        <location filename="../runner.py" line="61"/>
         <source>Started: {0}, thresholds {1} m, model {2}</source>
         <translation>Lancé : {0}, seuils {1} m, modèle {2}</translation>
     </message>
     <message>
-        <location filename="../runner.py" line="71"/>
+        <location filename="../runner.py" line="76"/>
         <source>Cancelling…</source>
         <translation>Annulation…</translation>
     </message>
@@ -322,6 +322,51 @@
         <location filename="../deps_installer.py" line="122"/>
         <source>Light plus PyTorch (CPU), kornia, TensorBoard: training and any model.</source>
         <translation>Léger, plus PyTorch (CPU), kornia, TensorBoard : entraînement et tout modèle.</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/about_dialog.py" line="54"/>
+        <source>not installed</source>
+        <translation>non installé</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/about_dialog.py" line="68"/>
+        <source>ForestGaps version</source>
+        <translation>Version de ForestGaps</translation>
+    </message>
+    <message>
+        <location filename="../dialogs/about_dialog.py" line="72"/>
+        <source>License</source>
+        <translation>Licence</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="83"/>
+        <source>About ForestGaps</source>
+        <translation>À propos de ForestGaps</translation>
+    </message>
+    <message>
+        <location filename="../dock/dock_widget.py" line="234"/>
+        <source>empty: run on this computer</source>
+        <translation>vide : exécuter sur cet ordinateur</translation>
+    </message>
+    <message>
+        <location filename="../dock/dock_widget.py" line="235"/>
+        <source>Address of a ForestGaps server (forestgaps serve), e.g. http://127.0.0.1:8000: the DSM is sent to it and the model runs there.</source>
+        <translation>Adresse d’un serveur ForestGaps (forestgaps serve), par ex. http://127.0.0.1:8000 : le MNS lui est envoyé et le modèle s’exécute sur ce serveur.</translation>
+    </message>
+    <message>
+        <location filename="../dock/dock_widget.py" line="241"/>
+        <source>Server URL</source>
+        <translation>URL du serveur</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="83"/>
+        <source>ForestGaps version, the versions of QGIS and its libraries, license and links</source>
+        <translation>Version de ForestGaps, versions de QGIS et de ses bibliothèques, licence et liens</translation>
+    </message>
+    <message>
+        <location filename="../runner.py" line="67"/>
+        <source>The model runs on the ForestGaps server {0}.</source>
+        <translation>Le modèle s’exécute sur le serveur ForestGaps {0}.</translation>
     </message>
 </context>
 <context>

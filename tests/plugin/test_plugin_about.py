@@ -56,3 +56,26 @@ def test_about_text_reads_versions_without_importing_torch(require_qgis: None) -
     torch_version, missing = result.stdout.strip().splitlines()[-1].split("|")
     assert torch_version == importlib.metadata.version("torch")
     assert missing == "not installed"
+
+
+def test_about_is_translated_in_french(qgis_plugin_env: Any) -> None:
+    from qgis.core import QgsSettings
+
+    settings = QgsSettings()
+    previous = settings.value("locale/userLocale", None)
+    settings.setValue("locale/userLocale", "fr_FR")
+    try:
+        assert qgis_plugin_env.loadPlugin("forestgaps")
+        assert qgis_plugin_env.startPlugin("forestgaps")
+        plugin = qgis_plugin_env.plugins["forestgaps"]
+        texts = {action.objectName(): action.text() for action in plugin.actions}
+        assert texts["forestgapsAbout"] == "À propos de ForestGaps"
+        assert plugin.show_about().windowTitle() == "À propos de ForestGaps"
+        assert plugin.show_dock().server_edit.placeholderText() == (
+            "vide : exécuter sur cet ordinateur"
+        )
+    finally:
+        if previous is None:
+            settings.remove("locale/userLocale")
+        else:
+            settings.setValue("locale/userLocale", previous)
