@@ -163,9 +163,7 @@ def test_state_round_trips_through_a_trainer_checkpoint(tmp_path):
     torch.save(trainer.state_dict(), path)
 
     restored = RegularizationCallback(regularization)
-    fresh = Trainer(
-        DropModel(), ScaleNormalizer(), config, [restored], torch.device("cpu")
-    )
+    fresh = Trainer(DropModel(), ScaleNormalizer(), config, [restored], torch.device("cpu"))
     fresh.load_state_dict(load_checkpoint(path))
     restored.on_train_begin(fresh)
     restored.on_epoch_begin(fresh, 1)
@@ -228,3 +226,22 @@ def test_train_runs_with_the_section_enabled(tmp_path):
     assert result.epochs_run == 2
     state = load_checkpoint(result.checkpoint_dir / "last.pt")
     assert set(state["callbacks"]["RegularizationCallback"]) >= {"dropout_added", "gap_epochs"}
+
+
+def test_schedule_reaches_a_registered_models_modules():
+    from forestgaps_engine.models import create
+
+    model = create("unet_film_cbam", base_channels=8, depth=2, dropout=0.1, drop_path=0.2)
+    config = RegularizationConfig(
+        dropout_schedule={"enabled": True, "start": 0.3, "end": 0.3, "over_epochs": 0},
+        drop_path_schedule={"enabled": True, "start": 0.4, "end": 0.4, "over_epochs": 0},
+    )
+    trainer = _fake_trainer(model)
+    callback = RegularizationCallback(config)
+    callback.on_train_begin(trainer)
+    callback.on_epoch_begin(trainer, 0)
+    dropouts = [m.p for m in model.modules() if isinstance(m, nn.Dropout2d)]
+    rates = [m.rate for m in model.modules() if isinstance(m, DropPath)]
+    assert dropouts and all(p == pytest.approx(0.3) for p in dropouts)
+    assert len(rates) > 1 and rates[0] == 0.0 and rates[-1] == pytest.approx(0.4)
+    assert rates == sorted(rates)

@@ -39,8 +39,7 @@ def import_mlflow() -> Any:
         return importlib.import_module("mlflow")
     except ImportError as error:
         raise ConfigError(
-            "training.monitoring.mlflow = true but the mlflow package is not installed "
-            f"({error})",
+            f"training.monitoring.mlflow = true but the mlflow package is not installed ({error})",
             hint="Install the extra: pip install .[mlflow] (or pip install mlflow-skinny), "
             "or set training.monitoring.mlflow=false.",
         ) from error
