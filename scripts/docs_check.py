@@ -21,7 +21,8 @@ Static checks (always, a fraction of a second):
 
 Running: a fenced block preceded (within three lines) by ``<!-- docs-check: run -->`` has
 its commands run, in order, with ``bash`` in one temporary working copy per document
-(the repository's tracked files, the venv linked and first on ``PATH``),
+(the repository's tracked files, the venv linked and first on ``PATH``; ``make`` commands
+run only when the venv is current, so the bootstrap never reinstalls from the copy),
 so later commands see the outputs of earlier ones. ``<!-- docs-check: skip REASON -->``
 records why a block is not run. Commands in ``NEVER_RUN`` and commands that need CUDA when
 no GPU is visible are never run. Placeholders (whole words) are replaced before parsing and
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import io
 import os
 import re
@@ -449,8 +451,25 @@ def static_inputs() -> dict[str, str]:
     }
 
 
+def venv_is_current() -> bool:
+    """Whether scripts/bootstrap_venv.sh would install nothing (its stamp matches).
+
+    A working copy links the shared venv: a bootstrap that reinstalled from there would
+    point the editable install at the temporary copy, so ``make`` runs need a current venv.
+    """
+    extras = os.environ.get("FORESTGAPS_EXTRAS", "torch,export,dev,serve,tune")
+    sources = (REPO / "pyproject.toml").read_bytes() + (
+        REPO / "scripts/bootstrap_venv.sh"
+    ).read_bytes()
+    want = f"{hashlib.sha256(sources).hexdigest()[:16]}-{extras}"
+    stamp = REPO / ".venv" / ".forestgaps-installed"
+    return stamp.exists() and stamp.read_text(encoding="utf-8").strip() == want
+
+
 def run_command(command: Command, cwd: Path, inputs: dict[str, str]) -> Result:
     """Run one command with bash in ``cwd`` (venv first on PATH)."""
+    if "make" in command.text.split() and not venv_is_current():
+        return Result(command, "FAIL", "the venv is stale: run `make venv` first (not run)")
     env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     started = time.monotonic()
