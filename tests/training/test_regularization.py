@@ -245,3 +245,29 @@ def test_schedule_reaches_a_registered_models_modules():
     assert dropouts and all(p == pytest.approx(0.3) for p in dropouts)
     assert len(rates) > 1 and rates[0] == 0.0 and rates[-1] == pytest.approx(0.4)
     assert rates == sorted(rates)
+
+
+def test_values_go_to_the_tensorboard_writer_of_another_callback():
+    class Recorder:
+        def __init__(self) -> None:
+            self.scalars: dict[str, float] = {}
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            self.scalars[tag] = value
+
+    holder = SimpleNamespace(writer=Recorder())
+    model = DropModel()
+    trainer = _fake_trainer(model)
+    trainer.callbacks = SimpleNamespace(callbacks=[holder])
+    trainer.global_step = 3
+    config = RegularizationConfig(
+        dropout_schedule={"enabled": True, "start": 0.0, "end": 0.2, "over_epochs": 3}
+    )
+    callback = RegularizationCallback(config)
+    callback.on_train_begin(trainer)
+    callback.on_epoch_end(trainer, 0, {"loss": 0.1})
+    assert holder.writer.scalars == {
+        "regularization/dropout": pytest.approx(0.1),  # the next epoch's value
+        "regularization/drop_path": pytest.approx(0.2),
+        "regularization/weight_decay": pytest.approx(1e-3),
+    }

@@ -133,14 +133,14 @@ class RegularizationCallback(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         adaptive = self.config.adaptive
-        if not adaptive.enabled or "val_loss" not in logs or "loss" not in logs:
-            return
-        gap = float(logs["val_loss"]) - float(logs["loss"])
-        self.gap_epochs = self.gap_epochs + 1 if gap > adaptive.gap_threshold else 0
-        if self.gap_epochs >= adaptive.patience_epochs:
-            self.gap_epochs = 0
-            self._strengthen(trainer, epoch, gap)
-        self._log_scalars(trainer, epoch)
+        if adaptive.enabled and "val_loss" in logs and "loss" in logs:
+            gap = float(logs["val_loss"]) - float(logs["loss"])
+            self.gap_epochs = self.gap_epochs + 1 if gap > adaptive.gap_threshold else 0
+            if self.gap_epochs >= adaptive.patience_epochs:
+                self.gap_epochs = 0
+                self._strengthen(trainer, epoch, gap)
+        if adaptive.enabled or self._has_schedule():
+            self._log_scalars(trainer, epoch)
 
     def _strengthen(self, trainer: Trainer, epoch: int, gap: float) -> None:
         adaptive = self.config.adaptive
