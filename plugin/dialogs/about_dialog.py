@@ -66,7 +66,7 @@ def about_html() -> str:
     metadata = plugin_metadata()
     rows = [
         (tr("ForestGaps version"), engine_version()),
-        ("QGIS", Qgis.QGIS_VERSION),
+        ("QGIS", Qgis.version()),
         ("Python", platform.python_version()),
         *((name, package_version(name)) for name in REPORTED_PACKAGES),
         (tr("License"), metadata.get("license", "")),
