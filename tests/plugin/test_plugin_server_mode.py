@@ -204,3 +204,57 @@ def test_server_url_is_checked(tmp_path: Path) -> None:
     for bad in ("ftp://host", "127.0.0.1:8000", "http://", "http://host:99999", "http://h/?q=1"):
         problems = replace(params, server_url=bad).problems()
         assert len(problems) == 1 and repr(bad) in problems[0], bad
+
+
+def test_server_run_of_a_clipped_extent_uploads_a_geotiff_of_the_extent(
+    require_qgis: None, site: dict[str, Path], server_url: str, tmp_path: Path
+) -> None:
+    import rasterio
+
+    from plugin.detection import run_detection
+    from plugin.dock.params import InferenceParams
+
+    with rasterio.open(site["dsm"]) as dataset:
+        left, top = dataset.bounds.left, dataset.bounds.top
+    extent = (left + 16.0, top - 80.0, left + 80.0, top - 16.0)  # 64 x 64 cells
+    params = InferenceParams(
+        dsm_path=str(site["dsm"]), thresholds_m=(5.0,), extent_mode="canvas", extent=extent,
+        tile_size_px=64, overlap_px=8, output_dir=str(tmp_path / "out"), server_url=server_url,
+    )  # fmt: skip
+
+    result = run_detection(params)
+
+    (item,) = result.thresholds
+    with rasterio.open(item.mask_path) as mask:
+        assert mask.shape == (64, 64)
+        assert (mask.bounds.left, mask.bounds.top) == pytest.approx((extent[0], extent[3]))
+
+
+def test_cancel_while_the_server_works_stops_and_leaves_no_files(
+    require_qgis: None, site: dict[str, Path], tmp_path: Path
+) -> None:
+    from forestgaps_engine.errors import CancelledError
+    from plugin.detection import run_detection
+    from plugin.dock.params import InferenceParams
+
+    # A server that takes the upload and never answers.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        params = InferenceParams(
+            dsm_path=str(site["dsm"]), output_dir=str(tmp_path / "out"), server_url=url
+        )
+        started = time.monotonic()
+        messages: list[str] = []
+
+        with pytest.raises(CancelledError):
+            run_detection(
+                params,
+                progress=lambda _fraction, message: messages.append(message),
+                cancel=lambda: time.monotonic() - started > 1.0,
+            )
+
+    assert time.monotonic() - started < 10.0
+    assert "the server is predicting" in messages  # the small upload went through
+    assert not (tmp_path / "out").exists() or output_names(tmp_path / "out") == []
