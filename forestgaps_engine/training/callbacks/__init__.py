@@ -1,0 +1,1 @@
+"""Training callbacks: one concern per file, called through the hooks of ``base.Callback``."""
