@@ -15,7 +15,6 @@ import queue
 import secrets
 import threading
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,13 +69,14 @@ def _multipart(
     ``sent[0]`` counts the file bytes handed to the socket (read by the waiting thread).
     """
     boundary = f"forestgaps-{secrets.token_hex(16)}"
+    safe_name = "".join("_" if char in '"\r\n' else char for char in file_path.name)
     head = b"".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in fields.items()
     )
     head += (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{file_path.name}"\r\nContent-Type: image/tiff\r\n\r\n'
+        f'filename="{safe_name}"\r\nContent-Type: image/tiff\r\n\r\n'
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     size_bytes = file_path.stat().st_size
@@ -256,7 +256,8 @@ def predict_on_server(
             threshold_m = float(item["threshold_m"])
             # Local names from the threshold, never from the server's link (no path from outside).
             name = f"{prefixes[kind]}_{threshold_label(threshold_m)}{suffixes[kind]}"
-            url = urllib.parse.urljoin(endpoint(server_url, "/"), item["files"][kind])
+            # Links are server paths (/results/…): kept under the base URL's own path prefix.
+            url = endpoint(server_url, "/" + str(item["files"][kind]).lstrip("/"))
             if cancel is not None and cancel():
                 from forestgaps_engine.errors import CancelledError
 
