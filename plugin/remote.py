@@ -209,6 +209,18 @@ def download(url: str, target: Path, cancel: CancelFn | None = None) -> Path:
     return target
 
 
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _summary_item(item: dict[str, Any], files: dict[float, dict[str, Path]]) -> dict[str, Any]:
+    """One threshold of ``summary.json``: the server's figures and the local file names."""
+    figures = ("threshold_m", "n_gaps", "total_gap_area_m2", "gap_fraction")
+    names = {kind: path.name for kind, path in files[float(item["threshold_m"])].items()}
+    return {key: item.get(key) for key in figures} | {"files": names}
+
+
 def predict_on_server(
     server_url: str,
     dsm_path: Path,
@@ -270,23 +282,20 @@ def predict_on_server(
         summary.update(
             server_url=server_url,
             job_id=answer.get("job_id"),
-            thresholds=[
-                {
-                    key: item.get(key)
-                    for key in ("threshold_m", "n_gaps", "total_gap_area_m2", "gap_fraction")
-                }
-                | {
-                    "files": {
-                        kind: path.name for kind, path in files[float(item["threshold_m"])].items()
-                    }
-                }
-                for item in answer["thresholds"]
-            ],
+            thresholds=[_summary_item(item, files) for item in answer["thresholds"]],
             warnings=answer.get("warnings", []),
         )
         written.append(write_json_atomic(out_dir / SUMMARY_FILE, summary))
+    except (KeyError, TypeError, ValueError) as error:
+        _remove(written)
+        from forestgaps_engine.errors import InferenceError
+
+        raise InferenceError(
+            f"ForestGaps server {server_url} answered /predict without the expected fields "
+            f"({type(error).__name__}: {error})",
+            hint="Check that the URL points to a ForestGaps server of this version.",
+        ) from error
     except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        _remove(written)
         raise
     return answer, files
