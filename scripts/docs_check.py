@@ -12,9 +12,10 @@ Static checks (always, a fraction of a second):
   exist in ``forestgaps_engine.cli.main.build_parser()``; fenced commands must also parse
   (argparse, with the placeholders below substituted), which checks positionals and choices.
 * ``make X``: ``make -n X`` must succeed in the repository.
-* ``python path/script.py --flag``: the script must exist and list the flags in ``--help``.
+* ``python path/script.py --flag``: the script must exist and declare the flags (argparse
+  string literals in its source).
 * ``torchrun``/``tensorboard``: the program must exist (venv or PATH); torchrun's flags must
-  appear in ``torchrun --help``.
+  be declared in ``torch/distributed/run.py``.
 * ``qgis_process[.bin] run forestgaps:ALG -- NAME=value``: the algorithm id and every
   parameter name must be defined in ``plugin/processing/``.
 * Anything else (``pip``, ``apt-get``, ``docker``...) is listed as documented, not executed.
@@ -274,16 +275,32 @@ def make_target_error(target: str) -> str:
     return "" if done.returncode == 0 else f"make target {target!r}: {done.stderr.strip()}"
 
 
-@functools.lru_cache(maxsize=32)
-def help_text(argv: tuple[str, ...]) -> str:
-    """stdout+stderr of ``argv --help`` (empty when the program cannot run)."""
-    try:
-        done = subprocess.run(
-            [*argv, "--help"], capture_output=True, text=True, timeout=60, cwd=REPO
-        )
-    except (OSError, subprocess.TimeoutExpired):
+@functools.lru_cache(maxsize=1)
+def torchrun_source() -> str:
+    """Source of torch.distributed.run, where torchrun's options are declared.
+
+    Read rather than ``torchrun --help``, which imports torch (seconds).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
         return ""
-    return done.stdout + done.stderr
+    run_py = Path(spec.origin).parent / "distributed" / "run.py"
+    return run_py.read_text(encoding="utf-8") if run_py.exists() else ""
+
+
+def flags_of(words: list[str]) -> list[str]:
+    """The ``--flags`` among ``words`` (``--a=1`` gives ``--a``)."""
+    return [match.group(0) for match in map(FLAG.match, words) if match]
+
+
+def declares(source: str, flag: str) -> bool:
+    """Whether Python ``source`` declares ``flag`` as a string literal (argparse style).
+
+    Reading the source instead of running ``--help`` avoids importing torch (seconds).
+    """
+    return f'"{flag}"' in source or f"'{flag}'" in source
 
 
 def which(program: str) -> str | None:
@@ -328,14 +345,11 @@ def check_static(command: Command, inputs: dict[str, str]) -> Result:
             errors += check_forestgaps(cli_args, command.is_inline)
             checked.append("forestgaps")
             if program == "torchrun":
-                flags = {FLAG.match(w).group(0) for w in words[1:] if FLAG.match(w)}
-                flags -= {"--config", "--set"} if "--config" in cli_args else set()
-                torchrun_help = help_text((which("torchrun") or "torchrun",))
-                cli_flags = {FLAG.match(w).group(0) for w in cli_args if FLAG.match(w)}
+                launcher_words = words[1 : words.index(CLI_MODULE) - 1]
                 errors += [
-                    f"torchrun has no option {f}"
-                    for f in sorted(flags - cli_flags)
-                    if f not in torchrun_help
+                    f"torchrun has no option {flag}"
+                    for flag in flags_of(launcher_words)
+                    if not declares(torchrun_source(), flag)
                 ]
         elif program == "make":
             targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
@@ -346,11 +360,10 @@ def check_static(command: Command, inputs: dict[str, str]) -> Result:
             if not script.exists():
                 errors.append(f"no script {words[1]}")
             else:
-                usage = help_text((sys.executable, str(script)))
                 errors += [
-                    f"{words[1]} has no option {w}"
-                    for w in words[2:]
-                    if FLAG.match(w) and FLAG.match(w).group(0) not in usage
+                    f"{words[1]} has no option {flag}"
+                    for flag in flags_of(words[2:])
+                    if not declares(script.read_text(encoding="utf-8"), flag)
                 ]
             checked.append("script")
         elif program in {"torchrun", "tensorboard", "qgis_process", "qgis_process.bin"}:
@@ -372,12 +385,15 @@ def check_static(command: Command, inputs: dict[str, str]) -> Result:
     return Result(command, "documented", "; ".join(documented) or "nothing to check")
 
 
-def never_run_reason(command: Command) -> str | None:
-    """Why a command of a run block is still not run (None when it is run)."""
+def never_run_reason(command: Command, check_cuda: bool = True) -> str | None:
+    """Why a command of a run block is still not run (None when it is run).
+
+    ``check_cuda`` asks torch whether a GPU is visible (imports torch: seconds).
+    """
     for prefix, reason in NEVER_RUN.items():
         if command.text == prefix or command.text.startswith(prefix + " "):
             return reason
-    if "cuda" in command.text.lower():
+    if check_cuda and "cuda" in command.text.lower():
         import torch
 
         if not torch.cuda.is_available():
@@ -524,7 +540,7 @@ def check_documents(paths: list[Path], run: bool) -> list[Result]:
                         result.notes.append(f"not run: {command.reason}")
                     results.append(result)
                     continue
-                reason = never_run_reason(command)
+                reason = never_run_reason(command, check_cuda=run)
                 if reason or not run:
                     result.notes.append(f"not run: {reason or '--static'}")
                     results.append(result)
