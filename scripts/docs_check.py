@@ -18,7 +18,8 @@ Static checks (always, a fraction of a second):
   be declared in ``torch/distributed/run.py``.
 * ``qgis_process[.bin] run forestgaps:ALG -- NAME=value``: the algorithm id and every
   parameter name must be defined in ``plugin/processing/``.
-* Anything else (``pip``, ``apt-get``, ``docker``...) is listed as documented, not executed.
+* ``pip install ".[extra]"``: every extra must exist in pyproject.toml (never run).
+* Anything else (``apt-get``, ``docker``...) is listed as documented, not executed.
 
 Running: a fenced block preceded (within three lines) by ``<!-- docs-check: run -->`` has
 its commands run, in order, with ``bash`` in one temporary working copy per document
@@ -303,6 +304,21 @@ def declares(source: str, flag: str) -> bool:
     return f'"{flag}"' in source or f"'{flag}'" in source
 
 
+def missing_extras(words: list[str]) -> list[str]:
+    """Extras named by ``pip install ".[a,b]"`` (this project) that pyproject.toml lacks."""
+    import tomllib
+
+    with (REPO / "pyproject.toml").open("rb") as stream:
+        extras = tomllib.load(stream).get("project", {}).get("optional-dependencies", {})
+    named = [
+        name.strip()
+        for word in words
+        if (match := re.fullmatch(r"(?:-e)?\.\[([\w,\s-]+)\]", word))
+        for name in match.group(1).split(",")
+    ]
+    return [name for name in named if name not in extras]
+
+
 def which(program: str) -> str | None:
     """The program in the venv first, then on PATH."""
     candidate = VENV_BIN / program
@@ -374,6 +390,10 @@ def check_static(command: Command, inputs: dict[str, str]) -> Result:
                 checked.append(program)
             else:
                 checked.append(program)
+        elif program in {"pip", "pip3"} or words[1:3] == ["-m", "pip"]:
+            missing = missing_extras(words)
+            errors += [f"pyproject.toml has no extra {extra!r}" for extra in missing]
+            documented.append("pip: extras checked against pyproject.toml, not run")
         elif program in {"seq", "export", "cd", "mkdir", "ls", "cat"}:
             continue
         else:

@@ -102,12 +102,14 @@ def test_wrappers_and_other_programs(docs_check, tmp_path):
         "torchrun --standalone --nproc_per_node=2 -m forestgaps_engine.cli.main train \\\n"
         "    --config configs/quick.yaml\n"
         "torchrun --nproc_per_gpu=2 -m forestgaps_engine.cli.main train --config x.yaml\n"
+        'pip install ".[serve,no-such-extra]"\n'
         "```\n"
     )
     results = check_markdown(docs_check, tmp_path / "wrap.md", text)
-    assert [r.status for r in results] == ["ok", "FAIL", "documented", "ok", "FAIL"]
+    assert [r.status for r in results] == ["ok", "FAIL", "documented", "ok", "FAIL", "FAIL"]
     assert "forestgaps train has no option --epochs" in results[1].detail
     assert "torchrun has no option --nproc_per_gpu" in results[4].detail
+    assert "no extra 'no-such-extra'" in results[5].detail
 
 
 def test_run_blocks_are_run_and_a_failing_run_fails(docs_check, tmp_path):
