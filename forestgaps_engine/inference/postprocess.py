@@ -220,6 +220,14 @@ def statistics_of_strips(
 
 CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
 IDS_NODATA = -1
+# A strip's transient arrays cost about 40 bytes per cell (labels, int64 indices, float64
+# DSM values): a cell budget, not a row count, keeps them flat as rasters widen.
+STRIP_CELLS = 2**21
+
+
+def _strip_rows(width_px: int) -> int:
+    """Rows per strip of the on-disk path: ``STRIP_ROWS`` at most, ``STRIP_CELLS`` cells."""
+    return max(1, min(STRIP_ROWS, STRIP_CELLS // max(width_px, 1)))
 
 
 @dataclass(frozen=True)
@@ -259,10 +267,11 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
     from forestgaps_engine.geo.raster_io import MASK_PROFILE, open_raster_for_writing
 
     halo_px = 4 * radius_px
+    strip_rows = _strip_rows(grid.width_px)
     disk = _disk(radius_px) if radius_px > 0 else None
     with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
-        for row_off in range(0, grid.height_px, STRIP_ROWS):
-            n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+        for row_off in range(0, grid.height_px, strip_rows):
+            n_rows = min(strip_rows, grid.height_px - row_off)
             first = max(0, row_off - halo_px)
             last = min(grid.height_px, row_off + n_rows + halo_px)
             values, valid = read_strip(probability, first, last - first)
@@ -305,9 +314,10 @@ def label_gap_rasters(
     from rasterio.windows import Window
 
     from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, open_raster_for_writing
-    from forestgaps_engine.inference.strip_labels import final_strips, label_strips
+    from forestgaps_engine.inference.strip_labels import label_strips
 
     cut_path, ids_path = work_dir / CUT_FILE, work_dir / IDS_FILE
+    strip_rows = _strip_rows(grid.width_px)
     _write_cut(probability, grid, cutoff, cleanup_radius_px, cut_path)
     with rasterio.open(cut_path) as cut:
 
@@ -315,7 +325,7 @@ def label_gap_rasters(
             return _read_rows(cut, row_off, n_rows) == MASK_GAP
 
         labelling = label_strips(
-            read_gap, grid.height_px, STRIP_ROWS, grid.cell_area_m2, min_gap_area_m2
+            read_gap, grid.height_px, strip_rows, grid.cell_area_m2, min_gap_area_m2
         )
         n_gaps = labelling.n_gaps
         # Empty boxes start inverted so that min/max widen them.
@@ -323,9 +333,11 @@ def label_gap_rasters(
         n_valid_px = 0
         profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA)
         with open_raster_for_writing(ids_path, grid, profile) as out:
-            for row_off, ids in final_strips(read_gap, labelling):
-                n_rows = ids.shape[0]
-                is_valid = _read_rows(cut, row_off, n_rows) != MASK_NODATA
+            for strip_index, row_off in enumerate(range(0, grid.height_px, strip_rows)):
+                n_rows = min(strip_rows, grid.height_px - row_off)
+                cut_rows = _read_rows(cut, row_off, n_rows)
+                ids = labelling.strip_ids(strip_index, cut_rows == MASK_GAP)
+                is_valid = cut_rows != MASK_NODATA
                 n_valid_px += int(np.count_nonzero(is_valid))
                 _widen_boxes(boxes, ids, row_off)
                 ids[~is_valid] = IDS_NODATA
@@ -359,11 +371,12 @@ def gap_raster_statistics(gaps: GapRasters, dsm: Any) -> GapStatistics:
     import rasterio
 
     height_px = gaps.grid.height_px
+    strip_rows = _strip_rows(gaps.grid.width_px)
     with rasterio.open(gaps.ids_path) as ids_dataset:
 
         def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-            for row_off in range(0, height_px, STRIP_ROWS):
-                n_rows = min(STRIP_ROWS, height_px - row_off)
+            for row_off in range(0, height_px, strip_rows):
+                n_rows = min(strip_rows, height_px - row_off)
                 values, valid = read_strip(dsm, row_off, n_rows)
                 yield _read_rows(ids_dataset, row_off, n_rows), values, valid
 
@@ -385,8 +398,9 @@ def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:
     with rasterio.open(gaps.ids_path) as source:
         with view_on_grid(source, gaps.grid, grid, is_mask=True) as view:
             with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
-                for row_off in range(0, grid.height_px, STRIP_ROWS):
-                    n_rows = min(STRIP_ROWS, grid.height_px - row_off)
+                strip_rows = _strip_rows(grid.width_px)
+                for row_off in range(0, grid.height_px, strip_rows):
+                    n_rows = min(strip_rows, grid.height_px - row_off)
                     ids = _read_rows(view, row_off, n_rows)
                     strip = (ids > 0).astype(np.uint8)
                     strip[ids == IDS_NODATA] = MASK_NODATA
