@@ -21,7 +21,7 @@ Static checks (always, a fraction of a second):
 * ``pip install ".[extra]"``: every extra must exist in pyproject.toml (never run).
 * Anything else (``apt-get``, ``docker``...) is listed as documented, not executed.
 
-Running: a fenced block preceded (within three lines) by ``<!-- docs-check: run -->`` has
+Running: a fenced block preceded (within three lines) by a line ``<!-- docs-check: run -->`` has
 its commands run, in order, with ``bash`` in one temporary working copy per document
 (the repository's tracked files, the venv linked and first on ``PATH``; ``make`` commands
 run only when the venv is current, so the bootstrap never reinstalls from the copy),
@@ -57,6 +57,7 @@ from docs_commands import (  # noqa: E402
     Command,
     Result,
     check_static,
+    dangling_markers,
     extract_commands,
     substitute,
 )
@@ -222,7 +223,9 @@ def check_documents(paths: list[Path], run: bool) -> list[Result]:
         for path in paths:
             doc = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
             workdir = temp_root / doc.replace("/", "_")
-            for command in extract_commands(path.read_text(encoding="utf-8"), doc):
+            text = path.read_text(encoding="utf-8")
+            results += dangling_markers(text, doc)
+            for command in extract_commands(text, doc):
                 result = check_static(command, inputs)
                 if result.status == "FAIL" or command.mode != "run":
                     if command.mode == "skip" and result.status != "FAIL":

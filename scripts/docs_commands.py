@@ -84,7 +84,7 @@ def extract_commands(text: str, doc: str) -> list[Command]:
                 lang = stripped[3:].strip().lower()
                 mode, reason = "", ""
                 for previous in lines[max(0, number - 4) : number - 1]:
-                    marker = MARKER.search(previous)
+                    marker = MARKER.match(previous.strip())
                     if marker:
                         mode, reason = marker.group(1), marker.group(2)
             else:
@@ -112,6 +112,21 @@ def extract_commands(text: str, doc: str) -> list[Command]:
         commands.append(Command(doc, pending_line, pending, mode=mode, reason=reason))
         pending = ""
     return commands
+
+
+def dangling_markers(text: str, doc: str) -> list[Result]:
+    """A failure per docs-check marker that no shell block follows within three lines."""
+    lines = text.splitlines()
+    failures = []
+    for number, line in enumerate(lines, 1):
+        if MARKER.match(line.strip()) and not any(
+            following.strip().lower().lstrip("`") in SHELL_LANGS
+            and following.strip().startswith("```")
+            for following in lines[number : number + 3]
+        ):
+            command = Command(doc, number, line.strip())
+            failures.append(Result(command, "FAIL", "marker not followed by a shell block"))
+    return failures
 
 
 def split_segments(text: str) -> list[list[str]]:

@@ -134,3 +134,10 @@ def test_changelog_top_version_is_the_package_version():
     versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})$", changelog, re.M)
     assert versions, "CHANGELOG.md has no '## [X.Y.Z] - YYYY-MM-DD' section"
     assert versions[0][0] == __version__
+
+
+def test_a_marker_without_a_shell_block_is_a_failure(docs_check, tmp_path):
+    text = "<!-- docs-check: run -->\nSome prose.\n\n\n```bash\nforestgaps info\n```\n"
+    results = check_markdown(docs_check, tmp_path / "dangling.md", text)
+    assert [(r.command.line, r.status) for r in results] == [(1, "FAIL"), (6, "ok")]
+    assert "not followed by a shell block" in results[0].detail
