@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -247,11 +248,8 @@ def print_table(results: list[Result]) -> None:
     """One line per command, then the counts by status."""
     for result in results:
         where = f"{result.command.doc}:{result.command.line}"
-        text = (
-            result.command.text
-            if len(result.command.text) <= 70
-            else (result.command.text[:67] + "...")
-        )
+        text = re.sub(r"\s+#.*$", "", result.command.text)  # the doc's comment, not the command
+        text = text if len(text) <= 70 else text[:67] + "..."
         notes = f" ({'; '.join(result.notes)})" if result.notes else ""
         sys.stdout.write(
             f"{result.status:<10} {where:<28} {text}\n{'':<11}{result.detail}{notes}\n"
