@@ -18,7 +18,7 @@ MAX_TOTAL_MB = 20.0
 def test_default_model_loads_by_name() -> None:
     loaded = load_model("default")
     card = loaded.card
-    assert card.architecture == "fast_scnn"
+    assert card.architecture == "unet_film"
     assert card.thresholds_m == [2.0, 5.0, 10.0, 15.0, 20.0]
     assert card.resolution_m == pytest.approx(1.0)
     assert card.model_id and card.metrics["val_iou"] > 0.5
