@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import layer_crs_override, raster_file_of
 
@@ -48,16 +45,12 @@ def write_chm(
     return str(written)
 
 
-class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
+class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
     """Canopy height model from a DSM and a DTM."""
 
     DSM = "DSM"
     DTM = "DTM"
     OUTPUT = "OUTPUT"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "chmfromdsmdtm"
@@ -71,9 +64,6 @@ class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "heightrasters"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
@@ -81,9 +71,6 @@ class ChmFromDsmDtmAlgorithm(QgsProcessingAlgorithm):
             "DSM is in degrees; negative heights are set to 0 and cells without data in "
             "either input are nodata. Both rasters must overlap."
         )
-
-    def createInstance(self) -> ChmFromDsmDtmAlgorithm:  # name fixed by QGIS
-        return ChmFromDsmDtmAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -21,16 +20,14 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..dock.params import parse_thresholds
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import load_on_completion, raster_file_of
 
 
-class DetectGapsAlgorithm(QgsProcessingAlgorithm):
+class DetectGapsAlgorithm(ForestGapsAlgorithm):
     """Detect gaps (deep learning) in a DSM at one or more height thresholds."""
 
     INPUT = "INPUT"
@@ -44,10 +41,6 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
     SUMMARY = "SUMMARY"
     N_GAPS = "N_GAPS"
 
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
-
     def name(self) -> str:
         return "detectgaps"
 
@@ -60,9 +53,6 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
@@ -73,9 +63,6 @@ class DetectGapsAlgorithm(QgsProcessingAlgorithm):
             "the tile). Writes per threshold a gap probability raster, a gap mask and gap "
             "polygons, plus summary.json, into the output folder."
         )
-
-    def createInstance(self) -> DetectGapsAlgorithm:  # name fixed by QGIS
-        return DetectGapsAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         integer = QgsProcessingParameterNumber.Type.Integer

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -20,18 +19,16 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..dock.params import parse_thresholds
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import raster_file_of
 
 REFERENCE_KINDS = ("chm", "dtm")
 
 
-class EvaluateModelAlgorithm(QgsProcessingAlgorithm):
+class EvaluateModelAlgorithm(ForestGapsAlgorithm):
     """Score a model (or the DSM-only baseline alone) against gaps found on a CHM."""
 
     DSM = "DSM"
@@ -42,10 +39,6 @@ class EvaluateModelAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     REPORT = "REPORT"
     METRICS = "METRICS"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "evaluatemodel"
@@ -59,9 +52,6 @@ class EvaluateModelAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "training"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Scores gap maps against reference gaps found on a canopy height model with "
@@ -72,9 +62,6 @@ class EvaluateModelAlgorithm(QgsProcessingAlgorithm):
             "Writes report.md, metrics.csv, objects.csv, bias.csv, a JSON and figures into "
             "the output folder."
         )
-
-    def createInstance(self) -> EvaluateModelAlgorithm:  # name fixed by QGIS
-        return EvaluateModelAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, self.tr("DSM (metres)")))

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputString,
@@ -18,10 +17,8 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 
 FORMATS = ("onnx", "torchscript", "native")
@@ -46,17 +43,13 @@ def export_with_progress(
     return result
 
 
-class ExportModelAlgorithm(QgsProcessingAlgorithm):
+class ExportModelAlgorithm(ForestGapsAlgorithm):
     """Export a model to ONNX, TorchScript or a clean model folder."""
 
     MODEL = "MODEL"
     FORMAT = "FORMAT"
     OUTPUT = "OUTPUT"
     PARITY = "PARITY"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "exportmodel"
@@ -70,9 +63,6 @@ class ExportModelAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "training"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Exports a model folder (model.safetensors + model_card.json; empty: the bundled "
@@ -81,9 +71,6 @@ class ExportModelAlgorithm(QgsProcessingAlgorithm):
             "return gap probabilities. The export is refused when it differs from the "
             "original model by more than 1e-4."
         )
-
-    def createInstance(self) -> ExportModelAlgorithm:  # name fixed by QGIS
-        return ExportModelAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import layer_crs_override, raster_file_of
 
@@ -61,17 +58,13 @@ def write_gap_statistics(
     return len(stats)
 
 
-class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
+class GapStatisticsAlgorithm(ForestGapsAlgorithm):
     """Per-gap statistics (area, CHM max/min/mean/sd/gini/range) to a CSV."""
 
     GAPS = "GAPS"
     CHM = "CHM"
     OUTPUT = "OUTPUT"
     N_GAPS = "N_GAPS"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "gapstatistics"
@@ -85,9 +78,6 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Computes ForestGapR's GapStats for every gap of a gap-id raster (0 = no gap, "
@@ -96,9 +86,6 @@ class GapStatisticsAlgorithm(QgsProcessingAlgorithm):
             "canopy height inside the gap. The gap raster is aligned on the CHM's grid "
             "(nearest neighbour). Ids are renumbered 1..n in increasing order."
         )
-
-    def createInstance(self) -> GapStatisticsAlgorithm:  # name fixed by QGIS
-        return GapStatisticsAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(QgsProcessingParameterRasterLayer(self.GAPS, self.tr("Gap id raster")))

@@ -12,7 +12,6 @@ from typing import Any
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -26,10 +25,8 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 
 # ForestGapR's getForestGaps defaults: threshold = 10 m, size = c(1, 10^4) m².
@@ -72,7 +69,7 @@ def load_on_completion(context: QgsProcessingContext, path: Path, name: str) -> 
     context.addLayerToLoadOnCompletion(str(path), details)
 
 
-class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
+class GapsFromChmAlgorithm(ForestGapsAlgorithm):
     """Gaps from CHM (classic, ForestGapR-exact)."""
 
     INPUT = "INPUT"
@@ -84,10 +81,6 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
     GAP_POLYGONS = "GAP_POLYGONS"
     GAP_STATS = "GAP_STATS"
     N_GAPS = "N_GAPS"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "gapsfromchm"
@@ -101,9 +94,6 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "gapdetection"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Finds canopy gaps in a canopy height model (CHM, metres above ground) exactly as "
@@ -113,9 +103,6 @@ class GapsFromChmAlgorithm(QgsProcessingAlgorithm):
             "The CHM must have a projected CRS in metres. Writes a gap-id raster and gap "
             "polygons into the output folder."
         )
-
-    def createInstance(self) -> GapsFromChmAlgorithm:  # name fixed by QGIS
-        return GapsFromChmAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

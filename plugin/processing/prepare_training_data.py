@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
@@ -17,10 +16,8 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 
 
@@ -41,17 +38,13 @@ def prepare_from_file(
     return prepare(config, progress=progress, cancel=cancel)
 
 
-class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
+class PrepareTrainingDataAlgorithm(ForestGapsAlgorithm):
     """Prepare training data (labels, tiles, split, shards) from a config file."""
 
     CONFIG = "CONFIG"
     OVERRIDES = "OVERRIDES"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     MANIFEST = "MANIFEST"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "preparetrainingdata"
@@ -65,9 +58,6 @@ class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "training"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Turns the sites of a ForestGaps config (DSM + CHM, DSM + DTM, point clouds "
@@ -76,9 +66,6 @@ class PrepareTrainingDataAlgorithm(QgsProcessingAlgorithm):
             "manifest. Overrides: key=value per line (or separated by ';'), e.g. "
             "synth.n_sites=2. The output folder replaces data.output_dir."
         )
-
-    def createInstance(self) -> PrepareTrainingDataAlgorithm:  # name fixed by QGIS
-        return PrepareTrainingDataAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputRasterLayer,
@@ -19,10 +18,8 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import load_on_completion
 
@@ -34,7 +31,7 @@ CLOUD_KINDS = (
 )
 
 
-class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
+class RasterizeLidarAlgorithm(ForestGapsAlgorithm):
     """Rasterise a point cloud into DSM, DTM and CHM."""
 
     INPUT = "INPUT"
@@ -43,10 +40,6 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
     CLOUD_KIND = "CLOUD_KIND"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUTS = ("DSM", "DTM", "CHM")
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "rasterizelidar"
@@ -60,9 +53,6 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "heightrasters"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Rasterises a LAS/LAZ point cloud at the given cell size (metres): DSM = highest "
@@ -72,9 +62,6 @@ class RasterizeLidarAlgorithm(QgsProcessingAlgorithm):
             "CRS: use it when the file's header has none or a wrong one. A height-normalised "
             "cloud (z already above ground) gives a CHM only."
         )
-
-    def createInstance(self) -> RasterizeLidarAlgorithm:  # name fixed by QGIS
-        return RasterizeLidarAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

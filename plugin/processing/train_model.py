@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputFolder,
@@ -19,10 +18,8 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
-from ..resources import plugin_icon
+from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .prepare_training_data import split_overrides
 
@@ -43,7 +40,7 @@ def train_from_file(
     return train(config, prepared_dir or None, resume=resume, progress=progress, cancel=cancel)
 
 
-class TrainModelAlgorithm(QgsProcessingAlgorithm):
+class TrainModelAlgorithm(ForestGapsAlgorithm):
     """Train a gap model on prepared training data (output of Prepare training data)."""
 
     CONFIG = "CONFIG"
@@ -53,10 +50,6 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     MODEL = "MODEL"
     EPOCHS = "EPOCHS"
-
-    def tr(self, text: str) -> str:
-        """Translate ``text`` in this class's context (as pylupdate5 records it)."""
-        return QCoreApplication.translate(type(self).__name__, text)
 
     def name(self) -> str:
         return "trainmodel"
@@ -70,9 +63,6 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
     def groupId(self) -> str:  # name fixed by QGIS
         return "training"
 
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
     def shortHelpString(self) -> str:  # name fixed by QGIS
         return self.tr(
             "Trains the model of a ForestGaps config (model, thresholds, training sections) "
@@ -83,9 +73,6 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             "line (or separated by ';'), e.g. training.epochs=5. Resume continues from "
             "checkpoints/last.pt in the output folder. Cancelling keeps the checkpoints."
         )
-
-    def createInstance(self) -> TrainModelAlgorithm:  # name fixed by QGIS
-        return TrainModelAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
