@@ -24,18 +24,17 @@ FIELDS = (
 
 
 def _box_polygons(
-    window_ids: np.ndarray, gap_id: int, grid: Grid, row_off: int, col_off: int
+    patch: np.ndarray, gap_id: int, grid: Grid, row_off: int, col_off: int
 ) -> dict[int, Any]:
-    """``label_polygons`` of one gap in the window of ids starting at (row_off, col_off)."""
+    """``label_polygons`` of one gap: ``patch`` (int32, gap_id or 0) starts at (row_off, col_off)."""
     from affine import Affine
 
     from forestgaps_engine.geo.vectorize import label_polygons
 
-    height_px, width_px = window_ids.shape
+    height_px, width_px = patch.shape
     window_grid = Grid(
         grid.crs, grid.transform * Affine.translation(col_off, row_off), height_px, width_px
     )
-    patch = np.where(window_ids == gap_id, gap_id, 0).astype(np.int32)
     return label_polygons(patch, window_grid)
 
 
@@ -50,9 +49,9 @@ def gap_polygons(labels: GapLabels) -> dict[int, Any]:
         if box is None:
             continue
         rows, cols = box
-        polygons.update(
-            _box_polygons(labels.ids[box], index + 1, labels.grid, rows.start, cols.start)
-        )
+        gap_id = index + 1
+        patch = np.where(labels.ids[box] == gap_id, gap_id, 0).astype(np.int32)
+        polygons.update(_box_polygons(patch, gap_id, labels.grid, rows.start, cols.start))
     return polygons
 
 
@@ -65,8 +64,10 @@ def gap_raster_polygons(gaps: GapRasters) -> dict[int, Any]:
     with rasterio.open(gaps.ids_path) as ids_dataset:
         for index, (row_start, row_stop, col_start, col_stop) in enumerate(gaps.boxes.tolist()):
             window = Window(col_start, row_start, col_stop - col_start, row_stop - row_start)
-            window_ids = ids_dataset.read(1, window=window)
-            polygons.update(_box_polygons(window_ids, index + 1, gaps.grid, row_start, col_start))
+            patch = ids_dataset.read(1, window=window)
+            # Masked in place: a gap spanning the raster costs its box once (4 B/cell), not 3x.
+            patch[patch != index + 1] = 0
+            polygons.update(_box_polygons(patch, index + 1, gaps.grid, row_start, col_start))
     return polygons
 
 
