@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from forestgaps_engine.cli.common import add_config_options, config_from_args
@@ -68,6 +69,15 @@ def run_train(args: argparse.Namespace) -> int:
             "metrics": {k: round(v, 4) for k, v in result.metrics.items() if "_t" not in k},
         }
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # Under torchrun, interpreter teardown of torch's gloo threads intermittently aborted
+        # a rank ("terminate called without an active exception") after the process group
+        # was destroyed and every output written; skip that teardown so the launcher sees
+        # the success that already happened.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 
