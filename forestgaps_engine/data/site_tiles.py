@@ -140,9 +140,9 @@ def make_sample(
 ) -> TileSample:
     """The shard sample of one tile (DSM, validity, masks, metadata)."""
     grid = site.rasters.grid
-    valid = site.valid[tile.slices]
-    dsm_m = np.where(valid, site.rasters.dsm.values[tile.slices], np.nan).astype(np.float32)
-    masks = {t: site.masks[i][tile.slices] * valid for i, t in enumerate(thresholds_m)}
+    valid = site.valid[tile.slices()]
+    dsm_m = np.where(valid, site.rasters.dsm.values[tile.slices()], np.nan).astype(np.float32)
+    masks = {t: site.masks[i][tile.slices()] * valid for i, t in enumerate(thresholds_m)}
     n_valid = max(int(valid.sum()), 1)
     metadata = {
         "tile_id": tile_id(site.name, tile),

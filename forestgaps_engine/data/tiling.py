@@ -40,10 +40,16 @@ class Tile:
         """One past the last column."""
         return self.col_off + self.width_px
 
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        """Numpy index of this tile in the full (H, W) array."""
-        return (slice(self.row_off, self.row_end), slice(self.col_off, self.col_end))
+    def slices(self, row_origin: int = 0) -> tuple[slice, slice]:
+        """(rows, columns) numpy index of this tile in an array whose first row is ``row_origin``.
+
+        ``row_origin`` is 0 for a whole raster, or a strip's first row when prediction
+        holds only a band of rows.
+        """
+        return (
+            slice(self.row_off - row_origin, self.row_end - row_origin),
+            slice(self.col_off, self.col_end),
+        )
 
     def as_dict(self) -> dict[str, int]:
         """JSON-friendly form (used in shard metadata and tiles.jsonl)."""
@@ -90,7 +96,7 @@ def tile_grid(height_px: int, width_px: int, tile_size_px: int, overlap_px: int)
 
 def valid_fraction(valid: np.ndarray, tile: Tile) -> float:
     """Share of valid cells of ``valid`` (H, W) bool inside ``tile``."""
-    return float(valid[tile.slices].mean())
+    return float(valid[tile.slices()].mean())
 
 
 def filter_tiles(tiles: list[Tile], valid: np.ndarray, min_valid_fraction: float) -> list[Tile]:

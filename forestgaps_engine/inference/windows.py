@@ -8,45 +8,8 @@ edge; an axis shorter than a tile gets one tile as long as the axis.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Tile:
-    """A window in pixel coordinates of the raster being predicted.
-
-    Attributes:
-        row_off: first row.
-        col_off: first column.
-        height_px: number of rows.
-        width_px: number of columns.
-    """
-
-    row_off: int
-    col_off: int
-    height_px: int
-    width_px: int
-
-    def __post_init__(self) -> None:
-        if self.row_off < 0 or self.col_off < 0 or self.height_px <= 0 or self.width_px <= 0:
-            raise ValueError(f"invalid tile {self!r}: offsets must be >= 0, sizes > 0")
-
-    @property
-    def row_end(self) -> int:
-        """One past the last row."""
-        return self.row_off + self.height_px
-
-    @property
-    def col_end(self) -> int:
-        """One past the last column."""
-        return self.col_off + self.width_px
-
-    def slices(self, row_origin: int = 0) -> tuple[slice, slice]:
-        """(rows, columns) slices of this tile in an array whose first row is ``row_origin``."""
-        return (
-            slice(self.row_off - row_origin, self.row_end - row_origin),
-            slice(self.col_off, self.col_end),
-        )
+from forestgaps_engine.data.tiling import Tile
 
 
 def axis_starts(length_px: int, tile_size_px: int, overlap_px: int) -> list[int]:

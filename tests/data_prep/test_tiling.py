@@ -23,7 +23,7 @@ def test_tiles_cover_every_pixel_and_stay_inside(height_px, width_px, tile_px, o
     for tile in tiles:
         assert tile.row_end <= height_px and tile.col_end <= width_px
         assert (tile.height_px, tile.width_px) == (tile_px, tile_px)
-        covered[tile.slices] += 1
+        covered[tile.slices()] += 1
     assert covered.min() >= 1
 
 
