@@ -13,6 +13,11 @@ from typing import Any
 from forestgaps_engine.errors import DataError
 
 
+def threshold_label(threshold_m: float) -> str:
+    """File-name label of a threshold in every output name: 10 -> ``t10``, 7.5 -> ``t7.5``."""
+    return f"t{threshold_m:g}"
+
+
 def ensure_writable_dir(directory: str | Path) -> Path:
     """Create ``directory`` if needed and check it can be written, else a clear DataError."""
     path = Path(directory)

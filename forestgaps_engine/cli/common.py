@@ -23,8 +23,3 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> ForestGapsConfig:
     """Load the config named by ``--config`` with the ``--set`` overrides applied."""
     return load_config(args.config, args.overrides)
-
-
-def threshold_label(threshold_m: float) -> str:
-    """File-name label of a threshold: 10 -> ``t10``, 7.5 -> ``t7.5``."""
-    return f"t{threshold_m:g}"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ConfigError, CRSMismatchError
-from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 from forestgaps_engine.gaps.stats import GapStats, gap_stats, write_stats_csv
@@ -28,11 +28,6 @@ from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporte
 logger = logging.getLogger(__name__)
 
 GPKG_STATS_COLUMNS = ("chm_max", "chm_min", "chm_mean", "chm_sd", "chm_gini", "chm_range")
-
-
-def threshold_label(threshold_m: float) -> str:
-    """File-name label of a threshold: 10 -> ``t10``, 7.5 -> ``t7.5``."""
-    return f"t{threshold_m:g}"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import ConfigError, EmptyRasterError, ForestGapsError, InferenceError
-from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
 from forestgaps_engine.geo.crs import check_horizontal_units, is_geographic
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import (
@@ -96,11 +96,6 @@ class PredictionResult:
     thresholds: tuple[ThresholdResult, ...]
     summary_path: Path
     summary: dict[str, Any]
-
-
-def threshold_label(threshold_m: float) -> str:
-    """File-name label of a threshold: 10 -> ``t10``, 7.5 -> ``t7.5``."""
-    return f"t{threshold_m:g}"
 
 
 def validate_thresholds(thresholds_m: Sequence[float] | float) -> list[float]:
