@@ -13,6 +13,7 @@ from forestgaps_engine.models import (  # noqa: F401 - imported to register the 
     unet_cbam,
     unet_film,
     unet_film_cbam,
+    unet_film_relief,
 )
 from forestgaps_engine.models.base import CommonParams, FiLMParams, SegmentationModel
 from forestgaps_engine.models.registry import (

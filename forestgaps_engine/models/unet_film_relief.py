@@ -1,0 +1,99 @@
+"""FiLM U-Net that corrects a DSM-only ground estimate instead of learning it from scratch.
+
+Predicting gaps from a DSM alone is mostly a question of where the ground is. A grey opening
+of the DSM (the DSM-only baseline's rule) already finds it well under most canopy; what it
+misses, a network can fix: dense canopy wider than the window (the opening then sits on the
+crowns), ridges and hollows the window flattens, crown texture against smooth bare ground.
+So this model:
+
+1. computes ``relief = dsm - opening(dsm)`` inside the graph (``blocks/ground.py``);
+2. runs a FiLM U-Net on ``(dsm, relief)`` at ``1 / trunk_stride`` of the input resolution
+   (corrections to a ground surface are smooth, so a coarse trunk costs a fraction of a
+   full-resolution one);
+3. adds, at full resolution, the baseline's own decision margin ``threshold - relief``
+   (scaled by a learned metres-per-unit factor, because the DSM arrives normalised) to the
+   upsampled trunk logits, so the rule ``relief <= threshold`` is the starting point and
+   sharp gap edges come from the full-resolution relief, not from the coarse trunk.
+
+The threshold reaches the network twice: through FiLM in every trunk stage and through the
+margin, which is linear in the threshold; the latter is what carries a threshold never seen
+in training to a sensible answer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the conventional alias
+from pydantic import Field
+from torch import Tensor, nn
+
+from forestgaps_engine.models.base import FiLMParams, SegmentationModel
+from forestgaps_engine.models.blocks.conv import DoubleConv
+from forestgaps_engine.models.blocks.ground import OpeningRelief
+from forestgaps_engine.models.registry import register
+from forestgaps_engine.models.unet_core import UNetBody, stage_channels
+
+
+class UNetFiLMReliefParams(FiLMParams):
+    """Relief FiLM U-Net parameters (windows in cells of the model's training resolution)."""
+
+    depth: int = Field(3, ge=1, le=6, description="number of 2x downsamplings of the trunk")
+    trunk_stride: int = Field(2, ge=1, le=4, description="the trunk runs at 1/stride resolution")
+    ground_window_px: int = Field(41, ge=3, le=255, description="opening window side, cells, odd")
+    ground_smoothing_px: int = Field(9, ge=1, le=63, description="box smoothing side, cells, odd")
+    height_unit_m: float = Field(
+        60.0, gt=0.0, description="initial metres per normalised unit (learned)"
+    )
+    margin_scale: float = Field(
+        1.0, gt=0.0, description="initial logits per metre of the relief margin (learned)"
+    )
+
+
+@register(
+    "unet_film_relief",
+    description="FiLM U-Net correcting a grey-opening ground estimate; trunk at reduced "
+    "resolution, relief-vs-threshold margin added at full resolution",
+    config=UNetFiLMReliefParams,
+)
+class UNetFiLMRelief(SegmentationModel):
+    """See the module docstring. Inputs are padded to ``trunk_stride * 2 ** depth``."""
+
+    def __init__(self, config: UNetFiLMReliefParams) -> None:
+        super().__init__(config, output_stride=config.trunk_stride * 2**config.depth)
+        for name in ("ground_window_px", "ground_smoothing_px"):
+            if getattr(config, name) % 2 == 0:
+                raise ValueError(f"{name} must be odd, got {getattr(config, name)}")
+        norm = self.norm_factory()
+        self.trunk_stride = config.trunk_stride
+        self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
+        self.threshold_encoder = self.make_threshold_encoder()
+        self.body = UNetBody(
+            self.in_channels + 1,
+            stage_channels(config.base_channels, config.depth),
+            lambda cin, cout, _index: DoubleConv(
+                cin, cout, norm, config.activation, embedding_dim=config.embedding_dim
+            ),
+            dropout=config.dropout,
+        )
+        self.log_height_unit_m = nn.Parameter(torch.tensor(math.log(config.height_unit_m)))
+        self.log_margin_scale = nn.Parameter(torch.tensor(math.log(config.margin_scale)))
+
+    def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        dsm = inputs[:, :1]
+        relief = self.relief(dsm)
+        trunk_inputs = torch.cat([inputs, relief], dim=1)
+        if self.trunk_stride > 1:
+            trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)
+        correction = self.body(trunk_inputs, self.threshold_encoder(threshold_m))
+        if self.trunk_stride > 1:
+            correction = F.interpolate(
+                correction,
+                scale_factor=float(self.trunk_stride),
+                mode="bilinear",
+                align_corners=False,
+            )
+        relief_m = relief * torch.exp(self.log_height_unit_m)
+        margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
+        return correction + torch.exp(self.log_margin_scale) * margin_m
