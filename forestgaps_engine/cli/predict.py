@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")
     parser.add_argument("--batch", dest="batch_size", type=int, metavar="N")
     parser.add_argument("--min-area", dest="min_gap_area_m2", type=float, metavar="M2")
+    parser.add_argument(
+        "--max-area",
+        dest="max_gap_area_m2",
+        type=float,
+        metavar="M2",
+        help="drop gaps larger than this (ForestGapR's default bound is 10000); default: none",
+    )
     parser.add_argument("--cutoff", dest="probability_cutoff", type=float, metavar="P")
     parser.add_argument(
         "--shard-index",
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             "overlap_px",
             "batch_size",
             "min_gap_area_m2",
+            "max_gap_area_m2",
             "probability_cutoff",
         )
         if getattr(args, key) is not None

@@ -18,11 +18,22 @@ class InferenceConfig(StrictModel):
     blend: Literal["hann", "linear", "none"] = "hann"
     probability_cutoff: float = Field(default=0.5, gt=0.0, lt=1.0)
     min_gap_area_m2: float = Field(default=4.0, ge=0.0)
+    # None: no upper bound. ForestGapR's getForestGaps defaults to 1e4 m² (1 ha).
+    max_gap_area_m2: float | None = Field(default=None, gt=0.0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: the fastest backend agreeing with PyTorch fp32, calibrated once per machine and model.
     backend: Literal["auto", "torch", "onnxruntime", "openvino", "openvino_bf16"] = "auto"
     # Opening then closing of the gap mask with a disk of this radius; 0 = no clean-up.
     cleanup_radius_px: int = Field(default=0, ge=0, le=16)
+
+    @model_validator(mode="after")
+    def _area_bounds_ordered(self) -> InferenceConfig:
+        if self.max_gap_area_m2 is not None and self.max_gap_area_m2 < self.min_gap_area_m2:
+            raise ValueError(
+                f"max_gap_area_m2 ({self.max_gap_area_m2:g}) must be >= min_gap_area_m2 "
+                f"({self.min_gap_area_m2:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_half_tile(self) -> InferenceConfig:

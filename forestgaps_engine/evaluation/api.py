@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.config.gaps import GapsConfig
+from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.baselines import (
     GROUND_SMOOTHING_M,
@@ -90,6 +91,19 @@ def _strata(reference: ReferenceSite) -> list[Strata]:
     canopy = local_canopy_height_m(np.where(reference.valid, reference.chm_m, np.nan), resolution_m)
     strata.append(binned_strata("canopy_height", canopy, CANOPY_EDGES_M, "m"))
     return strata
+
+
+def _same_area_rule(inference: Any, gaps: GapsConfig) -> Any:
+    """The model's inference settings with the gap rule's area bounds.
+
+    The reference and the baselines keep patches of ``gaps.min_area_m2 <= area <=
+    gaps.max_area_m2``; a model predicts cells, and its patches go through the same bounds,
+    so that the comparison is about which cells are gaps, not about two area filters.
+    """
+    inference = inference or InferenceConfig()
+    return inference.model_copy(
+        update={"min_gap_area_m2": gaps.min_area_m2, "max_gap_area_m2": gaps.max_area_m2}
+    )
 
 
 def _model_predictions(
@@ -217,7 +231,14 @@ def evaluate(
         methods.append((method_name, _given_masks(ref, predictions, thresholds)))
     elif not is_baseline_only:
         predicted = _model_predictions(
-            ref, predictions, thresholds, out, inference, reporter.sub(0.05, 0.45), cancel, notes
+            ref,
+            predictions,
+            thresholds,
+            out,
+            _same_area_rule(inference, gaps),
+            reporter.sub(0.05, 0.45),
+            cancel,
+            notes,
         )
         if predicted is not None:
             methods.append((method_name, predicted))

@@ -154,8 +154,9 @@ def heldout_report(
         f"- held-out sites: seeds {', '.join(str(s) for s in seeds)} ({extent_m:g} m a side), "
         "never used in training; pixel scores pooled over the sites",
         f"- prediction: inference tile {config.inference.tile_size_px} px, cut-off "
-        f"{config.inference.probability_cutoff:g}, min gap area "
-        f"{config.inference.min_gap_area_m2:g} m²",
+        f"{config.inference.probability_cutoff:g}; the model's patches, the baselines' and "
+        f"the reference's all kept at {config.gaps.min_area_m2:g} <= area <= "
+        f"{config.gaps.max_area_m2:g} m² (the gap rule)",
         "",
         f"### Aims of issue #8 (sites at {resolutions_m[0]:g} m)",
         "",

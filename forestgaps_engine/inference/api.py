@@ -293,6 +293,7 @@ def predict(
                             config.min_gap_area_m2,
                             Path(gaps_dir),
                             config.cleanup_radius_px,
+                            config.max_gap_area_m2,
                         )
                     with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
                         statistics = gap_raster_statistics(gaps, dsm_view)

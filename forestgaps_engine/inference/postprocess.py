@@ -81,6 +81,7 @@ def label_probabilities(
     cutoff: float,
     min_gap_area_m2: float,
     cleanup_radius_px: int = 0,
+    max_gap_area_m2: float | None = None,
 ) -> GapLabels:
     """Gap ids from an open probability raster (nodata = invalid).
 
@@ -90,6 +91,7 @@ def label_probabilities(
         cutoff: a cell is gap when its probability is >= this.
         min_gap_area_m2: smaller patches are dropped (inclusive bound).
         cleanup_radius_px: opening then closing radius; 0 disables it.
+        max_gap_area_m2: larger patches are dropped (inclusive bound); None = no bound.
     """
 
     def cut(values: np.ndarray, strip_valid: np.ndarray) -> np.ndarray:
@@ -100,9 +102,9 @@ def label_probabilities(
         valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
         disk = _disk(cleanup_radius_px)
         is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
-        ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2)
+        ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
         return GapLabels(ids=ids, valid=valid, grid=grid)
-    ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2)
+    ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
     # The validity is read again only now: labelling then holds 5 bytes per cell, not 6.
     del is_gap
     valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
@@ -120,7 +122,12 @@ def count_ids(ids: np.ndarray, max_id: int) -> np.ndarray:
     return counts
 
 
-def _label_in_place(is_gap: np.ndarray, cell_area_m2: float, min_gap_area_m2: float) -> np.ndarray:
+def _label_in_place(
+    is_gap: np.ndarray,
+    cell_area_m2: float,
+    min_gap_area_m2: float,
+    max_gap_area_m2: float | None = None,
+) -> np.ndarray:
     """``gaps.detector.label_gaps`` on a boolean mask, without its float copies.
 
     Same numbering (8-connected patches in row-major order of their first cell, survivors
@@ -133,6 +140,8 @@ def _label_in_place(is_gap: np.ndarray, cell_area_m2: float, min_gap_area_m2: fl
         return ids
     area_m2 = count_ids(ids, n_patches) * float(cell_area_m2)
     is_kept = area_m2 >= min_gap_area_m2
+    if max_gap_area_m2 is not None:
+        is_kept &= area_m2 <= max_gap_area_m2
     is_kept[0] = False
     new_id = np.zeros(n_patches + 1, dtype=np.int32)
     new_id[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)
@@ -298,6 +307,7 @@ def label_gap_rasters(
     min_gap_area_m2: float,
     work_dir: Path,
     cleanup_radius_px: int = 0,
+    max_gap_area_m2: float | None = None,
 ) -> GapRasters:
     """``label_probabilities`` in memory O(strip + gaps), the ids written to ``work_dir``.
 
@@ -309,6 +319,7 @@ def label_gap_rasters(
         work_dir: existing folder for the temporary cut and ids rasters (the caller
             removes it).
         cleanup_radius_px: opening then closing radius; 0 disables it.
+        max_gap_area_m2: larger patches are dropped (inclusive bound); None = no bound.
     """
     import rasterio
     from rasterio.windows import Window
@@ -325,7 +336,12 @@ def label_gap_rasters(
             return _read_rows(cut, row_off, n_rows) == MASK_GAP
 
         labelling = label_strips(
-            read_gap, grid.height_px, strip_rows, grid.cell_area_m2, min_gap_area_m2
+            read_gap,
+            grid.height_px,
+            strip_rows,
+            grid.cell_area_m2,
+            min_gap_area_m2,
+            max_gap_area_m2,
         )
         n_gaps = labelling.n_gaps
         # Empty boxes start inverted so that min/max widen them.

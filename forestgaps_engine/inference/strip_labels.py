@@ -124,6 +124,7 @@ def label_strips(
     strip_rows: int,
     cell_area_m2: float,
     min_area_m2: float,
+    max_area_m2: float | None = None,
 ) -> StripLabelling:
     """Pass 1: label a boolean raster strip by strip and keep patches of >= ``min_area_m2``.
 
@@ -133,6 +134,7 @@ def label_strips(
         strip_rows: rows per strip (>= 1).
         cell_area_m2: area of one cell.
         min_area_m2: smaller patches are dropped (inclusive bound, as ``label_gaps``).
+        max_area_m2: larger patches are dropped (inclusive bound); None = no upper bound.
 
     Returns:
         The mapping pass 2 (``final_strips``) applies.
@@ -160,7 +162,10 @@ def label_strips(
     patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)
     patch_counts = np.rint(patch_counts).astype(np.int64)
     # Same expression as _label_in_place, so the inclusive bound rounds identically.
-    is_kept = (patch_counts * float(cell_area_m2) >= min_area_m2) & (roots == np.arange(roots.size))
+    patch_area_m2 = patch_counts * float(cell_area_m2)
+    is_kept = (patch_area_m2 >= min_area_m2) & (roots == np.arange(roots.size))
+    if max_area_m2 is not None:
+        is_kept &= patch_area_m2 <= max_area_m2
     is_kept[0] = False
     final_of_root = np.zeros(roots.size, dtype=np.int32)
     final_of_root[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)

@@ -50,3 +50,14 @@ def test_gap_polygons_box_by_box_equal_the_whole_raster_trace() -> None:
             assert len(got) == len(want)
             for ring_got, ring_want in zip(got, want, strict=True):
                 np.testing.assert_allclose(ring_got, ring_want)
+
+
+@pytest.mark.parametrize("max_area_m2", [1.0, 3.0, 40.0])
+def test_max_area_bound_equals_label_gaps(max_area_m2: float) -> None:
+    rng = np.random.default_rng(5)
+    is_gap = rng.random((200, 120)) > 0.6
+    expected = label_gaps(np.where(is_gap, 0.0, 1.0), 0.5, 0.5, 1.0, max_area_m2)
+    actual = _label_in_place(is_gap, 0.5, 1.0, max_area_m2)
+    np.testing.assert_array_equal(actual, expected)
+    areas = np.bincount(actual.ravel())[1:] * 0.5
+    assert areas.size > 3 and areas.max() <= max_area_m2

@@ -111,3 +111,24 @@ def test_coarser_dsm_is_resampled_to_the_model_and_back(tmp_path, tiny_model):
     assert result.summary["working_grid"]["resolution_m"] == [1.0, 1.0]
     assert result.summary["working_grid"]["width_px"] == 160
     assert not list((tmp_path / "out").glob(".forestgaps-*"))
+
+
+def test_max_area_drops_large_gaps_from_every_output(tmp_path):
+    loaded = pointwise_model(tmp_path)
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(160, seed=3))
+    config = SMALL.model_copy(update={"min_gap_area_m2": 0.0})
+    unbounded = predict(dsm, [5], loaded, tmp_path / "all", config).thresholds[0]
+    with sqlite3.connect(unbounded.gaps_path) as db:
+        areas = sorted(row[0] for row in db.execute("SELECT area_m2 FROM gaps"))
+    bound_m2 = areas[len(areas) // 2]
+
+    bounded_config = config.model_copy(update={"max_gap_area_m2": bound_m2})
+    bounded = predict(dsm, [5], loaded, tmp_path / "bounded", bounded_config).thresholds[0]
+
+    with sqlite3.connect(bounded.gaps_path) as db:
+        kept = [row[0] for row in db.execute("SELECT area_m2 FROM gaps")]
+    assert len(areas) > 2 and kept and max(kept) <= bound_m2
+    assert bounded.n_gaps == len(kept) == sum(area <= bound_m2 for area in areas)
+    mask_all, _ = _read(unbounded.mask_path)
+    mask_bounded, _ = _read(bounded.mask_path)
+    assert (mask_bounded == 1).sum() < (mask_all == 1).sum()

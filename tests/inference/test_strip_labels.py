@@ -162,3 +162,22 @@ def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_ra
             for ring_got, ring_want in zip(got_polygon, want_polygon, strict=True):
                 np.testing.assert_allclose(ring_got, ring_want)
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["gap_ids.tif"]
+
+
+@pytest.mark.parametrize("strip_rows", [1, 7, 64])
+@pytest.mark.parametrize("max_area_m2", [2.0, 30.0])
+def test_max_area_bound_matches_whole_raster_labels(strip_rows, max_area_m2) -> None:
+    rng = np.random.default_rng(strip_rows)
+    is_gap = rng.random((157, 83)) < 0.3
+
+    def read_rows(row_off: int, n_rows: int) -> np.ndarray:
+        return is_gap[row_off : row_off + n_rows]
+
+    labelling = label_strips(read_rows, is_gap.shape[0], strip_rows, 1.0, 1.0, max_area_m2)
+    ids = np.zeros(is_gap.shape, dtype=np.int32)
+    for row_off, strip in final_strips(read_rows, labelling):
+        ids[row_off : row_off + strip.shape[0]] = strip
+
+    expected = label_gaps(np.where(is_gap, 0.0, 1.0), 0.5, 1.0, 1.0, max_area_m2)
+    np.testing.assert_array_equal(ids, expected)
+    assert 0 < expected.max() < _expected(is_gap, 1.0, 1.0).max()
