@@ -1,9 +1,13 @@
 """What every architecture shares: common parameters, input assembly, pad and crop.
 
 Every model is called as ``model(dsm, threshold_m)`` with ``dsm (B, 1, H, W)`` normalised
-heights and ``threshold_m (B,)`` in metres, for any H and W, and returns logits
-``(B, 1, H, W)`` (no sigmoid). Subclasses implement ``forward_padded`` on inputs already
-padded to ``output_stride`` multiples.
+heights and ``threshold_m (B * K,)`` in metres, for any H and W, and returns logits
+``(B * K, 1, H, W)`` (no sigmoid): window ``b`` is evaluated under thresholds
+``b * K .. b * K + K - 1`` (K = 1 is one threshold per window). Passing each window once
+for K thresholds lets a model whose trunk ignores the threshold run that trunk once
+(``shares_windows``); the others repeat the window K times inside. Subclasses implement
+``forward_padded`` on inputs already padded to ``output_stride`` multiples, and sharing
+models ``forward_shared``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,18 @@ from forestgaps_engine.models.blocks.film import ThresholdEncoder
 from forestgaps_engine.models.blocks.norm import NormFactory, NormName, make_norm_factory
 from forestgaps_engine.models.blocks.positional import PositionalChannels, PositionalName
 from forestgaps_engine.models.padding import pad_to_multiple
+
+
+def repeat_windows(windows: Tensor, n_rows: int) -> Tensor:
+    """``(B, ...)`` -> ``(n_rows, ...)``: each window repeated ``n_rows // B`` times in a row.
+
+    Written with expand and reshape of traced sizes so the repeat count stays dynamic in
+    ONNX (K = 1 is a no-op reshape).
+    """
+    batch = windows.shape[0]
+    repeats = n_rows // batch
+    expanded = windows.unsqueeze(1).expand(batch, repeats, *windows.shape[1:])
+    return expanded.reshape(n_rows, *windows.shape[1:])
 
 
 class CommonParams(BaseModel):
@@ -55,6 +71,8 @@ class SegmentationModel(nn.Module):
     """
 
     model_name: ClassVar[str] = "unregistered"
+    # True: ``forward_shared`` computes the threshold-free part once per window.
+    shares_windows: ClassVar[bool] = False
 
     def __init__(
         self, config: CommonParams, output_stride: int, uses_threshold_channel: bool = False
@@ -111,23 +129,44 @@ class SegmentationModel(nn.Module):
 
         Args:
             dsm: ``(B, 1, H, W)`` float32, normalised heights, any H and W.
-            threshold_m: ``(B,)`` float32, gap height threshold in metres.
+            threshold_m: ``(B * K,)`` float32, gap height thresholds in metres; window ``b``
+                goes with thresholds ``b * K .. b * K + K - 1``.
 
         Returns:
-            ``(B, 1, H, W)`` logits (apply a sigmoid for probabilities).
+            ``(B * K, 1, H, W)`` logits (apply a sigmoid for probabilities).
 
         Raises:
-            ModelError: ``dsm`` is not 4-D with one channel.
+            ModelError: ``dsm`` is not 4-D with one channel, or the thresholds are not a
+                whole multiple of the windows.
         """
         if dsm.dim() != 4 or dsm.shape[1] != 1:
             raise ModelError(
                 f"{self.name}: dsm must have shape (B, 1, H, W), got {tuple(dsm.shape)}",
                 hint="Add the batch and channel axes: dsm[None, None] for a single 2-D tile.",
             )
+        threshold_m = threshold_m.reshape(-1).to(dsm.dtype)
+        if not torch.jit.is_tracing() and threshold_m.shape[0] % max(dsm.shape[0], 1):
+            raise ModelError(
+                f"{self.name}: {threshold_m.shape[0]} thresholds for {dsm.shape[0]} windows; "
+                "each window needs the same number of thresholds",
+                hint="Pass K thresholds per window, window-major: (B * K,).",
+            )
         height, width = dsm.shape[-2], dsm.shape[-1]
-        inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
-        logits = self.forward_padded(inputs, threshold_m.reshape(-1).to(dsm.dtype))
+        if self.shares_windows:
+            inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
+            logits = self.forward_shared(inputs, threshold_m)
+        else:
+            dsm = repeat_windows(dsm, threshold_m.shape[0])
+            inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
+            logits = self.forward_padded(inputs, threshold_m)
         return logits[:, :, :height, :width]
+
+    def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """``forward_padded`` for ``(B, C, H, W)`` inputs and ``(B * K,)`` thresholds.
+
+        Only called when ``shares_windows`` is True. Returns ``(B * K, 1, H, W)``.
+        """
+        raise NotImplementedError
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
         """Logits for inputs whose H and W are multiples of ``output_stride``.

@@ -7,17 +7,20 @@ crowns), ridges and hollows the window flattens, crown texture against smooth ba
 So this model:
 
 1. computes ``relief = dsm - opening(dsm)`` inside the graph (``blocks/ground.py``);
-2. runs a FiLM U-Net on ``(dsm, relief)`` at ``1 / trunk_stride`` of the input resolution
+2. runs a U-Net on ``(dsm, relief)`` at ``1 / trunk_stride`` of the input resolution
    (corrections to a ground surface are smooth, so a coarse trunk costs a fraction of a
-   full-resolution one);
-3. adds, at full resolution, the baseline's own decision margin ``threshold - relief``
+   full-resolution one). The trunk does not see the threshold: it runs once per window
+   whatever the number of thresholds (``shares_windows``);
+3. conditions a head on the threshold: a 3x3 convolution whose features are FiLM-modulated
+   by the threshold embedding, then a 1x1 convolution to logits, at the trunk's resolution;
+4. adds, at full resolution, the baseline's own decision margin ``threshold - relief``
    (scaled by a learned metres-per-unit factor, because the DSM arrives normalised) to the
-   upsampled trunk logits, so the rule ``relief <= threshold`` is the starting point and
+   upsampled head logits, so the rule ``relief <= threshold`` is the starting point and
    sharp gap edges come from the full-resolution relief, not from the coarse trunk.
 
-The threshold reaches the network twice: through FiLM in every trunk stage and through the
-margin, which is linear in the threshold; the latter is what carries a threshold never seen
-in training to a sensible answer.
+The threshold reaches the output twice: through the FiLM head and through the margin, which
+is linear in the threshold; the latter is what carries a threshold never seen in training
+to a sensible answer.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ import torch.nn.functional as F  # noqa: N812 - the conventional alias
 from pydantic import Field
 from torch import Tensor, nn
 
-from forestgaps_engine.models.base import FiLMParams, SegmentationModel
-from forestgaps_engine.models.blocks.conv import DoubleConv
+from forestgaps_engine.models.base import FiLMParams, SegmentationModel, repeat_windows
+from forestgaps_engine.models.blocks.activation import make_activation
+from forestgaps_engine.models.blocks.conv import DoubleConv, conv3x3
+from forestgaps_engine.models.blocks.film import FiLM
 from forestgaps_engine.models.blocks.ground import OpeningRelief
 from forestgaps_engine.models.registry import register
 from forestgaps_engine.models.unet_core import UNetBody, stage_channels
@@ -53,12 +58,14 @@ class UNetFiLMReliefParams(FiLMParams):
 
 @register(
     "unet_film_relief",
-    description="FiLM U-Net correcting a grey-opening ground estimate; trunk at reduced "
-    "resolution, relief-vs-threshold margin added at full resolution",
+    description="U-Net correcting a grey-opening ground estimate: threshold-free trunk at "
+    "reduced resolution shared by all thresholds, FiLM head, relief-vs-threshold margin",
     config=UNetFiLMReliefParams,
 )
 class UNetFiLMRelief(SegmentationModel):
     """See the module docstring. Inputs are padded to ``trunk_stride * 2 ** depth``."""
+
+    shares_windows = True
 
     def __init__(self, config: UNetFiLMReliefParams) -> None:
         super().__init__(config, output_stride=config.trunk_stride * 2**config.depth)
@@ -66,27 +73,39 @@ class UNetFiLMRelief(SegmentationModel):
             if getattr(config, name) % 2 == 0:
                 raise ValueError(f"{name} must be odd, got {getattr(config, name)}")
         norm = self.norm_factory()
+        channels = stage_channels(config.base_channels, config.depth)
         self.trunk_stride = config.trunk_stride
         self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
-        self.threshold_encoder = self.make_threshold_encoder()
         self.body = UNetBody(
             self.in_channels + 1,
-            stage_channels(config.base_channels, config.depth),
-            lambda cin, cout, _index: DoubleConv(
-                cin, cout, norm, config.activation, embedding_dim=config.embedding_dim
-            ),
+            channels,
+            lambda cin, cout, _index: DoubleConv(cin, cout, norm, config.activation),
             dropout=config.dropout,
         )
+        # The body's own 1x1 head is replaced by the threshold-conditioned one below.
+        self.body.head = nn.Identity()
+        self.threshold_encoder = self.make_threshold_encoder()
+        self.head_conv = conv3x3(channels[0], channels[0])
+        self.head_norm = norm(channels[0])
+        self.head_film = FiLM(config.embedding_dim, channels[0])
+        self.head_activation = make_activation(config.activation)
+        self.head = nn.Conv2d(channels[0], 1, 1)
         self.log_height_unit_m = nn.Parameter(torch.tensor(math.log(config.height_unit_m)))
         self.log_margin_scale = nn.Parameter(torch.tensor(math.log(config.margin_scale)))
 
-    def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
-        dsm = inputs[:, :1]
-        relief = self.relief(dsm)
+    def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        relief = self.relief(inputs[:, :1])
         trunk_inputs = torch.cat([inputs, relief], dim=1)
         if self.trunk_stride > 1:
             trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)
-        correction = self.body(trunk_inputs, self.threshold_encoder(threshold_m))
+        features = self.head_norm(self.head_conv(self.body(trunk_inputs)))
+        # The threshold-free work is done: from here on, one row per (window, threshold).
+        n_rows = threshold_m.shape[0]
+        features = repeat_windows(features, n_rows)
+        features = self.head_activation(
+            self.head_film(features, self.threshold_encoder(threshold_m))
+        )
+        correction = self.head(features)
         if self.trunk_stride > 1:
             correction = F.interpolate(
                 correction,
@@ -94,6 +113,6 @@ class UNetFiLMRelief(SegmentationModel):
                 mode="bilinear",
                 align_corners=False,
             )
-        relief_m = relief * torch.exp(self.log_height_unit_m)
+        relief_m = repeat_windows(relief, n_rows) * torch.exp(self.log_height_unit_m)
         margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
         return correction + torch.exp(self.log_margin_scale) * margin_m

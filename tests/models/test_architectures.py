@@ -173,3 +173,29 @@ def test_rejects_a_2d_tile(build_tiny) -> None:
 
     with pytest.raises(ModelError, match=r"\(B, 1, H, W\)"):
         build_tiny("unet")(torch.randn(32, 32), torch.tensor([5.0]))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_k_thresholds_per_window_equal_repeated_windows(build_tiny, name: str) -> None:
+    """``(B, 1, H, W)`` windows with ``(B * K,)`` thresholds, window-major, give the same
+    logits as each window repeated K times; a sharing model runs its trunk once."""
+    model = build_tiny(name).eval()
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for parameter in model.parameters():  # leave the identity FiLM init behind
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=generator))
+        dsm = torch.randn(3, 1, 40, 56, generator=generator)
+        thresholds = torch.tensor([2.0, 7.5, 15.0] * 3)
+        shared = model(dsm, thresholds)
+        repeated = model(dsm.repeat_interleave(3, dim=0), thresholds)
+    assert shared.shape == (9, 1, 40, 56)
+    torch.testing.assert_close(shared, repeated, atol=1e-5, rtol=1e-5)
+    assert (shared[0] - shared[2]).abs().max() > 1e-4, "the threshold changes nothing"
+
+
+def test_thresholds_not_a_multiple_of_the_windows_are_refused(build_tiny) -> None:
+    from forestgaps_engine.errors import ModelError
+
+    model = build_tiny("unet_film_relief").eval()
+    with pytest.raises(ModelError, match="5 thresholds for 2 windows"):
+        model(torch.zeros(2, 1, 32, 32), torch.full((5,), 5.0))

@@ -42,6 +42,9 @@ class GraphSpec:
         two_class: output ``(B, 2, H, W)`` = (canopy, gap) probabilities instead of the gap
             probability ``(B, 1, H, W)``.
         tile_size_px: fixed square input side, or None for dynamic height and width.
+        shares_windows: ``threshold_m`` may hold K thresholds per window, window-major
+            (``(B * K,)``, output ``(B * K, ...)``), so a window is sent once for all its
+            thresholds. False in files exported before this existed.
     """
 
     include_normalization: bool = True
@@ -49,6 +52,7 @@ class GraphSpec:
     fixed_threshold_m: float | None = None
     two_class: bool = False
     tile_size_px: int | None = None
+    shares_windows: bool = False
 
     def __post_init__(self) -> None:
         if self.has_valid_input and not self.include_normalization:
@@ -92,9 +96,10 @@ class ExportGraph(nn.Module):
 
     Shape:
         inputs, in ``spec.input_names`` order: dsm ``(B, 1, H, W)`` float32 (metres, NaN
-        allowed, or normalized), valid ``(B, 1, H, W)`` float32 0/1, threshold_m ``(B,)``
-        float32 metres. Output: ``(B, 1, H, W)`` gap probability in [0, 1], or
-        ``(B, 2, H, W)`` (canopy, gap) probabilities with ``two_class``.
+        allowed, or normalized), valid ``(B, 1, H, W)`` float32 0/1, threshold_m ``(B * K,)``
+        float32 metres (K thresholds per window, window-major). Output: ``(B * K, 1, H, W)``
+        gap probability in [0, 1], or ``(B, 2, H, W)`` (canopy, gap) probabilities with
+        ``two_class`` (fixed threshold, K = 1).
     """
 
     def __init__(self, model: nn.Module, normalizer: nn.Module, spec: GraphSpec) -> None:
@@ -133,7 +138,11 @@ def build_graph(loaded: Any, spec: GraphSpec) -> ExportGraph:
 def example_inputs(
     spec: GraphSpec, batch: int, height_px: int, width_px: int, threshold_m: float = 5.0
 ) -> tuple[Tensor, ...]:
-    """Plausible inputs for tracing: flat canopy heights, all cells valid."""
+    """Plausible inputs for tracing: flat canopy heights, all cells valid.
+
+    A window-sharing graph is traced with 2 thresholds per window, so nothing in it can
+    be specialised to one.
+    """
     dsm = torch.full((batch, 1, height_px, width_px), 20.0)
     if not spec.include_normalization:
         dsm = torch.zeros(batch, 1, height_px, width_px)
@@ -141,5 +150,6 @@ def example_inputs(
     if spec.has_valid_input:
         inputs.append(torch.ones(batch, 1, height_px, width_px))
     if spec.fixed_threshold_m is None:
-        inputs.append(torch.full((batch,), threshold_m))
+        per_window = 2 if spec.shares_windows else 1
+        inputs.append(torch.full((batch * per_window,), threshold_m))
     return tuple(inputs)

@@ -82,6 +82,9 @@ def export_logits_onnx(
 ) -> Path:
     """The bare network as ONNX: inputs ``dsm`` (normalized) and ``threshold_m``, output ``logits``.
 
+    ``dsm`` is ``(B, 1, H, W)``, ``threshold_m`` ``(B * K,)`` (K thresholds per window,
+    window-major), ``logits`` ``(B * K, 1, H, W)``.
+
     Args:
         model: registry network returning logits.
         target: ``.onnx`` path, written atomically.
@@ -94,11 +97,12 @@ def export_logits_onnx(
     import torch
 
     model = model.to("cpu").eval()
-    example = (torch.zeros(2, 1, tile_px, tile_px), torch.full((2,), 5.0))
+    # Two thresholds per window: the graph takes (B * K,) thresholds for B windows.
+    example = (torch.zeros(2, 1, tile_px, tile_px), torch.full((4,), 5.0))
     dynamic = {
         "dsm": {0: "n", 2: "h", 3: "w"},
-        "threshold_m": {0: "n"},
-        "logits": {0: "n", 2: "h", 3: "w"},
+        "threshold_m": {0: "rows"},
+        "logits": {0: "rows", 2: "h", 3: "w"},
     }
     with atomic_path(target) as temp_path:
         trace_to_onnx(model, temp_path, example, ["dsm", "threshold_m"], ["logits"], dynamic, opset)
@@ -144,6 +148,7 @@ def graph_spec_for(
             include_normalization=include_normalization,
             has_valid_input=include_normalization,
             fixed_threshold_m=fixed_threshold_m,
+            shares_windows=fixed_threshold_m is None,
         )
     if fixed_threshold_m is None:
         raise ModelError(
@@ -181,6 +186,10 @@ def _write_graph(loaded: Any, temp_path: Path, spec: GraphSpec, opset: int) -> N
         if is_image and spec.tile_size_px is None:
             dynamic[name].update({2: "height", 3: "width"})
     dynamic[spec.output_name] = dict(dynamic[spec.input_names[0]])
+    if spec.shares_windows:
+        # K thresholds per window: the threshold and output rows are their own axis.
+        dynamic["threshold_m"] = {0: "rows"}
+        dynamic[spec.output_name][0] = "rows"
     trace_to_onnx(graph, temp_path, example, spec.input_names, [spec.output_name], dynamic, opset)
 
 

@@ -40,14 +40,21 @@ def threshold_range_m(card: Any) -> tuple[float, float]:
 
 
 def random_inputs(
-    spec: GraphSpec, batch: int, height_px: int, width_px: int, card: Any, seed: int = 0
+    spec: GraphSpec,
+    batch: int,
+    height_px: int,
+    width_px: int,
+    card: Any,
+    seed: int = 0,
+    thresholds_per_window: int = 1,
 ) -> list[np.ndarray]:
     """Inputs in ``spec.input_names`` order, float32.
 
     Shape:
         dsm ``(B, 1, H, W)``: metres (altitude 200-400 m plus 0-40 m of canopy), or
         standard-normal values for a normalized-input graph; valid ``(B, 1, H, W)`` 0/1
-        with about 10 % invalid cells; threshold_m ``(B,)`` within the card's range.
+        with about 10 % invalid cells; threshold_m ``(B * K,)`` within the card's range
+        (K = ``thresholds_per_window``).
     """
     rng = np.random.default_rng(seed)
     shape = (batch, 1, height_px, width_px)
@@ -64,7 +71,8 @@ def random_inputs(
         inputs.append(is_valid.astype(np.float32))
     if spec.fixed_threshold_m is None:
         low, high = threshold_range_m(card)
-        inputs.append(rng.uniform(low, high, size=batch).astype(np.float32))
+        n_thresholds = batch * thresholds_per_window
+        inputs.append(rng.uniform(low, high, size=n_thresholds).astype(np.float32))
     return inputs
 
 
@@ -127,7 +135,7 @@ def _torchscript_runner(path: Path) -> tuple[Any, GraphSpec]:
 def _native_runner(path: Path) -> tuple[Any, GraphSpec]:
     from forestgaps_engine.models.card import load_model
 
-    spec = GraphSpec()
+    spec = GraphSpec(shares_windows=True)
     graph = build_graph(load_model(path), spec)
     return (lambda inputs: _eager(graph, inputs)), spec
 
@@ -150,7 +158,8 @@ def check_parity(
         seed: random inputs seed.
 
     Returns:
-        ``{"BxHxW": max_abs_diff}`` for each size tested.
+        ``{"BxHxW": max_abs_diff}`` for each size tested, plus ``"BxHxWx3t"`` (the last size
+        with 3 thresholds per window) for a window-sharing export.
 
     Raises:
         ModelError: unknown format, unreadable export, or output shapes that differ.
@@ -167,9 +176,15 @@ def check_parity(
     graph = build_graph(loaded, spec)
     if spec.tile_size_px is not None:
         sizes = [(batch, spec.tile_size_px, spec.tile_size_px) for batch in DEEPNESS_BATCHES]
+    checks = [(batch, height_px, width_px, 1) for batch, height_px, width_px in sizes]
+    if spec.shares_windows:
+        # The last size again with 3 thresholds per window, window-major.
+        checks.append((*sizes[-1], 3))
     differences: dict[str, float] = {}
-    for index, (batch, height_px, width_px) in enumerate(sizes):
-        inputs = random_inputs(spec, batch, height_px, width_px, loaded.card, seed + index)
+    for index, (batch, height_px, width_px, per_window) in enumerate(checks):
+        inputs = random_inputs(
+            spec, batch, height_px, width_px, loaded.card, seed + index, per_window
+        )
         expected = _eager(graph, inputs)
         actual = np.asarray(run(inputs))
         if actual.shape != expected.shape:
@@ -178,7 +193,8 @@ def check_parity(
                 f"{expected.shape} for input {batch}x{height_px}x{width_px}",
                 hint="The export is broken; export again or report the architecture.",
             )
-        differences[f"{batch}x{height_px}x{width_px}"] = float(np.max(np.abs(actual - expected)))
+        label = f"{batch}x{height_px}x{width_px}" + (f"x{per_window}t" if per_window > 1 else "")
+        differences[label] = float(np.max(np.abs(actual - expected)))
     return differences
 
 

@@ -38,7 +38,9 @@ def export_torchscript_checked(
 
     loaded = load_model(loaded)
     spec = GraphSpec(
-        include_normalization=include_normalization, has_valid_input=include_normalization
+        include_normalization=include_normalization,
+        has_valid_input=include_normalization,
+        shares_windows=True,
     )
     graph = build_graph(loaded, spec)
     try:
