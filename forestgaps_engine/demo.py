@@ -20,6 +20,9 @@ DEMO_THRESHOLDS_M = (2.0, 5.0, 10.0)
 DEMO_SIZE_PX = 512
 # A seed outside the ranges used to train and validate the default model.
 DEMO_SEED = 4242
+# ForestGapR's default gap size bounds, for the classic reference and the model alike.
+DEMO_MIN_AREA_M2 = 1.0
+DEMO_MAX_AREA_M2 = 10000.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def run_demo(
         inputs["chm"],
         list(DEMO_THRESHOLDS_M),
         out_dir / "classic" if use_model else out_dir,
+        min_area_m2=DEMO_MIN_AREA_M2,
+        max_area_m2=DEMO_MAX_AREA_M2,
         progress=reporter.sub(0.1, 0.2).report,
         cancel=cancel,
     )
@@ -86,14 +91,20 @@ def run_demo(
     scores: dict[float, float] = {}
     method = "classic CHM detector (ForestGapR semantics) on a synthetic forest"
     if use_model:
+        from forestgaps_engine.config.inference import InferenceConfig
         from forestgaps_engine.inference.api import predict
 
         reporter.report(0.3, "predicting gaps from the DSM alone with the default model")
+        # The model's patches are kept by the same area bounds as the classic reference.
+        same_rule = InferenceConfig(
+            min_gap_area_m2=DEMO_MIN_AREA_M2, max_gap_area_m2=DEMO_MAX_AREA_M2
+        )
         prediction = predict(
             inputs["dsm"],
             list(DEMO_THRESHOLDS_M),
             "default",
             out_dir,
+            same_rule,
             progress=reporter.sub(0.3, 0.6).report,
             cancel=cancel,
         )
