@@ -49,20 +49,39 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
 RESAMPLE_STRIP_ROWS = 512
-# GDAL's block cache defaults to 5 % of RAM and fills with dirty output blocks while the
-# probability rasters stream out (1.2 GB on a 23 GB machine at 16384²); the writers touch
-# at most two block rows per raster at a time, so a small cache costs no speed.
-GDAL_CACHE_BYTES = 256 * 1024 * 1024
+# GDAL's block cache defaults to 5 % of RAM and fills with blocks it may never need again
+# (1.2 GB on a 23 GB machine at 16384²), so ``predict`` caps it at what its rasters need.
+# Tile rows are not aligned on the 256-row output blocks: each probability raster has up
+# to two block rows partly written, and a partly written block that GDAL evicts is
+# compressed, written, read back and written again at the end of the file (a 4096²
+# probability raster grew from 30 to 45 MB under a 4 MB cache). The DSM's two block rows
+# under a tile row are read by two tile rows. The cap holds those rows of every raster,
+# a quarter more, and never less than GDAL_CACHE_MIN_BYTES.
+GDAL_CACHE_MIN_BYTES = 32 * 1024 * 1024
+GDAL_BLOCK_ROWS = 256  # the block height of every raster geo.raster_io writes
+
+
+def gdal_cache_bytes(width_px: int, n_thresholds: int) -> int:
+    """GDAL block cache for ``predict`` on rasters ``width_px`` wide, bytes.
+
+    Two block rows of float32 for each probability raster and for the DSM (post-processing
+    needs less: one block row of its probabilities, ids and mask at a time).
+    """
+    block_rows_bytes = 2 * GDAL_BLOCK_ROWS * width_px * 4
+    return max(GDAL_CACHE_MIN_BYTES, (n_thresholds + 1) * block_rows_bytes * 5 // 4)
 
 
 def _bounded_gdal_cache(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``function`` with GDAL's block cache capped at ``GDAL_CACHE_BYTES``."""
+    """Run ``function`` with GDAL's block cache capped at ``GDAL_CACHE_MIN_BYTES``.
+
+    ``predict`` raises the cap to ``gdal_cache_bytes`` once it knows the raster's width.
+    """
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         import rasterio
 
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MIN_BYTES):
             return function(*args, **kwargs)
 
     return wrapper
@@ -216,10 +235,15 @@ def predict(
     finished: list[Path] = []
     temp_dir: Path | None = None
     try:
-        with open_single_band(dsm_path) as dsm:
+        with ExitStack() as dsm_stack:
+            dsm = dsm_stack.enter_context(open_single_band(dsm_path))
             grid = grid_of(dsm)
             check_horizontal_units(grid.crs, str(dsm_path))
             work = working_grid(grid, loaded.card.resolution_m, str(dsm_path))
+            import rasterio
+
+            cache_bytes = gdal_cache_bytes(max(grid.width_px, work.width_px), len(thresholds))
+            dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=cache_bytes))
             is_resampled = not work.same_cells(grid)
             if is_resampled:
                 temp_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-", dir=out))
@@ -278,8 +302,6 @@ def predict(
             )
             started = time.perf_counter()
             results = []
-            import rasterio
-
             for index, threshold in enumerate(thresholds):
                 reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
                 # The ids go to a temporary raster, read back by strips and by gap boxes:

@@ -1,4 +1,4 @@
-"""Smooth blending of overlapping tile predictions, accumulated one band of rows at a time.
+"""Smooth blending of overlapping tile predictions, accumulated one tile row at a time.
 
 A tile's weight tapers only on the sides it shares with a neighbour, over the width of
 that overlap: tapers of two neighbours are complementary (Hann: sin² + cos² = 1; linear:
@@ -104,11 +104,18 @@ class TileWeights:
         return np.outer(self._rows[tile.row_off], self._cols[tile.col_off]).astype(np.float32)
 
 
-class RowBandAccumulator:
-    """Weighted sums of tile predictions over a sliding band of full-width rows.
+class TileRowBlender:
+    """Weighted sums of tile predictions, one tile row at a time, in chunks of columns.
 
-    Memory holds only the rows not yet finished (about one tile height), whatever the
-    raster height.
+    Within a tile row, tiles come in chunks, left to right. After a chunk, the cells above
+    the next tile row and left of a column the caller picks (no later tile of the row may
+    start left of it) are finished: they are blended and handed out. What later tiles
+    still touch is carried: the rows shared with the next tile row (full width, but only
+    those overlap rows) and the columns right of the handed-out ones (one tile height).
+    Memory is O(tile height x chunk width + overlap rows x raster width), where a band of
+    full-width rows would hold tile height x raster width. Every cell adds the same
+    products in the same order as a band would (tile rows top to bottom, tiles left to
+    right), so the blended values are bitwise the same whatever the chunks.
 
     Args:
         n_channels: predictions per pixel (one per threshold).
@@ -118,55 +125,129 @@ class RowBandAccumulator:
     def __init__(self, n_channels: int, width_px: int) -> None:
         self.n_channels = n_channels
         self.width_px = width_px
-        self.row_start = 0
-        self._sum = np.zeros((n_channels, 0, width_px), dtype=np.float32)
-        self._weight = np.zeros((0, width_px), dtype=np.float32)
+        # Rows [_carry_row, _carry_row + carried_rows) summed by earlier tile rows.
+        self._carry_row = 0
+        self._carry_sum = np.zeros((n_channels, 0, width_px), dtype=np.float32)
+        self._carry_weight = np.zeros((0, width_px), dtype=np.float32)
+        self._row_off = self._row_end = self._finished_row = 0
+        self._next_sum = self._carry_sum
+        self._next_weight = self._carry_weight
+        # The current chunk's sums cover columns [_col_off, _col_end); columns left of
+        # _col_off are handed out for this tile row.
+        self._col_off = self._col_end = 0
+        self._sum = np.zeros((n_channels, 0, 0), dtype=np.float32)
+        self._weight = np.zeros((0, 0), dtype=np.float32)
 
     @property
-    def row_end(self) -> int:
-        """One past the last row held."""
-        return self.row_start + self._weight.shape[0]
+    def held_col(self) -> int:
+        """First column of the current tile row not handed out yet."""
+        return self._col_off
 
-    def _grow_to(self, row_end: int) -> None:
-        extra = row_end - self.row_end
-        if extra <= 0:
-            return
-        self._sum = np.concatenate(
-            [self._sum, np.zeros((self.n_channels, extra, self.width_px), np.float32)], axis=1
-        )
-        self._weight = np.concatenate(
-            [self._weight, np.zeros((extra, self.width_px), np.float32)], axis=0
-        )
+    @property
+    def carried_rows(self) -> int:
+        """Rows carried into the next tile row (overlap rows, not a tile height)."""
+        return self._carry_weight.shape[0]
 
-    def add(self, tile: Tile, values: np.ndarray, weights: np.ndarray) -> None:
-        """Accumulate one tile.
+    def start_row(self, row_off: int, row_end: int, finished_row: int) -> None:
+        """Begin the tile row covering rows [row_off, row_end).
 
         Args:
-            tile: where the values lie; must not start above ``row_start``.
+            row_off: its first row; rows above it must all be finished.
+            row_end: one past its last row.
+            finished_row: rows up to here (exclusive) are finished by this tile row: the
+                next tile row's first row, or the raster height for the last tile row.
+        """
+        carry_end = self._carry_row + self.carried_rows
+        if self.carried_rows and (row_off != self._carry_row or carry_end > row_end):
+            raise ValueError(
+                f"tile row [{row_off}, {row_end}) does not continue the carried rows "
+                f"[{self._carry_row}, {carry_end})"
+            )
+        if not row_off <= finished_row <= row_end:
+            raise ValueError(f"finished row {finished_row} outside [{row_off}, {row_end}]")
+        self._row_off, self._row_end, self._finished_row = row_off, row_end, finished_row
+        n_next = row_end - finished_row
+        self._next_sum = np.zeros((self.n_channels, n_next, self.width_px), np.float32)
+        self._next_weight = np.zeros((n_next, self.width_px), np.float32)
+        self._col_off = self._col_end = 0
+        self._sum = np.zeros((self.n_channels, row_end - row_off, 0), np.float32)
+        self._weight = np.zeros((row_end - row_off, 0), np.float32)
+
+    def start_chunk(self, col_end: int) -> None:
+        """Extend the sums to column ``col_end`` (one past the chunk's last tile)."""
+        if not self._col_end <= col_end <= self.width_px:
+            raise ValueError(f"chunk end {col_end} outside [{self._col_end}, {self.width_px}]")
+        height_px = self._row_end - self._row_off
+        width_px = col_end - self._col_off
+        sums = np.zeros((self.n_channels, height_px, width_px), np.float32)
+        weight = np.zeros((height_px, width_px), np.float32)
+        # Columns left of _col_end already hold the carry and the previous chunks' tiles.
+        start = self._col_end - self._col_off
+        sums[:, :, :start] = self._sum
+        weight[:, :start] = self._weight
+        n_carried = self.carried_rows
+        sums[:, :n_carried, start:] = self._carry_sum[:, :, self._col_end : col_end]
+        weight[:n_carried, start:] = self._carry_weight[:, self._col_end : col_end]
+        self._sum, self._weight, self._col_end = sums, weight, col_end
+
+    def add(self, tile: Tile, values: np.ndarray, weights: np.ndarray) -> None:
+        """Accumulate one tile of the current chunk.
+
+        Args:
+            tile: where the values lie; inside the current tile row, not left of the
+                handed-out columns nor right of the chunk's end.
             values: (n_channels, tile.height_px, tile.width_px) predictions.
             weights: (tile.height_px, tile.width_px) blending weights.
         """
-        if tile.row_off < self.row_start:
-            raise ValueError(f"tile {tile} starts above the finished rows ({self.row_start})")
-        self._grow_to(tile.row_end)
-        rows, cols = tile.slices(self.row_start)
+        if (
+            tile.row_off < self._row_off
+            or tile.row_end > self._row_end
+            or tile.col_off < self._col_off
+            or tile.col_end > self._col_end
+        ):
+            raise ValueError(
+                f"tile {tile} lies outside the current sums: rows [{self._row_off}, "
+                f"{self._row_end}), columns [{self._col_off}, {self._col_end})"
+            )
+        rows = slice(tile.row_off - self._row_off, tile.row_end - self._row_off)
+        cols = slice(tile.col_off - self._col_off, tile.col_end - self._col_off)
         self._sum[:, rows, cols] += values * weights
         self._weight[rows, cols] += weights
 
-    def pop_until(self, row_end: int) -> tuple[int, np.ndarray]:
-        """Finish rows up to ``row_end`` (exclusive) and drop them from the band.
+    def finish_chunk(self, finished_col: int) -> tuple[int, np.ndarray]:
+        """Hand out the finished cells left of ``finished_col`` and carry the others.
+
+        Args:
+            finished_col: no tile still to come in this tile row starts left of it (the
+                next chunk's first column at most; the raster width after the last chunk).
 
         Returns:
-            (first row, (n_channels, n_rows, width_px) float32 blended values). Cells no
-            tile covered are NaN.
+            (first column, (n_channels, finished_row - row_off, n_columns) float32 blended
+            values of rows [row_off, finished_row) and columns [first column,
+            finished_col)); cells no tile covered are NaN.
         """
-        count = max(0, min(row_end, self.row_end) - self.row_start)
-        weight = self._weight[:count]
+        if not self._col_off <= finished_col <= self._col_end:
+            raise ValueError(
+                f"finished column {finished_col} outside [{self._col_off}, {self._col_end}]"
+            )
+        n_rows = self._finished_row - self._row_off
+        n_cols = finished_col - self._col_off
+        weight = self._weight[:n_rows, :n_cols]
         with np.errstate(invalid="ignore", divide="ignore"):
-            blended = self._sum[:, :count] / weight
+            blended = self._sum[:, :n_rows, :n_cols] / weight
         blended[:, weight <= 0] = np.nan
-        first_row = self.row_start
-        self._sum = self._sum[:, count:].copy()
-        self._weight = self._weight[count:].copy()
-        self.row_start += count
-        return first_row, blended
+        first_col = self._col_off
+        self._next_sum[:, :, first_col:finished_col] = self._sum[:, n_rows:, :n_cols]
+        self._next_weight[:, first_col:finished_col] = self._weight[n_rows:, :n_cols]
+        # Views: start_chunk copies them into the next chunk's sums.
+        self._sum = self._sum[:, :, n_cols:]
+        self._weight = self._weight[:, n_cols:]
+        self._col_off = finished_col
+        return first_col, blended
+
+    def finish_row(self) -> None:
+        """End the tile row: its unfinished rows become the carry of the next one."""
+        if self._col_off != self.width_px:
+            raise ValueError(f"tile row ended before column {self._col_off} was handed out")
+        self._carry_row = self._finished_row
+        self._carry_sum, self._carry_weight = self._next_sum, self._next_weight

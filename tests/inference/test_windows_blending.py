@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forestgaps_engine.inference.blending import RowBandAccumulator, TileWeights, axis_weights
+from forestgaps_engine.inference.blending import TileRowBlender, TileWeights, axis_weights
 from forestgaps_engine.inference.windows import (
     Tile,
     axis_starts,
@@ -78,17 +78,101 @@ def test_weights_never_zero_inside_the_raster(kind):
     assert total.min() > 1e-3
 
 
-def test_accumulator_keeps_constants_constant_and_pops_rows():
-    rows = tile_rows(100, 90, 32, 8)
-    weights = TileWeights(axis_starts(100, 32, 8), axis_starts(90, 32, 8), 32, 32, "hann")
-    accumulator = RowBandAccumulator(2, 90)
-    out = np.full((2, 100, 90), np.nan, dtype=np.float32)
+def _blend_in_chunks(
+    height: int, width: int, tile: int, overlap: int, tiles_per_chunk: int, block: int
+) -> tuple[np.ndarray, int]:
+    """Blend position-dependent predictions with TileRowBlender, chunk by chunk."""
+    rows = tile_rows(height, width, tile, overlap)
+    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
+    weights = TileWeights(
+        axis_starts(height, tile, overlap),
+        axis_starts(width, tile, overlap),
+        tile_h,
+        tile_w,
+        "hann",
+    )
+    blender = TileRowBlender(2, width)
+    out = np.full((2, height, width), -7.0, dtype=np.float32)
+    most_carried = 0
     for index, row in enumerate(rows):
-        for tile in row:
+        finished_row = rows[index + 1][0].row_off if index + 1 < len(rows) else height
+        blender.start_row(row[0].row_off, row[0].row_end, finished_row)
+        chunks = [row[i : i + tiles_per_chunk] for i in range(0, len(row), tiles_per_chunk)]
+        for position, chunk in enumerate(chunks):
+            blender.start_chunk(chunk[-1].col_end)
+            for item in chunk:
+                rng = np.random.default_rng(item.row_off * 10_000 + item.col_off)
+                values = rng.random((2, item.height_px, item.width_px), dtype=np.float32)
+                blender.add(item, values, weights.of(item))
+            last = position + 1 == len(chunks)
+            finished_col = width if last else chunks[position + 1][0].col_off // block * block
+            first_col, blended = blender.finish_chunk(finished_col)
+            assert first_col + blended.shape[2] == finished_col
+            out[:, row[0].row_off : finished_row, first_col:finished_col] = blended
+        blender.finish_row()
+        most_carried = max(most_carried, blender.carried_rows)
+    return out, most_carried
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "tile", "overlap"),
+    [(100, 90, 32, 8), (64 + 48 * 3 + 1, 64 + 48 * 4 + 1, 64, 16), (40, 300, 64, 0)],
+)
+def test_chunked_blending_is_bitwise_the_full_width_sum(height, width, tile, overlap):
+    """Any chunking gives the bits of one full-raster sum in tile order."""
+    rows = tile_rows(height, width, tile, overlap)
+    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
+    weights = TileWeights(
+        axis_starts(height, tile, overlap),
+        axis_starts(width, tile, overlap),
+        tile_h,
+        tile_w,
+        "hann",
+    )
+    sums = np.zeros((2, height, width), dtype=np.float32)
+    total = np.zeros((height, width), dtype=np.float32)
+    for row in rows:
+        for item in row:
+            rng = np.random.default_rng(item.row_off * 10_000 + item.col_off)
+            values = rng.random((2, item.height_px, item.width_px), dtype=np.float32)
+            sums[:, item.slices()[0], item.slices()[1]] += values * weights.of(item)
+            total[item.slices()] += weights.of(item)
+    expected = sums / total
+    for tiles_per_chunk, block in [(1, 1), (2, 16), (3, 64), (1000, 1)]:
+        blended, most_carried = _blend_in_chunks(
+            height, width, tile, overlap, tiles_per_chunk, block
+        )
+        np.testing.assert_array_equal(blended.view(np.uint32), expected.view(np.uint32))
+        assert most_carried <= tile - 1
+
+
+def test_blender_carries_only_the_overlap_rows_and_keeps_constants():
+    rows = tile_rows(200, 90, 32, 8)
+    weights = TileWeights(axis_starts(200, 32, 8), axis_starts(90, 32, 8), 32, 32, "hann")
+    blender = TileRowBlender(2, 90)
+    out = np.full((2, 200, 90), np.nan, dtype=np.float32)
+    for index, row in enumerate(rows):
+        finished_row = rows[index + 1][0].row_off if index + 1 < len(rows) else 200
+        blender.start_row(row[0].row_off, row[0].row_end, finished_row)
+        for position, item in enumerate(row):
+            blender.start_chunk(item.col_end)
             values = np.stack([np.full((32, 32), 0.25), np.full((32, 32), 0.75)])
-            accumulator.add(tile, values, weights.of(tile))
-        end = rows[index + 1][0].row_off if index + 1 < len(rows) else 100
-        first, blended = accumulator.pop_until(end)
-        out[:, first : first + blended.shape[1]] = blended
-        assert accumulator.row_end - accumulator.row_start <= 32
+            blender.add(item, values, weights.of(item))
+            finished_col = row[position + 1].col_off if position + 1 < len(row) else 90
+            first_col, blended = blender.finish_chunk(finished_col)
+            out[:, row[0].row_off : finished_row, first_col:finished_col] = blended
+        blender.finish_row()
+        if index + 1 < len(rows):
+            assert blender.carried_rows == row[0].row_end - finished_row
     assert np.allclose(out[0], 0.25, atol=1e-6) and np.allclose(out[1], 0.75, atol=1e-6)
+
+
+def test_blender_refuses_tiles_outside_the_chunk_and_rows_left_unfinished():
+    blender = TileRowBlender(1, 100)
+    blender.start_row(0, 32, 24)
+    blender.start_chunk(32)
+    with pytest.raises(ValueError, match="outside"):
+        blender.add(Tile(0, 30, 32, 32), np.ones((1, 32, 32)), np.ones((32, 32)))
+    blender.finish_chunk(16)
+    with pytest.raises(ValueError, match="handed out"):
+        blender.finish_row()
