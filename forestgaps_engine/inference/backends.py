@@ -1,7 +1,10 @@
 """Backends that turn DSM windows and thresholds into gap probabilities.
 
 Every backend has one call, ``run(dsm (N, 1, h, w) float32, thresholds_m (N,) float32,
-valid=None) -> (N, 1, h, w) float32 probabilities``. ``dsm`` is normalized, except for a
+valid=None) -> (N, 1, h, w) float32 probabilities``. A backend whose ``shares_windows`` is
+True also takes ``dsm (B, 1, h, w)`` with ``thresholds_m (B * K,)`` (K thresholds per
+window, window-major) and returns ``(B * K, 1, h, w)``: every model since window sharing
+exists does, graphs exported before it do not (``accepts_shared_windows`` probes them). ``dsm`` is normalized, except for a
 backend whose ``takes_raw_heights`` is True (an exported graph that normalizes by itself):
 it gets raw metres (NaN at nodata) and the ``valid`` mask. Models return logits; the
 sigmoid is applied here, or inside an exported graph, so eager models and graphs stay
@@ -44,6 +47,7 @@ class Backend(Protocol):
     name: str
     device: str
     takes_raw_heights: bool
+    shares_windows: bool
 
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
@@ -118,6 +122,8 @@ class TorchBackend:
         self.device = device
         self._torch = torch
         self._model = model.to(device).eval()
+        self.shares_windows = False
+        self.shares_windows = accepts_shared_windows(self)
 
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
@@ -217,6 +223,8 @@ class OnnxRuntimeBackend:
         )
         self.takes_raw_heights = self.kind == GRAPH_RAW
         self._output = self._session.get_outputs()[0].name
+        self.shares_windows = False
+        self.shares_windows = accepts_shared_windows(self)
 
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
@@ -225,6 +233,29 @@ class OnnxRuntimeBackend:
             [self._output], graph_inputs(self.kind, dsm, thresholds_m, valid)
         )
         return graph_probabilities(self.kind, output)
+
+
+def accepts_shared_windows(backend: Backend) -> bool:
+    """Whether a graph takes K thresholds per window (``shares_windows``).
+
+    Graphs exported before window sharing fail on 2 windows with 4 thresholds (their
+    threshold and DSM batches must match); a graph that runs must also agree with the
+    same windows repeated, so a graph that broadcast the batches some other way is not
+    trusted. Costs two calls on 32 px windows when a backend is built.
+    """
+    generator = np.random.default_rng(0)
+    dsm = generator.normal(0.0, 1.0, (2, 1, 32, 32)).astype(np.float32)
+    if backend.takes_raw_heights:
+        dsm = 300.0 + 10.0 * dsm
+    valid = np.ones(dsm.shape, dtype=bool)
+    thresholds_m = np.array([3.0, 8.0, 3.0, 8.0], dtype=np.float32)
+    try:
+        shared = backend.run(dsm, thresholds_m, valid)
+    except Exception:  # noqa: BLE001 - each runtime raises its own error types
+        return False
+    repeated = backend.run(np.repeat(dsm, 2, axis=0), thresholds_m, np.repeat(valid, 2, axis=0))
+    # bf16 runs round differently with the batch size; 0.02 still tells a wrong pairing.
+    return shared.shape == repeated.shape and bool(np.allclose(shared, repeated, atol=2e-2))
 
 
 def cpu_supports_bf16() -> bool:
@@ -284,6 +315,8 @@ class OpenVinoBackend:
         )
         self.takes_raw_heights = self.kind == GRAPH_RAW
         self._request = self._compiled.create_infer_request()
+        self.shares_windows = False
+        self.shares_windows = accepts_shared_windows(self)
 
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None

@@ -90,9 +90,13 @@ def _cpu_model() -> str:
 
 def _run(backend: Backend, raw: np.ndarray, valid: np.ndarray, normalized: np.ndarray,
          thresholds: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Run the windows as ``predict`` does: once for all thresholds when the backend shares
+    windows, repeated per threshold otherwise."""
+    repeats = 1 if getattr(backend, "shares_windows", False) else len(thresholds) // len(raw)
+    valid = np.repeat(valid, repeats, axis=0)
     if getattr(backend, "takes_raw_heights", False):
-        return backend.run(raw, thresholds, valid)
-    return backend.run(normalized, thresholds)
+        return backend.run(np.repeat(raw, repeats, axis=0), thresholds, valid)
+    return backend.run(np.repeat(normalized, repeats, axis=0), thresholds)
 
 
 def calibrate(
@@ -121,21 +125,21 @@ def calibrate(
     """
     raw, valid = tiles if tiles is not None else calibration_tiles()
     n_thresholds = len(thresholds_m)
-    raw_batch = np.repeat(raw, n_thresholds, axis=0)
     valid_batch = np.repeat(valid, n_thresholds, axis=0)
-    normalized = normalizer(raw_batch, valid_batch)
+    normalized = normalizer(raw, valid)
     thresholds = np.tile(np.asarray(thresholds_m, dtype=np.float32), len(raw))
-    n_mpix = raw_batch.shape[0] * raw_batch.shape[2] * raw_batch.shape[3] / 1e6
+    # Output pixels (window x threshold), whatever a backend computes to produce them.
+    n_mpix = valid_batch.shape[0] * valid_batch.shape[2] * valid_batch.shape[3] / 1e6
     figures: dict[str, dict[str, Any]] = {}
     masks: dict[str, np.ndarray] = {}
     for name in [reference, *[n for n in factories if n != reference]]:
         try:
             backend = factories[name]()
-            _run(backend, raw_batch, valid_batch, normalized, thresholds)  # warm-up
+            _run(backend, raw, valid, normalized, thresholds)  # warm-up
             best_s = float("inf")
             for _ in range(repeats):
                 started = time.perf_counter()
-                probabilities = _run(backend, raw_batch, valid_batch, normalized, thresholds)
+                probabilities = _run(backend, raw, valid, normalized, thresholds)
                 best_s = min(best_s, time.perf_counter() - started)
         except (ForestGapsError, ImportError, RuntimeError, OSError) as error:
             figures[name] = {"error": f"{type(error).__name__}: {error}"}

@@ -22,6 +22,7 @@ from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
+from forestgaps_engine.inference.fill import fill_nodata_nearest
 from forestgaps_engine.inference.windows import Tile, axis_starts, batches, tile_rows
 from forestgaps_engine.progress import Reporter
 
@@ -99,12 +100,17 @@ def _predict_batch(
     values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
     valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
     # Window-major: rows k*T .. k*T+T-1 of the batch are window k under each threshold.
+    # A backend that shares windows takes each window once for its T thresholds (a model
+    # with a threshold-free trunk then runs that trunk once); others get T copies.
+    repeats = 1 if getattr(backend, "shares_windows", False) else n_thresholds
+    # Nodata is filled for the model only; the outputs keep it (``strip_valid``).
+    values, valid = fill_nodata_nearest(values, valid)
     model_valid = None
     if getattr(backend, "takes_raw_heights", False):
-        model_input = np.repeat(values, n_thresholds, axis=0)
-        model_valid = np.repeat(valid, n_thresholds, axis=0)
+        model_input = np.repeat(values, repeats, axis=0)
+        model_valid = np.repeat(valid, repeats, axis=0)
     else:
-        model_input = np.repeat(normalizer(values, valid), n_thresholds, axis=0)
+        model_input = np.repeat(normalizer(values, valid), repeats, axis=0)
     model_thresholds = np.tile(thresholds_m, len(tiles)).astype(np.float32)
     stats.timings_s["normalize"] += time.perf_counter() - started
     started = time.perf_counter()
@@ -114,7 +120,9 @@ def _predict_batch(
         probabilities = backend.run(model_input, model_thresholds, model_valid)
     stats.timings_s["model"] += time.perf_counter() - started
     stats.n_model_calls += 1
-    stats.pixels_computed += int(model_input.shape[0] * model_input.shape[2] * model_input.shape[3])
+    # Pixels the model produced (window x threshold), shared windows or not.
+    n_rows, _channels, rows_px, cols_px = probabilities.shape
+    stats.pixels_computed += int(n_rows * rows_px * cols_px)
     height_px, width_px = probabilities.shape[-2:]
     return probabilities.reshape(len(tiles), n_thresholds, height_px, width_px)
 

@@ -80,6 +80,7 @@ class CountingBackend:
         self.inner = inner
         self.name = inner.name
         self.device = inner.device
+        self.shares_windows = getattr(inner, "shares_windows", False)
         self.calls: list[tuple[tuple[int, ...], list[float]]] = []
 
     def run(self, dsm_norm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:

@@ -56,3 +56,27 @@ def test_cli_predict_writes_outputs(tmp_path, tiny_model_dir):
     assert (out / "gap_mask_t10.tif").is_file() and (out / "gaps_t5.gpkg").is_file()
     assert main(["predict", str(dsm), "--threshold", "-1", "--model", str(tiny_model_dir)]) == 2
     assert main(["predict", str(dsm), "--tile", "64", "--overlap", "40"]) == 2
+
+
+def test_window_sharing_is_probed_per_graph(tmp_path, tiny_model):
+    """A model of the zoo and its ONNX export take K thresholds per window; a graph that
+    needs one threshold per window (as exports made before sharing) is fed copies."""
+    import torch
+
+    from tests.inference.helpers import PointwiseNet
+
+    assert TorchBackend(tiny_model.model).shares_windows
+    assert OnnxRuntimeBackend(onnx_path_for(tiny_model)).shares_windows
+
+    legacy = tmp_path / "legacy.onnx"
+    torch.onnx.export(
+        PointwiseNet().eval(),
+        (torch.zeros(2, 1, 16, 16), torch.full((2,), 5.0)),
+        str(legacy),
+        dynamo=False,
+        input_names=["dsm", "threshold_m"],
+        output_names=["logits"],
+        dynamic_axes={"dsm": {0: "n", 2: "h", 3: "w"}, "threshold_m": {0: "n"}},
+    )
+    assert not OnnxRuntimeBackend(legacy).shares_windows
+    assert not TorchBackend(PointwiseNet()).shares_windows

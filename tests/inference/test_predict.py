@@ -65,10 +65,26 @@ def test_every_threshold_of_a_window_goes_in_the_same_model_call(tmp_path, tiny_
     assert n_tiles == 9  # 3 x 3 windows of 64 px over 120 px
     # batch_size 6 = 2 windows x 3 thresholds per call; batches never span tile rows
     assert len(counting.calls) == 6 == result.summary["n_model_calls"]
+    # Each window goes once, with its 3 thresholds (the model takes K thresholds per window).
+    assert counting.shares_windows
     for shape, thresholds in counting.calls:
-        assert shape[0] == len(thresholds) and shape[0] % 3 == 0
-        assert thresholds == [2.0, 5.0, 10.0] * (shape[0] // 3)
-    assert sum(shape[0] for shape, _ in counting.calls) == 3 * n_tiles
+        assert 3 * shape[0] == len(thresholds)
+        assert thresholds == [2.0, 5.0, 10.0] * shape[0]
+    assert sum(shape[0] for shape, _ in counting.calls) == n_tiles
+
+
+def test_shared_windows_give_the_probabilities_of_repeated_windows(tmp_path, tiny_model):
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(120))
+    shared = TorchBackend(tiny_model.model)
+    repeated = TorchBackend(tiny_model.model)
+    repeated.shares_windows = False
+    assert shared.shares_windows
+    outputs = []
+    for name, backend in (("shared", shared), ("repeated", repeated)):
+        result = predict(dsm, [2, 5, 10], tiny_model, tmp_path / name, SMALL, backend=backend)
+        outputs.append([_read(item.probability_path)[0] for item in result.thresholds])
+    for a, b in zip(*outputs, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_shifted_crop_gives_the_same_probabilities(tmp_path):
