@@ -1,7 +1,8 @@
 """Model zoo: every architecture registers itself; build one with ``create(name, **params)``.
 
 Contract shared with training, inference and export: ``model(dsm (B,1,H,W) normalised,
-threshold_m (B,) metres) -> logits (B,1,H,W)`` for any H, W; ``model.name`` and
+threshold_m (B*K,) metres) -> logits (B*K,1,H,W)`` for any H, W (K thresholds per
+window, window-major); ``model.name`` and
 ``model.config`` (validated pydantic params) rebuild it with ``create(name, **config)``.
 """
 
