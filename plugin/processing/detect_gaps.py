@@ -37,6 +37,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
     OVERLAP = "OVERLAP"
     BATCH = "BATCH"
     MIN_AREA = "MIN_AREA"
+    MAX_AREA = "MAX_AREA"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     SUMMARY = "SUMMARY"
     N_GAPS = "N_GAPS"
@@ -102,6 +103,15 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             )
         )
         self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MAX_AREA,
+                self.tr("Maximum gap area (m², 0 = no limit; ForestGapR uses 10000)"),
+                type=QgsProcessingParameterNumber.Type.Double,
+                defaultValue=0.0,
+                minValue=0.0,
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, self.tr("Summary (JSON)")))
@@ -155,6 +165,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 overlap_px=self.parameterAsInt(parameters, self.OVERLAP, context),
                 batch_size=self.parameterAsInt(parameters, self.BATCH, context),
                 min_gap_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
+                max_gap_area_m2=self.parameterAsDouble(parameters, self.MAX_AREA, context) or None,
             )
         except ValueError as error:  # pydantic's ValidationError is a ValueError
             raise QgsProcessingException(f"Invalid tiling settings: {error}") from error

@@ -59,6 +59,35 @@ def test_detectgaps_writes_every_threshold_on_the_dsm_grid(
     assert results["N_GAPS"] == summary["thresholds"][0]["n_gaps"]
 
 
+def test_detectgaps_max_area_bounds_the_polygons(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tiny_model: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    import sqlite3
+
+    import processing
+
+    common = {
+        "INPUT": str(site["dsm"]), "THRESHOLDS": "10", "MODEL": str(tiny_model),
+        "TILE": 64, "OVERLAP": 8, "BATCH": 2, "MIN_AREA": 0,
+    }  # fmt: skip
+    unbounded = processing.run(
+        "forestgaps:detectgaps", {**common, "OUTPUT_FOLDER": str(tmp_path / "all")}
+    )
+    bounded = processing.run(
+        "forestgaps:detectgaps",
+        {**common, "MAX_AREA": 20, "OUTPUT_FOLDER": str(tmp_path / "bounded")},
+    )
+
+    summaries = [json.loads(Path(r["SUMMARY"]).read_text()) for r in (unbounded, bounded)]
+    assert summaries[0]["config"]["max_gap_area_m2"] is None
+    assert summaries[1]["config"]["max_gap_area_m2"] == 20
+    with sqlite3.connect(tmp_path / "bounded" / "gaps_t10.gpkg") as db:
+        areas = [row[0] for row in db.execute("SELECT area_m2 FROM gaps")]
+    assert all(area <= 20 for area in areas)
+    assert bounded["N_GAPS"] <= unbounded["N_GAPS"]
+
+
 def test_detectgaps_rejects_bad_thresholds_and_reports_a_missing_model(
     qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path
 ) -> None:
