@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from forestgaps_engine.config.base import StrictModel
 
@@ -16,3 +16,15 @@ class SynthConfig(StrictModel):
     seed: int = Field(default=0, ge=0)
     n_sites: int = Field(default=4, ge=1, le=10000)
     nodata_holes: bool = False
+    # Synthetic training sites cycle through these cell sizes (site i: entry i mod n), so
+    # a model sees DSMs resampled from coarser and finer grids; empty: all at resolution_m.
+    # ``prepare`` warps every site to data.resolution_m (default: resolution_m).
+    site_resolutions_m: list[float] = Field(default_factory=list, max_length=16)
+
+    @field_validator("site_resolutions_m")
+    @classmethod
+    def _positive_cells(cls, values: list[float]) -> list[float]:
+        for value in values:
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"every cell size must lie in (0, 10] m, got {value:g}")
+        return values

@@ -144,15 +144,24 @@ def load_raster_site(
 def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -> SiteRasters:
     """Generate synthetic site number ``index`` (seed ``synth.seed + index``).
 
-    When ``resolution_m`` differs from ``synth.resolution_m`` the forest is resampled
-    onto a grid of that cell size (bilinear).
+    The site is generated at ``synth.site_resolutions_m[index % n]`` (``synth.resolution_m``
+    when that list is empty). When that cell size differs from ``resolution_m`` (default
+    ``synth.resolution_m``) the forest is resampled onto a grid of that cell size
+    (bilinear).
     """
     from forestgaps_engine.synth.forest import generate_forest
 
     seed = synth.seed + index
+    native_m = (
+        synth.site_resolutions_m[index % len(synth.site_resolutions_m)]
+        if synth.site_resolutions_m
+        else synth.resolution_m
+    )
+    if resolution_m is None and synth.site_resolutions_m:
+        resolution_m = synth.resolution_m
     forest = generate_forest(
         synth.size_px,
-        resolution_m=synth.resolution_m,
+        resolution_m=native_m,
         crs=synth.crs,
         seed=seed,
         nodata_holes=synth.nodata_holes,
@@ -177,13 +186,13 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
         "generator": {
             "seed": seed,
             "size_px": synth.size_px,
-            "resolution_m": synth.resolution_m,
+            "resolution_m": native_m,
             "crs": synth.crs,
             "nodata_holes": synth.nodata_holes,
         },
         "chm": "generated with the DSM",
     }
-    if resolution_m is not None and abs(resolution_m - synth.resolution_m) > 1e-9:
+    if resolution_m is not None and abs(resolution_m - native_m) > 1e-9:
         from forestgaps_engine.geo.warp import metric_grid_for, warp_to_grid
 
         target = metric_grid_for(forest.grid, resolution_m)

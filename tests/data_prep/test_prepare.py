@@ -251,3 +251,30 @@ def test_synthetic_sites_resampled_and_progress_reported(tmp_path):
     dsm = record["transformations"]["site"]["inputs"]["dsm"]
     assert dsm["resolution_from_m"] == [1.0, 1.0] and dsm["resolution_to_m"] == [2.0, 2.0]
     assert record["transformations"]["site"]["grid"]["height_px"] == 128
+
+
+def test_synthetic_sites_cycle_through_resolutions_onto_one_grid(tmp_path):
+    config = _quick(
+        tmp_path, "synth.site_resolutions_m=[0.5, 1.0, 2.0]", "data.synthetic_sites=3"
+    )
+    result = prepare(config)
+    sites = {}
+    for line in result.tiles_path.read_text().splitlines():
+        record = json.loads(line)["transformations"]["site"]
+        sites[record["site"]] = record
+    native = sorted(site["generator"]["resolution_m"] for site in sites.values())
+    assert native == [0.5, 1.0, 2.0]
+    for site in sites.values():
+        assert site["grid"]["resolution_m"] == [1.0, 1.0]
+    resampled = [s for s in sites.values() if s["generator"]["resolution_m"] != 1.0]
+    assert all(s["inputs"]["dsm"]["resolution_to_m"] == [1.0, 1.0] for s in resampled)
+    size_px = config.synth.size_px
+    heights = sorted(site["grid"]["height_px"] for site in sites.values())
+    assert heights == [size_px // 2, size_px, 2 * size_px]
+
+
+def test_site_resolutions_must_be_positive(tmp_path):
+    from forestgaps_engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="site_resolutions_m"):
+        _quick(tmp_path, "synth.site_resolutions_m=[1.0, -2]")
