@@ -41,11 +41,18 @@ def example_inputs(tile_size_px: int = 256, batch_size: int = 1) -> tuple[Tensor
     return dsm, threshold_m
 
 
-def gflops_per_tile(model: nn.Module, tile_size_px: int = 256) -> float:
-    """GFLOPs (1 MAC = 2 FLOPs) of one forward on a ``tile_size_px`` square tile, batch 1."""
+def gflops_per_tile(
+    model: nn.Module, tile_size_px: int = 256, thresholds_per_window: int = 1
+) -> float:
+    """GFLOPs (1 MAC = 2 FLOPs) of one forward on a ``tile_size_px`` square tile, batch 1.
+
+    With ``thresholds_per_window`` K > 1 the tile goes with K thresholds (K outputs): a
+    model sharing its trunk across thresholds costs less than K single forwards.
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
     dsm, threshold_m = example_inputs(tile_size_px)
+    threshold_m = threshold_m.repeat(thresholds_per_window)
     was_training = model.training
     model.eval()
     try:
