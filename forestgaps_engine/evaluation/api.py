@@ -71,7 +71,7 @@ class EvaluationResult:
 def _thresholds(
     thresholds_m: Sequence[float] | float | None, predictions: Any, gaps: GapsConfig
 ) -> list[float]:
-    from forestgaps_engine.inference.api import validate_thresholds
+    from forestgaps_engine.gaps.thresholds import validate_thresholds
 
     if thresholds_m is None:
         thresholds_m = list(predictions) if isinstance(predictions, Mapping) else gaps.thresholds_m

@@ -23,6 +23,7 @@ from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 from forestgaps_engine.gaps.stats import GapStats, gap_stats, write_stats_csv
+from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -95,15 +96,7 @@ def validate_gap_parameters(
         ConfigError: no threshold, a threshold <= 0 or not finite, a negative or
             non-finite area bound, or min_area_m2 > max_area_m2.
     """
-    thresholds = [float(t) for t in thresholds_m]
-    if not thresholds:
-        raise ConfigError("no height threshold given", hint="Pass at least one --threshold.")
-    bad = [t for t in thresholds if not (math.isfinite(t) and t > 0)]
-    if bad:
-        raise ConfigError(
-            f"height thresholds must be > 0 m, got {bad}",
-            hint="Use canopy heights in metres such as --threshold 5 --threshold 10.",
-        )
+    thresholds = validate_thresholds(thresholds_m)
     for name, value in (("min_area_m2", min_area_m2), ("max_area_m2", max_area_m2)):
         if not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{name} must be a finite area >= 0 m2, got {value}")
@@ -112,7 +105,7 @@ def validate_gap_parameters(
             f"min_area_m2 ({min_area_m2:g}) is larger than max_area_m2 ({max_area_m2:g})",
             hint="Swap the two values (--min-area must be <= --max-area).",
         )
-    return tuple(sorted(set(thresholds)))
+    return tuple(thresholds)
 
 
 def gaps_from_chm(

@@ -104,9 +104,9 @@ def test_no_gap_gives_empty_outputs(small_chm: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("thresholds", "min_area", "max_area", "match"),
     [
-        ([0.0], 1.0, 10.0, "> 0 m"),
-        ([-2.0, 5.0], 1.0, 10.0, "> 0 m"),
-        ([], 1.0, 10.0, "no height"),
+        ([0.0], 1.0, 10.0, "not a positive height"),
+        ([-2.0, 5.0], 1.0, 10.0, "not a positive height"),
+        ([], 1.0, 10.0, "no threshold"),
         ([5.0], 20.0, 10.0, "larger than"),
         ([5.0], -1.0, 10.0, ">= 0"),
     ],
