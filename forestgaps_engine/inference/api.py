@@ -34,6 +34,7 @@ from forestgaps_engine.geo.raster_io import (
     open_raster_for_writing,
     open_single_band,
 )
+from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
     gap_raster_statistics,
     label_gap_rasters,
@@ -55,20 +56,22 @@ RESAMPLE_STRIP_ROWS = 512
 # to two block rows partly written, and a partly written block that GDAL evicts is
 # compressed, written, read back and written again at the end of the file (a 4096²
 # probability raster grew from 30 to 45 MB under a 4 MB cache). The DSM's two block rows
-# under a tile row are read by two tile rows. The cap holds those rows of every raster,
-# a quarter more, and never less than GDAL_CACHE_MIN_BYTES.
+# under a tile row are read by two tile rows. A post-processing strip leaves at most one
+# block row of the raster it writes partly written (uint8 or int32) and shares at most one
+# block row with the next strip of each raster it reads (two float32 or int32 at most):
+# two block rows of 4 bytes per cell hold either.
 GDAL_CACHE_MIN_BYTES = 32 * 1024 * 1024
 GDAL_BLOCK_ROWS = 256  # the block height of every raster geo.raster_io writes
 
 
-def gdal_cache_bytes(width_px: int, n_thresholds: int) -> int:
-    """GDAL block cache for ``predict`` on rasters ``width_px`` wide, bytes.
+def gdal_cache_bytes(width_px: int, n_block_rows: int) -> int:
+    """GDAL block cache for ``n_block_rows`` float32 block rows ``width_px`` wide, bytes.
 
-    Two block rows of float32 for each probability raster and for the DSM (post-processing
-    needs less: one block row of its probabilities, ids and mask at a time).
+    A quarter more for the rest (other rasters' headers, a warped view's blocks), and
+    never less than ``GDAL_CACHE_MIN_BYTES``.
     """
-    block_rows_bytes = 2 * GDAL_BLOCK_ROWS * width_px * 4
-    return max(GDAL_CACHE_MIN_BYTES, (n_thresholds + 1) * block_rows_bytes * 5 // 4)
+    block_row_bytes = GDAL_BLOCK_ROWS * width_px * 4
+    return max(GDAL_CACHE_MIN_BYTES, n_block_rows * block_row_bytes * 5 // 4)
 
 
 def _bounded_gdal_cache(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -242,8 +245,12 @@ def predict(
             work = working_grid(grid, loaded.card.resolution_m, str(dsm_path))
             import rasterio
 
-            cache_bytes = gdal_cache_bytes(max(grid.width_px, work.width_px), len(thresholds))
-            dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=cache_bytes))
+            widest_px = max(grid.width_px, work.width_px)
+            # Two block rows of each probability raster and of the DSM while streaming.
+            stream_env = rasterio.Env(
+                GDAL_CACHEMAX=gdal_cache_bytes(widest_px, 2 * (len(thresholds) + 1))
+            )
+            dsm_stack.enter_context(stream_env)
             is_resampled = not work.same_cells(grid)
             if is_resampled:
                 temp_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-", dir=out))
@@ -277,6 +284,7 @@ def predict(
                         f"{dsm_path}: every cell is nodata",
                         hint="Check the nodata value of the file, or pick another raster.",
                     )
+            release_free_heap()
             if not is_resampled:
                 finished.extend(final_probability)
             timings_s.update(stream.timings_s)
@@ -302,11 +310,14 @@ def predict(
             )
             started = time.perf_counter()
             results = []
+            # One block row of the rasters a strip reads or writes (see GDAL_CACHE_MIN_BYTES).
+            dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=gdal_cache_bytes(widest_px, 2)))
             for index, threshold in enumerate(thresholds):
                 reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
                 # The ids go to a temporary raster, read back by strips and by gap boxes:
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
                 with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
+                    release_free_heap()
                     with rasterio.open(analysis_probability[index]) as probability:
                         gaps = label_gap_rasters(
                             probability,
@@ -317,11 +328,14 @@ def predict(
                             config.cleanup_radius_px,
                             config.max_gap_area_m2,
                         )
+                    release_free_heap()
                     with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
                         statistics = gap_raster_statistics(gaps, dsm_view)
+                    release_free_heap()
                     mask_path = out / f"gap_mask_{labels[index]}.tif"
                     write_gap_mask(mask_path, gaps, grid)
                     finished.append(mask_path)
+                    release_free_heap()
                     gaps_path = out / f"gaps_{labels[index]}.gpkg"
                     write_gap_polygons(gaps_path, gaps, statistics, threshold)
                     finished.append(gaps_path)

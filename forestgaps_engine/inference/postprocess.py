@@ -24,6 +24,7 @@ from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.predictor import read_strip
 
 logger = logging.getLogger(__name__)
@@ -330,6 +331,7 @@ def label_gap_rasters(
     cut_path, ids_path = work_dir / CUT_FILE, work_dir / IDS_FILE
     strip_rows = _strip_rows(grid.width_px)
     _write_cut(probability, grid, cutoff, cleanup_radius_px, cut_path)
+    release_free_heap()
     with rasterio.open(cut_path) as cut:
 
         def read_gap(row_off: int, n_rows: int) -> np.ndarray:
@@ -344,6 +346,7 @@ def label_gap_rasters(
             max_gap_area_m2,
         )
         n_gaps = labelling.n_gaps
+        release_free_heap()
         # Empty boxes start inverted so that min/max widen them.
         boxes = np.tile(np.array([grid.height_px, 0, grid.width_px, 0], np.int64), (n_gaps, 1))
         n_valid_px = 0
