@@ -26,7 +26,8 @@ FIELDS = (
 def _box_polygons(
     patch: np.ndarray, gap_id: int, grid: Grid, row_off: int, col_off: int
 ) -> dict[int, Any]:
-    """``label_polygons`` of one gap: ``patch`` (int32, gap_id or 0) starts at (row_off, col_off)."""
+    """``label_polygons`` of a window: ``patch`` (int32 ids, 0 elsewhere) starts at
+    (row_off, col_off). ``gap_id`` is informative (0 when the window holds several gaps)."""
     from affine import Affine
 
     from forestgaps_engine.geo.vectorize import label_polygons
@@ -56,19 +57,44 @@ def gap_polygons(labels: GapLabels) -> dict[int, Any]:
 
 
 def gap_raster_polygons(gaps: GapRasters) -> dict[int, Any]:
-    """``gap_polygons`` of on-disk gaps: each gap's bounding-box window of the ids raster."""
+    """``gap_polygons`` of on-disk gaps, traced strip by strip.
+
+    The gaps lying wholly inside a strip of rows are traced together, in one GDAL call on
+    that strip (one call per gap cost ~0.4 ms each: 3 of the 7.5 s of a 2048² prediction
+    with 4544 gaps). A gap crossing a strip boundary is traced alone in its bounding-box
+    window, so memory stays O(strip + the largest crossing gap's box).
+    """
     import rasterio
     from rasterio.windows import Window
 
+    from forestgaps_engine.inference.postprocess import _strip_rows
+
     polygons: dict[int, Any] = {}
+    boxes = gaps.boxes
+    if not len(boxes):
+        return polygons
+    grid = gaps.grid
+    strip_rows = _strip_rows(grid.width_px)  # the strips post-processing reads
+    first_strip = boxes[:, 0] // strip_rows
+    last_strip = (boxes[:, 1] - 1) // strip_rows
+    is_inside = first_strip == last_strip
     with rasterio.open(gaps.ids_path) as ids_dataset:
-        for index, (row_start, row_stop, col_start, col_stop) in enumerate(gaps.boxes.tolist()):
+        for strip in np.unique(first_strip[is_inside]).tolist():
+            row_off = strip * strip_rows
+            n_rows = min(strip_rows, grid.height_px - row_off)
+            ids = ids_dataset.read(1, window=Window(0, row_off, grid.width_px, n_rows))
+            inside_ids = np.flatnonzero(is_inside & (first_strip == strip)) + 1
+            # Cells of crossing gaps (and nodata, -1) are zeroed: traced elsewhere or never.
+            ids[~np.isin(ids, inside_ids)] = 0
+            polygons.update(_box_polygons(ids, 0, grid, row_off, 0))
+        for index in np.flatnonzero(~is_inside).tolist():
+            row_start, row_stop, col_start, col_stop = boxes[index].tolist()
             window = Window(col_start, row_start, col_stop - col_start, row_stop - row_start)
             patch = ids_dataset.read(1, window=window)
             # Masked in place: a gap spanning the raster costs its box once (4 B/cell), not 3x.
             patch[patch != index + 1] = 0
-            polygons.update(_box_polygons(patch, index + 1, gaps.grid, row_start, col_start))
-    return polygons
+            polygons.update(_box_polygons(patch, index + 1, grid, row_start, col_start))
+    return dict(sorted(polygons.items()))
 
 
 def write_gap_polygons(

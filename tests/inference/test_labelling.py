@@ -61,3 +61,60 @@ def test_max_area_bound_equals_label_gaps(max_area_m2: float) -> None:
     np.testing.assert_array_equal(actual, expected)
     areas = np.bincount(actual.ravel())[1:] * 0.5
     assert areas.size > 3 and areas.max() <= max_area_m2
+
+
+@pytest.mark.parametrize("strip_rows", [7, 16, 1000])
+def test_gap_polygons_strip_by_strip_equal_the_whole_raster_trace(
+    tmp_path, monkeypatch, strip_rows: int
+) -> None:
+    """On-disk gaps inside a strip are traced with the strip, the others box by box."""
+    import rasterio
+    from affine import Affine
+    from scipy import ndimage
+
+    from forestgaps_engine.geo.grid import Grid
+    from forestgaps_engine.geo.vectorize import label_polygons
+    from forestgaps_engine.inference.polygons import gap_raster_polygons
+    from forestgaps_engine.inference.postprocess import GapRasters
+
+    rng = np.random.default_rng(7)
+    is_gap = rng.random((120, 90)) > 0.55
+    is_gap[20:60, 10:50] = True  # crosses several strips
+    is_gap[30:40, 20:30] = False
+    is_gap[33:36, 23:26] = True
+    ids = _label_in_place(is_gap, 1.0, 3.0)
+    ids[100:104, 0:5] = -1  # nodata is never traced
+    grid = Grid("EPSG:2154", Affine(0.5, 0, 650000, 0, -0.5, 6860000), 120, 90)
+    path = tmp_path / "ids.tif"
+    profile = {"driver": "GTiff", "dtype": "int32", "count": 1, "height": 120, "width": 90}
+    with rasterio.open(path, "w", **profile, crs="EPSG:2154", transform=grid.transform) as out:
+        out.write(ids, 1)
+    positive = np.where(ids > 0, ids, 0)
+    boxes = np.array(
+        [[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(positive)]
+    )
+    gaps = GapRasters(path, grid, np.ones(len(boxes)), boxes, int((ids >= 0).sum()), 0)
+    monkeypatch.setattr(
+        "forestgaps_engine.inference.postprocess._strip_rows", lambda _width: strip_rows
+    )
+
+    expected = label_polygons(positive, grid)
+    actual = gap_raster_polygons(gaps)
+
+    # The same polygons; GDAL may start a ring at another vertex or list parts in another
+    # order when it traces a strip instead of a box.
+    assert list(actual) == list(expected) and len(actual) > 20
+    for gap_id, polygons in expected.items():
+        assert _canonical(actual[gap_id]) == _canonical(polygons)
+
+
+def _canonical(polygons) -> list:
+    def ring_key(ring: np.ndarray) -> tuple:
+        vertices = [tuple(np.round(v, 6)) for v in ring[:-1]]
+        start = vertices.index(min(vertices))
+        return tuple(vertices[start:] + vertices[:start])
+
+    return sorted(
+        (ring_key(polygon[0]), tuple(sorted(ring_key(hole) for hole in polygon[1:])))
+        for polygon in polygons
+    )
