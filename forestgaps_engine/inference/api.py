@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import shutil
 import tempfile
 import time
@@ -24,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.errors import ConfigError, EmptyRasterError, ForestGapsError, InferenceError
+from forestgaps_engine.errors import EmptyRasterError, ForestGapsError, InferenceError
 from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
+from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.geo.crs import check_horizontal_units, is_geographic
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import (
@@ -118,24 +118,6 @@ class PredictionResult:
     thresholds: tuple[ThresholdResult, ...]
     summary_path: Path
     summary: dict[str, Any]
-
-
-def validate_thresholds(thresholds_m: Sequence[float] | float) -> list[float]:
-    """Sorted unique thresholds, each finite and > 0 metres.
-
-    Raises:
-        ConfigError: empty list, or a threshold that is not a positive number.
-    """
-    values = [thresholds_m] if isinstance(thresholds_m, int | float) else list(thresholds_m)
-    if not values:
-        raise ConfigError("no threshold given", hint="Pass at least one --threshold (metres).")
-    for value in values:
-        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-            raise ConfigError(
-                f"threshold {value!r} m is not a positive height",
-                hint="Thresholds are canopy heights in metres, e.g. --threshold 5.",
-            )
-    return sorted({float(value) for value in values})
 
 
 def _grid_summary(grid: Grid) -> dict[str, Any]:
