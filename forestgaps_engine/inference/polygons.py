@@ -113,7 +113,7 @@ def write_gap_polygons(
         threshold_m: the threshold these gaps belong to.
     """
     from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.vectorize import VectorFeature, multipolygon_perimeter
+    from forestgaps_engine.geo.vectorize import VectorFeature, multipolygon_perimeters
 
     # As geo.vectorize.gap_features, with the areas already counted by strips (its
     # whole-raster bincount copies the ids to int64: 2 GB at 16384²).
@@ -124,11 +124,12 @@ def write_gap_polygons(
     }
     features = []
     traced = gap_polygons(labels) if isinstance(labels, GapLabels) else gap_raster_polygons(labels)
-    for gap_id, polygons in traced.items():
+    perimeters_m = multipolygon_perimeters(list(traced.values()))
+    for (gap_id, polygons), perimeter_m in zip(traced.items(), perimeters_m, strict=True):
         attributes = {
             "gap_id": gap_id,
             "area_m2": float(statistics.area_m2[gap_id - 1]),
-            "perimeter_m": multipolygon_perimeter(polygons),
+            "perimeter_m": float(perimeter_m),
             "threshold_m": float(threshold_m),
         }
         attributes.update({name: float(values[gap_id - 1]) for name, values in columns.items()})

@@ -279,7 +279,9 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
     halo_px = 4 * radius_px
     strip_rows = _strip_rows(grid.width_px)
     disk = _disk(radius_px) if radius_px > 0 else None
-    with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
+    # A temporary, read back once: uncompressed (see RasterProfile.compress).
+    profile = dataclasses.replace(MASK_PROFILE, compress=False)
+    with open_raster_for_writing(target, grid, profile) as out:
         for row_off in range(0, grid.height_px, strip_rows):
             n_rows = min(strip_rows, grid.height_px - row_off)
             first = max(0, row_off - halo_px)
@@ -350,7 +352,8 @@ def label_gap_rasters(
         # Empty boxes start inverted so that min/max widen them.
         boxes = np.tile(np.array([grid.height_px, 0, grid.width_px, 0], np.int64), (n_gaps, 1))
         n_valid_px = 0
-        profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA)
+        # A temporary read back by statistics, mask and polygons: uncompressed.
+        profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
         with open_raster_for_writing(ids_path, grid, profile) as out:
             for strip_index, row_off in enumerate(range(0, grid.height_px, strip_rows)):
                 n_rows = min(strip_rows, grid.height_px - row_off)
