@@ -226,7 +226,9 @@ def main() -> None:
     }
     installed = available_backends(as_inference_model(loaded), "cpu")
     wanted = [name for name in args.backends.split(",") if name]
-    for backend in [name for name in wanted if name == "auto" or name in installed]:
+    # torch_compile is never one of auto's candidates; it runs when asked and torch is here.
+    usable = [*installed, "auto"] + (["torch_compile"] if "torch" in installed else [])
+    for backend in [name for name in wanted if name in usable]:
         backend_config = config.model_copy(update={"backend": backend})
         result = predict(dsm, thresholds, loaded, work / f"out_{backend}", backend_config)
         summary = result.summary

@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="out/predict", help="output folder (default out/predict)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument(
-        "--backend", choices=("auto", "torch", "onnxruntime", "openvino", "openvino_bf16")
+        "--backend",
+        choices=("auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16"),
     )
     parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX")
     parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")

@@ -22,7 +22,9 @@ class InferenceConfig(StrictModel):
     max_gap_area_m2: float | None = Field(default=None, gt=0.0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: the fastest backend agreeing with PyTorch fp32, calibrated once per machine and model.
-    backend: Literal["auto", "torch", "onnxruntime", "openvino", "openvino_bf16"] = "auto"
+    backend: Literal[
+        "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16"
+    ] = "auto"
     # Opening then closing of the gap mask with a disk of this radius; 0 = no clean-up.
     cleanup_radius_px: int = Field(default=0, ge=0, le=16)
 

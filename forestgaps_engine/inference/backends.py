@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 ONNX_OPSET = 17
-BACKENDS = ("auto", "torch", "onnxruntime", "openvino", "openvino_bf16")
+BACKENDS = ("auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16")
 GRAPH_LOGITS, GRAPH_NORMALIZED, GRAPH_RAW = "logits", "normalized", "raw"
 _SIGNATURES = {
     (("dsm", "threshold_m"), ("logits",)): GRAPH_LOGITS,
@@ -134,6 +134,25 @@ class TorchBackend:
             thresholds = torch.from_numpy(np.ascontiguousarray(thresholds_m, dtype=np.float32))
             logits = self._model(inputs.to(self.device), thresholds.to(self.device))
             return torch.sigmoid(logits.float()).cpu().numpy()
+
+
+class TorchCompileBackend(TorchBackend):
+    """PyTorch with ``torch.compile`` (inductor), through ``models.compile.maybe_compile``.
+
+    Window sharing is probed on the eager model first: a probe on the compiled one would
+    compile once more for its shapes. Compilation happens on the first tile size (tens of
+    seconds on a CPU) and again when edge tiles bring new sizes, so this backend pays off on
+    large rasters only; ``auto`` never picks it. When compilation is impossible or fails,
+    it runs eagerly and says so (``name`` becomes ``torch``).
+    """
+
+    def __init__(self, model: Any, device: str = "cpu") -> None:
+        super().__init__(model, device)
+        from forestgaps_engine.models.compile import maybe_compile
+
+        compiled = maybe_compile(self._model, enabled=True)
+        self.name = "torch_compile" if compiled is not self._model else "torch"
+        self._model = compiled
 
 
 def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
@@ -349,6 +368,13 @@ def build_backend(
                 hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",
             )
         return TorchBackend(model.network, device)
+    if name == "torch_compile":
+        if model.network is None:
+            raise InferenceError(
+                "the torch_compile backend needs PyTorch, which is not installed",
+                hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",
+            )
+        return TorchCompileBackend(model.network, device)
     onnx_path = model.onnx_path or onnx_path_for(model.loaded, cache_dir)
     if name == "onnxruntime":
         return OnnxRuntimeBackend(onnx_path, device)
@@ -389,7 +415,8 @@ def create_backend(
 
     Args:
         loaded: ``LoadedModel`` or ``InferenceModel``.
-        backend: ``auto``, ``torch``, ``onnxruntime``, ``openvino`` or ``openvino_bf16``.
+        backend: ``auto``, ``torch``, ``torch_compile``, ``onnxruntime``, ``openvino`` or
+            ``openvino_bf16``.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         cache_dir: where ONNX exports and the calibration cache live.
         calibration: filled with the calibration figures when ``auto`` ran or read them.

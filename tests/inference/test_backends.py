@@ -80,3 +80,23 @@ def test_window_sharing_is_probed_per_graph(tmp_path, tiny_model):
     )
     assert not OnnxRuntimeBackend(legacy).shares_windows
     assert not TorchBackend(PointwiseNet()).shares_windows
+
+
+def test_torch_compile_backend_matches_eager_torch(tmp_path, tiny_model):
+    import pytest
+
+    from forestgaps_engine.models.compile import compile_unsupported_reason
+
+    reason = compile_unsupported_reason(tiny_model.model)
+    if reason is not None:
+        pytest.skip(f"torch.compile unavailable here: {reason}")
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(100))
+    base = InferenceConfig(tile_size_px=64, overlap_px=16, device="cpu", min_gap_area_m2=0)
+    outputs = {}
+    for backend in ("torch", "torch_compile"):
+        config = base.model_copy(update={"backend": backend})
+        result = predict(dsm, [2, 5], tiny_model, tmp_path / backend, config)
+        assert result.summary["backend"] == backend
+        outputs[backend] = [rasterio.open(t.probability_path).read(1) for t in result.thresholds]
+    for eager, compiled in zip(outputs["torch"], outputs["torch_compile"], strict=True):
+        np.testing.assert_allclose(compiled, eager, atol=1e-4)
