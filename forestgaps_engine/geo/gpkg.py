@@ -92,11 +92,22 @@ def multipolygon_wkb(polygons: MultiPolygon) -> bytes:
     return b"".join(chunks)
 
 
-def geopackage_geometry(polygons: MultiPolygon, srs_id: int) -> bytes:
-    """GeoPackageBinary: magic, version 0, flags (XY envelope, little endian), SRS id, WKB."""
-    points = np.concatenate([polygon[0] for polygon in polygons])
-    min_x, min_y = points.min(axis=0)
-    max_x, max_y = points.max(axis=0)
+def geopackage_geometry(
+    polygons: MultiPolygon,
+    srs_id: int,
+    bounds: tuple[float, float, float, float] | None = None,
+) -> bytes:
+    """GeoPackageBinary: magic, version 0, flags (XY envelope, little endian), SRS id, WKB.
+
+    ``bounds`` (min_x, min_y, max_x, max_y), when the caller has them already, saves
+    computing the envelope a second time.
+    """
+    if bounds is None:
+        points = np.concatenate([polygon[0] for polygon in polygons])
+        min_x, min_y = points.min(axis=0)
+        max_x, max_y = points.max(axis=0)
+    else:
+        min_x, min_y, max_x, max_y = bounds
     flags = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
     header = struct.pack("<2sBBi4d", b"GP", 0, flags, srs_id, min_x, max_x, min_y, max_y)
     return header + multipolygon_wkb(polygons)
@@ -164,7 +175,9 @@ def write_gpkg(
     if not _NAME.match(layer):
         raise ValueError(f"layer name {layer!r} must be letters, digits and _")
     srs = srs_record(crs)
-    extent = _extent(features)
+    # Each feature's envelope once: for the layer extent and for its geometry header.
+    envelopes = [feature.bounds for feature in features]
+    extent = _extent(envelopes)
     column_sql = "".join(f', "{f.name}" {f.sql_type}' for f in fields)
     insert_sql = (
         f'INSERT INTO "{layer}" (geom{"".join(f", {chr(34)}{f.name}{chr(34)}" for f in fields)})'
@@ -198,10 +211,10 @@ def write_gpkg(
                 insert_sql,
                 (
                     (
-                        geopackage_geometry(feature.polygons, srs.srs_id),
+                        geopackage_geometry(feature.polygons, srs.srs_id, envelope),
                         *(_sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields),
                     )
-                    for feature in features
+                    for feature, envelope in zip(features, envelopes, strict=True)
                 ),
             )
             connection.commit()
@@ -210,10 +223,10 @@ def write_gpkg(
     return Path(target)
 
 
-def _extent(features: Sequence[VectorFeature]) -> tuple[float | None, ...]:
-    if not features:
+def _extent(envelopes: Sequence[tuple[float, float, float, float]]) -> tuple[float | None, ...]:
+    if not envelopes:
         return (None, None, None, None)
-    bounds = np.array([feature.bounds for feature in features])
+    bounds = np.array(envelopes)
     return (
         float(bounds[:, 0].min()),
         float(bounds[:, 1].min()),
