@@ -107,3 +107,19 @@ def test_torch_backend_without_torch_says_how_to_fix(tmp_path, exported_dir):
 def test_folder_without_onnx_is_a_model_error(tiny_model_dir):
     with pytest.raises(ModelError, match="no model.onnx"):
         _torch_free_model(tiny_model_dir)
+
+
+def test_bundled_default_model_runs_without_torch(tmp_path):
+    """The plugin's light install: the shipped model.onnx alone, torch blocked."""
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(150))
+    values = rasterio.open(dsm).read(1)
+    report = _run_without_torch(dsm, Path("default"), tmp_path / "free", "onnxruntime", tmp_path)
+    assert report == {"torch_loaded": False, "backend": "onnxruntime"}
+    config = InferenceConfig(tile_size_px=64, overlap_px=16, min_gap_area_m2=0, backend="torch")
+    reference = predict(dsm, [5.0], "default", tmp_path / "torch", config)
+    with rasterio.open(reference.thresholds[0].probability_path) as dataset:
+        expected = dataset.read(1)
+    with rasterio.open(tmp_path / "free" / "gap_probability_t5.tif") as dataset:
+        actual = dataset.read(1)
+    assert expected.shape == values.shape
+    assert np.abs(actual - expected).max() < 1e-3
