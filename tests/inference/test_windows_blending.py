@@ -78,19 +78,24 @@ def test_weights_never_zero_inside_the_raster(kind):
     assert total.min() > 1e-3
 
 
+def _rows_and_hann_weights(height: int, width: int, tile: int, overlap: int):
+    """The tile rows of a raster and their Hann blending weights."""
+    rows = tile_rows(height, width, tile, overlap)
+    weights = TileWeights(
+        axis_starts(height, tile, overlap),
+        axis_starts(width, tile, overlap),
+        rows[0][0].height_px,
+        rows[0][0].width_px,
+        "hann",
+    )
+    return rows, weights
+
+
 def _blend_in_chunks(
     height: int, width: int, tile: int, overlap: int, tiles_per_chunk: int, block: int
 ) -> tuple[np.ndarray, int]:
     """Blend position-dependent predictions with TileRowBlender, chunk by chunk."""
-    rows = tile_rows(height, width, tile, overlap)
-    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
-    weights = TileWeights(
-        axis_starts(height, tile, overlap),
-        axis_starts(width, tile, overlap),
-        tile_h,
-        tile_w,
-        "hann",
-    )
+    rows, weights = _rows_and_hann_weights(height, width, tile, overlap)
     blender = TileRowBlender(2, width)
     out = np.full((2, height, width), -7.0, dtype=np.float32)
     most_carried = 0
@@ -120,15 +125,7 @@ def _blend_in_chunks(
 )
 def test_chunked_blending_is_bitwise_the_full_width_sum(height, width, tile, overlap):
     """Any chunking gives the bits of one full-raster sum in tile order."""
-    rows = tile_rows(height, width, tile, overlap)
-    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
-    weights = TileWeights(
-        axis_starts(height, tile, overlap),
-        axis_starts(width, tile, overlap),
-        tile_h,
-        tile_w,
-        "hann",
-    )
+    rows, weights = _rows_and_hann_weights(height, width, tile, overlap)
     sums = np.zeros((2, height, width), dtype=np.float32)
     total = np.zeros((height, width), dtype=np.float32)
     for row in rows:
