@@ -67,14 +67,14 @@ def gap_raster_polygons(gaps: GapRasters) -> dict[int, Any]:
     import rasterio
     from rasterio.windows import Window
 
-    from forestgaps_engine.inference.postprocess import _strip_rows
+    from forestgaps_engine.inference.postprocess import strip_rows_for
 
     polygons: dict[int, Any] = {}
     boxes = gaps.boxes
     if not len(boxes):
         return polygons
     grid = gaps.grid
-    strip_rows = _strip_rows(grid.width_px)  # the strips post-processing reads
+    strip_rows = strip_rows_for(grid.width_px)  # the strips post-processing reads
     first_strip = boxes[:, 0] // strip_rows
     last_strip = (boxes[:, 1] - 1) // strip_rows
     is_inside = first_strip == last_strip

@@ -235,7 +235,7 @@ IDS_NODATA = -1
 STRIP_CELLS = 2**21
 
 
-def _strip_rows(width_px: int) -> int:
+def strip_rows_for(width_px: int) -> int:
     """Rows per strip of the on-disk path: ``STRIP_ROWS`` at most, ``STRIP_CELLS`` cells."""
     return max(1, min(STRIP_ROWS, STRIP_CELLS // max(width_px, 1)))
 
@@ -277,7 +277,7 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
     from forestgaps_engine.geo.raster_io import MASK_PROFILE, open_raster_for_writing
 
     halo_px = 4 * radius_px
-    strip_rows = _strip_rows(grid.width_px)
+    strip_rows = strip_rows_for(grid.width_px)
     disk = _disk(radius_px) if radius_px > 0 else None
     # A temporary, read back once: uncompressed (see RasterProfile.compress).
     profile = dataclasses.replace(MASK_PROFILE, compress=False)
@@ -331,7 +331,7 @@ def label_gap_rasters(
     from forestgaps_engine.inference.strip_labels import label_strips
 
     cut_path, ids_path = work_dir / CUT_FILE, work_dir / IDS_FILE
-    strip_rows = _strip_rows(grid.width_px)
+    strip_rows = strip_rows_for(grid.width_px)
     _write_cut(probability, grid, cutoff, cleanup_radius_px, cut_path)
     release_free_heap()
     with rasterio.open(cut_path) as cut:
@@ -393,7 +393,7 @@ def gap_raster_statistics(gaps: GapRasters, dsm: Any) -> GapStatistics:
     import rasterio
 
     height_px = gaps.grid.height_px
-    strip_rows = _strip_rows(gaps.grid.width_px)
+    strip_rows = strip_rows_for(gaps.grid.width_px)
     with rasterio.open(gaps.ids_path) as ids_dataset:
 
         def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -420,7 +420,7 @@ def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:
     with rasterio.open(gaps.ids_path) as source:
         with view_on_grid(source, gaps.grid, grid, is_mask=True) as view:
             with open_raster_for_writing(target, grid, MASK_PROFILE) as out:
-                strip_rows = _strip_rows(grid.width_px)
+                strip_rows = strip_rows_for(grid.width_px)
                 for row_off in range(0, grid.height_px, strip_rows):
                     n_rows = min(strip_rows, grid.height_px - row_off)
                     ids = _read_rows(view, row_off, n_rows)

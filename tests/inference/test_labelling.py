@@ -95,7 +95,7 @@ def test_gap_polygons_strip_by_strip_equal_the_whole_raster_trace(
     )
     gaps = GapRasters(path, grid, np.ones(len(boxes)), boxes, int((ids >= 0).sum()), 0)
     monkeypatch.setattr(
-        "forestgaps_engine.inference.postprocess._strip_rows", lambda _width: strip_rows
+        "forestgaps_engine.inference.postprocess.strip_rows_for", lambda _width: strip_rows
     )
 
     expected = label_polygons(positive, grid)
