@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="add irregular nodata patches (synth.nodata_holes)",
     )
     parser.add_argument(
+        "--open-stand-share",
+        type=float,
+        metavar="P",
+        help="probability that a stand is open woodland, 0-1 (synth.open_stand_share)",
+    )
+    parser.add_argument(
         "--origin",
         type=float,
         nargs=2,
@@ -49,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         ("crs", "crs"),
         ("seed", "seed"),
         ("nodata_holes", "nodata_holes"),
+        ("open_stand_share", "open_stand_share"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -64,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         seed=settings.seed,
         nodata_holes=settings.nodata_holes,
         origin_xy=tuple(args.origin) if args.origin else None,
+        open_stand_share=settings.open_stand_share,
     )
     sys.stdout.write("".join(f"{path}\n" for path in paths.values()))
     return 0

@@ -16,6 +16,9 @@ class SynthConfig(StrictModel):
     seed: int = Field(default=0, ge=0)
     n_sites: int = Field(default=4, ge=1, le=10000)
     nodata_holes: bool = False
+    # Probability that a stand is open woodland (low, scattered crowns over ground cover);
+    # 0 keeps every site exactly as generated before the option existed.
+    open_stand_share: float = Field(default=0.0, ge=0.0, le=1.0)
     # Synthetic training sites cycle through these cell sizes (site i: entry i mod n), so
     # a model sees DSMs resampled from coarser and finer grids; empty: all at resolution_m.
     # ``prepare`` warps every site to data.resolution_m (default: resolution_m).

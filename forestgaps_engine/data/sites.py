@@ -165,6 +165,7 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
         crs=synth.crs,
         seed=seed,
         nodata_holes=synth.nodata_holes,
+        open_stand_share=synth.open_stand_share,
     )
     name = f"synthetic_{seed:04d}"
     source = f"synthetic forest seed {seed}"
@@ -189,6 +190,7 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
             "resolution_m": native_m,
             "crs": synth.crs,
             "nodata_holes": synth.nodata_holes,
+            "open_stand_share": synth.open_stand_share,
         },
         "chm": "generated with the DSM",
     }

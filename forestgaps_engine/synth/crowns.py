@@ -2,6 +2,9 @@
 
 A site is cut into stands (Voronoi parcels with straight edges, as in managed forests);
 each stand has a forest type (broadleaf, conifer, mixed), a top height and a density.
+Optionally a share of the stands is open woodland: low, with most dominant trees missing,
+so the ground cover shows between scattered crowns (the low, open stands of real lidar
+samples, which closed synthetic canopies never show a model).
 Trees stand on jittered lattices (crown competition spreads them evenly), in two layers:
 dominant trees and a sparser intermediate layer below them. The canopy surface is the max over all crowns, over a
 low understory.
@@ -9,6 +12,7 @@ low understory.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +23,9 @@ from forestgaps_engine.synth.noise import gaussian_to_uniform, spectral_fields
 from forestgaps_engine.synth.stamp import stamp_ellipses, unique_centres
 
 STAND_SPACING_M = 220.0
+# Open woodland: top height and share of missing dominant trees.
+OPEN_STAND_TOP_HEIGHT_M = (5.0, 14.0)
+OPEN_STAND_MORTALITY = (0.5, 0.9)
 MIN_CROWN_RADIUS_M = 0.8
 # Crown radius / tree height: diameter ~ 0.22 x height for conifers, ~ 0.34 x for broadleaves.
 CONIFER_CROWN_RATIO = 0.11
@@ -86,8 +93,21 @@ class Trees:
         )
 
 
-def draw_stands(extent_hw_m: tuple[float, float], rng: np.random.Generator) -> Stands:
-    """Draw the parcels covering a ``(height_m, width_m)`` area (plus a margin)."""
+def draw_stands(
+    extent_hw_m: tuple[float, float],
+    rng: np.random.Generator,
+    open_stand_share: float = 0.0,
+    open_rng: np.random.Generator | None = None,
+) -> Stands:
+    """Draw the parcels covering a ``(height_m, width_m)`` area (plus a margin).
+
+    Args:
+        extent_hw_m: (height, width) of the site in metres.
+        rng: source of the closed stands' attributes.
+        open_stand_share: probability that a stand is open woodland (0 = none).
+        open_rng: source of the open stands' draws; its own stream, so that a share of 0
+            gives exactly the sites made before open stands existed.
+    """
     height_m, width_m = extent_hw_m
     margin_m = STAND_SPACING_M / 2.0
     area_m2 = (height_m + 2 * margin_m) * (width_m + 2 * margin_m)
@@ -106,7 +126,7 @@ def draw_stands(extent_hw_m: tuple[float, float], rng: np.random.Generator) -> S
     )
     is_young = rng.random(count) < 0.08
     top_height_m = np.where(is_young, rng.uniform(8.0, 15.0, count), rng.uniform(18.0, 42.0, count))
-    return Stands(
+    stands = Stands(
         centres_xy_m=centres,
         conifer_fraction=conifer_fraction,
         top_height_m=top_height_m,
@@ -116,6 +136,22 @@ def draw_stands(extent_hw_m: tuple[float, float], rng: np.random.Generator) -> S
         jitter=rng.uniform(0.1, 0.35, count),
         mortality=rng.uniform(0.0, 0.12, count),
     )
+    if open_stand_share > 0.0:
+        if open_rng is None:
+            raise ValueError("open_stand_share > 0 needs open_rng")
+        stands = _open_some(stands, open_stand_share, open_rng)
+    return stands
+
+
+def _open_some(stands: Stands, share: float, rng: np.random.Generator) -> Stands:
+    """Turn each stand into open woodland with probability ``share``."""
+    count = stands.top_height_m.size
+    is_open = rng.random(count) < share
+    low, high = OPEN_STAND_TOP_HEIGHT_M
+    top_height_m = np.where(is_open, rng.uniform(low, high, count), stands.top_height_m)
+    low, high = OPEN_STAND_MORTALITY
+    mortality = np.where(is_open, rng.uniform(low, high, count), stands.mortality)
+    return dataclasses.replace(stands, top_height_m=top_height_m, mortality=mortality)
 
 
 def _crown_radius_m(
@@ -229,19 +265,27 @@ def _draw_layer(
     )
 
 
-def draw_trees(shape_px: tuple[int, int], resolution_m: float, rng: np.random.Generator) -> Trees:
+def draw_trees(
+    shape_px: tuple[int, int],
+    resolution_m: float,
+    rng: np.random.Generator,
+    open_stand_share: float = 0.0,
+    open_rng: np.random.Generator | None = None,
+) -> Trees:
     """Dominant and intermediate trees of a site (centres may lie a little outside it).
 
     Args:
         shape_px: (H, W) of the raster.
         resolution_m: cell size in metres.
         rng: source of randomness.
+        open_stand_share: probability that a stand is open woodland (see ``draw_stands``).
+        open_rng: source of the open stands' draws.
 
     Returns:
         Trees sorted by nothing in particular, heights in metres.
     """
     extent_hw_m = (shape_px[0] * resolution_m, shape_px[1] * resolution_m)
-    stands = draw_stands(extent_hw_m, rng)
+    stands = draw_stands(extent_hw_m, rng, open_stand_share, open_rng)
     # Site quality varies smoothly inside stands (soil, water): up to +-9 % on heights.
     quality, _ = spectral_fields(shape_px, resolution_m, rng, 3.0, 40.0, 400.0)
     site_index = 1.0 + 0.06 * np.clip(quality, -1.5, 1.5)

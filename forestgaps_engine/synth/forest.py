@@ -17,7 +17,7 @@ from affine import Affine
 from forestgaps_engine.files import ensure_writable_dir
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
-from forestgaps_engine.synth.crowns import draw_trees, render_canopy, understory_m
+from forestgaps_engine.synth.crowns import Trees, draw_trees, render_canopy, understory_m
 from forestgaps_engine.synth.gaps import generate_gaps
 from forestgaps_engine.synth.noise import spectral_fields
 from forestgaps_engine.synth.terrain import generate_terrain
@@ -81,6 +81,7 @@ def generate_forest(
     seed: int = 0,
     nodata_holes: bool = False,
     origin_xy: tuple[float, float] | None = None,
+    open_stand_share: float = 0.0,
 ) -> SyntheticForest:
     """Generate a forested site with relief, stands of varied height, gaps and tracks.
 
@@ -92,20 +93,28 @@ def generate_forest(
         nodata_holes: add irregular patches of nodata (NaN in all three rasters).
         origin_xy: (x, y) of the top-left corner in CRS units; None draws a plausible one
             from the seed (in eastern France for EPSG:2154).
+        open_stand_share: probability that a stand is open woodland, low with scattered
+            crowns (0 = closed stands only, the sites made before this option).
 
     Returns:
         The site; ``dsm_m == dtm_m + chm_m`` wherever ``valid``.
 
     Raises:
-        ValueError: ``size_px`` < 8 or ``resolution_m`` <= 0.
+        ValueError: ``size_px`` < 8, ``resolution_m`` <= 0 or ``open_stand_share``
+            outside [0, 1].
     """
     if size_px < 8:
         raise ValueError(f"size_px must be at least 8, got {size_px}")
     if not resolution_m > 0:
         raise ValueError(f"resolution_m must be positive, got {resolution_m}")
+    if not 0.0 <= open_stand_share <= 1.0:
+        raise ValueError(f"open_stand_share must lie in [0, 1], got {open_stand_share}")
     shape_px = (int(size_px), int(size_px))
-    streams = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(7)]
-    origin_rng, terrain_rng, tree_rng, gap_rng, under_rng, texture_rng, hole_rng = streams
+    # Spawned children depend only on their index: the eighth stream (open stands) leaves
+    # the first seven, and so the sites made without it, unchanged.
+    streams = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(8)]
+    origin_rng, terrain_rng, tree_rng, gap_rng, under_rng, texture_rng, hole_rng = streams[:7]
+    open_rng = streams[7]
     extent_m = size_px * resolution_m
     if origin_xy is None:
         origin_xy = _origin_xy(crs, (extent_m, extent_m), origin_rng)
@@ -116,7 +125,8 @@ def generate_forest(
         size_px,
     )
     dtm_m = generate_terrain(shape_px, resolution_m, terrain_rng)
-    chm_m = _canopy_height_m(shape_px, resolution_m, tree_rng, gap_rng, under_rng, texture_rng)
+    trees = draw_trees(shape_px, resolution_m, tree_rng, open_stand_share, open_rng)
+    chm_m = _canopy_height_m(trees, shape_px, resolution_m, gap_rng, under_rng, texture_rng)
     dsm_m = dtm_m + chm_m
     valid = np.ones(shape_px, dtype=bool)
     if nodata_holes:
@@ -127,14 +137,13 @@ def generate_forest(
 
 
 def _canopy_height_m(
+    trees: Trees,
     shape_px: tuple[int, int],
     resolution_m: float,
-    tree_rng: np.random.Generator,
     gap_rng: np.random.Generator,
     under_rng: np.random.Generator,
     texture_rng: np.random.Generator,
 ) -> np.ndarray:
-    trees = draw_trees(shape_px, resolution_m, tree_rng)
     layout = generate_gaps(shape_px, resolution_m, gap_rng)
     rows = np.clip((trees.y_m / resolution_m).astype(np.int64), 0, shape_px[0] - 1)
     cols = np.clip((trees.x_m / resolution_m).astype(np.int64), 0, shape_px[1] - 1)
@@ -174,7 +183,10 @@ def write_synthetic_site(
     seed: int = 0,
     nodata_holes: bool = False,
     origin_xy: tuple[float, float] | None = None,
+    open_stand_share: float = 0.0,
 ) -> dict[str, Path]:
     """Generate a site (see ``generate_forest``) and write its three rasters to ``out_dir``."""
-    forest = generate_forest(size_px, resolution_m, crs, seed, nodata_holes, origin_xy)
+    forest = generate_forest(
+        size_px, resolution_m, crs, seed, nodata_holes, origin_xy, open_stand_share
+    )
     return write_forest(forest, out_dir)

@@ -136,3 +136,22 @@ def test_default_origin_is_plausible_for_lambert93():
 def test_too_small_size_is_rejected():
     with pytest.raises(ValueError, match="size_px"):
         generate_forest(4)
+
+
+def test_open_stands_lower_and_thin_the_canopy_over_the_same_ground():
+    closed = generate_forest(384, seed=21)
+    open_woodland = generate_forest(384, seed=21, open_stand_share=1.0)
+    # Their own random stream: the terrain is the same site's.
+    np.testing.assert_array_equal(closed.dtm_m, open_woodland.dtm_m)
+    assert float(np.median(open_woodland.chm_m)) < 0.5 * float(np.median(closed.chm_m))
+    assert (open_woodland.chm_m <= 5.0).mean() > (closed.chm_m <= 5.0).mean() + 0.2
+    # Scattered crowns still stand above the ground cover.
+    assert float(np.percentile(open_woodland.chm_m, 95)) > 6.0
+
+
+def test_open_stand_share_zero_is_the_closed_forest_and_out_of_range_is_refused():
+    np.testing.assert_array_equal(
+        generate_forest(96, seed=4).chm_m, generate_forest(96, seed=4, open_stand_share=0.0).chm_m
+    )
+    with pytest.raises(ValueError, match="open_stand_share"):
+        generate_forest(96, seed=4, open_stand_share=1.5)
