@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.data.fill import fill_nodata_nearest
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
-from forestgaps_engine.inference.fill import fill_nodata_nearest
 from forestgaps_engine.inference.windows import Tile, axis_starts, batches, tile_rows
 from forestgaps_engine.progress import Reporter
 

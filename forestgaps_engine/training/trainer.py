@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from forestgaps_engine.config.training import TrainingConfig
+from forestgaps_engine.data.fill import fill_nodata_nearest_torch
 from forestgaps_engine.errors import OutOfMemoryError, TrainingError
 from forestgaps_engine.evaluation.metrics import ConfusionCounts
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
@@ -140,8 +141,10 @@ class Trainer:
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Logits (B, 1, H, W) for a device batch, under the run's autocast."""
+        # Nodata is filled for the model as ``predict`` fills it; the loss keeps ``valid``.
+        dsm, model_valid = fill_nodata_nearest_torch(batch["dsm"], batch["valid"])
         with self.precision.autocast(self.device):
-            dsm = torch.nan_to_num(self.normalizer(batch["dsm"], batch["valid"]))
+            dsm = torch.nan_to_num(self.normalizer(dsm, model_valid))
             return self.model(dsm, batch["threshold_m"])
 
     def state_dict(self) -> dict[str, Any]:

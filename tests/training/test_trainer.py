@@ -193,3 +193,35 @@ def test_progress_bar_on_a_terminal():
     trainer.fit(*_loaders(8))
     text = stream.getvalue()
     assert "\r[" in text and "samples/s" in text and "iou" in text and "f1" in text
+
+
+def test_forward_fills_nodata_as_predict_does_before_normalizing():
+    """A batch with a hole gives the logits of the same batch filled by nearest height."""
+    import numpy as np
+
+    from forestgaps_engine.data.fill import fill_nodata_nearest
+
+    class SeesInput(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(()))  # the optimizer needs one
+
+        def forward(self, dsm, threshold_m):
+            return dsm.repeat_interleave(threshold_m.numel() // dsm.shape[0], 0)
+
+    trainer = Trainer(SeesInput(), ScaleNormalizer(), _config(), [], torch.device("cpu"))
+    rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    dsm = (300.0 + rows + 0.5 * cols).expand(2, 1, 16, 16).clone()
+    valid = torch.ones_like(dsm, dtype=torch.bool)
+    valid[0, 0, 4:9, 6:12] = False
+    holed = {"dsm": torch.where(valid, dsm, torch.zeros_like(dsm)), "valid": valid,
+             "threshold_m": torch.tensor([5.0, 5.0])}  # fmt: skip
+    filled, model_valid = fill_nodata_nearest(holed["dsm"].numpy(), valid.numpy())
+    expected = ScaleNormalizer()(torch.from_numpy(filled), torch.from_numpy(model_valid))
+
+    logits = trainer.forward(holed)
+
+    torch.testing.assert_close(logits, expected)
+    # The hole holds heights from its rim, not the zeros the batch carried.
+    assert float(logits[0, 0, 4:9, 6:12].min()) > float(ScaleNormalizer()(dsm, valid)[0].min())
+    assert np.isfinite(logits.numpy()).all()

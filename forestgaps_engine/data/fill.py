@@ -6,10 +6,14 @@ patch, so the patch looks like a deep pit: a ground estimate (the opening inside
 ``unet_film_relief``) sinks into it over a whole window width, and every network reads
 false relief there. Real DSMs have nodata along survey borders and under water; the
 nearest valid height continues the surface instead. The outputs keep the true nodata:
-only the model's input is filled.
+only the model's input is filled. Training fills its batches the same way
+(``fill_nodata_nearest_torch``), so a model learns on the inputs it will be given; the
+loss still ignores the filled cells.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -40,3 +44,22 @@ def fill_nodata_nearest(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
         filled[index, 0] = values[index, 0][nearest[0], nearest[1]]
         model_valid[index, 0] = True
     return filled, model_valid
+
+
+def fill_nodata_nearest_torch(dsm: Any, valid: Any) -> tuple[Any, Any]:
+    """``fill_nodata_nearest`` on ``(N, 1, H, W)`` torch tensors (float heights, bool valid).
+
+    Batches without any invalid cell come back as they are (no host copy); others are
+    filled on the host and moved back to ``dsm``'s device and dtype.
+    """
+    import torch
+
+    if bool(valid.all()):
+        return dsm, valid
+    filled, model_valid = fill_nodata_nearest(
+        dsm.detach().float().cpu().numpy(), valid.detach().cpu().numpy()
+    )
+    return (
+        torch.from_numpy(filled).to(device=dsm.device, dtype=dsm.dtype),
+        torch.from_numpy(model_valid).to(valid.device),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forestgaps_engine.inference.fill import fill_nodata_nearest
+from forestgaps_engine.data.fill import fill_nodata_nearest
 
 
 def test_holes_take_the_nearest_valid_height_per_window() -> None:
