@@ -34,9 +34,11 @@ from forestgaps_engine.geo.raster_io import (
     open_raster_for_writing,
     open_single_band,
 )
+from forestgaps_engine.inference.cut import cut_profile
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
     gap_raster_statistics,
+    label_cut_raster,
     label_gap_rasters,
     write_gap_mask,
 )
@@ -219,6 +221,7 @@ def predict(
     timings_s["load"] = time.perf_counter() - started_total
     finished: list[Path] = []
     temp_dir: Path | None = None
+    cut_dir: Path | None = None
     try:
         with ExitStack() as dsm_stack:
             dsm = dsm_stack.enter_context(open_single_band(dsm_path))
@@ -228,12 +231,17 @@ def predict(
             import rasterio
 
             widest_px = max(grid.width_px, work.width_px)
-            # Two block rows of each probability raster and of the DSM while streaming.
-            stream_env = rasterio.Env(
-                GDAL_CACHEMAX=gdal_cache_bytes(widest_px, 2 * (len(thresholds) + 1))
-            )
-            dsm_stack.enter_context(stream_env)
             is_resampled = not work.same_cells(grid)
+            # Without resampling or cleanup the cut is taken as the probabilities stream
+            # out, instead of reading the compressed rasters back.
+            cuts_in_stream = not is_resampled and config.cleanup_radius_px == 0
+            # Two block rows of each probability raster and of the DSM while streaming,
+            # and of each cut (uint8: a quarter of a float32 block row).
+            n_block_rows = 2 * (len(thresholds) + 1)
+            if cuts_in_stream:
+                n_block_rows += (len(thresholds) + 1) // 2
+            stream_env = rasterio.Env(GDAL_CACHEMAX=gdal_cache_bytes(widest_px, n_block_rows))
+            dsm_stack.enter_context(stream_env)
             if is_resampled:
                 temp_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-", dir=out))
             labels = [threshold_label(t) for t in thresholds]
@@ -243,11 +251,18 @@ def predict(
                 if temp_dir is not None
                 else final_probability
             )
+            if cuts_in_stream:
+                cut_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-cut-", dir=out))
+            cut_paths = [cut_dir / f"cut_{label}.tif" for label in labels] if cut_dir else []
             reporter.report(0.02, f"predicting {len(thresholds)} threshold(s)")
             with ExitStack() as stack:
                 writers = [
                     stack.enter_context(open_raster_for_writing(path, work, PROBABILITY_PROFILE))
                     for path in work_probability
+                ]
+                cut_writers = [
+                    stack.enter_context(open_raster_for_writing(path, work, cut_profile()))
+                    for path in cut_paths
                 ]
                 source = stack.enter_context(view_on_grid(dsm, grid, work))
                 stream = stream_probabilities(
@@ -260,6 +275,8 @@ def predict(
                     writers,
                     float(PROBABILITY_PROFILE.nodata),
                     reporter.sub(0.02, 0.78),
+                    cut_writers or None,
+                    config.probability_cutoff,
                 )
                 if stream.n_valid_px == 0:
                     raise EmptyRasterError(
@@ -300,16 +317,25 @@ def predict(
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
                 with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
                     release_free_heap()
-                    with rasterio.open(analysis_probability[index]) as probability:
-                        gaps = label_gap_rasters(
-                            probability,
+                    if cut_paths:
+                        gaps = label_cut_raster(
+                            cut_paths[index],
                             analysis_grid,
-                            config.probability_cutoff,
                             config.min_gap_area_m2,
                             Path(gaps_dir),
-                            config.cleanup_radius_px,
                             config.max_gap_area_m2,
                         )
+                    else:
+                        with rasterio.open(analysis_probability[index]) as probability:
+                            gaps = label_gap_rasters(
+                                probability,
+                                analysis_grid,
+                                config.probability_cutoff,
+                                config.min_gap_area_m2,
+                                Path(gaps_dir),
+                                config.cleanup_radius_px,
+                                config.max_gap_area_m2,
+                            )
                     release_free_heap()
                     with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
                         statistics = gap_raster_statistics(gaps, dsm_view)
@@ -354,8 +380,9 @@ def predict(
         _remove(finished)
         raise
     finally:
-        if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        for folder in (temp_dir, cut_dir):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
     reporter.report(1.0, "done")
     return PredictionResult(out, tuple(results), summary_path, summary)
 

@@ -23,6 +23,7 @@ from forestgaps_engine.data.fill import fill_nodata_nearest
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
+from forestgaps_engine.inference.cut import cut_cells
 from forestgaps_engine.inference.windows import Tile, axis_starts, batches, tile_rows
 from forestgaps_engine.progress import Reporter
 
@@ -143,6 +144,8 @@ def stream_probabilities(
     writers: list[Any],
     nodata: float,
     reporter: Reporter,
+    cut_writers: list[Any] | None = None,
+    cutoff: float = 0.5,
 ) -> StreamStats:
     """Predict gap probabilities over ``source`` and write them row band by row band.
 
@@ -156,6 +159,10 @@ def stream_probabilities(
         writers: T rasterio datasets open for writing on ``grid``, one per threshold.
         nodata: value written where the DSM is nodata.
         reporter: progress and cancel (checked after every batch).
+        cut_writers: T uint8 rasters on ``grid`` that receive the cut of each threshold's
+            probabilities (``postprocess.cut_cells`` at ``cutoff``) as they are written;
+            None writes none.
+        cutoff: probability cut-off of ``cut_writers``.
 
     Returns:
         Counts and timings of the pass.
@@ -241,13 +248,16 @@ def stream_probabilities(
             stats.n_valid_px += int(np.count_nonzero(valid_cells))
             if n_cols:
                 window = Window(first_col, row_off, n_cols, n_rows)
-                for writer, values in zip(writers, blended, strict=True):
+                for index, (writer, values) in enumerate(zip(writers, blended, strict=True)):
                     # In place: the cells of np.where(keep, clip(values), nodata), no copies.
                     keep = np.isfinite(values)
                     keep &= valid_cells
                     np.clip(values, 0.0, 1.0, out=values)
                     values[~keep] = nodata
                     writer.write(values, 1, window=window)
+                    if cut_writers is not None:
+                        cut = cut_cells(values, keep, cutoff)
+                        cut_writers[index].write(cut, 1, window=window)
             stats.timings_s["blend_write"] += time.perf_counter() - started
         blender.finish_row()
     return stats

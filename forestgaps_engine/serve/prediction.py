@@ -168,7 +168,7 @@ def gaps_geojson(mask_path: Path, threshold_m: float, to_wgs84: bool) -> dict[st
     from forestgaps_engine.geo.gpkg import FieldSpec, geojson_feature_collection
     from forestgaps_engine.geo.raster_io import grid_of
     from forestgaps_engine.geo.vectorize import gap_features
-    from forestgaps_engine.inference.postprocess import MASK_GAP
+    from forestgaps_engine.inference.cut import MASK_GAP
 
     with rasterio.open(mask_path) as dataset:
         mask = dataset.read(1)

@@ -148,3 +148,36 @@ def test_max_area_drops_large_gaps_from_every_output(tmp_path):
     mask_all, _ = _read(unbounded.mask_path)
     mask_bounded, _ = _read(bounded.mask_path)
     assert (mask_bounded == 1).sum() < (mask_all == 1).sum()
+
+
+def test_the_cut_taken_while_streaming_equals_the_cut_of_the_written_probabilities(tmp_path):
+    """predict cuts the probabilities as it writes them; reading them back gives the same gaps."""
+    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
+    from forestgaps_engine.inference.postprocess import label_gap_rasters
+
+    # Half of this pointwise model's probabilities lie above it: a cut taken at any other
+    # cut-off (say the default 0.5) would differ.
+    CUTOFF = 0.005  # noqa: N806
+    values = forest(170, seed=5)
+    values[40:60, 100:130] = np.nan
+    dsm = write_dsm(tmp_path / "dsm.tif", values)
+    config = SMALL.model_copy(update={"probability_cutoff": CUTOFF, "min_gap_area_m2": 2.0})
+    result = predict(dsm, [2, 5], pointwise_model(tmp_path), tmp_path / "out", config)
+    assert not list((tmp_path / "out").glob(".forestgaps-*")), "temporaries are removed"
+
+    for item in result.thresholds:
+        work_dir = tmp_path / f"reread_{item.threshold_m:g}"
+        work_dir.mkdir()
+        with open_single_band(item.probability_path) as probability:
+            gaps = label_gap_rasters(
+                probability, grid_of(probability), CUTOFF, 2.0, work_dir, 0, None
+            )
+        with rasterio.open(gaps.ids_path) as ids:
+            reread = ids.read(1)
+        mask, _ = _read(item.mask_path)
+        assert item.n_gaps == gaps.n_gaps > 0
+        with rasterio.open(item.probability_path) as probability:
+            cells = probability.read(1, masked=True).compressed()
+        assert 0.1 < (cells >= CUTOFF).mean() < 0.9, "probabilities on both sides of the cut"
+        np.testing.assert_array_equal(mask == 1, reread > 0)
+        np.testing.assert_array_equal(mask == 255, reread == -1)
