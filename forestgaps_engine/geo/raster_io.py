@@ -61,6 +61,10 @@ class RasterProfile:
             # GDAL's default level 6; deflate any GDAL reads.
             "zlevel": 1,
             "predictor": self.predictor,
+            # GDAL compresses blocks on all cores: predict writes between model calls,
+            # when the cores are otherwise idle (0.97 -> 0.61-0.71 s for a 4096² float32
+            # raster written in 448-row windows on 2 busy cores).
+            "num_threads": "ALL_CPUS",
         }
 
 
@@ -312,6 +316,7 @@ def write_array_to(
         "driver",
         "compress",
         "zlevel",
+        "num_threads",
         "predictor",
         "BIGTIFF",
         "tiled",
