@@ -1,7 +1,9 @@
-"""``forestgaps evaluate --dsm DSM.tif --chm CHM.tif [--model PATH] --out DIR``.
+"""``forestgaps evaluate --dsm DSM.tif --chm CHM.tif [--model PATH] --out DIR``, or
+``forestgaps evaluate --data PREPARED [--split test] [--model PATH] --out DIR``.
 
 Scores a model (when given and available) next to the DSM-only baseline and the CHM
-ceiling, against ForestGapR labels from the CHM (or DSM - DTM with ``--dtm``).
+ceiling, against ForestGapR labels from the CHM (or DSM - DTM with ``--dtm``); with
+``--data``, on the labelled tiles of a prepared split (``evaluation/shards.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reference = parser.add_mutually_exclusive_group(required=True)
     reference.add_argument("--chm", help="reference CHM GeoTIFF (labels: ForestGapR on it)")
     reference.add_argument("--dtm", help="DTM GeoTIFF; the reference CHM is DSM - DTM")
+    reference.add_argument(
+        "--data",
+        metavar="PREPARED",
+        help="a `forestgaps prepare` output folder: score its tiles' labels (see --split)",
+    )
     parser.add_argument(
         "--model",
-        help="model folder, or 'default'; left out: evaluate the baselines alone",
+        help="model folder, or 'default'; left out: evaluate the baselines alone "
+        "(with --data: the default model)",
+    )
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("test", "val", "train"),
+        help="with --data: the split scored (default test)",
+    )
+    parser.add_argument(
+        "--max-tiles",
+        type=int,
+        default=256,
+        metavar="N",
+        help="with --data: at most N tiles, spread evenly over the split (default 256)",
     )
     parser.add_argument(
         "--threshold",
@@ -47,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     from forestgaps_engine.errors import ConfigError
     from forestgaps_engine.evaluation.api import evaluate
 
+    if args.data:
+        if args.dsm:
+            raise ConfigError(
+                "--data scores prepared tiles and takes no --dsm",
+                hint="Pass either --data PREPARED or --dsm DSM.tif with --chm/--dtm.",
+            )
+        return _run_on_prepared(args)
     if args.dtm and not args.dsm:
         raise ConfigError("--dtm needs --dsm", hint="Pass --dsm DSM.tif --dtm DTM.tif.")
     if args.model and not args.dsm:
@@ -70,6 +98,33 @@ def run(args: argparse.Namespace) -> int:
         site=args.site,
         progress=progress,
     )
+    _log_scores(result)
+    return 0
+
+
+def _run_on_prepared(args: argparse.Namespace) -> int:
+    from forestgaps_engine.evaluation.shards import evaluate_shards
+
+    config = config_from_args(args)
+
+    def progress(fraction: float, message: str) -> None:
+        logger.debug("%3.0f%% %s", 100 * fraction, message)
+
+    result = evaluate_shards(
+        args.data,
+        args.model or "default",
+        args.split,
+        args.thresholds_m,
+        args.out,
+        config.inference,
+        args.max_tiles,
+        progress=progress,
+    )
+    _log_scores(result)
+    return 0
+
+
+def _log_scores(result: object) -> None:
     for item in result.scores:
         logger.info(
             "%-24s %5g m: IoU %.3f  F1 %.3f  object F1 %s  boundary F1 %.3f",
@@ -83,4 +138,3 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         logger.info("note: %s", note)
     logger.info("report: %s", result.files.report)
-    return 0

@@ -109,9 +109,9 @@ def label_probabilities(
         valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
         disk = _disk(cleanup_radius_px)
         is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
-        ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
+        ids = label_mask_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
         return GapLabels(ids=ids, valid=valid, grid=grid)
-    ids = _label_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
+    ids = label_mask_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
     # The validity is read again only now: labelling then holds 5 bytes per cell, not 6.
     del is_gap
     valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
@@ -129,7 +129,7 @@ def count_ids(ids: np.ndarray, max_id: int) -> np.ndarray:
     return counts
 
 
-def _label_in_place(
+def label_mask_in_place(
     is_gap: np.ndarray,
     cell_area_m2: float,
     min_gap_area_m2: float,

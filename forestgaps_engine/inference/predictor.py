@@ -94,12 +94,39 @@ def _predict_batch(
     backend: Backend,
     stats: StreamStats,
 ) -> np.ndarray:
-    """(len(tiles), T, h, w) probabilities: each window normalized once, all T thresholds."""
-    n_thresholds = len(thresholds_m)
+    """(len(tiles), T, h, w) probabilities of the tiles' windows of a strip."""
     windows = [_window_slices(tile, row_origin, col_origin) for tile in tiles]
-    started = time.perf_counter()
     values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
     valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
+    return predict_windows(values, valid, thresholds_m, normalizer, backend, stats)
+
+
+def predict_windows(
+    values: np.ndarray,
+    valid: np.ndarray,
+    thresholds_m: np.ndarray,
+    normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    backend: Backend,
+    stats: StreamStats | None = None,
+) -> np.ndarray:
+    """Gap probabilities of N windows under T thresholds, in one backend call.
+
+    Args:
+        values: (N, 1, h, w) float32 heights in metres (any value where not ``valid``).
+        valid: (N, 1, h, w) bool.
+        thresholds_m: (T,) thresholds in metres.
+        normalizer: (raw metres, valid) -> model input.
+        backend: runs the model.
+        stats: timings and pixel counts to add to (None: not counted).
+
+    Returns:
+        (N, T, h, w) float32 probabilities (defined at invalid cells too: mask them).
+    """
+    stats = stats if stats is not None else StreamStats()
+    thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
+    n_thresholds = len(thresholds_m)
+    n_windows = values.shape[0]
+    started = time.perf_counter()
     # Window-major: rows k*T .. k*T+T-1 of the batch are window k under each threshold.
     # A backend that shares windows takes each window once for its T thresholds (a model
     # with a threshold-free trunk then runs that trunk once); others get T copies.
@@ -112,7 +139,7 @@ def _predict_batch(
         model_valid = np.repeat(valid, repeats, axis=0)
     else:
         model_input = np.repeat(normalizer(values, valid), repeats, axis=0)
-    model_thresholds = np.tile(thresholds_m, len(tiles)).astype(np.float32)
+    model_thresholds = np.tile(thresholds_m, n_windows).astype(np.float32)
     stats.timings_s["normalize"] += time.perf_counter() - started
     started = time.perf_counter()
     if model_valid is None:
@@ -125,7 +152,7 @@ def _predict_batch(
     n_rows, _channels, rows_px, cols_px = probabilities.shape
     stats.pixels_computed += int(n_rows * rows_px * cols_px)
     height_px, width_px = probabilities.shape[-2:]
-    return probabilities.reshape(len(tiles), n_thresholds, height_px, width_px)
+    return probabilities.reshape(n_windows, n_thresholds, height_px, width_px)
 
 
 def _block_width(writer: Any) -> int:

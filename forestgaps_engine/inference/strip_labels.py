@@ -161,7 +161,7 @@ def label_strips(
     provisional_counts = np.concatenate(counts)
     patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)
     patch_counts = np.rint(patch_counts).astype(np.int64)
-    # Same expression as _label_in_place, so the inclusive bound rounds identically.
+    # Same expression as label_mask_in_place, so the inclusive bound rounds identically.
     patch_area_m2 = patch_counts * float(cell_area_m2)
     is_kept = (patch_area_m2 >= min_area_m2) & (roots == np.arange(roots.size))
     if max_area_m2 is not None:

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from forestgaps_engine.gaps.detector import label_gaps
-from forestgaps_engine.inference.postprocess import _label_in_place, count_ids
+from forestgaps_engine.inference.postprocess import label_mask_in_place, count_ids
 
 
 @pytest.mark.parametrize("min_area_m2", [0.0, 2.0, 9.0])
-def test_label_in_place_equals_label_gaps(min_area_m2: float) -> None:
+def testlabel_mask_in_place_equals_label_gaps(min_area_m2: float) -> None:
     rng = np.random.default_rng(3)
     is_gap = rng.random((300, 170)) > 0.62
     expected = label_gaps(np.where(is_gap, 0.0, 1.0), 0.5, 0.5, min_area_m2, float("inf"))
-    actual = _label_in_place(is_gap, 0.5, min_area_m2)
+    actual = label_mask_in_place(is_gap, 0.5, min_area_m2)
     assert actual.dtype == np.int32
     np.testing.assert_array_equal(actual, expected)
     assert actual.max() > 10
@@ -23,7 +23,7 @@ def test_label_in_place_equals_label_gaps(min_area_m2: float) -> None:
 def test_count_ids_by_strips_equals_bincount() -> None:
     ids = np.random.default_rng(0).integers(0, 40, (1100, 30)).astype(np.int32)
     np.testing.assert_array_equal(count_ids(ids, 45), np.bincount(ids.ravel(), minlength=46))
-    assert _label_in_place(np.zeros((4, 4), bool), 1.0, 0.0).max() == 0
+    assert label_mask_in_place(np.zeros((4, 4), bool), 1.0, 0.0).max() == 0
 
 
 def test_gap_polygons_box_by_box_equal_the_whole_raster_trace() -> None:
@@ -39,7 +39,7 @@ def test_gap_polygons_box_by_box_equal_the_whole_raster_trace() -> None:
     is_gap[20:60, 10:50] = True
     is_gap[30:40, 20:30] = False  # a hole
     is_gap[33:36, 23:26] = True  # an island inside the hole: another gap
-    ids = _label_in_place(is_gap, 1.0, 3.0)
+    ids = label_mask_in_place(is_gap, 1.0, 3.0)
     grid = Grid("EPSG:2154", Affine(0.5, 0, 650000, 0, -0.5, 6860000), 120, 90)
     expected = label_polygons(ids, grid)
     actual = gap_polygons(GapLabels(ids=ids, valid=np.ones_like(is_gap), grid=grid))
@@ -57,7 +57,7 @@ def test_max_area_bound_equals_label_gaps(max_area_m2: float) -> None:
     rng = np.random.default_rng(5)
     is_gap = rng.random((200, 120)) > 0.6
     expected = label_gaps(np.where(is_gap, 0.0, 1.0), 0.5, 0.5, 1.0, max_area_m2)
-    actual = _label_in_place(is_gap, 0.5, 1.0, max_area_m2)
+    actual = label_mask_in_place(is_gap, 0.5, 1.0, max_area_m2)
     np.testing.assert_array_equal(actual, expected)
     areas = np.bincount(actual.ravel())[1:] * 0.5
     assert areas.size > 3 and areas.max() <= max_area_m2
@@ -82,7 +82,7 @@ def test_gap_polygons_strip_by_strip_equal_the_whole_raster_trace(
     is_gap[20:60, 10:50] = True  # crosses several strips
     is_gap[30:40, 20:30] = False
     is_gap[33:36, 23:26] = True
-    ids = _label_in_place(is_gap, 1.0, 3.0)
+    ids = label_mask_in_place(is_gap, 1.0, 3.0)
     ids[100:104, 0:5] = -1  # nodata is never traced
     grid = Grid("EPSG:2154", Affine(0.5, 0, 650000, 0, -0.5, 6860000), 120, 90)
     path = tmp_path / "ids.tif"

@@ -1,6 +1,7 @@
 """The whole workflow on configs/quick.yaml through the public CLI, on CPU, into tmp_path.
 
-synth -> prepare -> train -> evaluate -> export -> predict: the commands docs/training.md
+synth -> prepare -> train -> evaluate (a site, then the test tiles) -> export -> predict:
+the commands docs/training.md
 gives, with output folders moved into tmp_path by --set / --out.
 """
 
@@ -68,6 +69,15 @@ def test_quick_workflow_end_to_end(tmp_path: Path, monkeypatch, capsys):
     report = (evaluation / "report.md").read_text()
     for threshold_m in THRESHOLDS_M:
         for method in ("model", "dsm_only_baseline", "chm_threshold_baseline"):
+            assert f"| {threshold_m} m | {method} |" in report
+
+    # evaluate --data: the model next to the DSM-only baseline on the test split's tiles
+    on_tiles = tmp_path / "evaluation_tiles"
+    args = ["evaluate", "--data", str(prepared), "--model", str(model_dir), "--out", str(on_tiles)]
+    assert main([*args, "--config", QUICK]) == 0
+    report = (on_tiles / "report.md").read_text()
+    for threshold_m in THRESHOLDS_M:
+        for method in ("model", "dsm_only_baseline"):
             assert f"| {threshold_m} m | {method} |" in report
 
     # export (ONNX, with its parity check)

@@ -1,0 +1,107 @@
+"""``evaluate --data``: a model and the DSM-only baseline scored on a prepared split's tiles."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forestgaps_engine.cli.main import main
+from forestgaps_engine.config import load_config
+from forestgaps_engine.data.prepare import prepare
+from forestgaps_engine.data.records import split_shards
+from forestgaps_engine.data.shard_reader import iter_shards
+from forestgaps_engine.errors import ConfigError, DataError
+from forestgaps_engine.evaluation.shards import evaluate_shards
+from tests.inference.helpers import card_for, pointwise_model
+
+QUICK = Path(__file__).resolve().parents[2] / "configs" / "quick.yaml"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("prepared") / "data"
+    config = load_config(
+        QUICK, [f"data.output_dir={folder}", "synth.size_px=192", "synth.nodata_holes=true"]
+    )
+    prepare(config)
+    return folder
+
+
+def _metrics(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "metrics.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_test_tile_is_scored_against_its_own_labels(prepared, tmp_path):
+    shards, counts = split_shards(prepared, "test")
+    tiles = list(iter_shards(shards))
+    assert len(tiles) == sum(counts) > 1
+
+    result = evaluate_shards(prepared, pointwise_model(tmp_path), out_dir=tmp_path / "report")
+
+    assert {item.method for item in result.scores} == {"model", "dsm_only_baseline"}
+    assert sorted({item.threshold_m for item in result.scores}) == [2.0, 5.0, 10.0]
+    n_valid = sum(int(tile.valid.sum()) for tile in tiles)
+    for item in result.scores:
+        pixel = item.pixel
+        # Every valid cell of every tile, and nothing else (gutters are nodata).
+        assert pixel.tp + pixel.fp + pixel.fn + pixel.tn == n_valid
+        reference_gap_px = sum(
+            int(((tile.masks[item.threshold_m] > 0) & tile.valid).sum()) for tile in tiles
+        )
+        assert pixel.tp + pixel.fn == reference_gap_px
+    rows = _metrics(tmp_path / "report")
+    assert len(rows) == 6 and (tmp_path / "report" / "report.md").is_file()
+    assert (tmp_path / "report" / "error_model_t5.png").is_file()
+
+
+def test_max_tiles_scores_an_even_sample_and_says_so(prepared, tmp_path):
+    result = evaluate_shards(
+        prepared, pointwise_model(tmp_path), "train", [5.0], tmp_path / "some", max_tiles=3
+    )
+    shards, _ = split_shards(prepared, "train")
+    tiles = list(iter_shards(shards))
+    first = result.scores[0].pixel
+    assert first.tp + first.fp + first.fn + first.tn < sum(int(t.valid.sum()) for t in tiles)
+    assert any("3 of the split's" in note for note in result.notes)
+
+
+def test_thresholds_without_labels_and_bad_folders_are_clear_errors(prepared, tmp_path):
+    model = pointwise_model(tmp_path)
+    with pytest.raises(ConfigError, match="no labels at 7 m"):
+        evaluate_shards(prepared, model, thresholds_m=[7.0], out_dir=tmp_path / "a")
+    with pytest.raises(DataError, match="not a prepared dataset"):
+        evaluate_shards(tmp_path, model, out_dir=tmp_path / "b")
+    with pytest.raises(ConfigError, match="max_tiles"):
+        evaluate_shards(prepared, model, out_dir=tmp_path / "c", max_tiles=0)
+
+
+def test_cli_scores_prepared_tiles_with_a_model(prepared, tmp_path):
+    import torch
+
+    from forestgaps_engine.data.normalization import Normalizer
+    from forestgaps_engine.models import create
+    from forestgaps_engine.models.card import save_model
+
+    torch.manual_seed(0)
+    model = create("unet_film", base_channels=4, depth=2, embedding_dim=8)
+    normalizer = Normalizer("robust_percentile", {"relief_range_m": 30.0})
+    tiny_model_dir = save_model(model, normalizer, card_for(), tmp_path / "tiny")
+    out = tmp_path / "cli"
+    code = main(
+        ["evaluate", "--data", str(prepared), "--model", str(tiny_model_dir),
+         "--threshold", "5", "--out", str(out), "--set", "inference.backend=torch"]
+    )  # fmt: skip
+    assert code == 0
+    rows = _metrics(out)
+    assert [row["method"] for row in rows] == ["model", "dsm_only_baseline"]
+    assert all(0.0 <= float(row["iou"]) <= 1.0 for row in rows)
+    assert np.isfinite(float(rows[0]["accuracy"]))
+
+
+def test_cli_refuses_data_with_a_dsm(prepared, tmp_path):
+    code = main(["evaluate", "--data", str(prepared), "--dsm", str(tmp_path / "x.tif")])
+    assert code == 2
