@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from forestgaps_engine.gaps.detector import label_gaps
-from forestgaps_engine.inference.postprocess import label_mask_in_place, count_ids
+from forestgaps_engine.inference.postprocess import count_ids, label_mask_in_place
 
 
 @pytest.mark.parametrize("min_area_m2", [0.0, 2.0, 9.0])
