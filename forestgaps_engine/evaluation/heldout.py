@@ -51,6 +51,7 @@ def heldout_sites(
     size_px: int,
     resolution_m: float,
     crs: str = "EPSG:2154",
+    open_stand_share: float = 0.0,
 ) -> list[HeldOutSite]:
     """Generate (or reuse) one synthetic site per seed under ``out_dir/seed_<seed>``.
 
@@ -60,15 +61,21 @@ def heldout_sites(
         size_px: side of each site, pixels.
         resolution_m: cell size, metres.
         crs: metric CRS of the rasters.
+        open_stand_share: share of open-woodland stands (``synth.open_stand_share``).
     """
     from forestgaps_engine.synth.forest import write_synthetic_site
 
     sites = []
     for seed in seeds:
-        folder = Path(out_dir) / f"seed_{seed:04d}_{resolution_m:g}m"
+        name = f"seed_{seed:04d}_{resolution_m:g}m"
+        if open_stand_share > 0.0:
+            name += f"_open{open_stand_share:g}"
+        folder = Path(out_dir) / name
         dsm, chm = folder / "dsm.tif", folder / "chm.tif"
         if not (dsm.is_file() and chm.is_file()):
-            paths = write_synthetic_site(folder, size_px, resolution_m, crs, int(seed))
+            paths = write_synthetic_site(
+                folder, size_px, resolution_m, crs, int(seed), open_stand_share=open_stand_share
+            )
             dsm, chm = Path(paths["dsm"]), Path(paths["chm"])
         sites.append(HeldOutSite(folder.name, int(seed), dsm, chm))
     return sites

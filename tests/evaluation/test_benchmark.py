@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -91,11 +92,21 @@ def test_tiny_benchmark_writes_results_and_report_then_resumes(tmp_path: Path) -
         resolutions_m=(1.0, 2.0),
         extent_m=96.0,
         doc=doc,
+        open_woodland_seeds=(9100,),
     )
-    assert set(held_out.scores) == {"1", "2"}
+    assert set(held_out.scores) == {"1", "2", "open_woodland"}
     assert set(held_out.scores["1"]) == {"model", "dsm_only", "chm_threshold"}
+    assert set(held_out.scores["open_woodland"]) == {"model", "dsm_only", "chm_threshold"}
     text = doc.read_text()
     assert "## Default model" in text and "## Architecture benchmark" in text
+    assert "at 1 m, open woodland only (seeds 9100)" in text
+    # Open woodland is lower than the closed forest of the same seed range.
+    open_site = tmp_path / "heldout" / "sites" / "seed_9100_1m_open1" / "chm.tif"
+    closed_site = tmp_path / "heldout" / "sites" / "seed_9000_1m" / "chm.tif"
+    import rasterio
+
+    with rasterio.open(open_site) as opened, rasterio.open(closed_site) as closed:
+        assert np.median(opened.read(1)) < np.median(closed.read(1))
 
 
 def test_eval_seeds_among_training_seeds_are_refused(tmp_path: Path) -> None:
