@@ -14,7 +14,7 @@ import math
 import re
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.geo.trace import TracedRings
 from forestgaps_engine.geo.vectorize import MultiPolygon, VectorFeature
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -113,6 +114,73 @@ def geopackage_geometry(
     return header + multipolygon_wkb(polygons)
 
 
+def geopackage_geometries(traced: TracedRings, srs_id: int) -> list[bytes]:
+    """``geopackage_geometry`` of every label of ``traced``, one MultiPolygon each.
+
+    The bytes of all geometries are laid out in one buffer with array operations: the
+    headers (GeoPackage header and envelope, MultiPolygon, Polygon and ring counts) go to
+    computed offsets, and every other byte is a coordinate, in ring order.
+    """
+    n_labels = traced.labels.size
+    if n_labels == 0:
+        return []
+    ring_points = np.diff(traced.ring_offsets)
+    rings_per_part = np.diff(traced.part_offsets)
+    parts_per_label = np.diff(traced.label_offsets)
+    label_header, part_header, ring_header = 40 + 9, 9, 4
+    ring_bytes = ring_header + 16 * ring_points
+    part_bytes = part_header + np.add.reduceat(ring_bytes, traced.part_offsets[:-1])
+    label_bytes = label_header + np.add.reduceat(part_bytes, traced.label_offsets[:-1])
+    label_start = np.r_[0, np.cumsum(label_bytes)]
+    part_start = _starts_within(part_bytes, traced.label_offsets) + np.repeat(
+        label_start[:-1] + label_header, parts_per_label
+    )
+    ring_start = _starts_within(ring_bytes, traced.part_offsets) + np.repeat(
+        part_start + part_header, rings_per_part
+    )
+    buffer = np.zeros(int(label_start[-1]), dtype=np.uint8)
+    is_header = np.zeros(buffer.size, dtype=bool)
+    envelope = traced.bounds()[:, [0, 2, 1, 3]]  # min_x, max_x, min_y, max_y
+    flags = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
+    headers = np.zeros(n_labels, dtype=_LABEL_HEADER)
+    headers["magic"], headers["version"], headers["flags"] = b"GP", 0, flags
+    headers["srs_id"], headers["envelope"] = srs_id, envelope
+    headers["byte_order"], headers["kind"], headers["count"] = 1, WKB_MULTIPOLYGON, parts_per_label
+    _put(buffer, is_header, label_start[:-1], headers)
+    parts = np.zeros(part_start.size, dtype=_PART_HEADER)
+    parts["byte_order"], parts["kind"], parts["count"] = 1, WKB_POLYGON, rings_per_part
+    _put(buffer, is_header, part_start, parts)
+    _put(buffer, is_header, ring_start, ring_points.astype("<u4"))
+    buffer[~is_header] = np.ascontiguousarray(traced.xy, dtype="<f8").view(np.uint8).ravel()
+    data = buffer.tobytes()
+    starts, stops = label_start[:-1].tolist(), label_start[1:].tolist()
+    return [data[start:stop] for start, stop in zip(starts, stops, strict=True)]
+
+
+_LABEL_HEADER = np.dtype(
+    [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
+     ("envelope", "<f8", (4,)), ("byte_order", "u1"), ("kind", "<u4"), ("count", "<u4")]
+)  # fmt: skip
+_PART_HEADER = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("count", "<u4")])
+
+
+def _starts_within(sizes: np.ndarray, group_offsets: np.ndarray) -> np.ndarray:
+    """Byte offset of each item from the start of its group (items grouped by offsets)."""
+    ends = np.cumsum(sizes)
+    group_start = np.repeat(np.r_[0, ends][group_offsets[:-1]], np.diff(group_offsets))
+    return ends - sizes - group_start
+
+
+def _put(
+    buffer: np.ndarray, is_header: np.ndarray, starts: np.ndarray, records: np.ndarray
+) -> None:
+    """Write packed ``records`` (one per start) at byte offsets ``starts``."""
+    size = records.dtype.itemsize
+    positions = (starts[:, None] + np.arange(size)).ravel()
+    buffer[positions] = np.ascontiguousarray(records).view(np.uint8).ravel()
+    is_header[positions] = True
+
+
 def _sql_value(value: Any, sql_type: str) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -172,12 +240,71 @@ def write_gpkg(
     Returns:
         ``target``.
     """
-    if not _NAME.match(layer):
-        raise ValueError(f"layer name {layer!r} must be letters, digits and _")
     srs = srs_record(crs)
     # Each feature's envelope once: for the layer extent and for its geometry header.
     envelopes = [feature.bounds for feature in features]
-    extent = _extent(envelopes)
+    geometries = [
+        geopackage_geometry(feature.polygons, srs.srs_id, envelope)
+        for feature, envelope in zip(features, envelopes, strict=True)
+    ]
+    rows = (
+        tuple(_sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields)
+        for feature in features
+    )
+    return _write_layer(target, layer, geometries, rows, _extent(envelopes), fields, srs)
+
+
+def write_traced_gpkg(
+    target: str | Path,
+    layer: str,
+    traced: TracedRings,
+    columns: Mapping[str, np.ndarray],
+    fields: Sequence[FieldSpec],
+    crs: str | None,
+) -> Path:
+    """``write_gpkg`` of one feature per label of ``traced``, attributes given as columns.
+
+    The geometries are encoded with array operations (``geopackage_geometries``): no
+    Python object per ring or vertex.
+
+    Args:
+        target: the .gpkg path (replaced if it exists).
+        layer: table name.
+        traced: the rings, in ``crs`` coordinates.
+        columns: field name -> (L,) values in label order (NaN becomes NULL).
+        fields: attribute columns, in order; each must be in ``columns``.
+        crs: as ``write_gpkg``.
+    """
+    srs = srs_record(crs)
+    geometries = geopackage_geometries(traced, srs.srs_id)
+    bounds = traced.bounds()
+    extent = _extent([tuple(row) for row in bounds.tolist()])
+    values = [_sql_column(np.asarray(columns[f.name]), f.sql_type) for f in fields]
+    rows = zip(*values, strict=True) if values else ((),) * len(geometries)
+    return _write_layer(target, layer, geometries, rows, extent, fields, srs)
+
+
+def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
+    """One column's values as SQL parameters (NaN -> None), in one pass."""
+    as_list = values.tolist()
+    if sql_type == "REAL":
+        return [None if value != value else float(value) for value in as_list]
+    if sql_type == "INTEGER":
+        return [int(value) for value in as_list]
+    return [None if value is None else str(value) for value in as_list]
+
+
+def _write_layer(
+    target: str | Path,
+    layer: str,
+    geometries: Sequence[bytes],
+    rows: Iterable[Sequence[Any]],
+    extent: tuple[float | None, ...],
+    fields: Sequence[FieldSpec],
+    srs: SrsRecord,
+) -> Path:
+    if not _NAME.match(layer):
+        raise ValueError(f"layer name {layer!r} must be letters, digits and _")
     column_sql = "".join(f', "{f.name}" {f.sql_type}' for f in fields)
     insert_sql = (
         f'INSERT INTO "{layer}" (geom{"".join(f", {chr(34)}{f.name}{chr(34)}" for f in fields)})'
@@ -189,11 +316,13 @@ def write_gpkg(
             connection.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
             connection.executescript(_CORE_TABLES)
-            rows = _required_srs_rows()
+            srs_rows = _required_srs_rows()
             if srs.srs_id not in (4326, -1, 0):
-                rows.append((srs.srs_name, srs.srs_id, srs.organization,
-                             srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
-            connection.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", rows)
+                srs_rows.append((srs.srs_name, srs.srs_id, srs.organization,
+                                 srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
+            connection.executemany(
+                "INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows
+            )
             connection.execute(
                 f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
                 f"geom MULTIPOLYGON{column_sql})"
@@ -209,13 +338,7 @@ def write_gpkg(
             )
             connection.executemany(
                 insert_sql,
-                (
-                    (
-                        geopackage_geometry(feature.polygons, srs.srs_id, envelope),
-                        *(_sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields),
-                    )
-                    for feature, envelope in zip(features, envelopes, strict=True)
-                ),
+                ((geometry, *row) for geometry, row in zip(geometries, rows, strict=True)),
             )
             connection.commit()
         finally:

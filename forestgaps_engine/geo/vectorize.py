@@ -3,7 +3,8 @@
 Gaps are 8-connected, so one gap may be several 4-connected parts touching only at
 corners. Tracing with 4-connectivity and grouping the parts by id gives a valid
 MultiPolygon per gap (parts meet at single points), which an 8-connected trace would
-instead turn into one self-touching, invalid ring.
+instead turn into one self-touching, invalid ring. The tracing itself is
+``geo/trace.py`` (array operations; the same rings GDAL's polygonize gives).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.trace import TracedRings, trace_labels
 
 # A ring is an (N, 2) float64 array of x, y with the first point repeated last; a polygon
 # is its exterior ring followed by its holes; a multipolygon is a list of polygons.
@@ -96,6 +98,18 @@ def multipolygon_area(polygons: MultiPolygon) -> float:
     )
 
 
+def label_rings(labels: np.ndarray, grid: Grid) -> TracedRings:
+    """Every label id > 0 traced into rings in CRS coordinates, in flat arrays.
+
+    Args:
+        labels: (H, W) integer ids, 0 = background.
+        grid: where the cells lie (its transform gives CRS coordinates).
+    """
+    if labels.shape != grid.shape:
+        raise ValueError(f"labels shape {labels.shape} does not match grid shape {grid.shape}")
+    return trace_labels(labels).transformed(grid.transform)
+
+
 def label_polygons(labels: np.ndarray, grid: Grid) -> dict[int, MultiPolygon]:
     """Trace every label id > 0 into one multipolygon.
 
@@ -106,18 +120,7 @@ def label_polygons(labels: np.ndarray, grid: Grid) -> dict[int, MultiPolygon]:
     Returns:
         id -> multipolygon, ids in increasing order.
     """
-    from rasterio import features
-
-    if labels.shape != grid.shape:
-        raise ValueError(f"labels shape {labels.shape} does not match grid shape {grid.shape}")
-    source = np.ascontiguousarray(labels, dtype=np.int32)
-    parts: dict[int, MultiPolygon] = {}
-    for geometry, value in features.shapes(
-        source, mask=source > 0, connectivity=4, transform=grid.transform
-    ):
-        rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
-        parts.setdefault(int(value), []).append(rings)
-    return dict(sorted(parts.items()))
+    return label_rings(labels, grid).multipolygons()
 
 
 def gap_features(

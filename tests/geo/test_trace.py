@@ -1,0 +1,110 @@
+"""geo/trace.py gives the rings GDAL's polygonize gives, in flat arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+from rasterio import features
+from scipy import ndimage
+
+from forestgaps_engine.geo.gpkg import geopackage_geometries, geopackage_geometry
+from forestgaps_engine.geo.trace import TracedRings, trace_labels
+from forestgaps_engine.geo.vectorize import multipolygon_perimeters
+
+EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def _gdal(labels: np.ndarray) -> dict[int, list[list[np.ndarray]]]:
+    traced: dict[int, list[list[np.ndarray]]] = {}
+    source = labels.astype(np.int32)
+    for geometry, value in features.shapes(source, mask=source > 0, connectivity=4):
+        rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
+        traced.setdefault(int(value), []).append(rings)
+    return dict(sorted(traced.items()))
+
+
+def _ring_key(ring: np.ndarray) -> tuple:
+    """A ring up to its start vertex and direction."""
+    points = [tuple(point) for point in ring[:-1].tolist()]
+    keys = []
+    for walk in (points, points[::-1]):
+        start = walk.index(min(walk))
+        keys.append(tuple(walk[start:] + walk[:start]))
+    return min(keys)
+
+
+def _shape(parts: list[list[np.ndarray]]) -> list:
+    return sorted((_ring_key(p[0]), sorted(_ring_key(h) for h in p[1:])) for p in parts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rings_equal_gdal_polygonize_on_random_gaps(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(1, 40, 2)
+    # Dense noise makes holes, islands in holes and cells touching only at corners.
+    is_gap = rng.random((height, width)) < rng.uniform(0.2, 0.8)
+    labels, _ = ndimage.label(is_gap, structure=EIGHT)
+
+    traced = trace_labels(labels)
+    expected = _gdal(labels)
+
+    got = traced.multipolygons()
+    assert list(got) == list(expected)
+    for label, parts in expected.items():
+        assert _shape(got[label]) == _shape(parts)
+        for part in got[label]:
+            for ring in part:
+                np.testing.assert_array_equal(ring[0], ring[-1])
+
+
+def test_corner_touching_cells_of_one_gap_are_parts_and_loops_are_split_like_gdal() -> None:
+    labels = np.array(
+        [
+            [1, 1, 1, 0],
+            [1, 0, 1, 0],
+            [1, 1, 0, 1],  # (1, 2) and (2, 3): one part loops back; (2, 3) another part
+            [0, 0, 0, 0],
+        ]
+    )
+    got = trace_labels(labels).multipolygons()
+    expected = _gdal(labels)
+    assert _shape(got[1]) == _shape(expected[1])
+    assert len(got[1]) == 2  # two 4-connected parts
+
+
+def test_perimeters_bounds_and_geopackage_bytes_match_the_per_feature_code() -> None:
+    rng = np.random.default_rng(3)
+    labels, _ = ndimage.label(rng.random((50, 70)) < 0.4, structure=EIGHT)
+    traced = trace_labels(labels).transformed(Affine(0.5, 0, 650_000, 0, -0.5, 6_860_000))
+    polygons = traced.multipolygons()
+
+    np.testing.assert_allclose(traced.perimeters(), multipolygon_perimeters(list(polygons.values())))
+    for bounds, parts in zip(traced.bounds(), polygons.values(), strict=True):
+        points = np.concatenate([ring for part in parts for ring in part])
+        np.testing.assert_array_equal(bounds, [*points.min(axis=0), *points.max(axis=0)])
+    encoded = geopackage_geometries(traced, 2154)
+    assert encoded == [geopackage_geometry(parts, 2154) for parts in polygons.values()]
+
+
+def test_pieces_traced_apart_concatenate_into_the_whole_trace() -> None:
+    rng = np.random.default_rng(8)
+    labels, _ = ndimage.label(rng.random((60, 40)) < 0.45, structure=EIGHT)
+    top_only = np.setdiff1d(np.unique(labels[:30]), np.unique(labels[30:]))
+    top = np.where(np.isin(labels, top_only[top_only > 0]), labels, 0)
+    rest = np.where(top > 0, 0, labels)
+
+    merged = TracedRings.concatenate([trace_labels(rest), TracedRings.empty(), trace_labels(top)])
+    whole = trace_labels(labels)
+
+    assert merged.labels.tolist() == whole.labels.tolist()
+    np.testing.assert_array_equal(merged.xy, whole.xy)
+    np.testing.assert_array_equal(merged.ring_offsets, whole.ring_offsets)
+    np.testing.assert_array_equal(merged.part_offsets, whole.part_offsets)
+
+
+def test_nothing_to_trace() -> None:
+    empty = trace_labels(np.zeros((4, 5), dtype=np.int32))
+    assert empty.labels.size == 0 and empty.multipolygons() == {}
+    assert empty.perimeters().size == 0 and empty.bounds().shape == (0, 4)
+    assert geopackage_geometries(empty, 2154) == []
