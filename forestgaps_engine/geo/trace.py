@@ -15,7 +15,7 @@ groups them into one MultiPolygon per label. Straight runs are merged into one s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,21 @@ class TracedRings:
     part_offsets: np.ndarray
     label_offsets: np.ndarray
     labels: np.ndarray
+
+    @staticmethod
+    def from_multipolygons(polygons: dict[int, list[list[np.ndarray]]]) -> TracedRings:
+        """The flat form of ``label -> parts -> closed rings`` (labels in increasing order)."""
+        if not polygons:
+            return TracedRings.empty()
+        parts = [part for label in sorted(polygons) for part in polygons[label]]
+        rings = [ring for part in parts for ring in part]
+        return TracedRings(
+            xy=np.concatenate(rings).astype(np.float64),
+            ring_offsets=_offsets(np.array([len(ring) for ring in rings])),
+            part_offsets=_offsets(np.array([len(part) for part in parts])),
+            label_offsets=_offsets(np.array([len(polygons[label]) for label in sorted(polygons)])),
+            labels=np.array(sorted(polygons), dtype=np.int64),
+        )
 
     @staticmethod
     def empty() -> TracedRings:
@@ -348,3 +363,77 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
         label_offsets=np.r_[label_first, part_label.size].astype(np.int64),
         labels=part_label[label_first].astype(np.int64),
     )
+
+
+# Above this many cells a window is traced by GDAL (``rasterio.features.shapes``, about
+# 5 bytes per cell) instead of here (about 30 bytes per cell of transient arrays): only a
+# gap taller than half a strip, traced alone in its bounding box, gets there.
+MAX_ARRAY_TRACE_CELLS = 2**22
+# Strips of at most this many cells (``trace_in_strips``).
+STRIP_CELLS = 2**21
+
+
+def strip_rows_for(width_px: int) -> int:
+    """Rows per strip of ``trace_in_strips`` for a raster ``width_px`` wide."""
+    return max(1, STRIP_CELLS // max(width_px, 1))
+
+
+def trace_window(ids: np.ndarray) -> TracedRings:
+    """``trace_labels``, or GDAL's polygonize for windows over ``MAX_ARRAY_TRACE_CELLS``."""
+    if ids.size <= MAX_ARRAY_TRACE_CELLS:
+        return trace_labels(ids)
+    from rasterio import features
+
+    parts: dict[int, list[list[np.ndarray]]] = {}
+    source = np.ascontiguousarray(ids, dtype=np.int32)
+    for geometry, value in features.shapes(source, mask=source > 0, connectivity=4):
+        rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
+        parts.setdefault(int(value), []).append(rings)
+    return TracedRings.from_multipolygons(dict(sorted(parts.items())))
+
+
+def trace_in_strips(
+    read_rows: Callable[[int, int, int, int], np.ndarray],
+    boxes: np.ndarray,
+    height_px: int,
+    strip_rows: int,
+) -> TracedRings:
+    """Rings of labels 1..n, read and traced strip by strip, in (column, row) corners.
+
+    Args:
+        read_rows: ``(row_off, col_off, n_rows, n_cols) -> ids`` (a copy: it is edited);
+            ids <= 0 are not traced.
+        boxes: (n, 4) ``row_start, row_stop, col_start, col_stop`` of label i + 1.
+        height_px: rows of the raster.
+        strip_rows: rows per strip.
+
+    The labels lying wholly inside a strip are traced together, in one call per strip;
+    then those crossing a strip boundary, on strips shifted by half a strip; the few left
+    (taller than half a strip) alone in their bounding boxes. Memory stays O(strip + the
+    tallest label's box).
+    """
+    if not len(boxes):
+        return TracedRings.empty()
+    width_px = int(boxes[:, 3].max())
+    pieces = []
+    left = np.ones(len(boxes), dtype=bool)
+    for shift in (0, strip_rows // 2):
+        if shift and not left.any():
+            break
+        first = (boxes[:, 0] - shift) // strip_rows
+        last = (boxes[:, 1] - 1 - shift) // strip_rows
+        inside = left & (first == last) & (boxes[:, 0] >= shift)
+        for strip in np.unique(first[inside]).tolist():
+            row_off = shift + strip * strip_rows
+            n_rows = min(strip_rows, height_px - row_off)
+            ids = read_rows(row_off, 0, n_rows, width_px)
+            # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never.
+            ids[~np.isin(ids, np.flatnonzero(inside & (first == strip)) + 1)] = 0
+            pieces.append(trace_labels(ids).translated(0, row_off))
+        left &= ~inside
+    for index in np.flatnonzero(left).tolist():
+        row_start, row_stop, col_start, col_stop = boxes[index].tolist()
+        patch = read_rows(row_start, col_start, row_stop - row_start, col_stop - col_start)
+        patch[patch != index + 1] = 0
+        pieces.append(trace_window(patch).translated(col_start, row_start))
+    return TracedRings.concatenate(pieces)

@@ -9,14 +9,16 @@ instead turn into one self-touching, invalid ring. The tracing itself is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.trace import TracedRings, trace_labels
+from forestgaps_engine.geo.trace import TracedRings, strip_rows_for, trace_in_strips
 
 # A ring is an (N, 2) float64 array of x, y with the first point repeated last; a polygon
 # is its exterior ring followed by its holes; a multipolygon is a list of polygons.
@@ -107,7 +109,27 @@ def label_rings(labels: np.ndarray, grid: Grid) -> TracedRings:
     """
     if labels.shape != grid.shape:
         raise ValueError(f"labels shape {labels.shape} does not match grid shape {grid.shape}")
-    return trace_labels(labels).transformed(grid.transform)
+    positive = np.where(labels > 0, labels, 0).astype(np.int64, copy=False)
+    present = np.unique(positive[positive > 0])
+    if present.size == 0:
+        return TracedRings.empty()
+    # Strips need the ids 1..n: renumber when they are not, trace, give the ids back.
+    if present[-1] == present.size:
+        dense = positive.astype(np.int32, copy=False)
+    else:
+        dense = (np.searchsorted(present, positive) + 1).astype(np.int32)
+        dense[positive == 0] = 0
+    boxes = np.array(
+        [[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(dense)],
+        dtype=np.int64,
+    )
+
+    def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
+        return dense[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
+
+    traced = trace_in_strips(read_rows, boxes, labels.shape[0], strip_rows_for(labels.shape[1]))
+    traced = dataclasses.replace(traced, labels=present[traced.labels - 1])
+    return traced.transformed(grid.transform)
 
 
 def label_polygons(labels: np.ndarray, grid: Grid) -> dict[int, MultiPolygon]:

@@ -27,45 +27,12 @@ FIELDS = (
 def _traced_by_strips(
     read_rows: Callable[[int, int, int, int], np.ndarray], boxes: np.ndarray, grid: Grid
 ) -> TracedRings:
-    """Rings of every gap, traced strip by strip, in CRS coordinates.
-
-    Args:
-        read_rows: ``(row_off, col_off, n_rows, n_cols) -> int32 ids`` (a copy: it is
-            edited).
-        boxes: (n, 4) ``row_start, row_stop, col_start, col_stop`` of gap id i + 1.
-        grid: the ids' grid.
-
-    The gaps lying wholly inside a strip of rows are traced together, in one call per
-    strip; then the gaps crossing a strip boundary, on strips shifted by half a strip;
-    the few left (taller than half a strip) alone in their bounding boxes. Memory stays
-    O(strip + the tallest gap's box).
-    """
-    from forestgaps_engine.geo.trace import trace_labels
+    """``geo.trace.trace_in_strips`` on the strips post-processing reads, in CRS units."""
+    from forestgaps_engine.geo.trace import trace_in_strips
     from forestgaps_engine.inference.postprocess import strip_rows_for
 
-    strip_rows = strip_rows_for(grid.width_px)  # the strips post-processing reads
-    pieces = []
-    left = np.ones(len(boxes), dtype=bool)
-    for shift in (0, strip_rows // 2):
-        if shift and not left.any():
-            break
-        first = (boxes[:, 0] - shift) // strip_rows
-        last = (boxes[:, 1] - 1 - shift) // strip_rows
-        inside = left & (first == last) & (boxes[:, 0] >= shift)
-        for strip in np.unique(first[inside]).tolist():
-            row_off = shift + strip * strip_rows
-            n_rows = min(strip_rows, grid.height_px - row_off)
-            ids = read_rows(row_off, 0, n_rows, grid.width_px)
-            # Other gaps' cells (and nodata, -1) are zeroed: traced elsewhere or never.
-            ids[~np.isin(ids, np.flatnonzero(inside & (first == strip)) + 1)] = 0
-            pieces.append(trace_labels(ids).translated(0, row_off))
-        left &= ~inside
-    for index in np.flatnonzero(left).tolist():
-        row_start, row_stop, col_start, col_stop = boxes[index].tolist()
-        patch = read_rows(row_start, col_start, row_stop - row_start, col_stop - col_start)
-        patch[patch != index + 1] = 0
-        pieces.append(trace_labels(patch).translated(col_start, row_start))
-    return TracedRings.concatenate(pieces).transformed(grid.transform)
+    traced = trace_in_strips(read_rows, boxes, grid.height_px, strip_rows_for(grid.width_px))
+    return traced.transformed(grid.transform)
 
 
 def _boxes_of(ids: np.ndarray) -> np.ndarray:

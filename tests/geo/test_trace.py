@@ -108,3 +108,43 @@ def test_nothing_to_trace() -> None:
     assert empty.labels.size == 0 and empty.multipolygons() == {}
     assert empty.perimeters().size == 0 and empty.bounds().shape == (0, 4)
     assert geopackage_geometries(empty, 2154) == []
+
+
+@pytest.mark.parametrize("strip_rows", [3, 8, 100])
+def test_tracing_in_strips_and_shifted_strips_gives_the_whole_trace(
+    monkeypatch: pytest.MonkeyPatch, strip_rows: int
+) -> None:
+    from forestgaps_engine.geo import trace
+
+    rng = np.random.default_rng(strip_rows)
+    is_gap = rng.random((64, 48)) < 0.45
+    is_gap[5:60, 20:24] = True  # taller than any strip: traced alone in its box
+    labels, _ = ndimage.label(is_gap, structure=EIGHT)
+    boxes = np.array(
+        [[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(labels)]
+    )
+    # Boxes over 100 cells go to GDAL, as a box over MAX_ARRAY_TRACE_CELLS would.
+    monkeypatch.setattr(trace, "MAX_ARRAY_TRACE_CELLS", 100)
+
+    def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
+        return labels[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
+
+    strips = trace.trace_in_strips(read_rows, boxes, 64, strip_rows).multipolygons()
+    whole = trace_labels(labels).multipolygons()
+    assert list(strips) == list(whole)
+    for label, parts in whole.items():
+        assert _shape(strips[label]) == _shape(parts)
+
+
+def test_label_polygons_keep_ids_that_are_not_one_to_n() -> None:
+    from forestgaps_engine.geo.grid import Grid
+    from forestgaps_engine.geo.vectorize import label_polygons
+
+    labels = np.zeros((6, 7), dtype=np.int32)
+    labels[1:3, 1:3] = 7
+    labels[4, 5] = 3
+    polygons = label_polygons(labels, Grid(None, Affine(1, 0, 0, 0, -1, 0), 6, 7))
+    assert list(polygons) == [3, 7]
+    assert _ring_key(polygons[3][0][0]) == _ring_key(
+        np.array([[5, -4], [6, -4], [6, -5], [5, -5], [5, -4]], dtype=float)
+    )
