@@ -254,34 +254,80 @@ def write_gpkg(
     return _write_layer(target, layer, geometries, rows, _extent(envelopes), fields, srs)
 
 
-def write_traced_gpkg(
-    target: str | Path,
-    layer: str,
-    traced: TracedRings,
-    columns: Mapping[str, np.ndarray],
-    fields: Sequence[FieldSpec],
-    crs: str | None,
-) -> Path:
-    """``write_gpkg`` of one feature per label of ``traced``, attributes given as columns.
+class TracedLayerWriter:
+    """A GeoPackage MultiPolygon layer written piece by piece, atomically.
 
-    The geometries are encoded with array operations (``geopackage_geometries``): no
-    Python object per ring or vertex.
+    Each ``add`` encodes a table of rings with array operations
+    (``geopackage_geometries``) and inserts one row per label with ``fid`` = the label,
+    so the layer lists features in label order whatever order the pieces come in, and
+    only one piece is ever held in memory. The file appears at ``target`` when the
+    ``with`` block ends without error; nothing is left otherwise.
 
     Args:
         target: the .gpkg path (replaced if it exists).
-        layer: table name.
-        traced: the rings, in ``crs`` coordinates.
-        columns: field name -> (L,) values in label order (NaN becomes NULL).
-        fields: attribute columns, in order; each must be in ``columns``.
-        crs: as ``write_gpkg``.
+        layer: table name (letters, digits, underscore).
+        fields: attribute columns, in order.
+        crs: "EPSG:n", WKT, or None for an undefined Cartesian CRS (srs_id -1).
     """
-    srs = srs_record(crs)
-    geometries = geopackage_geometries(traced, srs.srs_id)
-    bounds = traced.bounds()
-    extent = _extent([tuple(row) for row in bounds.tolist()])
-    values = [_sql_column(np.asarray(columns[f.name]), f.sql_type) for f in fields]
-    rows = zip(*values, strict=True) if values else ((),) * len(geometries)
-    return _write_layer(target, layer, geometries, rows, extent, fields, srs)
+
+    def __init__(
+        self, target: str | Path, layer: str, fields: Sequence[FieldSpec], crs: str | None
+    ) -> None:
+        if not _NAME.match(layer):
+            raise ValueError(f"layer name {layer!r} must be letters, digits and _")
+        self.target = Path(target)
+        self.layer = layer
+        self.fields = list(fields)
+        self.srs = srs_record(crs)
+        self._bounds: list[np.ndarray] = []
+        self._atomic: Any = None
+        self._connection: sqlite3.Connection | None = None
+        names = "".join(f', "{f.name}"' for f in self.fields)
+        self._insert_sql = (
+            f'INSERT INTO "{layer}" (fid, geom{names}) VALUES (?, ?{", ?" * len(self.fields)})'
+        )
+
+    def __enter__(self) -> TracedLayerWriter:
+        self._atomic = atomic_path(self.target)
+        temp_path = self._atomic.__enter__()
+        self._connection = sqlite3.connect(temp_path)
+        _create_layer(self._connection, self.layer, self.fields, self.srs)
+        return self
+
+    def add(self, traced: TracedRings, columns: Mapping[str, np.ndarray]) -> None:
+        """Insert one feature per label of ``traced`` (``columns`` in its label order)."""
+        if traced.labels.size == 0:
+            return
+        geometries = geopackage_geometries(traced, self.srs.srs_id)
+        bounds = traced.bounds()
+        self._bounds.append(np.array([*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)]))
+        values = [_sql_column(np.asarray(columns[f.name]), f.sql_type) for f in self.fields]
+        if self._connection is None:
+            raise RuntimeError("TracedLayerWriter.add() called outside its with block")
+        self._connection.executemany(
+            self._insert_sql,
+            zip(traced.labels.tolist(), geometries, *values, strict=True),
+        )
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None and kind is None:
+                extent: tuple[float | None, ...] = (None, None, None, None)
+                if self._bounds:
+                    stacked = np.array(self._bounds)
+                    extent = (*stacked[:, :2].min(axis=0).tolist(),
+                              *stacked[:, 2:].max(axis=0).tolist())  # fmt: skip
+                connection.execute(
+                    "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
+                    "WHERE table_name = ?",
+                    (*extent, self.layer),
+                )
+                connection.commit()
+        finally:
+            if connection is not None:
+                connection.close()
+            self._atomic.__exit__(kind, error, trace)
 
 
 def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
@@ -292,6 +338,34 @@ def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
     if sql_type == "INTEGER":
         return [int(value) for value in as_list]
     return [None if value is None else str(value) for value in as_list]
+
+
+def _create_layer(
+    connection: sqlite3.Connection, layer: str, fields: Sequence[FieldSpec], srs: SrsRecord
+) -> None:
+    """The GeoPackage core tables and an empty MultiPolygon layer (extent set later)."""
+    column_sql = "".join(f', "{f.name}" {f.sql_type}' for f in fields)
+    connection.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
+    connection.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+    connection.executescript(_CORE_TABLES)
+    srs_rows = _required_srs_rows()
+    if srs.srs_id not in (4326, -1, 0):
+        srs_rows.append((srs.srs_name, srs.srs_id, srs.organization,
+                         srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
+    connection.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows)
+    connection.execute(
+        f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+        f"geom MULTIPOLYGON{column_sql})"
+    )
+    connection.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
+        " srs_id) VALUES (?, 'features', ?, '', ?)",
+        (layer, layer, srs.srs_id),
+    )
+    connection.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
+        (layer, srs.srs_id),
+    )
 
 
 def _write_layer(
@@ -305,36 +379,16 @@ def _write_layer(
 ) -> Path:
     if not _NAME.match(layer):
         raise ValueError(f"layer name {layer!r} must be letters, digits and _")
-    column_sql = "".join(f', "{f.name}" {f.sql_type}' for f in fields)
-    insert_sql = (
-        f'INSERT INTO "{layer}" (geom{"".join(f", {chr(34)}{f.name}{chr(34)}" for f in fields)})'
-        f" VALUES (?{', ?' * len(fields)})"
-    )
+    names = "".join(f', "{f.name}"' for f in fields)
+    insert_sql = f'INSERT INTO "{layer}" (geom{names}) VALUES (?{", ?" * len(fields)})'
     with atomic_path(target) as temp_path:
         connection = sqlite3.connect(temp_path)
         try:
-            connection.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
-            connection.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
-            connection.executescript(_CORE_TABLES)
-            srs_rows = _required_srs_rows()
-            if srs.srs_id not in (4326, -1, 0):
-                srs_rows.append((srs.srs_name, srs.srs_id, srs.organization,
-                                 srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
-            connection.executemany(
-                "INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows
-            )
+            _create_layer(connection, layer, fields, srs)
             connection.execute(
-                f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
-                f"geom MULTIPOLYGON{column_sql})"
-            )
-            connection.execute(
-                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"
-                " min_x, min_y, max_x, max_y, srs_id) VALUES (?, 'features', ?, '', ?, ?, ?, ?, ?)",
-                (layer, layer, *extent, srs.srs_id),
-            )
-            connection.execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
-                (layer, srs.srs_id),
+                "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
+                "WHERE table_name = ?",
+                (*extent, layer),
             )
             connection.executemany(
                 insert_sql,

@@ -15,7 +15,7 @@ groups them into one MultiPolygon per label. Straight runs are merged into one s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -398,7 +398,20 @@ def trace_in_strips(
     height_px: int,
     strip_rows: int,
 ) -> TracedRings:
+    """``traced_pieces`` in one table (labels in increasing order)."""
+    return TracedRings.concatenate(list(traced_pieces(read_rows, boxes, height_px, strip_rows)))
+
+
+def traced_pieces(
+    read_rows: Callable[[int, int, int, int], np.ndarray],
+    boxes: np.ndarray,
+    height_px: int,
+    strip_rows: int,
+) -> Iterator[TracedRings]:
     """Rings of labels 1..n, read and traced strip by strip, in (column, row) corners.
+
+    Yields one table per strip (or box); every label appears in exactly one, so a caller
+    that writes each piece out holds one strip's rings at a time.
 
     Args:
         read_rows: ``(row_off, col_off, n_rows, n_cols) -> ids`` (a copy: it is edited);
@@ -413,9 +426,8 @@ def trace_in_strips(
     tallest label's box).
     """
     if not len(boxes):
-        return TracedRings.empty()
+        return
     width_px = int(boxes[:, 3].max())
-    pieces = []
     left = np.ones(len(boxes), dtype=bool)
     for shift in (0, strip_rows // 2):
         if shift and not left.any():
@@ -429,11 +441,10 @@ def trace_in_strips(
             ids = read_rows(row_off, 0, n_rows, width_px)
             # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never.
             ids[~np.isin(ids, np.flatnonzero(inside & (first == strip)) + 1)] = 0
-            pieces.append(trace_labels(ids).translated(0, row_off))
+            yield trace_labels(ids).translated(0, row_off)
         left &= ~inside
     for index in np.flatnonzero(left).tolist():
         row_start, row_stop, col_start, col_stop = boxes[index].tolist()
         patch = read_rows(row_start, col_start, row_stop - row_start, col_stop - col_start)
         patch[patch != index + 1] = 0
-        pieces.append(trace_window(patch).translated(col_start, row_start))
-    return TracedRings.concatenate(pieces)
+        yield trace_window(patch).translated(col_start, row_start)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +25,16 @@ FIELDS = (
 )
 
 
-def _traced_by_strips(
+def _pieces_by_strips(
     read_rows: Callable[[int, int, int, int], np.ndarray], boxes: np.ndarray, grid: Grid
-) -> TracedRings:
-    """``geo.trace.trace_in_strips`` on the strips post-processing reads, in CRS units."""
-    from forestgaps_engine.geo.trace import trace_in_strips
+) -> Iterator[TracedRings]:
+    """``geo.trace.traced_pieces`` on the strips post-processing reads, in CRS units."""
+    from forestgaps_engine.geo.trace import traced_pieces
     from forestgaps_engine.inference.postprocess import strip_rows_for
 
-    traced = trace_in_strips(read_rows, boxes, grid.height_px, strip_rows_for(grid.width_px))
-    return traced.transformed(grid.transform)
+    strip_rows = strip_rows_for(grid.width_px)
+    for piece in traced_pieces(read_rows, boxes, grid.height_px, strip_rows):
+        yield piece.transformed(grid.transform)
 
 
 def _boxes_of(ids: np.ndarray) -> np.ndarray:
@@ -43,28 +45,40 @@ def _boxes_of(ids: np.ndarray) -> np.ndarray:
     ).reshape(-1, 4)
 
 
-def gap_polygons(labels: GapLabels) -> TracedRings:
-    """The rings of every gap of in-memory labels, traced strip by strip."""
+@contextmanager
+def gap_polygon_pieces(labels: GapLabels | GapRasters) -> Iterator[Iterator[TracedRings]]:
+    """The rings of every gap, one strip (or box) at a time, in CRS coordinates.
 
-    def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
-        return labels.ids[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
+    Every gap is in exactly one piece; a caller that writes each piece out holds one
+    strip's rings at a time.
+    """
+    if isinstance(labels, GapLabels):
 
-    return _traced_by_strips(read_rows, _boxes_of(labels.ids), labels.grid)
+        def read_memory(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
+            return labels.ids[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
 
-
-def gap_raster_polygons(gaps: GapRasters) -> TracedRings:
-    """The rings of every gap of on-disk labels, read and traced strip by strip."""
+        yield _pieces_by_strips(read_memory, _boxes_of(labels.ids), labels.grid)
+        return
     import rasterio
     from rasterio.windows import Window
 
-    if not len(gaps.boxes):
-        return TracedRings.empty()
-    with rasterio.open(gaps.ids_path) as ids_dataset:
+    with rasterio.open(labels.ids_path) as ids_dataset:
 
-        def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
+        def read_disk(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
             return ids_dataset.read(1, window=Window(col_off, row_off, n_cols, n_rows))
 
-        return _traced_by_strips(read_rows, gaps.boxes, gaps.grid)
+        yield _pieces_by_strips(read_disk, labels.boxes, labels.grid)
+
+
+def gap_polygons(labels: GapLabels | GapRasters) -> TracedRings:
+    """The rings of every gap in one table (labels in memory or on disk)."""
+    with gap_polygon_pieces(labels) as pieces:
+        return TracedRings.concatenate(list(pieces))
+
+
+def gap_raster_polygons(gaps: GapRasters) -> TracedRings:
+    """``gap_polygons`` of on-disk gaps."""
+    return gap_polygons(gaps)
 
 
 def write_gap_polygons(
@@ -76,25 +90,33 @@ def write_gap_polygons(
     """Write one MultiPolygon per gap with ``gap_id, area_m2, perimeter_m, threshold_m`` and
     ``dsm_mean_m, dsm_min_m, dsm_max_m``, atomically, in the labels' CRS.
 
+    The rings are traced and written one strip at a time, so memory holds one strip's
+    rings, not every gap's (at 16384² with 286 000 gaps they took gigabytes).
+
     Args:
         target: ``.gpkg`` path.
         labels: gap ids and their grid, in memory or on disk.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
     """
-    from forestgaps_engine.geo.gpkg import FieldSpec, write_traced_gpkg
+    from forestgaps_engine.geo.gpkg import FieldSpec, TracedLayerWriter
 
-    traced = gap_polygons(labels) if isinstance(labels, GapLabels) else gap_raster_polygons(labels)
-    # Areas were counted by strips (a whole-raster bincount copies the ids to int64).
-    index = traced.labels - 1
-    columns = {
-        "gap_id": traced.labels,
-        "area_m2": statistics.area_m2[index],
-        "perimeter_m": traced.perimeters(),
-        "threshold_m": np.full(traced.labels.size, float(threshold_m)),
-        "dsm_mean_m": statistics.dsm_mean_m[index],
-        "dsm_min_m": statistics.dsm_min_m[index],
-        "dsm_max_m": statistics.dsm_max_m[index],
-    }
     fields = [FieldSpec(name, sql_type) for name, sql_type in FIELDS]
-    return write_traced_gpkg(target, LAYER_NAME, traced, columns, fields, labels.grid.crs)
+    with TracedLayerWriter(target, LAYER_NAME, fields, labels.grid.crs) as writer:
+        with gap_polygon_pieces(labels) as pieces:
+            for piece in pieces:
+                # Areas were counted by strips (a whole-raster bincount copies the ids).
+                index = piece.labels - 1
+                writer.add(
+                    piece,
+                    {
+                        "gap_id": piece.labels,
+                        "area_m2": statistics.area_m2[index],
+                        "perimeter_m": piece.perimeters(),
+                        "threshold_m": np.full(piece.labels.size, float(threshold_m)),
+                        "dsm_mean_m": statistics.dsm_mean_m[index],
+                        "dsm_min_m": statistics.dsm_min_m[index],
+                        "dsm_max_m": statistics.dsm_max_m[index],
+                    },
+                )
+    return Path(target)

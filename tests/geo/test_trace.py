@@ -148,3 +148,48 @@ def test_label_polygons_keep_ids_that_are_not_one_to_n() -> None:
     assert _ring_key(polygons[3][0][0]) == _ring_key(
         np.array([[5, -4], [6, -4], [6, -5], [5, -5], [5, -4]], dtype=float)
     )
+
+
+def test_layer_writer_takes_pieces_in_any_order_and_lists_features_by_label(tmp_path) -> None:
+    ogr = pytest.importorskip("osgeo.ogr")
+
+    from forestgaps_engine.geo.gpkg import FieldSpec, TracedLayerWriter
+
+    rng = np.random.default_rng(4)
+    labels, n_labels = ndimage.label(rng.random((40, 30)) < 0.4, structure=EIGHT)
+    grid_transform = Affine(2.0, 0, 650_000, 0, -2.0, 6_860_000)
+    top = np.where(labels % 2 == 0, labels, 0)
+    pieces = [trace_labels(np.where(top > 0, 0, labels)), trace_labels(top)]
+    fields = [FieldSpec("gap_id", "INTEGER"), FieldSpec("perimeter_m", "REAL")]
+    target = tmp_path / "gaps.gpkg"
+
+    with TracedLayerWriter(target, "gaps", fields, "EPSG:2154") as writer:
+        for piece in pieces:
+            piece = piece.transformed(grid_transform)
+            writer.add(piece, {"gap_id": piece.labels, "perimeter_m": piece.perimeters()})
+
+    dataset = ogr.Open(str(target))  # the layer lives only as long as its dataset
+    layer = dataset.GetLayer(0)
+    assert layer.GetFeatureCount() == n_labels
+    ids = [feature.GetField("gap_id") for feature in layer]
+    assert ids == list(range(1, n_labels + 1))
+    whole = trace_labels(labels).transformed(grid_transform)
+    min_x, max_x, min_y, max_y = layer.GetExtent()
+    np.testing.assert_allclose(
+        [min_x, min_y, max_x, max_y], [*whole.xy.min(axis=0), *whole.xy.max(axis=0)]
+    )
+    layer.ResetReading()
+    first = layer.GetNextFeature()
+    assert first.GetGeometryRef().GetArea() == pytest.approx(4.0 * (labels == 1).sum())
+
+
+def test_layer_writer_leaves_nothing_when_a_piece_fails(tmp_path) -> None:
+    from forestgaps_engine.geo.gpkg import FieldSpec, TracedLayerWriter
+
+    target = tmp_path / "gaps.gpkg"
+    traced = trace_labels(np.array([[1, 0], [0, 2]]))
+    with pytest.raises(KeyError):
+        with TracedLayerWriter(target, "gaps", [FieldSpec("gap_id", "INTEGER")], None) as writer:
+            writer.add(traced, {"gap_id": traced.labels})
+            writer.add(traced, {})  # no column for gap_id
+    assert list(tmp_path.iterdir()) == []
