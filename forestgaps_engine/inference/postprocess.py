@@ -24,6 +24,7 @@ from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.trace import strip_rows_for as trace_strip_rows_for
 from forestgaps_engine.inference.cut import (
     MASK_GAP,
     MASK_NODATA,
@@ -237,13 +238,13 @@ def statistics_of_strips(
 CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
 IDS_NODATA = -1
 # A strip's transient arrays cost about 40 bytes per cell (labels, int64 indices, float64
-# DSM values): a cell budget, not a row count, keeps them flat as rasters widen.
-STRIP_CELLS = 2**21
+# DSM values): a cell budget (geo.trace.STRIP_CELLS, shared with the polygon tracer), not
+# a row count, keeps them flat as rasters widen.
 
 
 def strip_rows_for(width_px: int) -> int:
     """Rows per strip of the on-disk path: ``STRIP_ROWS`` at most, ``STRIP_CELLS`` cells."""
-    return max(1, min(STRIP_ROWS, STRIP_CELLS // max(width_px, 1)))
+    return min(STRIP_ROWS, trace_strip_rows_for(width_px))
 
 
 @dataclass(frozen=True)
