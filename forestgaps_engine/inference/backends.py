@@ -361,20 +361,14 @@ def build_backend(
         InferenceError: the backend needs torch (or its runtime) and it is missing.
         ModelError: the graph cannot be exported or loaded.
     """
-    if name == "torch":
+    torch_backends = {"torch": TorchBackend, "torch_compile": TorchCompileBackend}
+    if name in torch_backends:
         if model.network is None:
             raise InferenceError(
-                "the torch backend needs PyTorch, which is not installed",
+                f"the {name} backend needs PyTorch, which is not installed",
                 hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",
             )
-        return TorchBackend(model.network, device)
-    if name == "torch_compile":
-        if model.network is None:
-            raise InferenceError(
-                "the torch_compile backend needs PyTorch, which is not installed",
-                hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",
-            )
-        return TorchCompileBackend(model.network, device)
+        return torch_backends[name](model.network, device)
     onnx_path = model.onnx_path or onnx_path_for(model.loaded, cache_dir)
     if name == "onnxruntime":
         return OnnxRuntimeBackend(onnx_path, device)
