@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from forestgaps_engine.geo.gpkg import geopackage_geometries, geopackage_geometry
 from forestgaps_engine.geo.trace import TracedRings, trace_labels
-from forestgaps_engine.geo.vectorize import multipolygon_perimeters
+from forestgaps_engine.geo.vectorize import multipolygon_perimeter
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -79,7 +79,9 @@ def test_perimeters_bounds_and_geopackage_bytes_match_the_per_feature_code() -> 
     traced = trace_labels(labels).transformed(Affine(0.5, 0, 650_000, 0, -0.5, 6_860_000))
     polygons = traced.multipolygons()
 
-    np.testing.assert_allclose(traced.perimeters(), multipolygon_perimeters(list(polygons.values())))
+    np.testing.assert_allclose(
+        traced.perimeters(), [multipolygon_perimeter(parts) for parts in polygons.values()]
+    )
     for bounds, parts in zip(traced.bounds(), polygons.values(), strict=True):
         points = np.concatenate([ring for part in parts for ring in part])
         np.testing.assert_array_equal(bounds, [*points.min(axis=0), *points.max(axis=0)])
