@@ -14,11 +14,16 @@ import numpy as np
 MASK_GAP, MASK_NOT_GAP, MASK_NODATA = 1, 0, 255
 
 
-def cut_cells(values: np.ndarray, valid: np.ndarray, cutoff: float) -> np.ndarray:
-    """uint8 cut of probabilities: 1 where ``values >= cutoff``, 0 below, 255 where invalid."""
-    strip = (values >= cutoff).astype(np.uint8)
+def mask_cells(is_gap: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """uint8 gap mask: 1 where ``is_gap``, 0 elsewhere, 255 where not ``valid``."""
+    strip = is_gap.astype(np.uint8)
     strip[~valid] = MASK_NODATA
     return strip
+
+
+def cut_cells(values: np.ndarray, valid: np.ndarray, cutoff: float) -> np.ndarray:
+    """uint8 cut of probabilities: 1 where ``values >= cutoff``, 0 below, 255 where invalid."""
+    return mask_cells(values >= cutoff, valid)
 
 
 def cut_profile() -> Any:

@@ -76,11 +76,6 @@ def gap_polygons(labels: GapLabels | GapRasters) -> TracedRings:
         return TracedRings.concatenate(list(pieces))
 
 
-def gap_raster_polygons(gaps: GapRasters) -> TracedRings:
-    """``gap_polygons`` of on-disk gaps."""
-    return gap_polygons(gaps)
-
-
 def write_gap_polygons(
     target: str | Path,
     labels: GapLabels | GapRasters,

@@ -28,9 +28,9 @@ from forestgaps_engine.geo.trace import strip_rows_for as trace_strip_rows_for
 from forestgaps_engine.inference.cut import (
     MASK_GAP,
     MASK_NODATA,
-    MASK_NOT_GAP,
     cut_cells,
     cut_profile,
+    mask_cells,
 )
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.predictor import read_strip
@@ -61,9 +61,7 @@ class GapLabels:
 
     def mask(self) -> np.ndarray:
         """(H, W) uint8: 1 gap, 0 not gap, 255 nodata."""
-        out = np.where(self.ids > 0, MASK_GAP, MASK_NOT_GAP).astype(np.uint8)
-        out[~self.valid] = MASK_NODATA
-        return out
+        return mask_cells(self.ids > 0, self.valid)
 
 
 def _disk(radius_px: int) -> np.ndarray:
@@ -298,8 +296,7 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
             else:
                 is_gap = valid & (values >= cutoff)
                 is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
-                strip = is_gap[own].astype(np.uint8)
-                strip[~valid[own]] = MASK_NODATA
+                strip = mask_cells(is_gap[own], valid[own])
             out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))
 
 
@@ -455,6 +452,5 @@ def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:
                 for row_off in range(0, grid.height_px, strip_rows):
                     n_rows = min(strip_rows, grid.height_px - row_off)
                     ids = _read_rows(view, row_off, n_rows)
-                    strip = (ids > 0).astype(np.uint8)
-                    strip[ids == IDS_NODATA] = MASK_NODATA
+                    strip = mask_cells(ids > 0, ids != IDS_NODATA)
                     out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))

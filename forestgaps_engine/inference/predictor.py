@@ -187,7 +187,7 @@ def stream_probabilities(
         nodata: value written where the DSM is nodata.
         reporter: progress and cancel (checked after every batch).
         cut_writers: T uint8 rasters on ``grid`` that receive the cut of each threshold's
-            probabilities (``postprocess.cut_cells`` at ``cutoff``) as they are written;
+            probabilities (``inference.cut.cut_cells`` at ``cutoff``) as they are written;
             None writes none.
         cutoff: probability cut-off of ``cut_writers``.
 

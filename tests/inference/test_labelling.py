@@ -74,7 +74,7 @@ def test_gap_polygons_strip_by_strip_equal_the_whole_raster_trace(
 
     from forestgaps_engine.geo.grid import Grid
     from forestgaps_engine.geo.vectorize import label_polygons
-    from forestgaps_engine.inference.polygons import gap_raster_polygons
+    from forestgaps_engine.inference.polygons import gap_polygons
     from forestgaps_engine.inference.postprocess import GapRasters
 
     rng = np.random.default_rng(7)
@@ -99,7 +99,7 @@ def test_gap_polygons_strip_by_strip_equal_the_whole_raster_trace(
     )
 
     expected = label_polygons(positive, grid)
-    actual = gap_raster_polygons(gaps).multipolygons()
+    actual = gap_polygons(gaps).multipolygons()
 
     # The same polygons; GDAL may start a ring at another vertex or list parts in another
     # order when it traces a strip instead of a box.

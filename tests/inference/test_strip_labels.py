@@ -117,7 +117,7 @@ def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_ra
 
     from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
     from forestgaps_engine.inference import postprocess
-    from forestgaps_engine.inference.polygons import gap_polygons, gap_raster_polygons
+    from forestgaps_engine.inference.polygons import gap_polygons
     from tests.inference.helpers import write_dsm
 
     rng = np.random.default_rng(7)
@@ -156,7 +156,7 @@ def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_ra
     with rasterio.open(tmp_path / "mask.tif") as mask:
         np.testing.assert_array_equal(mask.read(1), expected.mask())
     want = gap_polygons(expected).multipolygons()
-    got = gap_raster_polygons(gaps).multipolygons()
+    got = gap_polygons(gaps).multipolygons()
     assert list(got) == list(want)
     for gap_id, polygons in want.items():
         for got_polygon, want_polygon in zip(got[gap_id], polygons, strict=True):
