@@ -318,11 +318,7 @@ class TracedLayerWriter:
                     stacked = np.array(self._bounds)
                     extent = (*stacked[:, :2].min(axis=0).tolist(),
                               *stacked[:, 2:].max(axis=0).tolist())  # fmt: skip
-                connection.execute(
-                    "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
-                    "WHERE table_name = ?",
-                    (*extent, self.layer),
-                )
+                _set_extent(connection, self.layer, extent)
                 connection.commit()
         finally:
             if connection is not None:
@@ -331,13 +327,8 @@ class TracedLayerWriter:
 
 
 def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
-    """One column's values as SQL parameters (NaN -> None), in one pass."""
-    as_list = values.tolist()
-    if sql_type == "REAL":
-        return [None if value != value else float(value) for value in as_list]
-    if sql_type == "INTEGER":
-        return [int(value) for value in as_list]
-    return [None if value is None else str(value) for value in as_list]
+    """One column's values as SQL parameters (NaN -> None)."""
+    return [_sql_value(value, sql_type) for value in values.tolist()]
 
 
 def _create_layer(
@@ -368,6 +359,15 @@ def _create_layer(
     )
 
 
+def _set_extent(
+    connection: sqlite3.Connection, layer: str, extent: tuple[float | None, ...]
+) -> None:
+    connection.execute(
+        "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
+        (*extent, layer),
+    )
+
+
 def _write_layer(
     target: str | Path,
     layer: str,
@@ -385,11 +385,7 @@ def _write_layer(
         connection = sqlite3.connect(temp_path)
         try:
             _create_layer(connection, layer, fields, srs)
-            connection.execute(
-                "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
-                "WHERE table_name = ?",
-                (*extent, layer),
-            )
+            _set_extent(connection, layer, extent)
             connection.executemany(
                 insert_sql,
                 ((geometry, *row) for geometry, row in zip(geometries, rows, strict=True)),

@@ -380,6 +380,17 @@ def strip_rows_for(width_px: int) -> int:
     return max(1, STRIP_CELLS // max(width_px, 1))
 
 
+def label_boxes(ids: np.ndarray) -> np.ndarray:
+    """(n, 4) ``row_start, row_stop, col_start, col_stop`` of ids 1..n (every id present)."""
+    return np.array(
+        [
+            [rows.start, rows.stop, cols.start, cols.stop]
+            for rows, cols in ndimage.find_objects(ids)
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 4)
+
+
 def trace_window(ids: np.ndarray) -> TracedRings:
     """``trace_labels``, or GDAL's polygonize for windows over ``MAX_ARRAY_TRACE_CELLS``."""
     if ids.size <= MAX_ARRAY_TRACE_CELLS:

@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.trace import TracedRings, strip_rows_for, trace_in_strips
+from forestgaps_engine.geo.trace import (
+    TracedRings,
+    label_boxes,
+    strip_rows_for,
+    trace_in_strips,
+)
 
 # A ring is an (N, 2) float64 array of x, y with the first point repeated last; a polygon
 # is its exterior ring followed by its holes; a multipolygon is a list of polygons.
@@ -91,10 +95,7 @@ def label_rings(labels: np.ndarray, grid: Grid) -> TracedRings:
     else:
         dense = (np.searchsorted(present, positive) + 1).astype(np.int32)
         dense[positive == 0] = 0
-    boxes = np.array(
-        [[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(dense)],
-        dtype=np.int64,
-    )
+    boxes = label_boxes(dense)
 
     def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
         return dense[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()

@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.trace import TracedRings
+from forestgaps_engine.geo.trace import TracedRings, label_boxes
 from forestgaps_engine.inference.postprocess import GapLabels, GapRasters, GapStatistics
 
 LAYER_NAME = "gaps"
@@ -37,14 +36,6 @@ def _pieces_by_strips(
         yield piece.transformed(grid.transform)
 
 
-def _boxes_of(ids: np.ndarray) -> np.ndarray:
-    """(n, 4) bounding boxes of ids 1..n (every id present)."""
-    boxes = ndimage.find_objects(ids)
-    return np.array(
-        [[rows.start, rows.stop, cols.start, cols.stop] for rows, cols in boxes], dtype=np.int64
-    ).reshape(-1, 4)
-
-
 @contextmanager
 def gap_polygon_pieces(labels: GapLabels | GapRasters) -> Iterator[Iterator[TracedRings]]:
     """The rings of every gap, one strip (or box) at a time, in CRS coordinates.
@@ -57,7 +48,7 @@ def gap_polygon_pieces(labels: GapLabels | GapRasters) -> Iterator[Iterator[Trac
         def read_memory(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
             return labels.ids[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
 
-        yield _pieces_by_strips(read_memory, _boxes_of(labels.ids), labels.grid)
+        yield _pieces_by_strips(read_memory, label_boxes(labels.ids), labels.grid)
         return
     import rasterio
     from rasterio.windows import Window
