@@ -133,39 +133,32 @@ def heldout_report(
 
     loaded = load_model(model)
     out = ensure_writable_dir(out_dir)
-    scores: dict[str, Any] = {}
-    for index, resolution_m in enumerate(resolutions_m):
-        size_px = int(round(extent_m / resolution_m))
-        kept = seeds if index == 0 else seeds[: max(1, seeds_per_other_resolution)]
-        sites = heldout_sites(out / "sites", kept, size_px, resolution_m, config.synth.crs)
-        scores[f"{resolution_m:g}"] = score_on_sites(
-            sites,
-            loaded,
-            thresholds_m,
-            out / f"res_{resolution_m:g}m",
-            config.gaps,
-            config.inference,
-        )
-        logger.info("held-out sites at %g m scored", resolution_m)
-    if open_woodland_seeds:
-        resolution_m = resolutions_m[0]
-        sites = heldout_sites(
-            out / "sites",
-            open_woodland_seeds,
-            int(round(extent_m / resolution_m)),
+    # (scores key, seeds, cell size, open-stand share, folder of the per-site reports)
+    runs = [
+        (
+            f"{resolution_m:g}",
+            seeds if index == 0 else seeds[: max(1, seeds_per_other_resolution)],
             resolution_m,
-            config.synth.crs,
-            open_stand_share=1.0,
+            0.0,
+            f"res_{resolution_m:g}m",
         )
-        scores[OPEN_WOODLAND] = score_on_sites(
-            sites,
-            loaded,
-            thresholds_m,
-            out / f"open_woodland_{resolution_m:g}m",
-            config.gaps,
-            config.inference,
+        for index, resolution_m in enumerate(resolutions_m)
+    ]
+    if open_woodland_seeds:
+        first_m = resolutions_m[0]
+        runs.append(
+            (OPEN_WOODLAND, open_woodland_seeds, first_m, 1.0, f"open_woodland_{first_m:g}m")
         )
-        logger.info("held-out open woodland sites scored")
+    scores: dict[str, Any] = {}
+    for key, kept, resolution_m, open_share, folder in runs:
+        size_px = int(round(extent_m / resolution_m))
+        sites = heldout_sites(
+            out / "sites", kept, size_px, resolution_m, config.synth.crs, open_share
+        )
+        scores[key] = score_on_sites(
+            sites, loaded, thresholds_m, out / folder, config.gaps, config.inference
+        )
+        logger.info("held-out sites %s scored", folder)
     card = loaded.card
     first = scores[f"{resolutions_m[0]:g}"]
     aims = check_aims(first, card.thresholds_m)
