@@ -13,8 +13,7 @@ import json
 import math
 import re
 import sqlite3
-import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import numpy as np
 
 from forestgaps_engine.files import atomic_path
 from forestgaps_engine.geo.trace import TracedRings
-from forestgaps_engine.geo.vectorize import MultiPolygon, VectorFeature
+from forestgaps_engine.geo.vectorize import VectorFeature
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300  # 1.3.0
@@ -79,43 +78,9 @@ def srs_record(crs: str | None) -> SrsRecord:
     return SrsRecord(CUSTOM_SRS_ID, name, "NONE", CUSTOM_SRS_ID, wkt)
 
 
-def _ring_wkb(ring: np.ndarray) -> bytes:
-    points = np.ascontiguousarray(ring, dtype="<f8")
-    return struct.pack("<I", len(points)) + points.tobytes()
-
-
-def multipolygon_wkb(polygons: MultiPolygon) -> bytes:
-    """ISO/OGC little-endian WKB of a 2D MultiPolygon."""
-    chunks = [struct.pack("<BII", 1, WKB_MULTIPOLYGON, len(polygons))]
-    for polygon in polygons:
-        chunks.append(struct.pack("<BII", 1, WKB_POLYGON, len(polygon)))
-        chunks.extend(_ring_wkb(ring) for ring in polygon)
-    return b"".join(chunks)
-
-
-def geopackage_geometry(
-    polygons: MultiPolygon,
-    srs_id: int,
-    bounds: tuple[float, float, float, float] | None = None,
-) -> bytes:
-    """GeoPackageBinary: magic, version 0, flags (XY envelope, little endian), SRS id, WKB.
-
-    ``bounds`` (min_x, min_y, max_x, max_y), when the caller has them already, saves
-    computing the envelope a second time.
-    """
-    if bounds is None:
-        points = np.concatenate([polygon[0] for polygon in polygons])
-        min_x, min_y = points.min(axis=0)
-        max_x, max_y = points.max(axis=0)
-    else:
-        min_x, min_y, max_x, max_y = bounds
-    flags = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
-    header = struct.pack("<2sBBi4d", b"GP", 0, flags, srs_id, min_x, max_x, min_y, max_y)
-    return header + multipolygon_wkb(polygons)
-
-
 def geopackage_geometries(traced: TracedRings, srs_id: int) -> list[bytes]:
-    """``geopackage_geometry`` of every label of ``traced``, one MultiPolygon each.
+    """GeoPackageBinary of every label of ``traced``, one MultiPolygon each: magic, version
+    0, flags (XY envelope, little endian), SRS id, then ISO little-endian WKB.
 
     The bytes of all geometries are laid out in one buffer with array operations: the
     headers (GeoPackage header and envelope, MultiPolygon, Polygon and ring counts) go to
@@ -240,18 +205,17 @@ def write_gpkg(
     Returns:
         ``target``.
     """
-    srs = srs_record(crs)
-    # Each feature's envelope once: for the layer extent and for its geometry header.
-    envelopes = [feature.bounds for feature in features]
-    geometries = [
-        geopackage_geometry(feature.polygons, srs.srs_id, envelope)
-        for feature, envelope in zip(features, envelopes, strict=True)
-    ]
-    rows = (
-        tuple(_sql_value(feature.attributes.get(f.name), f.sql_type) for f in fields)
-        for feature in features
+    # One encoder for every layer: the features become label i + 1 of a ring table.
+    traced = TracedRings.from_multipolygons(
+        {index: feature.polygons for index, feature in enumerate(features, start=1)}
     )
-    return _write_layer(target, layer, geometries, rows, _extent(envelopes), fields, srs)
+    columns = {
+        f.name: np.array([feature.attributes.get(f.name) for feature in features], dtype=object)
+        for f in fields
+    }
+    with TracedLayerWriter(target, layer, fields, crs) as writer:
+        writer.add(traced, columns)
+    return Path(target)
 
 
 class TracedLayerWriter:
@@ -365,46 +329,6 @@ def _set_extent(
     connection.execute(
         "UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
         (*extent, layer),
-    )
-
-
-def _write_layer(
-    target: str | Path,
-    layer: str,
-    geometries: Sequence[bytes],
-    rows: Iterable[Sequence[Any]],
-    extent: tuple[float | None, ...],
-    fields: Sequence[FieldSpec],
-    srs: SrsRecord,
-) -> Path:
-    if not _NAME.match(layer):
-        raise ValueError(f"layer name {layer!r} must be letters, digits and _")
-    names = "".join(f', "{f.name}"' for f in fields)
-    insert_sql = f'INSERT INTO "{layer}" (geom{names}) VALUES (?{", ?" * len(fields)})'
-    with atomic_path(target) as temp_path:
-        connection = sqlite3.connect(temp_path)
-        try:
-            _create_layer(connection, layer, fields, srs)
-            _set_extent(connection, layer, extent)
-            connection.executemany(
-                insert_sql,
-                ((geometry, *row) for geometry, row in zip(geometries, rows, strict=True)),
-            )
-            connection.commit()
-        finally:
-            connection.close()
-    return Path(target)
-
-
-def _extent(envelopes: Sequence[tuple[float, float, float, float]]) -> tuple[float | None, ...]:
-    if not envelopes:
-        return (None, None, None, None)
-    bounds = np.array(envelopes)
-    return (
-        float(bounds[:, 0].min()),
-        float(bounds[:, 1].min()),
-        float(bounds[:, 2].max()),
-        float(bounds[:, 3].max()),
     )
 
 

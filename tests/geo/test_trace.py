@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from affine import Affine
 from rasterio import features
 from scipy import ndimage
 
-from forestgaps_engine.geo.gpkg import geopackage_geometries, geopackage_geometry
+from forestgaps_engine.geo.gpkg import geopackage_geometries
 from forestgaps_engine.geo.trace import TracedRings, trace_labels
 from forestgaps_engine.geo.vectorize import multipolygon_perimeter
 
@@ -22,6 +24,19 @@ def _gdal(labels: np.ndarray) -> dict[int, list[list[np.ndarray]]]:
         rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
         traced.setdefault(int(value), []).append(rings)
     return dict(sorted(traced.items()))
+
+
+def geopackage_geometry(polygons: list[list[np.ndarray]], srs_id: int) -> bytes:
+    """The GeoPackageBinary of one MultiPolygon, written out field by field (the reference)."""
+    points = np.concatenate([polygon[0] for polygon in polygons])
+    (min_x, min_y), (max_x, max_y) = points.min(axis=0), points.max(axis=0)
+    chunks = [struct.pack("<2sBBi4d", b"GP", 0, 3, srs_id, min_x, max_x, min_y, max_y)]
+    chunks.append(struct.pack("<BII", 1, 6, len(polygons)))
+    for polygon in polygons:
+        chunks.append(struct.pack("<BII", 1, 3, len(polygon)))
+        for ring in polygon:
+            chunks.append(struct.pack("<I", len(ring)) + np.asarray(ring, "<f8").tobytes())
+    return b"".join(chunks)
 
 
 def _ring_key(ring: np.ndarray) -> tuple:
