@@ -27,6 +27,8 @@ class InferenceConfig(StrictModel):
     ] = "auto"
     # Opening then closing of the gap mask with a disk of this radius; 0 = no clean-up.
     cleanup_radius_px: int = Field(default=0, ge=0, le=16)
+    # Threads that label, measure and trace the gaps strip by strip; 0 = one per core.
+    postprocess_threads: int = Field(default=0, ge=0, le=256)
 
     @model_validator(mode="after")
     def _area_bounds_ordered(self) -> InferenceConfig:

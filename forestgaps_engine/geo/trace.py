@@ -32,6 +32,7 @@ def _boundary_edges(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     """(start row, start col, direction, label, cell row, cell col) of every boundary edge."""
     padded = np.pad(labels, 1)
     inner = padded[1:-1, 1:-1]
+    is_labelled = inner > 0
     parts = []
     # Cell (r, c): top side east from (r, c); right side south from (r, c+1); bottom side
     # west from (r+1, c+1); left side north from (r+1, c).
@@ -42,12 +43,19 @@ def _boundary_edges(labels: np.ndarray) -> tuple[np.ndarray, ...]:
         (padded[1:-1, :-2], 3, 1, 0),
     )
     for neighbour, direction, row_shift, col_shift in neighbours:
-        rows, cols = np.nonzero((inner > 0) & (neighbour != inner))
+        rows, cols = np.nonzero(is_labelled & (neighbour != inner))
         parts.append(
-            (rows + row_shift, cols + col_shift, np.full(rows.size, direction), rows, cols)
+            (
+                rows + row_shift,
+                cols + col_shift,
+                np.full(rows.size, direction, np.int64),
+                rows,
+                cols,
+            )
         )
+    # np.nonzero gives int64 already: no cast, which copied each array once more.
     start_row, start_col, direction, cell_row, cell_col = (
-        np.concatenate([part[i] for part in parts]).astype(np.int64) for i in range(5)
+        np.concatenate([part[i] for part in parts]) for i in range(5)
     )
     label = labels[cell_row, cell_col].astype(np.int64)
     return start_row, start_col, direction, label, cell_row, cell_col
@@ -76,22 +84,28 @@ def _next_edges(
     rings that touch at the corner, as GDAL writes them).
     """
     # Edge index by (side, cell): a side is a boundary edge of its own cell only, so the
-    # edge leaving a corner in a direction is found by indexing, without a search.
+    # edge leaving a corner in a direction is the one keyed by that side and cell. The
+    # edges come side by side, each side's in row-major order of their cells
+    # (``_boundary_edges``), so their keys are increasing and a binary search finds it:
+    # a (4, H, W) table of edge indices cost more to fill than the search costs.
     height_px, width_px = shape
-    edge_at = np.full((4, height_px + 2, width_px + 2), -1, dtype=np.int32)
-    edge_at[direction, cell_row + 1, cell_col + 1] = np.arange(direction.size)
+    n_cells = (height_px + 2) * (width_px + 2)
+
+    def key(side: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        return side * n_cells + (row + 1) * (width_px + 2) + (col + 1)
+
+    edge_keys = key(direction, cell_row, cell_col)
     end_row = cell_row + np.array([0, 1, 1, 0])[direction]
     end_col = cell_col + np.array([1, 1, 0, 0])[direction]
 
     def candidate(turn: int) -> np.ndarray:
         leaving = (direction + turn) % 4
-        found = edge_at[
-            leaving,
-            end_row + _LEAVING_CELL_ROW[leaving] + 1,
-            end_col + _LEAVING_CELL_COL[leaving] + 1,
-        ]
-        found = found.astype(np.int64)
-        return np.where((found >= 0) & (label[np.maximum(found, 0)] == label), found, -1)
+        wanted = key(
+            leaving, end_row + _LEAVING_CELL_ROW[leaving], end_col + _LEAVING_CELL_COL[leaving]
+        )
+        found = np.minimum(np.searchsorted(edge_keys, wanted), edge_keys.size - 1)
+        is_edge = (edge_keys[found] == wanted) & (label[found] == label)
+        return np.where(is_edge, found, -1)
 
     right, straight, left = candidate(1), candidate(0), candidate(3)
     is_pinch = (right >= 0) & (left >= 0)
@@ -129,6 +143,21 @@ def _rings_in_order(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         nxt = hop
     length = np.bincount(ring, minlength=n_edges)
     return ring, length[ring] - 1 - distance
+
+
+def _ring_order(ring: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """The edge permutation ``np.lexsort((position, ring))``, by scattering, not sorting.
+
+    Rings are laid out in increasing id, each edge at its ring's start plus its position.
+    """
+    n_edges = ring.size
+    is_root = ring == np.arange(n_edges)
+    length = np.bincount(ring, minlength=n_edges)[is_root]
+    ring_start = np.r_[0, np.cumsum(length)[:-1]]
+    rank = np.cumsum(is_root) - 1
+    order = np.empty(n_edges, dtype=np.int64)
+    order[ring_start[rank[ring]] + position] = np.arange(n_edges)
+    return order
 
 
 @dataclass(frozen=True)
@@ -315,7 +344,7 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     component = components[cell_row, cell_col]
     following = _next_edges(cell_row, cell_col, direction, label, component, labels.shape)
     ring, position = _rings_in_order(following)
-    order = np.lexsort((position, ring))
+    order = _ring_order(ring, position)
     ring, direction = ring[order], direction[order]
     start_row, start_col = start_row[order], start_col[order]
     # A vertex is kept where the direction changes (corners); straight runs merge.
@@ -410,9 +439,33 @@ def trace_in_strips(
     boxes: np.ndarray,
     height_px: int,
     strip_rows: int,
+    n_threads: int = 0,
 ) -> TracedRings:
     """``traced_pieces`` in one table (labels in increasing order)."""
-    return TracedRings.concatenate(list(traced_pieces(read_rows, boxes, height_px, strip_rows)))
+    pieces = traced_pieces(read_rows, boxes, height_px, strip_rows, n_threads)
+    return TracedRings.concatenate(list(pieces))
+
+
+@dataclass(frozen=True)
+class _TraceJob:
+    """A window of ids read by the caller's thread, and the labels to trace in it.
+
+    A strip is traced here; a single label's box may go to GDAL (``trace_window``).
+    """
+
+    ids: np.ndarray
+    traced_ids: np.ndarray
+    row_off: int
+    col_off: int
+    is_box: bool
+
+
+def _trace_job(job: _TraceJob) -> TracedRings:
+    ids = job.ids
+    # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never.
+    ids[~np.isin(ids, job.traced_ids)] = 0
+    traced = trace_window(ids) if job.is_box else trace_labels(ids)
+    return traced.translated(job.col_off, job.row_off)
 
 
 def traced_pieces(
@@ -420,24 +473,39 @@ def traced_pieces(
     boxes: np.ndarray,
     height_px: int,
     strip_rows: int,
+    n_threads: int = 0,
 ) -> Iterator[TracedRings]:
     """Rings of labels 1..n, read and traced strip by strip, in (column, row) corners.
 
     Yields one table per strip (or box); every label appears in exactly one, so a caller
-    that writes each piece out holds one strip's rings at a time.
+    that writes each piece out holds a few strips' rings at a time.
 
     Args:
         read_rows: ``(row_off, col_off, n_rows, n_cols) -> ids`` (a copy: it is edited);
-            ids <= 0 are not traced.
+            ids <= 0 are not traced. Called from the caller's thread only.
         boxes: (n, 4) ``row_start, row_stop, col_start, col_stop`` of label i + 1.
         height_px: rows of the raster.
         strip_rows: rows per strip.
+        n_threads: strips traced at once, 0 = one per core (``threads.ordered_map``);
+            the pieces are the same, in the same order, whatever the count.
 
     The labels lying wholly inside a strip are traced together, in one call per strip;
     then those crossing a strip boundary, on strips shifted by half a strip; the few left
     (taller than half a strip) alone in their bounding boxes. Memory stays O(strip + the
-    tallest label's box).
+    tallest label's box) per thread.
     """
+    from forestgaps_engine.threads import ordered_map
+
+    jobs = _trace_jobs(read_rows, boxes, height_px, strip_rows)
+    yield from ordered_map(_trace_job, jobs, n_threads)
+
+
+def _trace_jobs(
+    read_rows: Callable[[int, int, int, int], np.ndarray],
+    boxes: np.ndarray,
+    height_px: int,
+    strip_rows: int,
+) -> Iterator[_TraceJob]:
     if not len(boxes):
         return
     width_px = int(boxes[:, 3].max())
@@ -451,13 +519,10 @@ def traced_pieces(
         for strip in np.unique(first[inside]).tolist():
             row_off = shift + strip * strip_rows
             n_rows = min(strip_rows, height_px - row_off)
-            ids = read_rows(row_off, 0, n_rows, width_px)
-            # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never.
-            ids[~np.isin(ids, np.flatnonzero(inside & (first == strip)) + 1)] = 0
-            yield trace_labels(ids).translated(0, row_off)
+            traced_ids = np.flatnonzero(inside & (first == strip)) + 1
+            yield _TraceJob(read_rows(row_off, 0, n_rows, width_px), traced_ids, row_off, 0, False)
         left &= ~inside
     for index in np.flatnonzero(left).tolist():
         row_start, row_stop, col_start, col_stop = boxes[index].tolist()
         patch = read_rows(row_start, col_start, row_stop - row_start, col_stop - col_start)
-        patch[patch != index + 1] = 0
-        yield trace_window(patch).translated(col_start, row_start)
+        yield _TraceJob(patch, np.array([index + 1]), row_start, col_start, True)

@@ -14,8 +14,8 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,35 +317,45 @@ def predict(
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
                 with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
                     release_free_heap()
-                    if cut_paths:
-                        gaps = label_cut_raster(
-                            cut_paths[index],
-                            analysis_grid,
-                            config.min_gap_area_m2,
-                            Path(gaps_dir),
-                            config.max_gap_area_m2,
-                        )
-                    else:
-                        with rasterio.open(analysis_probability[index]) as probability:
-                            gaps = label_gap_rasters(
-                                probability,
+                    with _timed(timings_s, "postprocess_labels"):
+                        if cut_paths:
+                            gaps = label_cut_raster(
+                                cut_paths[index],
                                 analysis_grid,
-                                config.probability_cutoff,
                                 config.min_gap_area_m2,
                                 Path(gaps_dir),
-                                config.cleanup_radius_px,
                                 config.max_gap_area_m2,
+                                config.postprocess_threads,
+                            )
+                        else:
+                            with rasterio.open(analysis_probability[index]) as probability:
+                                gaps = label_gap_rasters(
+                                    probability,
+                                    analysis_grid,
+                                    config.probability_cutoff,
+                                    config.min_gap_area_m2,
+                                    Path(gaps_dir),
+                                    config.cleanup_radius_px,
+                                    config.max_gap_area_m2,
+                                    config.postprocess_threads,
+                                )
+                    release_free_heap()
+                    with _timed(timings_s, "postprocess_statistics"):
+                        with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
+                            statistics = gap_raster_statistics(
+                                gaps, dsm_view, config.postprocess_threads
                             )
                     release_free_heap()
-                    with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
-                        statistics = gap_raster_statistics(gaps, dsm_view)
-                    release_free_heap()
                     mask_path = out / f"gap_mask_{labels[index]}.tif"
-                    write_gap_mask(mask_path, gaps, grid)
+                    with _timed(timings_s, "postprocess_mask"):
+                        write_gap_mask(mask_path, gaps, grid)
                     finished.append(mask_path)
                     release_free_heap()
                     gaps_path = out / f"gaps_{labels[index]}.gpkg"
-                    write_gap_polygons(gaps_path, gaps, statistics, threshold)
+                    with _timed(timings_s, "postprocess_polygons"):
+                        write_gap_polygons(
+                            gaps_path, gaps, statistics, threshold, config.postprocess_threads
+                        )
                     finished.append(gaps_path)
                 results.append(
                     ThresholdResult(
@@ -385,6 +395,16 @@ def predict(
                 shutil.rmtree(folder, ignore_errors=True)
     reporter.report(1.0, "done")
     return PredictionResult(out, tuple(results), summary_path, summary)
+
+
+@contextmanager
+def _timed(timings_s: dict[str, float], key: str) -> Iterator[None]:
+    """Add the block's wall-clock seconds to ``timings_s[key]`` (summed over thresholds)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings_s[key] = timings_s.get(key, 0.0) + time.perf_counter() - started
 
 
 def _remove(paths: list[Path]) -> None:

@@ -25,30 +25,35 @@ FIELDS = (
 
 
 def _pieces_by_strips(
-    read_rows: Callable[[int, int, int, int], np.ndarray], boxes: np.ndarray, grid: Grid
+    read_rows: Callable[[int, int, int, int], np.ndarray],
+    boxes: np.ndarray,
+    grid: Grid,
+    n_threads: int,
 ) -> Iterator[TracedRings]:
     """``geo.trace.traced_pieces`` on the strips post-processing reads, in CRS units."""
     from forestgaps_engine.geo.trace import traced_pieces
     from forestgaps_engine.inference.postprocess import strip_rows_for
 
     strip_rows = strip_rows_for(grid.width_px)
-    for piece in traced_pieces(read_rows, boxes, grid.height_px, strip_rows):
+    for piece in traced_pieces(read_rows, boxes, grid.height_px, strip_rows, n_threads):
         yield piece.transformed(grid.transform)
 
 
 @contextmanager
-def gap_polygon_pieces(labels: GapLabels | GapRasters) -> Iterator[Iterator[TracedRings]]:
+def gap_polygon_pieces(
+    labels: GapLabels | GapRasters, n_threads: int = 0
+) -> Iterator[Iterator[TracedRings]]:
     """The rings of every gap, one strip (or box) at a time, in CRS coordinates.
 
-    Every gap is in exactly one piece; a caller that writes each piece out holds one
-    strip's rings at a time.
+    Every gap is in exactly one piece; a caller that writes each piece out holds a few
+    strips' rings at a time. ``n_threads`` strips are traced at once (0: one per core).
     """
     if isinstance(labels, GapLabels):
 
         def read_memory(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
             return labels.ids[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
 
-        yield _pieces_by_strips(read_memory, label_boxes(labels.ids), labels.grid)
+        yield _pieces_by_strips(read_memory, label_boxes(labels.ids), labels.grid, n_threads)
         return
     import rasterio
     from rasterio.windows import Window
@@ -58,12 +63,12 @@ def gap_polygon_pieces(labels: GapLabels | GapRasters) -> Iterator[Iterator[Trac
         def read_disk(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
             return ids_dataset.read(1, window=Window(col_off, row_off, n_cols, n_rows))
 
-        yield _pieces_by_strips(read_disk, labels.boxes, labels.grid)
+        yield _pieces_by_strips(read_disk, labels.boxes, labels.grid, n_threads)
 
 
-def gap_polygons(labels: GapLabels | GapRasters) -> TracedRings:
+def gap_polygons(labels: GapLabels | GapRasters, n_threads: int = 0) -> TracedRings:
     """The rings of every gap in one table (labels in memory or on disk)."""
-    with gap_polygon_pieces(labels) as pieces:
+    with gap_polygon_pieces(labels, n_threads) as pieces:
         return TracedRings.concatenate(list(pieces))
 
 
@@ -72,6 +77,7 @@ def write_gap_polygons(
     labels: GapLabels | GapRasters,
     statistics: GapStatistics,
     threshold_m: float,
+    n_threads: int = 0,
 ) -> Path:
     """Write one MultiPolygon per gap with ``gap_id, area_m2, perimeter_m, threshold_m`` and
     ``dsm_mean_m, dsm_min_m, dsm_max_m``, atomically, in the labels' CRS.
@@ -84,12 +90,13 @@ def write_gap_polygons(
         labels: gap ids and their grid, in memory or on disk.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
+        n_threads: tracing threads, 0 = one per core.
     """
     from forestgaps_engine.geo.gpkg import FieldSpec, TracedLayerWriter
 
     fields = [FieldSpec(name, sql_type) for name, sql_type in FIELDS]
     with TracedLayerWriter(target, LAYER_NAME, fields, labels.grid.crs) as writer:
-        with gap_polygon_pieces(labels) as pieces:
+        with gap_polygon_pieces(labels, n_threads) as pieces:
             for piece in pieces:
                 # Areas were counted by strips (a whole-raster bincount copies the ids).
                 index = piece.labels - 1

@@ -93,8 +93,7 @@ class StripLabelling:
 
     def strip_ids(self, strip_index: int, is_foreground: np.ndarray) -> np.ndarray:
         """(rows, W) int32 final ids of one strip, from the same strip pass 1 read."""
-        local = np.empty(is_foreground.shape, dtype=np.int32)
-        ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
+        local = _label_strip(is_foreground)
         provisional = np.where(local > 0, local + self.offsets[strip_index], 0)
         return self.final_ids[provisional]
 
@@ -118,6 +117,19 @@ def _boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.nda
     return np.unique(joined, axis=0) if joined.size else joined
 
 
+def _label_strip(is_foreground: np.ndarray) -> np.ndarray:
+    """(rows, W) int32 local labels of one strip, 1..n in row-major order."""
+    local = np.empty(is_foreground.shape, dtype=np.int32)
+    ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
+    return local
+
+
+def _labelled_strip(is_foreground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A strip's local labels and (n,) int64 cells of each local label 1..n."""
+    local = _label_strip(is_foreground)
+    return local, np.bincount(local.ravel())[1:].astype(np.int64)
+
+
 def label_strips(
     read_rows: ReadRows,
     height_px: int,
@@ -125,33 +137,38 @@ def label_strips(
     cell_area_m2: float,
     min_area_m2: float,
     max_area_m2: float | None = None,
+    n_threads: int = 1,
 ) -> StripLabelling:
     """Pass 1: label a boolean raster strip by strip and keep patches of >= ``min_area_m2``.
 
     Args:
-        read_rows: ``read_rows(row_off, n_rows)`` -> (n_rows, W) bool strip.
+        read_rows: ``read_rows(row_off, n_rows)`` -> (n_rows, W) bool strip; called from
+            the caller's thread only.
         height_px: raster height.
         strip_rows: rows per strip (>= 1).
         cell_area_m2: area of one cell.
         min_area_m2: smaller patches are dropped (inclusive bound, as ``label_gaps``).
         max_area_m2: larger patches are dropped (inclusive bound); None = no upper bound.
+        n_threads: strips labelled at once, 0 = one per core (the result is the same).
 
     Returns:
         The mapping pass 2 (``final_strips``) applies.
     """
+    from forestgaps_engine.threads import ordered_map
+
     union_find = _UnionFind()
     counts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
     offsets = []
     previous_last_row: np.ndarray | None = None
-    for row_off in _strip_starts(height_px, strip_rows):
-        n_rows = min(strip_rows, height_px - row_off)
-        is_foreground = read_rows(row_off, n_rows)
-        local = np.empty(is_foreground.shape, dtype=np.int32)
-        n_local = ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
+    strips = (
+        read_rows(row_off, min(strip_rows, height_px - row_off))
+        for row_off in _strip_starts(height_px, strip_rows)
+    )
+    for local, local_counts in ordered_map(_labelled_strip, strips, n_threads):
         offset = union_find.size - 1
         offsets.append(offset)
-        union_find.extend(n_local)
-        counts.append(np.bincount(local.ravel(), minlength=n_local + 1)[1:].astype(np.int64))
+        union_find.extend(local_counts.size)
+        counts.append(local_counts)
         first_row = np.where(local[0] > 0, local[0].astype(np.int64) + offset, 0)
         if previous_last_row is not None:
             for above, below in _boundary_pairs(previous_last_row, first_row):

@@ -127,9 +127,10 @@ def test_nothing_to_trace() -> None:
     assert geopackage_geometries(empty, 2154) == []
 
 
+@pytest.mark.parametrize("n_threads", [1, 3])
 @pytest.mark.parametrize("strip_rows", [3, 8, 100])
 def test_tracing_in_strips_and_shifted_strips_gives_the_whole_trace(
-    monkeypatch: pytest.MonkeyPatch, strip_rows: int
+    monkeypatch: pytest.MonkeyPatch, strip_rows: int, n_threads: int
 ) -> None:
     from forestgaps_engine.geo import trace
 
@@ -146,7 +147,8 @@ def test_tracing_in_strips_and_shifted_strips_gives_the_whole_trace(
     def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
         return labels[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
 
-    strips = trace.trace_in_strips(read_rows, boxes, 64, strip_rows).multipolygons()
+    strips = trace.trace_in_strips(read_rows, boxes, 64, strip_rows, n_threads)
+    strips = strips.multipolygons()
     whole = trace_labels(labels).multipolygons()
     assert list(strips) == list(whole)
     for label, parts in whole.items():
@@ -210,3 +212,19 @@ def test_layer_writer_leaves_nothing_when_a_piece_fails(tmp_path) -> None:
             writer.add(traced, {"gap_id": traced.labels})
             writer.add(traced, {})  # no column for gap_id
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ring_order_equals_sorting_edges_by_ring_and_position() -> None:
+    from forestgaps_engine.geo.trace import _ring_order
+
+    rng = np.random.default_rng(3)
+    n_edges = 500
+    ring = np.empty(n_edges, dtype=np.int64)
+    position = np.empty(n_edges, dtype=np.int64)
+    # Random rings named by their smallest edge, positions a permutation inside each ring.
+    members = np.split(rng.permutation(n_edges), np.sort(rng.choice(n_edges, 60, replace=False)))
+    for edges in members:
+        if edges.size:
+            ring[edges] = edges.min()
+            position[edges] = rng.permutation(edges.size)
+    np.testing.assert_array_equal(_ring_order(ring, position), np.lexsort((position, ring)))

@@ -110,10 +110,17 @@ def test_strip_rows_must_be_positive() -> None:
         label_strips(lambda _off, _n: np.zeros((1, 1), bool), 4, 0, 1.0, 0.0)
 
 
+@pytest.mark.parametrize("n_threads", [1, 3])
 @pytest.mark.parametrize("cleanup_radius_px", [0, 2])
-def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_radius_px) -> None:
-    """label_gap_rasters + statistics + mask + polygons == the whole-raster path, 7-row strips."""
+def test_on_disk_gaps_equal_the_in_memory_ones(
+    tmp_path, monkeypatch, cleanup_radius_px, n_threads
+) -> None:
+    """label_gap_rasters + statistics + mask + polygons == the whole-raster path, 7-row strips.
+
+    With 3 threads, strips are labelled, measured and traced out of order: same result.
+    """
     import rasterio
+    from scipy import ndimage
 
     from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
     from forestgaps_engine.inference import postprocess
@@ -140,10 +147,22 @@ def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_ra
     (tmp_path / "work").mkdir()
     with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
         gaps = postprocess.label_gap_rasters(
-            source, grid, 0.5, 1.0, tmp_path / "work", cleanup_radius_px
+            source, grid, 0.5, 1.0, tmp_path / "work", cleanup_radius_px, n_threads=n_threads
         )
-        stats = postprocess.gap_raster_statistics(gaps, dsm)
+        stats = postprocess.gap_raster_statistics(gaps, dsm, n_threads)
     assert gaps.n_gaps == expected.n_gaps > 5
+    # The statistics against scipy's per-label reductions over the valid DSM cells.
+    measured = np.where(np.isnan(dsm_values), 0, expected.ids)
+    index = np.arange(1, expected.n_gaps + 1)
+    present = np.isin(index, measured)
+    np.testing.assert_array_equal(np.isnan(expected_stats.dsm_min_m), ~present)
+    for name, reduce in (
+        ("dsm_min_m", ndimage.minimum),
+        ("dsm_max_m", ndimage.maximum),
+        ("dsm_mean_m", ndimage.mean),
+    ):
+        want = np.asarray(reduce(dsm_values.astype(np.float64), measured, index[present]))
+        np.testing.assert_allclose(getattr(expected_stats, name)[present], want, rtol=1e-12)
     assert gaps.n_valid_px == int(expected.valid.sum())
     assert gaps.n_gap_px == int(np.count_nonzero(expected.ids))
     with rasterio.open(gaps.ids_path) as ids:
@@ -156,7 +175,7 @@ def test_on_disk_gaps_equal_the_in_memory_ones(tmp_path, monkeypatch, cleanup_ra
     with rasterio.open(tmp_path / "mask.tif") as mask:
         np.testing.assert_array_equal(mask.read(1), expected.mask())
     want = gap_polygons(expected).multipolygons()
-    got = gap_polygons(gaps).multipolygons()
+    got = gap_polygons(gaps, n_threads).multipolygons()
     assert list(got) == list(want)
     for gap_id, polygons in want.items():
         for got_polygon, want_polygon in zip(got[gap_id], polygons, strict=True):
