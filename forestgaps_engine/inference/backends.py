@@ -65,6 +65,11 @@ def default_cache_dir() -> Path:
     return default_cache_root() / "onnx"
 
 
+def openvino_cache_dir() -> Path:
+    """Where OpenVINO keeps compiled models (``FORESTGAPS_CACHE_DIR`` overrides)."""
+    return default_cache_root() / "openvino"
+
+
 def graph_kind(input_names: list[str], output_names: list[str], source: str | Path) -> str:
     """``logits``, ``normalized`` or ``raw``: which of the known signatures a graph has.
 
@@ -315,6 +320,14 @@ class OpenVinoBackend:
         self.name = "openvino" if precision == "f32" else "openvino_bf16"
         self.device = "cpu"
         core = openvino.Core()
+        compiled_cache = openvino_cache_dir()
+        try:
+            compiled_cache.mkdir(parents=True, exist_ok=True)
+            # OpenVINO keys its compiled blobs by graph, device and settings: a later run
+            # with the same model loads in 0.05 s instead of compiling for 0.2-0.3 s.
+            core.set_property({"CACHE_DIR": str(compiled_cache)})
+        except OSError as error:
+            logger.info("OpenVINO compiles without a cache (%s: %s)", compiled_cache, error)
         try:
             network = core.read_model(str(onnx_path))
             self._compiled = core.compile_model(

@@ -41,3 +41,31 @@ def test_openvino_bf16_is_close_or_refused(tiny_model):
     expected = OnnxRuntimeBackend(path).run(dsm_norm, thresholds)
     actual = OpenVinoBackend(path, "bf16").run(dsm_norm, thresholds)
     assert np.abs(actual - expected).max() < 0.05
+
+
+def test_compiled_models_are_cached_and_reused(tiny_model, tmp_path, monkeypatch):
+    from forestgaps_engine.inference.backends import openvino_cache_dir
+
+    monkeypatch.setenv("FORESTGAPS_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(1)
+    dsm_norm = rng.normal(0, 1, (2, 1, 32, 32)).astype(np.float32)
+    thresholds = np.array([2, 5], dtype=np.float32)
+    path = onnx_path_for(tiny_model)
+    first = OpenVinoBackend(path, "f32").run(dsm_norm, thresholds)
+    blobs = sorted(openvino_cache_dir().iterdir())
+    assert blobs, "OpenVINO wrote no compiled model into the cache"
+    second = OpenVinoBackend(path, "f32").run(dsm_norm, thresholds)
+    assert sorted(openvino_cache_dir().iterdir()) == blobs  # read back, not compiled again
+    np.testing.assert_array_equal(first, second)
+
+
+def test_an_unwritable_cache_only_costs_the_compilation(tiny_model, tmp_path, monkeypatch):
+    path = onnx_path_for(tiny_model)  # exported before the cache folder is blocked
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("FORESTGAPS_CACHE_DIR", str(blocker))
+    dsm_norm = np.zeros((1, 1, 32, 32), dtype=np.float32)
+    result = OpenVinoBackend(path, "f32").run(
+        dsm_norm, np.array([5], dtype=np.float32)
+    )
+    assert result.shape == (1, 1, 32, 32)
