@@ -65,7 +65,5 @@ def test_an_unwritable_cache_only_costs_the_compilation(tiny_model, tmp_path, mo
     blocker.write_text("a file where the cache folder would go")
     monkeypatch.setenv("FORESTGAPS_CACHE_DIR", str(blocker))
     dsm_norm = np.zeros((1, 1, 32, 32), dtype=np.float32)
-    result = OpenVinoBackend(path, "f32").run(
-        dsm_norm, np.array([5], dtype=np.float32)
-    )
+    result = OpenVinoBackend(path, "f32").run(dsm_norm, np.array([5], dtype=np.float32))
     assert result.shape == (1, 1, 32, 32)
