@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from forestgaps_engine.threads import ordered_map
+
 # Directions: east, south, west, north as (row, col) steps; the right turn of d is d + 1.
 _STEP_ROW = np.array([0, 1, 0, -1], dtype=np.int64)
 _STEP_COL = np.array([1, 0, -1, 0], dtype=np.int64)
@@ -494,8 +496,6 @@ def traced_pieces(
     (taller than half a strip) alone in their bounding boxes. Memory stays O(strip + the
     tallest label's box) per thread.
     """
-    from forestgaps_engine.threads import ordered_map
-
     jobs = _trace_jobs(read_rows, boxes, height_px, strip_rows)
     yield from ordered_map(_trace_job, jobs, n_threads)
 

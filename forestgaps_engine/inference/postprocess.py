@@ -35,6 +35,7 @@ from forestgaps_engine.inference.cut import (
 )
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.predictor import read_strip
+from forestgaps_engine.threads import ordered_map
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +240,6 @@ def statistics_of_strips(
         n_threads: strips measured at once, 0 = one per core; the figures are the same
             whatever the count (strips are summed in their order).
     """
-    from forestgaps_engine.threads import ordered_map
-
     n_gaps = int(area_m2.size)
     sums = np.zeros(n_gaps + 1)
     valid_counts = np.zeros(n_gaps + 1)
@@ -396,7 +395,6 @@ def label_cut_raster(
 
     from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, open_raster_for_writing
     from forestgaps_engine.inference.strip_labels import label_strips
-    from forestgaps_engine.threads import ordered_map
 
     ids_path = work_dir / IDS_FILE
     strip_rows = strip_rows_for(grid.width_px)

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
+from forestgaps_engine.threads import ordered_map
 
 ReadRows = Callable[[int, int], np.ndarray]
 """``read_rows(row_off, n_rows) -> (n_rows, W) bool`` (True = foreground)."""
@@ -154,8 +155,6 @@ def label_strips(
     Returns:
         The mapping pass 2 (``final_strips``) applies.
     """
-    from forestgaps_engine.threads import ordered_map
-
     union_find = _UnionFind()
     counts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
     offsets = []
