@@ -34,30 +34,29 @@ def test_work_runs_in_worker_threads_and_items_are_read_by_the_caller() -> None:
     assert caller not in workers
 
 
-def test_items_are_read_at_most_n_threads_ahead() -> None:
-    read = 0
+class _CountedItems:
+    """0..n - 1, counting how many were read."""
 
-    def items():
-        nonlocal read
-        for value in range(100):
-            read += 1
+    def __init__(self, n_items: int) -> None:
+        self.n_items = n_items
+        self.read = 0
+
+    def __iter__(self):
+        for value in range(self.n_items):
+            self.read += 1
             yield value
 
-    results = ordered_map(lambda value: value, items(), 3)
-    for got in results:
+
+def test_items_are_read_at_most_n_threads_ahead() -> None:
+    items = _CountedItems(100)
+    for got in ordered_map(lambda value: value, items, 3):
         # Items read = the ones yielded so far + at most n_threads in flight.
-        assert read <= got + 1 + 3
-    assert read == 100
+        assert items.read <= got + 1 + 3
+    assert items.read == 100
 
 
 def test_an_error_in_the_work_reaches_the_caller_and_stops_the_reading() -> None:
-    read = 0
-
-    def items():
-        nonlocal read
-        for value in range(1000):
-            read += 1
-            yield value
+    items = _CountedItems(1000)
 
     def fail_on_five(value: int) -> int:
         if value == 5:
@@ -66,10 +65,10 @@ def test_an_error_in_the_work_reaches_the_caller_and_stops_the_reading() -> None
 
     got = []
     with pytest.raises(ValueError, match="strip 5"):
-        for value in ordered_map(fail_on_five, items(), 2):
+        for value in ordered_map(fail_on_five, items, 2):
             got.append(value)
     assert got == [0, 1, 2, 3, 4]
-    assert read < 10
+    assert items.read < 10
 
 
 def test_thread_counts() -> None:
