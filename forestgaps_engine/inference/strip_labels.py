@@ -138,7 +138,7 @@ def label_strips(
     cell_area_m2: float,
     min_area_m2: float,
     max_area_m2: float | None = None,
-    n_threads: int = 1,
+    n_threads: int = 0,
 ) -> StripLabelling:
     """Pass 1: label a boolean raster strip by strip and keep patches of >= ``min_area_m2``.
 
