@@ -29,6 +29,9 @@ class InferenceConfig(StrictModel):
     cleanup_radius_px: int = Field(default=0, ge=0, le=16)
     # Threads that label, measure and trace the gaps strip by strip; 0 = one per core.
     postprocess_threads: int = Field(default=0, ge=0, le=256)
+    # Run the model on a worker thread one batch ahead of reading, normalizing, blending
+    # and writing (same outputs bit for bit; False runs every step on the calling thread).
+    model_thread: bool = True
 
     @model_validator(mode="after")
     def _area_bounds_ordered(self) -> InferenceConfig:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,22 +84,80 @@ def _window_slices(tile: Tile, row_origin: int, col_origin: int) -> tuple[slice,
     )
 
 
-def _predict_batch(
+def _batch_windows(
     tiles: list[Tile],
     strip_values: np.ndarray,
     strip_valid: np.ndarray,
     row_origin: int,
     col_origin: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(len(tiles), 1, h, w) values and validity of the tiles' windows of a strip."""
+    windows = [_window_slices(tile, row_origin, col_origin) for tile in tiles]
+    values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
+    valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
+    return values, valid
+
+
+@dataclass
+class ModelCall:
+    """The inputs of one backend call: N windows, each under T thresholds."""
+
+    n_windows: int
+    n_thresholds: int
+    inputs: tuple[np.ndarray, ...]
+
+
+def prepare_model_call(
+    values: np.ndarray,
+    valid: np.ndarray,
     thresholds_m: np.ndarray,
     normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats,
-) -> np.ndarray:
-    """(len(tiles), T, h, w) probabilities of the tiles' windows of a strip."""
-    windows = [_window_slices(tile, row_origin, col_origin) for tile in tiles]
-    values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
-    valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
-    return predict_windows(values, valid, thresholds_m, normalizer, backend, stats)
+) -> ModelCall:
+    """Fill nodata, normalize and lay out N windows x T thresholds for ``backend.run``."""
+    thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
+    n_thresholds = len(thresholds_m)
+    n_windows = values.shape[0]
+    started = time.perf_counter()
+    # Window-major: rows k*T .. k*T+T-1 of the batch are window k under each threshold.
+    # A backend that shares windows takes each window once for its T thresholds (a model
+    # with a threshold-free trunk then runs that trunk once); others get T copies.
+    repeats = 1 if getattr(backend, "shares_windows", False) else n_thresholds
+    # Nodata is filled for the model only; the outputs keep it (``strip_valid``).
+    values, valid = fill_nodata_nearest(values, valid)
+    model_thresholds = np.tile(thresholds_m, n_windows).astype(np.float32)
+    if getattr(backend, "takes_raw_heights", False):
+        inputs: tuple[np.ndarray, ...] = (
+            np.repeat(values, repeats, axis=0),
+            model_thresholds,
+            np.repeat(valid, repeats, axis=0),
+        )
+    else:
+        inputs = (np.repeat(normalizer(values, valid), repeats, axis=0), model_thresholds)
+    stats.timings_s["normalize"] += time.perf_counter() - started
+    return ModelCall(n_windows, n_thresholds, inputs)
+
+
+def run_model_call(backend: Backend, call: ModelCall) -> tuple[np.ndarray, float]:
+    """((N, T, h, w) float32 probabilities, seconds the backend took) of one call.
+
+    Touches no shared state, so it may run on a worker thread while the caller reads,
+    normalizes and blends other batches.
+    """
+    started = time.perf_counter()
+    probabilities = backend.run(*call.inputs)
+    elapsed_s = time.perf_counter() - started
+    height_px, width_px = probabilities.shape[-2:]
+    shape = (call.n_windows, call.n_thresholds, height_px, width_px)
+    return probabilities.reshape(shape), elapsed_s
+
+
+def _count_model_call(stats: StreamStats, probabilities: np.ndarray, elapsed_s: float) -> None:
+    stats.timings_s["model"] += elapsed_s
+    stats.n_model_calls += 1
+    # Pixels the model produced (window x threshold), shared windows or not.
+    stats.pixels_computed += int(probabilities.size)
 
 
 def predict_windows(
@@ -123,42 +182,136 @@ def predict_windows(
         (N, T, h, w) float32 probabilities (defined at invalid cells too: mask them).
     """
     stats = stats if stats is not None else StreamStats()
-    thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
-    n_thresholds = len(thresholds_m)
-    n_windows = values.shape[0]
-    started = time.perf_counter()
-    # Window-major: rows k*T .. k*T+T-1 of the batch are window k under each threshold.
-    # A backend that shares windows takes each window once for its T thresholds (a model
-    # with a threshold-free trunk then runs that trunk once); others get T copies.
-    repeats = 1 if getattr(backend, "shares_windows", False) else n_thresholds
-    # Nodata is filled for the model only; the outputs keep it (``strip_valid``).
-    values, valid = fill_nodata_nearest(values, valid)
-    model_valid = None
-    if getattr(backend, "takes_raw_heights", False):
-        model_input = np.repeat(values, repeats, axis=0)
-        model_valid = np.repeat(valid, repeats, axis=0)
-    else:
-        model_input = np.repeat(normalizer(values, valid), repeats, axis=0)
-    model_thresholds = np.tile(thresholds_m, n_windows).astype(np.float32)
-    stats.timings_s["normalize"] += time.perf_counter() - started
-    started = time.perf_counter()
-    if model_valid is None:
-        probabilities = backend.run(model_input, model_thresholds)
-    else:
-        probabilities = backend.run(model_input, model_thresholds, model_valid)
-    stats.timings_s["model"] += time.perf_counter() - started
-    stats.n_model_calls += 1
-    # Pixels the model produced (window x threshold), shared windows or not.
-    n_rows, _channels, rows_px, cols_px = probabilities.shape
-    stats.pixels_computed += int(n_rows * rows_px * cols_px)
-    height_px, width_px = probabilities.shape[-2:]
-    return probabilities.reshape(n_windows, n_thresholds, height_px, width_px)
+    call = prepare_model_call(values, valid, thresholds_m, normalizer, backend, stats)
+    probabilities, elapsed_s = run_model_call(backend, call)
+    _count_model_call(stats, probabilities, elapsed_s)
+    return probabilities
 
 
 def _block_width(writer: Any) -> int:
     """Block width of a rasterio dataset; 1 (any column) for a writer without blocks."""
     shapes = getattr(writer, "block_shapes", None)
     return max(1, int(shapes[0][1])) if shapes else 1
+
+
+@dataclass(frozen=True)
+class ColumnChunk:
+    """One chunk of a tile row: whole batches of tiles and the DSM window they read.
+
+    Attributes:
+        row_index: tile row, top to bottom.
+        row_off: the tile row's first raster row.
+        finished_row: rows above it are finished once the tile row is done.
+        col_off: first column read (the first column the blender still holds then).
+        col_end: one past the chunk's last tile.
+        finished_col: cells left of it are handed out after the chunk.
+        batches: the chunk's tiles, one list per model call.
+        first_in_row, last_in_row: where the chunk lies in its tile row.
+    """
+
+    row_index: int
+    row_off: int
+    finished_row: int
+    col_off: int
+    col_end: int
+    finished_col: int
+    batches: tuple[tuple[Tile, ...], ...]
+    first_in_row: bool
+    last_in_row: bool
+
+
+def column_chunks(
+    rows: list[list[Tile]],
+    height_px: int,
+    width_px: int,
+    windows_per_batch: int,
+    tiles_per_chunk: int,
+    block_w: int,
+) -> list[ColumnChunk]:
+    """Every chunk of every tile row, in streaming order, with what it reads and finishes.
+
+    Known in advance, so a chunk can be read while the model still works on the previous
+    one: its first column is where the previous chunk of its row stopped handing out.
+    """
+    plan = []
+    for row_index, row in enumerate(rows):
+        row_off = row[0].row_off
+        finished_row = rows[row_index + 1][0].row_off if row_index + 1 < len(rows) else height_px
+        chunks = [
+            row[start : start + tiles_per_chunk] for start in range(0, len(row), tiles_per_chunk)
+        ]
+        col_off = 0
+        for chunk_index, chunk in enumerate(chunks):
+            last = chunk_index + 1 == len(chunks)
+            # Cells are handed out on the outputs' block columns: each block then sees the
+            # same writes as with full-width rows (GDAL fills the padding of edge blocks
+            # differently when a block's first write covers it only in part).
+            finished_col = (
+                width_px if last else chunks[chunk_index + 1][0].col_off // block_w * block_w
+            )
+            plan.append(
+                ColumnChunk(
+                    row_index,
+                    row_off,
+                    finished_row,
+                    col_off,
+                    chunk[-1].col_end,
+                    finished_col,
+                    tuple(tuple(batch) for batch in batches(chunk, windows_per_batch)),
+                    chunk_index == 0,
+                    last,
+                )
+            )
+            col_off = finished_col
+    return plan
+
+
+@dataclass
+class _Batch:
+    """One batch on its way through the stream: read and prepared, then run and blended."""
+
+    chunk: ColumnChunk
+    index: int
+    strip_values: np.ndarray
+    strip_valid: np.ndarray
+    live: list[Tile]
+    call: ModelCall | None
+    result: Future[tuple[np.ndarray, float]] | None = None
+
+    @property
+    def is_last_of_chunk(self) -> bool:
+        return self.index + 1 == len(self.chunk.batches)
+
+
+def _prepared_batches(
+    plan: list[ColumnChunk],
+    source: Any,
+    tile_h: int,
+    thresholds_m: np.ndarray,
+    normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    backend: Backend,
+    stats: StreamStats,
+) -> Iterator[_Batch]:
+    """The batches of ``plan`` in order, each chunk read once and each batch normalized."""
+    for chunk in plan:
+        started = time.perf_counter()
+        strip_values, strip_valid = read_window(
+            source, chunk.row_off, tile_h, chunk.col_off, chunk.col_end - chunk.col_off
+        )
+        stats.timings_s["read"] += time.perf_counter() - started
+        for index, batch in enumerate(chunk.batches):
+            live = [
+                tile
+                for tile in batch
+                if strip_valid[_window_slices(tile, chunk.row_off, chunk.col_off)].any()
+            ]
+            call = None
+            if live:
+                values, valid = _batch_windows(
+                    live, strip_values, strip_valid, chunk.row_off, chunk.col_off
+                )
+                call = prepare_model_call(values, valid, thresholds_m, normalizer, backend, stats)
+            yield _Batch(chunk, index, strip_values, strip_valid, live, call)
 
 
 def stream_probabilities(
@@ -176,16 +329,22 @@ def stream_probabilities(
 ) -> StreamStats:
     """Predict gap probabilities over ``source`` and write them row band by row band.
 
+    With ``config.model_thread`` the backend runs on a worker thread one batch ahead:
+    while it computes a batch, this thread blends and writes the previous one and reads
+    and normalizes the next one. The calls, their inputs and the order of every sum are
+    those of the serial stream, so the outputs are bitwise the same.
+
     Args:
         source: open rasterio dataset (or WarpedVRT) whose cells are ``grid``.
         grid: the grid predicted on (the writers' grid too).
         thresholds_m: (T,) thresholds in metres.
         normalizer: (raw metres, valid) -> model input, e.g. ``NumpyNormalizer``.
         backend: runs the model.
-        config: tile size, overlap, batch size, blend.
+        config: tile size, overlap, batch size, blend, model thread.
         writers: T rasterio datasets open for writing on ``grid``, one per threshold.
         nodata: value written where the DSM is nodata.
-        reporter: progress and cancel (checked after every batch).
+        reporter: progress and cancel (checked after every batch; a cancel waits for the
+            one batch in flight on the model thread).
         cut_writers: T uint8 rasters on ``grid`` that receive the cut of each threshold's
             probabilities (``inference.cut.cut_cells`` at ``cutoff``) as they are written;
             None writes none.
@@ -194,8 +353,6 @@ def stream_probabilities(
     Returns:
         Counts and timings of the pass.
     """
-    from rasterio.windows import Window
-
     thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
     height_px, width_px = grid.shape
     rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
@@ -211,80 +368,113 @@ def stream_probabilities(
     # whole batches, so every model call gets the same windows as without chunks.
     windows_per_batch = max(1, config.batch_size // len(thresholds_m))
     batches_per_chunk = max(1, COLUMN_CHUNK_PX // (windows_per_batch * tile_w))
-    tiles_per_chunk = windows_per_batch * batches_per_chunk
-    # Cells are handed out on the outputs' block columns: each block then sees the same
-    # writes as with full-width rows (GDAL fills the padding of edge blocks differently
-    # when a block's first write covers it only in part).
     block_w = min((_block_width(writer) for writer in writers), default=1)
+    plan = column_chunks(
+        rows, height_px, width_px, windows_per_batch, windows_per_batch * batches_per_chunk, block_w
+    )
     blender = TileRowBlender(len(thresholds_m), width_px)
     stats = StreamStats()
     n_tiles_total = sum(len(row) for row in rows)
-    for row_index, row in enumerate(rows):
-        row_off = row[0].row_off
-        finished_row = rows[row_index + 1][0].row_off if row_index + 1 < len(rows) else height_px
-        blender.start_row(row_off, row_off + tile_h, finished_row)
-        chunks = [
-            row[start : start + tiles_per_chunk] for start in range(0, len(row), tiles_per_chunk)
-        ]
-        for chunk_index, chunk in enumerate(chunks):
-            col_end = chunk[-1].col_end
-            if chunk_index + 1 < len(chunks):
-                finished_col = chunks[chunk_index + 1][0].col_off // block_w * block_w
-            else:
-                finished_col = width_px
+
+    def finish(batch: _Batch) -> None:
+        """Blend a batch whose model call is done; write the cells its chunk finishes."""
+        chunk = batch.chunk
+        if batch.index == 0:
+            if chunk.first_in_row:
+                blender.start_row(chunk.row_off, chunk.row_off + tile_h, chunk.finished_row)
+            blender.start_chunk(chunk.col_end)
+        stats.n_tiles += len(chunk.batches[batch.index])
+        if batch.result is not None:
+            probabilities, elapsed_s = batch.result.result()
+            _count_model_call(stats, probabilities, elapsed_s)
             started = time.perf_counter()
-            # From the first column still held (left of this chunk's first tile when the
-            # previous chunk stopped on a block edge): the blended cells need its validity.
-            col_off = blender.held_col
-            strip_values, strip_valid = read_window(
-                source, row_off, tile_h, col_off, col_end - col_off
-            )
-            stats.timings_s["read"] += time.perf_counter() - started
-            blender.start_chunk(col_end)
-            for batch in batches(chunk, windows_per_batch):
-                stats.n_tiles += len(batch)
-                live = [
-                    tile
-                    for tile in batch
-                    if strip_valid[_window_slices(tile, row_off, col_off)].any()
-                ]
-                if live:
-                    probabilities = _predict_batch(
-                        live,
-                        strip_values,
-                        strip_valid,
-                        row_off,
-                        col_off,
-                        thresholds_m,
-                        normalizer,
-                        backend,
-                        stats,
-                    )
-                    started = time.perf_counter()
-                    for tile, tile_probabilities in zip(live, probabilities, strict=True):
-                        blender.add(tile, tile_probabilities, weights.of(tile))
-                    stats.timings_s["blend_write"] += time.perf_counter() - started
-                reporter.report(
-                    stats.n_tiles / n_tiles_total,
-                    f"predicting: tile row {row_index + 1}/{len(rows)}",
-                )
-            started = time.perf_counter()
-            first_col, blended = blender.finish_chunk(finished_col)
-            n_rows, n_cols = blended.shape[1:]
-            valid_cells = strip_valid[:n_rows, first_col - col_off : first_col - col_off + n_cols]
-            stats.n_valid_px += int(np.count_nonzero(valid_cells))
-            if n_cols:
-                window = Window(first_col, row_off, n_cols, n_rows)
-                for index, (writer, values) in enumerate(zip(writers, blended, strict=True)):
-                    # In place: the cells of np.where(keep, clip(values), nodata), no copies.
-                    keep = np.isfinite(values)
-                    keep &= valid_cells
-                    np.clip(values, 0.0, 1.0, out=values)
-                    values[~keep] = nodata
-                    writer.write(values, 1, window=window)
-                    if cut_writers is not None:
-                        cut = cut_cells(values, keep, cutoff)
-                        cut_writers[index].write(cut, 1, window=window)
+            for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
+                blender.add(tile, tile_probabilities, weights.of(tile))
             stats.timings_s["blend_write"] += time.perf_counter() - started
-        blender.finish_row()
+        if batch.is_last_of_chunk:
+            started = time.perf_counter()
+            _write_finished(
+                blender.finish_chunk(chunk.finished_col),
+                batch,
+                writers,
+                cut_writers,
+                cutoff,
+                nodata,
+                stats,
+            )
+            if chunk.last_in_row:
+                blender.finish_row()
+            stats.timings_s["blend_write"] += time.perf_counter() - started
+        reporter.report(
+            stats.n_tiles / n_tiles_total,
+            f"predicting: tile row {chunk.row_index + 1}/{len(rows)}",
+        )
+
+    # One worker: backend calls stay in order and never run concurrently with each other.
+    executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="forestgaps-model")
+        if config.model_thread
+        else None
+    )
+    try:
+        in_flight: _Batch | None = None
+        for batch in _prepared_batches(
+            plan, source, tile_h, thresholds_m, normalizer, backend, stats
+        ):
+            if batch.call is not None:
+                if executor is not None:
+                    batch.result = executor.submit(run_model_call, backend, batch.call)
+                else:
+                    batch.result = _done(run_model_call(backend, batch.call))
+            if in_flight is not None:
+                finish(in_flight)
+            in_flight = batch
+            if executor is None:
+                finish(in_flight)
+                in_flight = None
+        if in_flight is not None:
+            finish(in_flight)
+    finally:
+        if executor is not None:
+            # Waits for the batch in flight (a cancel or an error stops within one batch).
+            executor.shutdown(wait=True, cancel_futures=True)
     return stats
+
+
+def _done(value: tuple[np.ndarray, float]) -> Future[tuple[np.ndarray, float]]:
+    future: Future[tuple[np.ndarray, float]] = Future()
+    future.set_result(value)
+    return future
+
+
+def _write_finished(
+    finished: tuple[int, np.ndarray],
+    batch: _Batch,
+    writers: list[Any],
+    cut_writers: list[Any] | None,
+    cutoff: float,
+    nodata: float,
+    stats: StreamStats,
+) -> None:
+    """Write the blended cells a chunk finished (and their cuts), nodata where invalid."""
+    from rasterio.windows import Window
+
+    first_col, blended = finished
+    chunk = batch.chunk
+    n_rows, n_cols = blended.shape[1:]
+    first = first_col - chunk.col_off
+    valid_cells = batch.strip_valid[:n_rows, first : first + n_cols]
+    stats.n_valid_px += int(np.count_nonzero(valid_cells))
+    if not n_cols:
+        return
+    window = Window(first_col, chunk.row_off, n_cols, n_rows)
+    for index, (writer, values) in enumerate(zip(writers, blended, strict=True)):
+        # In place: the cells of np.where(keep, clip(values), nodata), no copies.
+        keep = np.isfinite(values)
+        keep &= valid_cells
+        np.clip(values, 0.0, 1.0, out=values)
+        values[~keep] = nodata
+        writer.write(values, 1, window=window)
+        if cut_writers is not None:
+            cut = cut_cells(values, keep, cutoff)
+            cut_writers[index].write(cut, 1, window=window)
