@@ -3,7 +3,7 @@
 ``rasterio.features.shapes`` hands every vertex back as a Python tuple; on a 4096²
 prediction with 18 000 gaps that was the largest part of post-processing. Here every
 boundary edge of every labelled cell is built at once, linked to the next edge of the
-same ring, and the rings are read off the resulting permutation with pointer jumping.
+same ring, and the rings are read off the resulting permutation by one depth-first walk.
 
 Edges run along cell sides with the cell on their right (array coordinates: rows down,
 columns right), so in map coordinates (y up) exteriors run counter-clockwise and holes
@@ -119,47 +119,47 @@ def _next_edges(
     return following
 
 
-def _rings_in_order(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ring id of each edge, position of each edge along its ring) by pointer jumping.
+def _walk_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every edge in ring order: ``(edge permutation, ring number of each position)``.
 
-    A ring is named by its smallest edge index: each round takes the minimum over twice
-    as many successors, and a round that changes nothing has covered every ring.
+    Rings come in increasing order of their smallest edge index, each walked from that
+    edge. The rings are the weak components of the successor graph; their walks are
+    chained (the last edge of each ring leads to the first of the next) into one path,
+    which a depth-first search reads off in linear time in compiled code: pointer
+    jumping took log2(ring length) passes over every edge, a quarter of the tracing.
     """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, depth_first_order
+
     n_edges = following.size
     index = np.arange(n_edges, dtype=np.int64)
-    ring, jump = index.copy(), following.copy()
-    while True:
-        smaller = np.minimum(ring, ring[jump])
-        if np.array_equal(smaller, ring):
-            break
-        ring, jump = smaller, jump[jump]
-    # Hops to each ring's last edge, once the link from the last edge to the first is cut.
-    is_first = ring == index
-    nxt = np.where(is_first[following], index, following)
-    distance = (nxt != index).astype(np.int64)
-    while True:
-        hop = nxt[nxt]
-        if np.array_equal(hop, nxt):
-            break
-        distance = distance + distance[nxt]
-        nxt = hop
-    length = np.bincount(ring, minlength=n_edges)
-    return ring, length[ring] - 1 - distance
-
-
-def _ring_order(ring: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """The edge permutation ``np.lexsort((position, ring))``, by scattering, not sorting.
-
-    Rings are laid out in increasing id, each edge at its ring's start plus its position.
-    """
-    n_edges = ring.size
-    is_root = ring == np.arange(n_edges)
-    length = np.bincount(ring, minlength=n_edges)[is_root]
-    ring_start = np.r_[0, np.cumsum(length)[:-1]]
-    rank = np.cumsum(is_root) - 1
-    order = np.empty(n_edges, dtype=np.int64)
-    order[ring_start[rank[ring]] + position] = np.arange(n_edges)
-    return order
+    successors = csr_matrix(
+        (np.ones(n_edges, dtype=np.int8), following, np.arange(n_edges + 1)),
+        shape=(n_edges, n_edges),
+    )
+    n_rings, ring = connected_components(successors, directed=True, connection="weak")
+    # scipy numbers components from the lowest unvisited node up, so a ring's smallest
+    # edge is where its number first exceeds every number before it; checked, not assumed.
+    is_first = ring > np.maximum.accumulate(np.r_[-1, ring[:-1]])
+    if np.count_nonzero(is_first) != n_rings:
+        by_ring = np.argsort(ring, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(ring[by_ring]) != 0])
+        is_first = np.zeros(n_edges, dtype=bool)
+        is_first[by_ring[starts]] = True
+    first = np.flatnonzero(is_first)
+    previous = np.empty(n_edges, dtype=np.int64)
+    previous[following] = index
+    last = previous[first]
+    chained = following.astype(np.int64, copy=True)
+    chained[last[:-1]] = first[1:]
+    has_next = np.ones(n_edges, dtype=bool)
+    has_next[last[-1]] = False
+    path = csr_matrix(
+        (np.ones(n_edges - 1, dtype=np.int8), chained[has_next], np.r_[0, np.cumsum(has_next)]),
+        shape=(n_edges, n_edges),
+    )
+    order = depth_first_order(path, int(first[0]), directed=True, return_predecessors=False)
+    return order.astype(np.int64, copy=False), ring[order]
 
 
 @dataclass(frozen=True)
@@ -345,9 +345,8 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     components, _ = ndimage.label(labels > 0, structure=_FOUR_CONNECTED)
     component = components[cell_row, cell_col]
     following = _next_edges(cell_row, cell_col, direction, label, component, labels.shape)
-    ring, position = _rings_in_order(following)
-    order = _ring_order(ring, position)
-    ring, direction = ring[order], direction[order]
+    order, ring = _walk_rings(following)
+    direction = direction[order]
     start_row, start_col = start_row[order], start_col[order]
     # A vertex is kept where the direction changes (corners); straight runs merge.
     ring_first = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
@@ -464,8 +463,11 @@ class _TraceJob:
 
 def _trace_job(job: _TraceJob) -> TracedRings:
     ids = job.ids
-    # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never.
-    ids[~np.isin(ids, job.traced_ids)] = 0
+    # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never. A table
+    # by id, not np.isin, which sorts the strip's cells.
+    is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 2, bool)
+    is_traced[job.traced_ids] = True
+    ids[~is_traced[ids]] = 0
     traced = trace_window(ids) if job.is_box else trace_labels(ids)
     return traced.translated(job.col_off, job.row_off)
 

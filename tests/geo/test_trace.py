@@ -214,17 +214,33 @@ def test_layer_writer_leaves_nothing_when_a_piece_fails(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ring_order_equals_sorting_edges_by_ring_and_position() -> None:
-    from forestgaps_engine.geo.trace import _ring_order
+def test_walk_rings_follows_every_ring_from_its_smallest_edge() -> None:
+    from forestgaps_engine.geo.trace import _walk_rings
 
     rng = np.random.default_rng(3)
-    n_edges = 500
-    ring = np.empty(n_edges, dtype=np.int64)
-    position = np.empty(n_edges, dtype=np.int64)
-    # Random rings named by their smallest edge, positions a permutation inside each ring.
-    members = np.split(rng.permutation(n_edges), np.sort(rng.choice(n_edges, 60, replace=False)))
-    for edges in members:
-        if edges.size:
-            ring[edges] = edges.min()
-            position[edges] = rng.permutation(edges.size)
-    np.testing.assert_array_equal(_ring_order(ring, position), np.lexsort((position, ring)))
+    for n_edges, n_rings in ((500, 60), (7, 1), (64, 64)):
+        # A random permutation made of n_rings cycles.
+        edges = rng.permutation(n_edges)
+        cuts = np.sort(rng.choice(np.arange(1, n_edges), n_rings - 1, replace=False))
+        following = np.empty(n_edges, dtype=np.int64)
+        for cycle in np.split(edges, cuts):
+            following[cycle] = np.roll(cycle, -1)
+        expected_order, expected_ring, seen = [], [], set()
+        for start in range(n_edges):
+            if start in seen:
+                continue
+            edge = start
+            while True:
+                seen.add(edge)
+                expected_order.append(edge)
+                expected_ring.append(start)
+                edge = int(following[edge])
+                if edge == start:
+                    break
+        order, ring = _walk_rings(following)
+        np.testing.assert_array_equal(order, expected_order)
+        # Ring numbers: any, as long as they change exactly where the walk changes ring.
+        expected_ring = np.asarray(expected_ring)
+        np.testing.assert_array_equal(
+            ring[1:] != ring[:-1], expected_ring[1:] != expected_ring[:-1]
+        )
