@@ -37,7 +37,6 @@ from forestgaps_engine.geo.raster_io import (
 from forestgaps_engine.inference.cut import cut_profile
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
-    gap_raster_statistics,
     label_cut_raster,
     label_gap_rasters,
     write_gap_mask,
@@ -317,7 +316,8 @@ def predict(
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
                 with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
                     release_free_heap()
-                    with _timed(timings_s, "postprocess_labels"):
+                    view = view_on_grid(dsm, grid, analysis_grid)
+                    with view as dsm_view, _timed(timings_s, "postprocess_labels"):
                         if cut_paths:
                             gaps = label_cut_raster(
                                 cut_paths[index],
@@ -326,6 +326,7 @@ def predict(
                                 Path(gaps_dir),
                                 config.max_gap_area_m2,
                                 config.postprocess_threads,
+                                dsm_view,
                             )
                         else:
                             with rasterio.open(analysis_probability[index]) as probability:
@@ -338,13 +339,10 @@ def predict(
                                     config.cleanup_radius_px,
                                     config.max_gap_area_m2,
                                     config.postprocess_threads,
+                                    dsm_view,
                                 )
-                    release_free_heap()
-                    with _timed(timings_s, "postprocess_statistics"):
-                        with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
-                            statistics = gap_raster_statistics(
-                                gaps, dsm_view, config.postprocess_threads
-                            )
+                    # Measured in the labelling's second pass (one read of the DSM strips).
+                    statistics = gaps.statistics
                     release_free_heap()
                     mask_path = out / f"gap_mask_{labels[index]}.tif"
                     with _timed(timings_s, "postprocess_mask"):

@@ -226,6 +226,38 @@ def _strip_figures(
     )
 
 
+class _StatisticsSum:
+    """Per-gap DSM sums, counts, minima and maxima folded strip by strip, in strip order."""
+
+    def __init__(self, n_gaps: int) -> None:
+        self.n_gaps = n_gaps
+        self.sums = np.zeros(n_gaps + 1)
+        self.valid_counts = np.zeros(n_gaps + 1)
+        self.lows = np.full(n_gaps + 1, np.inf)
+        self.highs = np.full(n_gaps + 1, -np.inf)
+
+    def add(self, figures: _StripFigures | None) -> None:
+        if figures is None:
+            return
+        self.sums += figures.sums
+        self.valid_counts += figures.valid_counts
+        present = figures.present
+        self.lows[present] = np.minimum(self.lows[present], figures.lows)
+        self.highs[present] = np.maximum(self.highs[present], figures.highs)
+
+    def statistics(self, area_m2: np.ndarray) -> GapStatistics:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(
+                self.valid_counts > 0, self.sums / np.maximum(self.valid_counts, 1), np.nan
+            )
+        lows, highs = self.lows.copy(), self.highs.copy()
+        lows[~np.isfinite(lows)] = np.nan
+        highs[~np.isfinite(highs)] = np.nan
+        return GapStatistics(
+            area_m2=area_m2, dsm_mean_m=means[1:], dsm_min_m=lows[1:], dsm_max_m=highs[1:]
+        )
+
+
 def statistics_of_strips(
     strips: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
     area_m2: np.ndarray,
@@ -240,30 +272,11 @@ def statistics_of_strips(
         n_threads: strips measured at once, 0 = one per core; the figures are the same
             whatever the count (strips are summed in their order).
     """
-    n_gaps = int(area_m2.size)
-    sums = np.zeros(n_gaps + 1)
-    valid_counts = np.zeros(n_gaps + 1)
-    lows = np.full(n_gaps + 1, np.inf)
-    highs = np.full(n_gaps + 1, -np.inf)
-    measure = functools.partial(_strip_figures, n_gaps=n_gaps)
+    total = _StatisticsSum(int(area_m2.size))
+    measure = functools.partial(_strip_figures, n_gaps=total.n_gaps)
     for figures in ordered_map(measure, strips, n_threads):
-        if figures is None:
-            continue
-        sums += figures.sums
-        valid_counts += figures.valid_counts
-        present = figures.present
-        lows[present] = np.minimum(lows[present], figures.lows)
-        highs[present] = np.maximum(highs[present], figures.highs)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(valid_counts > 0, sums / np.maximum(valid_counts, 1), np.nan)
-    lows[~np.isfinite(lows)] = np.nan
-    highs[~np.isfinite(highs)] = np.nan
-    return GapStatistics(
-        area_m2=area_m2,
-        dsm_mean_m=means[1:],
-        dsm_min_m=lows[1:],
-        dsm_max_m=highs[1:],
-    )
+        total.add(figures)
+    return total.statistics(area_m2)
 
 
 CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
@@ -289,6 +302,8 @@ class GapRasters:
         boxes: (n, 4) int64 ``row_start, row_stop, col_start, col_stop`` of gap id i + 1.
         n_valid_px: cells that are not nodata.
         n_gap_px: cells in a gap.
+        statistics: per-gap DSM figures, measured in the labelling's second pass when it
+            was given the DSM (None otherwise: ``gap_raster_statistics`` reads them).
     """
 
     ids_path: Path
@@ -297,6 +312,7 @@ class GapRasters:
     boxes: np.ndarray
     n_valid_px: int
     n_gap_px: int
+    statistics: GapStatistics | None = None
 
     @property
     def n_gaps(self) -> int:
@@ -349,6 +365,7 @@ def label_gap_rasters(
     cleanup_radius_px: int = 0,
     max_gap_area_m2: float | None = None,
     n_threads: int = 0,
+    dsm: Any = None,
 ) -> GapRasters:
     """``label_probabilities`` in memory O(strip + gaps), the ids written to ``work_dir``.
 
@@ -362,10 +379,14 @@ def label_gap_rasters(
         cleanup_radius_px: opening then closing radius; 0 disables it.
         max_gap_area_m2: larger patches are dropped (inclusive bound); None = no bound.
         n_threads: strips labelled at once, 0 = one per core (the result is the same).
+        dsm: open dataset (or view) of the DSM on ``grid``: the per-gap DSM statistics
+            are then measured in the labelling's second pass (``GapRasters.statistics``).
     """
     cut_path = work_dir / CUT_FILE
     _write_cut(probability, grid, cutoff, cleanup_radius_px, cut_path)
-    return label_cut_raster(cut_path, grid, min_gap_area_m2, work_dir, max_gap_area_m2, n_threads)
+    return label_cut_raster(
+        cut_path, grid, min_gap_area_m2, work_dir, max_gap_area_m2, n_threads, dsm
+    )
 
 
 def label_cut_raster(
@@ -375,6 +396,7 @@ def label_cut_raster(
     work_dir: Path,
     max_gap_area_m2: float | None = None,
     n_threads: int = 0,
+    dsm: Any = None,
 ) -> GapRasters:
     """The gaps of a cut raster (1 gap, 0 not, 255 nodata), which is then deleted.
 
@@ -389,6 +411,9 @@ def label_cut_raster(
         work_dir: existing folder for the temporary ids raster (the caller removes it).
         max_gap_area_m2: larger patches are dropped (inclusive bound); None = no bound.
         n_threads: strips labelled at once, 0 = one per core (the result is the same).
+        dsm: open dataset (or view) of the DSM on ``grid``, read in the second pass to
+            measure the per-gap DSM statistics (``GapRasters.statistics``); reading the
+            ids back for them cost a separate pass. None measures nothing.
     """
     import rasterio
     from rasterio.windows import Window
@@ -419,28 +444,34 @@ def label_cut_raster(
         boxes = np.tile(np.array([grid.height_px, 0, grid.width_px, 0], np.int64), (n_gaps, 1))
         n_valid_px = 0
         starts = range(0, grid.height_px, strip_rows)
-        cut_strips = (
-            (index, row_off, _read_rows(cut, row_off, min(strip_rows, grid.height_px - row_off)))
-            for index, row_off in enumerate(starts)
-        )
+
+        def cut_strips() -> Iterator[tuple[int, int, np.ndarray, Any]]:
+            for index, row_off in enumerate(starts):
+                n_rows = min(strip_rows, grid.height_px - row_off)
+                dsm_strip = read_strip(dsm, row_off, n_rows) if dsm is not None else None
+                yield index, row_off, _read_rows(cut, row_off, n_rows), dsm_strip
+
         finish = functools.partial(_final_strip, labelling)
-        # A temporary read back by statistics, mask and polygons: uncompressed.
+        totals = _StatisticsSum(n_gaps)
+        # A temporary read back by the mask and the polygons: uncompressed.
         profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
         with open_raster_for_writing(ids_path, grid, profile) as out:
-            for row_off, ids, strip_valid_px, strip_boxes in ordered_map(
-                finish, cut_strips, n_threads
-            ):
-                n_valid_px += strip_valid_px
-                _widen_boxes(boxes, strip_boxes)
-                out.write(ids, 1, window=Window(0, row_off, grid.width_px, ids.shape[0]))
+            for strip in ordered_map(finish, cut_strips(), n_threads):
+                n_valid_px += strip.n_valid_px
+                _widen_boxes(boxes, strip.boxes)
+                totals.add(strip.figures)
+                window = Window(0, strip.row_off, grid.width_px, strip.ids.shape[0])
+                out.write(strip.ids, 1, window=window)
     cut_path.unlink()
+    area_m2 = labelling.cell_counts * float(grid.cell_area_m2)
     return GapRasters(
         ids_path=ids_path,
         grid=grid,
-        area_m2=labelling.cell_counts * float(grid.cell_area_m2),
+        area_m2=area_m2,
         boxes=boxes,
         n_valid_px=n_valid_px,
         n_gap_px=int(labelling.cell_counts.sum()),
+        statistics=totals.statistics(area_m2) if dsm is not None else None,
     )
 
 
@@ -457,21 +488,51 @@ def _sorted_by_id(ids: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, ...
     return (sorted_ids[starts], starts, *(value[order] for value in values))
 
 
-def _final_strip(
-    labelling: Any, job: tuple[int, int, np.ndarray]
-) -> tuple[int, np.ndarray, int, np.ndarray]:
-    """Pass 2 on one cut strip: ``(row_off, ids with nodata, valid cells, boxes)``.
+@dataclass(frozen=True)
+class _FinalStrip:
+    """What pass 2 makes of one cut strip.
 
-    ``boxes`` is (k, 5) ``id, row_start, row_stop, col_start, col_stop`` (rows in raster
-    coordinates) of the ids present in the strip.
+    Attributes:
+        row_off: its first row.
+        ids: (rows, W) int32 final ids, ``IDS_NODATA`` where the cut is nodata.
+        n_valid_px: cells that are not nodata.
+        boxes: (k, 5) ``id, row_start, row_stop, col_start, col_stop`` (raster rows) of
+            the ids present in the strip.
+        figures: the strip's DSM figures (None when no DSM was given).
     """
-    strip_index, row_off, cut_rows = job
+
+    row_off: int
+    ids: np.ndarray
+    n_valid_px: int
+    boxes: np.ndarray
+    figures: _StripFigures | None
+
+
+def _final_strip(
+    labelling: Any,
+    job: tuple[int, int, np.ndarray, tuple[np.ndarray, np.ndarray] | None],
+) -> _FinalStrip:
+    """Pass 2 on one cut strip (and the DSM strip, for the statistics, when given).
+
+    One stable sort of the strip's gap cells by id gives both the boxes and the DSM
+    minima and maxima; the sums are ``_strip_figures``' (row-major ``bincount``), so the
+    statistics are bitwise those of ``gap_raster_statistics``.
+    """
+    strip_index, row_off, cut_rows, dsm_strip = job
     ids = labelling.strip_ids(strip_index, cut_rows == MASK_GAP)
     is_valid = cut_rows != MASK_NODATA
     rows, cols = np.nonzero(ids > 0)
     boxes = np.zeros((0, 5), dtype=np.int64)
+    figures = None
     if rows.size:
-        present, starts, rows, cols = _sorted_by_id(ids[rows, cols], rows, cols)
+        gap_ids = ids[rows, cols]
+        extra: tuple[np.ndarray, ...] = ()
+        if dsm_strip is not None:
+            dsm_values, dsm_valid = dsm_strip
+            gap_values = dsm_values[rows, cols].astype(np.float64)
+            gap_valid = dsm_valid[rows, cols]
+            extra = (gap_values, gap_valid)
+        present, starts, rows, cols, *sorted_extra = _sorted_by_id(gap_ids, rows, cols, *extra)
         boxes = np.column_stack(
             [
                 present,
@@ -481,8 +542,20 @@ def _final_strip(
                 np.maximum.reduceat(cols, starts) + 1,
             ]
         ).astype(np.int64)
+        if dsm_strip is not None:
+            sorted_values, sorted_valid = sorted_extra
+            n_gaps = labelling.n_gaps
+            measured_ids = gap_ids[gap_valid]
+            figures = _StripFigures(
+                sums=np.bincount(measured_ids, weights=gap_values[gap_valid], minlength=n_gaps + 1),
+                valid_counts=np.bincount(measured_ids, minlength=n_gaps + 1),
+                present=present,
+                # An id whose cells are all DSM nodata keeps +/-inf: NaN in the statistics.
+                lows=np.minimum.reduceat(np.where(sorted_valid, sorted_values, np.inf), starts),
+                highs=np.maximum.reduceat(np.where(sorted_valid, sorted_values, -np.inf), starts),
+            )
     ids[~is_valid] = IDS_NODATA
-    return row_off, ids, int(np.count_nonzero(is_valid)), boxes
+    return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), boxes, figures)
 
 
 def _widen_boxes(boxes: np.ndarray, strip_boxes: np.ndarray) -> None:

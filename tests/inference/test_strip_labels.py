@@ -150,6 +150,16 @@ def test_on_disk_gaps_equal_the_in_memory_ones(
             source, grid, 0.5, 1.0, tmp_path / "work", cleanup_radius_px, n_threads=n_threads
         )
         stats = postprocess.gap_raster_statistics(gaps, dsm, n_threads)
+    # The same statistics measured in the labelling's second pass, from the DSM strips.
+    (tmp_path / "fused").mkdir()
+    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
+        fused = postprocess.label_gap_rasters(
+            source, grid, 0.5, 1.0, tmp_path / "fused", cleanup_radius_px, None, n_threads, dsm
+        )
+    assert gaps.statistics is None and fused.statistics is not None
+    for name in ("area_m2", "dsm_mean_m", "dsm_min_m", "dsm_max_m"):
+        np.testing.assert_array_equal(getattr(fused.statistics, name), getattr(stats, name))
+    np.testing.assert_array_equal(fused.boxes, gaps.boxes)
     assert gaps.n_gaps == expected.n_gaps > 5
     # The statistics against scipy's per-label reductions over the valid DSM cells.
     measured = np.where(np.isnan(dsm_values), 0, expected.ids)
