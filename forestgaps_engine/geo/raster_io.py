@@ -147,6 +147,45 @@ def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
     return Grid(crs, dataset.transform, dataset.height, dataset.width)
 
 
+def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Band 1 of a rasterio dataset as (float32 values NaN where invalid, bool valid).
+
+    Invalid: the dataset's mask, and NaN or infinite values. When the mask is just the
+    band's nodata value (or there is none) the cells are compared with it here: a masked
+    read has GDAL build a mask band from the same blocks, a third of the read's time.
+    Other masks (per-dataset, alpha) go through the masked read.
+    """
+    from rasterio.enums import MaskFlags
+
+    flags = dataset.mask_flag_enums[0]
+    nodata = dataset.nodata
+    if flags == [MaskFlags.all_valid] or (flags == [MaskFlags.nodata] and nodata is not None):
+        raw = dataset.read(1, window=window)
+        values = raw.astype(np.float32, copy=False)
+        valid = np.isfinite(values)
+        if flags == [MaskFlags.nodata] and _representable(nodata, raw.dtype):
+            valid &= raw != raw.dtype.type(nodata)
+        values[~valid] = np.nan
+        return values, valid
+    masked = dataset.read(1, window=window, masked=True)
+    # Filled in place: a float32 band is not copied (masked.filled would copy it).
+    values = np.asarray(masked.data, dtype=np.float32)
+    valid = np.isfinite(values)
+    valid &= ~np.ma.getmaskarray(masked)
+    values[~valid] = np.nan
+    return values, valid
+
+
+def _representable(nodata: float, dtype: np.dtype) -> bool:
+    """Whether band cells of ``dtype`` can equal ``nodata`` (NaN is caught as non-finite)."""
+    if np.isnan(nodata):
+        return False
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return float(nodata).is_integer() and info.min <= nodata <= info.max
+    return True
+
+
 def _band_from_masked(masked: np.ma.MaskedArray, grid: Grid, path: str) -> Band:
     # float32 first: integer rasters (masks, ids) cannot hold the NaN fill.
     values = np.asarray(masked.astype(np.float32).filled(np.nan), dtype=np.float32)

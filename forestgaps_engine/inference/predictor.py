@@ -22,6 +22,7 @@ import numpy as np
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.data.fill import fill_nodata_nearest
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.raster_io import read_valid_values
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
 from forestgaps_engine.inference.cut import cut_cells
@@ -61,14 +62,7 @@ def read_window(
 
     if width_px is None:
         width_px = source.width - col_off
-    masked = source.read(1, window=Window(col_off, row_off, width_px, height_px), masked=True)
-    # Filled in place: a float32 band is not copied (masked.filled would copy it).
-    values = np.asarray(masked.data, dtype=np.float32)
-    invalid = np.ma.getmaskarray(masked)
-    values[invalid] = np.nan
-    valid = np.isfinite(values)
-    valid &= ~invalid
-    return values, valid
+    return read_valid_values(source, Window(col_off, row_off, width_px, height_px))
 
 
 def read_strip(source: Any, row_off: int, height_px: int) -> tuple[np.ndarray, np.ndarray]:

@@ -169,3 +169,63 @@ def test_windows_tile_the_grid_and_stream_the_raster(tmp_path):
         )
     np.testing.assert_array_equal(rebuilt, values)
     assert empty_blocks == 1
+
+
+@pytest.mark.parametrize(
+    ("dtype", "nodata", "internal_mask"),
+    [
+        ("float32", -9999.0, False),
+        ("float32", float("nan"), False),
+        ("float32", None, False),
+        ("int16", -32768, False),
+        ("uint16", 0, False),
+        ("float64", 0.0, True),  # a per-dataset mask: the masked read
+    ],
+)
+def test_read_valid_values_matches_the_masked_read(tmp_path, dtype, nodata, internal_mask):
+    import rasterio
+    from affine import Affine
+
+    from forestgaps_engine.geo.raster_io import read_valid_values
+
+    rng = np.random.default_rng(1)
+    data = rng.integers(1, 200, (40, 50)).astype(dtype)
+    if nodata is not None and not internal_mask:
+        data[5:9, 10:30] = nodata
+    if np.issubdtype(data.dtype, np.floating):
+        data[20, 20:25] = np.nan
+        data[21, 3] = np.inf
+    path = tmp_path / "band.tif"
+    profile = dict(
+        driver="GTiff",
+        width=50,
+        height=40,
+        count=1,
+        dtype=dtype,
+        transform=Affine(1, 0, 0, 0, -1, 40),
+        tiled=True,
+        blockxsize=16,
+        blockysize=16,
+    )
+    if not internal_mask and nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(path, "w", **profile) as dataset:
+            dataset.write(data, 1)
+            if internal_mask:
+                mask = np.full((40, 50), 255, np.uint8)
+                mask[30:35, :] = 0
+                dataset.write_mask(mask)
+    with rasterio.open(path) as dataset:
+        masked = dataset.read(1, masked=True)
+        values, valid = read_valid_values(dataset)
+        from rasterio.windows import Window
+
+        window_values, window_valid = read_valid_values(dataset, Window(7, 3, 30, 20))
+    want_valid = ~np.ma.getmaskarray(masked) & np.isfinite(masked.data.astype(np.float32))
+    np.testing.assert_array_equal(valid, want_valid)
+    assert not valid.all() or (nodata is None and dtype != "float32")
+    np.testing.assert_array_equal(values[valid], masked.data[valid].astype(np.float32))
+    assert np.isnan(values[~valid]).all() and values.dtype == np.float32
+    np.testing.assert_array_equal(window_valid, valid[3:23, 7:37])
+    np.testing.assert_array_equal(window_values[window_valid], values[3:23, 7:37][window_valid])
