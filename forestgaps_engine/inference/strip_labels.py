@@ -95,8 +95,14 @@ class StripLabelling:
     def strip_ids(self, strip_index: int, is_foreground: np.ndarray) -> np.ndarray:
         """(rows, W) int32 final ids of one strip, from the same strip pass 1 read."""
         local = _label_strip(is_foreground)
-        provisional = np.where(local > 0, local + self.offsets[strip_index], 0)
-        return self.final_ids[provisional]
+        # The strip's provisional ids are offset + 1 .. next offset: a table by local label
+        # (0 stays 0) maps the strip in one gather instead of shifting every cell first.
+        offset = int(self.offsets[strip_index])
+        is_last = strip_index + 1 == self.offsets.size
+        end = self.final_ids.size - 1 if is_last else int(self.offsets[strip_index + 1])
+        by_local = self.final_ids[offset : end + 1].copy()
+        by_local[0] = 0
+        return by_local[local]
 
 
 def _strip_starts(height_px: int, strip_rows: int) -> range:
