@@ -31,35 +31,38 @@ _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 
 
 def _boundary_edges(labels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(start row, start col, direction, label, cell row, cell col) of every boundary edge."""
-    padded = np.pad(labels, 1)
+    """(start row, start col, direction, label, cell row, cell col) of every boundary edge.
+
+    Edges come side by side (top, right, bottom, left), each side's in row-major order of
+    their cells.
+    """
+    height_px, width_px = labels.shape
+    padded = np.zeros((height_px + 2, width_px + 2), dtype=labels.dtype)
+    padded[1:-1, 1:-1] = labels
     inner = padded[1:-1, 1:-1]
     is_labelled = inner > 0
-    parts = []
     # Cell (r, c): top side east from (r, c); right side south from (r, c+1); bottom side
-    # west from (r+1, c+1); left side north from (r+1, c).
-    neighbours = (
-        (padded[:-2, 1:-1], 0, 0, 0),
-        (padded[1:-1, 2:], 1, 0, 1),
-        (padded[2:, 1:-1], 2, 1, 1),
-        (padded[1:-1, :-2], 3, 1, 0),
-    )
-    for neighbour, direction, row_shift, col_shift in neighbours:
-        rows, cols = np.nonzero(is_labelled & (neighbour != inner))
+    # west from (r+1, c+1); left side north from (r+1, c). One bit per boundary side, so
+    # the strip is scanned for boundary cells once rather than once per side.
+    neighbours = (padded[:-2, 1:-1], padded[1:-1, 2:], padded[2:, 1:-1], padded[1:-1, :-2])
+    sides_of_cell = np.zeros(labels.shape, dtype=np.uint8)
+    for side, neighbour in enumerate(neighbours):
+        differs = neighbour != inner
+        differs &= is_labelled
+        sides_of_cell |= differs.view(np.uint8) << side
+    cells = np.flatnonzero(sides_of_cell)
+    cell_sides = sides_of_cell.ravel()[cells]
+    parts = []
+    for side, (row_shift, col_shift) in enumerate(((0, 0), (0, 1), (1, 1), (1, 0))):
+        side_cells = cells[(cell_sides & (1 << side)) != 0]
+        rows, cols = np.divmod(side_cells, width_px)
         parts.append(
-            (
-                rows + row_shift,
-                cols + col_shift,
-                np.full(rows.size, direction, np.int64),
-                rows,
-                cols,
-            )
+            (rows + row_shift, cols + col_shift, np.full(rows.size, side, np.int64), rows, cols)
         )
-    # np.nonzero gives int64 already: no cast, which copied each array once more.
     start_row, start_col, direction, cell_row, cell_col = (
         np.concatenate([part[i] for part in parts]) for i in range(5)
     )
-    label = labels[cell_row, cell_col].astype(np.int64)
+    label = labels.ravel()[cell_row * width_px + cell_col].astype(np.int64)
     return start_row, start_col, direction, label, cell_row, cell_col
 
 
