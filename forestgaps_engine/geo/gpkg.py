@@ -292,6 +292,11 @@ class TracedLayerWriter:
 
 def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
     """One column's values as SQL parameters (NaN -> None)."""
+    # Numeric columns convert in bulk: a call per value was 60 ms per 100 000 values.
+    if sql_type == "REAL" and values.dtype.kind in "fiu":
+        return [None if value != value else value for value in values.astype(float).tolist()]
+    if sql_type == "INTEGER" and values.dtype.kind in "iu":
+        return values.astype(np.int64).tolist()
     return [_sql_value(value, sql_type) for value in values.tolist()]
 
 

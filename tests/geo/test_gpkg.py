@@ -151,3 +151,20 @@ def test_qgis_loads_the_layer(tmp_path: Path, require_qgis: None) -> None:
     assert [f.name() for f in layer.fields()] == ["fid"] + [f.name for f in FIELDS]
     areas = sorted(feature.geometry().area() for feature in layer.getFeatures())
     assert areas == pytest.approx([2.0, 6.0])
+
+
+def test_sql_columns_convert_in_bulk_like_value_by_value() -> None:
+    from forestgaps_engine.geo.gpkg import _sql_column, _sql_value
+
+    columns = [
+        (np.array([1.5, np.nan, np.inf, -2.0], dtype=np.float32), "REAL"),
+        (np.array([1.5, np.nan, 3.0]), "REAL"),
+        (np.array([3, 4, 5], dtype=np.int32), "REAL"),
+        (np.array([7, 8], dtype=np.uint16), "INTEGER"),
+        (np.array([7.9, np.nan]), "INTEGER"),
+        (np.array(["a", "b"]), "TEXT"),
+    ]
+    for values, sql_type in columns:
+        got = _sql_column(values, sql_type)
+        want = [_sql_value(value, sql_type) for value in values.tolist()]
+        assert got == want and [type(v) for v in got] == [type(v) for v in want], values
