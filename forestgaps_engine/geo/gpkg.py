@@ -296,7 +296,7 @@ def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
     if sql_type == "REAL" and values.dtype.kind in "fiu":
         return [None if value != value else value for value in values.astype(float).tolist()]
     if sql_type == "INTEGER" and values.dtype.kind in "iu":
-        return values.astype(np.int64).tolist()
+        return values.tolist()  # Python ints, whatever the width
     return [_sql_value(value, sql_type) for value in values.tolist()]
 
 

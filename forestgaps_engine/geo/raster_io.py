@@ -147,24 +147,34 @@ def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
     return Grid(crs, dataset.transform, dataset.height, dataset.width)
 
 
+# Band types whose nodata test is done here as GDAL does it; others (float64, 64-bit
+# integers, whose nodata rasterio hands over as a float) take the masked read.
+_COMPARED_DTYPES = ("float32", "uint8", "int8", "uint16", "int16", "uint32", "int32")
+_FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
+
+
 def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Band 1 of a rasterio dataset as (float32 values NaN where invalid, bool valid).
 
     Invalid: the dataset's mask, and NaN or infinite values. When the mask is just the
-    band's nodata value (or there is none) the cells are compared with it here: a masked
-    read has GDAL build a mask band from the same blocks, a third of the read's time.
-    Other masks (per-dataset, alpha) go through the masked read.
+    band's nodata value (or there is none) and the band is float32 or a 8-32 bit integer,
+    the cells are compared with the nodata value here, with GDAL's rule: a masked read
+    has GDAL build a mask band from the same blocks, a third of the read's time. Other
+    masks (per-dataset, alpha) and band types go through the masked read.
     """
     from rasterio.enums import MaskFlags
 
     flags = dataset.mask_flag_enums[0]
     nodata = dataset.nodata
-    if flags == [MaskFlags.all_valid] or (flags == [MaskFlags.nodata] and nodata is not None):
+    compared = dataset.dtypes[0] in _COMPARED_DTYPES
+    if compared and (
+        flags == [MaskFlags.all_valid] or (flags == [MaskFlags.nodata] and nodata is not None)
+    ):
         raw = dataset.read(1, window=window)
         values = raw.astype(np.float32, copy=False)
         valid = np.isfinite(values)
-        if flags == [MaskFlags.nodata] and _representable(nodata, raw.dtype):
-            valid &= raw != raw.dtype.type(nodata)
+        if flags == [MaskFlags.nodata]:
+            valid &= ~_is_nodata(raw, float(nodata))
         values[~valid] = np.nan
         return values, valid
     masked = dataset.read(1, window=window, masked=True)
@@ -176,14 +186,30 @@ def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.
     return values, valid
 
 
-def _representable(nodata: float, dtype: np.dtype) -> bool:
-    """Whether band cells of ``dtype`` can equal ``nodata`` (NaN is caught as non-finite)."""
+def _is_nodata(raw: np.ndarray, nodata: float) -> np.ndarray:
+    """The cells GDAL's nodata mask band (3.6) marks, for float32 and 8-32 bit integers.
+
+    Integers: a nodata outside the type's range marks nothing, one inside is truncated
+    to the type. float32: equal within GDAL's tolerance, ``|x - n| < 2 eps |x + n|``
+    (about 4 ulps); NaN cells are left to the caller's finiteness test.
+    """
     if np.isnan(nodata):
-        return False
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return float(nodata).is_integer() and info.min <= nodata <= info.max
-    return True
+        return np.zeros(raw.shape, dtype=bool)
+    if np.issubdtype(raw.dtype, np.integer):
+        info = np.iinfo(raw.dtype)
+        if not info.min <= nodata <= info.max:
+            return np.zeros(raw.shape, dtype=bool)
+        return raw == raw.dtype.type(nodata)
+    target = np.float32(nodata)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # A superset by two comparisons, then GDAL's test on those few cells only.
+        slack = np.float32(4.0 * _FLOAT32_EPSILON * abs(float(target)) * 1.01)
+        near = (raw >= target - slack) & (raw <= target + slack)
+        candidates = raw[near]
+        if candidates.size:
+            tolerance = np.float32(2.0 * _FLOAT32_EPSILON) * np.abs(candidates + target)
+            near[near] = (candidates == target) | (np.abs(candidates - target) < tolerance)
+    return near
 
 
 def _band_from_masked(masked: np.ma.MaskedArray, grid: Grid, path: str) -> Band:

@@ -471,9 +471,10 @@ class _TraceJob:
 
 def _trace_job(job: _TraceJob) -> TracedRings:
     ids = job.ids
-    # Other labels' cells (and nodata, -1) are zeroed: traced elsewhere or never. A table
-    # by id, not np.isin, which sorts the strip's cells.
-    is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 2, bool)
+    # Other labels' cells (and nodata, any id <= 0) are zeroed: traced elsewhere or never.
+    # A table by id, not np.isin, which sorts the strip's cells.
+    np.maximum(ids, 0, out=ids)
+    is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 1, bool)
     is_traced[job.traced_ids] = True
     ids[~is_traced[ids]] = 0
     traced = trace_window(ids) if job.is_box else trace_labels(ids)

@@ -161,6 +161,7 @@ def test_sql_columns_convert_in_bulk_like_value_by_value() -> None:
         (np.array([1.5, np.nan, 3.0]), "REAL"),
         (np.array([3, 4, 5], dtype=np.int32), "REAL"),
         (np.array([7, 8], dtype=np.uint16), "INTEGER"),
+        (np.array([2**63, 5], dtype=np.uint64), "INTEGER"),
         (np.array([7.9, np.nan]), "INTEGER"),
         (np.array(["a", "b"]), "TEXT"),
     ]

@@ -179,6 +179,9 @@ def test_windows_tile_the_grid_and_stream_the_raster(tmp_path):
         ("float32", None, False),
         ("int16", -32768, False),
         ("uint16", 0, False),
+        ("uint8", 0.5, False),  # GDAL truncates a fractional nodata of an integer band
+        ("float32", -3.4028234663852886e38, False),
+        ("float64", -9999.0, False),  # float64 takes the masked read
         ("float64", 0.0, True),  # a per-dataset mask: the masked read
     ],
 )
@@ -191,7 +194,20 @@ def test_read_valid_values_matches_the_masked_read(tmp_path, dtype, nodata, inte
     rng = np.random.default_rng(1)
     data = rng.integers(1, 200, (40, 50)).astype(dtype)
     if nodata is not None and not internal_mask:
-        data[5:9, 10:30] = nodata
+        if np.issubdtype(data.dtype, np.integer):
+            info = np.iinfo(data.dtype)
+            if info.min <= nodata <= info.max:
+                data[5:9, 10:30] = data.dtype.type(nodata)
+        else:
+            data[5:9, 10:30] = nodata
+            # Cells 1 to 6 ulps away from the nodata value: GDAL marks those within its
+            # tolerance (about 4 ulps) as nodata too.
+            near = np.full(6, nodata, dtype=data.dtype)
+            for step in range(6):
+                near[step:] = np.nextafter(near[step:], np.inf)
+            data[10, 0:6] = near
+            if nodata > np.finfo(data.dtype).min:
+                data[11, 0:6] = 2 * data.dtype.type(nodata) - near
     if np.issubdtype(data.dtype, np.floating):
         data[20, 20:25] = np.nan
         data[21, 3] = np.inf
