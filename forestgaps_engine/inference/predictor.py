@@ -5,7 +5,9 @@ batches of tiles): the DSM window a chunk covers is read once; each window is no
 once, then stacked T times with the T thresholds so one model call carries every threshold
 of its windows. Blended cells are written as soon as no later tile can touch them, so the
 arrays depend on the tile and chunk sizes, never on the raster height; only the few rows
-shared by two tile rows span the raster width.
+shared by two tile rows span the raster width. The backend may run on a worker thread one
+batch ahead of this reading and writing (``InferenceConfig.model_thread``), with the same
+calls and the same sums in the same order.
 """
 
 from __future__ import annotations
