@@ -75,6 +75,11 @@ def test_the_model_thread_writes_the_same_files_with_the_same_calls(tmp_path):
         assert len(worker_calls) == (len(backend.threads) if model_thread else 0)
         assert backend.most_running == 1
         assert result.summary["n_model_calls"] == len(backend.calls) > 3
+        # The stream's wall time, which the per-step timings may overlap.
+        timings = result.summary["timings_s"]
+        assert 0 < timings["stream"] <= timings["total"]
+        stream_mpix_per_s = 260 * 420 / 1e6 / timings["stream"]
+        assert result.summary["predict_mpix_per_s"] == pytest.approx(stream_mpix_per_s, rel=0.01)
     assert calls[True] == calls[False]
     assert outputs[True].keys() == outputs[False].keys()
     assert all(len(outputs[False][f"gaps_t{t}.gpkg"]) > 0 for t in (2, 5, 10))
