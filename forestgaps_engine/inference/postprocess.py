@@ -200,7 +200,9 @@ class _StripFigures:
 
     sums: np.ndarray  # (n_gaps + 1,) float64, by gap id
     valid_counts: np.ndarray  # (n_gaps + 1,) int64, by gap id
-    present: np.ndarray  # (k,) ids with a valid cell in the strip, increasing
+    # (k,) ids in the strip, increasing; an id with no valid DSM cell there has lows +inf
+    # and highs -inf (they leave the running minima and maxima as they are).
+    present: np.ndarray
     lows: np.ndarray  # (k,) float64
     highs: np.ndarray  # (k,) float64
 
