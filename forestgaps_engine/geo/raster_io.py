@@ -174,7 +174,8 @@ def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.
         values = raw.astype(np.float32, copy=False)
         valid = np.isfinite(values)
         if flags == [MaskFlags.nodata]:
-            valid &= ~_is_nodata(raw, float(nodata))
+            # valid and not nodata, in one pass (True > False only).
+            np.greater(valid, _is_nodata(raw, float(nodata)), out=valid)
         values[~valid] = np.nan
         return values, valid
     masked = dataset.read(1, window=window, masked=True)

@@ -473,8 +473,10 @@ def _trace_job(job: _TraceJob) -> TracedRings:
     ids = job.ids
     # Other labels' cells (and nodata, any id <= 0) are zeroed: traced elsewhere or never.
     # A table by id, not np.isin, which sorts the strip's cells.
-    np.maximum(ids, 0, out=ids)
-    is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 1, bool)
+    if ids.min(initial=0) < -1:
+        np.maximum(ids, 0, out=ids)
+    # One entry past the largest id: -1 (nodata) reads that last entry, which is False.
+    is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 2, bool)
     is_traced[job.traced_ids] = True
     ids[~is_traced[ids]] = 0
     traced = trace_window(ids) if job.is_box else trace_labels(ids)
