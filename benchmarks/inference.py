@@ -1,10 +1,11 @@
 """Inference throughput and memory; prints one JSON object.
 
 Figures: end-to-end MPix/s of ``predict`` and model-only MPix/s per backend on a synthetic
-DSM, their ratio, the achieved GFLOP/s against this machine's measured 4096² matmul peak
-(fp32 and bf16, torch), the overlap overhead (pixels computed / pixels output), the auto
-backend's calibration, and peak RSS of ``predict`` at several raster sizes (one fresh
-process per size).
+DSM, their ratio (and the ratio's ceiling if the call's core-seconds filled every core),
+the achieved GFLOP/s against this machine's measured 4096² matmul peak (fp32 and bf16,
+torch), the overlap overhead (pixels computed / pixels output), the auto backend's
+calibration, and peak RSS of ``predict`` at several raster sizes (one fresh process per
+size).
 
 Usage:
     python benchmarks/inference.py --size 1024 --rss-sizes 1024,2048
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from forestgaps_engine.config.inference import InferenceConfig  # noqa: E402
+from forestgaps_engine.threads import available_cores  # noqa: E402
 
 
 def synthetic_dsm(path: Path, size_px: int, seed: int = 0, strip_rows: int = 1024) -> Path:
@@ -230,13 +232,20 @@ def main() -> None:
     usable = [*installed, "auto"] + (["torch_compile"] if "torch" in installed else [])
     for backend in [name for name in wanted if name in usable]:
         backend_config = config.model_copy(update={"backend": backend})
+        cpu_before = os.times()
         result = predict(dsm, thresholds, loaded, work / f"out_{backend}", backend_config)
+        cpu_after = os.times()
         summary = result.summary
+        # Core-seconds of the whole call (every thread): with n cores, no overlap of the
+        # work can make the call shorter than this over n.
+        cpu_core_s = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
         entry: dict[str, object] = {
             "device": summary["device"],
             "backend": summary["backend"],
             "end_to_end_mpix_per_s": summary["mpix_per_s"],
             "timings_s": summary["timings_s"],
+            "cpu_core_s": round(cpu_core_s, 3),
+            "mean_cores_busy": round(cpu_core_s / summary["timings_s"]["total"], 3),
         }
         if backend == "auto":
             entry["calibration"] = summary["backend_calibration"]
@@ -252,6 +261,15 @@ def main() -> None:
                 # and the overlap are work the model does for one output pixel).
                 "end_to_end_over_model_only": round(summary["mpix_per_s"] / model_mpix, 4),
                 "computed_over_model_only": round(computed_mpix_per_s / model_mpix, 4),
+                # The same ratio if the call's work filled every core all the time: the
+                # most any overlap of the steps could reach with this much work.
+                "computed_over_model_only_full_overlap": round(
+                    computed_mpix_per_s
+                    * summary["timings_s"]["total"]
+                    / (cpu_core_s / available_cores())
+                    / model_mpix,
+                    4,
+                ),
                 "model_time_share": round(
                     summary["timings_s"]["model"] / summary["timings_s"]["total"], 4
                 ),
