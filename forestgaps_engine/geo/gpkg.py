@@ -255,6 +255,11 @@ class TracedLayerWriter:
         self._atomic = atomic_path(self.target)
         temp_path = self._atomic.__enter__()
         self._connection = sqlite3.connect(temp_path)
+        # The file is a temporary renamed into place only once complete (and removed on
+        # any failure), so SQLite's rollback journal and fsyncs protect nothing here:
+        # 0.05 s of a 4096² map's 1 s of polygons. Neither setting is stored in the file.
+        self._connection.execute("PRAGMA journal_mode = OFF")
+        self._connection.execute("PRAGMA synchronous = OFF")
         _create_layer(self._connection, self.layer, self.fields, self.srs)
         return self
 
