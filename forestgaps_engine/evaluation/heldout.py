@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
@@ -101,8 +101,16 @@ def _pooled(scores: list[MethodScores]) -> dict[str, float | None]:
     }
 
 
+class ScoredSite(Protocol):
+    """What ``score_on_sites`` reads of a site (``HeldOutSite``, ``RealSample``)."""
+
+    name: str
+    dsm: Path
+    chm: Path
+
+
 def score_on_sites(
-    sites: Sequence[HeldOutSite],
+    sites: Sequence[ScoredSite],
     model: Any,
     thresholds_m: Sequence[float],
     out_dir: str | Path,
@@ -112,7 +120,7 @@ def score_on_sites(
     """Evaluate ``model`` (None: baselines alone) on every site and pool the scores.
 
     Args:
-        sites: from ``heldout_sites``.
+        sites: from ``heldout_sites`` or ``real_samples.build_real_samples``.
         model: model folder, ``"default"``, a ``LoadedModel`` or None.
         thresholds_m: thresholds scored.
         out_dir: one ``evaluate`` report per site goes to ``out_dir/<site>``.
