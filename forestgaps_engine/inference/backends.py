@@ -133,31 +133,76 @@ class TorchBackend:
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
+        return self._probabilities(self._model, dsm, thresholds_m)
+
+    def _probabilities(self, module: Any, dsm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
             inputs = torch.from_numpy(np.ascontiguousarray(dsm, dtype=np.float32))
             thresholds = torch.from_numpy(np.ascontiguousarray(thresholds_m, dtype=np.float32))
-            logits = self._model(inputs.to(self.device), thresholds.to(self.device))
+            logits = module(inputs.to(self.device), thresholds.to(self.device))
             return torch.sigmoid(logits.float()).cpu().numpy()
 
 
 class TorchCompileBackend(TorchBackend):
-    """PyTorch with ``torch.compile`` (inductor), through ``models.compile.maybe_compile``.
+    """PyTorch with ``torch.compile`` (inductor), compiled lazily on the first batch.
 
-    Window sharing is probed on the eager model first: a probe on the compiled one would
-    compile once more for its shapes. Compilation happens on the first tile size (tens of
-    seconds on a CPU) and again when edge tiles bring new sizes, so this backend pays off on
-    large rasters only; ``auto`` never picks it. When compilation is impossible or fails,
-    it runs eagerly and says so (``name`` becomes ``torch``).
+    The first call compiles for its shape (seconds to tens of seconds on a CPU; inductor
+    keeps the result in its on-disk cache, so a later process loads it faster). A run
+    brings batches of two sizes, full ones and the shorter last one of a tile row or
+    column chunk: the second size makes ``torch.compile`` compile once more with a
+    dynamic batch dimension, which then serves every size but 1, a size it always
+    specializes. A single window is therefore padded to two (a zero window, cut off the
+    output: windows are independent in eval mode). Window sharing is probed on the eager
+    model, which compiles nothing. When compilation is impossible or fails on the first
+    call, the run goes on eagerly and ``name`` becomes ``torch``, so ``summary.json``
+    says what ran. ``auto`` never picks this backend: its compile time pays off only on
+    large rasters.
     """
 
     def __init__(self, model: Any, device: str = "cpu") -> None:
+        # Unset until compiled, so the window-sharing probe in super() runs eagerly.
+        self._compiled: Any = None
+        self._has_run = False
         super().__init__(model, device)
-        from forestgaps_engine.models.compile import maybe_compile
+        from forestgaps_engine.models.compile import compile_unsupported_reason
 
-        compiled = maybe_compile(self._model, enabled=True)
-        self.name = "torch_compile" if compiled is not self._model else "torch"
-        self._model = compiled
+        reason = compile_unsupported_reason(self._model)
+        if reason is not None:
+            logger.warning("torch.compile disabled: %s; running eagerly", reason)
+            self.name = "torch"
+            return
+        try:
+            self._compiled = self._torch.compile(self._model)
+        except Exception as error:  # noqa: BLE001 - any compiler failure means: run eagerly
+            self._run_eagerly(error)
+            return
+        self.name = "torch_compile"
+
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
+        if self._compiled is None:
+            return super().run(dsm, thresholds_m, valid)
+        n_outputs = len(thresholds_m)
+        if dsm.shape[0] == 1:
+            dsm = np.concatenate([dsm, np.zeros_like(dsm)])
+            thresholds_m = np.concatenate([thresholds_m, thresholds_m])
+        try:
+            probabilities = self._probabilities(self._compiled, dsm, thresholds_m)
+        except Exception as error:  # noqa: BLE001 - any compiler failure means: run eagerly
+            if self._has_run:
+                raise
+            self._run_eagerly(error)
+            probabilities = super().run(dsm, thresholds_m, valid)
+        self._has_run = True
+        return probabilities[:n_outputs]
+
+    def _run_eagerly(self, error: Exception) -> None:
+        logger.warning(
+            "torch.compile failed (%s: %s); running eagerly", type(error).__name__, error
+        )
+        self._compiled, self.name = None, "torch"
 
 
 def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
