@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from forestgaps_engine.config.base import StrictModel
 
@@ -22,3 +22,14 @@ class ModelConfig(StrictModel):
 
     name: str = Field("unet_film_cbam", description="registered model name")
     params: dict[str, Any] = Field(default_factory=dict, description="architecture parameters")
+    # Written to the model card: cell sizes (min, max) the trained model predicts on
+    # without resampling; set it from a held-out evaluation at several cell sizes
+    # (`forestgaps evaluate-heldout`). None: the training resolution alone.
+    native_resolutions_m: tuple[float, float] | None = None
+
+    @field_validator("native_resolutions_m")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0.0 < value[0] <= value[1]:
+            raise ValueError(f"need 0 < min <= max, got {value}")
+        return value

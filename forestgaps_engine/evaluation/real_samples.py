@@ -41,7 +41,7 @@ class RealSample:
     """One evaluation pair.
 
     Attributes:
-        name: ``<source stem>`` for a real DSM, ``<source stem>_<terrain>`` otherwise.
+        name: ``<source stem>[_<cell>m]`` for a real DSM, with ``_<terrain>`` otherwise.
         source: the file in the data folder it was built from.
         terrain: ``lidar`` (the cloud's own ground), ``flat`` or ``terrain`` (synthetic).
         dsm: DSM GeoTIFF the model and the DSM-only baseline read.
@@ -58,7 +58,7 @@ class RealSample:
 def build_real_samples(
     data_dir: str | Path,
     work_dir: str | Path,
-    resolution_m: float = 1.0,
+    resolutions_m: tuple[float, ...] = (1.0,),
     terrain_seed: int = 9300,
 ) -> list[RealSample]:
     """Rasterize the clouds and make the DSMs of every real sample found in ``data_dir``.
@@ -66,9 +66,12 @@ def build_real_samples(
     Args:
         data_dir: folder of ``*.laz`` clouds and ``ALS_CHM_*.tif`` CHMs; absent files are
             skipped.
-        work_dir: where the rasters are written, one folder per source.
-        resolution_m: cell size the clouds are rasterized at; the CHM rasters keep theirs.
-        terrain_seed: seed of the first synthetic landscape (one per source, in order).
+        work_dir: where the rasters are written, one folder per source and cell size.
+        resolutions_m: cell sizes the clouds are rasterized at (one sample each, the
+            first named after the cloud alone, the others ``<stem>_<cell>m``); the CHM
+            rasters keep theirs.
+        terrain_seed: seed of the first synthetic landscape (one per canopy-only
+            raster, in order).
 
     Returns:
         The samples, in a fixed order (raw clouds, normalised clouds, CHMs).
@@ -82,31 +85,39 @@ def build_real_samples(
     work = ensure_writable_dir(work_dir)
     samples: list[RealSample] = []
     for name in RAW_CLOUDS:
-        if (data / name).is_file():
-            rasters = rasterize_point_cloud(data / name, resolution_m, work / Path(name).stem)
-            samples.append(
-                RealSample(Path(name).stem, name, "lidar", rasters["dsm"], rasters["chm"])
-            )
-    canopy_only: list[tuple[str, Path]] = []
+        for stem, resolution_m in _cells(data / name, resolutions_m):
+            rasters = rasterize_point_cloud(data / name, resolution_m, work / stem)
+            samples.append(RealSample(stem, name, "lidar", rasters["dsm"], rasters["chm"]))
+    canopy_only: list[tuple[str, str, Path]] = []
     for name in NORMALIZED_CLOUDS:
-        if (data / name).is_file():
+        for stem, resolution_m in _cells(data / name, resolutions_m):
             rasters = rasterize_point_cloud(
-                data / name, resolution_m, work / Path(name).stem, normalized="chm"
+                data / name, resolution_m, work / stem, normalized="chm"
             )
-            canopy_only.append((name, rasters["chm"]))
-    canopy_only += [(path.name, path) for path in sorted(data.glob(CHM_PATTERN))]
+            canopy_only.append((name, stem, rasters["chm"]))
+    canopy_only += [(path.name, path.stem, path) for path in sorted(data.glob(CHM_PATTERN))]
     if not samples and not canopy_only:
         raise DataError(
             f"{data}: no real sample found (expected {', '.join(RAW_CLOUDS + NORMALIZED_CLOUDS)}"
             f" or {CHM_PATTERN})",
             hint="Point --data at the project's shared data folder (../shared/data).",
         )
-    for index, (name, chm) in enumerate(canopy_only):
-        stem = Path(name).stem
+    for index, (name, stem, chm) in enumerate(canopy_only):
         for kind in TERRAIN_KINDS:
             dsm = _dsm_over_ground(chm, work / stem / f"dsm_{kind}.tif", kind, terrain_seed + index)
             samples.append(RealSample(f"{stem}_{kind}", name, kind, dsm, chm))
     return samples
+
+
+def _cells(cloud: Path, resolutions_m: tuple[float, ...]) -> list[tuple[str, float]]:
+    """(sample stem, cell size) per resolution of a cloud that exists: the first is the
+    cloud's stem alone, the others ``<stem>_<cell>m``."""
+    if not cloud.is_file():
+        return []
+    return [
+        (cloud.stem if index == 0 else f"{cloud.stem}_{resolution_m:g}m", resolution_m)
+        for index, resolution_m in enumerate(resolutions_m)
+    ]
 
 
 def _dsm_over_ground(chm_path: Path, target: Path, kind: str, seed: int) -> Path:

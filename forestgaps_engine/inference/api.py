@@ -42,7 +42,7 @@ from forestgaps_engine.inference.postprocess import (
     write_gap_mask,
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
-from forestgaps_engine.inference.resample import view_on_grid, working_grid
+from forestgaps_engine.inference.resample import native_range_m, view_on_grid, working_grid
 from forestgaps_engine.inference.windows import computed_pixel_ratio
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.version import __version__
@@ -226,7 +226,9 @@ def predict(
             dsm = dsm_stack.enter_context(open_single_band(dsm_path))
             grid = grid_of(dsm)
             check_horizontal_units(grid.crs, str(dsm_path))
-            work = working_grid(grid, loaded.card.resolution_m, str(dsm_path))
+            work = working_grid(
+                grid, loaded.card.resolution_m, str(dsm_path), native_range_m(loaded.card)
+            )
             import rasterio
 
             widest_px = max(grid.width_px, work.width_px)

@@ -33,6 +33,7 @@ class CardInfo:
     model_version: str = ""
     architecture: str = ""
     resolution_m: float = 1.0
+    native_resolutions_m: tuple[float, float] | None = None
     threshold_range_m: tuple[float, float] = (0.0, 0.0)
     normalizer: dict[str, Any] = field(default_factory=dict)
 
@@ -108,11 +109,13 @@ def _torch_free_model(model: Any) -> InferenceModel:
     try:
         payload = json.loads(card_file.read_text("utf-8"))
         low_m, high_m = payload.get("threshold_range_m", (0.0, 0.0))
+        native = payload.get("native_resolutions_m")
         card = CardInfo(
             model_id=str(payload.get("model_id", "")),
             model_version=str(payload.get("model_version", "")),
             architecture=str(payload.get("architecture", "")),
             resolution_m=float(payload.get("resolution_m", 1.0)),
+            native_resolutions_m=(float(native[0]), float(native[1])) if native else None,
             threshold_range_m=(float(low_m), float(high_m)),
             normalizer=dict(payload.get("normalizer", {})),
         )

@@ -1,9 +1,11 @@
 """The grid a model predicts on, and streaming views of rasters warped onto another grid.
 
-A model sees heights at the cell size it was trained on; a DSM at another resolution
-(beyond a 10 % tolerance) or in degrees is viewed through a GDAL WarpedVRT on a metric grid
-at the model's resolution, read window by window like the file itself, and the outputs are
-warped back onto the input grid the same way.
+A model sees heights at the cell size it was trained on, or at any cell size its card
+declares it runs on natively (``native_resolutions_m``, measured on held-out sites); a DSM
+outside that range (beyond a 10 % tolerance) or in degrees is viewed through a GDAL
+WarpedVRT on a metric grid at the range's nearer end (in degrees: the training cell size),
+read window by window like the file itself, and the outputs are warped back onto the input
+grid the same way.
 """
 
 from __future__ import annotations
@@ -21,35 +23,76 @@ logger = logging.getLogger(__name__)
 RESOLUTION_TOLERANCE = 0.10
 
 
-def working_grid(grid: Grid, model_resolution_m: float, source: str) -> Grid:
+def native_range_m(card: Any) -> tuple[float, float]:
+    """Cell sizes (min, max) a model predicts on without resampling, metres.
+
+    A card's ``native_resolutions_m`` when it declares one (measured on held-out sites at
+    several cell sizes), else its training ``resolution_m`` alone.
+    """
+    declared = getattr(card, "native_resolutions_m", None)
+    if declared:
+        return (float(declared[0]), float(declared[1]))
+    return (float(card.resolution_m), float(card.resolution_m))
+
+
+def working_grid(
+    grid: Grid,
+    model_resolution_m: float,
+    source: str,
+    native_range: tuple[float, float] | None = None,
+) -> Grid:
     """The grid to predict on: ``grid`` itself when it suits the model, else a metric grid.
+
+    A cell size within ``native_range`` (10 % tolerance at both ends) is predicted on as
+    it is; a finer or coarser one is resampled to the nearer end of the range. A DSM in
+    degrees gets a metric grid at ``model_resolution_m``.
 
     Args:
         grid: the input DSM's grid.
         model_resolution_m: the model's training cell size, metres.
         source: file name for log messages.
+        native_range: (min, max) cell sizes the model runs on natively; default
+            ``model_resolution_m`` alone.
     """
     from forestgaps_engine.geo.warp import metric_grid_for
 
     if is_geographic(grid.crs):
         return metric_grid_for(grid, model_resolution_m)
+    finest_m, coarsest_m = native_range or (model_resolution_m, model_resolution_m)
     res_x, res_y = grid.resolution_m
-    relative = max(abs(res_x - model_resolution_m), abs(res_y - model_resolution_m))
-    if relative <= RESOLUTION_TOLERANCE * model_resolution_m:
+    low_m = finest_m * (1.0 - RESOLUTION_TOLERANCE)
+    high_m = coarsest_m * (1.0 + RESOLUTION_TOLERANCE)
+    if all(low_m <= res <= high_m for res in (res_x, res_y)):
+        if finest_m < coarsest_m and not _close(res_x, model_resolution_m):
+            logger.info(
+                "%s: %g x %g m cells, predicted on as they are (the model was trained at "
+                "%g m and runs natively on %g-%g m cells)",
+                source,
+                res_x,
+                res_y,
+                model_resolution_m,
+                finest_m,
+                coarsest_m,
+            )
         return grid
-    target = metric_grid_for(grid, model_resolution_m)
+    target_m = finest_m if min(res_x, res_y) < low_m else coarsest_m
+    target = metric_grid_for(grid, target_m)
     logger.info(
-        "%s: %g x %g m cells differ from the model's %g m; predicting on a %d x %d px grid "
+        "%s: %g x %g m cells differ from the model's %s m; predicting on a %d x %d px grid "
         "at %g m and resampling the outputs back to the input grid",
         source,
         res_x,
         res_y,
-        model_resolution_m,
+        f"{finest_m:g}-{coarsest_m:g}" if finest_m < coarsest_m else f"{finest_m:g}",
         target.width_px,
         target.height_px,
-        model_resolution_m,
+        target_m,
     )
     return target
+
+
+def _close(value_m: float, reference_m: float) -> bool:
+    return abs(value_m - reference_m) <= RESOLUTION_TOLERANCE * reference_m
 
 
 def _resampling_for(source: Grid, target: Grid, is_mask: bool) -> Any:

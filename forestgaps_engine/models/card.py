@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import atomic_path, ensure_writable_dir
@@ -36,6 +36,16 @@ def _now_utc() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def check_native_resolutions(range_m: tuple[float, float], resolution_m: float) -> None:
+    """Raise ValueError unless 0 < min <= resolution_m <= max."""
+    finest_m, coarsest_m = range_m
+    if not 0.0 < finest_m <= resolution_m <= coarsest_m:
+        raise ValueError(
+            f"native_resolutions_m ({finest_m:g}, {coarsest_m:g}) must be positive and hold "
+            f"the training resolution {resolution_m:g} m"
+        )
+
+
 class ModelCard(BaseModel):
     """Everything needed to rebuild, trust and describe a trained model.
 
@@ -46,6 +56,9 @@ class ModelCard(BaseModel):
         thresholds_m: height thresholds seen in training, metres.
         threshold_range_m: (min, max) of the thresholds the model is meant for, metres.
         resolution_m: cell size of the training rasters, metres.
+        native_resolutions_m: (min, max) cell sizes the model predicts on without
+            resampling, measured on held-out sites (None: ``resolution_m`` alone); DSMs
+            outside are resampled to the nearer end.
         tile_size_px: training tile size.
         data_manifest_hash: hash of the prepared dataset's manifest.
         metrics: validation metrics (name -> value).
@@ -63,6 +76,7 @@ class ModelCard(BaseModel):
     thresholds_m: list[float] = Field(default_factory=list)
     threshold_range_m: tuple[float, float] = (0.0, 0.0)
     resolution_m: float = Field(default=1.0, gt=0.0)
+    native_resolutions_m: tuple[float, float] | None = None
     tile_size_px: int = Field(default=256, ge=1)
     data_manifest_hash: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
@@ -70,6 +84,12 @@ class ModelCard(BaseModel):
     model_version: str = "0.1.0"
     created_utc: str = Field(default_factory=_now_utc)
     model_id: str = ""
+
+    @model_validator(mode="after")
+    def _native_range_holds_the_training_resolution(self) -> ModelCard:
+        if self.native_resolutions_m is not None:
+            check_native_resolutions(self.native_resolutions_m, self.resolution_m)
+        return self
 
     def describe(self) -> str:
         """Human summary, one fact per line."""
@@ -80,7 +100,12 @@ class ModelCard(BaseModel):
             f"architecture    {self.architecture} {json.dumps(self.params, sort_keys=True)}",
             f"thresholds (m)  {', '.join(f'{t:g}' for t in self.thresholds_m)} "
             f"(range {low:g}..{high:g})",
-            f"resolution (m)  {self.resolution_m:g}",
+            f"resolution (m)  {self.resolution_m:g}"
+            + (
+                f" (native {self.native_resolutions_m[0]:g}..{self.native_resolutions_m[1]:g})"
+                if self.native_resolutions_m
+                else ""
+            ),
             f"tile size (px)  {self.tile_size_px}",
             f"normalizer      {json.dumps(self.normalizer, sort_keys=True)}",
             f"data manifest   {self.data_manifest_hash or '-'}",

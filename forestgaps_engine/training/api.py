@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.errors import DataError, TrainingError
+from forestgaps_engine.errors import ConfigError, DataError, TrainingError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
 if TYPE_CHECKING:
@@ -95,9 +95,22 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
     resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
     resolution_m = resolution_m or (site_resolutions_m[0] if site_resolutions_m else None)
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
+    native = config.model.native_resolutions_m
+    if native is not None:
+        from forestgaps_engine.models.card import check_native_resolutions
+
+        try:
+            check_native_resolutions(native, float(resolution_m))
+        except ValueError as error:
+            # Checked before training, not when the card is written at its end.
+            raise ConfigError(
+                f"model.native_resolutions_m: {error}",
+                hint=f"Use a range that holds {float(resolution_m):g}, or leave it unset.",
+            ) from error
     return {
         "thresholds_m": thresholds_m,
         "resolution_m": float(resolution_m),
+        "native_resolutions_m": native,
         "tile_size_px": int(
             manifest.get("tile_size_px") or data.get("tile_size_px") or config.data.tile_size_px
         ),
@@ -350,6 +363,7 @@ def _save_model(
         thresholds_m=thresholds_m,
         threshold_range_m=(min(thresholds_m), max(thresholds_m)),
         resolution_m=facts["resolution_m"],
+        native_resolutions_m=facts.get("native_resolutions_m"),
         tile_size_px=facts["tile_size_px"],
         data_manifest_hash=facts["content_hash"],
         metrics=metrics,

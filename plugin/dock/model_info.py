@@ -21,6 +21,7 @@ def describe_model(model: str) -> ModelInfo:
         Architecture, thresholds, resolution and version, or the plain reason there is none.
     """
     from forestgaps_engine.errors import ModelError
+    from forestgaps_engine.inference.resample import native_range_m
     from forestgaps_engine.models.card import read_card, resolve_model_files
 
     try:
@@ -30,10 +31,12 @@ def describe_model(model: str) -> ModelInfo:
         return ModelInfo(False, f"No model available: {error.message}. {error.hint}")
     low_m, high_m = card.threshold_range_m
     thresholds = ", ".join(f"{t:g}" for t in card.thresholds_m) or "-"
+    finest_m, coarsest_m = native_range_m(card)
+    cells = f" (runs on {finest_m:g}–{coarsest_m:g} m cells)" if finest_m < coarsest_m else ""
     text = (
         f"{card.architecture} v{card.model_version} (id {card.model_id or '-'})\n"
         f"thresholds {thresholds} m (range {low_m:g}–{high_m:g} m), "
-        f"resolution {card.resolution_m:g} m, engine {card.engine_version}"
+        f"resolution {card.resolution_m:g} m{cells}, engine {card.engine_version}"
     )
     return ModelInfo(True, text, (float(low_m), float(high_m)))
 

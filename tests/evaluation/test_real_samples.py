@@ -58,18 +58,24 @@ def test_margins_are_model_minus_baseline_and_none_where_undefined():
 
 
 def test_real_samples_flat_ground_makes_the_dsm_only_baseline_near_exact(shared_data, tmp_path):
-    samples = build_real_samples(shared_data, tmp_path / "work")
+    samples = build_real_samples(shared_data, tmp_path / "work", (1.0, 0.5))
     names = [s.name for s in samples]
     assert names == [
         "Topography",
+        "Topography_0.5m",
         "MixedConifer_flat",
         "MixedConifer_terrain",
+        "MixedConifer_0.5m_flat",
+        "MixedConifer_0.5m_terrain",
         "ALS_CHM_CAU_2012_flat",
         "ALS_CHM_CAU_2012_terrain",
         "ALS_CHM_DUC_flat",
         "ALS_CHM_DUC_terrain",
     ]
     assert samples[0].terrain == "lidar" and samples[0].dsm.name == "dsm.tif"
+    for sample, cell_m in zip(samples[:2], (1.0, 0.5), strict=True):
+        with rasterio.open(sample.dsm) as dsm, rasterio.open(sample.chm) as chm:
+            assert dsm.res == chm.res == (cell_m, cell_m)
     by_name = {s.name: s for s in samples}
     flat = score_on_sites([by_name["MixedConifer_flat"]], None, [5.0], tmp_path / "flat")
     hilly = score_on_sites([by_name["MixedConifer_terrain"]], None, [5.0], tmp_path / "hilly")

@@ -8,7 +8,7 @@ from rasterio.transform import from_origin
 
 from forestgaps_engine.cli.main import main
 from forestgaps_engine.config import load_config
-from forestgaps_engine.errors import DataError
+from forestgaps_engine.errors import ConfigError, DataError
 from forestgaps_engine.models.card import load_model
 from forestgaps_engine.training.api import train
 from tests.training.prepared import write_prepared
@@ -35,7 +35,8 @@ def _config(tmp_path: Path, *extra: str):
 def test_train_writes_a_loadable_model_with_its_card(tmp_path):
     prepared = write_prepared(tmp_path / "prepared", n_train=8, n_val=4)
     progress = []
-    result = train(_config(tmp_path), prepared, progress=lambda f, m: progress.append(f))
+    config = _config(tmp_path, "model.native_resolutions_m=[0.5, 1.0]")
+    result = train(config, prepared, progress=lambda f, m: progress.append(f))
     assert result.epochs_run == 2
     assert (result.checkpoint_dir / "last.pt").is_file()
     card = json.loads((result.model_dir / "model_card.json").read_text())
@@ -43,6 +44,7 @@ def test_train_writes_a_loadable_model_with_its_card(tmp_path):
     assert card["params"]["base_channels"] == 8
     assert card["thresholds_m"] == [2.0, 5.0] and card["threshold_range_m"] == [2.0, 5.0]
     assert card["model_version"] == "1.0.0"
+    assert card["native_resolutions_m"] == [0.5, 1.0]
     assert card["normalizer"]["strategy"] == "robust_percentile"
     assert card["data_manifest_hash"]
     assert "val_iou" in card["metrics"] and "val_iou_t5" in card["metrics"]
@@ -86,6 +88,14 @@ def test_cli_resume_continues_to_more_epochs(tmp_path, capsys):
 def test_missing_prepared_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="manifest.json"):
         train(_config(tmp_path), tmp_path / "nowhere")
+
+
+def test_a_native_range_without_the_training_resolution_is_refused_before_training(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared", n_train=4, n_val=0)
+    with pytest.raises(ConfigError, match="native_resolutions_m") as raised:
+        train(_config(tmp_path, "model.native_resolutions_m=[2, 4]"), prepared)
+    assert "1 m" in str(raised.value) or "1 m" in raised.value.hint
+    assert not (tmp_path / "run").exists()
 
 
 def test_unprepared_thresholds_are_refused(tmp_path):
