@@ -32,6 +32,10 @@ class InferenceConfig(StrictModel):
     # Run the model on a worker thread one batch ahead of reading, normalizing, blending
     # and writing (same outputs bit for bit; False runs every step on the calling thread).
     model_thread: bool = True
+    # Predict on a DSM's own cells when they lie in the model card's native_resolutions_m;
+    # False warps every DSM not at the training cell size to it (a 0.5 m DSM then costs a
+    # quarter of the model time, at a loss of accuracy: see docs/benchmark.md).
+    native_resolutions: bool = True
 
     @model_validator(mode="after")
     def _area_bounds_ordered(self) -> InferenceConfig:

@@ -226,9 +226,8 @@ def predict(
             dsm = dsm_stack.enter_context(open_single_band(dsm_path))
             grid = grid_of(dsm)
             check_horizontal_units(grid.crs, str(dsm_path))
-            work = working_grid(
-                grid, loaded.card.resolution_m, str(dsm_path), native_range_m(loaded.card)
-            )
+            native = native_range_m(loaded.card) if config.native_resolutions else None
+            work = working_grid(grid, loaded.card.resolution_m, str(dsm_path), native)
             import rasterio
 
             widest_px = max(grid.width_px, work.width_px)

@@ -74,6 +74,10 @@ def test_a_finer_dsm_inside_the_range_is_predicted_on_its_own_grid(tmp_path, tin
     assert result.summary["timings_s"]["resample_back"] == 0.0
     resampled = predict(dsm, [5], tiny_model, tmp_path / "resampled", SMALL)
     assert resampled.summary["working_grid"]["resolution_m"] == [1.0, 1.0]
+    # Turned off, the declared range is ignored and the DSM is warped as before.
+    warped_config = SMALL.model_copy(update={"native_resolutions": False})
+    warped = predict(dsm, [5], native, tmp_path / "warped", warped_config)
+    assert warped.summary["working_grid"]["resolution_m"] == [1.0, 1.0]
     with rasterio.open(dsm) as source:
         expected = (source.transform, source.shape)
     for item in (result.thresholds[0], resampled.thresholds[0]):
