@@ -92,3 +92,18 @@ def test_the_shipped_model_declares_the_range_its_evaluation_measured():
         pytest.skip("no bundled default model in resources/models/default")
     card = json.loads((DEFAULT_MODEL_DIR / CARD_FILE).read_text())
     assert card["native_resolutions_m"] == [0.5, 1.0]
+
+
+def test_the_torch_free_loader_reads_the_range_from_the_card():
+    from forestgaps_engine.inference.model_source import (
+        DEFAULT_MODEL_DIR,
+        ONNX_FILE,
+        CardInfo,
+        _torch_free_model,
+    )
+
+    if not (DEFAULT_MODEL_DIR / ONNX_FILE).is_file():
+        pytest.skip("no bundled default model.onnx in resources/models/default")
+    model = _torch_free_model("default")
+    assert isinstance(model.card, CardInfo)
+    assert native_range_m(model.card) == (0.5, 1.0)
