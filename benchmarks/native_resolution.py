@@ -13,6 +13,8 @@ Usage::
     .venv/bin/python benchmarks/native_resolution.py [--model default]
         [--cells 0.5,0.75,1.5,2] [--seeds 9000,9001] [--extent 512]
         [--data ../shared/data] [--out out/native_resolution]
+
+Prints the JSON and writes it to ``OUT/native_resolution.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.heldout import HeldOutSite, heldout_sites, score_on_sites
+from forestgaps_engine.files import write_json_atomic
 from forestgaps_engine.models.card import load_model
 
 DEFAULT_DATA = Path(
@@ -144,6 +147,7 @@ def main() -> int:
         "native_better": f"{sum(wins)} of {len(wins)}",
         "duration_s": round(time.perf_counter() - started_s, 1),
     }
+    write_json_atomic(args.out / "native_resolution.json", report)
     print(json.dumps(report, indent=2))
     return 0
 

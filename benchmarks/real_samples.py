@@ -8,8 +8,8 @@ Usage::
 
 Samples (``evaluation/real_samples.py``): the raw cloud ``Topography.laz`` rasterized at
 each of ``--resolutions`` (real DSM, real terrain); the height-normalised
-``MixedConifer.laz`` and the CHMs ``ALS_CHM_*.tif``, each as a DSM over flat ground and
-over a seeded synthetic landscape. Labels: ForestGapR on each sample's CHM, patches kept
+``MixedConifer.laz`` (at each of ``--resolutions`` too) and the CHMs ``ALS_CHM_*.tif``,
+each as a DSM over flat ground and over a seeded synthetic landscape (one per source). Labels: ForestGapR on each sample's CHM, patches kept
 at 1-10000 m² for every method, and again without the upper bound (how well the height
 classes are mapped, apart from which large patches the rule drops). Prints JSON (per
 sample: IoU and object F1 per method and threshold, the model's IoU margin over the
@@ -91,7 +91,7 @@ def main() -> int:
     )
     parser.add_argument("--max-area", type=float, default=10000.0, help="gap rule, m²")
     parser.add_argument(
-        "--resolutions", default="1,0.5", help="cells (m) the raw cloud is rasterized at"
+        "--resolutions", default="1,0.5", help="cells (m) the clouds are rasterized at"
     )
     parser.add_argument("--terrain-seed", type=int, default=9300)
     args = parser.parse_args()

@@ -33,8 +33,9 @@ class InferenceConfig(StrictModel):
     # and writing (same outputs bit for bit; False runs every step on the calling thread).
     model_thread: bool = True
     # Predict on a DSM's own cells when they lie in the model card's native_resolutions_m;
-    # False warps every DSM not at the training cell size to it (a 0.5 m DSM then costs a
-    # quarter of the model time, at a loss of accuracy: see docs/benchmark.md).
+    # False warps every DSM not at the training cell size to it (a 0.5 m DSM then costs
+    # about a third of the model time and 7 % less in all, at a loss of accuracy: see
+    # docs/benchmark.md and docs/performance.md).
     native_resolutions: bool = True
 
     @model_validator(mode="after")

@@ -9,6 +9,17 @@ from pydantic import Field, field_validator
 from forestgaps_engine.config.base import StrictModel
 
 
+def check_native_resolutions(range_m: tuple[float, float], resolution_m: float) -> None:
+    """Raise ValueError unless ``0 < min <= resolution_m <= max`` (a model card's
+    ``native_resolutions_m`` around its training cell size)."""
+    finest_m, coarsest_m = range_m
+    if not 0.0 < finest_m <= resolution_m <= coarsest_m:
+        raise ValueError(
+            f"native_resolutions_m must satisfy 0 < min <= training resolution "
+            f"({resolution_m:g} m) <= max, got ({finest_m:g}, {coarsest_m:g})"
+        )
+
+
 class ModelConfig(StrictModel):
     """Architecture name from the registry plus its keyword parameters.
 

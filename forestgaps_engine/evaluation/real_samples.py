@@ -70,8 +70,8 @@ def build_real_samples(
         resolutions_m: cell sizes the clouds are rasterized at (one sample each, the
             first named after the cloud alone, the others ``<stem>_<cell>m``); the CHM
             rasters keep theirs.
-        terrain_seed: seed of the first synthetic landscape (one per canopy-only
-            raster, in order).
+        terrain_seed: seed of the first synthetic landscape (one per canopy-only source,
+            in order: the normalised clouds, then the CHM rasters).
 
     Returns:
         The samples, in a fixed order (raw clouds, normalised clouds, CHMs).
@@ -102,9 +102,12 @@ def build_real_samples(
             f" or {CHM_PATTERN})",
             hint="Point --data at the project's shared data folder (../shared/data).",
         )
-    for index, (name, stem, chm) in enumerate(canopy_only):
+    # One landscape per source, whatever the cell sizes it is rasterized at.
+    sources = list(dict.fromkeys(name for name, _, _ in canopy_only))
+    for name, stem, chm in canopy_only:
+        seed = terrain_seed + sources.index(name)
         for kind in TERRAIN_KINDS:
-            dsm = _dsm_over_ground(chm, work / stem / f"dsm_{kind}.tif", kind, terrain_seed + index)
+            dsm = _dsm_over_ground(chm, work / stem / f"dsm_{kind}.tif", kind, seed)
             samples.append(RealSample(f"{stem}_{kind}", name, kind, dsm, chm))
     return samples
 

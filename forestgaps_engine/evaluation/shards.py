@@ -33,6 +33,7 @@ from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.inference.resample import native_range_m
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -238,7 +239,8 @@ def evaluate_shards(
         "count as a false gap.",
     ]
     model_cell_m = float(loaded.card.resolution_m or prepared.cell_size_m)
-    if abs(model_cell_m - prepared.cell_size_m) > 1e-6:
+    finest_m, coarsest_m = native_range_m(loaded.card)
+    if not finest_m - 1e-6 <= prepared.cell_size_m <= coarsest_m + 1e-6:
         notes.append(f"The model was trained at {model_cell_m:g} m and the tiles are at "
                      f"{prepared.cell_size_m:g} m; tiles are not resampled here.")  # fmt: skip
         logger.warning("%s", notes[-1])

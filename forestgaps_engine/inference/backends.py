@@ -154,16 +154,15 @@ class TorchCompileBackend(TorchBackend):
     dynamic batch dimension, which then serves every size but 1, a size it always
     specializes. A single window is therefore padded to two (a zero window, cut off the
     output: windows are independent in eval mode). Window sharing is probed on the eager
-    model, which compiles nothing. When compilation is impossible or fails on the first
-    call, the run goes on eagerly and ``name`` becomes ``torch``, so ``summary.json``
-    says what ran. ``auto`` never picks this backend: its compile time pays off only on
+    model, which compiles nothing. When compilation is impossible, or a compiled call
+    fails where the eager model succeeds on the same inputs, the run goes on eagerly and
+    ``name`` becomes ``torch``, so ``summary.json`` says what ran. ``auto`` never picks this backend: its compile time pays off only on
     large rasters.
     """
 
     def __init__(self, model: Any, device: str = "cpu") -> None:
         # Unset until compiled, so the window-sharing probe in super() runs eagerly.
         self._compiled: Any = None
-        self._has_run = False
         super().__init__(model, device)
         from forestgaps_engine.models.compile import compile_unsupported_reason
 
@@ -190,12 +189,11 @@ class TorchCompileBackend(TorchBackend):
             thresholds_m = np.concatenate([thresholds_m, thresholds_m])
         try:
             probabilities = self._probabilities(self._compiled, dsm, thresholds_m)
-        except Exception as error:  # noqa: BLE001 - any compiler failure means: run eagerly
-            if self._has_run:
-                raise
-            self._run_eagerly(error)
+        except Exception as error:  # noqa: BLE001 - a compiler failure (on any call: a new
+            # batch size compiles again) means: run eagerly. An error of the model itself
+            # fails eagerly too, and that error is the one raised.
             probabilities = super().run(dsm, thresholds_m, valid)
-        self._has_run = True
+            self._run_eagerly(error)
         return probabilities[:n_outputs]
 
     def _run_eagerly(self, error: Exception) -> None:

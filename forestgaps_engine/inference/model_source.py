@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.inference.normalize import NumpyNormalizer
 
@@ -91,6 +92,15 @@ def as_inference_model(model: Any) -> InferenceModel:
     return _torch_free_model(model)
 
 
+def _native_range(value: Any, payload: dict[str, Any]) -> tuple[float, float] | None:
+    """The card's ``native_resolutions_m``, checked as ``ModelCard`` checks it."""
+    if value is None:
+        return None
+    finest_m, coarsest_m = (float(item) for item in value)
+    check_native_resolutions((finest_m, coarsest_m), float(payload.get("resolution_m", 1.0)))
+    return (finest_m, coarsest_m)
+
+
 def _torch_free_model(model: Any) -> InferenceModel:
     folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
     if folder.is_file():
@@ -109,17 +119,17 @@ def _torch_free_model(model: Any) -> InferenceModel:
     try:
         payload = json.loads(card_file.read_text("utf-8"))
         low_m, high_m = payload.get("threshold_range_m", (0.0, 0.0))
-        native = payload.get("native_resolutions_m")
+        native = _native_range(payload.get("native_resolutions_m"), payload)
         card = CardInfo(
             model_id=str(payload.get("model_id", "")),
             model_version=str(payload.get("model_version", "")),
             architecture=str(payload.get("architecture", "")),
             resolution_m=float(payload.get("resolution_m", 1.0)),
-            native_resolutions_m=(float(native[0]), float(native[1])) if native else None,
+            native_resolutions_m=native,
             threshold_range_m=(float(low_m), float(high_m)),
             normalizer=dict(payload.get("normalizer", {})),
         )
-    except (OSError, ValueError, TypeError, AttributeError) as error:
+    except (OSError, ValueError, TypeError, AttributeError, LookupError) as error:
         raise ModelError(
             f"{card_file}: not a readable model card ({error})",
             hint="Restore model_card.json from the model folder written by train.",

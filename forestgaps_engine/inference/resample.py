@@ -43,9 +43,12 @@ def working_grid(
 ) -> Grid:
     """The grid to predict on: ``grid`` itself when it suits the model, else a metric grid.
 
-    A cell size within ``native_range`` (10 % tolerance at both ends) is predicted on as
-    it is; a finer or coarser one is resampled to the nearer end of the range. A DSM in
-    degrees gets a metric grid at ``model_resolution_m``.
+    Square cells within ``native_range`` (10 % tolerance at both ends) are predicted on as
+    they are. Other cells are resampled onto square ones at the nearest size in the
+    range: finer cells to its finest end, coarser ones to its coarsest, non-square ones
+    by their finer side (the model's windows count pixels, so stretched cells would
+    stretch the canopy it sees). A DSM in degrees gets a metric grid at its own cell size
+    in metres, brought into the range the same way.
 
     Args:
         grid: the input DSM's grid.
@@ -57,12 +60,14 @@ def working_grid(
     from forestgaps_engine.geo.warp import metric_grid_for
 
     if is_geographic(grid.crs):
-        return metric_grid_for(grid, model_resolution_m)
+        if native_range is None:
+            return metric_grid_for(grid, model_resolution_m)
+        metric_m = metric_grid_for(grid).resolution_m[0]
+        return metric_grid_for(grid, _into_range(metric_m, *native_range))
     finest_m, coarsest_m = native_range or (model_resolution_m, model_resolution_m)
     res_x, res_y = grid.resolution_m
-    low_m = finest_m * (1.0 - RESOLUTION_TOLERANCE)
-    high_m = coarsest_m * (1.0 + RESOLUTION_TOLERANCE)
-    if all(low_m <= res <= high_m for res in (res_x, res_y)):
+    is_square = _close(res_x, res_y)
+    if is_square and all(_within(res, finest_m, coarsest_m) for res in (res_x, res_y)):
         if finest_m < coarsest_m and not _close(res_x, model_resolution_m):
             logger.info(
                 "%s: %g x %g m cells, predicted on as they are (the model was trained at "
@@ -75,7 +80,7 @@ def working_grid(
                 coarsest_m,
             )
         return grid
-    target_m = finest_m if min(res_x, res_y) < low_m else coarsest_m
+    target_m = _into_range(min(res_x, res_y), finest_m, coarsest_m)
     target = metric_grid_for(grid, target_m)
     logger.info(
         "%s: %g x %g m cells differ from the model's %s m; predicting on a %d x %d px grid "
@@ -89,6 +94,21 @@ def working_grid(
         target_m,
     )
     return target
+
+
+def _within(cell_m: float, finest_m: float, coarsest_m: float) -> bool:
+    return (
+        finest_m * (1.0 - RESOLUTION_TOLERANCE)
+        <= cell_m
+        <= coarsest_m * (1.0 + RESOLUTION_TOLERANCE)
+    )
+
+
+def _into_range(cell_m: float, finest_m: float, coarsest_m: float) -> float:
+    """``cell_m`` itself when the model runs on it, else the nearer end of the range."""
+    if _within(cell_m, finest_m, coarsest_m):
+        return cell_m
+    return finest_m if cell_m < finest_m else coarsest_m
 
 
 def _close(value_m: float, reference_m: float) -> bool:

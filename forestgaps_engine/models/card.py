@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import atomic_path, ensure_writable_dir
 from forestgaps_engine.version import __version__
@@ -34,16 +35,6 @@ MODEL_ID_LENGTH = 12
 
 def _now_utc() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def check_native_resolutions(range_m: tuple[float, float], resolution_m: float) -> None:
-    """Raise ValueError unless 0 < min <= resolution_m <= max."""
-    finest_m, coarsest_m = range_m
-    if not 0.0 < finest_m <= resolution_m <= coarsest_m:
-        raise ValueError(
-            f"native_resolutions_m ({finest_m:g}, {coarsest_m:g}) must be positive and hold "
-            f"the training resolution {resolution_m:g} m"
-        )
 
 
 class ModelCard(BaseModel):
@@ -242,7 +233,8 @@ def read_card(card_file: str | Path) -> ModelCard:
         ) from error
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+            f"{'.'.join(str(p) for p in item['loc']) or 'card'}: {item['msg']}"
+            for item in error.errors()
         )
         raise ModelError(
             f"{card_file}: invalid model card ({problems})",

@@ -97,7 +97,7 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     native = config.model.native_resolutions_m
     if native is not None:
-        from forestgaps_engine.models.card import check_native_resolutions
+        from forestgaps_engine.config.model import check_native_resolutions
 
         try:
             check_native_resolutions(native, float(resolution_m))

@@ -40,6 +40,25 @@ def test_cells_inside_the_native_range_stay_and_others_go_to_its_nearer_end(dsm_
     assert work.bounds == pytest.approx(grid.bounds)
 
 
+def test_stretched_cells_go_to_square_ones_at_their_finer_side():
+    transform = Affine(0.5, 0.0, 700_000.0, 0.0, -1.0, 6_600_000.0)
+    grid = Grid("EPSG:2154", transform, 96, 192)
+    work = working_grid(grid, 1.0, "dsm.tif", (0.5, 1.0))
+    assert work.resolution_m == pytest.approx((0.5, 0.5))
+    assert working_grid(grid, 1.0, "dsm.tif").resolution_m == pytest.approx((1.0, 1.0))
+
+
+def test_a_dsm_in_degrees_keeps_its_metric_cell_size_when_the_model_runs_on_it():
+    # About 0.5 m cells at 46 degrees north.
+    transform = Affine(0.0000065, 0.0, 6.0, 0.0, -0.0000045, 46.0)
+    grid = Grid("EPSG:4326", transform, 200, 200)
+    native = working_grid(grid, 1.0, "dsm.tif", (0.5, 1.0))
+    warped = working_grid(grid, 1.0, "dsm.tif")
+    assert native.resolution_m[0] == pytest.approx(0.5, rel=0.1)
+    assert warped.resolution_m == pytest.approx((1.0, 1.0))
+    assert native.crs == warped.crs and native.crs != "EPSG:4326"
+
+
 def test_without_a_declared_range_every_other_cell_size_goes_to_the_training_one(caplog):
     with caplog.at_level(logging.INFO):
         assert working_grid(_grid(0.5), 1.0, "dsm.tif").resolution_m == (1.0, 1.0)
@@ -56,7 +75,7 @@ def test_the_range_comes_from_the_card_with_or_without_torch():
 
 
 def test_a_range_must_hold_the_training_resolution():
-    with pytest.raises(ValidationError, match="hold the training resolution 1 m"):
+    with pytest.raises(ValidationError, match=r"min <= training resolution \(1 m\) <= max"):
         type(card_for())(**{**card_for().model_dump(), "native_resolutions_m": (0.25, 0.5)})
     with pytest.raises(ValidationError, match="min <= max"):
         ModelConfig(native_resolutions_m=(1.0, 0.5))
@@ -92,6 +111,25 @@ def test_the_shipped_model_declares_the_range_its_evaluation_measured():
         pytest.skip("no bundled default model in resources/models/default")
     card = json.loads((DEFAULT_MODEL_DIR / CARD_FILE).read_text())
     assert card["native_resolutions_m"] == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("declared", [[0.5], [0.5, 0.8], [1.0, 0.5], [0.0, 1.0]])
+def test_the_torch_free_loader_refuses_a_bad_range_naming_the_card(
+    tmp_path, tiny_model_dir, declared
+):
+    import shutil
+
+    from forestgaps_engine.errors import ModelError
+    from forestgaps_engine.inference.model_source import _torch_free_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "model.onnx").write_bytes(b"not read before the card")
+    card = json.loads((folder / "model_card.json").read_text())
+    card["native_resolutions_m"] = declared
+    (folder / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="model_card.json: not a readable model card"):
+        _torch_free_model(folder)
 
 
 def test_the_torch_free_loader_reads_the_range_from_the_card():

@@ -81,15 +81,26 @@ def test_a_failing_first_call_runs_eagerly_and_says_so(tiny_model, monkeypatch, 
     np.testing.assert_allclose(probabilities, expected, atol=1e-6)
 
 
-def test_a_failure_after_compiling_is_not_hidden(tiny_model, monkeypatch):
+def test_a_compile_failure_on_a_later_batch_size_also_runs_eagerly(tiny_model, monkeypatch):
     monkeypatch.setattr(torch, "compile", RecordingCompiler(fail_on_call=2))
     monkeypatch.setattr(
         "forestgaps_engine.models.compile.compile_unsupported_reason", lambda model: None
     )
     backend = TorchCompileBackend(tiny_model.model)
-    backend.run(_windows(2), np.array([5.0, 5.0], dtype=np.float32))
-    with pytest.raises(OSError, match="crashed"):
-        backend.run(_windows(2), np.array([5.0, 5.0], dtype=np.float32))
+    backend.run(_windows(4), np.full(4, 5.0, dtype=np.float32))
+    assert backend.name == "torch_compile"
+    dsm, thresholds = _windows(1), np.array([5.0], dtype=np.float32)
+    probabilities = backend.run(dsm, thresholds)
+    assert backend.name == "torch" and probabilities.shape == (1, 1, 32, 32)
+    expected = TorchBackend(tiny_model.model).run(dsm, thresholds)
+    np.testing.assert_allclose(probabilities, expected, atol=1e-6)
+
+
+def test_an_error_of_the_model_itself_is_raised(tiny_model, compiler):
+    backend = TorchCompileBackend(tiny_model.model)
+    # 3 thresholds for 2 windows: the model refuses it, compiled or not.
+    with pytest.raises(Exception, match="threshold"):
+        backend.run(_windows(2), np.full(3, 5.0, dtype=np.float32))
 
 
 def test_where_compile_cannot_work_it_runs_eagerly(tiny_model, monkeypatch, caplog):
