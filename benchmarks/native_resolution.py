@@ -6,7 +6,8 @@ from training's) and, when the shared data folder is there, ``Topography.laz``
 rasterized at that size are scored twice by ``evaluate``: the model on the DSM's own
 grid (``native``) and warped to its training resolution and back (``resampled``), next to
 the DSM-only baseline and, where the warped cells are coarser, to the ceiling of any map
-made on them (ForestGapR on the true CHM averaged to them, ``perfect_map_warped``). Patches kept at 1-10000 m².
+made on them (ForestGapR on the true CHM averaged to them, ``perfect_map_warped``).
+Patches kept at 1-10000 m².
 
 Usage::
 

@@ -9,9 +9,10 @@ Usage::
 Samples (``evaluation/real_samples.py``): the raw cloud ``Topography.laz`` rasterized at
 each of ``--resolutions`` (real DSM, real terrain); the height-normalised
 ``MixedConifer.laz`` (at each of ``--resolutions`` too) and the CHMs ``ALS_CHM_*.tif``,
-each as a DSM over flat ground and over a seeded synthetic landscape (one per source). Labels: ForestGapR on each sample's CHM, patches kept
-at 1-10000 m² for every method, and again without the upper bound (how well the height
-classes are mapped, apart from which large patches the rule drops). Prints JSON (per
+each as a DSM over flat ground and over a seeded synthetic landscape (one per source).
+Labels: ForestGapR on each sample's CHM, patches kept at 1-10000 m² for every method, and
+again without the upper bound (how well the height classes are mapped, apart from which
+large patches the rule drops). Prints JSON (per
 sample: IoU and object F1 per method and threshold, the model's IoU margin over the
 DSM-only baseline, the IoU without the upper bound) and writes it to
 ``OUT/real_samples.json`` with ``OUT/real_samples.md``, the markdown tables.

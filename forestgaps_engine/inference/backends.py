@@ -156,8 +156,8 @@ class TorchCompileBackend(TorchBackend):
     output: windows are independent in eval mode). Window sharing is probed on the eager
     model, which compiles nothing. When compilation is impossible, or a compiled call
     fails where the eager model succeeds on the same inputs, the run goes on eagerly and
-    ``name`` becomes ``torch``, so ``summary.json`` says what ran. ``auto`` never picks this backend: its compile time pays off only on
-    large rasters.
+    ``name`` becomes ``torch``, so ``summary.json`` says what ran. ``auto`` never picks
+    this backend: its compile time pays off only on large rasters.
     """
 
     def __init__(self, model: Any, device: str = "cpu") -> None:
@@ -174,7 +174,7 @@ class TorchCompileBackend(TorchBackend):
         try:
             self._compiled = self._torch.compile(self._model)
         except Exception as error:  # noqa: BLE001 - any compiler failure means: run eagerly
-            self._run_eagerly(error)
+            self._switch_to_eager(error)
             return
         self.name = "torch_compile"
 
@@ -193,10 +193,10 @@ class TorchCompileBackend(TorchBackend):
             # batch size compiles again) means: run eagerly. An error of the model itself
             # fails eagerly too, and that error is the one raised.
             probabilities = super().run(dsm, thresholds_m, valid)
-            self._run_eagerly(error)
+            self._switch_to_eager(error)
         return probabilities[:n_outputs]
 
-    def _run_eagerly(self, error: Exception) -> None:
+    def _switch_to_eager(self, error: Exception) -> None:
         logger.warning(
             "torch.compile failed (%s: %s); running eagerly", type(error).__name__, error
         )

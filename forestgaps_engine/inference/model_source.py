@@ -92,12 +92,12 @@ def as_inference_model(model: Any) -> InferenceModel:
     return _torch_free_model(model)
 
 
-def _native_range(value: Any, payload: dict[str, Any]) -> tuple[float, float] | None:
+def _native_range(value: Any, resolution_m: float) -> tuple[float, float] | None:
     """The card's ``native_resolutions_m``, checked as ``ModelCard`` checks it."""
     if value is None:
         return None
     finest_m, coarsest_m = (float(item) for item in value)
-    check_native_resolutions((finest_m, coarsest_m), float(payload.get("resolution_m", 1.0)))
+    check_native_resolutions((finest_m, coarsest_m), resolution_m)
     return (finest_m, coarsest_m)
 
 
@@ -119,13 +119,13 @@ def _torch_free_model(model: Any) -> InferenceModel:
     try:
         payload = json.loads(card_file.read_text("utf-8"))
         low_m, high_m = payload.get("threshold_range_m", (0.0, 0.0))
-        native = _native_range(payload.get("native_resolutions_m"), payload)
+        resolution_m = float(payload.get("resolution_m", 1.0))
         card = CardInfo(
             model_id=str(payload.get("model_id", "")),
             model_version=str(payload.get("model_version", "")),
             architecture=str(payload.get("architecture", "")),
-            resolution_m=float(payload.get("resolution_m", 1.0)),
-            native_resolutions_m=native,
+            resolution_m=resolution_m,
+            native_resolutions_m=_native_range(payload.get("native_resolutions_m"), resolution_m),
             threshold_range_m=(float(low_m), float(high_m)),
             normalizer=dict(payload.get("normalizer", {})),
         )

@@ -1,9 +1,9 @@
 """Whether ``torch.compile`` can work here, known before anything is compiled.
 
 ``torch.compile`` compiles lazily, so a missing C++ compiler or an unsupported backend only
-shows on the first call; the ``torch_compile`` inference backend
+shows on a call; the ``torch_compile`` inference backend
 (``inference.backends.TorchCompileBackend``) asks here first and still falls back to eager
-execution when that first call fails.
+execution when a compiled call fails.
 """
 
 from __future__ import annotations
