@@ -28,7 +28,7 @@ from forestgaps_engine.geo.raster_io import read_valid_values
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
 from forestgaps_engine.inference.cut import cut_cells
-from forestgaps_engine.inference.windows import Tile, axis_starts, batches, tile_rows
+from forestgaps_engine.inference.windows import Tile, batches, tile_rows
 from forestgaps_engine.progress import Reporter
 
 logger = logging.getLogger(__name__)
@@ -354,10 +354,7 @@ def stream_probabilities(
     rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
     tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
     weights = TileWeights(
-        axis_starts(height_px, config.tile_size_px, config.overlap_px),
-        axis_starts(width_px, config.tile_size_px, config.overlap_px),
-        tile_h,
-        tile_w,
+        [row[0].row_off for row in rows], [tile.col_off for tile in rows[0]], tile_h, tile_w,
         config.blend,
     )
     # batch_size counts model inputs; a window never gets split across calls. Chunks hold

@@ -1,8 +1,12 @@
 """Windows over a raster of any size: frozen tiles, tile rows (strips) and batches.
 
-Tiles all share one shape so they batch together: along each axis tiles start every
-``tile_size_px - overlap_px`` pixels and the last one is pulled back to end on the raster
-edge; an axis shorter than a tile gets one tile as long as the axis.
+Tiles all share one shape so they batch together. ``tile_size_px`` is the longest tile:
+along each axis the tile is shortened to the least length (a multiple of
+``TILE_MULTIPLE_PX``) that still covers the axis with as many tiles, so the last tile does
+not overlap its neighbour by most of its length (a 4096 px axis in 1024 px tiles: five of
+896 px instead of five of 1024, 1.14x fewer cells computed per axis). Tiles start every
+``tile - overlap_px`` pixels and the last one is pulled back to end on the raster edge; an
+axis shorter than a tile gets one tile as long as the axis.
 """
 
 from __future__ import annotations
@@ -10,6 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from forestgaps_engine.data.tiling import Tile
+
+# Fitted tiles are whole multiples of this: every architecture's output stride divides
+# it, so the model pads nothing (an input off the stride is padded to it inside the
+# model, cells computed for nothing).
+TILE_MULTIPLE_PX = 32
 
 
 def axis_starts(length_px: int, tile_size_px: int, overlap_px: int) -> list[int]:
@@ -38,21 +47,42 @@ def axis_starts(length_px: int, tile_size_px: int, overlap_px: int) -> list[int]
     return starts
 
 
+def fitted_tile_px(length_px: int, tile_size_px: int, overlap_px: int) -> int:
+    """Tile length along an axis of ``length_px``: at most ``tile_size_px``, as short as
+    the number of ``tile_size_px`` tiles the axis needs allows.
+
+    The result is a multiple of ``TILE_MULTIPLE_PX`` (or ``tile_size_px`` itself, or the
+    axis length when the axis is shorter than a tile) and more than ``2 * overlap_px``.
+    """
+    n_tiles = len(axis_starts(length_px, tile_size_px, overlap_px))
+    if n_tiles == 1:
+        return min(tile_size_px, length_px)
+    # n tiles of length L overlapping by overlap_px cover n * L - (n - 1) * overlap_px.
+    needed_px = -(-(length_px + (n_tiles - 1) * overlap_px) // n_tiles)
+    rounded_px = -(-needed_px // TILE_MULTIPLE_PX) * TILE_MULTIPLE_PX
+    return min(tile_size_px, max(rounded_px, 2 * overlap_px + 1))
+
+
+def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int, list[int]]:
+    """(tile length, tile starts) along one axis, the tile fitted by ``fitted_tile_px``."""
+    tile_px = fitted_tile_px(length_px, tile_size_px, overlap_px)
+    return tile_px, axis_starts(length_px, tile_px, overlap_px)
+
+
 def tile_rows(
     height_px: int, width_px: int, tile_size_px: int, overlap_px: int
 ) -> list[list[Tile]]:
     """Tiles covering a ``height_px`` x ``width_px`` raster, grouped by tile row (strip).
 
+    Each axis's tile is fitted (``fitted_axis``): tiles are at most ``tile_size_px`` on a
+    side and need not be square.
+
     Returns:
         One list per tile row, top to bottom; within a row, tiles left to right.
     """
-    tile_h = min(tile_size_px, height_px)
-    tile_w = min(tile_size_px, width_px)
-    col_starts = axis_starts(width_px, tile_size_px, overlap_px)
-    return [
-        [Tile(row, col, tile_h, tile_w) for col in col_starts]
-        for row in axis_starts(height_px, tile_size_px, overlap_px)
-    ]
+    tile_h, row_starts = fitted_axis(height_px, tile_size_px, overlap_px)
+    tile_w, col_starts = fitted_axis(width_px, tile_size_px, overlap_px)
+    return [[Tile(row, col, tile_h, tile_w) for col in col_starts] for row in row_starts]
 
 
 def batches(tiles: Sequence[Tile], batch_size: int) -> Iterator[list[Tile]]:

@@ -173,3 +173,26 @@ def test_blender_refuses_tiles_outside_the_chunk_and_rows_left_unfinished():
     blender.finish_chunk(16)
     with pytest.raises(ValueError, match="handed out"):
         blender.finish_row()
+
+
+@pytest.mark.parametrize(
+    ("length_px", "tile_px", "overlap_px"),
+    [(4096, 1024, 64), (3000, 512, 64), (513, 512, 64), (5000, 1024, 128), (300, 512, 64)],
+)
+def test_fitted_tiles_cover_the_axis_with_no_more_tiles_and_no_longer(
+    length_px: int, tile_px: int, overlap_px: int
+) -> None:
+    from forestgaps_engine.inference.windows import axis_starts, fitted_axis
+
+    fitted_px, starts = fitted_axis(length_px, tile_px, overlap_px)
+    assert fitted_px <= tile_px
+    assert len(starts) == len(axis_starts(length_px, tile_px, overlap_px))
+    assert starts[0] == 0 and starts[-1] + fitted_px == length_px
+    assert all(b - a <= fitted_px - overlap_px for a, b in zip(starts[:-1], starts[1:], strict=True))
+
+
+def test_a_4096_px_axis_in_1024_px_tiles_computes_fewer_cells() -> None:
+    from forestgaps_engine.inference.windows import computed_pixel_ratio, fitted_tile_px
+
+    assert fitted_tile_px(4096, 1024, 64) == 896
+    assert computed_pixel_ratio(4096, 4096, 1024, 64) == pytest.approx((5 * 896 / 4096) ** 2)
