@@ -66,6 +66,9 @@ def fitted_tile_px(length_px: int, tile_size_px: int, overlap_px: int) -> int:
 def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int, list[int]]:
     """(tile length, tile starts) along one axis, the tile fitted by ``fitted_tile_px``."""
     tile_px = fitted_tile_px(length_px, tile_size_px, overlap_px)
+    if tile_px == length_px:
+        # One tile: the axis may be shorter than twice the overlap, which is fine here.
+        return tile_px, [0]
     return tile_px, axis_starts(length_px, tile_px, overlap_px)
 
 

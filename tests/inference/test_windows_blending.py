@@ -196,3 +196,9 @@ def test_a_4096_px_axis_in_1024_px_tiles_computes_fewer_cells() -> None:
 
     assert fitted_tile_px(4096, 1024, 64) == 896
     assert computed_pixel_ratio(4096, 4096, 1024, 64) == pytest.approx((5 * 896 / 4096) ** 2)
+
+
+def test_an_axis_shorter_than_twice_the_overlap_gets_one_tile() -> None:
+    from forestgaps_engine.inference.windows import fitted_axis
+
+    assert fitted_axis(96, 512, 64) == (96, [0])
