@@ -47,29 +47,28 @@ def axis_starts(length_px: int, tile_size_px: int, overlap_px: int) -> list[int]
     return starts
 
 
-def fitted_tile_px(length_px: int, tile_size_px: int, overlap_px: int) -> int:
-    """Tile length along an axis of ``length_px``: at most ``tile_size_px``, as short as
-    the number of ``tile_size_px`` tiles the axis needs allows.
+def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int, list[int]]:
+    """(tile length, tile starts) along an axis of ``length_px``, the tile fitted.
 
-    The result is a multiple of ``TILE_MULTIPLE_PX`` (or ``tile_size_px`` itself, or the
-    axis length when the axis is shorter than a tile) and more than ``2 * overlap_px``.
+    The tile is at most ``tile_size_px`` and as short as the number of ``tile_size_px``
+    tiles the axis needs allows: a multiple of ``TILE_MULTIPLE_PX`` (or ``tile_size_px``
+    itself) above ``2 * overlap_px``. An axis that one tile covers gets one tile as long
+    as the axis.
     """
-    n_tiles = len(axis_starts(length_px, tile_size_px, overlap_px))
+    starts = axis_starts(length_px, tile_size_px, overlap_px)
+    n_tiles = len(starts)
     if n_tiles == 1:
-        return min(tile_size_px, length_px)
+        return min(tile_size_px, length_px), starts
     # n tiles of length L overlapping by overlap_px cover n * L - (n - 1) * overlap_px.
     needed_px = -(-(length_px + (n_tiles - 1) * overlap_px) // n_tiles)
     rounded_px = -(-needed_px // TILE_MULTIPLE_PX) * TILE_MULTIPLE_PX
-    return min(tile_size_px, max(rounded_px, 2 * overlap_px + 1))
-
-
-def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int, list[int]]:
-    """(tile length, tile starts) along one axis, the tile fitted by ``fitted_tile_px``."""
-    tile_px = fitted_tile_px(length_px, tile_size_px, overlap_px)
-    if tile_px == length_px:
-        # One tile: the axis may be shorter than twice the overlap, which is fine here.
-        return tile_px, [0]
+    tile_px = min(tile_size_px, max(rounded_px, 2 * overlap_px + 1))
     return tile_px, axis_starts(length_px, tile_px, overlap_px)
+
+
+def fitted_tile_px(length_px: int, tile_size_px: int, overlap_px: int) -> int:
+    """The tile length of ``fitted_axis``."""
+    return fitted_axis(length_px, tile_size_px, overlap_px)[0]
 
 
 def tile_rows(
