@@ -39,7 +39,16 @@ from qgis.PyQt.QtWidgets import (
 from ..processing.gaps_from_chm import layer_crs_override
 from ..translation import tr
 from .model_info import describe_model, detect_devices
-from .params import DEFAULT_MODEL, DEFAULT_THRESHOLDS_M, DEVICES, EXTENT_MODES, InferenceParams
+from .params import (
+    DEFAULT_MODEL,
+    DEFAULT_THRESHOLDS_M,
+    DEVICES,
+    EXTENT_MODES,
+    MAX_BATCH_SIZE,
+    MAX_TILE_SIZE_PX,
+    MIN_TILE_SIZE_PX,
+    InferenceParams,
+)
 from .thresholds_widget import ThresholdsWidget
 
 logger = logging.getLogger(__name__)
@@ -214,12 +223,12 @@ class ForestGapsDock(QDockWidget):
         box.setCollapsed(True)
         form = QFormLayout(box)
         self.tile_spin = QSpinBox()
-        self.tile_spin.setRange(32, 8192)
+        self.tile_spin.setRange(MIN_TILE_SIZE_PX, MAX_TILE_SIZE_PX)
         self.tile_spin.setSingleStep(32)
         self.overlap_spin = QSpinBox()
-        self.overlap_spin.setRange(0, 4096)
+        self.overlap_spin.setRange(0, MAX_TILE_SIZE_PX // 2)
         self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 1024)
+        self.batch_spin.setRange(1, MAX_BATCH_SIZE)
         self.min_area_spin = QDoubleSpinBox()
         self.min_area_spin.setRange(0.0, 1.0e6)
         self.min_area_spin.setSuffix(" m²")

@@ -24,6 +24,12 @@ DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
 MIN_TILE_SIZE_PX = 32
 MAX_TILE_SIZE_PX = 8192
 MAX_BATCH_SIZE = 1024
+# The engine's InferenceConfig defaults (tests/plugin/test_plugin_defaults.py keeps them
+# equal): the dock and the Processing algorithm run the windows the docs measure.
+DEFAULT_TILE_SIZE_PX = 512
+DEFAULT_OVERLAP_PX = 64
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_MIN_GAP_AREA_M2 = 4.0
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,10 @@ class InferenceParams:
     extent_mode: ExtentMode = "layer"
     extent: tuple[float, float, float, float] | None = None
     device: Device = "auto"
-    tile_size_px: int = 256
-    overlap_px: int = 32
-    batch_size: int = 4
-    min_gap_area_m2: float = 4.0
+    tile_size_px: int = DEFAULT_TILE_SIZE_PX
+    overlap_px: int = DEFAULT_OVERLAP_PX
+    batch_size: int = DEFAULT_BATCH_SIZE
+    min_gap_area_m2: float = DEFAULT_MIN_GAP_AREA_M2
     output_dir: str | None = None
     crs_override: str | None = None
     server_url: str | None = None

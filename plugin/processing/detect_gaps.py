@@ -21,7 +21,16 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..dock.params import parse_thresholds
+from ..dock.params import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MIN_GAP_AREA_M2,
+    DEFAULT_OVERLAP_PX,
+    DEFAULT_TILE_SIZE_PX,
+    MAX_BATCH_SIZE,
+    MAX_TILE_SIZE_PX,
+    MIN_TILE_SIZE_PX,
+    parse_thresholds,
+)
 from ._base import ForestGapsAlgorithm
 from ._engine_call import call_engine, require_dependencies
 from .gaps_from_chm import load_on_completion, raster_file_of
@@ -84,9 +93,15 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             )
         )
         for key, label, default, low, high in (
-            (self.TILE, self.tr("Tile size (px)"), 512, 32, 8192),
-            (self.OVERLAP, self.tr("Overlap (px)"), 64, 0, 4096),
-            (self.BATCH, self.tr("Batch size"), 8, 1, 1024),
+            (
+                self.TILE,
+                self.tr("Tile size (px)"),
+                DEFAULT_TILE_SIZE_PX,
+                MIN_TILE_SIZE_PX,
+                MAX_TILE_SIZE_PX,
+            ),
+            (self.OVERLAP, self.tr("Overlap (px)"), DEFAULT_OVERLAP_PX, 0, MAX_TILE_SIZE_PX // 2),
+            (self.BATCH, self.tr("Batch size"), DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE),
         ):
             self.addParameter(
                 QgsProcessingParameterNumber(
@@ -98,7 +113,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 self.MIN_AREA,
                 self.tr("Minimum gap area (m²)"),
                 type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=4.0,
+                defaultValue=DEFAULT_MIN_GAP_AREA_M2,
                 minValue=0.0,
             )
         )

@@ -239,3 +239,27 @@ def test_thresholds_outside_the_trained_range_show_a_warning(
     dock.thresholds.add(20.0)
     assert not dock.thresholds.warning_label.isHidden()
     assert "20 m outside" in dock.thresholds.warning_label.text()
+
+
+def test_a_new_dock_and_the_processing_algorithm_default_to_the_engine_windows(
+    dock: Any, qgis_processing: None, started_plugin: Any
+) -> None:
+    """The dock, detectgaps and InferenceConfig start from the same tile, overlap and batch.
+
+    The dock once defaulted to 256 px tiles with 32 px overlap and batch 4 while the CLI and
+    the measured figures used 512 / 64 / 8.
+    """
+    from qgis.core import QgsApplication
+
+    from forestgaps_engine.config.inference import InferenceConfig
+
+    engine = InferenceConfig()
+    expected = (engine.tile_size_px, engine.overlap_px, engine.batch_size)
+    assert (dock.tile_spin.value(), dock.overlap_spin.value(), dock.batch_spin.value()) == expected
+    assert dock.min_area_spin.value() == engine.min_gap_area_m2
+    algorithm = QgsApplication.processingRegistry().algorithmById("forestgaps:detectgaps")
+    defaults = tuple(
+        algorithm.parameterDefinition(name).defaultValue() for name in ("TILE", "OVERLAP", "BATCH")
+    )
+    assert defaults == expected
+    assert algorithm.parameterDefinition("MIN_AREA").defaultValue() == engine.min_gap_area_m2
