@@ -15,18 +15,12 @@ import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from shared_data import SHARED_DATA
 
 from forestgaps_engine.gaps import gap_stats, label_gaps, lambda_asner_2013, lambda_hanel_2017
-
-SHARED_DATA = Path(
-    os.environ.get(
-        "FORESTGAPS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
 
 
 def synthetic_chm(size_px: int, seed: int = 0) -> np.ndarray:

@@ -23,21 +23,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from shared_data import SHARED_DATA
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.heldout import HeldOutSite, heldout_sites, score_on_sites
 from forestgaps_engine.files import write_json_atomic
 from forestgaps_engine.models.card import load_model
 
-DEFAULT_DATA = Path(
-    os.environ.get(
-        "FORESTGAPS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
+DEFAULT_DATA = SHARED_DATA
 THRESHOLDS_M = [2.0, 5.0, 10.0, 15.0]
 
 

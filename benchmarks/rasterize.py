@@ -12,13 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from shared_data import SHARED_DATA
+
 from forestgaps_engine.geo.lidar import rasterize_point_cloud
 
-DATA = (
-    Path(sys.argv[1])
-    if len(sys.argv) > 1
-    else Path(__file__).resolve().parents[2] / "shared" / "data"
-)
+DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else SHARED_DATA
 RUNS = [
     ("Topography.laz", 1.0, None),
     ("Topography.laz", 0.5, None),

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from shared_data import SHARED_DATA
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.config.inference import InferenceConfig
@@ -35,11 +36,7 @@ from forestgaps_engine.evaluation.real_samples import build_real_samples, margin
 from forestgaps_engine.files import atomic_path, write_json_atomic
 from forestgaps_engine.models.card import load_model
 
-DEFAULT_DATA = Path(
-    os.environ.get(
-        "FORESTGAPS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
+DEFAULT_DATA = SHARED_DATA
 METHODS = ("model", "dsm_only")
 NO_UPPER_BOUND_M2 = 1e12
 

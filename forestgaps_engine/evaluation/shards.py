@@ -33,7 +33,7 @@ from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir
-from forestgaps_engine.inference.resample import native_range_m
+from forestgaps_engine.inference.resample import native_range_m, within_native_range
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -239,8 +239,9 @@ def evaluate_shards(
         "count as a false gap.",
     ]
     model_cell_m = float(loaded.card.resolution_m or prepared.cell_size_m)
-    finest_m, coarsest_m = native_range_m(loaded.card)
-    if not finest_m - 1e-6 <= prepared.cell_size_m <= coarsest_m + 1e-6:
+    # predict would warp tiles outside the model's native range; here they are scored as
+    # they are, with the same tolerance predict uses to decide.
+    if not within_native_range(prepared.cell_size_m, *native_range_m(loaded.card)):
         notes.append(f"The model was trained at {model_cell_m:g} m and the tiles are at "
                      f"{prepared.cell_size_m:g} m; tiles are not resampled here.")  # fmt: skip
         logger.warning("%s", notes[-1])
@@ -256,8 +257,7 @@ def evaluate_shards(
             "gap rule": f"as prepared: height <= threshold, 8-connected, labelled on whole "
             f"sites, {prepared.min_area_m2:g} <= area <= {prepared.max_area_m2:g} m²; "
             "the model's and the baseline's patches bounded the same way per tile",
-            "model": f"{loaded.card.architecture} `{loaded.card.model_id}`, backend "
-            f"{backend.name}",
+            "model": f"{loaded.card.architecture} `{loaded.card.model_id}`, backend {backend.name}",
             "methods": f"model, {DSM_ONLY}",
         },
         "notes": notes,

@@ -67,7 +67,7 @@ def working_grid(
     finest_m, coarsest_m = native_range or (model_resolution_m, model_resolution_m)
     res_x, res_y = grid.resolution_m
     is_square = _close(res_x, res_y)
-    if is_square and all(_within(res, finest_m, coarsest_m) for res in (res_x, res_y)):
+    if is_square and all(within_native_range(res, finest_m, coarsest_m) for res in (res_x, res_y)):
         if finest_m < coarsest_m and not _close(res_x, model_resolution_m):
             logger.info(
                 "%s: %g x %g m cells, predicted on as they are (the model was trained at "
@@ -96,7 +96,8 @@ def working_grid(
     return target
 
 
-def _within(cell_m: float, finest_m: float, coarsest_m: float) -> bool:
+def within_native_range(cell_m: float, finest_m: float, coarsest_m: float) -> bool:
+    """Whether ``predict`` runs a model on ``cell_m`` cells as they are (10 % tolerance)."""
     return (
         finest_m * (1.0 - RESOLUTION_TOLERANCE)
         <= cell_m
@@ -106,7 +107,7 @@ def _within(cell_m: float, finest_m: float, coarsest_m: float) -> bool:
 
 def _into_range(cell_m: float, finest_m: float, coarsest_m: float) -> float:
     """``cell_m`` itself when the model runs on it, else the nearer end of the range."""
-    if _within(cell_m, finest_m, coarsest_m):
+    if within_native_range(cell_m, finest_m, coarsest_m):
         return cell_m
     return finest_m if cell_m < finest_m else coarsest_m
 

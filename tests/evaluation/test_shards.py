@@ -105,3 +105,19 @@ def test_cli_scores_prepared_tiles_with_a_model(prepared, tmp_path):
 def test_cli_refuses_data_with_a_dsm(prepared, tmp_path):
     code = main(["evaluate", "--data", str(prepared), "--dsm", str(tmp_path / "x.tif")])
     assert code == 2
+
+
+@pytest.mark.parametrize(("model_cell_m", "noted"), [(1.05, False), (2.0, True)])
+def test_tiles_off_the_models_cells_are_noted_with_predicts_tolerance(
+    prepared, tmp_path, model_cell_m, noted
+):
+    # predict runs a 1.05 m model on 1 m cells as they are (10 % tolerance): no note then.
+    model = pointwise_model(tmp_path)
+    model = type(model)(
+        model=model.model,
+        normalizer=model.normalizer,
+        card=model.card.model_copy(update={"resolution_m": model_cell_m}),
+        path=model.path,
+    )
+    result = evaluate_shards(prepared, model, "test", [5.0], tmp_path / "report", max_tiles=2)
+    assert any("tiles are not resampled here" in note for note in result.notes) == noted
