@@ -39,6 +39,13 @@ DEPENDENCY_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
     "torch": (("torch", "torch"),),
     "onnx": (("onnxruntime", "onnxruntime"),),
 }
+# Any one of these runs a deep-learning model: PyTorch, or an exported model.onnx through
+# ONNX Runtime or OpenVINO (the engine picks the ONNX route when torch is absent).
+MODEL_RUNTIMES: tuple[tuple[str, str], ...] = (
+    ("torch", "torch"),
+    ("onnxruntime", "onnxruntime"),
+    ("openvino", "openvino"),
+)
 GROUP_PURPOSES = {
     "core": "every ForestGaps job",
     "torch": "deep-learning models (training and prediction)",
@@ -132,6 +139,11 @@ def missing_dependencies(groups: Iterable[str] = ("core", "torch", "onnx")) -> l
             if not is_importable(module_name)
         )
     return missing
+
+
+def has_model_runtime() -> bool:
+    """True when PyTorch, ONNX Runtime or OpenVINO can be imported (a model can run)."""
+    return any(is_importable(module_name) for module_name, _ in MODEL_RUNTIMES)
 
 
 def missing_groups() -> dict[str, list[str]]:

@@ -130,12 +130,12 @@ class ForestGapsDock(QDockWidget):
     def refresh_dependency_notice(self) -> None:
         """Show the notice (and its Install button) while a needed package is missing.
 
-        Needed: the core packages, and one model backend (PyTorch or ONNX Runtime).
+        Needed: the core packages, and one model runtime (PyTorch, ONNX Runtime or OpenVINO).
         """
-        from ..deps import missing_groups
+        from ..deps import has_model_runtime, missing_groups
 
         missing = missing_groups()
-        has_backend = "torch" not in missing or "onnx" not in missing
+        has_backend = has_model_runtime()
         if "core" in missing:
             text = tr("ForestGaps cannot run: {0} missing.").format(", ".join(missing["core"]))
         elif not has_backend:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from ..deps import describe_missing, missing_dependencies
+from ..deps import describe_missing, has_model_runtime, missing_dependencies
 
 ResultT = TypeVar("ResultT")
 
@@ -27,6 +27,20 @@ def require_dependencies(groups: tuple[str, ...] = ("core",)) -> None:
     missing = {group: names for group, names in missing.items() if names}
     if missing:
         raise QgsProcessingException(describe_missing(missing))
+
+
+def require_model_runtime() -> None:
+    """Raise a QgsProcessingException unless PyTorch, ONNX Runtime or OpenVINO is importable.
+
+    The light install (ONNX Runtime, no torch) runs models that ship an exported
+    ``model.onnx``, as the bundled default does.
+    """
+    if not has_model_runtime():
+        raise QgsProcessingException(
+            "Gap detection with a model needs PyTorch, ONNX Runtime or OpenVINO, and none "
+            "is installed: install the light set (ONNX Runtime) or the full set (PyTorch) "
+            "from the ForestGaps panel. " + describe_missing({"onnx": ["onnxruntime"]})
+        )
 
 
 def call_engine(

@@ -32,7 +32,7 @@ from ..dock.params import (
     parse_thresholds,
 )
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import call_engine, require_dependencies, require_model_runtime
 from .gaps_from_chm import load_on_completion, raster_file_of
 
 
@@ -159,7 +159,8 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:  # name fixed by QGIS
-        require_dependencies(("core", "torch"))
+        require_dependencies(("core",))
+        require_model_runtime()
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         dsm_path = raster_file_of(layer, self.INPUT)
         try:

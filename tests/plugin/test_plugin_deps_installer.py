@@ -153,6 +153,9 @@ def test_menu_and_dock_notice_open_the_installer_only_on_request(
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     dock.refresh_dependency_notice()
+    assert dock.deps_notice.isHidden()  # OpenVINO alone runs the exported model
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    dock.refresh_dependency_notice()
     assert not dock.deps_notice.isHidden()
     assert "PyTorch or ONNX Runtime" in dock.deps_label.text()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,41 @@ def test_preparetrainingdata_from_the_quick_config(
     assert Path(results["OUTPUT_FOLDER"]) == tmp_path / "prepared"
     assert manifest["splits"]["train"]["n_samples"] > 0
     assert len(manifest["sites"]) == 2
+
+
+def test_detectgaps_runs_the_bundled_model_without_torch(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The light install (ONNX Runtime, no torch) is enough for detection with a model."""
+    import processing
+
+    # None in sys.modules is how Python blocks an import; the plugin's checks honour it.
+    monkeypatch.setitem(sys.modules, "torch", None)
+    results = processing.run(
+        "forestgaps:detectgaps",
+        {
+            "INPUT": str(site["dsm"]), "THRESHOLDS": "5", "TILE": 64, "OVERLAP": 8,
+            "OUTPUT_FOLDER": str(tmp_path / "out"),
+        },
+    )  # fmt: skip
+    summary = json.loads(Path(results["SUMMARY"]).read_text())
+    assert summary["backend"] in ("onnxruntime", "openvino", "openvino_bf16")
+    assert (tmp_path / "out" / "gap_mask_t5.tif").is_file()
+
+
+def test_detectgaps_without_any_model_runtime_says_what_to_install(
+    qgis_processing: None, started_plugin: Any, site: dict[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    import processing
+    from qgis.core import QgsProcessingException
+
+    for module_name in ("torch", "onnxruntime", "openvino"):
+        monkeypatch.setitem(sys.modules, module_name, None)
+    with pytest.raises(QgsProcessingException, match="PyTorch, ONNX Runtime or OpenVINO"):
+        processing.run(
+            "forestgaps:detectgaps",
+            {"INPUT": str(site["dsm"]), "OUTPUT_FOLDER": str(tmp_path / "o")},
+        )
+    assert not (tmp_path / "o").exists()
