@@ -10,7 +10,7 @@ export QT_QPA_PLATFORM ?= offscreen
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-venv: ## create .venv once (QGIS-aware, CPU torch 2.13.0 unless a torch is importable)
+venv: ## create .venv once (QGIS-aware, torch 2.13.0 unless one is importable; FORESTGAPS_TORCH_INDEX picks the wheel index)
 	@bash scripts/bootstrap_venv.sh
 
 demo: venv ## run the main job on the embedded default and print where the outputs are

@@ -55,8 +55,10 @@ pip_install() { "$py" -m pip install --disable-pip-version-check -q -c "$constra
 if "$py" -c 'import torch' >/dev/null 2>&1; then
   echo "bootstrap: keeping the torch already importable ($("$py" -c 'import torch; print(torch.__version__)'))"
 else
-  echo "bootstrap: installing CPU torch==2.13.0"
-  pip_install "torch==2.13.0"
+  # pip's configured index decides the build: set FORESTGAPS_TORCH_INDEX (e.g.
+  # https://download.pytorch.org/whl/cpu) where it would serve the multi-GB CUDA one.
+  echo "bootstrap: installing torch==2.13.0${FORESTGAPS_TORCH_INDEX:+ from $FORESTGAPS_TORCH_INDEX}"
+  pip_install "torch==2.13.0" ${FORESTGAPS_TORCH_INDEX:+--index-url "$FORESTGAPS_TORCH_INDEX"}
 fi
 pip_install -e ".[$EXTRAS]"
 echo "$want" > "$STAMP"
