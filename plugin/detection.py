@@ -50,15 +50,15 @@ class DetectionResult:
 
 
 def model_is_available(model: str) -> tuple[bool, str]:
-    """(True, "") when ``model`` resolves to a card and weights, else (False, why).
+    """(True, "") for a card with weights, or an exported folder (card and model.onnx).
 
     Reads no weights and imports no torch.
     """
     from forestgaps_engine.errors import ModelError
-    from forestgaps_engine.models.card import resolve_model_files
+    from forestgaps_engine.inference.model_source import model_card_file
 
     try:
-        resolve_model_files(model)
+        model_card_file(model)
     except ModelError as error:
         return False, error.message
     return True, ""

@@ -420,6 +420,15 @@ def build_backend(
     torch_backends = {"torch": TorchBackend, "torch_compile": TorchCompileBackend}
     if name in torch_backends:
         if model.network is None:
+            from forestgaps_engine.inference.model_source import torch_available
+
+            if torch_available():
+                raise InferenceError(
+                    f"the {name} backend needs the model's weights; {model.path} holds only "
+                    "the exported model.onnx",
+                    hint="Use --backend auto, onnxruntime or openvino, or copy "
+                    "model.safetensors into the folder.",
+                )
             raise InferenceError(
                 f"the {name} backend needs PyTorch, which is not installed",
                 hint="Install torch, or use --backend onnxruntime/openvino with a model.onnx.",

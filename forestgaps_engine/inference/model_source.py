@@ -1,8 +1,8 @@
 """What inference needs of a model, with or without PyTorch installed.
 
 With torch, a model folder is loaded through ``models.card.load_model`` (network, weights
-hash check). Without torch, a folder holding ``model_card.json`` and an exported
-``model.onnx`` is enough: the card is read as plain JSON, the normalization runs in NumPy
+hash check). Without torch, or for an exported folder that holds no weights, a folder
+holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read as plain JSON, the normalization runs in NumPy
 and ONNX Runtime or OpenVINO runs the graph, so nothing on this path imports torch
 (``models`` itself does, which is why the card is not parsed with ``ModelCard`` here).
 """
@@ -60,7 +60,7 @@ class InferenceModel:
     onnx_path: Path | None = None
 
 
-def _torch_available() -> bool:
+def torch_available() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -85,11 +85,42 @@ def as_inference_model(model: Any) -> InferenceModel:
             network=model.model,
             loaded=model,
         )
-    if _torch_available():
+    if torch_available() and not is_exported_only(model):
         from forestgaps_engine.models.card import load_model
 
         return as_inference_model(load_model(model))
     return _torch_free_model(model)
+
+
+def is_exported_only(model: Any) -> bool:
+    """True for a folder with ``model_card.json`` and ``model.onnx`` but no weights.
+
+    Such a folder (what a user can copy to a machine without PyTorch) runs through ONNX
+    Runtime or OpenVINO even where torch is installed.
+    """
+    if not isinstance(model, (str, Path)):
+        return False
+    folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
+    if not folder.is_dir():
+        return False
+    has_weights = (folder / "model.safetensors").is_file() or any(folder.glob("*.pt"))
+    return not has_weights and (folder / CARD_FILE).is_file() and (folder / ONNX_FILE).is_file()
+
+
+def model_card_file(model: str | Path) -> Path:
+    """The card of a usable model: a folder or file with weights, or an exported folder.
+
+    Imports no torch and reads no weights (the plugin's model selector calls it).
+
+    Raises:
+        ModelError: nothing usable at ``model`` (the message says what is missing).
+    """
+    if is_exported_only(model):
+        folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
+        return folder / CARD_FILE
+    from forestgaps_engine.models.card import resolve_model_files
+
+    return resolve_model_files(model)[0]
 
 
 def _native_range(value: Any, resolution_m: float) -> tuple[float, float] | None:

@@ -21,12 +21,12 @@ def describe_model(model: str) -> ModelInfo:
         Architecture, thresholds, resolution and version, or the plain reason there is none.
     """
     from forestgaps_engine.errors import ModelError
+    from forestgaps_engine.inference.model_source import model_card_file
     from forestgaps_engine.inference.resample import native_range_m
-    from forestgaps_engine.models.card import read_card, resolve_model_files
+    from forestgaps_engine.models.card import read_card
 
     try:
-        card_file, _weights = resolve_model_files(model)
-        card = read_card(card_file)
+        card = read_card(model_card_file(model))
     except ModelError as error:
         return ModelInfo(False, f"No model available: {error.message}. {error.hint}")
     low_m, high_m = card.threshold_range_m

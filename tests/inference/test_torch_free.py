@@ -123,3 +123,44 @@ def test_bundled_default_model_runs_without_torch(tmp_path):
         actual = dataset.read(1)
     assert expected.shape == values.shape
     assert np.abs(actual - expected).max() < 1e-3
+
+
+def _exported_only(exported_dir: Path, folder: Path) -> Path:
+    """What a user copies to a machine without PyTorch: the card and model.onnx alone."""
+    import shutil
+
+    folder.mkdir()
+    for name in ("model_card.json", "model.onnx"):
+        shutil.copy(exported_dir / name, folder / name)
+    return folder
+
+
+def test_an_exported_folder_runs_where_torch_is_installed(tmp_path, exported_dir):
+    from forestgaps_engine.inference.model_source import is_exported_only, model_card_file
+
+    folder = _exported_only(exported_dir, tmp_path / "exported_only")
+    assert is_exported_only(folder) and not is_exported_only(exported_dir)
+    assert model_card_file(folder) == folder / "model_card.json"
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(90))
+    config = InferenceConfig(tile_size_px=64, overlap_px=16, min_gap_area_m2=0)
+    exported = predict(dsm, [5.0], folder, tmp_path / "onnx", config)
+    assert exported.summary["backend"] in ("onnxruntime", "openvino", "openvino_bf16")
+    reference = predict(
+        dsm, [5.0], exported_dir, tmp_path / "torch", config.model_copy(update={"backend": "torch"})
+    )
+    with rasterio.open(exported.thresholds[0].probability_path) as dataset:
+        actual = dataset.read(1)
+    with rasterio.open(reference.thresholds[0].probability_path) as dataset:
+        expected = dataset.read(1)
+    assert np.abs(actual - expected).max() < 1e-2
+
+
+def test_the_torch_backend_on_an_exported_folder_asks_for_the_weights(tmp_path, exported_dir):
+    from forestgaps_engine.errors import InferenceError
+
+    folder = _exported_only(exported_dir, tmp_path / "exported_only")
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(40))
+    config = InferenceConfig(tile_size_px=64, overlap_px=16, backend="torch")
+    with pytest.raises(InferenceError, match="holds only the exported model.onnx"):
+        predict(dsm, [5.0], folder, tmp_path / "out", config)
+    assert not (tmp_path / "out" / "gap_probability_t5.tif").exists()

@@ -34,3 +34,23 @@ def test_a_missing_model_says_why(tmp_path):
 
     info = describe_model(str(tmp_path / "nowhere"))
     assert not info.is_available and "No model available" in info.text
+
+
+def test_an_exported_folder_without_weights_is_a_usable_model(tmp_path):
+    """The light install's model: model_card.json and model.onnx, no safetensors."""
+    import shutil
+
+    from plugin.detection import model_is_available
+    from plugin.dock.model_info import describe_model
+
+    if not (DEFAULT_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip("no bundled default model in resources/models/default")
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    for name in (CARD_FILE, "model.onnx"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, folder / name)
+    assert model_is_available(str(folder)) == (True, "")
+    assert describe_model(str(folder)).is_available
+    (folder / "model.onnx").unlink()
+    available, why = model_is_available(str(folder))
+    assert not available and "model.safetensors" in why
