@@ -4,39 +4,35 @@ Contract shared with training, inference and export: ``model(dsm (B,1,H,W) norma
 threshold_m (B*K,) metres) -> logits (B*K,1,H,W)`` for any H, W (K thresholds per
 window, window-major); ``model.name`` and
 ``model.config`` (validated pydantic params) rebuild it with ``create(name, **config)``.
+
+The public names below are imported on first use (PEP 562), so ``models.card`` can be
+imported without torch: the QGIS panel reads model cards in a light install.
 """
 
-from forestgaps_engine.models import (  # noqa: F401 - imported to register the architectures
-    deeplabv3plus,
-    fast_scnn,
-    mobile_unet,
-    unet,
-    unet_cbam,
-    unet_film,
-    unet_film_cbam,
-    unet_film_relief,
-)
-from forestgaps_engine.models.base import CommonParams, FiLMParams, SegmentationModel
-from forestgaps_engine.models.registry import (
-    ModelSpec,
-    available_models,
-    create,
-    get_spec,
-    register,
-    validate_params,
-)
-from forestgaps_engine.models.summary import ModelInfo, model_info
+from __future__ import annotations
 
-__all__ = [
-    "CommonParams",
-    "FiLMParams",
-    "ModelInfo",
-    "ModelSpec",
-    "SegmentationModel",
-    "available_models",
-    "create",
-    "get_spec",
-    "model_info",
-    "register",
-    "validate_params",
-]
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "CommonParams": "base",
+    "FiLMParams": "base",
+    "SegmentationModel": "base",
+    "ModelSpec": "registry",
+    "available_models": "registry",
+    "create": "registry",
+    "get_spec": "registry",
+    "register": "registry",
+    "validate_params": "registry",
+    "ModelInfo": "summary",
+    "model_info": "summary",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module_name}"), name)

@@ -7,6 +7,7 @@ model therefore needs only ``model.name`` and ``model.config.model_dump()``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,6 +29,24 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+# Modules that register an architecture when imported. They are imported on the first
+# lookup, not with the package: reading a model card (the QGIS panel, a light install
+# without torch) must not import torch.
+ARCHITECTURE_MODULES = (
+    "deeplabv3plus",
+    "fast_scnn",
+    "mobile_unet",
+    "unet",
+    "unet_cbam",
+    "unet_film",
+    "unet_film_cbam",
+    "unet_film_relief",
+)
+
+
+def _import_architectures() -> None:
+    for module_name in ARCHITECTURE_MODULES:
+        importlib.import_module(f"forestgaps_engine.models.{module_name}")
 
 ModuleType = TypeVar("ModuleType", bound=type[nn.Module])
 
@@ -65,6 +84,7 @@ def register(
 
 def available_models() -> list[str]:
     """Names of every registered architecture, sorted."""
+    _import_architectures()
     return sorted(_REGISTRY)
 
 
@@ -74,6 +94,7 @@ def get_spec(name: str) -> ModelSpec:
     Raises:
         ModelError: unknown name; the message lists the available ones.
     """
+    _import_architectures()
     spec = _REGISTRY.get(name)
     if spec is None:
         raise ModelError(

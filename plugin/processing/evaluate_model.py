@@ -22,7 +22,7 @@ from qgis.core import (
 
 from ..dock.params import parse_thresholds
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import call_engine, require_dependencies, require_model_runtime
 from .gaps_from_chm import raster_file_of
 
 REFERENCE_KINDS = ("chm", "dtm")
@@ -107,7 +107,9 @@ class EvaluateModelAlgorithm(ForestGapsAlgorithm):
         feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:  # name fixed by QGIS
         model = self.parameterAsFile(parameters, self.MODEL, context).strip()
-        require_dependencies(("core", "torch") if model else ("core",))
+        require_dependencies(("core",))
+        if model:
+            require_model_runtime()
         dsm_path = raster_file_of(
             self.parameterAsRasterLayer(parameters, self.DSM, context), self.DSM
         )

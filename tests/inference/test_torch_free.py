@@ -164,3 +164,50 @@ def test_the_torch_backend_on_an_exported_folder_asks_for_the_weights(tmp_path, 
     with pytest.raises(InferenceError, match="holds only the exported model.onnx"):
         predict(dsm, [5.0], folder, tmp_path / "out", config)
     assert not (tmp_path / "out" / "gap_probability_t5.tif").exists()
+
+
+CARD_CHILD = textwrap.dedent(
+    """
+    import json, sys
+
+    class BlockTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch is blocked in this test")
+
+    sys.meta_path.insert(0, BlockTorch())
+    from forestgaps_engine.models.card import read_card
+    from forestgaps_engine.inference.model_source import model_card_file
+    from forestgaps_engine.evaluation.api import evaluate
+
+    card = read_card(model_card_file("default"))
+    dsm, chm, out = sys.argv[1:4]
+    result = evaluate({"dsm": dsm, "chm": chm}, "default", [5.0], out)
+    print(json.dumps({"torch_loaded": "torch" in sys.modules, "model_id": card.model_id,
+                      "methods": sorted({item.method for item in result.scores})}))
+    """
+)
+
+
+def test_cards_and_evaluation_need_no_torch(tmp_path):
+    """The QGIS panel reads cards, and evaluate scores the model, in a light install."""
+    from forestgaps_engine.models.card import DEFAULT_MODEL_DIR
+
+    if not (DEFAULT_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip("no bundled default model in resources/models/default")
+    heights = forest(120)
+    dsm = write_dsm(tmp_path / "dsm.tif", heights)
+    chm = write_dsm(tmp_path / "chm.tif", heights - 200.0)
+    completed = subprocess.run(
+        [sys.executable, "-c", CARD_CHILD, str(dsm), str(chm), str(tmp_path / "evaluation")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"FORESTGAPS_CACHE_DIR": str(tmp_path / "c"), "PYTHONPATH": str(REPO)},
+        timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["torch_loaded"] is False
+    assert len(report["model_id"]) == 12
+    assert "model" in report["methods"]
