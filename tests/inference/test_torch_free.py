@@ -21,7 +21,7 @@ from tests.inference.helpers import forest, write_dsm
 
 REPO = Path(__file__).resolve().parents[2]
 
-CHILD = textwrap.dedent(
+BLOCK_TORCH = textwrap.dedent(
     """
     import json, sys
 
@@ -31,6 +31,10 @@ CHILD = textwrap.dedent(
                 raise ImportError("torch is blocked in this test")
 
     sys.meta_path.insert(0, BlockTorch())
+    """
+)
+CHILD = BLOCK_TORCH + textwrap.dedent(
+    """
     from forestgaps_engine.config.inference import InferenceConfig
     from forestgaps_engine.inference import predict
 
@@ -166,16 +170,8 @@ def test_the_torch_backend_on_an_exported_folder_asks_for_the_weights(tmp_path, 
     assert not (tmp_path / "out" / "gap_probability_t5.tif").exists()
 
 
-CARD_CHILD = textwrap.dedent(
+CARD_CHILD = BLOCK_TORCH + textwrap.dedent(
     """
-    import json, sys
-
-    class BlockTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ImportError("torch is blocked in this test")
-
-    sys.meta_path.insert(0, BlockTorch())
     from forestgaps_engine.models.card import read_card
     from forestgaps_engine.inference.model_source import model_card_file
     from forestgaps_engine.evaluation.api import evaluate
