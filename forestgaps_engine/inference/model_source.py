@@ -2,9 +2,9 @@
 
 With torch, a model folder is loaded through ``models.card.load_model`` (network, weights
 hash check). Without torch, or for an exported folder that holds no weights, a folder
-holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read as plain JSON, the normalization runs in NumPy
-and ONNX Runtime or OpenVINO runs the graph, so nothing on this path imports torch
-(``models`` itself does, which is why the card is not parsed with ``ModelCard`` here).
+holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read as
+plain JSON (``CardInfo``), the normalization runs in NumPy and ONNX Runtime or OpenVINO
+runs the graph, so nothing on this path imports torch.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from typing import Any
 from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.inference.normalize import NumpyNormalizer
+from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR, WEIGHTS_FILE
 
 logger = logging.getLogger(__name__)
 
-CARD_FILE = "model_card.json"
 ONNX_FILE = "model.onnx"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,16 @@ def is_exported_only(model: Any) -> bool:
     """
     if not isinstance(model, (str, Path)):
         return False
-    folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
+    folder = _model_folder(model)
     if not folder.is_dir():
         return False
-    has_weights = (folder / "model.safetensors").is_file() or any(folder.glob("*.pt"))
+    has_weights = (folder / WEIGHTS_FILE).is_file() or any(folder.glob("*.pt"))
     return not has_weights and (folder / CARD_FILE).is_file() and (folder / ONNX_FILE).is_file()
+
+
+def _model_folder(model: str | Path) -> Path:
+    """The path ``model`` names: ``"default"`` is the bundled model's folder."""
+    return DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
 
 
 def model_card_file(model: str | Path) -> Path:
@@ -116,8 +120,7 @@ def model_card_file(model: str | Path) -> Path:
         ModelError: nothing usable at ``model`` (the message says what is missing).
     """
     if is_exported_only(model):
-        folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
-        return folder / CARD_FILE
+        return _model_folder(model) / CARD_FILE
     from forestgaps_engine.models.card import resolve_model_files
 
     return resolve_model_files(model)[0]
@@ -133,7 +136,7 @@ def _native_range(value: Any, resolution_m: float) -> tuple[float, float] | None
 
 
 def _torch_free_model(model: Any) -> InferenceModel:
-    folder = DEFAULT_MODEL_DIR if str(model) == "default" else Path(model)
+    folder = _model_folder(model)
     if folder.is_file():
         folder = folder.parent
     card_file, onnx_path = folder / CARD_FILE, folder / ONNX_FILE

@@ -24,8 +24,8 @@ DEVICES: tuple[Device, ...] = ("auto", "cpu", "cuda")
 MIN_TILE_SIZE_PX = 32
 MAX_TILE_SIZE_PX = 8192
 MAX_BATCH_SIZE = 1024
-# The engine's InferenceConfig defaults (tests/plugin/test_plugin_defaults.py keeps them
-# equal): the dock and the Processing algorithm run the windows the docs measure.
+# The engine's InferenceConfig defaults (a test in tests/plugin/test_plugin_dock.py keeps
+# them equal): the dock and the Processing algorithm run the windows the docs measure.
 DEFAULT_TILE_SIZE_PX = 512
 DEFAULT_OVERLAP_PX = 64
 DEFAULT_BATCH_SIZE = 8
