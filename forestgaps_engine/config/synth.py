@@ -21,8 +21,13 @@ class SynthConfig(StrictModel):
     open_stand_share: float = Field(default=0.0, ge=0.0, le=1.0)
     # Synthetic training sites cycle through these cell sizes (site i: entry i mod n), so
     # a model sees DSMs resampled from coarser and finer grids; empty: all at resolution_m.
-    # ``prepare`` warps every site to data.resolution_m (default: resolution_m).
+    # ``prepare`` warps every site to data.resolution_m (default: resolution_m) unless
+    # keep_site_resolutions is true.
     site_resolutions_m: list[float] = Field(default_factory=list, max_length=16)
+    # True: with data.resolution_m unset, each site stays on the grid it was generated on,
+    # so a model learns DSMs at every cell size of site_resolutions_m as predict sees them
+    # inside the card's native_resolutions_m (on their own grid, not warped).
+    keep_site_resolutions: bool = False
 
     @field_validator("site_resolutions_m")
     @classmethod

@@ -146,8 +146,8 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
 
     The site is generated at ``synth.site_resolutions_m[index % n]`` (``synth.resolution_m``
     when that list is empty). When that cell size differs from ``resolution_m`` (default
-    ``synth.resolution_m``) the forest is resampled onto a grid of that cell size
-    (bilinear).
+    ``synth.resolution_m``, or the site's own with ``synth.keep_site_resolutions``) the
+    forest is resampled onto a grid of that cell size (bilinear).
     """
     from forestgaps_engine.synth.forest import generate_forest
 
@@ -157,7 +157,7 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
         if synth.site_resolutions_m
         else synth.resolution_m
     )
-    if resolution_m is None and synth.site_resolutions_m:
+    if resolution_m is None and synth.site_resolutions_m and not synth.keep_site_resolutions:
         resolution_m = synth.resolution_m
     forest = generate_forest(
         synth.size_px,

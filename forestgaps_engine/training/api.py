@@ -70,6 +70,17 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text("utf-8"))
 
 
+def _most_common(values: list[float]) -> float | None:
+    """The value most sites share (the first seen on a tie), None for no value.
+
+    Sites kept on their own grids (``synth.keep_site_resolutions``) have several cell
+    sizes; the card's training resolution is the one most of the data was seen at.
+    """
+    if not values:
+        return None
+    return max(dict.fromkeys(values), key=values.count)
+
+
 def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[str, Any]:
     """Thresholds, resolution, tile size and content hash of a prepared dataset.
 
@@ -93,7 +104,7 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
     site_grids = [site.get("grid") or {} for site in manifest.get("sites", {}).values()]
     site_resolutions_m = [g["resolution_m"][0] for g in site_grids if g.get("resolution_m")]
     resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
-    resolution_m = resolution_m or (site_resolutions_m[0] if site_resolutions_m else None)
+    resolution_m = resolution_m or _most_common(site_resolutions_m)
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     native = config.model.native_resolutions_m
     if native is not None:

@@ -278,3 +278,34 @@ def test_site_resolutions_must_be_positive(tmp_path):
 
     with pytest.raises(ConfigError, match="site_resolutions_m"):
         _quick(tmp_path, "synth.site_resolutions_m=[1.0, -2]")
+
+
+def test_synthetic_sites_keep_their_own_grids(tmp_path):
+    from forestgaps_engine.training.api import dataset_facts
+
+    config = _quick(
+        tmp_path,
+        "synth.site_resolutions_m=[1.0, 0.5, 1.0, 2.0]",
+        "synth.keep_site_resolutions=true",
+        "data.synthetic_sites=4",
+    )
+    result = prepare(config)
+    sites = {}
+    for line in result.tiles_path.read_text().splitlines():
+        record = json.loads(line)["transformations"]["site"]
+        sites[record["site"]] = record
+    size_px = config.synth.size_px
+    for site in sites.values():
+        native_m = site["generator"]["resolution_m"]
+        assert site["grid"]["resolution_m"] == [native_m, native_m]
+        assert site["grid"]["height_px"] == size_px
+        assert "inputs" not in site  # nothing was warped
+    assert sorted(s["generator"]["resolution_m"] for s in sites.values()) == [0.5, 1.0, 1.0, 2.0]
+    # The card's training cell size is the one most sites have, not the first site's.
+    manifest = json.loads(result.manifest_path.read_text())
+    assert dataset_facts(manifest, config)["resolution_m"] == 1.0
+    first, *others = manifest["sites"].values()
+    assert first["grid"]["resolution_m"] == [1.0, 1.0]
+    for site in others:
+        site["grid"]["resolution_m"] = [2.0, 2.0]
+    assert dataset_facts(manifest, config)["resolution_m"] == 2.0
