@@ -2,23 +2,27 @@
 
 With torch, a model folder is loaded through ``models.card.load_model`` (network, weights
 hash check). Without torch, or for an exported folder that holds no weights, a folder
-holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read as
-plain JSON (``CardInfo``), the normalization runs in NumPy and ONNX Runtime or OpenVINO
+holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read
+and validated by ``models.card.read_card`` (pydantic, no torch), the normalization runs in NumPy and ONNX Runtime or OpenVINO
 runs the graph, so nothing on this path imports torch.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.inference.normalize import NumpyNormalizer
-from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR, WEIGHTS_FILE
+from forestgaps_engine.models.card import (
+    CARD_FILE,
+    DEFAULT_MODEL_DIR,
+    WEIGHTS_FILE,
+    ModelCard,
+    read_card,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,24 +30,11 @@ ONNX_FILE = "model.onnx"
 
 
 @dataclass(frozen=True)
-class CardInfo:
-    """The model card fields inference reads (same names as ``ModelCard``)."""
-
-    model_id: str = ""
-    model_version: str = ""
-    architecture: str = ""
-    resolution_m: float = 1.0
-    native_resolutions_m: tuple[float, float] | None = None
-    threshold_range_m: tuple[float, float] = (0.0, 0.0)
-    normalizer: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class InferenceModel:
     """A model ready for the predictor.
 
     Attributes:
-        card: the card (``ModelCard`` with torch, ``CardInfo`` without).
+        card: the model's ``ModelCard``.
         path: the model folder.
         normalizer: NumPy normalization of raw metres.
         network: the torch network, None without torch.
@@ -51,7 +42,7 @@ class InferenceModel:
         onnx_path: a ``model.onnx`` to run when there is no network, else None.
     """
 
-    card: Any
+    card: ModelCard
     path: Path
     normalizer: NumpyNormalizer
     network: Any = None
@@ -126,15 +117,6 @@ def model_card_file(model: str | Path) -> Path:
     return resolve_model_files(model)[0]
 
 
-def _native_range(value: Any, resolution_m: float) -> tuple[float, float] | None:
-    """The card's ``native_resolutions_m``, checked as ``ModelCard`` checks it."""
-    if value is None:
-        return None
-    finest_m, coarsest_m = (float(item) for item in value)
-    check_native_resolutions((finest_m, coarsest_m), resolution_m)
-    return (finest_m, coarsest_m)
-
-
 def _torch_free_model(model: Any) -> InferenceModel:
     folder = _model_folder(model)
     if folder.is_file():
@@ -150,25 +132,8 @@ def _torch_free_model(model: Any) -> InferenceModel:
             hint=f"On a machine with torch run `forestgaps export {folder} --format onnx "
             f"--out {onnx_path}`, or install torch.",
         )
-    try:
-        payload = json.loads(card_file.read_text("utf-8"))
-        low_m, high_m = payload.get("threshold_range_m", (0.0, 0.0))
-        resolution_m = float(payload.get("resolution_m", 1.0))
-        card = CardInfo(
-            model_id=str(payload.get("model_id", "")),
-            model_version=str(payload.get("model_version", "")),
-            architecture=str(payload.get("architecture", "")),
-            resolution_m=resolution_m,
-            native_resolutions_m=_native_range(payload.get("native_resolutions_m"), resolution_m),
-            threshold_range_m=(float(low_m), float(high_m)),
-            normalizer=dict(payload.get("normalizer", {})),
-        )
-    except (OSError, ValueError, TypeError, AttributeError, LookupError) as error:
-        raise ModelError(
-            f"{card_file}: not a readable model card ({error})",
-            hint="Restore model_card.json from the model folder written by train.",
-        ) from error
-    logger.info("PyTorch not installed: running %s without it", onnx_path)
+    card = read_card(card_file)
+    logger.info("running %s without PyTorch (no torch, or no weights beside it)", onnx_path)
     return InferenceModel(
         card=card,
         path=folder,

@@ -15,8 +15,8 @@ from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.config.model import ModelConfig
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference import predict
-from forestgaps_engine.inference.model_source import CardInfo
 from forestgaps_engine.inference.resample import native_range_m, working_grid
+from forestgaps_engine.models.card import ModelCard
 from tests.inference.helpers import card_for, forest, write_dsm
 
 SMALL = InferenceConfig(tile_size_px=64, overlap_px=16, batch_size=6, device="cpu", backend="torch")
@@ -70,8 +70,8 @@ def test_the_range_comes_from_the_card_with_or_without_torch():
     assert native_range_m(card_for()) == (1.0, 1.0)
     declared = card_for().model_copy(update={"native_resolutions_m": (0.5, 1.0)})
     assert native_range_m(declared) == (0.5, 1.0)
-    assert native_range_m(CardInfo(resolution_m=2.0)) == (2.0, 2.0)
-    assert native_range_m(CardInfo(native_resolutions_m=(0.5, 1.0))) == (0.5, 1.0)
+    assert native_range_m(ModelCard(resolution_m=2.0)) == (2.0, 2.0)
+    assert native_range_m(ModelCard(native_resolutions_m=(0.5, 1.0))) == (0.5, 1.0)
 
 
 def test_a_range_must_hold_the_training_resolution():
@@ -128,7 +128,7 @@ def test_the_torch_free_loader_refuses_a_bad_range_naming_the_card(
     card = json.loads((folder / "model_card.json").read_text())
     card["native_resolutions_m"] = declared
     (folder / "model_card.json").write_text(json.dumps(card))
-    with pytest.raises(ModelError, match="model_card.json: not a readable model card"):
+    with pytest.raises(ModelError, match="model_card.json: invalid model card"):
         _torch_free_model(folder)
 
 
@@ -136,12 +136,11 @@ def test_the_torch_free_loader_reads_the_range_from_the_card():
     from forestgaps_engine.inference.model_source import (
         DEFAULT_MODEL_DIR,
         ONNX_FILE,
-        CardInfo,
         _torch_free_model,
     )
 
     if not (DEFAULT_MODEL_DIR / ONNX_FILE).is_file():
         pytest.skip("no bundled default model.onnx in resources/models/default")
     model = _torch_free_model("default")
-    assert isinstance(model.card, CardInfo)
+    assert isinstance(model.card, ModelCard)
     assert native_range_m(model.card) == (0.5, 1.0)
