@@ -49,6 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --data: at most N tiles, spread evenly over the split (default 256)",
     )
     parser.add_argument(
+        "--cell-size",
+        dest="cell_size_m",
+        type=float,
+        metavar="METRES",
+        help="with --data whose sites have several cell sizes: the tiles scored "
+        "(default: the cell size most of the split's tiles have)",
+    )
+    parser.add_argument(
         "--threshold",
         dest="thresholds_m",
         type=float,
@@ -75,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
                 hint="Pass either --data PREPARED or --dsm DSM.tif with --chm/--dtm.",
             )
         return _run_on_prepared(args)
+    if args.cell_size_m is not None:
+        raise ConfigError(
+            "--cell-size picks the tiles of --data; a --dsm is scored on its own cells",
+            hint="Drop --cell-size, or pass --data PREPARED.",
+        )
     if args.dtm and not args.dsm:
         raise ConfigError("--dtm needs --dsm", hint="Pass --dsm DSM.tif --dtm DTM.tif.")
     if args.model and not args.dsm:
@@ -119,6 +132,7 @@ def _run_on_prepared(args: argparse.Namespace) -> int:
         config.inference,
         args.max_tiles,
         progress=progress,
+        cell_size_m=args.cell_size_m,
     )
     _log_scores(result)
     return 0

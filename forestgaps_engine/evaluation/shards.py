@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +52,26 @@ class PreparedSplit:
     cell_size_m: float
     min_area_m2: float
     max_area_m2: float
+    # Kept tiles of the split per cell size, when its sites have several
+    # (synth.keep_site_resolutions); empty when they share one. Only the tiles at
+    # ``cell_size_m`` are scored, and ``n_tiles`` counts those.
+    tiles_per_cell_size_m: dict[float, int] = field(default_factory=dict)
 
 
-def read_prepared_split(prepared_dir: str | Path, split: str) -> PreparedSplit:
+def read_prepared_split(
+    prepared_dir: str | Path, split: str, cell_size_m: float | None = None
+) -> PreparedSplit:
     """The shards, thresholds, cell size and area rule of ``split`` in a prepared folder.
+
+    Args:
+        prepared_dir: a ``forestgaps prepare`` output folder.
+        split: ``train``, ``val`` or ``test``.
+        cell_size_m: where the split's sites have several cell sizes, the one to score
+            (default: the one most of its tiles have); ignored where they share one.
 
     Raises:
         DataError: no manifest, or the split holds no tile.
+        ConfigError: ``cell_size_m`` is none of the split's cell sizes.
     """
     from forestgaps_engine.data.records import load_manifest, split_shards
 
@@ -71,14 +84,65 @@ def read_prepared_split(prepared_dir: str | Path, split: str) -> PreparedSplit:
             hint=f"Pick one of the splits with tiles: {', '.join(known) or 'none'}.",
         )
     gaps = manifest.get("config", {}).get("gaps", {})
+    per_cell = _tiles_per_cell_size_m(Path(prepared_dir), manifest, split)
+    n_tiles, chosen_m = int(sum(counts)), _cell_size_m(manifest)
+    if len(per_cell) > 1:
+        chosen_m = _pick_cell_size_m(per_cell, cell_size_m, prepared_dir, split)
+        n_tiles = per_cell[chosen_m]
     return PreparedSplit(
         shards=tuple(shards),
-        n_tiles=int(sum(counts)),
+        n_tiles=n_tiles,
         thresholds_m=tuple(float(t) for t in manifest["thresholds_m"]),
-        cell_size_m=_cell_size_m(manifest),
+        cell_size_m=chosen_m,
         min_area_m2=float(gaps.get("min_area_m2", 1.0)),
         max_area_m2=float(gaps.get("max_area_m2", 1e9)),
+        tiles_per_cell_size_m=per_cell if len(per_cell) > 1 else {},
     )
+
+
+def _tiles_per_cell_size_m(
+    prepared_dir: Path, manifest: dict[str, Any], split: str
+) -> dict[float, int]:
+    """Kept tiles of ``split`` per cell size (from tiles.jsonl and the sites' grids)."""
+    import json
+
+    site_cells_m = {
+        name: float(site["grid"]["resolution_m"][0])
+        for name, site in manifest.get("sites", {}).items()
+        if (site.get("grid") or {}).get("resolution_m")
+    }
+    records = prepared_dir / "tiles.jsonl"
+    if len(set(site_cells_m.values())) < 2 or not records.is_file():
+        return {}
+    counts: dict[float, int] = {}
+    with records.open("r", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            cell_m = site_cells_m.get(record.get("site"))
+            if record.get("split") == split and record.get("status") == "kept" and cell_m:
+                counts[cell_m] = counts.get(cell_m, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _pick_cell_size_m(
+    per_cell: dict[float, int], wanted_m: float | None, prepared_dir: str | Path, split: str
+) -> float:
+    if wanted_m is None:
+        # The most tiles; on a tie the finer cells.
+        return max(per_cell, key=lambda cell_m: (per_cell[cell_m], -cell_m))
+    for cell_m in per_cell:
+        if math.isclose(cell_m, wanted_m, rel_tol=1e-6):
+            return cell_m
+    listed = ", ".join(f"{cell_m:g} m ({n} tiles)" for cell_m, n in per_cell.items())
+    raise ConfigError(
+        f"{prepared_dir}: the {split!r} split has no tile at {wanted_m:g} m cells; it has {listed}",
+        hint="Pass one of those cell sizes to --cell-size.",
+    )
+
+
+def _same_cell_size(sample: Any, cell_size_m: float) -> bool:
+    resolution_m = sample.metadata.get("resolution_m") or [cell_size_m]
+    return math.isclose(float(resolution_m[0]), cell_size_m, rel_tol=1e-6)
 
 
 def _cell_size_m(manifest: dict[str, Any]) -> float:
@@ -140,8 +204,13 @@ def evaluate_shards(
     max_tiles: int = DEFAULT_MAX_TILES,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    cell_size_m: float | None = None,
 ) -> EvaluationResult:
     """Score ``model`` and the DSM-only baseline on the tiles of a prepared split.
+
+    A mosaic holds one cell size: where the split's sites have several
+    (``synth.keep_site_resolutions``), the tiles of one of them are scored
+    (``cell_size_m``, default the most common) and the report lists the others.
 
     Args:
         prepared_dir: a ``forestgaps prepare`` output folder (``manifest.json``, shards).
@@ -154,10 +223,12 @@ def evaluate_shards(
         max_tiles: at most this many tiles, spread evenly over the split.
         progress: ``progress(fraction, message)``.
         cancel: returns True to stop (raises CancelledError).
+        cell_size_m: the cell size scored where the split has several.
 
     Raises:
         DataError: not a prepared folder, an empty split, damaged shards.
-        ConfigError: a threshold that was not prepared, ``max_tiles`` < 1.
+        ConfigError: a threshold that was not prepared, ``max_tiles`` < 1, a
+            ``cell_size_m`` the split does not have.
         ModelError, InferenceError: the model cannot be loaded or run.
         CancelledError: ``cancel()`` returned True.
     """
@@ -169,7 +240,7 @@ def evaluate_shards(
         raise ConfigError(f"max_tiles must be at least 1, got {max_tiles}", hint="Pass 1 or more.")
     inference = inference or InferenceConfig()
     reporter = Reporter(progress, cancel)
-    prepared = read_prepared_split(prepared_dir, split)
+    prepared = read_prepared_split(prepared_dir, split, cell_size_m)
     thresholds = _pick_thresholds(thresholds_m, prepared, prepared_dir)
     out = ensure_writable_dir(out_dir)
     reporter.report(0.0, "loading the model")
@@ -182,7 +253,11 @@ def evaluate_shards(
     model_probability: dict[float, np.ndarray] = {}
     baseline_masks: dict[float, np.ndarray] = {}
     placed = 0
-    for index, sample in enumerate(iter_shards(prepared.shards)):
+    index = -1
+    for sample in iter_shards(prepared.shards):
+        if prepared.tiles_per_cell_size_m and not _same_cell_size(sample, prepared.cell_size_m):
+            continue
+        index += 1
         if index not in kept:
             continue
         if mosaic is None:
@@ -245,6 +320,15 @@ def evaluate_shards(
         notes.append(f"The model was trained at {model_cell_m:g} m and the tiles are at "
                      f"{prepared.cell_size_m:g} m; tiles are not resampled here.")  # fmt: skip
         logger.warning("%s", notes[-1])
+    if prepared.tiles_per_cell_size_m:
+        others = ", ".join(
+            f"{cell_m:g} m ({n} tiles)"
+            for cell_m, n in prepared.tiles_per_cell_size_m.items()
+            if cell_m != prepared.cell_size_m
+        )
+        notes.append(f"The split's sites have several cell sizes; these scores are for its "
+                     f"{prepared.cell_size_m:g} m tiles. Others: {others} (pick one with "
+                     "--cell-size).")  # fmt: skip
     if placed < prepared.n_tiles:
         notes.append(f"{placed} of the split's {prepared.n_tiles} tiles, spread evenly, were "
                      "scored (raise --max-tiles for more).")  # fmt: skip

@@ -121,3 +121,49 @@ def test_tiles_off_the_models_cells_are_noted_with_predicts_tolerance(
     )
     result = evaluate_shards(prepared, model, "test", [5.0], tmp_path / "report", max_tiles=2)
     assert any("tiles are not resampled here" in note for note in result.notes) == noted
+
+
+@pytest.fixture(scope="module")
+def mixed_cells(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sites kept on their own grids: 1 m and 2 m cells in one prepared folder."""
+    folder = tmp_path_factory.mktemp("mixed") / "data"
+    config = load_config(
+        QUICK,
+        [
+            f"data.output_dir={folder}",
+            "synth.size_px=128",
+            "data.synthetic_sites=8",
+            "synth.site_resolutions_m=[1.0, 2.0]",
+            "synth.keep_site_resolutions=true",
+            "data.split={train: 0.5, val: 0.0, test: 0.5}",
+        ],
+    )
+    prepare(config)
+    return folder
+
+
+def test_a_split_with_several_cell_sizes_scores_one_and_names_the_others(mixed_cells, tmp_path):
+    shards, _ = split_shards(mixed_cells, "test")
+    per_cell: dict[float, list] = {}
+    for tile in iter_shards(shards):
+        per_cell.setdefault(tile.metadata["resolution_m"][0], []).append(tile)
+    assert sorted(per_cell) == [1.0, 2.0], "the fixture must hold both cell sizes"
+    model = pointwise_model(tmp_path)
+    for cell_m, tiles in per_cell.items():
+        result = evaluate_shards(
+            mixed_cells, model, "test", [5.0], tmp_path / f"c{cell_m:g}", cell_size_m=cell_m
+        )
+        pixel = result.scores[0].pixel
+        # Exactly the tiles at that cell size, each against its own labels.
+        assert pixel.tp + pixel.fp + pixel.fn + pixel.tn == sum(int(t.valid.sum()) for t in tiles)
+        assert pixel.tp + pixel.fn == sum(int(((t.masks[5.0] > 0) & t.valid).sum()) for t in tiles)
+        other = 2.0 if cell_m == 1.0 else 1.0
+        assert any(f"Others: {other:g} m ({len(per_cell[other])} tiles)" in n for n in result.notes)
+    with pytest.raises(ConfigError, match="no tile at 0.5 m cells; it has 1 m"):
+        evaluate_shards(mixed_cells, model, "test", [5.0], tmp_path / "none", cell_size_m=0.5)
+    # The CLI takes the cell size; it belongs to --data only.
+    out = tmp_path / "cli"
+    args = ["evaluate", "--data", str(mixed_cells), "--threshold", "5", "--out", str(out)]
+    assert main([*args, "--cell-size", "2", "--set", "inference.backend=torch"]) == 0
+    assert "2 m tiles" in (out / "report.md").read_text()
+    assert main(["evaluate", "--dsm", "x.tif", "--chm", "y.tif", "--cell-size", "2"]) == 2
