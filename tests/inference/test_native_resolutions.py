@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import rasterio
@@ -104,13 +105,21 @@ def test_a_finer_dsm_inside_the_range_is_predicted_on_its_own_grid(tmp_path, tin
             assert (output.transform, output.shape) == expected
 
 
-def test_the_shipped_model_declares_the_range_its_evaluation_measured():
+def _pretrained_native_range() -> list[float]:
+    """The range the recipe of the shipped model (configs/pretrained.yaml) declares."""
+    from forestgaps_engine.config.loader import load_config
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "pretrained.yaml")
+    return [float(value) for value in config.model.native_resolutions_m]
+
+
+def test_the_shipped_model_declares_the_range_of_its_recipe():
     from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
 
     if not (DEFAULT_MODEL_DIR / CARD_FILE).is_file():
         pytest.skip("no bundled default model in resources/models/default")
     card = json.loads((DEFAULT_MODEL_DIR / CARD_FILE).read_text())
-    assert card["native_resolutions_m"] == [0.5, 1.0]
+    assert card["native_resolutions_m"] == _pretrained_native_range()
 
 
 @pytest.mark.parametrize("declared", [[0.5], [0.5, 0.8], [1.0, 0.5], [0.0, 1.0]])
@@ -143,4 +152,4 @@ def test_the_torch_free_loader_reads_the_range_from_the_card():
         pytest.skip("no bundled default model.onnx in resources/models/default")
     model = _torch_free_model("default")
     assert isinstance(model.card, ModelCard)
-    assert native_range_m(model.card) == (0.5, 1.0)
+    assert native_range_m(model.card) == tuple(_pretrained_native_range())
