@@ -49,7 +49,7 @@ i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compi
 screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen
 	$(PY) scripts/screenshots.py --out docs/images
 
-pretrained: venv ## prepare, train, evaluate and install the bundled model (resources/models/default/, ~30 min on 2 cores)
+pretrained: venv ## prepare, train, evaluate and install the bundled model (resources/models/default/, ~55 min on 2 cores)
 	@set -euo pipefail; started=$$SECONDS; mkdir -p out/pretrained; \
 	$(VENV)/bin/forestgaps prepare --config configs/pretrained.yaml; \
 	$(VENV)/bin/forestgaps train --config configs/pretrained.yaml | tee out/pretrained/train.json; \

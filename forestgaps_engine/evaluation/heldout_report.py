@@ -166,8 +166,9 @@ def heldout_report(
         "## Default model",
         "",
         f"- architecture: `{card.architecture}` {card.params.get('base_channels', '')} "
-        f"base channels; trained at {card.resolution_m:g} m on thresholds "
-        f"{', '.join(f'{t:g}' for t in card.thresholds_m)} m; model id `{card.model_id}`",
+        f"base channels; trained on thresholds "
+        f"{', '.join(f'{t:g}' for t in card.thresholds_m)} m; {_cells_phrase(card)}; "
+        f"model id `{card.model_id}`",
         f"- held-out sites: seeds {', '.join(str(s) for s in seeds)} ({extent_m:g} m a side), "
         "never used in training; pixel scores pooled over the sites",
         f"- prediction: inference tile {config.inference.tile_size_px} px, cut-off "
@@ -211,3 +212,14 @@ def heldout_report(
     if doc is not None:
         write_marked_section(doc, SECTION, markdown, title="Benchmark")
     return HeldOutReport(out, scores, tuple(aims), markdown)
+
+
+def _cells_phrase(card: Any) -> str:
+    """How the card describes its cell sizes: the training one, and the native range."""
+    native = card.native_resolutions_m
+    if native and native[0] < native[1]:
+        return (
+            f"cell size {card.resolution_m:g} m on the card, DSMs with "
+            f"{native[0]:g}-{native[1]:g} m cells predicted as they are"
+        )
+    return f"cell size {card.resolution_m:g} m"

@@ -16,9 +16,14 @@ def test_the_default_model_summary_names_the_cells_it_runs_on():
 
     if not (DEFAULT_MODEL_DIR / CARD_FILE).is_file():
         pytest.skip("no bundled default model in resources/models/default")
+    from forestgaps_engine.models.card import read_card
+
+    card = read_card(DEFAULT_MODEL_DIR / CARD_FILE)
+    finest_m, coarsest_m = card.native_resolutions_m
     info = describe_model("default")
     assert info.is_available
-    assert "resolution 1 m (runs on 0.5–1 m cells)" in info.text
+    expected = f"resolution {card.resolution_m:g} m (runs on {finest_m:g}–{coarsest_m:g} m cells)"
+    assert expected in info.text
     assert info.threshold_range_m == (2.0, 20.0)
 
 
