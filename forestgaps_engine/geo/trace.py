@@ -429,11 +429,73 @@ def label_boxes(ids: np.ndarray) -> np.ndarray:
     ).reshape(-1, 4)
 
 
-def trace_window(ids: np.ndarray) -> TracedRings:
-    """``trace_labels``, or GDAL's polygonize for windows over ``MAX_ARRAY_TRACE_CELLS``."""
+# GDAL's polygonize returns every vertex as a Python tuple: measured 186-270 bytes of
+# peak memory per boundary edge of the traced cells (single ragged gaps of 18-36 M cells
+# with 1.4-6.4 M edges, the most with one-cell holes; a 16384² map with one
+# raster-spanning gap grew past 12 GB). The estimate errs high: too low, the system kills
+# the process (QGIS with it) minutes later.
+GDAL_TRACE_BYTES_PER_EDGE = 300
+EDGE_COUNT_ROWS = 1024
+
+
+def boundary_edges(is_gap: np.ndarray) -> int:
+    """Cell sides between gap and non-gap cells, the window's border included.
+
+    Counted one block of rows at a time, so the count holds one block's temporaries.
+    """
+    n_rows = is_gap.shape[0]
+    if n_rows == 0 or is_gap.shape[1] == 0:
+        return 0
+    edges = int(np.count_nonzero(is_gap[0])) + int(np.count_nonzero(is_gap[-1]))
+    for start in range(0, n_rows, EDGE_COUNT_ROWS):
+        rows = is_gap[start : start + EDGE_COUNT_ROWS]
+        edges += int(np.count_nonzero(rows[:, 1:] != rows[:, :-1]))
+        edges += int(np.count_nonzero(rows[:, 0])) + int(np.count_nonzero(rows[:, -1]))
+        # Vertical sides inside the block and with the next block's first row.
+        below = is_gap[start : start + EDGE_COUNT_ROWS + 1]
+        edges += int(np.count_nonzero(below[1:] != below[:-1]))
+    return edges
+
+
+def check_trace_memory(is_gap: np.ndarray, what: str) -> None:
+    """Refuse, with the fix, a GDAL trace that would need more memory than is available.
+
+    Such a trace would be killed by the system (taking QGIS with it) after minutes.
+
+    Raises:
+        InferenceError: the estimate exceeds the memory available now.
+    """
+    from forestgaps_engine.errors import InferenceError
+    from forestgaps_engine.machine import available_memory_bytes
+
+    available = available_memory_bytes()
+    if available <= 0:
+        return  # unknown on this system: trace and see
+    edges = boundary_edges(is_gap)
+    needed = edges * GDAL_TRACE_BYTES_PER_EDGE
+    if needed > available:
+        raise InferenceError(
+            f"{what} spans {is_gap.shape[0]} x {is_gap.shape[1]} cells with "
+            f"{edges / 1e6:.1f} M boundary edges; tracing it as one polygon needs about "
+            f"{needed / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available",
+            hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
+            "ForestGapR's 1 ha), "
+            "use a lower threshold, or run on a machine with more memory.",
+        )
+
+
+def trace_window(ids: np.ndarray, what: str = "a gap") -> TracedRings:
+    """``trace_labels``, or GDAL's polygonize for windows over ``MAX_ARRAY_TRACE_CELLS``.
+
+    Raises:
+        InferenceError: GDAL would need more memory than is available (``what`` names the
+            window in the message).
+    """
     if ids.size <= MAX_ARRAY_TRACE_CELLS:
         return trace_labels(ids)
     from rasterio import features
+
+    check_trace_memory(ids > 0, what)
 
     parts: dict[int, list[list[np.ndarray]]] = {}
     source = np.ascontiguousarray(ids, dtype=np.int32)
@@ -479,7 +541,11 @@ def _trace_job(job: _TraceJob) -> TracedRings:
     is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 2, bool)
     is_traced[job.traced_ids] = True
     ids[~is_traced[ids]] = 0
-    traced = trace_window(ids) if job.is_box else trace_labels(ids)
+    if job.is_box:
+        what = f"gap {int(job.traced_ids[0])} (rows {job.row_off}-{job.row_off + ids.shape[0]})"
+        traced = trace_window(ids, what)
+    else:
+        traced = trace_labels(ids)
     return traced.translated(job.col_off, job.row_off)
 
 

@@ -11,32 +11,17 @@ quarter of the available RAM.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.data.datasets import ShardDataset
 from forestgaps_engine.data.shard_reader import iter_shard_members
+from forestgaps_engine.machine import available_memory_bytes
 
 logger = logging.getLogger(__name__)
 
 AUTO_RAM_FRACTION = 0.25
-
-
-def available_memory_bytes() -> int:
-    """RAM available to new allocations (``MemAvailable``; free pages where unknown)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, OSError, ValueError):
-        return 0
 
 
 def should_cache(

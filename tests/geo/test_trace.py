@@ -250,3 +250,33 @@ def test_walk_rings_follows_every_ring_from_its_smallest_edge() -> None:
         np.testing.assert_array_equal(
             ring[1:] != ring[:-1], expected_ring[1:] != expected_ring[:-1]
         )
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (2049, 33), (3000, 17)])
+def test_boundary_edges_count_every_side_between_gap_and_the_rest(shape) -> None:
+    from forestgaps_engine.geo.trace import boundary_edges
+
+    is_gap = np.random.default_rng(shape[0]).random(shape) < 0.5
+    padded = np.pad(is_gap, 1)
+    expected = np.count_nonzero(padded[:, 1:] != padded[:, :-1]) + np.count_nonzero(
+        padded[1:] != padded[:-1]
+    )
+    assert boundary_edges(is_gap) == expected
+    assert boundary_edges(np.zeros((0, 4), bool)) == 0
+
+
+def test_a_gdal_trace_beyond_the_memory_available_is_refused(monkeypatch) -> None:
+    from forestgaps_engine.errors import InferenceError
+    from forestgaps_engine.geo import trace
+
+    ids = np.zeros((40, 40), dtype=np.int32)
+    ids[2:38, 2:38] = 1
+    ids[10:12, 10:12] = 0  # a hole
+    monkeypatch.setattr(trace, "MAX_ARRAY_TRACE_CELLS", 100)
+    edges = trace.boundary_edges(ids > 0)
+    needed = edges * trace.GDAL_TRACE_BYTES_PER_EDGE
+    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: needed - 1)
+    with pytest.raises(InferenceError, match="gap 7 spans 40 x 40 cells"):
+        trace.trace_window(ids, "gap 7")
+    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: needed)
+    assert trace.trace_window(ids, "gap 7").labels.tolist() == [1]
