@@ -147,6 +147,16 @@ def load_manifest(prepared_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text("utf-8"))
 
 
+def site_cell_sizes_m(manifest: dict[str, Any]) -> dict[str, float]:
+    """Each site's cell size, metres, from the manifest's site grids (sites without one
+    are left out)."""
+    return {
+        name: float(site["grid"]["resolution_m"][0])
+        for name, site in manifest.get("sites", {}).items()
+        if (site.get("grid") or {}).get("resolution_m")
+    }
+
+
 def split_shards(prepared_dir: str | Path, split: str) -> tuple[list[Path], list[int]]:
     """Shard paths and their sample counts for one split, from the manifest."""
     manifest = load_manifest(prepared_dir)

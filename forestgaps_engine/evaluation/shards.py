@@ -106,12 +106,10 @@ def _tiles_per_cell_size_m(
     """Kept tiles of ``split`` per cell size (from tiles.jsonl and the sites' grids)."""
     import json
 
-    site_cells_m = {
-        name: float(site["grid"]["resolution_m"][0])
-        for name, site in manifest.get("sites", {}).items()
-        if (site.get("grid") or {}).get("resolution_m")
-    }
-    records = prepared_dir / "tiles.jsonl"
+    from forestgaps_engine.data.records import TILES_NAME, site_cell_sizes_m
+
+    site_cells_m = site_cell_sizes_m(manifest)
+    records = prepared_dir / TILES_NAME
     if len(set(site_cells_m.values())) < 2 or not records.is_file():
         return {}
     counts: dict[float, int] = {}

@@ -479,8 +479,7 @@ def check_trace_memory(is_gap: np.ndarray, what: str) -> None:
             f"{edges / 1e6:.1f} M boundary edges; tracing it as one polygon needs about "
             f"{needed / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available",
             hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
-            "ForestGapR's 1 ha), "
-            "use a lower threshold, or run on a machine with more memory.",
+            "ForestGapR's 1 ha), use a lower threshold, or run on a machine with more memory.",
         )
 
 
@@ -495,11 +494,12 @@ def trace_window(ids: np.ndarray, what: str = "a gap") -> TracedRings:
         return trace_labels(ids)
     from rasterio import features
 
-    check_trace_memory(ids > 0, what)
+    is_gap = ids > 0
+    check_trace_memory(is_gap, what)
 
     parts: dict[int, list[list[np.ndarray]]] = {}
     source = np.ascontiguousarray(ids, dtype=np.int32)
-    for geometry, value in features.shapes(source, mask=source > 0, connectivity=4):
+    for geometry, value in features.shapes(source, mask=is_gap, connectivity=4):
         rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
         parts.setdefault(int(value), []).append(rings)
     return TracedRings.from_multipolygons(dict(sorted(parts.items())))

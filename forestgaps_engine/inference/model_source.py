@@ -3,8 +3,9 @@
 With torch, a model folder is loaded through ``models.card.load_model`` (network, weights
 hash check). Without torch, or for an exported folder that holds no weights, a folder
 holding ``model_card.json`` and an exported ``model.onnx`` is enough: the card is read
-and validated by ``models.card.read_card`` (pydantic, no torch), the normalization runs in NumPy and ONNX Runtime or OpenVINO
-runs the graph, so nothing on this path imports torch.
+and validated by ``models.card.read_card`` (pydantic, no torch), the normalization runs
+in NumPy and ONNX Runtime or OpenVINO runs the graph, so nothing on this path imports
+torch.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.data.records import site_cell_sizes_m
 from forestgaps_engine.errors import ConfigError, DataError, TrainingError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
@@ -101,10 +102,8 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
             hint="Train with thresholds the dataset has, or run 'forestgaps prepare' again.",
         )
     data = used.get("data", {})
-    site_grids = [site.get("grid") or {} for site in manifest.get("sites", {}).values()]
-    site_resolutions_m = [g["resolution_m"][0] for g in site_grids if g.get("resolution_m")]
     resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
-    resolution_m = resolution_m or _most_common(site_resolutions_m)
+    resolution_m = resolution_m or _most_common(list(site_cell_sizes_m(manifest).values()))
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     native = config.model.native_resolutions_m
     if native is not None:
