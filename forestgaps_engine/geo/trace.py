@@ -30,7 +30,7 @@ _STEP_COL = np.array([1, 0, -1, 0], dtype=np.int64)
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 
 
-def _boundary_edges(labels: np.ndarray) -> tuple[np.ndarray, ...]:
+def boundary_edge_table(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     """(start row, start col, direction, label, cell row, cell col) of every boundary edge.
 
     Edges come side by side (top, right, bottom, left), each side's in row-major order of
@@ -72,7 +72,7 @@ _LEAVING_CELL_ROW = np.array([0, 0, -1, -1], dtype=np.int64)
 _LEAVING_CELL_COL = np.array([0, -1, -1, 0], dtype=np.int64)
 
 
-def _next_edges(
+def next_edges(
     cell_row: np.ndarray,
     cell_col: np.ndarray,
     direction: np.ndarray,
@@ -91,7 +91,7 @@ def _next_edges(
     # Edge index by (side, cell): a side is a boundary edge of its own cell only, so the
     # edge leaving a corner in a direction is the one keyed by that side and cell. The
     # edges come side by side, each side's in row-major order of their cells
-    # (``_boundary_edges``), so their keys are increasing and a binary search finds it:
+    # (``boundary_edge_table``), so their keys are increasing and a binary search finds it:
     # a (4, H, W) table of edge indices cost more to fill than the search costs.
     height_px, width_px = shape
     n_cells = (height_px + 2) * (width_px + 2)
@@ -127,7 +127,7 @@ def _next_edges(
     return following
 
 
-def _walk_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def walk_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every edge in ring order: ``(edge permutation, ring number of each position)``.
 
     Rings come in increasing order of their smallest edge index, each walked from that
@@ -198,9 +198,11 @@ class TracedRings:
         rings = [ring for part in parts for ring in part]
         return TracedRings(
             xy=np.concatenate(rings).astype(np.float64),
-            ring_offsets=_offsets(np.array([len(ring) for ring in rings])),
-            part_offsets=_offsets(np.array([len(part) for part in parts])),
-            label_offsets=_offsets(np.array([len(polygons[label]) for label in sorted(polygons)])),
+            ring_offsets=offsets_of(np.array([len(ring) for ring in rings])),
+            part_offsets=offsets_of(np.array([len(part) for part in parts])),
+            label_offsets=offsets_of(
+                np.array([len(polygons[label]) for label in sorted(polygons)])
+            ),
             labels=np.array(sorted(polygons), dtype=np.int64),
         )
 
@@ -275,9 +277,9 @@ class TracedRings:
             return TracedRings.empty()
         if len(pieces) == 1:
             return pieces[0]
-        vertex_base = _offsets(np.array([piece.xy.shape[0] for piece in pieces]))
-        ring_base = _offsets(np.array([piece.ring_offsets.size - 1 for piece in pieces]))
-        part_base = _offsets(np.array([piece.part_offsets.size - 1 for piece in pieces]))
+        vertex_base = offsets_of(np.array([piece.xy.shape[0] for piece in pieces]))
+        ring_base = offsets_of(np.array([piece.ring_offsets.size - 1 for piece in pieces]))
+        part_base = offsets_of(np.array([piece.part_offsets.size - 1 for piece in pieces]))
         stacked = TracedRings(
             xy=np.concatenate([piece.xy for piece in pieces]),
             ring_offsets=np.r_[
@@ -305,26 +307,27 @@ class TracedRings:
     def sorted_by_label(self) -> TracedRings:
         """The same rings with the labels in increasing order (parts and rings follow)."""
         order = np.argsort(self.labels, kind="stable")
-        parts = _ranges(self.label_offsets[:-1][order], self.label_offsets[1:][order])
-        rings = _ranges(self.part_offsets[:-1][parts], self.part_offsets[1:][parts])
-        vertices = _ranges(self.ring_offsets[:-1][rings], self.ring_offsets[1:][rings])
+        parts = concatenated_ranges(self.label_offsets[:-1][order], self.label_offsets[1:][order])
+        rings = concatenated_ranges(self.part_offsets[:-1][parts], self.part_offsets[1:][parts])
+        vertices = concatenated_ranges(self.ring_offsets[:-1][rings], self.ring_offsets[1:][rings])
         return TracedRings(
             xy=self.xy[vertices],
-            ring_offsets=_offsets(np.diff(self.ring_offsets)[rings]),
-            part_offsets=_offsets(np.diff(self.part_offsets)[parts]),
-            label_offsets=_offsets(np.diff(self.label_offsets)[order]),
+            ring_offsets=offsets_of(np.diff(self.ring_offsets)[rings]),
+            part_offsets=offsets_of(np.diff(self.part_offsets)[parts]),
+            label_offsets=offsets_of(np.diff(self.label_offsets)[order]),
             labels=self.labels[order],
         )
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+def concatenated_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """Concatenated ``arange(start, stop)`` of every pair, in one array operation."""
     sizes = stops - starts
-    first = _offsets(sizes)[:-1]
+    first = offsets_of(sizes)[:-1]
     return np.repeat(starts - first, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
-def _offsets(sizes: np.ndarray) -> np.ndarray:
+def offsets_of(sizes: np.ndarray) -> np.ndarray:
+    """Start offsets of consecutive groups of ``sizes`` items, and the total at the end."""
     return np.r_[0, np.cumsum(sizes)].astype(np.int64)
 
 
@@ -347,13 +350,13 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     labels = np.ascontiguousarray(labels)
     if labels.size == 0 or not (labels > 0).any():
         return TracedRings.empty()
-    start_row, start_col, direction, label, cell_row, cell_col = _boundary_edges(labels)
+    start_row, start_col, direction, label, cell_row, cell_col = boundary_edge_table(labels)
     # Each edge's part: the 4-connected component of its cell (gaps of different ids
     # never touch, so components of ``labels > 0`` are the parts of single ids).
     components, _ = ndimage.label(labels > 0, structure=_FOUR_CONNECTED)
     component = components[cell_row, cell_col]
-    following = _next_edges(cell_row, cell_col, direction, label, component, labels.shape)
-    order, ring = _walk_rings(following)
+    following = next_edges(cell_row, cell_col, direction, label, component, labels.shape)
+    order, ring = walk_rings(following)
     direction = direction[order]
     start_row, start_col = start_row[order], start_col[order]
     # A vertex is kept where the direction changes (corners); straight runs merge.
@@ -380,7 +383,7 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     # Rings grouped by label, then part (row-major first cell), exterior first.
     ring_order = np.lexsort((np.arange(is_hole.size), is_hole, ring_component, ring_label))
     sizes = n_corners[ring_order] + 1  # closed rings
-    ring_offsets = _offsets(sizes)
+    ring_offsets = offsets_of(sizes)
     ring_of_vertex = np.repeat(np.arange(ring_order.size), sizes)
     step = np.arange(ring_offsets[-1]) - ring_offsets[ring_of_vertex]
     source_ring = ring_order[ring_of_vertex]
@@ -389,26 +392,32 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     # GDAL's orientation: exteriors and holes turn the same way in array order.
     along = np.where(is_hole[source_ring], wrapped, length - 1 - wrapped)
     xy = corner_xy[bounds[source_ring] + along]
-    sorted_component = ring_component[ring_order]
-    sorted_label = ring_label[ring_order]
-    part_first = np.flatnonzero(np.r_[True, sorted_component[1:] != sorted_component[:-1]])
-    part_label = sorted_label[part_first]
+    return rings_table(xy, ring_offsets, ring_component[ring_order], ring_label[ring_order])
+
+
+def rings_table(
+    xy: np.ndarray, ring_offsets: np.ndarray, ring_part: np.ndarray, ring_label: np.ndarray
+) -> TracedRings:
+    """The table of closed rings already grouped by label, then part, exterior first.
+
+    Args:
+        xy: (V, 2) the rings' vertices, one ring after another.
+        ring_offsets: (R + 1,) ring i is ``xy[ring_offsets[i]:ring_offsets[i + 1]]``.
+        ring_part, ring_label: (R,) each ring's part (any id, unique across labels) and
+            label.
+    """
+    part_first = np.flatnonzero(np.r_[True, ring_part[1:] != ring_part[:-1]])
+    part_label = ring_label[part_first]
     label_first = np.flatnonzero(np.r_[True, part_label[1:] != part_label[:-1]])
     return TracedRings(
         xy=xy,
         ring_offsets=ring_offsets,
-        part_offsets=np.r_[part_first, ring_order.size].astype(np.int64),
+        part_offsets=np.r_[part_first, ring_part.size].astype(np.int64),
         label_offsets=np.r_[label_first, part_label.size].astype(np.int64),
         labels=part_label[label_first].astype(np.int64),
     )
 
 
-# Above this many cells a window is traced by GDAL (``rasterio.features.shapes``, about
-# 5 bytes per cell) instead of here (about 30 bytes per cell of transient arrays, so up
-# to 500 MB): only a gap taller than half a strip, traced alone in its bounding box, gets
-# there. GDAL is slower on such gaps (6.5 s against 3.2 s for the 567 gaps of a 4096²
-# map at 10 m whose largest spans the raster), so only rasters over 4096² use it.
-MAX_ARRAY_TRACE_CELLS = 2**24
 # Strips of at most this many cells (``trace_in_strips``).
 STRIP_CELLS = 2**21
 
@@ -429,38 +438,16 @@ def label_boxes(ids: np.ndarray) -> np.ndarray:
     ).reshape(-1, 4)
 
 
-# GDAL's polygonize returns every vertex as a Python tuple: measured 186-270 bytes of
-# peak memory per boundary edge of the traced cells (single ragged gaps of 18-36 M cells
-# with 1.4-6.4 M edges, the most with one-cell holes; a 16384² map with one
-# raster-spanning gap grew past 12 GB). The estimate errs high: too low, the system kills
-# the process (QGIS with it) minutes later.
-GDAL_TRACE_BYTES_PER_EDGE = 300
-EDGE_COUNT_ROWS = 1024
+# Peak memory of ``geo.stitched_trace`` per boundary edge of the gap: measured 27 bytes
+# (tracemalloc) on a ragged gap over 59 % of a 4096² box with 4.6 M edges and 78 000
+# holes. The estimate errs high: too low, the system kills the process (QGIS with it).
+STITCHED_TRACE_BYTES_PER_EDGE = 40
 
 
-def boundary_edges(is_gap: np.ndarray) -> int:
-    """Cell sides between gap and non-gap cells, the window's border included.
+def check_trace_memory(n_edges: int, shape: tuple[int, int], what: str) -> None:
+    """Refuse, with the fix, a trace that would need more memory than is available.
 
-    Counted one block of rows at a time, so the count holds one block's temporaries.
-    """
-    n_rows = is_gap.shape[0]
-    if n_rows == 0 or is_gap.shape[1] == 0:
-        return 0
-    edges = int(np.count_nonzero(is_gap[0])) + int(np.count_nonzero(is_gap[-1]))
-    for start in range(0, n_rows, EDGE_COUNT_ROWS):
-        rows = is_gap[start : start + EDGE_COUNT_ROWS]
-        edges += int(np.count_nonzero(rows[:, 1:] != rows[:, :-1]))
-        edges += int(np.count_nonzero(rows[:, 0])) + int(np.count_nonzero(rows[:, -1]))
-        # Vertical sides inside the block and with the next block's first row.
-        below = is_gap[start : start + EDGE_COUNT_ROWS + 1]
-        edges += int(np.count_nonzero(below[1:] != below[:-1]))
-    return edges
-
-
-def check_trace_memory(is_gap: np.ndarray, what: str) -> None:
-    """Refuse, with the fix, a GDAL trace that would need more memory than is available.
-
-    Such a trace would be killed by the system (taking QGIS with it) after minutes.
+    Such a trace would be killed by the system (taking QGIS with it).
 
     Raises:
         InferenceError: the estimate exceeds the memory available now.
@@ -471,38 +458,15 @@ def check_trace_memory(is_gap: np.ndarray, what: str) -> None:
     available = available_memory_bytes()
     if available <= 0:
         return  # unknown on this system: trace and see
-    edges = boundary_edges(is_gap)
-    needed = edges * GDAL_TRACE_BYTES_PER_EDGE
+    needed = n_edges * STITCHED_TRACE_BYTES_PER_EDGE
     if needed > available:
         raise InferenceError(
-            f"{what} spans {is_gap.shape[0]} x {is_gap.shape[1]} cells with "
-            f"{edges / 1e6:.1f} M boundary edges; tracing it as one polygon needs about "
+            f"{what} spans {shape[0]} x {shape[1]} cells with "
+            f"{n_edges / 1e6:.1f} M boundary edges; tracing it as one polygon needs about "
             f"{needed / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available",
             hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
             "ForestGapR's 1 ha), use a lower threshold, or run on a machine with more memory.",
         )
-
-
-def trace_window(ids: np.ndarray, what: str = "a gap") -> TracedRings:
-    """``trace_labels``, or GDAL's polygonize for windows over ``MAX_ARRAY_TRACE_CELLS``.
-
-    Raises:
-        InferenceError: GDAL would need more memory than is available (``what`` names the
-            window in the message).
-    """
-    if ids.size <= MAX_ARRAY_TRACE_CELLS:
-        return trace_labels(ids)
-    from rasterio import features
-
-    is_gap = ids > 0
-    check_trace_memory(is_gap, what)
-
-    parts: dict[int, list[list[np.ndarray]]] = {}
-    source = np.ascontiguousarray(ids, dtype=np.int32)
-    for geometry, value in features.shapes(source, mask=is_gap, connectivity=4):
-        rings = [np.asarray(ring, dtype=np.float64) for ring in geometry["coordinates"]]
-        parts.setdefault(int(value), []).append(rings)
-    return TracedRings.from_multipolygons(dict(sorted(parts.items())))
 
 
 def trace_in_strips(
@@ -519,19 +483,18 @@ def trace_in_strips(
 
 @dataclass(frozen=True)
 class _TraceJob:
-    """A window of ids read by the caller's thread, and the labels to trace in it.
-
-    A strip is traced here; a single label's box may go to GDAL (``trace_window``).
-    """
+    """A strip of ids read by the caller's thread and the labels to trace in it, or the
+    rings of a label already traced in its box (``geo.stitched_trace``)."""
 
     ids: np.ndarray
     traced_ids: np.ndarray
     row_off: int
-    col_off: int
-    is_box: bool
+    traced: TracedRings | None = None
 
 
 def _trace_job(job: _TraceJob) -> TracedRings:
+    if job.traced is not None:
+        return job.traced
     ids = job.ids
     # Other labels' cells (and nodata, any id <= 0) are zeroed: traced elsewhere or never.
     # A table by id, not np.isin, which sorts the strip's cells.
@@ -541,12 +504,7 @@ def _trace_job(job: _TraceJob) -> TracedRings:
     is_traced = np.zeros(int(max(ids.max(initial=0), job.traced_ids.max(initial=0))) + 2, bool)
     is_traced[job.traced_ids] = True
     ids[~is_traced[ids]] = 0
-    if job.is_box:
-        what = f"gap {int(job.traced_ids[0])} (rows {job.row_off}-{job.row_off + ids.shape[0]})"
-        traced = trace_window(ids, what)
-    else:
-        traced = trace_labels(ids)
-    return traced.translated(job.col_off, job.row_off)
+    return trace_labels(ids).translated(0, job.row_off)
 
 
 def traced_pieces(
@@ -572,8 +530,9 @@ def traced_pieces(
 
     The labels lying wholly inside a strip are traced together, in one call per strip;
     then those crossing a strip boundary, on strips shifted by half a strip; the few left
-    (taller than half a strip) alone in their bounding boxes. Memory stays O(strip + the
-    tallest label's box) per thread.
+    (taller than half a strip) one at a time, read strip by strip within their bounding
+    boxes and stitched (``geo.stitched_trace``). Memory stays O(strip) per thread, plus
+    the rings of the largest such label (about 40 bytes per boundary edge).
     """
     jobs = _trace_jobs(read_rows, boxes, height_px, strip_rows)
     yield from ordered_map(_trace_job, jobs, n_threads)
@@ -599,9 +558,11 @@ def _trace_jobs(
             row_off = shift + strip * strip_rows
             n_rows = min(strip_rows, height_px - row_off)
             traced_ids = np.flatnonzero(inside & (first == strip)) + 1
-            yield _TraceJob(read_rows(row_off, 0, n_rows, width_px), traced_ids, row_off, 0, False)
+            yield _TraceJob(read_rows(row_off, 0, n_rows, width_px), traced_ids, row_off)
         left &= ~inside
+    from forestgaps_engine.geo.stitched_trace import trace_label_in_strips
+
     for index in np.flatnonzero(left).tolist():
-        row_start, row_stop, col_start, col_stop = boxes[index].tolist()
-        patch = read_rows(row_start, col_start, row_stop - row_start, col_stop - col_start)
-        yield _TraceJob(patch, np.array([index + 1]), row_start, col_start, True)
+        # Traced here, in the caller's thread, which alone may read.
+        traced = trace_label_in_strips(read_rows, index + 1, boxes[index], f"gap {index + 1}")
+        yield _TraceJob(np.zeros((0, 0), np.int32), np.array([index + 1]), 0, traced)

@@ -130,20 +130,17 @@ def test_nothing_to_trace() -> None:
 @pytest.mark.parametrize("n_threads", [1, 3])
 @pytest.mark.parametrize("strip_rows", [3, 8, 100])
 def test_tracing_in_strips_and_shifted_strips_gives_the_whole_trace(
-    monkeypatch: pytest.MonkeyPatch, strip_rows: int, n_threads: int
+    strip_rows: int, n_threads: int
 ) -> None:
     from forestgaps_engine.geo import trace
 
     rng = np.random.default_rng(strip_rows)
     is_gap = rng.random((64, 48)) < 0.45
-    is_gap[5:60, 20:24] = True  # taller than any strip: traced alone in its box
+    is_gap[5:60, 20:24] = True  # taller than any strip: stitched across strips
     labels, _ = ndimage.label(is_gap, structure=EIGHT)
     boxes = np.array(
         [[b[0].start, b[0].stop, b[1].start, b[1].stop] for b in ndimage.find_objects(labels)]
     )
-    # Boxes over 100 cells go to GDAL, as a box over MAX_ARRAY_TRACE_CELLS would.
-    monkeypatch.setattr(trace, "MAX_ARRAY_TRACE_CELLS", 100)
-
     # Ids <= 0 are never traced, however negative (-1 is the ids rasters' nodata).
     on_disk = labels.copy()
     background = labels == 0
@@ -221,7 +218,7 @@ def test_layer_writer_leaves_nothing_when_a_piece_fails(tmp_path) -> None:
 
 
 def test_walk_rings_follows_every_ring_from_its_smallest_edge() -> None:
-    from forestgaps_engine.geo.trace import _walk_rings
+    from forestgaps_engine.geo.trace import walk_rings
 
     rng = np.random.default_rng(3)
     for n_edges, n_rings in ((500, 60), (7, 1), (64, 64)):
@@ -243,40 +240,10 @@ def test_walk_rings_follows_every_ring_from_its_smallest_edge() -> None:
                 edge = int(following[edge])
                 if edge == start:
                     break
-        order, ring = _walk_rings(following)
+        order, ring = walk_rings(following)
         np.testing.assert_array_equal(order, expected_order)
         # Ring numbers: any, as long as they change exactly where the walk changes ring.
         expected_ring = np.asarray(expected_ring)
         np.testing.assert_array_equal(
             ring[1:] != ring[:-1], expected_ring[1:] != expected_ring[:-1]
         )
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (2049, 33), (3000, 17)])
-def test_boundary_edges_count_every_side_between_gap_and_the_rest(shape) -> None:
-    from forestgaps_engine.geo.trace import boundary_edges
-
-    is_gap = np.random.default_rng(shape[0]).random(shape) < 0.5
-    padded = np.pad(is_gap, 1)
-    expected = np.count_nonzero(padded[:, 1:] != padded[:, :-1]) + np.count_nonzero(
-        padded[1:] != padded[:-1]
-    )
-    assert boundary_edges(is_gap) == expected
-    assert boundary_edges(np.zeros((0, 4), bool)) == 0
-
-
-def test_a_gdal_trace_beyond_the_memory_available_is_refused(monkeypatch) -> None:
-    from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.geo import trace
-
-    ids = np.zeros((40, 40), dtype=np.int32)
-    ids[2:38, 2:38] = 1
-    ids[10:12, 10:12] = 0  # a hole
-    monkeypatch.setattr(trace, "MAX_ARRAY_TRACE_CELLS", 100)
-    edges = trace.boundary_edges(ids > 0)
-    needed = edges * trace.GDAL_TRACE_BYTES_PER_EDGE
-    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: needed - 1)
-    with pytest.raises(InferenceError, match="gap 7 spans 40 x 40 cells"):
-        trace.trace_window(ids, "gap 7")
-    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: needed)
-    assert trace.trace_window(ids, "gap 7").labels.tolist() == [1]

@@ -115,13 +115,11 @@ def test_a_write_failing_half_way_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_a_gap_too_large_to_trace_in_memory_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
-    # Strips of 8 rows, and every gap box over 16 cells traced by GDAL: as a gap spanning
-    # a 16384² raster would be. 1 kB of memory is then never enough for it.
-    from forestgaps_engine.geo import trace
+    # Strips of 8 rows: gaps taller than 4 rows are stitched across strips, as a gap
+    # spanning a 16384² raster would be. 1 kB of memory is then never enough for one.
     from forestgaps_engine.inference import postprocess
 
     monkeypatch.setattr(postprocess, "STRIP_ROWS", 8)
-    monkeypatch.setattr(trace, "MAX_ARRAY_TRACE_CELLS", 16)
     monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 1000)
     loaded = pointwise_model(tmp_path)
     dsm = write_dsm(tmp_path / "dsm.tif", forest(150))
@@ -130,7 +128,7 @@ def test_a_gap_too_large_to_trace_in_memory_is_refused_and_leaves_nothing(tmp_pa
     assert "GB are available" in str(caught.value) and str(caught.value).startswith("gap ")
     assert "--max-area" in caught.value.hint
     assert _leftovers(tmp_path / "out") == []
-    # With the memory there, the same run traces those gaps by GDAL and completes.
+    # With the memory there, the same run stitches those gaps and completes.
     monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 2**40)
     result = predict(dsm, [5], loaded, tmp_path / "out", SMALL)
     assert result.thresholds[0].n_gaps > 0
