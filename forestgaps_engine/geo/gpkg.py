@@ -13,6 +13,7 @@ import json
 import math
 import re
 import sqlite3
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,8 +248,10 @@ class TracedLayerWriter:
         self._atomic: Any = None
         self._connection: sqlite3.Connection | None = None
         names = "".join(f', "{f.name}"' for f in self.fields)
+        # The geometry last: SQLite keeps a trailing zeroblob() unexpanded until it is
+        # written in place (``_insert_streamed``); in the middle of a row it is allocated.
         self._insert_sql = (
-            f'INSERT INTO "{layer}" (fid, geom{names}) VALUES (?, ?{", ?" * len(self.fields)})'
+            f'INSERT INTO "{layer}" (fid{names}, geom) VALUES (?{", ?" * len(self.fields)}, ?)'
         )
 
     def __enter__(self) -> TracedLayerWriter:
@@ -264,18 +267,29 @@ class TracedLayerWriter:
         return self
 
     def add(self, traced: TracedRings, columns: Mapping[str, np.ndarray]) -> None:
-        """Insert one feature per label of ``traced`` (``columns`` in its label order)."""
+        """Insert one feature per label of ``traced`` (``columns`` in its label order).
+
+        Raises:
+            InferenceError: a single geometry exceeds SQLite's largest value (1 GB).
+        """
         if traced.labels.size == 0:
             return
-        geometries = geopackage_geometries(traced, self.srs.srs_id)
+        if self._connection is None:
+            raise RuntimeError("TracedLayerWriter.add() called outside its with block")
         bounds = traced.bounds()
         self._bounds.append(np.array([*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)]))
         values = [_sql_column(np.asarray(columns[f.name]), f.sql_type) for f in self.fields]
-        if self._connection is None:
-            raise RuntimeError("TracedLayerWriter.add() called outside its with block")
+        streamed = traced.labels.size == 1 and traced.xy.shape[0] > STREAMED_GEOMETRY_VERTICES
+        if streamed and hasattr(self._connection, "blobopen"):
+            row_values = [column[0] for column in values]
+            _insert_streamed(
+                self._connection, self.layer, self._insert_sql, traced, self.srs.srs_id, row_values
+            )
+            return
+        geometries = geopackage_geometries(traced, self.srs.srs_id)
         self._connection.executemany(
             self._insert_sql,
-            zip(traced.labels.tolist(), geometries, *values, strict=True),
+            zip(traced.labels.tolist(), *values, geometries, strict=True),
         )
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
@@ -293,6 +307,54 @@ class TracedLayerWriter:
             if connection is not None:
                 connection.close()
             self._atomic.__exit__(kind, error, trace)
+
+
+# One geometry with more vertices than this (a gap spanning a large raster) is written
+# into its row a ring at a time (SQLite incremental blob I/O), not built in memory with
+# the array encoder (``geopackage_geometries``: about 80 bytes per vertex at its peak).
+STREAMED_GEOMETRY_VERTICES = 2**20
+
+
+def _insert_streamed(
+    connection: sqlite3.Connection,
+    layer: str,
+    insert_sql: str,
+    traced: TracedRings,
+    srs_id: int,
+    row_values: list[Any],
+) -> None:
+    """Insert the one label of ``traced``: a zero blob of the geometry's size first, then
+    its bytes written in place, so memory holds one ring's bytes, not the geometry's."""
+    ring_points = np.diff(traced.ring_offsets)
+    n_parts = traced.part_offsets.size - 1
+    size = 49 + 9 * n_parts + 4 * ring_points.size + 16 * int(ring_points.sum())
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    if size > limit:
+        from forestgaps_engine.errors import InferenceError
+
+        raise InferenceError(
+            f"gap {int(traced.labels[0])} has {traced.xy.shape[0]} polygon vertices: "
+            f"{size / 1e9:.2f} GB as one GeoPackage geometry, over SQLite's limit of "
+            f"{limit / 1e9:.2f} GB",
+            hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
+            "ForestGapR's 1 ha) or use a lower threshold.",
+        )
+    fid = int(traced.labels[0])
+    connection.execute(insert_sql[: -len("?)")] + "zeroblob(?))", [fid, *row_values, size])
+    envelope = traced.bounds()[0, [0, 2, 1, 3]]
+    flags = (1 << 1) | 1
+    with connection.blobopen(layer, "geom", fid) as blob:
+        blob.write(struct.pack("<2sBBi4d", b"GP", 0, flags, srs_id, *envelope.tolist()))
+        blob.write(struct.pack("<BII", 1, WKB_MULTIPOLYGON, n_parts))
+        for part in range(n_parts):
+            first_ring, last_ring = traced.part_offsets[part : part + 2].tolist()
+            blob.write(struct.pack("<BII", 1, WKB_POLYGON, last_ring - first_ring))
+            for ring in range(first_ring, last_ring):
+                start, stop = traced.ring_offsets[ring : ring + 2].tolist()
+                blob.write(struct.pack("<I", stop - start))
+                for chunk in range(start, stop, STREAMED_GEOMETRY_VERTICES):
+                    points = traced.xy[chunk : min(chunk + STREAMED_GEOMETRY_VERTICES, stop)]
+                    blob.write(np.ascontiguousarray(points, dtype="<f8").tobytes())
 
 
 def _sql_column(values: np.ndarray, sql_type: str) -> list[Any]:
@@ -319,8 +381,8 @@ def _create_layer(
                          srs.organization_coordsys_id, srs.definition, None))  # fmt: skip
     connection.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows)
     connection.execute(
-        f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
-        f"geom MULTIPOLYGON{column_sql})"
+        f'CREATE TABLE "{layer}" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL'
+        f"{column_sql}, geom MULTIPOLYGON)"
     )
     connection.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description,"

@@ -170,6 +170,10 @@ def walk_rings(following: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order.astype(np.int64, copy=False), ring[order]
 
 
+# Vertices per step of the chunked array operations on a table of rings.
+_VERTEX_CHUNK = 2**20
+
+
 @dataclass(frozen=True)
 class TracedRings:
     """The rings of every traced label, in flat arrays (no Python object per vertex).
@@ -213,14 +217,25 @@ class TracedRings:
         return TracedRings(np.zeros((0, 2)), zero, zero, zero, np.zeros(0, dtype=np.int64))
 
     def transformed(self, transform: Any) -> TracedRings:
-        """Vertices through an affine ``transform`` (column, row -> x, y)."""
+        """Vertices through an affine ``transform`` (column, row -> x, y).
+
+        Computed in place in the new array, with no term for a zero coefficient: a gap
+        stitched across a large raster has tens of millions of vertices.
+        """
         col, row = self.xy[:, 0], self.xy[:, 1]
-        xy = np.column_stack(
-            [
-                transform.a * col + transform.b * row + transform.c,
-                transform.d * col + transform.e * row + transform.f,
-            ]
-        )
+        xy = np.empty_like(self.xy, dtype=np.float64)
+        for out, (along_col, along_row, offset) in zip(
+            (xy[:, 0], xy[:, 1]),
+            ((transform.a, transform.b, transform.c), (transform.d, transform.e, transform.f)),
+            strict=True,
+        ):
+            if not along_col:
+                np.multiply(row, along_row, out=out)
+            else:
+                np.multiply(col, along_col, out=out)
+                if along_row:
+                    out += along_row * row
+            out += offset
         return dataclasses.replace(self, xy=xy)
 
     def translated(self, col_off: float, row_off: float) -> TracedRings:
@@ -229,11 +244,17 @@ class TracedRings:
 
     def perimeters(self) -> np.ndarray:
         """(L,) total length of every label's rings (exteriors and holes)."""
-        steps = np.diff(self.xy, axis=0)
-        lengths = np.hypot(steps[:, 0], steps[:, 1])
+        n_vertices = self.xy.shape[0]
+        per_vertex = np.zeros(n_vertices, dtype=np.float64)  # the step to the next vertex
+        # In chunks: a stitched gap's tens of millions of vertices need no (V, 2) temporaries.
+        for start in range(0, max(n_vertices - 1, 0), _VERTEX_CHUNK):
+            stop = min(start + _VERTEX_CHUNK, n_vertices - 1)
+            steps = self.xy[start + 1 : stop + 1] - self.xy[start:stop]
+            per_vertex[start:stop] = np.hypot(steps[:, 0], steps[:, 1])
         # The step from one ring's closing point to the next ring's first is not an edge.
-        lengths[self.ring_offsets[1:-1] - 1] = 0.0
-        per_vertex = np.r_[lengths, 0.0]
+        per_vertex[self.ring_offsets[1:] - 1] = 0.0
+        if self.labels.size == 0:
+            return np.zeros(0)
         return _sum_by_label(self, np.add.reduceat(per_vertex, self.ring_offsets[:-1]))
 
     def bounds(self) -> np.ndarray:

@@ -169,3 +169,59 @@ def test_sql_columns_convert_in_bulk_like_value_by_value() -> None:
         got = _sql_column(values, sql_type)
         want = [_sql_value(value, sql_type) for value in values.tolist()]
         assert got == want and [type(v) for v in got] == [type(v) for v in want], values
+
+
+def _spanning_gap() -> tuple[np.ndarray, Grid]:
+    """One gap with holes and two parts, on a 30 x 40 grid."""
+    ids = np.zeros((30, 40), dtype=np.int32)
+    ids[2:28, 3:37] = 1
+    ids[5:9, 6:10] = 0  # holes
+    ids[12, 20] = ids[20:22, 25:30] = 0
+    ids[28, 37] = 1  # a second part, touching the first at a corner
+    grid = Grid("EPSG:2154", Affine(0.5, 0.0, 700000.0, 0.0, -0.5, 6600000.0), 30, 40)
+    return ids, grid
+
+
+def test_a_gap_with_many_vertices_is_streamed_into_its_row_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forestgaps_engine.geo import gpkg
+    from forestgaps_engine.geo.trace import trace_labels
+
+    ids, grid = _spanning_gap()
+    traced = trace_labels(ids).transformed(grid.transform)
+    fields = [FieldSpec("gap_id", "INTEGER"), FieldSpec("perimeter_m", "REAL")]
+    columns = {"gap_id": np.array([1]), "perimeter_m": traced.perimeters()}
+    expected = gpkg.geopackage_geometries(traced, 2154)[0]
+    monkeypatch.setattr(gpkg, "STREAMED_GEOMETRY_VERTICES", 10)
+    with gpkg.TracedLayerWriter(tmp_path / "gaps.gpkg", "gaps", fields, "EPSG:2154") as writer:
+        writer.add(traced, columns)
+    with sqlite3.connect(tmp_path / "gaps.gpkg") as connection:
+        [(blob, gap_id)] = connection.execute("SELECT geom, gap_id FROM gaps").fetchall()
+    assert bytes(blob) == expected and gap_id == 1
+    # GDAL reads it: two parts, five holes, the area of the cells.
+    source = ogr.Open(str(tmp_path / "gaps.gpkg"))
+    feature = source.GetLayer(0).GetNextFeature()  # held: the geometry is its own
+    geometry = feature.GetGeometryRef()
+    assert geometry.GetGeometryCount() == 2 and geometry.IsValid()
+    assert geometry.GetArea() == pytest.approx(np.count_nonzero(ids) * 0.25)
+
+
+def test_a_geometry_over_sqlites_largest_value_is_refused_and_nothing_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forestgaps_engine.errors import InferenceError
+    from forestgaps_engine.geo import gpkg
+    from forestgaps_engine.geo.trace import trace_labels
+
+    ids, grid = _spanning_gap()
+    traced = trace_labels(ids).transformed(grid.transform)
+    monkeypatch.setattr(gpkg, "STREAMED_GEOMETRY_VERTICES", 10)
+    target = tmp_path / "gaps.gpkg"
+    with pytest.raises(InferenceError, match="gap 1 has .* polygon vertices") as caught:
+        with gpkg.TracedLayerWriter(target, "gaps", [], "EPSG:2154") as writer:
+            assert writer._connection is not None
+            writer._connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 200)
+            writer.add(traced, {})
+    assert "--max-area" in caught.value.hint
+    assert list(tmp_path.iterdir()) == []
