@@ -31,9 +31,55 @@ sys.path.insert(0, str(REPO))
 from forestgaps_engine.config.inference import InferenceConfig  # noqa: E402
 from forestgaps_engine.threads import available_cores  # noqa: E402
 
+# The forest DSM's generated block: larger rasters mirror it (generate_forest holds
+# every array of the site in memory).
+FOREST_BLOCK_PX = 4096
+
+
+def forest_dsm(path: Path, size_px: int, seed: int = 9500, strip_rows: int = 1024) -> Path:
+    """A size x size DSM of a synthetic forest (``forestgaps synth``: relief, stands, gaps,
+    tracks; 1 m, EPSG:2154), the realistic input.
+
+    Up to 4096² it is one generated site; beyond, that site mirrored in both directions
+    (no seam: each copy meets its mirror image), written strip by strip.
+    """
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    from forestgaps_engine.synth.forest import generate_forest
+
+    block_px = min(size_px, FOREST_BLOCK_PX)
+    forest = generate_forest(block_px, 1.0, "EPSG:2154", seed)
+    block = forest.dsm_m.astype(np.float32)
+    del forest
+    tiled = np.concatenate([block, block[:, ::-1]], axis=1)
+    cols = np.arange(size_px) % (2 * block_px)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=size_px, height=size_px, count=1, dtype="float32",
+        crs="EPSG:2154", transform=Affine(1, 0, 650000, 0, -1, 6860000), nodata=-9999.0,
+        tiled=True, blockxsize=256, blockysize=256, compress="deflate", BIGTIFF="IF_SAFER",
+    ) as dataset:  # fmt: skip
+        for row_off in range(0, size_px, strip_rows):
+            n_rows = min(strip_rows, size_px - row_off)
+            rows = np.arange(row_off, row_off + n_rows) % (2 * block_px)
+            rows = np.where(rows < block_px, rows, 2 * block_px - 1 - rows)
+            strip = tiled[rows][:, cols]
+            dataset.write(strip, 1, window=Window(0, row_off, size_px, n_rows))
+    return path
+
+
+def benchmark_dsm(kind: str, path: Path, size_px: int) -> Path:
+    """The benchmark's DSM: ``forest`` (``forest_dsm``) or ``waves`` (``synthetic_dsm``)."""
+    return (forest_dsm if kind == "forest" else synthetic_dsm)(path, size_px)
+
 
 def synthetic_dsm(path: Path, size_px: int, seed: int = 0, strip_rows: int = 1024) -> Path:
     """A size x size DSM (1 m, EPSG:2154): undulating canopy on a plateau, square gaps.
+
+    Not a forest: models trained on synthetic forests read much of it as gap (the
+    2026-12-06 default model: one patch over most of it at 5 m). Kept as ``--dsm waves``
+    for figures comparable with the earlier ones and as a stress case.
 
     Written strip by strip, so making a 16384² DSM holds one strip, not the raster.
     """
@@ -171,6 +217,13 @@ def main() -> None:
     parser.add_argument(
         "--rss-thresholds", help="thresholds of the RSS runs (default --thresholds)"
     )
+    parser.add_argument(
+        "--dsm",
+        choices=("forest", "waves"),
+        default="forest",
+        help="forest: a synthetic forest (forestgaps synth, mirrored beyond 4096²); waves: "
+        "the earlier undulating surface with square gaps (read mostly as gap)",
+    )
     parser.add_argument("--thresholds", default="2,5,10")
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
@@ -198,7 +251,7 @@ def main() -> None:
         else benchmark_model(work / "model", args.arch, args.base_channels)
     )
     loaded = load_model(model_path)
-    dsm = synthetic_dsm(work / "dsm.tif", args.size)
+    dsm = benchmark_dsm(args.dsm, work / "dsm.tif", args.size)
     config = InferenceConfig(tile_size_px=args.tile, overlap_px=args.overlap, batch_size=args.batch)
     rss_config = config.model_copy(update={"backend": args.rss_backend})
     overlap = computed_pixel_ratio(args.size, args.size, args.tile, args.overlap)
@@ -216,6 +269,7 @@ def main() -> None:
             "params": loaded.card.params,
             "gflop_per_mpix": round(gflop_per_mpix, 3),
         },
+        "dsm": args.dsm,
         "size_px": args.size,
         "thresholds_m": thresholds,
         "tile_size_px": args.tile,
@@ -289,7 +343,7 @@ def main() -> None:
     report["rss_thresholds_m"] = rss_thresholds
     rss = []
     for size in [int(s) for s in args.rss_sizes.split(",") if s]:
-        size_dsm = synthetic_dsm(work / f"dsm_{size}.tif", size)
+        size_dsm = benchmark_dsm(args.dsm, work / f"dsm_{size}.tif", size)
         completed = subprocess.run(
             [sys.executable, __file__, "--rss-child", str(size_dsm), "--model", str(rss_model),
              "--config-json", rss_config.model_dump_json(), "--thresholds", rss_thresholds],

@@ -257,11 +257,16 @@ def _trace_strip(
     )
 
 
+# Vertices handled per vectorized step when the rings are put together (int64 temporaries).
+_CHUNK = 2**20
+
+
 def _stitch(pieces: list[_StripPieces]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ring of the gap: ``(corners (V, 2) int32 box col/row, ring sizes, ring parts)``.
 
     The open pieces are joined where one's exit key is another's entry key; a piece's
     first corner is dropped where the edge before it runs the same way (no turn there).
+    ``pieces`` is emptied as it is read: the corners are held once, plus one copy.
     """
 
     def joined(name: str) -> np.ndarray:
@@ -270,12 +275,15 @@ def _stitch(pieces: list[_StripPieces]) -> tuple[np.ndarray, np.ndarray, np.ndar
     def sizes(name: str) -> np.ndarray:
         return np.concatenate([np.diff(getattr(piece, name)) for piece in pieces])
 
-    ring_xy, ring_sizes, ring_part = joined("ring_xy"), sizes("ring_offsets"), joined("ring_part")
-    path_sizes = sizes("path_offsets")
+    ring_sizes, ring_part = sizes("ring_offsets"), joined("ring_part")
+    path_sizes, path_part = sizes("path_offsets"), joined("path_part")
+    entry_key, exit_key = joined("path_entry_key"), joined("path_exit_key")
+    first_direction, last_direction = joined("path_first_direction"), joined("path_last_direction")
+    ring_xy, path_xy = joined("ring_xy"), joined("path_xy")
+    pieces.clear()
     if path_sizes.size == 0:
         return ring_xy, ring_sizes, ring_part
     path_offsets = offsets_of(path_sizes)
-    entry_key, exit_key = joined("path_entry_key"), joined("path_exit_key")
     by_entry = np.argsort(entry_key, kind="stable")
     found = np.minimum(np.searchsorted(entry_key[by_entry], exit_key), entry_key.size - 1)
     if not np.array_equal(entry_key[by_entry[found]], exit_key):
@@ -285,32 +293,34 @@ def _stitch(pieces: list[_StripPieces]) -> tuple[np.ndarray, np.ndarray, np.ndar
     cycle_last = np.r_[cycle_first[1:] - 1, order.size - 1]
     before = np.r_[order[-1], order[:-1]]
     before[cycle_first] = order[cycle_last]
-    first_direction, last_direction = joined("path_first_direction"), joined("path_last_direction")
     drop_first = (first_direction[order] == last_direction[before]).astype(np.int64)
     starts = path_offsets[:-1][order] + drop_first
     stops = path_offsets[1:][order]
-    path_xy = joined("path_xy")
-    stitched_xy = path_xy[concatenated_ranges(starts, stops)]
-    del path_xy
-    stitched_sizes = np.add.reduceat(stops - starts, cycle_first)
-    stitched_part = joined("path_part")[order[cycle_first]]
-    return (
-        np.concatenate([ring_xy, stitched_xy]),
-        np.r_[ring_sizes, stitched_sizes],
-        np.r_[ring_part, stitched_part],
-    )
-
-
-# Vertices handled per vectorized step when the rings are laid out (int64 temporaries).
-_LAYOUT_CHUNK_VERTICES = 2**20
+    # Gathered into place a chunk of pieces at a time: an index of every vertex would
+    # cost as much as the corners themselves.
+    lengths = stops - starts
+    placed = offsets_of(lengths) + ring_xy.shape[0]
+    xy = np.empty((int(placed[-1]), 2), dtype=np.int32)
+    xy[: ring_xy.shape[0]] = ring_xy
+    del ring_xy
+    first = 0
+    while first < order.size:
+        last = max(first + 1, int(np.searchsorted(placed, placed[first] + _CHUNK, "right")) - 1)
+        last = min(last, order.size)
+        xy[placed[first] : placed[last]] = path_xy[
+            concatenated_ranges(starts[first:last], stops[first:last])
+        ]
+        first = last
+    stitched_sizes = np.add.reduceat(lengths, cycle_first)
+    return xy, np.r_[ring_sizes, stitched_sizes], np.r_[ring_part, path_part[order[cycle_first]]]
 
 
 def _signed_areas2(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Twice each ring's shoelace area (box col/row; > 0 with the gap on the walk's right)."""
     n_vertices = xy.shape[0]
     terms = np.empty(n_vertices, dtype=np.int64)
-    for start in range(0, max(n_vertices - 1, 0), _LAYOUT_CHUNK_VERTICES):
-        stop = min(start + _LAYOUT_CHUNK_VERTICES, n_vertices - 1)
+    for start in range(0, max(n_vertices - 1, 0), _CHUNK):
+        stop = min(start + _CHUNK, n_vertices - 1)
         here = xy[start:stop].astype(np.int64)
         after = xy[start + 1 : stop + 1].astype(np.int64)
         terms[start:stop] = here[:, 0] * after[:, 1] - after[:, 0] * here[:, 1]
@@ -342,7 +352,7 @@ def _layout(
     group_start = 0
     while group_start < ring_order.size:
         # Rings in groups of about a chunk of vertices; a larger ring is a group alone.
-        limit = out_offsets[group_start] + _LAYOUT_CHUNK_VERTICES
+        limit = out_offsets[group_start] + _CHUNK
         group_stop = max(group_start + 1, int(np.searchsorted(out_offsets, limit, "right")) - 1)
         group_stop = min(group_stop, ring_order.size)
         rings = ring_order[group_start:group_stop]

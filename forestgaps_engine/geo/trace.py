@@ -216,13 +216,20 @@ class TracedRings:
         zero = np.zeros(1, dtype=np.int64)
         return TracedRings(np.zeros((0, 2)), zero, zero, zero, np.zeros(0, dtype=np.int64))
 
-    def transformed(self, transform: Any) -> TracedRings:
+    def transformed(self, transform: Any, in_place: bool = False) -> TracedRings:
         """Vertices through an affine ``transform`` (column, row -> x, y).
 
-        Computed in place in the new array, with no term for a zero coefficient: a gap
-        stitched across a large raster has tens of millions of vertices.
+        No term for a zero coefficient and no (V, 2) temporary: a gap stitched across a
+        large raster has tens of millions of vertices. ``in_place`` (for a table nobody
+        else holds) writes a north-up transform into this table's own ``xy``.
         """
         col, row = self.xy[:, 0], self.xy[:, 1]
+        if in_place and not transform.b and not transform.d and self.xy.dtype == np.float64:
+            col *= transform.a
+            col += transform.c
+            row *= transform.e
+            row += transform.f
+            return self
         xy = np.empty_like(self.xy, dtype=np.float64)
         for out, (along_col, along_row, offset) in zip(
             (xy[:, 0], xy[:, 1]),

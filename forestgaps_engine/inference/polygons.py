@@ -36,7 +36,7 @@ def _pieces_by_strips(
 
     strip_rows = strip_rows_for(grid.width_px)
     for piece in traced_pieces(read_rows, boxes, grid.height_px, strip_rows, n_threads):
-        yield piece.transformed(grid.transform)
+        yield piece.transformed(grid.transform, in_place=True)  # each piece is new
 
 
 @contextmanager

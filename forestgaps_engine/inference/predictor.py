@@ -354,7 +354,10 @@ def stream_probabilities(
     rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
     tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
     weights = TileWeights(
-        [row[0].row_off for row in rows], [tile.col_off for tile in rows[0]], tile_h, tile_w,
+        [row[0].row_off for row in rows],
+        [tile.col_off for tile in rows[0]],
+        tile_h,
+        tile_w,
         config.blend,
     )
     # batch_size counts model inputs; a window never gets split across calls. Chunks hold

@@ -247,3 +247,23 @@ def test_walk_rings_follows_every_ring_from_its_smallest_edge() -> None:
         np.testing.assert_array_equal(
             ring[1:] != ring[:-1], expected_ring[1:] != expected_ring[:-1]
         )
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [Affine(0.5, 0.0, 700000.25, 0.0, -0.5, 6600000.0), Affine(0.5, 0.1, 3.0, 0.2, -0.5, 7.0)],
+)
+def test_transforming_in_place_gives_the_copys_coordinates(transform: Affine) -> None:
+    labels, _ = ndimage.label(np.random.default_rng(3).random((30, 20)) < 0.5, structure=EIGHT)
+    traced = trace_labels(labels)
+    copied = traced.transformed(transform)
+    col, row = traced.xy[:, 0], traced.xy[:, 1]
+    expected = np.column_stack(
+        [transform.a * col + transform.b * row + transform.c,
+         transform.d * col + transform.e * row + transform.f]
+    )  # fmt: skip
+    np.testing.assert_array_equal(copied.xy, expected)
+    in_place = traced.transformed(transform, in_place=True)
+    np.testing.assert_array_equal(in_place.xy, expected)
+    # North up, the table's own array is reused; a rotated transform needs a copy.
+    assert (in_place.xy is traced.xy) == (transform.b == 0)
