@@ -157,6 +157,22 @@ def site_cell_sizes_m(manifest: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def prepared_cell_size_m(manifest: dict[str, Any]) -> float | None:
+    """The tiles' cell size as a prepared dataset's manifest records it, None if it does not.
+
+    The prepared resolution, else the configured ``data.resolution_m``, else the cell size
+    most sites have: sites kept on their own grids (``synth.keep_site_resolutions``) have
+    several, and a model trained on them has seen most of its data at that one (the first
+    seen on a tie).
+    """
+    recorded = manifest.get("resolution_m")
+    recorded = recorded or manifest.get("config", {}).get("data", {}).get("resolution_m")
+    if recorded:
+        return float(recorded)
+    sizes = list(site_cell_sizes_m(manifest).values())
+    return max(dict.fromkeys(sizes), key=sizes.count) if sizes else None
+
+
 def split_shards(prepared_dir: str | Path, split: str) -> tuple[list[Path], list[int]]:
     """Shard paths and their sample counts for one split, from the manifest."""
     manifest = load_manifest(prepared_dir)

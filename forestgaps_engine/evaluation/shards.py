@@ -85,7 +85,7 @@ def read_prepared_split(
         )
     gaps = manifest.get("config", {}).get("gaps", {})
     per_cell = _tiles_per_cell_size_m(Path(prepared_dir), manifest, split)
-    n_tiles, chosen_m = int(sum(counts)), _cell_size_m(manifest)
+    n_tiles, chosen_m = int(sum(counts)), _recorded_cell_size_m(manifest)
     if len(per_cell) > 1:
         chosen_m = _pick_cell_size_m(per_cell, cell_size_m, prepared_dir, split)
         n_tiles = per_cell[chosen_m]
@@ -98,6 +98,15 @@ def read_prepared_split(
         max_area_m2=float(gaps.get("max_area_m2", 1e9)),
         tiles_per_cell_size_m=per_cell if len(per_cell) > 1 else {},
     )
+
+
+def _recorded_cell_size_m(manifest: dict[str, Any]) -> float:
+    """``records.prepared_cell_size_m``, else the synthetic sites' configured cell size."""
+    from forestgaps_engine.data.records import prepared_cell_size_m
+
+    recorded = prepared_cell_size_m(manifest)
+    synth = manifest.get("config", {}).get("synth", {})
+    return recorded or float(synth.get("resolution_m", 1.0))
 
 
 def _tiles_per_cell_size_m(
@@ -141,17 +150,6 @@ def _pick_cell_size_m(
 def _same_cell_size(sample: Any, cell_size_m: float) -> bool:
     resolution_m = sample.metadata.get("resolution_m") or [cell_size_m]
     return math.isclose(float(resolution_m[0]), cell_size_m, rel_tol=1e-6)
-
-
-def _cell_size_m(manifest: dict[str, Any]) -> float:
-    """The tiles' cell size: the prepared resolution, else the synthetic sites' one."""
-    if manifest.get("resolution_m"):
-        return float(manifest["resolution_m"])
-    config = manifest.get("config", {})
-    data_resolution = config.get("data", {}).get("resolution_m")
-    if data_resolution:
-        return float(data_resolution)
-    return float(config.get("synth", {}).get("resolution_m", 1.0))
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.data.records import site_cell_sizes_m
+from forestgaps_engine.data.records import prepared_cell_size_m
 from forestgaps_engine.errors import ConfigError, DataError, TrainingError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
@@ -71,17 +71,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text("utf-8"))
 
 
-def _most_common(values: list[float]) -> float | None:
-    """The value most sites share (the first seen on a tie), None for no value.
-
-    Sites kept on their own grids (``synth.keep_site_resolutions``) have several cell
-    sizes; the card's training resolution is the one most of the data was seen at.
-    """
-    if not values:
-        return None
-    return max(dict.fromkeys(values), key=values.count)
-
-
 def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[str, Any]:
     """Thresholds, resolution, tile size and content hash of a prepared dataset.
 
@@ -102,8 +91,7 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
             hint="Train with thresholds the dataset has, or run 'forestgaps prepare' again.",
         )
     data = used.get("data", {})
-    resolution_m = manifest.get("resolution_m") or data.get("resolution_m")
-    resolution_m = resolution_m or _most_common(list(site_cell_sizes_m(manifest).values()))
+    resolution_m = prepared_cell_size_m(manifest)
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     native = config.model.native_resolutions_m
     if native is not None:
