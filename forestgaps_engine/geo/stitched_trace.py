@@ -379,7 +379,7 @@ def trace_label_in_strips(
     label: int,
     box: Sequence[int],
     what: str = "a gap",
-    strip_cells: int = STITCH_STRIP_CELLS,
+    strip_cells: int | None = None,
 ) -> TracedRings:
     """The rings of one label, its bounding box read a strip at a time (twice).
 
@@ -388,7 +388,7 @@ def trace_label_in_strips(
         label: the id traced; every other id is background.
         box: ``row_start, row_stop, col_start, col_stop`` of the label.
         what: the label in an error message ("gap 12").
-        strip_cells: cells of the box read at once.
+        strip_cells: cells of the box read at once (default ``STITCH_STRIP_CELLS``).
 
     Returns:
         The same rings as ``geo.trace.trace_labels`` gives for the label (each ring may
@@ -401,7 +401,7 @@ def trace_label_in_strips(
     """
     row_start, row_stop, col_start, col_stop = (int(value) for value in box)
     height_px, width_px = row_stop - row_start, col_stop - col_start
-    strip_rows = max(2, strip_cells // max(width_px, 1))
+    strip_rows = max(2, (strip_cells or STITCH_STRIP_CELLS) // max(width_px, 1))
     strips = [
         (offset, min(strip_rows, height_px - offset)) for offset in range(0, height_px, strip_rows)
     ]

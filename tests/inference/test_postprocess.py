@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 import rasterio
 
 from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
@@ -38,3 +41,55 @@ def test_labels_and_statistics(tmp_path):
         cleaned = label_probabilities(source, grid, 0.5, 0.0, cleanup_radius_px=1)
     assert cleaned.mask()[30, 30] == 0  # opening removes the lone cell
     assert cleaned.n_gaps == 1  # the 2 x 2 gap cannot hold the radius-1 disk either
+
+
+def test_gaps_taller_than_half_a_strip_are_stitched_into_the_polygons_of_the_mask(
+    tmp_path, monkeypatch
+):
+    # Strips of 6 rows: gaps taller than 3 go to their boxes, read 4 rows at a time (as a
+    # 16384² raster's are 128), so their rings are traced in pieces and stitched
+    # (geo/stitched_trace.py) on the on-disk path.
+    from forestgaps_engine.config.inference import InferenceConfig
+    from forestgaps_engine.geo import stitched_trace
+    from forestgaps_engine.inference import postprocess, predict
+    from tests.inference.helpers import forest, pointwise_model
+
+    ogr = pytest.importorskip("osgeo.ogr")
+    monkeypatch.setattr(postprocess, "STRIP_ROWS", 6)
+    monkeypatch.setattr(stitched_trace, "STITCH_STRIP_CELLS", 4 * 120)
+    config = InferenceConfig(
+        tile_size_px=64, overlap_px=16, batch_size=4, device="cpu", backend="torch"
+    )
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(120, seed=4))
+    result = predict(dsm, [5, 10, 25], pointwise_model(tmp_path), tmp_path / "out", config)
+    tallest = 0
+    for item in result.thresholds:
+        tallest = max(tallest, _check_polygons_against_mask(item, ogr))
+    assert tallest > 3 * 6  # a gap spans many strips (at 25 m, one spans the raster)
+
+
+def _check_polygons_against_mask(item, ogr) -> int:
+    """Every gap cell of the mask is inside exactly one valid polygon whose area is its
+    ``area_m2``, and no other cell is; returns the tallest gap's height in rows."""
+    from rasterio import features
+    from scipy import ndimage
+
+    with rasterio.open(item.mask_path) as dataset:
+        is_gap = dataset.read(1) == 1
+        transform = dataset.transform
+    ids, n_gaps = ndimage.label(is_gap, structure=np.ones((3, 3), bool))
+    assert n_gaps == item.n_gaps
+    source = ogr.Open(str(item.gaps_path))
+    layer = source.GetLayer(0)
+    assert layer.GetFeatureCount() == n_gaps
+    drawn = np.zeros(is_gap.shape, dtype=np.int32)
+    for feature in layer:
+        geometry = feature.GetGeometryRef().Clone()  # owned: it outlives the feature
+        assert geometry.IsValid()
+        assert geometry.GetArea() == pytest.approx(feature.GetField("area_m2"))
+        shape = json.loads(geometry.ExportToJson())
+        drawn += features.rasterize(
+            [(shape, 1)], out_shape=is_gap.shape, transform=transform, dtype="uint8"
+        )
+    np.testing.assert_array_equal(drawn, is_gap)  # each gap cell once, nothing else
+    return max((rows.stop - rows.start for rows, _ in ndimage.find_objects(ids)), default=0)
