@@ -511,18 +511,17 @@ def trace_in_strips(
 
 @dataclass(frozen=True)
 class _TraceJob:
-    """A strip of ids read by the caller's thread and the labels to trace in it, or the
-    rings of a label already traced in its box (``geo.stitched_trace``)."""
+    """A strip of ids read by the caller's thread, and the labels to trace in it."""
 
     ids: np.ndarray
     traced_ids: np.ndarray
     row_off: int
-    traced: TracedRings | None = None
 
 
-def _trace_job(job: _TraceJob) -> TracedRings:
-    if job.traced is not None:
-        return job.traced
+def _trace_job(job: _TraceJob | TracedRings) -> TracedRings:
+    """A strip traced, or the rings of a label already traced in its box, passed on."""
+    if isinstance(job, TracedRings):
+        return job
     ids = job.ids
     # Other labels' cells (and nodata, any id <= 0) are zeroed: traced elsewhere or never.
     # A table by id, not np.isin, which sorts the strip's cells.
@@ -571,7 +570,7 @@ def _trace_jobs(
     boxes: np.ndarray,
     height_px: int,
     strip_rows: int,
-) -> Iterator[_TraceJob]:
+) -> Iterator[_TraceJob | TracedRings]:
     if not len(boxes):
         return
     width_px = int(boxes[:, 3].max())
@@ -592,5 +591,4 @@ def _trace_jobs(
 
     for index in np.flatnonzero(left).tolist():
         # Traced here, in the caller's thread, which alone may read.
-        traced = trace_label_in_strips(read_rows, index + 1, boxes[index], f"gap {index + 1}")
-        yield _TraceJob(np.zeros((0, 0), np.int32), np.array([index + 1]), 0, traced)
+        yield trace_label_in_strips(read_rows, index + 1, boxes[index], f"gap {index + 1}")
