@@ -31,9 +31,9 @@ from forestgaps_engine.geo.trace import (
     boundary_edge_table,
     check_trace_memory,
     concatenated_ranges,
+    lay_out_rings,
     next_edges,
     offsets_of,
-    rings_table,
     walk_rings,
 )
 
@@ -315,65 +315,6 @@ def _stitch(pieces: list[_StripPieces]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return xy, np.r_[ring_sizes, stitched_sizes], np.r_[ring_part, path_part[order[cycle_first]]]
 
 
-def _signed_areas2(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Twice each ring's shoelace area (box col/row; > 0 with the gap on the walk's right)."""
-    n_vertices = xy.shape[0]
-    terms = np.empty(n_vertices, dtype=np.int64)
-    for start in range(0, max(n_vertices - 1, 0), _CHUNK):
-        stop = min(start + _CHUNK, n_vertices - 1)
-        here = xy[start:stop].astype(np.int64)
-        after = xy[start + 1 : stop + 1].astype(np.int64)
-        terms[start:stop] = here[:, 0] * after[:, 1] - after[:, 0] * here[:, 1]
-    # Each ring's last vertex closes on its own first.
-    last, first = offsets[1:] - 1, offsets[:-1]
-    closing_x, closing_y = xy[last].astype(np.int64).T
-    first_x, first_y = xy[first].astype(np.int64).T
-    terms[last] = closing_x * first_y - first_x * closing_y
-    return np.add.reduceat(terms, first)
-
-
-def _layout(
-    xy: np.ndarray,
-    sizes: np.ndarray,
-    ring_part: np.ndarray,
-    label: int,
-    col_off: int,
-    row_off: int,
-) -> TracedRings:
-    """The rings as ``geo.trace.trace_labels`` lays them out: by part, exterior first, each
-    closed, exteriors walked backwards (GDAL's orientation), in raster col/row corners."""
-    offsets = offsets_of(sizes)
-    is_hole = _signed_areas2(xy, offsets) < 0
-    ring_order = np.lexsort((np.arange(sizes.size), is_hole, ring_part))
-    out_sizes = sizes[ring_order] + 1
-    out_offsets = offsets_of(out_sizes)
-    out = np.empty((int(out_offsets[-1]), 2), dtype=np.float64)
-    shift = np.array([col_off, row_off], dtype=np.float64)
-    group_start = 0
-    while group_start < ring_order.size:
-        # Rings in groups of about a chunk of vertices; a larger ring is a group alone.
-        limit = out_offsets[group_start] + _CHUNK
-        group_stop = max(group_start + 1, int(np.searchsorted(out_offsets, limit, "right")) - 1)
-        group_stop = min(group_stop, ring_order.size)
-        rings = ring_order[group_start:group_stop]
-        sources = concatenated_ranges(offsets[:-1][rings], offsets[1:][rings])
-        lengths = np.repeat(sizes[rings], sizes[rings])
-        step = np.arange(sources.size) - np.repeat(offsets_of(sizes[rings])[:-1], sizes[rings])
-        exterior = ~np.repeat(is_hole[rings], sizes[rings])
-        sources[exterior] += lengths[exterior] - 1 - 2 * step[exterior]
-        del lengths, step, exterior
-        targets_start = out_offsets[group_start:group_stop]
-        is_closing = np.zeros(int(out_offsets[group_stop] - out_offsets[group_start]), bool)
-        is_closing[out_offsets[group_start + 1 : group_stop + 1] - out_offsets[group_start] - 1] = 1
-        block = out[out_offsets[group_start] : out_offsets[group_stop]]
-        block[~is_closing] = xy[sources]
-        block[is_closing] = block[targets_start - out_offsets[group_start]]
-        block += shift
-        group_start = group_stop
-    labels = np.full(ring_order.size, label, dtype=np.int64)
-    return rings_table(out, out_offsets, ring_part[ring_order], labels)
-
-
 def trace_label_in_strips(
     read_rows: Callable[[int, int, int, int], np.ndarray],
     label: int,
@@ -417,4 +358,5 @@ def trace_label_in_strips(
     ]
     xy, sizes, ring_part = _stitch(pieces)
     del pieces
-    return _layout(xy, sizes, ring_part, label, col_start, row_start)
+    labels = np.full(sizes.size, label, dtype=np.int64)
+    return lay_out_rings(xy, sizes, ring_part, labels, (col_start, row_start))

@@ -394,33 +394,83 @@ def trace_labels(labels: np.ndarray) -> TracedRings:
     previous_direction[ring_first] = direction[ring_last]
     is_corner = direction != previous_direction
     corner_ring = ring[is_corner]
-    corner_xy = np.column_stack([start_col[is_corner], start_row[is_corner]]).astype(np.float64)
+    corner_xy = np.column_stack([start_col[is_corner], start_row[is_corner]])
     # Corner runs per ring, rings in increasing id (the same order as ``ring_first``).
     first_corner = np.flatnonzero(np.r_[True, corner_ring[1:] != corner_ring[:-1]])
-    bounds = np.r_[first_corner, corner_ring.size]
-    n_corners = np.diff(bounds)
-    # Signed area (shoelace, row-down coordinates): exteriors > 0 with the cell on the right.
-    x, y = corner_xy[:, 0], corner_xy[:, 1]
-    next_index = np.arange(corner_ring.size) + 1
-    next_index[bounds[1:] - 1] = bounds[:-1]
-    area2 = np.add.reduceat(x * y[next_index] - x[next_index] * y, bounds[:-1])
-    is_hole = area2 < 0
+    n_corners = np.diff(np.r_[first_corner, corner_ring.size])
     edge_of_ring = order[ring_first]  # an edge of each ring, in the original edge order
-    ring_component = component[edge_of_ring]
-    ring_label = label[edge_of_ring]
-    # Rings grouped by label, then part (row-major first cell), exterior first.
-    ring_order = np.lexsort((np.arange(is_hole.size), is_hole, ring_component, ring_label))
-    sizes = n_corners[ring_order] + 1  # closed rings
-    ring_offsets = offsets_of(sizes)
-    ring_of_vertex = np.repeat(np.arange(ring_order.size), sizes)
-    step = np.arange(ring_offsets[-1]) - ring_offsets[ring_of_vertex]
-    source_ring = ring_order[ring_of_vertex]
-    length = n_corners[source_ring]
-    wrapped = step % length
-    # GDAL's orientation: exteriors and holes turn the same way in array order.
-    along = np.where(is_hole[source_ring], wrapped, length - 1 - wrapped)
-    xy = corner_xy[bounds[source_ring] + along]
-    return rings_table(xy, ring_offsets, ring_component[ring_order], ring_label[ring_order])
+    return lay_out_rings(corner_xy, n_corners, component[edge_of_ring], label[edge_of_ring])
+
+
+def _signed_areas2(corners: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Twice each ring's shoelace area in (col, row) corners: > 0 with the cells on the
+    walk's right (an exterior), < 0 for a hole. Exact: integer arithmetic, in chunks."""
+    n_vertices = corners.shape[0]
+    terms = np.empty(n_vertices, dtype=np.int64)
+    for start in range(0, max(n_vertices - 1, 0), _VERTEX_CHUNK):
+        stop = min(start + _VERTEX_CHUNK, n_vertices - 1)
+        here = corners[start:stop].astype(np.int64)
+        after = corners[start + 1 : stop + 1].astype(np.int64)
+        terms[start:stop] = here[:, 0] * after[:, 1] - after[:, 0] * here[:, 1]
+    # Each ring's last vertex closes on its own first.
+    last, first = offsets[1:] - 1, offsets[:-1]
+    closing_x, closing_y = corners[last].astype(np.int64).T
+    first_x, first_y = corners[first].astype(np.int64).T
+    terms[last] = closing_x * first_y - first_x * closing_y
+    return np.add.reduceat(terms, first)
+
+
+def lay_out_rings(
+    corners: np.ndarray,
+    n_corners: np.ndarray,
+    ring_part: np.ndarray,
+    ring_label: np.ndarray,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> TracedRings:
+    """Walked rings as a table: grouped by label, then part, exterior first; each closed;
+    exteriors walked backwards (GDAL's orientation: exteriors and holes then turn the same
+    way in array order); corners shifted by ``shift`` (col, row).
+
+    Args:
+        corners: (V, 2) integer (col, row) corners of every ring in walk order (cells on
+            the right), one ring after another, not closed.
+        n_corners: (R,) corners per ring.
+        ring_part, ring_label: (R,) each ring's part (parts numbered in the order they
+            are to come) and label.
+
+    Rings are laid out in groups of about ``_VERTEX_CHUNK`` vertices, so a gap stitched
+    across a large raster needs no index array of all its vertices.
+    """
+    offsets = offsets_of(n_corners)
+    is_hole = _signed_areas2(corners, offsets) < 0
+    ring_order = np.lexsort((np.arange(n_corners.size), is_hole, ring_part, ring_label))
+    out_offsets = offsets_of(n_corners[ring_order] + 1)
+    out = np.empty((int(out_offsets[-1]), 2), dtype=np.float64)
+    shift_xy = np.array(shift, dtype=np.float64)
+    group_start = 0
+    while group_start < ring_order.size:
+        # A larger ring than the chunk is a group alone.
+        limit = out_offsets[group_start] + _VERTEX_CHUNK
+        group_stop = max(group_start + 1, int(np.searchsorted(out_offsets, limit, "right")) - 1)
+        group_stop = min(group_stop, ring_order.size)
+        rings = ring_order[group_start:group_stop]
+        sizes = n_corners[rings]
+        sources = concatenated_ranges(offsets[:-1][rings], offsets[1:][rings])
+        lengths = np.repeat(sizes, sizes)
+        step = np.arange(sources.size) - np.repeat(offsets_of(sizes)[:-1], sizes)
+        exterior = ~np.repeat(is_hole[rings], sizes)
+        sources[exterior] += lengths[exterior] - 1 - 2 * step[exterior]
+        del lengths, step, exterior
+        block_start = out_offsets[group_start]
+        block = out[block_start : out_offsets[group_stop]]
+        is_closing = np.zeros(block.shape[0], dtype=bool)
+        is_closing[out_offsets[group_start + 1 : group_stop + 1] - block_start - 1] = True
+        block[~is_closing] = corners[sources]
+        block[is_closing] = block[out_offsets[group_start:group_stop] - block_start]
+        if shift_xy.any():
+            block += shift_xy
+        group_start = group_stop
+    return rings_table(out, out_offsets, ring_part[ring_order], ring_label[ring_order])
 
 
 def rings_table(

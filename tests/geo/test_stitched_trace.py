@@ -41,10 +41,11 @@ def _largest_gap(seed: int, max_side: int = 60) -> tuple[np.ndarray, int]:
 def test_a_gap_stitched_from_strips_has_the_rings_of_the_whole_trace(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from forestgaps_engine.geo import stitched_trace
+    from forestgaps_engine.geo import stitched_trace, trace
 
     if seed % 2:  # vertices put together a few at a time, as tens of millions would be
         monkeypatch.setattr(stitched_trace, "_CHUNK", 1 + seed % 7)
+        monkeypatch.setattr(trace, "_VERTEX_CHUNK", 1 + seed % 5)
     labels, label = _largest_gap(seed)
     # The raster around the gap holds other gaps and nodata ids (-1), which stay out.
     raster = np.full((labels.shape[0] + 5, labels.shape[1] + 4), -1, dtype=np.int32)
