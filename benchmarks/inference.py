@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +44,6 @@ def forest_dsm(path: Path, size_px: int, seed: int = 9500, strip_rows: int = 102
     Up to 4096² it is one generated site; beyond, that site mirrored in both directions
     (no seam: each copy meets its mirror image), written strip by strip.
     """
-    import rasterio
-    from affine import Affine
-    from rasterio.windows import Window
-
     from forestgaps_engine.synth.forest import generate_forest
 
     block_px = min(size_px, FOREST_BLOCK_PX)
@@ -55,6 +52,24 @@ def forest_dsm(path: Path, size_px: int, seed: int = 9500, strip_rows: int = 102
     del forest
     tiled = np.concatenate([block, block[:, ::-1]], axis=1)
     cols = np.arange(size_px) % (2 * block_px)
+
+    def strip(row_off: int, n_rows: int) -> np.ndarray:
+        rows = np.arange(row_off, row_off + n_rows) % (2 * block_px)
+        rows = np.where(rows < block_px, rows, 2 * block_px - 1 - rows)
+        return tiled[rows][:, cols]
+
+    return _write_by_strips(path, size_px, strip_rows, strip)
+
+
+def _write_by_strips(
+    path: Path, size_px: int, strip_rows: int, strip: Callable[[int, int], np.ndarray]
+) -> Path:
+    """A size x size float32 GeoTIFF (1 m, EPSG:2154) written one ``strip(row_off,
+    n_rows)`` at a time, so a 16384² DSM never lies in memory whole."""
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
     with rasterio.open(
         path, "w", driver="GTiff", width=size_px, height=size_px, count=1, dtype="float32",
         crs="EPSG:2154", transform=Affine(1, 0, 650000, 0, -1, 6860000), nodata=-9999.0,
@@ -62,10 +77,8 @@ def forest_dsm(path: Path, size_px: int, seed: int = 9500, strip_rows: int = 102
     ) as dataset:  # fmt: skip
         for row_off in range(0, size_px, strip_rows):
             n_rows = min(strip_rows, size_px - row_off)
-            rows = np.arange(row_off, row_off + n_rows) % (2 * block_px)
-            rows = np.where(rows < block_px, rows, 2 * block_px - 1 - rows)
-            strip = tiled[rows][:, cols]
-            dataset.write(strip, 1, window=Window(0, row_off, size_px, n_rows))
+            values = strip(row_off, n_rows).astype(np.float32, copy=False)
+            dataset.write(values, 1, window=Window(0, row_off, size_px, n_rows))
     return path
 
 
@@ -83,28 +96,20 @@ def synthetic_dsm(path: Path, size_px: int, seed: int = 0, strip_rows: int = 102
 
     Written strip by strip, so making a 16384² DSM holds one strip, not the raster.
     """
-    import rasterio
-    from affine import Affine
-    from rasterio.windows import Window
-
     rng = np.random.default_rng(seed)
     cols = np.arange(size_px, dtype=np.float32)[None, :]
-    with rasterio.open(
-        path, "w", driver="GTiff", width=size_px, height=size_px, count=1, dtype="float32",
-        crs="EPSG:2154", transform=Affine(1, 0, 650000, 0, -1, 6860000), nodata=-9999.0,
-        tiled=True, blockxsize=256, blockysize=256, compress="deflate", BIGTIFF="IF_SAFER",
-    ) as dataset:  # fmt: skip
-        for row_off in range(0, size_px, strip_rows):
-            n_rows = min(strip_rows, size_px - row_off)
-            rows = np.arange(row_off, row_off + n_rows, dtype=np.float32)[:, None]
-            heights = 220.0 + 5.0 * np.sin(rows / 6.0) * np.cos(cols / 8.0)
-            heights = heights + rng.normal(0, 0.5, (n_rows, size_px)).astype(np.float32)
-            for _ in range(n_rows * size_px // (16 * size_px)):
-                r, c = int(rng.integers(0, n_rows)), int(rng.integers(0, size_px))
-                radius = int(rng.integers(3, 12))
-                heights[max(0, r - radius) : r + radius, max(0, c - radius) : c + radius] = 202.0
-            dataset.write(heights.astype(np.float32), 1, window=Window(0, row_off, size_px, n_rows))
-    return path
+
+    def strip(row_off: int, n_rows: int) -> np.ndarray:
+        rows = np.arange(row_off, row_off + n_rows, dtype=np.float32)[:, None]
+        heights = 220.0 + 5.0 * np.sin(rows / 6.0) * np.cos(cols / 8.0)
+        heights = heights + rng.normal(0, 0.5, (n_rows, size_px)).astype(np.float32)
+        for _ in range(n_rows * size_px // (16 * size_px)):
+            r, c = int(rng.integers(0, n_rows)), int(rng.integers(0, size_px))
+            radius = int(rng.integers(3, 12))
+            heights[max(0, r - radius) : r + radius, max(0, c - radius) : c + radius] = 202.0
+        return heights
+
+    return _write_by_strips(path, size_px, strip_rows, strip)
 
 
 def benchmark_model(

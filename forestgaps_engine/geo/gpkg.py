@@ -13,7 +13,6 @@ import json
 import math
 import re
 import sqlite3
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,36 +86,22 @@ def geopackage_geometries(traced: TracedRings, srs_id: int) -> list[bytes]:
     headers (GeoPackage header and envelope, MultiPolygon, Polygon and ring counts) go to
     computed offsets, and every other byte is a coordinate, in ring order.
     """
-    n_labels = traced.labels.size
-    if n_labels == 0:
+    if traced.labels.size == 0:
         return []
-    ring_points = np.diff(traced.ring_offsets)
-    rings_per_part = np.diff(traced.part_offsets)
-    parts_per_label = np.diff(traced.label_offsets)
-    label_header, part_header, ring_header = 40 + 9, 9, 4
-    ring_bytes = ring_header + 16 * ring_points
-    part_bytes = part_header + np.add.reduceat(ring_bytes, traced.part_offsets[:-1])
-    label_bytes = label_header + np.add.reduceat(part_bytes, traced.label_offsets[:-1])
+    ring_bytes, part_bytes, label_bytes = _byte_sizes(traced)
+    headers, parts = _headers(traced, srs_id)
     label_start = np.r_[0, np.cumsum(label_bytes)]
     part_start = _starts_within(part_bytes, traced.label_offsets) + np.repeat(
-        label_start[:-1] + label_header, parts_per_label
+        label_start[:-1] + _LABEL_HEADER.itemsize, np.diff(traced.label_offsets)
     )
     ring_start = _starts_within(ring_bytes, traced.part_offsets) + np.repeat(
-        part_start + part_header, rings_per_part
+        part_start + _PART_HEADER.itemsize, np.diff(traced.part_offsets)
     )
     buffer = np.zeros(int(label_start[-1]), dtype=np.uint8)
     is_header = np.zeros(buffer.size, dtype=bool)
-    envelope = traced.bounds()[:, [0, 2, 1, 3]]  # min_x, max_x, min_y, max_y
-    flags = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
-    headers = np.zeros(n_labels, dtype=_LABEL_HEADER)
-    headers["magic"], headers["version"], headers["flags"] = b"GP", 0, flags
-    headers["srs_id"], headers["envelope"] = srs_id, envelope
-    headers["byte_order"], headers["kind"], headers["count"] = 1, WKB_MULTIPOLYGON, parts_per_label
     _put(buffer, is_header, label_start[:-1], headers)
-    parts = np.zeros(part_start.size, dtype=_PART_HEADER)
-    parts["byte_order"], parts["kind"], parts["count"] = 1, WKB_POLYGON, rings_per_part
     _put(buffer, is_header, part_start, parts)
-    _put(buffer, is_header, ring_start, ring_points.astype("<u4"))
+    _put(buffer, is_header, ring_start, np.diff(traced.ring_offsets).astype(_RING_HEADER))
     buffer[~is_header] = np.ascontiguousarray(traced.xy, dtype="<f8").view(np.uint8).ravel()
     data = buffer.tobytes()
     starts, stops = label_start[:-1].tolist(), label_start[1:].tolist()
@@ -128,6 +113,34 @@ _LABEL_HEADER = np.dtype(
      ("envelope", "<f8", (4,)), ("byte_order", "u1"), ("kind", "<u4"), ("count", "<u4")]
 )  # fmt: skip
 _PART_HEADER = np.dtype([("byte_order", "u1"), ("kind", "<u4"), ("count", "<u4")])
+_RING_HEADER = np.dtype("<u4")  # the ring's point count
+_POINT_BYTES = 16  # x, y little-endian float64
+_FLAGS = (1 << 1) | 1  # envelope indicator 1 = [minx, maxx, miny, maxy]; little endian
+
+
+def _byte_sizes(traced: TracedRings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bytes of every ring (count and points), part and label (whole geometry)."""
+    ring_bytes = _RING_HEADER.itemsize + _POINT_BYTES * np.diff(traced.ring_offsets)
+    part_bytes = _PART_HEADER.itemsize + np.add.reduceat(ring_bytes, traced.part_offsets[:-1])
+    label_bytes = _LABEL_HEADER.itemsize + np.add.reduceat(part_bytes, traced.label_offsets[:-1])
+    return ring_bytes, part_bytes, label_bytes
+
+
+def _headers(traced: TracedRings, srs_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The GeoPackage and MultiPolygon header of every label, the Polygon header of every
+    part, as packed little-endian records."""
+    headers = np.zeros(traced.labels.size, dtype=_LABEL_HEADER)
+    headers["magic"], headers["version"], headers["flags"] = b"GP", 0, _FLAGS
+    headers["srs_id"], headers["envelope"] = srs_id, traced.bounds()[:, [0, 2, 1, 3]]
+    headers["byte_order"], headers["kind"] = 1, WKB_MULTIPOLYGON
+    headers["count"] = np.diff(traced.label_offsets)
+    parts = np.zeros(traced.part_offsets.size - 1, dtype=_PART_HEADER)
+    parts["byte_order"], parts["kind"], parts["count"] = (
+        1,
+        WKB_POLYGON,
+        np.diff(traced.part_offsets),
+    )
+    return headers, parts
 
 
 def _starts_within(sizes: np.ndarray, group_offsets: np.ndarray) -> np.ndarray:
@@ -325,9 +338,7 @@ def _insert_streamed(
 ) -> None:
     """Insert the one label of ``traced``: a zero blob of the geometry's size first, then
     its bytes written in place, so memory holds one ring's bytes, not the geometry's."""
-    ring_points = np.diff(traced.ring_offsets)
-    n_parts = traced.part_offsets.size - 1
-    size = 49 + 9 * n_parts + 4 * ring_points.size + 16 * int(ring_points.sum())
+    size = int(_byte_sizes(traced)[2][0])
     limit = connection.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
     if size > limit:
         from forestgaps_engine.errors import InferenceError
@@ -341,17 +352,15 @@ def _insert_streamed(
         )
     fid = int(traced.labels[0])
     connection.execute(insert_sql[: -len("?)")] + "zeroblob(?))", [fid, *row_values, size])
-    envelope = traced.bounds()[0, [0, 2, 1, 3]]
-    flags = (1 << 1) | 1
+    headers, parts = _headers(traced, srs_id)
     with connection.blobopen(layer, "geom", fid) as blob:
-        blob.write(struct.pack("<2sBBi4d", b"GP", 0, flags, srs_id, *envelope.tolist()))
-        blob.write(struct.pack("<BII", 1, WKB_MULTIPOLYGON, n_parts))
-        for part in range(n_parts):
+        blob.write(headers.tobytes())
+        for part, header in enumerate(parts):
+            blob.write(header.tobytes())
             first_ring, last_ring = traced.part_offsets[part : part + 2].tolist()
-            blob.write(struct.pack("<BII", 1, WKB_POLYGON, last_ring - first_ring))
             for ring in range(first_ring, last_ring):
                 start, stop = traced.ring_offsets[ring : ring + 2].tolist()
-                blob.write(struct.pack("<I", stop - start))
+                blob.write(np.array(stop - start, dtype=_RING_HEADER).tobytes())
                 for chunk in range(start, stop, STREAMED_GEOMETRY_VERTICES):
                     points = traced.xy[chunk : min(chunk + STREAMED_GEOMETRY_VERTICES, stop)]
                     blob.write(np.ascontiguousarray(points, dtype="<f8").tobytes())

@@ -229,20 +229,12 @@ def _trace_strip(
     path_xy, path_offsets = gather(paths)
     first_edge = own[order[segment_first[paths]]]
     last_edge = own[order[segment_last[paths]]]
-    successor = following[last_edge]
-    # The successor is a halo edge: its cell lies one row beyond the strip.
-    exit_key = _edge_key(
-        direction[successor],
-        cell_row[successor] - halo_above + row_off,
-        cell_col[successor],
-        box_shape,
-    )
-    entry_key = _edge_key(
-        direction[first_edge],
-        cell_row[first_edge] - halo_above + row_off,
-        cell_col[first_edge],
-        box_shape,
-    )
+    successor = following[last_edge]  # a halo edge: its cell lies one row beyond the strip
+
+    def key_of(edges: np.ndarray) -> np.ndarray:
+        box_rows = cell_row[edges] - halo_above + row_off
+        return _edge_key(direction[edges], box_rows, cell_col[edges], box_shape)
+
     return _StripPieces(
         ring_xy=ring_xy,
         ring_offsets=ring_offsets,
@@ -250,8 +242,8 @@ def _trace_strip(
         path_xy=path_xy,
         path_offsets=path_offsets,
         path_part=walk_part[segment_first[paths]],
-        path_entry_key=entry_key,
-        path_exit_key=exit_key,
+        path_entry_key=key_of(first_edge),
+        path_exit_key=key_of(successor),
         path_first_direction=direction[first_edge],
         path_last_direction=direction[last_edge],
     )
