@@ -516,37 +516,6 @@ def label_boxes(ids: np.ndarray) -> np.ndarray:
     ).reshape(-1, 4)
 
 
-# Peak memory of ``geo.stitched_trace`` per boundary edge of the gap: measured 27 bytes
-# (tracemalloc) on a ragged gap over 59 % of a 4096² box with 4.6 M edges and 78 000
-# holes. The estimate errs high: too low, the system kills the process (QGIS with it).
-STITCHED_TRACE_BYTES_PER_EDGE = 40
-
-
-def check_trace_memory(n_edges: int, shape: tuple[int, int], what: str) -> None:
-    """Refuse, with the fix, a trace that would need more memory than is available.
-
-    Such a trace would be killed by the system (taking QGIS with it).
-
-    Raises:
-        InferenceError: the estimate exceeds the memory available now.
-    """
-    from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.machine import available_memory_bytes
-
-    available = available_memory_bytes()
-    if available <= 0:
-        return  # unknown on this system: trace and see
-    needed = n_edges * STITCHED_TRACE_BYTES_PER_EDGE
-    if needed > available:
-        raise InferenceError(
-            f"{what} spans {shape[0]} x {shape[1]} cells with "
-            f"{n_edges / 1e6:.1f} M boundary edges; tracing it as one polygon needs about "
-            f"{needed / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available",
-            hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
-            "ForestGapR's 1 ha), use a lower threshold, or run on a machine with more memory.",
-        )
-
-
 def trace_in_strips(
     read_rows: Callable[[int, int, int, int], np.ndarray],
     boxes: np.ndarray,

@@ -105,13 +105,13 @@ def test_the_first_read_counts_every_side_between_the_gap_and_the_rest(strip_row
 
 def test_a_gap_beyond_the_memory_available_is_refused_before_it_is_traced(monkeypatch) -> None:
     from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.geo import trace
+    from forestgaps_engine.geo import stitched_trace
 
     ids = np.zeros((40, 40), dtype=np.int32)
     ids[2:38, 2:38] = 1
     ids[10:12, 10:12] = 0  # a hole
     edges = 4 * 36 + 4 * 2
-    needed = edges * trace.STITCHED_TRACE_BYTES_PER_EDGE
+    needed = edges * stitched_trace.STITCHED_TRACE_BYTES_PER_EDGE
     reads = []
 
     def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
