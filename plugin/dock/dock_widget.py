@@ -1,7 +1,8 @@
 """``ForestGapsDock``: the panel a forester fills in; it emits an InferenceParams, no more.
 
 Widgets are built in code. Settings persist under ``forestgaps/`` in QgsSettings. The
-heavy parts (the model card needs pydantic, device detection needs torch) load on demand.
+heavy parts (the model card needs pydantic, the device check imports the model runtimes)
+load on demand, so the panel opens with none of them installed.
 """
 
 from __future__ import annotations
@@ -131,22 +132,25 @@ class ForestGapsDock(QDockWidget):
         """Show the notice (and its Install button) while a needed package is missing.
 
         Needed: the core packages, and one model runtime (PyTorch, ONNX Runtime or OpenVINO).
+        Only package metadata is read (find_spec): nothing is imported.
         """
         from ..deps import has_model_runtime, missing_groups
 
         missing = missing_groups()
-        has_backend = has_model_runtime()
+        sentences = []
         if "core" in missing:
-            text = tr("ForestGaps cannot run: {0} missing.").format(", ".join(missing["core"]))
-        elif not has_backend:
-            text = tr(
-                "Deep-learning models need PyTorch or ONNX Runtime; only the classic "
-                "detector (with a CHM or DTM) can run."
+            sentences.append(
+                tr("ForestGaps cannot run: {0} missing.").format(", ".join(missing["core"]))
             )
-        else:
-            text = ""
-        self.deps_label.setText(text)
-        self.deps_notice.setVisible(bool(text))
+        if not has_model_runtime():
+            sentences.append(
+                tr(
+                    "Deep-learning models need PyTorch, ONNX Runtime or OpenVINO; without one, "
+                    "only the classic detector (with a CHM or DTM) can run."
+                )
+            )
+        self.deps_label.setText(" ".join(sentences))
+        self.deps_notice.setVisible(bool(sentences))
 
     def _build_inputs(self) -> QFormLayout:
         form = QFormLayout()
@@ -201,13 +205,14 @@ class ForestGapsDock(QDockWidget):
         devices = device_labels()
         for device in DEVICES:
             self.device_combo.addItem(devices[device], device)
-        detect = QPushButton(tr("Detect"))
-        detect.clicked.connect(self.detect_devices)
+        self.detect_button = QPushButton(tr("Detect"))
+        self.detect_button.setObjectName("detectDevicesButton")
+        self.detect_button.clicked.connect(self.detect_devices)
         self.device_label = QLabel(tr("Devices not checked yet."))
         self.device_label.setWordWrap(True)
         device_row = QHBoxLayout()
         device_row.addWidget(self.device_combo)
-        device_row.addWidget(detect)
+        device_row.addWidget(self.detect_button)
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_widget.lineEdit().setPlaceholderText(tr("[temporary folder]"))
@@ -294,7 +299,7 @@ class ForestGapsDock(QDockWidget):
         self.thresholds.set_trained_range(info.threshold_range_m)
 
     def detect_devices(self) -> None:
-        """Ask torch which devices exist (imports torch, so only on demand)."""
+        """List the model runtimes that work and their devices (imports them: on demand)."""
         self.device_label.setText(detect_devices())
 
     def log(self, message: str) -> None:

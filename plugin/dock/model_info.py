@@ -1,8 +1,15 @@
-"""What the model selector shows: the model card, read without torch."""
+"""What the model selector and the device check show, read on demand.
+
+Nothing here imports the engine's heavy parts at module import: the panel must open in a
+QGIS with none of ForestGaps' dependencies, and say what to install instead.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..deps import missing_dependencies
+from ..translation import tr
 
 
 @dataclass(frozen=True)
@@ -14,17 +21,38 @@ class ModelInfo:
     threshold_range_m: tuple[float, float] = (0.0, 0.0)
 
 
+def install_advice() -> str:
+    """The sentence pointing at the panel's install button."""
+    return tr("Click “Install dependencies…” above, then restart QGIS.")
+
+
 def describe_model(model: str) -> ModelInfo:
     """Read the card of ``model`` ("default" or a path) for the dock.
 
     Returns:
-        Architecture, thresholds, resolution and version, or the plain reason there is none.
+        Architecture, thresholds, resolution and version, or the plain reason there is none
+        (a missing package included: reading a card needs the core dependencies).
     """
-    from forestgaps_engine.errors import ModelError
-    from forestgaps_engine.inference.model_source import model_card_file
-    from forestgaps_engine.inference.resample import native_range_m
-    from forestgaps_engine.models.card import read_card
-
+    missing = missing_dependencies(["core"])
+    if missing:
+        return ModelInfo(
+            False,
+            tr("The model card cannot be read: {0} missing. {1}").format(
+                ", ".join(missing), install_advice()
+            ),
+        )
+    try:
+        from forestgaps_engine.errors import ModelError
+        from forestgaps_engine.inference.model_source import model_card_file
+        from forestgaps_engine.inference.resample import native_range_m
+        from forestgaps_engine.models.card import read_card
+    except ModuleNotFoundError as error:  # a package present but broken (a half install)
+        return ModelInfo(
+            False,
+            tr("The model card cannot be read: {0} missing. {1}").format(
+                error.name, install_advice()
+            ),
+        )
     try:
         card = read_card(model_card_file(model))
     except ModelError as error:
@@ -42,15 +70,16 @@ def describe_model(model: str) -> ModelInfo:
 
 
 def detect_devices() -> str:
-    """A sentence on the compute devices torch sees (imports torch: call on demand only)."""
-    try:
-        import torch
-    except ImportError:
-        return "PyTorch is not installed: deep-learning prediction is unavailable."
-    if torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        return f"GPU: {', '.join(names)}"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "GPU: Apple MPS"
-    return "No GPU found: CPU only."
+    """Which model runtimes work here, with versions and devices (imports each: on demand).
+
+    Returns:
+        "Deep-learning prediction is available: ..." when PyTorch, ONNX Runtime or OpenVINO
+        works, else why it is unavailable and how to install one.
+    """
+    from forestgaps_engine.environment.detect import describe_runtimes, detect_runtimes
+
+    runtimes = detect_runtimes()
+    text = describe_runtimes(runtimes)
+    if not any(runtime.is_working for runtime in runtimes):
+        text = f"{text} {install_advice()}"
+    return text
