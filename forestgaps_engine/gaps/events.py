@@ -1,0 +1,194 @@
+"""Gap events between two dates: which gaps formed, grew, closed or stayed.
+
+Gaps are matched by overlap of their cells:
+
+- ``new``: a gap of the second date that overlaps no gap of the first (formation);
+- ``expansion``: a gap of the second date that overlaps gaps of the first and is larger
+  than all of them together;
+- ``persistent``: a gap of the second date that overlaps gaps of the first and is not
+  larger than them (it kept or lost area);
+- ``closure``: a gap of the first date that overlaps no gap of the second (recovery).
+
+A first-date gap split into several second-date gaps counts whole in each of them, so
+``area_before_m2`` says how much gap the event grew out of, not a share of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from forestgaps_engine.geo.grid import Grid
+
+EVENT_KINDS = ("new", "expansion", "persistent", "closure")
+
+
+@dataclass(frozen=True)
+class GapEvents:
+    """One row per event, all arrays shape (n,).
+
+    Attributes:
+        kind: event kind, one of ``EVENT_KINDS`` (object array of str).
+        gap_id_after: gap id of the second date (0 for a closure).
+        gap_id_before: first-date gap ids the event overlaps, "3;7" (empty for a new gap),
+            or the closed gap's id.
+        area_before_m2: area of the overlapped first-date gaps (of the closed gap).
+        area_after_m2: area of the second-date gap (0 for a closure).
+        new_area_m2: cells of the second-date gap that were not gap before, m2.
+    """
+
+    kind: np.ndarray
+    gap_id_after: np.ndarray
+    gap_id_before: np.ndarray
+    area_before_m2: np.ndarray
+    area_after_m2: np.ndarray
+    new_area_m2: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.kind.size)
+
+    def count(self, kind: str) -> int:
+        """Number of events of ``kind``."""
+        return int(np.count_nonzero(self.kind == kind))
+
+
+def gap_events(before_ids: np.ndarray, after_ids: np.ndarray, cell_area_m2: float) -> GapEvents:
+    """Match the gaps of two dates into events.
+
+    Args:
+        before_ids: (H, W) int gap ids 1..n of the first date, 0 = no gap.
+        after_ids: (H, W) int gap ids 1..m of the second date on the same grid.
+        cell_area_m2: area of one cell.
+
+    Returns:
+        Events of the second-date gaps in id order, then closures in first-date id order.
+    """
+    before = np.asarray(before_ids, dtype=np.int64).ravel()
+    after = np.asarray(after_ids, dtype=np.int64).ravel()
+    n_before = int(before.max()) if before.size else 0
+    n_after = int(after.max()) if after.size else 0
+    cells_before = np.bincount(before, minlength=n_before + 1)
+    cells_after = np.bincount(after, minlength=n_after + 1)
+    is_overlap = (before > 0) & (after > 0)
+    # Unique (after, before) pairs of overlapping ids.
+    pairs = np.unique(np.stack([after[is_overlap], before[is_overlap]], axis=1), axis=0)
+    new_cells = np.bincount(after[(after > 0) & (before == 0)], minlength=n_after + 1)
+
+    kinds: list[str] = []
+    ids_after: list[int] = []
+    ids_before: list[str] = []
+    area_before: list[float] = []
+    area_after: list[float] = []
+    area_new: list[float] = []
+    split_at = np.searchsorted(pairs[:, 0], np.arange(1, n_after + 2)) if pairs.size else None
+    for gap_id in range(1, n_after + 1):
+        matched = (
+            pairs[split_at[gap_id - 1] : split_at[gap_id], 1]
+            if split_at is not None
+            else np.zeros(0, np.int64)
+        )
+        before_cells = int(cells_before[matched].sum())
+        if matched.size == 0:
+            kind = "new"
+        elif cells_after[gap_id] > before_cells:
+            kind = "expansion"
+        else:
+            kind = "persistent"
+        kinds.append(kind)
+        ids_after.append(gap_id)
+        ids_before.append(";".join(str(int(i)) for i in matched))
+        area_before.append(before_cells * cell_area_m2)
+        area_after.append(float(cells_after[gap_id]) * cell_area_m2)
+        area_new.append(float(new_cells[gap_id]) * cell_area_m2)
+    is_matched_before = np.zeros(n_before + 1, dtype=bool)
+    if pairs.size:
+        is_matched_before[pairs[:, 1]] = True
+    for gap_id in range(1, n_before + 1):
+        if is_matched_before[gap_id]:
+            continue
+        kinds.append("closure")
+        ids_after.append(0)
+        ids_before.append(str(gap_id))
+        area_before.append(float(cells_before[gap_id]) * cell_area_m2)
+        area_after.append(0.0)
+        area_new.append(0.0)
+    return GapEvents(
+        kind=np.array(kinds, dtype=object),
+        gap_id_after=np.array(ids_after, dtype=np.int64),
+        gap_id_before=np.array(ids_before, dtype=object),
+        area_before_m2=np.array(area_before, dtype=np.float64),
+        area_after_m2=np.array(area_after, dtype=np.float64),
+        new_area_m2=np.array(area_new, dtype=np.float64),
+    )
+
+
+def write_events_gpkg(
+    target: str | Path,
+    layer: str,
+    events: GapEvents,
+    before_ids: np.ndarray,
+    after_ids: np.ndarray,
+    grid: Grid,
+) -> Path:
+    """Write one feature per event (the second-date gap, or the closed first-date gap),
+    atomically, with an R-tree spatial index so QGIS draws and selects large layers fast.
+
+    Args:
+        target: the .gpkg path.
+        layer: table name (letters, digits, underscore).
+        events: from ``gap_events(before_ids, after_ids, ...)``.
+        before_ids: (H, W) first-date gap ids.
+        after_ids: (H, W) second-date gap ids.
+        grid: the shared grid of both.
+
+    Returns:
+        ``target``.
+    """
+    from osgeo import ogr
+
+    from forestgaps_engine.files import atomic_path
+    from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
+    from forestgaps_engine.geo.vectorize import VectorFeature, label_polygons
+
+    polygons_after = label_polygons(np.asarray(after_ids), grid)
+    is_closure = events.kind == "closure"
+    closed_ids = {int(i) for i in events.gap_id_before[is_closure]}
+    closed_only = np.where(np.isin(before_ids, list(closed_ids)), before_ids, 0)
+    polygons_before = label_polygons(closed_only, grid) if closed_ids else {}
+    fields = [
+        FieldSpec("event", "TEXT"),
+        FieldSpec("gap_id_after", "INTEGER"),
+        FieldSpec("gap_id_before", "TEXT"),
+        FieldSpec("area_before_m2", "REAL"),
+        FieldSpec("area_after_m2", "REAL"),
+        FieldSpec("new_area_m2", "REAL"),
+    ]
+    features = []
+    for row in range(len(events)):
+        kind = str(events.kind[row])
+        if kind == "closure":
+            polygons = polygons_before[int(events.gap_id_before[row])]
+        else:
+            polygons = polygons_after[int(events.gap_id_after[row])]
+        attributes = {
+            "event": kind,
+            "gap_id_after": int(events.gap_id_after[row]) or None,
+            "gap_id_before": str(events.gap_id_before[row]) or None,
+            "area_before_m2": float(events.area_before_m2[row]),
+            "area_after_m2": float(events.area_after_m2[row]),
+            "new_area_m2": float(events.new_area_m2[row]),
+        }
+        features.append(VectorFeature(polygons=polygons, attributes=attributes))
+    with atomic_path(target) as temp_path:
+        write_gpkg(temp_path, layer, features, fields, grid.crs)
+        dataset = ogr.Open(str(temp_path), 1)
+        if dataset is None:
+            raise OSError(f"{temp_path}: GDAL cannot reopen the GeoPackage just written")
+        geometry_column = dataset.GetLayerByName(layer).GetGeometryColumn()
+        result = dataset.ExecuteSQL(f"SELECT CreateSpatialIndex('{layer}', '{geometry_column}')")
+        if result is not None:
+            dataset.ReleaseResultSet(result)
+        dataset = None  # closes and flushes the index
+    return Path(target)
