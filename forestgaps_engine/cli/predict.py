@@ -10,9 +10,21 @@ from __future__ import annotations
 import argparse
 import logging
 
-from forestgaps_engine.cli.common import add_config_options, config_from_args
+from forestgaps_engine.cli.common import add_config_options, config_from_args, options_error
 
 logger = logging.getLogger(__name__)
+
+# inference config field -> the flag that sets it
+FLAGS = {
+    "device": "--device",
+    "backend": "--backend",
+    "tile_size_px": "--tile",
+    "overlap_px": "--overlap",
+    "batch_size": "--batch",
+    "min_gap_area_m2": "--min-area",
+    "max_gap_area_m2": "--max-area",
+    "probability_cutoff": "--cutoff",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,31 +83,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from forestgaps_engine.errors import ConfigError
+    from pydantic import ValidationError
+
     from forestgaps_engine.inference.batch import predict_many
 
     config = config_from_args(args)
-    flags = {
-        key: getattr(args, key)
-        for key in (
-            "device",
-            "backend",
-            "tile_size_px",
-            "overlap_px",
-            "batch_size",
-            "min_gap_area_m2",
-            "max_gap_area_m2",
-            "probability_cutoff",
-        )
-        if getattr(args, key) is not None
-    }
+    flags = {key: getattr(args, key) for key in FLAGS if getattr(args, key) is not None}
     try:
         inference = config.inference.model_validate({**config.inference.model_dump(), **flags})
-    except ValueError as error:
-        raise ConfigError(
-            f"invalid predict options {flags}: {error}",
-            hint="e.g. --overlap must stay below half of --tile; --cutoff lies in (0, 1).",
-        ) from error
+    except ValidationError as error:
+        raise options_error(error, FLAGS, "predict") from error
     thresholds = args.thresholds_m or config.gaps.thresholds_m
 
     def progress(fraction: float, message: str) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import ConfigError, DataError
 from forestgaps_engine.evaluation.baselines import (
     GROUND_SMOOTHING_M,
     GROUND_WINDOW_M,
@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 DSM_ONLY = "dsm_only_baseline"
 CHM_CEILING = "chm_threshold_baseline"
 BASELINE_NAMES = ("dsm_only", "chm_threshold")
+PREDICTIONS_DIR = "model_predictions"
+# Slopes, boundaries and 8-connected patches need a neighbour on every side of a cell.
+MIN_SIDE_PX = 3
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def _model_predictions(
         reference.dsm_path,
         thresholds,
         model,
-        out / "model_predictions",
+        out / PREDICTIONS_DIR,
         inference,
         progress=reporter.report,
         cancel=cancel,
@@ -216,9 +219,10 @@ def evaluate(
     gaps = gaps or GapsConfig()
     reporter = Reporter(progress, cancel)
     thresholds = _thresholds(thresholds_m, predictions, gaps)
-    out = ensure_writable_dir(out_dir)
     reporter.report(0.0, "reading the reference")
     ref = load_reference(reference, site)
+    _check_size(ref)
+    out = ensure_writable_dir(out_dir)
     notes: list[str] = [
         f"`{CHM_CEILING}` is ForestGapR on the true CHM: identical to the labels on this grid "
         "by construction, so it scores 1.0. It is the ceiling, not a competitor."
@@ -230,16 +234,26 @@ def evaluate(
     if isinstance(predictions, Mapping):
         methods.append((method_name, _given_masks(ref, predictions, thresholds)))
     elif not is_baseline_only:
-        predicted = _model_predictions(
-            ref,
-            predictions,
-            thresholds,
-            out,
-            _same_area_rule(inference, gaps),
-            reporter.sub(0.05, 0.45),
-            cancel,
-            notes,
-        )
+        predictions_dir = out / PREDICTIONS_DIR
+        had_predictions = predictions_dir.exists()
+        try:
+            predicted = _model_predictions(
+                ref,
+                predictions,
+                thresholds,
+                out,
+                _same_area_rule(inference, gaps),
+                reporter.sub(0.05, 0.45),
+                cancel,
+                notes,
+            )
+        except BaseException:
+            # predict removed its own files; the folder this call made goes too.
+            if not had_predictions and predictions_dir.is_dir() and not any(
+                predictions_dir.iterdir()
+            ):
+                predictions_dir.rmdir()
+            raise
         if predicted is not None:
             methods.append((method_name, predicted))
     reporter.check()
@@ -323,6 +337,22 @@ def evaluate(
     files = write_report(out, scores, context, error_maps)
     reporter.report(1.0, "done")
     return EvaluationResult(out, tuple(scores), files, tuple(notes))
+
+
+def _check_size(ref: ReferenceSite) -> None:
+    """Refuse a grid too small to score before anything is predicted or written.
+
+    Raises:
+        DataError: a side of the evaluation grid under ``MIN_SIDE_PX`` cells.
+    """
+    height_px, width_px = ref.grid.shape
+    if min(height_px, width_px) < MIN_SIDE_PX:
+        source = ref.dsm_path or ref.description
+        raise DataError(
+            f"{source}: {width_px} x {height_px} cells is too small to evaluate (at least "
+            f"{MIN_SIDE_PX} x {MIN_SIDE_PX} are needed)",
+            hint="Pass a DSM and reference covering a real stand (hundreds of cells a side).",
+        )
 
 
 def _write_mask(target: Path, mask: np.ndarray, ref: ReferenceSite) -> None:

@@ -6,6 +6,7 @@ tiled, compressed, with overviews, so QGIS displays large results fast.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,14 @@ from forestgaps_engine.errors import EmptyRasterError, InvalidDataFormatError
 from forestgaps_engine.files import atomic_path
 from forestgaps_engine.geo.crs import check_horizontal_units, crs_string, normalize_crs
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.nodata import (
+    sentinel_cells,
+    warn_undeclared,
+    zero_fill_cells,
+)
+from forestgaps_engine.geo.read_budget import check_read_memory
 from forestgaps_engine.geo.units import HeightKind, check_vertical_units
+from forestgaps_engine.geo.write_check import gdal_write_errors_raised, verify_raster
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +144,14 @@ def grid_of(dataset: Any, crs_override: str | None = None) -> Grid:
     if crs_override is not None:
         if crs is not None and crs != crs_override:
             logger.warning(
-                "%s: stored CRS %s replaced by --crs %s", dataset.name, crs, crs_override
+                "%s: stored CRS %s replaced by the CRS given, %s", dataset.name, crs, crs_override
             )
         crs = crs_override
     elif crs is None:
         logger.warning(
-            "%s has no CRS; outputs will have none either. Pass --crs EPSG:XXXX to set it",
+            "%s has no CRS; outputs will have none either. Assign it: "
+            "gdal_edit.py -a_srs EPSG:XXXX %s",
+            dataset.name,
             dataset.name,
         )
     return Grid(crs, dataset.transform, dataset.height, dataset.width)
@@ -170,21 +180,58 @@ def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.
     if compared and (
         flags == [MaskFlags.all_valid] or (flags == [MaskFlags.nodata] and nodata is not None)
     ):
-        raw = dataset.read(1, window=window)
+        raw = _read_checked(dataset, window=window)
         values = raw.astype(np.float32, copy=False)
         valid = np.isfinite(values)
         if flags == [MaskFlags.nodata]:
             # valid and not nodata, in one pass (True > False only).
             np.greater(valid, _is_nodata(raw, float(nodata)), out=valid)
+        else:
+            _drop_undeclared_fill(dataset, raw, valid)
         values[~valid] = np.nan
         return values, valid
-    masked = dataset.read(1, window=window, masked=True)
+    masked = _read_checked(dataset, window=window, masked=True)
     # Filled in place: a float32 band is not copied (masked.filled would copy it).
     values = np.asarray(masked.data, dtype=np.float32)
     valid = np.isfinite(values)
     valid &= ~np.ma.getmaskarray(masked)
+    if flags == [MaskFlags.all_valid]:
+        _drop_undeclared_fill(dataset, masked.data, valid)
     values[~valid] = np.nan
     return values, valid
+
+
+def _read_checked(dataset: Any, **kwargs: Any) -> Any:
+    """``dataset.read(1, **kwargs)``; a damaged or truncated file is the user's to fix.
+
+    Raises:
+        InvalidDataFormatError: GDAL cannot decode the blocks read (truncated copy,
+            corrupt compression), naming the file.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        if rasterio.env.hasenv():
+            return dataset.read(1, **kwargs)
+        # Inside an Env GDAL's messages go to logging, not as raw lines to stderr.
+        with rasterio.Env():
+            return dataset.read(1, **kwargs)
+    except RasterioIOError as error:
+        raise InvalidDataFormatError(
+            f"{dataset.name}: the raster is damaged or truncated; GDAL cannot read its "
+            f"cells ({str(error).splitlines()[0]})",
+            hint=f"Copy or export the file again; gdalinfo -checksum {dataset.name} "
+            "shows whether it reads.",
+        ) from error
+
+
+def _drop_undeclared_fill(dataset: Any, raw: np.ndarray, valid: np.ndarray) -> None:
+    """Mark fill values of a raster without declared nodata invalid (see geo.nodata)."""
+    cells = sentinel_cells(raw)
+    if cells is not None:
+        valid &= ~cells
+        warn_undeclared(dataset.name, raw, cells, key=id(dataset))
 
 
 def _is_nodata(raw: np.ndarray, nodata: float) -> np.ndarray:
@@ -233,13 +280,23 @@ def read_band(path: str | Path, crs_override: str | None = None, window: Any = N
         InvalidDataFormatError: not a raster, or not single-band.
         EmptyRasterError: no valid cell in what was read.
     """
+    from rasterio.enums import MaskFlags
+
     with open_single_band(path) as dataset:
         grid = grid_of(dataset, crs_override)
         if window is not None:
             transform = dataset.window_transform(window)
             grid = Grid(grid.crs, transform, int(window.height), int(window.width))
-        masked = dataset.read(1, window=window, masked=True, boundless=False)
+        check_read_memory(str(path), grid, dataset.dtypes[0])
+        masked = _read_checked(dataset, window=window, masked=True, boundless=False)
+        is_undeclared = dataset.mask_flag_enums[0] == [MaskFlags.all_valid]
     band = _band_from_masked(masked, grid, str(path))
+    if is_undeclared:
+        cells = sentinel_cells(masked.data)
+        if cells is not None:
+            band.valid[cells] = False
+            band.values[cells] = np.nan
+            warn_undeclared(str(path), masked.data, cells)
     if not band.valid.any():
         raise EmptyRasterError(
             f"{path}: every cell is nodata",
@@ -266,6 +323,12 @@ def read_height_band(
         DataError: values clearly not in metres (feet, centimetres).
     """
     band = read_band(path, crs_override=crs_override)
+    if kind == "elevation":
+        zeros = zero_fill_cells(band.values, band.valid)
+        if zeros is not None:
+            band.valid[zeros] = False
+            band.values[zeros] = np.nan
+            warn_undeclared(str(path), np.zeros(1, dtype=np.float32), np.ones(1, dtype=bool))
     check_horizontal_units(band.grid.crs, str(path))
     check_vertical_units(band.values, band.valid, kind, str(path))
     return band
@@ -304,7 +367,7 @@ def read_windows(
                 int(window.height),
                 int(window.width),
             )
-            masked = dataset.read(1, window=window, masked=True)
+            masked = _read_checked(dataset, window=window, masked=True)
             yield window, _band_from_masked(masked, grid, str(path))
 
 
@@ -312,20 +375,34 @@ def read_windows(
 def open_raster_for_writing(
     target: str | Path, grid: Grid, profile: RasterProfile
 ) -> Iterator[Any]:
-    """Open a temporary GeoTIFF for (windowed) writes; it becomes ``target`` on success."""
+    """Open a temporary GeoTIFF for (windowed) writes; it becomes ``target`` on success.
+
+    The file is renamed into place only when GDAL signalled no failure while writing and
+    closing it and it reads back (``geo.write_check``); else ``OutputWriteError`` (or
+    ``DiskFullError``) and the previous ``target`` stays.
+    """
     import rasterio
 
-    with atomic_path(target) as temp_path:
-        with rasterio.open(
-            temp_path,
-            "w",
-            height=grid.height_px,
-            width=grid.width_px,
-            crs=grid.crs,
-            transform=grid.transform,
-            **profile.creation_options(grid),
-        ) as dataset:
+    verify = functools.partial(verify_raster, grid=grid, dtype=profile.dtype)
+    with atomic_path(target, verify, _raster_bytes(grid, profile)) as temp_path:
+        with (
+            gdal_write_errors_raised(temp_path),
+            rasterio.open(
+                temp_path,
+                "w",
+                height=grid.height_px,
+                width=grid.width_px,
+                crs=grid.crs,
+                transform=grid.transform,
+                **profile.creation_options(grid),
+            ) as dataset,
+        ):
             yield dataset
+
+
+def _raster_bytes(grid: Grid, profile: RasterProfile) -> int:
+    """Uncompressed size of a raster of ``grid`` with ``profile``, bytes (an upper bound)."""
+    return grid.height_px * grid.width_px * np.dtype(profile.dtype).itemsize
 
 
 def write_array(
@@ -346,7 +423,7 @@ def write_array(
     """
     if array.shape != grid.shape:
         raise ValueError(f"array shape {array.shape} does not match grid shape {grid.shape}")
-    with atomic_path(target) as temp_path:
+    with atomic_path(target, needed_bytes=_raster_bytes(grid, profile)) as temp_path:
         write_array_to(temp_path, array, grid, profile, cog=cog)
     return Path(target)
 
@@ -354,7 +431,20 @@ def write_array(
 def write_array_to(
     path: Path, array: np.ndarray, grid: Grid, profile: RasterProfile, cog: bool = False
 ) -> None:
-    """Write ``array`` straight to ``path`` (not atomic: for use inside ``atomic_path``)."""
+    """Write ``array`` straight to ``path`` (not atomic: for use inside ``atomic_path``).
+
+    Raises:
+        OutputWriteError: GDAL signalled a failure while writing or closing ``path``, or
+            the file does not read back whole (``geo.write_check``).
+    """
+    with gdal_write_errors_raised(path):
+        _write_array_unchecked(path, array, grid, profile, cog)
+    verify_raster(path, grid, profile.dtype)
+
+
+def _write_array_unchecked(
+    path: Path, array: np.ndarray, grid: Grid, profile: RasterProfile, cog: bool
+) -> None:
     import rasterio
 
     data = array
