@@ -64,10 +64,11 @@ _COMMAND_RE = re.compile(r"`[^`]*`")
 def _replace_flag(match: re.Match[str], labels: Mapping[str, str]) -> str:
     flag = f"--{match.group('flag')}"
     value = match.group("value")
-    if flag == "--crs":
+    label = labels.get(flag)
+    if label is None and flag == "--crs":
         return f"{CRS_ADVICE}: {value}" if value else CRS_ADVICE
     # An unknown flag still reads as a setting, never as a switch to type.
-    label = labels.get(flag) or match.group("flag").replace("-", " ").capitalize()
+    label = label or match.group("flag").replace("-", " ").capitalize()
     return f"“{label}” set to {value}" if value else f"“{label}”"
 
 

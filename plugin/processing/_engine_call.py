@@ -7,12 +7,13 @@ the hint, so a failed job is a red line in the log and never a crash.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from ..deps import describe_missing, has_model_runtime, missing_dependencies
+from ..messages import is_user_error, summary_line, traceback_text
 
 ResultT = TypeVar("ResultT")
 
@@ -47,14 +48,21 @@ def call_engine(
     feedback: QgsProcessingFeedback | None,
     function: Callable[..., ResultT],
     *args: Any,
+    labels: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> ResultT:
     """Run ``function(*args, progress=..., cancel=..., **kwargs)`` with QGIS feedback.
+
+    A ``ForestGapsError`` becomes one QgsProcessingException line in QGIS words, without a
+    traceback: QGIS itself prints the exception's message (qgis_process echoes it through
+    its log too), so anything pushed here would repeat it. Any other exception is a bug:
+    the same one line, and its traceback pushed once as debug information.
 
     Args:
         feedback: the algorithm's feedback (None when a caller passed none).
         function: a public engine function accepting ``progress`` and ``cancel``.
         *args: positional arguments for ``function``.
+        labels: CLI flag -> the calling algorithm's parameter label, for the message.
         **kwargs: keyword arguments for ``function``.
 
     Returns:
@@ -63,8 +71,6 @@ def call_engine(
     Raises:
         QgsProcessingException: the engine raised (its message and hint), or was cancelled.
     """
-    from forestgaps_engine.errors import ErrorHandler
-
     feedback = feedback if feedback is not None else QgsProcessingFeedback()
 
     def progress(fraction: float, message: str) -> None:
@@ -75,6 +81,6 @@ def call_engine(
     try:
         return function(*args, progress=progress, cancel=feedback.isCanceled, **kwargs)
     except Exception as error:  # boundary: every failure becomes a Processing error
-        report = ErrorHandler().report(error)
-        feedback.pushDebugInfo(report.details)
-        raise QgsProcessingException(f"{report.message} (hint: {report.hint})") from error
+        if not is_user_error(error):
+            feedback.pushDebugInfo(traceback_text(error))
+        raise QgsProcessingException(summary_line(error, labels)) from error

@@ -16,7 +16,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 from .gaps_from_chm import layer_crs_override, raster_file_of
 
 
@@ -48,6 +48,7 @@ def write_chm(
 class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
     """Canopy height model from a DSM and a DTM."""
 
+    CLI_FLAGS = {"--dsm": "DSM", "--dtm": "DTM", "--out": "OUTPUT"}
     DSM = "DSM"
     DTM = "DTM"
     OUTPUT = "OUTPUT"
@@ -97,7 +98,7 @@ class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
             if crs is not None
         }
         target = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        written = call_engine(feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides)
+        written = self.call_engine(feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides)
         return {self.OUTPUT: written}
 
 

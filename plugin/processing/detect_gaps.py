@@ -32,13 +32,25 @@ from ..dock.params import (
     parse_thresholds,
 )
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies, require_model_runtime
+from ._engine_call import require_dependencies, require_model_runtime
 from .gaps_from_chm import load_on_completion, raster_file_of
 
 
 class DetectGapsAlgorithm(ForestGapsAlgorithm):
     """Detect gaps (deep learning) in a DSM at one or more height thresholds."""
 
+    CLI_FLAGS = {
+        "--dsm": "INPUT",
+        "--threshold": "THRESHOLDS",
+        "--model": "MODEL",
+        "--tile-size": "TILE",
+        "--tile": "TILE",
+        "--overlap": "OVERLAP",
+        "--batch": "BATCH",
+        "--min-area": "MIN_AREA",
+        "--max-area": "MAX_AREA",
+        "--out": "OUTPUT_FOLDER",
+    }
     INPUT = "INPUT"
     THRESHOLDS = "THRESHOLDS"
     MODEL = "MODEL"
@@ -134,24 +146,29 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             QgsProcessingOutputNumber(self.N_GAPS, self.tr("Gaps at the lowest threshold"))
         )
 
-    def checkParameterValues(
-        self, parameters: dict[str, Any], context: QgsProcessingContext
-    ) -> tuple[bool, str]:  # name fixed by QGIS
+    def check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str | None:
+        text = self.parameterAsString(parameters, self.THRESHOLDS, context)
+        label = "Height thresholds"
         try:
-            thresholds_m = parse_thresholds(
-                self.parameterAsString(parameters, self.THRESHOLDS, context)
-            )
+            thresholds_m = parse_thresholds(text)
         except ValueError as error:
-            return False, f"{error}; list heights in metres such as 2,5,10."
-        if not thresholds_m or min(thresholds_m) <= 0:
-            return False, "List at least one positive height threshold in metres, e.g. 2,5,10."
+            return f"{label}: {text!r}: {error}; list heights in metres such as 2,5,10."
+        if not thresholds_m:
+            return f"{label} is empty; list heights in metres such as 2,5,10."
+        not_positive = ", ".join(f"{value:g}" for value in thresholds_m if value <= 0)
+        if not_positive:
+            return (
+                f"{label}: {text!r} holds {not_positive} m; every height must be positive, "
+                "e.g. 2,5,10."
+            )
         tile_px = self.parameterAsInt(parameters, self.TILE, context)
         overlap_px = self.parameterAsInt(parameters, self.OVERLAP, context)
         if 2 * overlap_px >= tile_px:
-            return False, (
-                f"Overlap {overlap_px} px must be below half the tile size ({tile_px / 2:g} px)."
+            return (
+                f"Overlap is {overlap_px} px; it must be below half the tile size "
+                f"({tile_px / 2:g} px): lower the overlap or raise the tile size."
             )
-        return super().checkParameterValues(parameters, context)
+        return None
 
     def processAlgorithm(
         self,
@@ -185,7 +202,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             )
         except ValueError as error:  # pydantic's ValidationError is a ValueError
             raise QgsProcessingException(f"Invalid tiling settings: {error}") from error
-        result = call_engine(
+        result = self.call_engine(
             feedback, predict, dsm_path, list(thresholds_m), model, out_dir, config=config
         )
         for item in result.thresholds:

@@ -22,7 +22,7 @@ from qgis.core import (
 
 from ..dock.params import parse_thresholds
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies, require_model_runtime
+from ._engine_call import require_dependencies, require_model_runtime
 from .gaps_from_chm import raster_file_of
 
 REFERENCE_KINDS = ("chm", "dtm")
@@ -31,6 +31,14 @@ REFERENCE_KINDS = ("chm", "dtm")
 class EvaluateModelAlgorithm(ForestGapsAlgorithm):
     """Score a model (or the DSM-only baseline alone) against gaps found on a CHM."""
 
+    CLI_FLAGS = {
+        "--dsm": "DSM",
+        "--chm": "REFERENCE",
+        "--dtm": "REFERENCE",
+        "--model": "MODEL",
+        "--threshold": "THRESHOLDS",
+        "--out": "OUTPUT_FOLDER",
+    }
     DSM = "DSM"
     REFERENCE = "REFERENCE"
     REFERENCE_KIND = "REFERENCE_KIND"
@@ -129,7 +137,7 @@ class EvaluateModelAlgorithm(ForestGapsAlgorithm):
 
         from forestgaps_engine.evaluation.api import evaluate
 
-        result = call_engine(
+        result = self.call_engine(
             feedback,
             evaluate,
             {"dsm": str(dsm_path), kind: str(reference_path)},

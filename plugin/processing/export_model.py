@@ -19,7 +19,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 
 FORMATS = ("onnx", "torchscript", "native")
 
@@ -46,6 +46,7 @@ def export_with_progress(
 class ExportModelAlgorithm(ForestGapsAlgorithm):
     """Export a model to ONNX, TorchScript or a clean model folder."""
 
+    CLI_FLAGS = {"--model": "MODEL", "--format": "FORMAT", "--out": "OUTPUT"}
     MODEL = "MODEL"
     FORMAT = "FORMAT"
     OUTPUT = "OUTPUT"
@@ -105,7 +106,7 @@ class ExportModelAlgorithm(ForestGapsAlgorithm):
         model = self.parameterAsFile(parameters, self.MODEL, context).strip() or "default"
         export_format = FORMATS[self.parameterAsEnum(parameters, self.FORMAT, context)]
         out_path = Path(self.parameterAsFileOutput(parameters, self.OUTPUT, context))
-        result = call_engine(feedback, export_with_progress, model, out_path, export_format)
+        result = self.call_engine(feedback, export_with_progress, model, out_path, export_format)
         parity = json.dumps(result.parity) if result.parity is not None else ""
         if feedback is not None and parity:
             feedback.pushInfo(f"parity (max abs difference vs eager PyTorch): {parity}")

@@ -19,7 +19,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 from .gaps_from_chm import layer_crs_override, raster_file_of
 
 
@@ -61,6 +61,7 @@ def write_gap_statistics(
 class GapStatisticsAlgorithm(ForestGapsAlgorithm):
     """Per-gap statistics (area, CHM max/min/mean/sd/gini/range) to a CSV."""
 
+    CLI_FLAGS = {"--chm": "CHM", "--out": "OUTPUT"}
     GAPS = "GAPS"
     CHM = "CHM"
     OUTPUT = "OUTPUT"
@@ -114,7 +115,7 @@ class GapStatisticsAlgorithm(ForestGapsAlgorithm):
         }
         target = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        n_gaps = call_engine(
+        n_gaps = self.call_engine(
             feedback, write_gap_statistics, str(gaps_path), str(chm_path), target, overrides
         )
         return {self.OUTPUT: target, self.N_GAPS: n_gaps}

@@ -27,7 +27,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 
 # ForestGapR's getForestGaps defaults: threshold = 10 m, size = c(1, 10^4) m².
 DEFAULT_THRESHOLD_M = 10.0
@@ -72,6 +72,13 @@ def load_on_completion(context: QgsProcessingContext, path: Path, name: str) -> 
 class GapsFromChmAlgorithm(ForestGapsAlgorithm):
     """Gaps from CHM (classic, ForestGapR-exact)."""
 
+    CLI_FLAGS = {
+        "--chm": "INPUT",
+        "--threshold": "THRESHOLD",
+        "--min-area": "MIN_AREA",
+        "--max-area": "MAX_AREA",
+        "--out": "OUTPUT_FOLDER",
+    }
     INPUT = "INPUT"
     THRESHOLD = "THRESHOLD"
     MIN_AREA = "MIN_AREA"
@@ -153,17 +160,15 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
         self.addOutput(QgsProcessingOutputFile(self.GAP_STATS, self.tr("Gap statistics (CSV)")))
         self.addOutput(QgsProcessingOutputNumber(self.N_GAPS, self.tr("Number of gaps")))
 
-    def checkParameterValues(
-        self, parameters: dict[str, Any], context: QgsProcessingContext
-    ) -> tuple[bool, str]:  # name fixed by QGIS
+    def check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str | None:
         min_area_m2 = self.parameterAsDouble(parameters, self.MIN_AREA, context)
         max_area_m2 = self.parameterAsDouble(parameters, self.MAX_AREA, context)
         if min_area_m2 > max_area_m2:
-            return False, (
+            return (
                 f"Minimum gap area {min_area_m2:g} m² is larger than the maximum "
                 f"{max_area_m2:g} m²; swap them or widen the range."
             )
-        return super().checkParameterValues(parameters, context)
+        return None
 
     def processAlgorithm(
         self,
@@ -181,7 +186,7 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
 
         from forestgaps_engine.gaps.pipeline import gaps_from_chm
 
-        result = call_engine(
+        result = self.call_engine(
             feedback,
             gaps_from_chm,
             chm_path,

@@ -18,7 +18,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 
 
 def split_overrides(text: str) -> list[str]:
@@ -41,6 +41,7 @@ def prepare_from_file(
 class PrepareTrainingDataAlgorithm(ForestGapsAlgorithm):
     """Prepare training data (labels, tiles, split, shards) from a config file."""
 
+    CLI_FLAGS = {"--config": "CONFIG", "--set": "OVERRIDES", "--out": "OUTPUT_FOLDER"}
     CONFIG = "CONFIG"
     OVERRIDES = "OVERRIDES"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
@@ -96,7 +97,7 @@ class PrepareTrainingDataAlgorithm(ForestGapsAlgorithm):
         overrides = split_overrides(self.parameterAsString(parameters, self.OVERRIDES, context))
         out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
         overrides.append(f"data.output_dir={out_dir}")
-        result = call_engine(feedback, prepare_from_file, config_path, overrides)
+        result = self.call_engine(feedback, prepare_from_file, config_path, overrides)
         return {
             self.OUTPUT_FOLDER: str(result.output_dir),
             self.MANIFEST: str(result.manifest_path),

@@ -20,7 +20,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 from .gaps_from_chm import load_on_completion
 
 # Enum index -> the engine's ``normalized`` argument.
@@ -34,6 +34,12 @@ CLOUD_KINDS = (
 class RasterizeLidarAlgorithm(ForestGapsAlgorithm):
     """Rasterise a point cloud into DSM, DTM and CHM."""
 
+    CLI_FLAGS = {
+        "--resolution": "RESOLUTION",
+        "--crs": "CRS",
+        "--normalized": "CLOUD_KIND",
+        "--out": "OUTPUT_FOLDER",
+    }
     INPUT = "INPUT"
     RESOLUTION = "RESOLUTION"
     CRS = "CRS"
@@ -116,7 +122,7 @@ class RasterizeLidarAlgorithm(ForestGapsAlgorithm):
 
         from forestgaps_engine.geo.lidar import rasterize_point_cloud
 
-        paths = call_engine(
+        paths = self.call_engine(
             feedback, rasterize_point_cloud, cloud, resolution_m, out_dir,
             crs=crs_text, normalized=normalized,
         )  # fmt: skip

@@ -20,7 +20,7 @@ from qgis.core import (
 )
 
 from ._base import ForestGapsAlgorithm
-from ._engine_call import call_engine, require_dependencies
+from ._engine_call import require_dependencies
 from .prepare_training_data import split_overrides
 
 
@@ -43,6 +43,13 @@ def train_from_file(
 class TrainModelAlgorithm(ForestGapsAlgorithm):
     """Train a gap model on prepared training data (output of Prepare training data)."""
 
+    CLI_FLAGS = {
+        "--config": "CONFIG",
+        "--data": "PREPARED",
+        "--set": "OVERRIDES",
+        "--resume": "RESUME",
+        "--out": "OUTPUT_FOLDER",
+    }
     CONFIG = "CONFIG"
     PREPARED = "PREPARED"
     OVERRIDES = "OVERRIDES"
@@ -117,7 +124,7 @@ class TrainModelAlgorithm(ForestGapsAlgorithm):
         resume = self.parameterAsBoolean(parameters, self.RESUME, context)
         out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
         overrides.append(f"training.output_dir={out_dir}")
-        result = call_engine(
+        result = self.call_engine(
             feedback, train_from_file, config_path, overrides, prepared_dir or None, resume
         )
         if feedback is not None:
