@@ -74,6 +74,28 @@ class InferenceError(ForestGapsError, RuntimeError):
     """Prediction failed."""
 
 
+class BatchError(DataError):
+    """Some inputs of a batch failed; the others finished.
+
+    Attributes:
+        results: what the inputs that finished produced, in order.
+        failures: (input path, its error) for each input that failed.
+    """
+
+    default_hint = "Fix or remove the files named and run again; the others' outputs stay."
+
+    def __init__(
+        self,
+        message: str,
+        results: list | None = None,
+        failures: list | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.results = list(results or [])
+        self.failures = list(failures or [])
+
+
 class CancelledError(ForestGapsError):
     """The user cancelled a running job; partial outputs were removed."""
 

@@ -85,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from forestgaps_engine.errors import BatchError
     from forestgaps_engine.inference.batch import predict_many
 
     config = config_from_args(args)
@@ -98,16 +99,26 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         logger.debug("%3.0f%% %s", 100 * fraction, message)
 
-    results = predict_many(
-        args.dsm,
-        thresholds,
-        args.model,
-        args.out,
-        inference,
-        shard_index=args.shard_index,
-        shard_count=args.shard_count,
-        progress=progress,
-    )
+    try:
+        results = predict_many(
+            args.dsm,
+            thresholds,
+            args.model,
+            args.out,
+            inference,
+            shard_index=args.shard_index,
+            shard_count=args.shard_count,
+            progress=progress,
+        )
+    except BatchError as error:
+        # The DSMs that finished are reported before the failures end the run with 2.
+        _log_results(error.results)
+        raise
+    _log_results(results)
+    return 0
+
+
+def _log_results(results: list) -> None:
     for result in results:
         for item in result.thresholds:
             logger.info(
@@ -119,4 +130,3 @@ def run(args: argparse.Namespace) -> int:
                 item.mask_path,
             )
         logger.info("summary: %s (backend %s)", result.summary_path, result.summary["backend"])
-    return 0

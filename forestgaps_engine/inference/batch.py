@@ -5,6 +5,10 @@ straight into ``out_dir``, as ``predict`` does. The model is loaded and the back
 (and calibrated) once. ``shard_index``/``shard_count`` let independent processes split a
 list: process i of n takes every n-th DSM of the sorted list, starting at i, so launching
 n processes (``xargs -P``, a job array, one per GPU) covers every DSM exactly once.
+
+A DSM the user must fix (damaged, empty, in feet...) does not stop the batch: it is
+reported, its output folder removed, the others are predicted, and a ``BatchError``
+listing the failures is raised at the end (the CLI exits 2).
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.errors import ConfigError, DataError
+from forestgaps_engine.errors import (
+    BatchError,
+    CancelledError,
+    ConfigError,
+    DataError,
+    ForestGapsError,
+)
 from forestgaps_engine.inference.api import PredictionResult, predict
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
@@ -110,8 +120,11 @@ def predict_many(
         One result per DSM predicted by this process, in list order.
 
     Raises:
-        DataError: missing inputs; ConfigError: bad shard or colliding names; and whatever
-            ``predict`` raises for a DSM (the run stops there).
+        DataError: missing inputs; ConfigError: bad shard or colliding names.
+        BatchError: some DSMs failed with a user error (each was logged, its output
+            folder removed); the others finished, their results in ``error.results``.
+            A lone DSM's own error is raised as it is.
+        CancelledError: the caller cancelled; InferenceError etc. from model loading.
     """
     from forestgaps_engine.inference.backends import create_backend
     from forestgaps_engine.inference.model_source import as_inference_model
@@ -131,10 +144,12 @@ def predict_many(
     calibration: dict[str, Any] = {}
     backend = create_backend(loaded, config.backend, config.device, calibration=calibration)
     results = []
+    failures: list[tuple[Path, ForestGapsError]] = []
     for index, (path, target) in enumerate(zip(mine, targets, strict=True)):
         step = reporter.sub(index / len(mine), 1.0 / len(mine))
-        results.append(
-            predict(
+        is_new_target = not target.exists()
+        try:
+            result = predict(
                 path,
                 thresholds_m,
                 loaded,
@@ -145,6 +160,48 @@ def predict_many(
                 backend=backend,
                 backend_calibration=calibration,
             )
-        )
+        except CancelledError:
+            raise
+        except ForestGapsError as error:
+            _remove_if_empty(target, is_new_target)
+            if len(mine) == 1:
+                raise
+            logger.warning("skipped, the batch goes on: %s", _named(path, error))
+            failures.append((path, error))
+            continue
+        results.append(result)
         logger.info("%s -> %s", path, target)
+    if failures:
+        raise batch_error(results, failures, len(mine))
     return results
+
+
+def batch_error(
+    results: list[PredictionResult],
+    failures: list[tuple[Path, ForestGapsError]],
+    n_dsms: int,
+) -> BatchError:
+    """One line naming every failed DSM and why, with the finished results attached."""
+    named = "; ".join(_named(path, error) for path, error in failures)
+    hint = (
+        failures[0][1].hint
+        if len(failures) == 1
+        else "Fix or remove the DSMs named and run again for them; the others' outputs stay."
+    )
+    return BatchError(
+        f"{len(failures)} of {n_dsms} DSM(s) failed, the rest were predicted: {named}",
+        results=results,
+        failures=failures,
+        hint=hint,
+    )
+
+
+def _named(path: Path, error: ForestGapsError) -> str:
+    """The error's message, prefixed with the DSM unless it names it already."""
+    return error.message if str(path) in error.message else f"{path}: {error.message}"
+
+
+def _remove_if_empty(folder: Path, is_new: bool) -> None:
+    """Remove ``folder`` when this run created it and a failure left it empty."""
+    if is_new and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()

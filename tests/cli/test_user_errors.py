@@ -130,3 +130,20 @@ def test_predict_option_errors_name_the_flag(tmp_path, capsys, flag):
     values = {"--tile": ["--tile", "16"], "--overlap": ["--tile", "64", "--overlap", "40"]}
     code = main(["predict", str(dsm), *values[flag], "--out", str(tmp_path / "o")])
     assert_user_error(code, capsys.readouterr().err, flag)
+
+
+def test_batch_goes_on_past_a_bad_dsm_and_exits_2(tmp_path, capsys):
+    folder = tmp_path / "dsms"
+    folder.mkdir()
+    plane_raster(folder / "a.tif", shape=(64, 64))
+    truncated_copy(plane_raster(tmp_path / "b_full.tif", shape=(64, 64)), folder / "b.tif")
+    plane_raster(folder / "c.tif", shape=(64, 64))
+    out = tmp_path / "out"
+    code = main(["predict", str(folder), "--threshold", "5", "--backend", "torch",
+                 "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert_user_error(code, err, "1 of 3", "b.tif")
+    assert "skipped" in err
+    # The DSMs after the bad one were predicted; the bad one left no folder.
+    assert sorted(path.name for path in out.iterdir()) == ["a", "c"]
+    assert (out / "c" / "gap_mask_t5.tif").is_file()
