@@ -64,36 +64,100 @@ def model_is_available(model: str) -> tuple[bool, str]:
     return True, ""
 
 
-def _prepared_raster(source: str, params: InferenceParams, work_dir: Path, name: str) -> str:
-    """``source`` itself, or a VRT over it clipped to the extent / carrying the CRS QGIS uses."""
+# How the panel names each clipping extent, and its "Whole DSM layer" choice.
+EXTENT_WORDS = {"canvas": "the map extent", "polygon": "the polygon layer's extent"}
+WHOLE_LAYER_LABEL = "Whole DSM layer"
+
+
+def _raster_bounds(dataset: Any) -> tuple[float, float, float, float]:
+    x0, dx, _, y0, _, dy = dataset.GetGeoTransform()
+    xs = (x0, x0 + dx * dataset.RasterXSize)
+    ys = (y0, y0 + dy * dataset.RasterYSize)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _prepared_raster(
+    source: str, params: InferenceParams, work_dir: Path, name: str, notes: list[str] | None = None
+) -> str:
+    """``source`` itself, or a VRT over it clipped to the extent / carrying the CRS QGIS uses.
+
+    The extent is cut to the raster's bounds first, so the VRT never reaches past them;
+    ``notes`` receives the clipped size in the panel's words.
+    """
     if params.extent is None and params.crs_override is None:
         return source
     from osgeo import gdal
 
     from forestgaps_engine.errors import DataError
 
-    options: dict[str, Any] = {"format": "VRT"}
-    if params.extent is not None and params.extent_mode != "layer":
-        xmin, ymin, xmax, ymax = params.extent
-        options["projWin"] = [xmin, ymax, xmax, ymin]
-    if params.crs_override:
-        options["outputSRS"] = params.crs_override
-    target = work_dir / f"{name}.vrt"
     gdal.UseExceptions()
+    options: dict[str, Any] = {"format": "VRT"}
+    is_clipped = params.extent is not None and params.extent_mode != "layer"
+    extent_words = EXTENT_WORDS.get(params.extent_mode, "the processing extent")
     try:
-        dataset = gdal.Translate(str(target), source, **options)
+        dataset = gdal.Open(source)
+        if is_clipped:
+            xmin, ymin, xmax, ymax = params.extent  # type: ignore[misc]
+            rxmin, rymin, rxmax, rymax = _raster_bounds(dataset)
+            xmin, ymin, xmax, ymax = (
+                max(xmin, rxmin),
+                max(ymin, rymin),
+                min(xmax, rxmax),
+                min(ymax, rymax),
+            )
+            if xmin >= xmax or ymin >= ymax:
+                raise DataError(
+                    f"{extent_words.capitalize()} does not overlap the {name.upper()} layer "
+                    f"'{params.display_name}'",
+                    hint=f"Choose '{WHOLE_LAYER_LABEL}' or pan to it.",
+                )
+            options["projWin"] = [xmin, ymax, xmax, ymin]
+        if params.crs_override:
+            options["outputSRS"] = params.crs_override
+        target = work_dir / f"{name}.vrt"
+        clipped = gdal.Translate(str(target), dataset, **options)
+        width_px, height_px = clipped.RasterXSize, clipped.RasterYSize
     except RuntimeError as error:
         raise DataError(
-            f"{source}: cannot clip to extent {params.extent} ({error})",
-            hint="Check that the processing extent overlaps the DSM, or use the whole layer.",
+            f"{source}: cannot clip to {extent_words} {params.extent} ({error})",
+            hint=f"Check that {extent_words} overlaps the layer, or choose '{WHOLE_LAYER_LABEL}'.",
         ) from error
-    if dataset is None:
-        raise DataError(
-            f"{source}: the extent {params.extent} does not overlap the raster",
-            hint="Zoom to the DSM or pick a polygon layer that covers it.",
+    finally:
+        dataset = clipped = None  # closes both; the VRT is flushed to disk
+    if is_clipped and notes is not None:
+        notes.append(
+            f"Processing extent: {extent_words}, clipped to {width_px} x {height_px} px of the "
+            f"{name.upper()} layer '{params.display_name}'."
         )
-    dataset = None  # closes the VRT so it is flushed to disk
     return str(target)
+
+
+def in_panel_words(error: Any, params: InferenceParams, work_dir: Path) -> Any:
+    """``error`` with the temporary clipped DSM it may name replaced by the layer and extent.
+
+    An extent over nodata cells only makes the engine say "<tmp>/dsm.vrt: every cell is
+    nodata"; the user chose a layer and an extent, so those are named, and the fix is the
+    extent, not the file's nodata value.
+
+    Returns:
+        A new error of the same class (``error`` itself when it names no temporary file).
+    """
+    from forestgaps_engine.errors import EmptyRasterError
+
+    internal = str(work_dir / "dsm.vrt")
+    if internal not in error.message:
+        return error
+    extent_words = EXTENT_WORDS.get(params.extent_mode, "the processing extent")
+    message = error.message.replace(
+        internal, f"the DSM layer '{params.display_name}' within {extent_words}"
+    )
+    hint = error.hint
+    if isinstance(error, EmptyRasterError):
+        hint = (
+            f"{extent_words.capitalize()} covers only nodata cells of the DSM; choose "
+            f"'{WHOLE_LAYER_LABEL}' or pan to the forest."
+        )
+    return type(error)(message, hint=hint)
 
 
 def _chm_for_classic(dsm: str, params: InferenceParams, work_dir: Path) -> str:
@@ -272,7 +336,7 @@ def run_detection(
         ConfigError: ``params.problems()`` is not empty.
         ForestGapsError: whatever the engine raises (CancelledError on cancel).
     """
-    from forestgaps_engine.errors import ConfigError
+    from forestgaps_engine.errors import ConfigError, ForestGapsError
 
     problems = params.problems()
     if problems:
@@ -282,7 +346,7 @@ def run_detection(
     work_dir = Path(tempfile.mkdtemp(prefix="forestgaps_work_"))
     notes: list[str] = []
     try:
-        dsm = _prepared_raster(params.dsm_path, params, work_dir, "dsm")
+        dsm = _prepared_raster(params.dsm_path, params, work_dir, "dsm", notes)
         has_model, why = (True, "") if params.server_url else model_is_available(params.model)
         if params.server_url:
             outputs, note = _run_server(dsm, params, out_dir, work_dir, progress, cancel)
@@ -302,9 +366,13 @@ def run_detection(
             method = "model"
             if params.reference_path:
                 notes.extend(agreement_notes(outputs, _chm_for_classic(dsm, params, work_dir)))
-    except BaseException:
+    except BaseException as error:
         if is_temporary:
             shutil.rmtree(out_dir, ignore_errors=True)
+        if isinstance(error, ForestGapsError):
+            worded = in_panel_words(error, params, work_dir)
+            if worded is not error:
+                raise worded from error
         raise
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

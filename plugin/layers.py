@@ -27,6 +27,8 @@ from .tasks import TaskOutcome
 logger = logging.getLogger(__name__)
 
 GROUP_PREFIX = "ForestGaps – "
+# Which output a layer shows: probability, mask, gap_ids or polygons.
+ROLE_PROPERTY = "forestgaps/role"
 
 
 def group_name(display_name: str) -> str:
@@ -34,7 +36,8 @@ def group_name(display_name: str) -> str:
     return f"{GROUP_PREFIX}{display_name}"
 
 
-def _styled(layer: QgsMapLayer, style: str | None) -> QgsMapLayer:
+def _styled(layer: QgsMapLayer, style: str | None, role: str) -> QgsMapLayer:
+    layer.setCustomProperty(ROLE_PROPERTY, role)
     if not layer.isValid():
         raise RuntimeError(f"QGIS cannot open {layer.source()} as a layer")
     if style is not None:
@@ -51,13 +54,15 @@ def threshold_layers(item: ThresholdOutputs) -> list[QgsMapLayer]:
     layers: list[QgsMapLayer] = []
     if item.probability_path is not None:
         raster = QgsRasterLayer(str(item.probability_path), f"gap probability {label}")
-        layers.append(_styled(raster, "gap_probability"))
+        layers.append(_styled(raster, "gap_probability", "probability"))
     if item.mask_path is not None:
-        layers.append(_styled(QgsRasterLayer(str(item.mask_path), f"gap mask {label}"), "gap_mask"))
+        mask = QgsRasterLayer(str(item.mask_path), f"gap mask {label}")
+        layers.append(_styled(mask, "gap_mask", "mask"))
     if item.gap_ids_path is not None:
-        layers.append(_styled(QgsRasterLayer(str(item.gap_ids_path), f"gap ids {label}"), None))
+        gap_ids = QgsRasterLayer(str(item.gap_ids_path), f"gap ids {label}")
+        layers.append(_styled(gap_ids, None, "gap_ids"))
     polygons = QgsVectorLayer(str(item.polygons_path), f"gaps {label}", "ogr")
-    layers.append(_styled(polygons, "gap_polygons"))
+    layers.append(_styled(polygons, "gap_polygons", "polygons"))
     return layers
 
 
@@ -66,7 +71,8 @@ def add_result_layers(
 ) -> QgsLayerTreeGroup:
     """Add every output of ``result`` to a group at the top of the layer tree.
 
-    A group of the same name from an earlier run is replaced.
+    A group of the same name from an earlier run is replaced. Only the first threshold's
+    mask and polygons are switched on: stacked, the thresholds' layers hide each other.
 
     Returns:
         The group, one sub-group per threshold ("<T> m").
@@ -78,12 +84,23 @@ def add_result_layers(
     if previous is not None:
         root.removeChildNode(previous)
     group = root.insertGroup(0, name)
-    for item in result.thresholds:
+    for index, item in enumerate(result.thresholds):
         sub_group = group.addGroup(f"{item.threshold_m:g} m")
         for layer in threshold_layers(item):
             project.addMapLayer(layer, False)
-            sub_group.addLayer(layer)
+            node = sub_group.addLayer(layer)
+            node.setItemVisibilityChecked(index == 0 and is_shown_after_run(layer))
+        # Hidden thresholds stay one click away, folded so the tree stays short.
+        sub_group.setExpanded(index == 0)
     return group
+
+
+def is_shown_after_run(layer: QgsMapLayer) -> bool:
+    """Whether ``layer`` is switched on after a run: the mask and the polygons.
+
+    The probability and gap id rasters are opaque and would hide everything under them.
+    """
+    return layer.customProperty(ROLE_PROPERTY) in ("mask", "polygons")
 
 
 def summary_text(result: DetectionResult) -> str:
@@ -114,7 +131,8 @@ def show_outcome(outcome: TaskOutcome, iface: Any, project: QgsProject | None = 
         bar.pushInfo("ForestGaps", outcome.message)
         return outcome.message
     if outcome.status == "failed" or outcome.result is None:
-        text = f"{outcome.message} Hint: {outcome.hint}".strip()
+        # One line for the user; a bug's traceback goes once to the log, never to the bar.
+        text = outcome.summary or outcome.message
         QgsMessageLog.logMessage(
             f"{text}\n{outcome.details}".rstrip(), LOG_TAG, Qgis.MessageLevel.Critical
         )

@@ -353,10 +353,44 @@ class ForestGapsDock(QDockWidget):
             server_url=self.server_edit.text().strip() or None,
         )
 
+    def extent_problems(self, params: InferenceParams) -> list[str]:
+        """Why the chosen extent cannot clip the DSM layer, in the panel's words.
+
+        Checked here, before the run: the engine would only see an empty clip of a
+        temporary file.
+        """
+        dsm = self.dsm_combo.currentLayer()
+        if dsm is None or params.extent_mode == "layer" or params.extent is None:
+            return []
+        xmin, ymin, xmax, ymax = params.extent
+        if dsm.extent().intersects(QgsRectangle(xmin, ymin, xmax, ymax)):
+            return []
+        whole = extent_labels()["layer"]
+        if params.extent_mode == "polygon":
+            polygons = self.polygon_combo.currentLayer()
+            return [
+                tr(
+                    "The polygon layer '{0}' does not overlap the DSM layer '{1}'; choose "
+                    "another polygon layer or '{2}'."
+                ).format(polygons.name() if polygons else "", dsm.name(), whole)
+            ]
+        return [
+            tr(
+                "The map extent does not overlap the DSM layer '{0}'; choose '{1}' or pan to it."
+            ).format(dsm.name(), whole)
+        ]
+
     def request_run(self) -> InferenceParams | None:
         """Check the parameters; emit runRequested, or list the problems in the log pane."""
+        from ..deps import missing_dependencies
+
         params = self.params()
-        problems = params.problems()
+        problems = params.problems() or self.extent_problems(params)
+        missing = missing_dependencies(["core"])
+        if missing:
+            problems.append(
+                tr("{0} missing; click “Install dependencies…” above.").format(", ".join(missing))
+            )
         if problems:
             for problem in problems:
                 self.log(tr("Cannot run: {0}").format(problem))
@@ -366,13 +400,15 @@ class ForestGapsDock(QDockWidget):
         return params
 
     def save_settings(self) -> None:
-        """Store the current values under ``forestgaps/``."""
+        """Store the current values under ``forestgaps/`` ("Current map extent" excepted)."""
         settings = QgsSettings()
+        extent_mode = self.extent_combo.currentData()
         values = {
             "thresholds_m": ",".join(f"{t:g}" for t in self.thresholds.thresholds_m()),
             "model": self.model_edit.text().strip(),
             "reference_kind": self.reference_kind_combo.currentData(),
-            "extent_mode": self.extent_combo.currentData(),
+            # The map will be elsewhere at the next launch: the whole layer is the safe start.
+            "extent_mode": "layer" if extent_mode == "canvas" else extent_mode,
             "device": self.device_combo.currentData(),
             "tile_size_px": self.tile_spin.value(),
             "overlap_px": self.overlap_spin.value(),

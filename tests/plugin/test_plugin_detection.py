@@ -67,7 +67,8 @@ def test_classic_on_dsm_minus_dtm_within_an_extent(
     result = run_detection(params, progress=lambda f, _m: fractions.append(f))
 
     assert result.method == "classic"
-    assert "DSM - DTM" in result.notes[0]
+    assert any("DSM - DTM" in note for note in result.notes)
+    assert "Processing extent: the polygon layer's extent, clipped to 32 x 32 px" in result.notes[0]
     (item,) = result.thresholds
     with rasterio.open(item.gap_ids_path) as gaps:
         assert gaps.shape == (32, 32)
