@@ -35,14 +35,14 @@ class ForestGapsAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> ForestGapsAlgorithm:  # name fixed by QGIS
         return type(self)()
 
+    def label_of(self, key: str) -> str:
+        """The dialog's name of parameter ``key`` ("THRESHOLD" -> "Height threshold")."""
+        definition = self.parameterDefinition(key)
+        return field_label(definition) if definition is not None else key
+
     def flag_labels(self) -> dict[str, str]:
         """CLI flag -> the label of the parameter standing for it in this algorithm."""
-        labels = {}
-        for flag, key in self.CLI_FLAGS.items():
-            definition = self.parameterDefinition(key)
-            if definition is not None:
-                labels[flag] = field_label(definition)
-        return labels
+        return {flag: self.label_of(key) for flag, key in self.CLI_FLAGS.items()}
 
     def call_engine(
         self,

@@ -91,14 +91,19 @@ class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
         require_dependencies(("core",))
         dsm = self.parameterAsRasterLayer(parameters, self.DSM, context)
         dtm = self.parameterAsRasterLayer(parameters, self.DTM, context)
-        dsm_path, dtm_path = raster_file_of(dsm, self.DSM), raster_file_of(dtm, self.DTM)
+        dsm_path, dtm_path = (
+            raster_file_of(dsm, self.label_of(self.DSM)),
+            raster_file_of(dtm, self.label_of(self.DTM)),
+        )
         overrides = {
             key: crs
             for key, crs in (("dsm", layer_crs_override(dsm)), ("dtm", layer_crs_override(dtm)))
             if crs is not None
         }
         target = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        written = self.call_engine(feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides)
+        written = self.call_engine(
+            feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides
+        )
         return {self.OUTPUT: written}
 
 

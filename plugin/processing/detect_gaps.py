@@ -170,6 +170,25 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             )
         return None
 
+    def config_problem(self, error: ValueError) -> str:
+        """A pydantic error on InferenceConfig as one line naming the dialog's fields."""
+        keys = {
+            "tile_size_px": self.TILE,
+            "overlap_px": self.OVERLAP,
+            "batch_size": self.BATCH,
+            "min_gap_area_m2": self.MIN_AREA,
+            "max_gap_area_m2": self.MAX_AREA,
+        }
+        details = getattr(error, "errors", None)
+        if not callable(details):
+            return " ".join(str(error).split())
+        parts = []
+        for detail in details():
+            field = next((str(part) for part in detail.get("loc", ()) if part in keys), "")
+            label = self.label_of(keys[field]) if field else "Tiling settings"
+            parts.append(f"{label}: {detail.get('msg', 'invalid value')}")
+        return "; ".join(parts) + "."
+
     def processAlgorithm(
         self,
         parameters: dict[str, Any],
@@ -179,7 +198,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         require_dependencies(("core",))
         require_model_runtime()
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        dsm_path = raster_file_of(layer, self.INPUT)
+        dsm_path = raster_file_of(layer, self.label_of(self.INPUT))
         try:
             thresholds_m = parse_thresholds(
                 self.parameterAsString(parameters, self.THRESHOLDS, context)
@@ -201,7 +220,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 max_gap_area_m2=self.parameterAsDouble(parameters, self.MAX_AREA, context) or None,
             )
         except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise QgsProcessingException(f"Invalid tiling settings: {error}") from error
+            raise QgsProcessingException(self.config_problem(error)) from error
         result = self.call_engine(
             feedback, predict, dsm_path, list(thresholds_m), model, out_dir, config=config
         )

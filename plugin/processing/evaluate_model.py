@@ -119,10 +119,11 @@ class EvaluateModelAlgorithm(ForestGapsAlgorithm):
         if model:
             require_model_runtime()
         dsm_path = raster_file_of(
-            self.parameterAsRasterLayer(parameters, self.DSM, context), self.DSM
+            self.parameterAsRasterLayer(parameters, self.DSM, context), self.label_of(self.DSM)
         )
         reference_path = raster_file_of(
-            self.parameterAsRasterLayer(parameters, self.REFERENCE, context), self.REFERENCE
+            self.parameterAsRasterLayer(parameters, self.REFERENCE, context),
+            self.label_of(self.REFERENCE),
         )
         kind = REFERENCE_KINDS[self.parameterAsEnum(parameters, self.REFERENCE_KIND, context)]
         try:

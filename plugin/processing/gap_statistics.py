@@ -107,7 +107,10 @@ class GapStatisticsAlgorithm(ForestGapsAlgorithm):
         require_dependencies(("core",))
         gaps = self.parameterAsRasterLayer(parameters, self.GAPS, context)
         chm = self.parameterAsRasterLayer(parameters, self.CHM, context)
-        gaps_path, chm_path = raster_file_of(gaps, self.GAPS), raster_file_of(chm, self.CHM)
+        gaps_path, chm_path = (
+            raster_file_of(gaps, self.label_of(self.GAPS)),
+            raster_file_of(chm, self.label_of(self.CHM)),
+        )
         overrides = {
             key: crs
             for key, crs in (("gaps", layer_crs_override(gaps)), ("chm", layer_crs_override(chm)))

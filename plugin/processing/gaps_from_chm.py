@@ -38,14 +38,19 @@ MIN_THRESHOLD_M = 0.01
 MAX_AREA_BOUND_M2 = 1.0e9
 
 
-def raster_file_of(layer: QgsRasterLayer | None, parameter: str) -> Path:
-    """The file behind a GDAL raster layer, or a QgsProcessingException naming the layer."""
+def raster_file_of(layer: QgsRasterLayer | None, label: str) -> Path:
+    """The file behind a GDAL raster layer, or a QgsProcessingException naming the field.
+
+    Args:
+        layer: the layer a raster parameter gave (None when it gave none).
+        label: the parameter's label in the dialog, e.g. "Canopy height model".
+    """
     if layer is None:
-        raise QgsProcessingException(f"{parameter}: no raster layer was given")
+        raise QgsProcessingException(f"{label}: no raster layer was given; choose one.")
     path = Path(layer.source().split("|")[0])
     if layer.providerType() != "gdal" or not path.is_file():
         raise QgsProcessingException(
-            f"{parameter}: layer {layer.name()!r} ({layer.source()}) is not a raster file "
+            f"{label}: layer {layer.name()!r} ({layer.source()}) is not a raster file "
             "(hint: save it as a GeoTIFF first, e.g. with Raster > Conversion > Translate)"
         )
     return path
@@ -178,7 +183,7 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
     ) -> dict[str, Any]:  # name fixed by QGIS
         require_dependencies(("core",))
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        chm_path = raster_file_of(layer, self.INPUT)
+        chm_path = raster_file_of(layer, self.label_of(self.INPUT))
         threshold_m = self.parameterAsDouble(parameters, self.THRESHOLD, context)
         min_area_m2 = self.parameterAsDouble(parameters, self.MIN_AREA, context)
         max_area_m2 = self.parameterAsDouble(parameters, self.MAX_AREA, context)

@@ -238,3 +238,20 @@ def test_qgis_process_names_a_negative_threshold(
     assert "Incorrect parameter value" not in output
     assert "Traceback" not in output
     assert not (tmp_path / "out").exists()
+
+
+def test_detectgaps_turns_a_config_validation_error_into_one_line_of_labels(
+    qgis_processing: None, started_plugin: Any
+) -> None:
+    from qgis.core import QgsApplication
+
+    from forestgaps_engine.config.inference import InferenceConfig
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("forestgaps:detectgaps")
+    with pytest.raises(ValueError) as caught:
+        InferenceConfig(tile_size_px=8, batch_size=0)
+
+    line = algorithm.config_problem(caught.value)
+
+    assert "\n" not in line
+    assert line.startswith("Tile size: Input should be greater than or equal to 32; Batch size:")
