@@ -1,16 +1,36 @@
-"""Atomic outputs: write beside the target, rename on success, delete on failure or cancel."""
+"""Atomic outputs: write beside the target, verify, rename on success, delete on failure.
+
+Also the checks every writer shares: an output never replaces an input, distinct
+thresholds never share an output name, and a full disk is reported as such.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.errors import DataError
+from forestgaps_engine import partials
+from forestgaps_engine.errors import ConfigError, DataError
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+MIN_FREE_BYTES = 1024 * 1024
+_DISK_FULL_WORDS = ("no space left", "disk is full", "disk quota", "file too large")
+
+
+class OutputWriteError(DataError):
+    """An output could not be written whole; the previous file, if any, is untouched."""
+
+    default_hint = "Check the output folder (space, permissions) or choose another --out."
+
+
+class DiskFullError(OutputWriteError):
+    """The output folder's file system ran out of space."""
 
 
 def threshold_label(threshold_m: float) -> str:
@@ -18,8 +38,33 @@ def threshold_label(threshold_m: float) -> str:
     return f"t{threshold_m:g}"
 
 
+def threshold_labels(thresholds_m: Sequence[float]) -> list[str]:
+    """``threshold_label`` of each threshold, refusing two thresholds with one label.
+
+    Raises:
+        ConfigError: two thresholds are equal at the names' precision (5 and 5.0000001),
+            so one's files would replace the other's.
+    """
+    labels: dict[str, float] = {}
+    for threshold_m in thresholds_m:
+        label = threshold_label(threshold_m)
+        if label in labels:
+            raise ConfigError(
+                f"thresholds {labels[label]!r} m and {threshold_m!r} m would both write "
+                f"files named *_{label}*",
+                hint="Pass thresholds that differ in their first 6 significant digits, "
+                "or only one of the two.",
+            )
+        labels[label] = threshold_m
+    return list(labels)
+
+
 def ensure_writable_dir(directory: str | Path) -> Path:
-    """Create ``directory`` if needed and check it can be written, else a clear DataError."""
+    """Create ``directory`` if needed and check it can be written, else a clear DataError.
+
+    The first time a process writes into a folder, temporary files left there by
+    interrupted runs are removed (``partials.sweep_stale_partials``, one log line).
+    """
     path = Path(directory)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -33,31 +78,124 @@ def ensure_writable_dir(directory: str | Path) -> Path:
             f"output folder {str(path)!r} is not writable",
             hint="Choose a folder you can write to with --out.",
         )
+    partials.sweep_stale_partials(path)
     return path
 
 
+def _same_file(first: Path, second: Path) -> bool:
+    """True when both name one file: same resolved path, or samefile (hard links)."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(
+    inputs: Iterable[str | Path | None],
+    outputs: Iterable[str | Path | None],
+    hint: str = "Choose another --out folder, or move the input out of it.",
+) -> None:
+    """Refuse a run that would write an output onto one of its inputs.
+
+    Paths are compared resolved (symlinks followed) and with ``samefile`` (hard links).
+    None entries are skipped.
+
+    Raises:
+        DataError: an output path names an input file.
+    """
+    input_paths = [Path(p) for p in inputs if p is not None]
+    for output in (Path(p) for p in outputs if p is not None):
+        for source in input_paths:
+            if _same_file(output, source):
+                raise DataError(
+                    f"{output}: this output would overwrite the input {source}", hint=hint
+                )
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True when ``error`` (or its cause) says the disk or quota is full."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return True
+        if any(word in str(current).lower() for word in _DISK_FULL_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_short_of_space(target: Path) -> bool:
+    """True when ``target``'s folder has (nearly) no free space left.
+
+    GDAL does not always name the cause of a failed write; a full folder after it is.
+    """
+    try:
+        return shutil.disk_usage(target.parent).free < MIN_FREE_BYTES
+    except OSError:
+        return False
+
+
+def disk_full_error(target: Path, needed_bytes: int | None = None) -> DiskFullError:
+    """The one-line report of a full disk under ``target``'s folder."""
+    folder = target.parent
+    try:
+        free_mb = shutil.disk_usage(folder).free / 1e6
+    except OSError:
+        free_mb = 0.0
+    needed = f", up to {needed_bytes / 1e6:.1f} MB needed" if needed_bytes else ""
+    return DiskFullError(
+        f"{folder}: no space left to write {target.name} ({free_mb:.1f} MB free{needed}); "
+        "the previous file, if any, is untouched",
+        hint=f"Free space in {folder} or choose another --out folder.",
+    )
+
+
 @contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(
+    target: str | Path,
+    verify: Callable[[Path], None] | None = None,
+    needed_bytes: int | None = None,
+) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it becomes ``target`` only if the block succeeds.
 
-    The temporary name keeps the target's suffix so format drivers pick the right writer.
-    On any exception (including a cancel) the temporary file is removed and the previous
-    ``target``, if any, is left untouched.
+    The temporary name keeps the target's suffix so format drivers pick the right writer,
+    and carries this process's PID (see ``partials``). ``verify(temp_path)`` runs before
+    the rename. On any exception (a cancel or a signal included) the temporary file is
+    removed and the previous ``target``, if any, is left untouched; a full disk is raised
+    as ``DiskFullError``.
+
+    Args:
+        target: final path.
+        verify: raises when the finished temporary file is not whole.
+        needed_bytes: how much the file may take, for the disk-full message.
     """
     target = Path(target)
     ensure_writable_dir(target.parent)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.parent
-    )
-    os.close(handle)
-    temp_path = Path(temp_name)
-    temp_path.unlink()  # writers (GDAL, sqlite) want to create the file themselves
+    temp_path = partials.make_partial_file(target.parent, target.stem, target.suffix)
     try:
         yield temp_path
+        if verify is not None:
+            verify(temp_path)
         os.replace(temp_path, target)
-    except BaseException:
-        for leftover in target.parent.glob(temp_path.name + "*"):
-            leftover.unlink(missing_ok=True)
+        partials.forget(temp_path)
+    except BaseException as error:
+        # Measured before the partial file is removed: it holds what the disk had left.
+        is_full = (
+            isinstance(error, Exception)
+            and not isinstance(error, DiskFullError)
+            and (
+                is_disk_full(error)
+                or (isinstance(error, OutputWriteError) and _is_short_of_space(target))
+            )
+        )
+        partials.remove_path(temp_path)
+        if is_full:
+            raise disk_full_error(target, needed_bytes) from error
+        # Other errors pass unchanged: they may come from reading an input in the block.
         raise
 
 

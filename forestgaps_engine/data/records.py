@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from forestgaps_engine.config.root import ForestGapsConfig
 from forestgaps_engine.data.shards import ShardInfo
 from forestgaps_engine.errors import DataError
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.partials import PARTIAL_MARK, forget, make_partial_dir, remove_path
 
 MANIFEST_NAME = "manifest.json"
 NORMALIZATION_NAME = "normalization.json"
@@ -116,19 +116,21 @@ def staged_directory(target: Path) -> Iterator[Path]:
     On any exception (a cancel included) the staging folder is deleted and a previous
     ``target`` is left as it was.
     """
+    # Named with this PID (partials): a run killed with -9 leaves it, the next one sweeps it.
     ensure_writable_dir(target.parent)
-    token = uuid.uuid4().hex[:8]
-    staging = target.parent / f".{target.name}.partial-{token}"
-    staging.mkdir()
+    staging = make_partial_dir(target.parent, target.name)
     try:
         yield staging
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_path(staging)
         raise
-    previous = target.parent / f".{target.name}.old-{token}"
+    # Not a .partial name: the previous dataset is never swept as a leftover, even if a
+    # kill lands between the two renames.
+    previous = staging.with_name(staging.name.removesuffix(PARTIAL_MARK) + ".old")
     if target.exists():
         target.rename(previous)
     staging.rename(target)
+    forget(staging)
     shutil.rmtree(previous, ignore_errors=True)
 
 

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ConfigError, CRSMismatchError
-from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
+from forestgaps_engine.files import (
+    ensure_writable_dir,
+    refuse_overwriting_inputs,
+    threshold_label,
+    threshold_labels,
+    write_json_atomic,
+)
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 from forestgaps_engine.gaps.stats import GapStats, gap_stats, write_stats_csv
@@ -108,6 +114,20 @@ def validate_gap_parameters(
     return tuple(thresholds)
 
 
+def output_paths(out_dir: str | Path, thresholds_m: Sequence[float]) -> list[Path]:
+    """Every file ``gaps_from_chm`` writes into ``out_dir``, summary last.
+
+    Raises:
+        ConfigError: two thresholds share a file-name label (5 and 5.0000001).
+    """
+    out = Path(out_dir)
+    paths = []
+    for label in threshold_labels(thresholds_m):
+        paths += [out / f"gaps_{label}.tif", out / f"gaps_{label}_stats.csv",
+                  out / f"gaps_{label}.gpkg"]  # fmt: skip
+    return paths + [out / "summary.json"]
+
+
 def gaps_from_chm(
     chm_path: str | Path,
     thresholds_m: Sequence[float],
@@ -135,7 +155,10 @@ def gaps_from_chm(
         GapsResult with per-threshold figures and paths.
 
     Raises:
-        ConfigError: invalid thresholds or area bounds.
+        ConfigError: invalid thresholds or area bounds, or two thresholds sharing a
+            file-name label.
+        DataError: an output would overwrite the CHM.
+        DiskFullError: the output folder ran out of space (previous files untouched).
         InvalidDataFormatError: the file is not a single-band raster.
         EmptyRasterError: the raster has no valid cell.
         CRSMismatchError: a geographic or non-metric CRS (areas need metres).
@@ -145,6 +168,7 @@ def gaps_from_chm(
     from forestgaps_engine.geo.raster_io import read_height_band
 
     thresholds = validate_gap_parameters(thresholds_m, min_area_m2, max_area_m2)
+    refuse_overwriting_inputs([chm_path], output_paths(out_dir, thresholds))
     reporter = Reporter(progress, cancel)
     reporter.report(0.0, f"reading {chm_path}")
     band = read_height_band(chm_path, kind="chm", crs_override=crs)

@@ -6,12 +6,15 @@ as a plain GeoTIFF (on disk or in memory) and then copied here.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.errors import InvalidDataFormatError
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.write_check import gdal_write_errors_raised, verify_raster
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,9 @@ def to_cog(src: str | Path, target: str | Path, overview_resampling: str | None 
         if overview_resampling is None:
             is_float = dataset.dtypes[0].startswith("float")
             overview_resampling = "average" if is_float else "nearest"
-        with atomic_path(target) as temp_path:
+        grid = Grid(None, dataset.transform, dataset.height, dataset.width)
+        verify = functools.partial(verify_raster, grid=grid, dtype=dataset.dtypes[0])
+        with atomic_path(target, verify) as temp_path, gdal_write_errors_raised(temp_path):
             copy_as_cog(dataset, temp_path, overview_resampling)
     logger.debug("wrote COG %s (overviews: %s)", target, overview_resampling)
     return Path(target)

@@ -270,13 +270,18 @@ class TracedLayerWriter:
     def __enter__(self) -> TracedLayerWriter:
         self._atomic = atomic_path(self.target)
         temp_path = self._atomic.__enter__()
-        self._connection = sqlite3.connect(temp_path)
-        # The file is a temporary renamed into place only once complete (and removed on
-        # any failure), so SQLite's rollback journal and fsyncs protect nothing here:
-        # 0.05 s of a 4096² map's 1 s of polygons. Neither setting is stored in the file.
-        self._connection.execute("PRAGMA journal_mode = OFF")
-        self._connection.execute("PRAGMA synchronous = OFF")
-        _create_layer(self._connection, self.layer, self.fields, self.srs)
+        try:
+            self._connection = sqlite3.connect(temp_path)
+            # The file is a temporary renamed into place only once complete (and removed
+            # on any failure), so SQLite's rollback journal and fsyncs protect nothing
+            # here: 0.05 s of a 4096² map's 1 s of polygons. Neither is stored in the file.
+            self._connection.execute("PRAGMA journal_mode = OFF")
+            self._connection.execute("PRAGMA synchronous = OFF")
+            _create_layer(self._connection, self.layer, self.fields, self.srs)
+        except BaseException as failure:
+            # No with block runs, so no __exit__ would: the temporary file goes here.
+            self.__exit__(type(failure), failure, failure.__traceback__)
+            raise
         return self
 
     def add(self, traced: TracedRings, columns: Mapping[str, np.ndarray]) -> None:
@@ -316,6 +321,10 @@ class TracedLayerWriter:
                               *stacked[:, 2:].max(axis=0).tolist())  # fmt: skip
                 _set_extent(connection, self.layer, extent)
                 connection.commit()
+        except BaseException as failure:
+            # A failed commit (a full disk) must remove the file, not rename it into place.
+            kind, error, trace = type(failure), failure, failure.__traceback__
+            raise
         finally:
             if connection is not None:
                 connection.close()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -24,7 +22,13 @@ import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import EmptyRasterError, ForestGapsError, InferenceError
-from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
+from forestgaps_engine.files import (
+    ensure_writable_dir,
+    refuse_overwriting_inputs,
+    threshold_label,
+    threshold_labels,
+    write_json_atomic,
+)
 from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.geo.crs import check_horizontal_units, is_geographic
 from forestgaps_engine.geo.grid import Grid
@@ -44,6 +48,7 @@ from forestgaps_engine.inference.postprocess import (
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
 from forestgaps_engine.inference.resample import native_range_m, view_on_grid, working_grid
 from forestgaps_engine.inference.windows import computed_pixel_ratio
+from forestgaps_engine.partials import make_partial_dir, partial_directory, remove_path
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.version import __version__
 
@@ -154,6 +159,20 @@ def _warp_back(
                 reporter.report((row_off + n_rows) / grid.height_px, "resampling to the input grid")
 
 
+def output_paths(out_dir: str | Path, thresholds_m: Sequence[float]) -> list[Path]:
+    """Every file ``predict`` writes into ``out_dir``, summary last.
+
+    Raises:
+        ConfigError: two thresholds share a file-name label (5 and 5.0000001).
+    """
+    out = Path(out_dir)
+    paths = []
+    for label in threshold_labels(thresholds_m):
+        paths += [out / f"gap_probability_{label}.tif", out / f"gap_mask_{label}.tif",
+                  out / f"gaps_{label}.gpkg"]  # fmt: skip
+    return paths + [out / SUMMARY_FILE]
+
+
 @_bounded_gdal_cache
 def predict(
     dsm_path: str | Path,
@@ -185,10 +204,11 @@ def predict(
         Paths and per-threshold figures (also in ``summary.json``).
 
     Raises:
-        ConfigError: bad thresholds.
+        ConfigError: bad thresholds, or two sharing a file-name label.
         ModelError: the model cannot be loaded.
         InvalidDataFormatError, EmptyRasterError, CRSMismatchError: bad DSM.
-        DataError: unwritable output folder.
+        DataError: unwritable output folder, or an output that would overwrite the DSM.
+        DiskFullError: the output folder ran out of space (previous files untouched).
         InferenceError: prediction or writing failed.
         CancelledError: ``cancel()`` returned True.
     """
@@ -199,6 +219,7 @@ def predict(
     started_total = time.perf_counter()
     config = config or InferenceConfig()
     thresholds = validate_thresholds(thresholds_m)
+    refuse_overwriting_inputs([dsm_path], output_paths(out_dir, thresholds))
     reporter = Reporter(progress, cancel)
     reporter.report(0.0, "loading the model")
     out = ensure_writable_dir(out_dir)
@@ -243,7 +264,7 @@ def predict(
             stream_env = rasterio.Env(GDAL_CACHEMAX=gdal_cache_bytes(widest_px, n_block_rows))
             dsm_stack.enter_context(stream_env)
             if is_resampled:
-                temp_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-", dir=out))
+                temp_dir = make_partial_dir(out, "forestgaps-work")
             labels = [threshold_label(t) for t in thresholds]
             final_probability = [out / f"gap_probability_{label}.tif" for label in labels]
             work_probability = (
@@ -252,7 +273,7 @@ def predict(
                 else final_probability
             )
             if cuts_in_stream:
-                cut_dir = Path(tempfile.mkdtemp(prefix=".forestgaps-cut-", dir=out))
+                cut_dir = make_partial_dir(out, "forestgaps-cut")
             cut_paths = [cut_dir / f"cut_{label}.tif" for label in labels] if cut_dir else []
             reporter.report(0.02, f"predicting {len(thresholds)} threshold(s)")
             with ExitStack() as stack:
@@ -319,7 +340,7 @@ def predict(
                 reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
                 # The ids go to a temporary raster, read back by strips and by gap boxes:
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
-                with tempfile.TemporaryDirectory(prefix=".forestgaps-gaps-", dir=out) as gaps_dir:
+                with partial_directory(out, "forestgaps-gaps") as gaps_dir:
                     release_free_heap()
                     view = view_on_grid(dsm, grid, analysis_grid)
                     with view as dsm_view, _timed(timings_s, "postprocess_labels"):
@@ -395,7 +416,7 @@ def predict(
     finally:
         for folder in (temp_dir, cut_dir):
             if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+                remove_path(folder)
     reporter.report(1.0, "done")
     return PredictionResult(out, tuple(results), summary_path, summary)
 

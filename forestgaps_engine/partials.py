@@ -1,0 +1,201 @@
+"""Temporary ``.partial`` files and folders: named after their owner, tracked, swept.
+
+Every temporary output is named ``.{stem}.{pid}-{token}.partial{suffix}`` beside its
+target: the PID says which process owns it, so a later run can tell the leftovers of a
+killed run (owner gone) from a writer still at work. Live ones are kept in a registry so
+that a signal handler, or the CLI on its way out, can remove whatever is still on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_MARK = ".partial"
+# .{stem}.{pid}-{token}.partial{anything}: a file, its sidecars (-journal, .aux.xml), a folder.
+_OWNED_NAME = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)-(?P<token>[A-Za-z0-9_]+)\.partial")
+# Names written before the PID was embedded: no owner to ask, so only old ones go.
+_UNOWNED_NAMES = (
+    re.compile(r"^\..+\.[a-z0-9_]{8}\.partial"),  # mkstemp of atomic_path
+    re.compile(r"^\..+\.partial-[0-9a-f]{8}$"),  # prepare's staging folder
+    re.compile(r"^\.forestgaps-(cut-|gaps-)?[a-z0-9_]{8}$"),  # predict's work folders
+)
+UNOWNED_MAX_AGE_S = 24 * 3600.0
+# A file is never older than its writer; the slack covers coarse file-system clocks.
+_CLOCK_SLACK_S = 2.0
+
+_live_lock = threading.Lock()
+_live_paths: set[Path] = set()
+_swept_folders: set[Path] = set()
+
+
+def partial_prefix(stem: str) -> str:
+    """The start of every temporary name this process makes for ``stem``."""
+    return f".{stem}.{os.getpid()}-"
+
+
+def register(path: Path) -> None:
+    """Track ``path`` (file or folder) until ``forget``; ``remove_live`` deletes it."""
+    with _live_lock:
+        _live_paths.add(Path(path))
+
+
+def forget(path: Path) -> None:
+    """Stop tracking ``path`` (it was renamed into place or removed)."""
+    with _live_lock:
+        _live_paths.discard(Path(path))
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file (with its ``name*`` sidecars) or a folder tree, and forget it."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        for leftover in path.parent.glob(glob_escape(path.name) + "*"):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+    forget(path)
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped (temporary names are never patterns)."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def remove_live() -> list[Path]:
+    """Delete every temporary path still registered (on a signal or at exit).
+
+    Returns:
+        The paths that were registered.
+    """
+    with _live_lock:
+        paths = sorted(_live_paths, key=lambda p: len(str(p)), reverse=True)
+        _live_paths.clear()
+    for path in paths:
+        remove_path(path)
+    return paths
+
+
+def make_partial_file(parent: Path, stem: str, suffix: str = "") -> Path:
+    """Reserve a registered temporary file name in ``parent`` (the file is not created).
+
+    Writers (GDAL, SQLite) want to create their file themselves, so the name is reserved
+    with ``mkstemp`` and the empty file removed again.
+    """
+    handle, name = tempfile.mkstemp(
+        prefix=partial_prefix(stem), suffix=f"{PARTIAL_MARK}{suffix}", dir=parent
+    )
+    os.close(handle)
+    path = Path(name)
+    register(path)
+    path.unlink()
+    return path
+
+
+def make_partial_dir(parent: Path, stem: str) -> Path:
+    """Create a registered temporary folder in ``parent``."""
+    path = Path(tempfile.mkdtemp(prefix=partial_prefix(stem), suffix=PARTIAL_MARK, dir=parent))
+    register(path)
+    return path
+
+
+@contextmanager
+def partial_directory(parent: Path, stem: str) -> Iterator[Path]:
+    """A registered temporary folder in ``parent``, removed when the block ends."""
+    path = make_partial_dir(parent, stem)
+    try:
+        yield path
+    finally:
+        remove_path(path)
+
+
+def _owner_alive(pid: int, mtime_s: float) -> bool:
+    """True when process ``pid`` exists and is old enough to have written the file."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return process.create_time() <= mtime_s + _CLOCK_SLACK_S
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's process: leave its files alone
+
+
+def stale_partials(folder: Path, now_s: float | None = None) -> list[Path]:
+    """The temporary files and folders in ``folder`` whose writer is gone.
+
+    Owned names: the PID is dead, or was reused by a process younger than the file.
+    Names without a PID (older versions): last written more than ``UNOWNED_MAX_AGE_S`` ago.
+    """
+    now_s = time.time() if now_s is None else now_s
+    stale = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith("."):
+            continue
+        try:
+            mtime_s = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        owned = _OWNED_NAME.match(entry.name)
+        if owned:
+            pid = int(owned["pid"])
+            if pid != os.getpid() and not _owner_alive(pid, mtime_s):
+                stale.append(Path(entry.path))
+        elif any(p.match(entry.name) for p in _UNOWNED_NAMES):
+            if now_s - mtime_s > UNOWNED_MAX_AGE_S:
+                stale.append(Path(entry.path))
+    return sorted(stale)
+
+
+def sweep_stale_partials(folder: str | Path) -> list[Path]:
+    """Remove what ``stale_partials`` finds, once per folder and process; one log line.
+
+    Returns:
+        The removed paths (empty on a second call for the same folder).
+    """
+    folder = Path(folder).resolve()
+    with _live_lock:
+        if folder in _swept_folders:
+            return []
+        _swept_folders.add(folder)
+    stale = stale_partials(folder)
+    if not stale:
+        return []
+    size_bytes = sum(_size_bytes(path) for path in stale)
+    for path in stale:
+        remove_path(path)
+    logger.info(
+        "removed %d leftover temporary file(s) of interrupted runs from %s (%.1f MB): %s",
+        len(stale),
+        folder,
+        size_bytes / 1e6,
+        ", ".join(path.name for path in stale),
+    )
+    return stale
+
+
+def _size_bytes(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
