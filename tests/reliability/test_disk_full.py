@@ -57,10 +57,11 @@ def test_gaps_from_chm_into_a_full_disk_is_a_user_error(
 def test_write_array_refuses_to_replace_a_good_file_with_a_broken_one(
     small_tmpfs: Path,
 ) -> None:
+    from rasterio.transform import from_origin
+
     from forestgaps_engine.files import DiskFullError
     from forestgaps_engine.geo.grid import Grid
     from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
-    from rasterio.transform import from_origin
 
     target = small_tmpfs / "dsm.tif"
     small = Grid("EPSG:2154", from_origin(700_000, 6_600_000, 1, 1), 64, 64)
