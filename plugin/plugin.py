@@ -131,7 +131,11 @@ class ForestGapsPlugin:
         return action
 
     def show_dock(self) -> QDockWidget:
-        """Create the panel on first use (it reads model cards), then show it."""
+        """Create the panel on first use, then show it.
+
+        The panel imports no engine dependency to open: without them it names what is
+        missing and offers the installer.
+        """
         if self.dock is None:
             from qgis.PyQt.QtCore import Qt
 
@@ -196,6 +200,7 @@ class ForestGapsPlugin:
     def _dependencies_installed(self, _target: str) -> None:
         if self.dock is not None:
             self.dock.refresh_dependency_notice()
+            self.dock.refresh_model_info()  # the card can be read once pydantic is there
         self.show_dependency_status()
 
     def open_gaps_from_chm(self) -> None:

@@ -297,3 +297,28 @@ def test_current_map_extent_is_not_restored_in_a_new_session(dock: Any, qgis_ifa
     again = ForestGapsDock(qgis_iface)
     assert again.params().extent_mode == "layer"
     again.deleteLater()
+
+
+def test_a_polygon_layer_away_from_the_dsm_is_refused_before_the_run(
+    dock: Any, site: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
+
+    layer = set_up_run(dock, site["dsm"], tiny_model, tmp_path / "out", name="plot 7")
+    polygons = QgsVectorLayer(f"Polygon?crs={layer.crs().authid()}", "stands", "memory")
+    extent = layer.extent()
+    feature = QgsFeature()
+    far = QgsRectangle(extent.xMaximum() + 100, extent.yMinimum(),
+                       extent.xMaximum() + 200, extent.yMaximum())  # fmt: skip
+    feature.setGeometry(QgsGeometry.fromRect(far))
+    polygons.dataProvider().addFeatures([feature])
+    polygons.updateExtents()
+    QgsProject.instance().addMapLayer(polygons)
+    dock.extent_combo.setCurrentIndex(dock.extent_combo.findData("polygon"))
+    dock.polygon_combo.setLayer(polygons)
+
+    assert dock.request_run() is None
+    assert (
+        "The polygon layer 'stands' does not overlap the DSM layer 'plot 7'; choose another "
+        "polygon layer or 'Whole DSM layer'." in dock.log_pane.toPlainText()
+    )
