@@ -24,7 +24,8 @@ def test_about_menu_action_shows_the_engine_version_and_license(started_plugin: 
     text = dialog.text_label.text()
     assert f"<b>{version}</b>" in text
     assert "GPL-2.0-or-later" in text  # license from the zip's metadata.txt
-    assert "https://github.com/forestgaps/forestgaps/issues" in text
+    # metadata.txt names no links until the project has a public repository.
+    assert "<a href" not in text
     assert "QGIS" in text and "torch" in text
     started_plugin.unload()
     assert started_plugin.about_dialog is None
