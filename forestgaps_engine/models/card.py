@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -57,6 +57,8 @@ class ModelCard(BaseModel):
         model_version: semantic version of this model.
         created_utc: ISO 8601 creation time.
         model_id: first 12 hex digits of the SHA-256 of the weights file (set on save).
+        training_precision: ``fp32``, ``bf16`` or ``fp16``, the precision the weights were
+            trained in (None: not recorded, cards before it was).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,6 +77,7 @@ class ModelCard(BaseModel):
     model_version: str = "0.1.0"
     created_utc: str = Field(default_factory=_now_utc)
     model_id: str = ""
+    training_precision: Literal["fp32", "bf16", "fp16"] | None = None
 
     @model_validator(mode="after")
     def _native_range_holds_the_training_resolution(self) -> ModelCard:
@@ -100,6 +103,7 @@ class ModelCard(BaseModel):
             f"tile size (px)  {self.tile_size_px}",
             f"normalizer      {json.dumps(self.normalizer, sort_keys=True)}",
             f"data manifest   {self.data_manifest_hash or '-'}",
+            f"precision       {self.training_precision or '-'}",
             f"engine version  {self.engine_version}",
             f"created (UTC)   {self.created_utc}",
         ]

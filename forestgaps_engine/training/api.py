@@ -221,7 +221,11 @@ def train(
     from forestgaps_engine.training.callbacks.factory import default_callbacks
     from forestgaps_engine.training.callbacks.mlflow_logger import MlflowLogger
     from forestgaps_engine.training.memory_cache import CachedShardDataset, should_cache
-    from forestgaps_engine.training.state import load_checkpoint, seed_everything
+    from forestgaps_engine.training.state import (
+        check_resumable,
+        load_checkpoint,
+        seed_everything,
+    )
     from forestgaps_engine.training.trainer import Trainer, resolve_device
     from forestgaps_engine.training.transfer_benchmark import log_transfer_benchmark
 
@@ -301,7 +305,9 @@ def train(
         probe_tile_size_px=facts["tile_size_px"],
     )
     if resume:
-        trainer.load_state_dict(load_checkpoint(checkpoint.last_path))
+        resume_state = load_checkpoint(checkpoint.last_path)
+        check_resumable(resume_state, trainer.module, checkpoint.last_path)
+        trainer.load_state_dict(resume_state)
         logger.info(
             "resuming from %s (epoch %d, step %d)",
             checkpoint.last_path,
@@ -366,6 +372,7 @@ def _save_model(
         data_manifest_hash=facts["content_hash"],
         metrics=metrics,
         model_version=MODEL_VERSION,
+        training_precision=trainer.precision.name,
     )
     model_dir = save_model(trainer.module.cpu(), normalizer.cpu(), card, output_dir / "model")
     return model_dir, metrics

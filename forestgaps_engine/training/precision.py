@@ -3,20 +3,32 @@
 On CPU, bf16 autocast is faster only on some processors (AMX/AVX512-BF16), so ``auto``
 measures it once with a short probe on a copy of the model and keeps fp32 unless bf16
 wins clearly. On CUDA, ``auto`` is bf16 where supported, else fp16 with a GradScaler.
+
+A timing probe can decide differently from run to run, and the two precisions give
+different weights from one seed. So the probe's choice is cached per machine, model and
+tile size (``cpu_bf16_choice.json`` in the cache folder): the same seed then gives the
+same weights on the same machine. Checkpoints and the model card record the precision
+used (``Precision.name``), and a resumed run keeps it (``precision_named``).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import os
 import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
+
+from forestgaps_engine.errors import ForestGapsError, TrainingError
+from forestgaps_engine.files import write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +36,8 @@ logger = logging.getLogger(__name__)
 CPU_BF16_MIN_SPEEDUP = 1.25
 PROBE_WARMUP = 1
 PROBE_REPEATS = 3
+PRECISION_NAMES = ("fp32", "bf16", "fp16")
+CPU_CHOICE_FILE = "cpu_bf16_choice.json"
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,13 @@ class Precision:
     dtype: torch.dtype | None  # None: full fp32
     uses_grad_scaler: bool
     reason: str
+
+    @property
+    def name(self) -> str:
+        """``fp32``, ``bf16`` or ``fp16``: what checkpoints and model cards record."""
+        if self.dtype is None:
+            return "fp32"
+        return "bf16" if self.dtype == torch.bfloat16 else "fp16"
 
     def autocast(self, device: torch.device) -> AbstractContextManager:
         """An autocast context for ``device`` (a no-op context in fp32)."""
@@ -84,6 +105,81 @@ def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 96, batch_size:
     return times_s["fp32"] / max(times_s["bf16"], 1e-9)
 
 
+def precision_named(name: str, device: torch.device, source: str = "checkpoint") -> Precision:
+    """The :class:`Precision` a checkpoint recorded (``fp32``/``bf16``/``fp16``) on ``device``.
+
+    Raises:
+        TrainingError: an unknown name, or fp16 outside CUDA.
+    """
+    if name == "fp32":
+        return Precision(None, False, f"fp32, as recorded in the {source}")
+    if name == "bf16":
+        return Precision(torch.bfloat16, False, f"bf16, as recorded in the {source}")
+    if name == "fp16" and device.type == "cuda":
+        return Precision(torch.float16, True, f"fp16 with GradScaler, as recorded in the {source}")
+    raise TrainingError(
+        f"the {source} records precision {name!r}, which {device.type} cannot train in "
+        f"(known: {', '.join(PRECISION_NAMES)})",
+        hint="Resume on the kind of device that started the run, or start without --resume.",
+    )
+
+
+def _choice_key(model: nn.Module, tile_size_px: int) -> str:
+    from forestgaps_engine.training.loader_calibration import cpu_model
+    from forestgaps_engine.training.state import run_record
+
+    record = run_record(model, "")
+    params = json.dumps(record["params"], sort_keys=True, default=str)
+    return (
+        f"{cpu_model()}|cpus={os.cpu_count()}|torch={torch.__version__}|"
+        f"{record['architecture']}|{params}|tile={tile_size_px}px"
+    )
+
+
+def _choice_file() -> Path:
+    from forestgaps_engine.training.loader_calibration import default_cache_dir
+
+    return default_cache_dir() / CPU_CHOICE_FILE
+
+
+def _read_choices() -> dict[str, dict[str, float | str]]:
+    try:
+        choices = json.loads(_choice_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return choices if isinstance(choices, dict) else {}
+
+
+def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
+    """bf16 or fp32 for ``amp=auto`` on CPU: the cached choice, else probe once and cache.
+
+    An unwritable cache only costs the next run a new probe (with a warning).
+    """
+    key = _choice_key(model, tile_size_px)
+    choices = _read_choices()
+    cached = choices.get(key)
+    if isinstance(cached, dict) and cached.get("precision") in ("fp32", "bf16"):
+        speedup = float(cached.get("bf16_speedup", 0.0))
+        chosen = precision_named(str(cached["precision"]), torch.device("cpu"))
+        return Precision(
+            chosen.dtype,
+            False,
+            f"amp=auto on CPU: {chosen.name} (bf16 measured {speedup:.2f}x fp32 on this "
+            f"machine, cached in {_choice_file()})",
+        )
+    speedup = probe_cpu_bf16_speedup(model, tile_size_px)
+    name = "bf16" if speedup >= CPU_BF16_MIN_SPEEDUP else "fp32"
+    choices[key] = {"precision": name, "bf16_speedup": round(speedup, 4)}
+    try:
+        _choice_file().parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(_choice_file(), choices)
+    except (OSError, ForestGapsError) as error:
+        logger.warning("could not cache the precision choice in %s: %s", _choice_file(), error)
+    if name == "bf16":
+        return Precision(torch.bfloat16, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x faster")
+    return Precision(None, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x fp32, keeping fp32")
+
+
 def resolve_precision(
     amp: str, device: torch.device, model: nn.Module | None = None, probe_tile_size_px: int = 96
 ) -> Precision:
@@ -93,6 +189,7 @@ def resolve_precision(
         amp: ``training.amp``.
         device: the training device.
         model: probed on CPU with ``auto`` (a copy; None skips the probe and keeps fp32).
+            The probe's choice is cached per machine, model and tile size.
         probe_tile_size_px: tile side of the probe; use the training tile size, since small
             tiles overstate bf16's gain.
     """
@@ -110,7 +207,4 @@ def resolve_precision(
         return Precision(torch.bfloat16, False, "amp=bf16 on CPU (forced)")
     if model is None:
         return Precision(None, False, "amp=auto on CPU without a probe: fp32")
-    speedup = probe_cpu_bf16_speedup(model, probe_tile_size_px)
-    if speedup >= CPU_BF16_MIN_SPEEDUP:
-        return Precision(torch.bfloat16, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x faster")
-    return Precision(None, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x fp32, keeping fp32")
+    return cpu_auto_precision(model, probe_tile_size_px)

@@ -87,3 +87,78 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"checkpoint {str(path)!r} cannot be read ({type(error).__name__}: {error})",
             hint="The file is damaged or not a ForestGaps checkpoint; delete it and retrain.",
         ) from error
+
+
+def run_record(module: torch.nn.Module, precision_name: str) -> dict[str, Any]:
+    """What a checkpoint records besides the state: the network built and its precision.
+
+    Args:
+        module: the registry model being trained (``name`` and ``config`` attributes).
+        precision_name: ``fp32``, ``bf16`` or ``fp16`` (``Precision.name``).
+    """
+    config = getattr(module, "config", None)
+    params = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config or {})
+    return {
+        "precision": precision_name,
+        "architecture": str(getattr(module, "name", type(module).__name__)),
+        "params": params,
+    }
+
+
+def check_resumable(state: dict[str, Any], module: torch.nn.Module, path: str | Path) -> None:
+    """Refuse a checkpoint written for another network, naming what changed.
+
+    Args:
+        state: the loaded checkpoint.
+        module: the network the config builds now.
+        path: the checkpoint file, for the message.
+
+    Raises:
+        TrainingError: the architecture or ``model.params`` differ from the run that wrote
+            ``path``, or (checkpoints without that record) the weights' shapes differ.
+    """
+    hint = (
+        "Set model.name and model.params back to the earlier run's values to resume it, "
+        "or start without --resume (the checkpoint is then replaced)."
+    )
+    current = run_record(module, "")
+    if "architecture" in state and "params" in state:
+        if state["architecture"] != current["architecture"]:
+            raise TrainingError(
+                f"checkpoint {str(path)!r} was written by model {state['architecture']!r}; "
+                f"the config now builds {current['architecture']!r}",
+                hint=hint,
+            )
+        before, now = dict(state["params"]), current["params"]
+        changed = [
+            f"{key} {before.get(key, '(default)')!r} -> {now.get(key, '(default)')!r}"
+            for key in sorted(set(before) | set(now))
+            if before.get(key) != now.get(key)
+        ]
+        if changed:
+            raise TrainingError(
+                f"checkpoint {str(path)!r} was written with other model.params "
+                f"({', '.join(changed)})",
+                hint=hint,
+            )
+    expected = module.state_dict()
+    weights = state.get("model", {})
+    differing = [
+        name
+        for name in sorted(set(expected) | set(weights))
+        if name not in expected
+        or name not in weights
+        or tuple(expected[name].shape) != tuple(weights[name].shape)
+    ]
+    if differing:
+        first = differing[0]
+        shapes = (
+            f"{tuple(weights[first].shape) if first in weights else 'absent'} in the "
+            f"checkpoint, {tuple(expected[first].shape) if first in expected else 'absent'} now"
+        )
+        raise TrainingError(
+            f"checkpoint {str(path)!r} holds another network: {len(differing)} of "
+            f"{len(expected)} weights differ (first {first}: {shapes}); model.name or "
+            "model.params changed since it was written",
+            hint=hint,
+        )

@@ -30,7 +30,7 @@ from forestgaps_engine.training import distributed
 from forestgaps_engine.training.callbacks.base import Callback, CallbackList
 from forestgaps_engine.training.losses import CombinedLoss
 from forestgaps_engine.training.optim import build_optimizer
-from forestgaps_engine.training.precision import resolve_precision
+from forestgaps_engine.training.precision import precision_named, resolve_precision
 from forestgaps_engine.training.schedulers import LrSchedule
 from forestgaps_engine.training.state import capture_rng_state, restore_rng_state, seed_everything
 from forestgaps_engine.training.validation import count_batches, run_validation
@@ -164,7 +164,16 @@ class Trainer:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a checkpoint; the RNG is restored when the data position is reached."""
+        """Restore a checkpoint; the RNG is restored when the data position is reached.
+
+        The precision the checkpoint records is kept (``amp=auto`` may choose otherwise
+        today), so a run never switches precision partway through.
+        """
+        recorded = state.get("precision")
+        if recorded is not None and recorded != self.precision.name:
+            self.precision = precision_named(str(recorded), self.device)
+            self.scaler = self.precision.grad_scaler(self.device)
+            logger.info("precision: %s", self.precision.reason)
         self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])

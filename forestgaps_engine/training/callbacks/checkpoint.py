@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from forestgaps_engine.training import distributed
 from forestgaps_engine.training.callbacks.base import Callback
-from forestgaps_engine.training.state import save_checkpoint
+from forestgaps_engine.training.state import run_record, save_checkpoint
 
 if TYPE_CHECKING:
     from forestgaps_engine.training.trainer import Trainer
@@ -73,7 +73,9 @@ class ModelCheckpoint(Callback):
 
     def _save(self, trainer: Trainer, paths: list[Path]) -> None:
         if trainer.is_main_process:
-            state = trainer.state_dict()
+            # The precision and network go with the state, so a resume keeps the one and
+            # refuses another network in one line (see state.check_resumable).
+            state = {**trainer.state_dict(), **run_record(trainer.module, trainer.precision.name)}
             for path in paths:
                 save_checkpoint(path, state)
             logger.debug(
