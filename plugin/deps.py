@@ -3,10 +3,18 @@
 QGIS runs its own Python (Debian's ``/usr/bin/python3``, OSGeo4W's, the macOS bundle's),
 not the project's virtual environment, so the plugin puts on ``sys.path`` itself:
 
-1. the folder that holds the bundled ``forestgaps_engine`` package (the plugin folder in the
-   zip, the repository root in a checkout), so it wins over any other installed copy;
-2. plugin-owned dependency folders: ``FORESTGAPS_DEPS_PATH`` (an ``os.pathsep``-separated
-   list) when set, else ``<QGIS profile>/python/forestgaps_deps``.
+1. at the front, the folder that holds the bundled ``forestgaps_engine`` package (the
+   plugin folder in the zip, the repository root in a checkout), so it wins over any other
+   installed copy;
+2. at the end, after QGIS's own packages, the plugin-owned dependency folders, so a package
+   QGIS or another plugin imports (numpy, packaging, typing_extensions, protobuf) stays
+   QGIS's own. They are ``FORESTGAPS_DEPS_PATH`` (an ``os.pathsep``-separated list) when
+   set; else the folder named by the pointer ``<QGIS settings root>/forestgaps_deps_path.txt``
+   (written by the installer), ``<QGIS settings root>/forestgaps_deps`` and, from installs
+   before issue #22, ``<profile>/python/forestgaps_deps``.
+
+The settings root is the folder holding ``profiles/``: every profile and ``qgis_process``
+(which runs the default profile of the same root) find the same folder.
 
 Dependency checks use ``importlib.util.find_spec`` so nothing heavy (torch) is imported.
 """
@@ -25,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 DEPS_PATH_ENV = "FORESTGAPS_DEPS_PATH"
 DEPS_FOLDER_NAME = "forestgaps_deps"
+POINTER_NAME = "forestgaps_deps_path.txt"
 ENGINE_PACKAGE = "forestgaps_engine"
 
 # group -> ((importable module, pip distribution), ...); "core" is needed by every job.
@@ -35,6 +44,7 @@ DEPENDENCY_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
         ("rasterio", "rasterio"),
         ("pydantic", "pydantic"),
         ("yaml", "pyyaml"),
+        ("psutil", "psutil"),
     ),
     "torch": (("torch", "torch"),),
     "onnx": (("onnxruntime", "onnxruntime"),),
@@ -58,46 +68,89 @@ def bundled_engine_dir() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-def default_deps_dir() -> Path:
-    """``<QGIS profile>/python/forestgaps_deps``, where a consented install puts packages."""
+def profile_dir() -> Path:
+    """The active QGIS profile folder, ``<settings root>/profiles/<name>``."""
     from qgis.core import QgsApplication
 
-    return Path(QgsApplication.qgisSettingsDirPath()) / "python" / DEPS_FOLDER_NAME
+    return Path(QgsApplication.qgisSettingsDirPath())
+
+
+def settings_root() -> Path:
+    """The QGIS settings root (the folder holding ``profiles/``), shared by every profile."""
+    profile = profile_dir()
+    return profile.parent.parent if profile.parent.name == "profiles" else profile
+
+
+def default_deps_dir() -> Path:
+    """``<QGIS settings root>/forestgaps_deps``, where a consented install puts packages."""
+    return settings_root() / DEPS_FOLDER_NAME
+
+
+def remembered_deps_dir() -> Path | None:
+    """The folder named by the pointer file of the settings root, when it names an absolute
+    path (an unreadable or relative pointer is ignored: it cannot be the installer's)."""
+    try:
+        text = (settings_root() / POINTER_NAME).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    folder = Path(text)
+    return folder if text and folder.is_absolute() else None
+
+
+def remember_deps_dir(folder: Path) -> Path:
+    """Write the pointer file naming ``folder``, so qgis_process finds it without the env var.
+
+    Written beside the file it replaces and renamed into place, so a reader never sees half.
+
+    Returns:
+        The pointer file.
+    """
+    pointer = settings_root() / POINTER_NAME
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    partial = pointer.with_name(f".{POINTER_NAME}.partial")
+    partial.write_text(f"{Path(folder).resolve()}\n", encoding="utf-8")
+    os.replace(partial, pointer)
+    return pointer
 
 
 def dependency_dirs() -> list[Path]:
     """The plugin-owned dependency folders, in priority order.
 
-    ``FORESTGAPS_DEPS_PATH`` replaces the default when set (an empty value means none).
+    ``FORESTGAPS_DEPS_PATH`` replaces the others when set (an empty value means none).
     """
     configured = os.environ.get(DEPS_PATH_ENV)
     if configured is not None:
         return [Path(part) for part in configured.split(os.pathsep) if part.strip()]
-    return [default_deps_dir()]
+    folders = [remembered_deps_dir(), default_deps_dir()]
+    # Installs made before issue #22 went into the profile; still read, never written.
+    legacy = profile_dir() / "python" / DEPS_FOLDER_NAME
+    folders.append(legacy if legacy.is_dir() else None)
+    return list(dict.fromkeys(folder for folder in folders if folder is not None))
 
 
 def ensure_engine_importable() -> list[str]:
-    """Put the bundled engine folder, then the dependency folders, at the front of sys.path.
+    """Put the bundled engine folder first on sys.path and the dependency folders last.
 
     Only folders that exist are added (a missing folder would be cached as "no finder" by
     the import system and stay invisible once created). Calling it again is harmless: our
-    folders are moved back to the front in the same order.
+    folders are moved back to their places in the same order.
 
     Returns:
-        The folders now at the front of ``sys.path``, in order.
+        The folders placed: the engine folder, then the dependency folders.
     """
-    wanted: list[str] = []
+    engine: list[str] = []
     engine_dir = bundled_engine_dir()
     if (engine_dir / ENGINE_PACKAGE / "__init__.py").is_file():
-        wanted.append(str(engine_dir))
+        engine.append(str(engine_dir))
     else:
         logger.warning("no bundled %s beside %s", ENGINE_PACKAGE, engine_dir)
-    wanted.extend(str(folder) for folder in dependency_dirs() if folder.is_dir())
-    wanted = list(dict.fromkeys(wanted))
-    sys.path[:] = wanted + [entry for entry in sys.path if entry not in wanted]
+    folders = [str(folder) for folder in dependency_dirs() if folder.is_dir()]
+    folders = [folder for folder in dict.fromkeys(folders) if folder not in engine]
+    placed = engine + folders
+    sys.path[:] = engine + [entry for entry in sys.path if entry not in placed] + folders
     importlib.invalidate_caches()
-    logger.debug("sys.path starts with %s", wanted)
-    return wanted
+    logger.debug("sys.path starts with %s and ends with %s", engine, folders)
+    return placed
 
 
 def is_importable(module_name: str) -> bool:

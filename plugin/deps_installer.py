@@ -6,27 +6,32 @@ the user presses Install does it run the command built here (in a QProcess).
 Choices, and why:
 
 * Packages go into a plugin-owned folder with ``pip install --target`` (the first folder of
-  ``deps.dependency_dirs()``, by default ``<QGIS profile>/python/forestgaps_deps``), never
-  into QGIS's own site-packages, so removing that folder undoes the install.
-* A constraints file pins every library QGIS already ships (numpy, GDAL, pyproj, ... at the
-  versions ``importlib.metadata`` reports in the running QGIS), so pip resolves against
-  them. ``--target`` still copies pinned dependencies into the folder; :func:`prune_shipped`
-  then deletes those copies, so QGIS's own numpy (built against its GDAL) stays the one
-  imported even though the deps folder comes first on ``sys.path``.
+  ``deps.dependency_dirs()``, by default ``<QGIS settings root>/forestgaps_deps``, shared by
+  every profile and by qgis_process), never into QGIS's own site-packages, so removing that
+  folder undoes the install. Nothing is written or deleted outside it, except the pointer
+  file ``<QGIS settings root>/forestgaps_deps_path.txt`` naming it.
+* Packages QGIS's Python already has are not installed at all: ``deps_pip.py`` (run by that
+  Python) resolves the requirements against its own environment, pinned by a constraints
+  file (numpy, GDAL, pyproj, ... at the versions ``importlib.metadata`` reports), then
+  installs only the planned rest with ``--no-deps``. Nothing is pruned afterwards, and the
+  folder comes after QGIS's packages on ``sys.path`` anyway.
 * The Python that runs pip must be the one QGIS embeds, yet inside QGIS ``sys.executable``
-  is often the ``qgis`` binary itself (Windows, macOS). :func:`find_python` tries, in
-  order, ``sys.executable`` when it is a python, ``sys._base_executable``, the python of
-  ``sys.exec_prefix``/``sys.prefix`` (OSGeo4W's ``python.exe``, the macOS bundle's
-  ``bin/python3``), then ``pythonX.Y``/``python3`` on PATH, and keeps the first whose
-  ``major.minor`` equals the running one (checked by running it).
+  is often the QGIS program itself. :func:`python_candidates` tries a ``sys.executable``
+  that is a python, then by platform: Windows (OSGeo4W and the standalone installer)
+  ``<prefix>/apps/Python3XY/python.exe`` beside ``<prefix>/bin/qgis-bin.exe``; macOS (the
+  official bundle) ``QGIS.app/Contents/MacOS/bin/python3``; then the python of the
+  ``sys`` prefixes and ``pythonX.Y``/``python3`` on PATH. :func:`find_python` keeps the
+  first whose ``major.minor`` equals the running one (checked by running it).
 * On Linux torch comes from the PyTorch CPU index (PyPI's Linux wheel pulls several GB of
   CUDA libraries); Windows and macOS wheels on PyPI are CPU builds already.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -36,14 +41,22 @@ from pathlib import Path
 
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from .deps import default_deps_dir, dependency_dirs, ensure_engine_importable, is_importable
+from forestgaps_engine.errors import ForestGapsError
+
+from .deps import (
+    default_deps_dir,
+    dependency_dirs,
+    ensure_engine_importable,
+    is_importable,
+    remember_deps_dir,
+)
 
 logger = logging.getLogger(__name__)
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CONSTRAINTS_NAME = "forestgaps_constraints.txt"
 # Libraries QGIS installers ship with their Python; pinned when present so pip never
-# replaces them (a second numpy in the deps folder would shadow the one GDAL was built with).
+# replaces them (a second numpy would not match the one GDAL was built with).
 QGIS_SHIPPED_DISTRIBUTIONS = (
     "numpy",
     "GDAL",
@@ -92,6 +105,7 @@ class InstallSet:
 # scipy and rasterio are core needs that QGIS usually ships; listed so a bare Python
 # still gets them, and skipped (not reinstalled) wherever QGIS has them.
 LIGHT_PACKAGES: tuple[tuple[str, str], ...] = (
+    ("psutil", "psutil"),
     ("scipy", "scipy"),
     ("rasterio", "rasterio"),
     ("onnxruntime", "onnxruntime"),
@@ -133,13 +147,8 @@ INSTALL_SETS: dict[str, InstallSet] = {
 }
 
 
-class InstallerError(RuntimeError):
+class InstallerError(ForestGapsError, RuntimeError):
     """The installer cannot run; ``hint`` says what to do instead."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(f"{message} (hint: {hint})")
-        self.message = message
-        self.hint = hint
 
 
 def install_target() -> Path:
@@ -171,11 +180,16 @@ def constraints_text(versions: dict[str, str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_constraints(folder: Path) -> Path:
-    """Write :func:`constraints_text` as ``forestgaps_constraints.txt`` in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CONSTRAINTS_NAME
-    path.write_text(constraints_text(), encoding="utf-8")
+def write_constraints(target: Path) -> Path:
+    """Write :func:`constraints_text` as ``forestgaps_constraints.txt`` inside ``target``.
+
+    Written beside itself and renamed into place (the install folder is ours alone).
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / CONSTRAINTS_NAME
+    partial = target / f".{CONSTRAINTS_NAME}.partial"
+    partial.write_text(constraints_text(), encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 
@@ -193,18 +207,34 @@ def _python_version(candidate: Path) -> str | None:
     return completed.stdout.strip() if completed.returncode == 0 else None
 
 
+def _windows_candidates(program: Path, version: str) -> list[Path]:
+    """``<prefix>/apps/Python3XY/python.exe`` beside ``<prefix>/bin/qgis-bin.exe`` (OSGeo4W
+    and the standalone installer), the running version's folder first, then any other."""
+    apps = program.parent.parent / "apps"
+    exact = apps / f"Python{version.replace('.', '')}" / "python.exe"
+    others = sorted(apps.glob("Python3*/python.exe"), reverse=True) if apps.is_dir() else []
+    return [exact, *others]
+
+
+def _macos_candidates(program: Path, version: str) -> list[Path]:
+    """``QGIS.app/Contents/MacOS/bin/python3`` beside ``Contents/MacOS/QGIS``."""
+    return [program.parent / "bin" / f"python{version}", program.parent / "bin" / "python3"]
+
+
 def python_candidates() -> list[Path]:
     """Interpreters that may be QGIS's Python, most likely first (see the module docstring)."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     names = [f"python{version}", "python3", "python", "python.exe", "python3.exe"]
     candidates: list[Path] = []
-    executable = Path(sys.executable) if sys.executable else None
-    if executable is not None and executable.name.lower().startswith("python"):
-        candidates.append(executable)
-    base = getattr(sys, "_base_executable", None)
-    if base and Path(base).name.lower().startswith("python"):
-        candidates.append(Path(base))
-    for prefix in dict.fromkeys((sys.exec_prefix, sys.prefix)):
+    programs = [Path(p) for p in (sys.executable, getattr(sys, "_base_executable", None)) if p]
+    candidates.extend(p for p in programs if p.name.lower().startswith("python"))
+    for program in programs:
+        if sys.platform == "win32":
+            candidates.extend(_windows_candidates(program, version))
+        elif sys.platform == "darwin":
+            candidates.extend(_macos_candidates(program, version))
+    prefixes = (sys.exec_prefix, sys.prefix, sys.base_exec_prefix, sys.base_prefix)
+    for prefix in dict.fromkeys(prefixes):
         for sub in ("", "bin"):
             candidates.extend(Path(prefix) / sub / name for name in names)
     for name in names[:3]:
@@ -225,16 +255,16 @@ def find_python() -> Path:
         if candidate.is_file() and _python_version(candidate) == wanted:
             return candidate
     raise InstallerError(
-        f"no Python {wanted} interpreter found beside QGIS (sys.executable={sys.executable})",
-        f"install the packages by hand with QGIS's Python: python -m pip install --target "
-        f"{install_target()} <packages>",
+        f"no Python {wanted} found beside QGIS ({sys.executable})",
+        f"install the packages with QGIS's own Python (OSGeo4W Shell on Windows): python -m "
+        f"pip install --target {install_target()} <packages>, then restart QGIS",
     )
 
 
 def build_pip_command(
     python: Path, target: Path, constraints: Path, requirements: list[str]
 ) -> list[str]:
-    """``python -m pip install --target TARGET -c CONSTRAINTS ... REQUIREMENTS``.
+    """``python deps_pip.py --target TARGET --constraints CONSTRAINTS -- REQUIREMENTS``.
 
     Args:
         python: the interpreter that runs pip (see :func:`find_python`).
@@ -246,16 +276,14 @@ def build_pip_command(
         The argument list (program first), for QProcess or subprocess.
     """
     command = [
-        str(python), "-m", "pip", "install",
-        "--target", str(target),
-        "-c", str(constraints),
-        "--upgrade", "--no-input", "--disable-pip-version-check", "--progress-bar", "off",
+        str(python), str(Path(__file__).resolve().with_name("deps_pip.py")),
+        "--target", str(target), "--constraints", str(constraints),
     ]  # fmt: skip
     if sys.platform.startswith("linux") and any(
         _normalized(re.split(r"[<>=!~ \[]", item)[0]) == "torch" for item in requirements
     ):
         command += ["--extra-index-url", TORCH_CPU_INDEX]
-    return command + list(requirements)
+    return [*command, "--", *requirements]
 
 
 def command_for_set(set_name: str, target: Path | None = None) -> list[str]:
@@ -273,44 +301,15 @@ def command_for_set(set_name: str, target: Path | None = None) -> list[str]:
             f"every package of the {set_name} set is already installed", "nothing to do"
         )
     target = target or install_target()
-    constraints = write_constraints(target.parent)
-    return build_pip_command(find_python(), target, constraints, requirements)
+    python = find_python()
+    return build_pip_command(python, target, write_constraints(target), requirements)
 
 
-def prune_shipped(target: Path, shipped: dict[str, str] | None = None) -> list[str]:
-    """Delete from ``target`` the copies of libraries QGIS ships (pulled in as dependencies).
-
-    Uses each ``*.dist-info/RECORD`` to find the files of a distribution.
-
-    Returns:
-        The distribution names removed.
-    """
-    shipped = shipped_versions() if shipped is None else shipped
-    wanted = {_normalized(name) for name in shipped}
-    removed: list[str] = []
-    for info in sorted(target.glob("*.dist-info")):
-        name = _normalized(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
-        if name not in wanted:
-            continue
-        record = info / "RECORD"
-        lines = record.read_text("utf-8").splitlines() if record.is_file() else []
-        tops = {line.split(",")[0].split("/")[0] for line in lines if line}
-        for top in tops - {info.name}:
-            path = target / top
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            elif path.exists():
-                path.unlink()
-        shutil.rmtree(info, ignore_errors=True)
-        removed.append(name)
-    if removed:
-        logger.info("removed from %s the copies QGIS already ships: %s", target, removed)
-    return removed
-
-
-def activate(target: Path) -> None:
-    """Make packages in ``target`` importable now (no restart for pure-Python ones)."""
+def finish_install(target: Path) -> None:
+    """After a successful install: remember ``target`` for qgis_process, make it importable
+    now (no restart for pure-Python packages), after QGIS's own packages."""
+    remember_deps_dir(target)
     ensure_engine_importable()
     if str(target) not in sys.path and target.is_dir():
-        sys.path.insert(1, str(target))
+        sys.path.append(str(target))
     importlib.invalidate_caches()

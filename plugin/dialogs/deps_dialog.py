@@ -1,8 +1,9 @@
 """``DependencyDialog``: the user picks Light or Full, consents, and watches pip run.
 
 Shown only on request (menu "Install dependencies…", or the button of the dock's
-missing-dependency notice). pip runs in a QProcess so QGIS stays responsive; its output is
-streamed into the dialog. The command comes from ``deps_installer``.
+missing-dependency notice). pip runs in a QProcess (through ``deps_pip.py``, by QGIS's own
+Python) so QGIS stays responsive; its output is streamed into the dialog. The command comes
+from ``deps_installer``.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ class DependencyDialog(QDialog):
             layout.addWidget(details)
         self.choice_buttons["light"].setChecked(True)
         target_label = QLabel(
-            tr("Packages go into {0} (delete that folder to undo). Libraries QGIS ships, "
-               "such as numpy and GDAL, are left as they are.").format(self.target)
+            tr("Packages go into {0}, for every QGIS profile (delete that folder to undo). "
+               "Packages QGIS already has, such as numpy and GDAL, are not installed again "
+               "and stay the ones QGIS uses.").format(self.target)
         )  # fmt: skip
         target_label.setWordWrap(True)
         layout.addWidget(target_label)
@@ -162,12 +164,12 @@ class DependencyDialog(QDialog):
         if exit_code != 0:
             self.progress_bar.setValue(0)
             self.log(
-                tr("pip failed (exit code {0}); nothing was changed in QGIS.").format(exit_code)
+                tr("Installation failed (exit code {0}); QGIS and its packages are unchanged.")
+                .format(exit_code)
             )
             return
         self.progress_bar.setValue(1)
-        deps_installer.prune_shipped(self.target)
-        deps_installer.activate(self.target)
+        deps_installer.finish_install(self.target)
         self.status_label.setText(describe_missing(missing_groups()))
         self.log(
             tr("Installed into {0}. Restart QGIS if a compiled package (PyTorch) does not "

@@ -1,10 +1,9 @@
-"""plugin/deps.py: sys.path order, FORESTGAPS_DEPS_PATH, dependency checks without imports."""
+"""plugin/deps.py: FORESTGAPS_DEPS_PATH and dependency checks without imports (the folders
+and their place on sys.path: test_deps_paths.py)."""
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -16,33 +15,6 @@ def deps(require_qgis: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     from plugin import deps as module
 
     return module
-
-
-def test_bundled_engine_then_deps_folders_lead_sys_path(
-    deps, repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first, second, absent = tmp_path / "a", tmp_path / "b", tmp_path / "absent"
-    first.mkdir()
-    second.mkdir()
-    monkeypatch.setenv(deps.DEPS_PATH_ENV, os.pathsep.join(map(str, (first, absent, second))))
-    sys.path.append(str(repo_root))  # already present further down: must move to the front
-
-    added = deps.ensure_engine_importable()
-
-    assert added == [str(repo_root), str(first), str(second)]
-    assert sys.path[:3] == added
-    assert sys.path.count(str(repo_root)) == 1
-    assert str(absent) not in sys.path
-    assert deps.ensure_engine_importable() == added  # idempotent
-    assert sys.path.count(str(first)) == 1
-
-
-def test_default_deps_folder_is_in_the_qgis_profile(deps, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qgis.core import QgsApplication
-
-    monkeypatch.delenv(deps.DEPS_PATH_ENV, raising=False)
-    expected = Path(QgsApplication.qgisSettingsDirPath()) / "python" / "forestgaps_deps"
-    assert deps.dependency_dirs() == [expected]
 
 
 def test_empty_deps_path_means_no_extra_folder(deps, monkeypatch: pytest.MonkeyPatch) -> None:

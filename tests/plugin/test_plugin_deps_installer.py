@@ -1,5 +1,6 @@
-"""plugin/deps_installer.py and the dependency dialog: the pip command, the constraints,
-the pruning of QGIS's own libraries, and one real offline install through the dialog."""
+"""plugin/deps_installer.py and the dependency dialog: the pip command, the constraints and
+one real offline install through the dialog (what stays outside the target:
+test_deps_confined.py; finding QGIS's Python per platform: test_deps_python.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.plugin.deps_support import use_profile
 
 
 @pytest.fixture
@@ -24,11 +27,7 @@ def installer(require_qgis: None, monkeypatch: pytest.MonkeyPatch) -> ModuleType
 
 
 def _requirements(command: list[str]) -> list[str]:
-    index = command.index("--progress-bar") + 2
-    rest = command[index:]
-    if rest[:1] == ["--extra-index-url"]:
-        rest = rest[2:]
-    return rest
+    return command[command.index("--") + 1 :]
 
 
 def test_light_command_targets_the_deps_folder_with_constraints_and_no_torch(
@@ -37,13 +36,13 @@ def test_light_command_targets_the_deps_folder_with_constraints_and_no_torch(
     target = tmp_path / "profile" / "forestgaps_deps"
     command = installer.command_for_set("light", target)
 
-    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert command[:2] == [sys.executable, str(Path(installer.__file__).with_name("deps_pip.py"))]
     assert command[command.index("--target") + 1] == str(target)
-    constraints = Path(command[command.index("-c") + 1])
-    assert constraints.parent == target.parent
+    constraints = Path(command[command.index("--constraints") + 1])
+    assert constraints.parent == target  # nothing is written outside the target
     assert f"numpy=={importlib.metadata.version('numpy')}" in constraints.read_text().splitlines()
     requirements = _requirements(command)
-    assert {"onnxruntime", "pydantic>=2", "pyyaml", "laspy", "lazrs"} <= set(requirements)
+    assert {"onnxruntime", "pydantic>=2", "pyyaml", "laspy", "lazrs", "psutil"} <= set(requirements)
     assert "torch" not in requirements and "--extra-index-url" not in command
 
 
@@ -84,23 +83,6 @@ def test_find_python_returns_this_interpreters_version(require_qgis: None) -> No
     assert _python_version(find_python()) == f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def test_prune_removes_the_copies_of_shipped_libraries(require_qgis: None, tmp_path: Path) -> None:
-    from plugin.deps_installer import prune_shipped
-
-    for name, files in (("numpy", ["numpy/__init__.py", "numpy.libs/x.so"]), ("laspy", ["laspy/__init__.py"])):  # fmt: skip
-        info = tmp_path / f"{name}-1.0.dist-info"
-        info.mkdir()
-        for file in files:
-            (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / file).write_text("")
-        (info / "RECORD").write_text(
-            "\n".join(f"{f},," for f in files) + f"\n{info.name}/RECORD,,\n"
-        )
-
-    assert prune_shipped(tmp_path, {"numpy": "1.24.2"}) == ["numpy"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["laspy", "laspy-1.0.dist-info"]
-
-
 def test_dialog_offers_both_sets_with_sizes(
     require_qgis: None, qgis_app: object, tmp_path: Path
 ) -> None:
@@ -127,8 +109,9 @@ def test_dialog_runs_pip_offline_into_the_target_and_activates_it(
     from plugin.dialogs.deps_dialog import DependencyDialog
 
     monkeypatch.setattr(sys, "path", list(sys.path))
+    use_profile(monkeypatch, tmp_path / "qgis" / "profiles" / "default")  # the pointer goes there
     target = tmp_path / "deps"
-    constraints = deps_installer.write_constraints(tmp_path)
+    constraints = deps_installer.write_constraints(target)
     command = deps_installer.build_pip_command(Path(sys.executable), target, constraints, ["tomli"])
     dialog = DependencyDialog(target=target)
     installed: list[str] = []
@@ -140,7 +123,8 @@ def test_dialog_runs_pip_offline_into_the_target_and_activates_it(
         pytest.skip("no local wheel of tomli on this machine")
     assert dialog.exit_code == 0, dialog.log_pane.toPlainText()
     assert (target / "tomli" / "__init__.py").is_file()
-    assert installed == [str(target)] and str(target) in sys.path
+    assert installed == [str(target)] and sys.path[-1] == str(target)
+    assert (tmp_path / "qgis" / "forestgaps_deps_path.txt").read_text().strip() == str(target)
     assert "Successfully installed" in dialog.log_pane.toPlainText()
     dialog.deleteLater()
 
@@ -157,7 +141,7 @@ def test_menu_and_dock_notice_open_the_installer_only_on_request(
     monkeypatch.setitem(sys.modules, "openvino", None)
     dock.refresh_dependency_notice()
     assert not dock.deps_notice.isHidden()
-    assert "PyTorch or ONNX Runtime" in dock.deps_label.text()
+    assert "ONNX Runtime" in dock.deps_label.text()
 
     dock.install_button.click()
     dialog = started_plugin.deps_dialog
