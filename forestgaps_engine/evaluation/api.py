@@ -38,9 +38,9 @@ from forestgaps_engine.evaluation.bias import (
 )
 from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.reference import ReferenceSite, load_reference, read_on_grid
-from forestgaps_engine.evaluation.report import ReportFiles, write_report
+from forestgaps_engine.evaluation.report import REPORT_FILE, ReportFiles, write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
-from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.files import ensure_writable_dir, refuse_overwriting_inputs
 from forestgaps_engine.geo.raster_io import MASK_PROFILE, write_array
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
@@ -222,6 +222,9 @@ def evaluate(
     reporter.report(0.0, "reading the reference")
     ref = load_reference(reference, site)
     _check_size(ref)
+    refuse_overwriting_inputs(
+        _input_paths(reference, predictions), _output_paths(Path(out_dir), thresholds)
+    )
     out = ensure_writable_dir(out_dir)
     notes: list[str] = [
         f"`{CHM_CEILING}` is ForestGapR on the true CHM: identical to the labels on this grid "
@@ -353,6 +356,28 @@ def _check_size(ref: ReferenceSite) -> None:
             f"{MIN_SIDE_PX} x {MIN_SIDE_PX} are needed)",
             hint="Pass a DSM and reference covering a real stand (hundreds of cells a side).",
         )
+
+
+def _input_paths(reference: Any, predictions: Any) -> list[Any]:
+    """The files ``evaluate`` reads: reference rasters and given masks."""
+    paths = list(reference.values()) if isinstance(reference, Mapping) else []
+    if isinstance(reference, tuple | list):
+        paths += list(reference)
+    elif isinstance(reference, str | Path):
+        paths.append(reference)
+    if isinstance(predictions, Mapping):
+        paths += list(predictions.values())
+    return [path for path in paths if isinstance(path, str | Path)]
+
+
+def _output_paths(out: Path, thresholds: Sequence[float]) -> list[Path]:
+    """The rasters and reports ``evaluate`` writes whose names are known before it runs."""
+    from forestgaps_engine.inference.api import output_paths as predict_output_paths
+
+    masks = [out / "baselines" / f"dsm_only_mask_t{t:g}.tif" for t in thresholds]
+    return [out / "evaluation.json", out / REPORT_FILE, *masks] + predict_output_paths(
+        out / PREDICTIONS_DIR, thresholds
+    )
 
 
 def _write_mask(target: Path, mask: np.ndarray, ref: ReferenceSite) -> None:

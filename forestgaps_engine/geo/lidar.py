@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from forestgaps_engine.errors import ConfigError, DataError, InvalidDataFormatError
-from forestgaps_engine.files import atomic_path, ensure_writable_dir
+from forestgaps_engine.files import atomic_path, ensure_writable_dir, refuse_overwriting_inputs
 from forestgaps_engine.geo.crs import (
     check_horizontal_units,
     crs_string,
@@ -263,6 +263,9 @@ def rasterize_point_cloud(
         )
     path = Path(path)
     reporter = Reporter(progress, cancel)
+    refuse_overwriting_inputs(
+        [path], [Path(out_dir) / f"{name}.tif" for name in ("dsm", "dtm", "chm")]
+    )
     out_dir = ensure_writable_dir(out_dir)
     with _open(path) as reader:
         header_crs = _cloud_crs(reader.header, path)

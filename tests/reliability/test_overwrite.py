@@ -88,3 +88,30 @@ def test_distinct_thresholds_with_one_file_name_are_refused(tmp_path: Path) -> N
             result.stderr
         )
         assert not out.exists() or leftovers(out) == list(out.iterdir()) == []
+
+
+def test_evaluate_refuses_to_write_over_its_reference(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    (out / "baselines").mkdir(parents=True)
+    chm = write_chm(out / "baselines" / "dsm_only_mask_t5.tif", 64)
+    before = digest(chm)
+
+    from forestgaps_engine.evaluation.api import evaluate
+
+    with pytest.raises(DataError, match="would overwrite the input"):
+        evaluate(chm, None, [5.0], out)
+    assert digest(chm) == before
+
+
+def test_rasterize_refuses_to_write_over_its_cloud(tmp_path: Path) -> None:
+    from tests.data.rasters import forest_cloud, write_las
+
+    # A LAS file with a raster's name: the check runs before the cloud is opened.
+    cloud = write_las(tmp_path / "chm.tif", *forest_cloud())
+    before = digest(cloud)
+
+    result = run_cli("rasterize", cloud, "--out", tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    assert "this output would overwrite the input" in result.stderr
+    assert digest(cloud) == before
