@@ -21,6 +21,13 @@ HeightKind = Literal["chm", "elevation"]
 CHM_MAX_PLAUSIBLE_M = 130.0
 # Above this a CHM in feet would still be under 400 ft; beyond it only cm/mm make sense.
 CHM_MAX_IF_FEET = 400.0
+# A CHM always has cells near the ground (gaps, clearings, low shrubs): one whose lowest
+# 1 % is above this, and above DSM_LOW_TO_HIGH_MIN of its highest 1 %, is an elevation
+# model (a DSM at 1346-1408 m: relief small next to elevation), not heights above ground.
+# The ratio leaves a CHM in centimetres or millimetres (its lowest 1 % well under its
+# canopy, 3000-4500 cm at least 1.5x apart) to the unit check.
+DSM_AS_CHM_MIN_LOW_M = 60.0
+DSM_LOW_TO_HIGH_MIN = 0.75
 # Highest ground on Earth is 8849 m and the lowest dry land about -430 m.
 ELEVATION_MAX_M = 9000.0
 ELEVATION_MIN_M = -500.0
@@ -53,6 +60,14 @@ def check_vertical_units(
         return
     low_m, high_m = _percentiles(values, valid)
     if kind == "chm":
+        if low_m > DSM_AS_CHM_MIN_LOW_M and low_m >= DSM_LOW_TO_HIGH_MIN * high_m:
+            raise DataError(
+                f"{source}: this looks like a DSM (heights {low_m:.0f}-{high_m:.0f} m, no "
+                "cell near the ground), not a CHM of heights above ground",
+                hint="Pass the CHM; or predict gaps from the DSM itself (forestgaps predict "
+                "DSM.tif); or compute CHM = DSM - DTM first (gdal_calc.py -A DSM.tif -B "
+                "DTM.tif --calc=A-B --outfile CHM.tif).",
+            )
         if high_m > CHM_MAX_IF_FEET:
             raise DataError(
                 f"{source}: canopy heights reach {high_m:.0f} (99th percentile); "
