@@ -46,8 +46,8 @@ i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compi
 		pylupdate5 -noobsolete $$(find . -name '*.py' -not -path '*/__pycache__/*' | sort) -ts $$ts && \
 		lrelease $$ts -qm $${ts%.ts}.qm || exit 1; done
 
-screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen
-	$(PY) scripts/screenshots.py --out docs/images
+screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen (a run of the bundled model)
+	$(PY) scripts/screenshots.py --out docs/images --work out/screenshots
 
 pretrained: venv ## prepare, train, evaluate and install the bundled model (resources/models/default/, ~55 min on 2 cores)
 	@set -euo pipefail; started=$$SECONDS; mkdir -p out/pretrained; \
@@ -65,7 +65,7 @@ pretrained: venv ## prepare, train, evaluate and install the bundled model (reso
 benchmark: venv ## train and score every architecture of configs/benchmark.yaml (~10 min on 2 cores; resumable)
 	$(VENV)/bin/forestgaps benchmark --config configs/benchmark.yaml
 
-docs-check: venv ## check every command in README.md and docs/*.md against the CLI and Makefile; run the marked ones (~4 min on 2 cores)
+docs-check: venv screenshots ## re-render the screenshots, check every command in README.md and docs/*.md against the CLI and Makefile; run the marked ones (~4 min on 2 cores)
 	$(PY) scripts/docs_check.py
 
 clean: ## remove build outputs (keeps .venv)

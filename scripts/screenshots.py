@@ -1,16 +1,20 @@
 """Render the user guide's screenshots with a real, offscreen QGIS: ``make screenshots``.
 
 Generates a synthetic forest (DSM, DTM, CHM), fills the ForestGaps dock as a user would
-(DSM, DTM as reference, thresholds 5 and 10 m, the default model), presses Run through the
-real DetectionRunner/QgsTask, then saves:
+(DSM, DTM as reference, thresholds 5 and 10 m, the bundled default model), presses Run
+through the real DetectionRunner/QgsTask, then saves:
 
-* ``dock.png``: the dock after the run (its log pane shows what happened);
-* ``map_results.png``: the map with the result layers over the CHM.
+* ``dock.png``: the dock after the run (the model card under Model, the log pane's summary);
+* ``map_results.png``: the model's gap polygons at the lowest threshold over the CHM.
 
-Without a bundled model the dock falls back to the classic detector on CHM = DSM - DTM,
-which is what the screenshot then shows. QGIS settings go to a throwaway profile folder.
+The run must use the model: a dock saying "No model available", or a run that fell back to
+the classic detector, stops the script (exit 1) instead of writing a picture of it. Each
+PNG is written beside its target, read back and renamed into place. The synthetic inputs,
+the run's outputs and a throwaway QGIS profile live in ``--work`` (default ``out/screenshots``,
+emptied first), so the paths the dock shows do not change from one run to the next.
 
-Usage: ``python scripts/screenshots.py --out docs/images [--size 256] [--seed 7]``
+Usage: ``python scripts/screenshots.py --out docs/images [--size 256] [--seed 7] [--work DIR]
+[--model DIR]``
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -41,7 +46,7 @@ from qgis.core import (  # noqa: E402 (Qt must see QT_QPA_PLATFORM first)
 )
 from qgis.gui import QgsMapCanvas, QgsMessageBar  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QSize  # noqa: E402
-from qgis.PyQt.QtGui import QColor  # noqa: E402
+from qgis.PyQt.QtGui import QColor, QImage  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
 
 
@@ -82,7 +87,9 @@ def green_chm(path: Path) -> QgsRasterLayer:
     return layer
 
 
-def run_dock(iface: ScreenshotIface, site: dict[str, Path], out_dir: Path) -> Any:
+def run_dock(
+    iface: ScreenshotIface, site: dict[str, Path], out_dir: Path, model: str = "default"
+) -> Any:
     """Fill the dock, press Run, wait for the task; returns (dock, outcome)."""
     from plugin.dock.dock_widget import ForestGapsDock
     from plugin.runner import DetectionRunner
@@ -99,7 +106,7 @@ def run_dock(iface: ScreenshotIface, site: dict[str, Path], out_dir: Path) -> An
     dock.reference_combo.setLayer(dtm)
     dock.reference_kind_combo.setCurrentIndex(dock.reference_kind_combo.findData("dtm"))
     dock.thresholds.set_thresholds([5.0, 10.0])
-    dock.model_edit.setText("default")
+    dock.model_edit.setText(model)
     dock.output_widget.setFilePath(str(out_dir))
     outcomes: list[Any] = []
     runner = DetectionRunner(dock, iface, on_outcome=outcomes.append)
@@ -115,13 +122,45 @@ def run_dock(iface: ScreenshotIface, site: dict[str, Path], out_dir: Path) -> An
     return dock, outcomes[0]
 
 
+def save_verified(image: QImage, target: Path) -> None:
+    """Write ``image`` as PNG beside ``target``, read it back, then rename it into place."""
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".partial.png",
+                                         dir=target.parent)  # fmt: skip
+    os.close(handle)
+    temp_path = Path(temp_name)
+    try:
+        written = QImage()
+        if not image.save(str(temp_path), "PNG") or not written.load(str(temp_path)):
+            raise SystemExit(f"cannot write {target}")
+        if written.size() != image.size():
+            raise SystemExit(f"{target}: wrote {written.size()} instead of {image.size()}")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)  # mkstemp's 0600 would make docs/images private
+        os.replace(temp_path, target)
+    finally:
+        temp_path.unlink(missing_ok=True)
+
+
+def check_model_run(dock: Any, outcome: Any) -> None:
+    """Stop unless the run succeeded with the model (never picture the fallback)."""
+    if outcome.status != "success":
+        raise SystemExit(f"detection {outcome.status}: {outcome.message} {outcome.hint}")
+    card_text = dock.model_label.text()
+    if outcome.result.method != "model" or card_text.startswith("No model"):
+        raise SystemExit(
+            f"the run used the {outcome.result.method} detector, not the bundled model "
+            f"({card_text}); the pictures must show a model run: restore "
+            "resources/models/default/ (`make pretrained`) or pass --model DIR"
+        )
+
+
 def save_dock(dock: Any, target: Path) -> None:
     dock.resize(430, 980)
     dock.show()
     for _ in range(20):
         QCoreApplication.processEvents()
-    if not dock.grab().save(str(target)):
-        raise SystemExit(f"cannot write {target}")
+    save_verified(dock.grab().toImage(), target)
 
 
 def save_map(background: QgsMapLayer, target: Path, size_px: int = 900) -> list[str]:
@@ -143,9 +182,16 @@ def save_map(background: QgsMapLayer, target: Path, size_px: int = 900) -> list[
     job = QgsMapRendererParallelJob(settings)
     job.start()
     job.waitForFinished()
-    if not job.renderedImage().save(str(target)):
-        raise SystemExit(f"cannot write {target}")
+    save_verified(job.renderedImage(), target)
     return [layer.name() for layer in layers]
+
+
+def fresh_work_dir(work_dir: Path) -> Path:
+    """``work_dir`` emptied of an earlier run's site, results and profile (created if needed)."""
+    for name in ("site", "results", "profile"):
+        shutil.rmtree(work_dir / name, ignore_errors=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return work_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,37 +199,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "images")
     parser.add_argument("--size", type=int, default=256, help="synthetic site side, px (1 m)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", default="default", help="model folder (default: bundled)")
+    parser.add_argument(
+        "--work", type=Path, default=REPO_ROOT / "out" / "screenshots",
+        help="folder for the synthetic site, the run's outputs and the QGIS profile",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="forestgaps_shots_") as work:
-        work_dir = Path(work)
-        app = QgsApplication([], True, str(work_dir / "profile"))
-        app.initQgis()
-        from forestgaps_engine.synth.forest import generate_forest, write_forest
+    work_dir = fresh_work_dir(args.work.resolve())
+    app = QgsApplication([], True, str(work_dir / "profile"))
+    app.initQgis()
+    from forestgaps_engine.synth.forest import generate_forest, write_forest
 
-        site = write_forest(generate_forest(args.size, seed=args.seed), work_dir / "site")
-        iface = ScreenshotIface()
-        dock, outcome = run_dock(iface, site, work_dir / "results")
-        if outcome.status != "success":
-            raise SystemExit(f"detection {outcome.status}: {outcome.message} {outcome.hint}")
-        save_dock(dock, args.out / "dock.png")
-        chm = green_chm(site["chm"])
-        QgsProject.instance().addMapLayer(chm, False)
-        rendered = save_map(chm, args.out / "map_results.png")
-        report = {
-            "dock": str(args.out / "dock.png"),
-            "map": str(args.out / "map_results.png"),
-            "method": outcome.result.method,
-            "map_layers": rendered,
-            "thresholds": [
-                {"threshold_m": item.threshold_m, "n_gaps": item.n_gaps}
-                for item in outcome.result.thresholds
-            ],
-        }
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        dock.deleteLater()
-        QgsProject.instance().clear()
-        app.exitQgis()
+    site = write_forest(generate_forest(args.size, seed=args.seed), work_dir / "site")
+    iface = ScreenshotIface()
+    dock, outcome = run_dock(iface, site, work_dir / "results", args.model)
+    check_model_run(dock, outcome)
+    save_dock(dock, args.out / "dock.png")
+    chm = green_chm(site["chm"])
+    QgsProject.instance().addMapLayer(chm, False)
+    rendered = save_map(chm, args.out / "map_results.png")
+    report = {
+        "dock": str(args.out / "dock.png"),
+        "map": str(args.out / "map_results.png"),
+        "method": outcome.result.method,
+        "model_card": dock.model_label.text(),
+        "log": dock.log_pane.toPlainText(),
+        "map_layers": rendered,
+        "thresholds": [
+            {"threshold_m": item.threshold_m, "n_gaps": item.n_gaps}
+            for item in outcome.result.thresholds
+        ],
+    }
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    dock.deleteLater()
+    QgsProject.instance().clear()
+    app.exitQgis()
     return 0
 
 
