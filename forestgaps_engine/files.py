@@ -139,16 +139,27 @@ def _is_short_of_space(target: Path) -> bool:
         return False
 
 
+def _size_text(n_bytes: float) -> str:
+    """``12.3 MB`` or, under 0.1 MB, ``45 kB``."""
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:.0f} kB"
+
+
 def disk_full_error(target: Path, needed_bytes: int | None = None) -> DiskFullError:
-    """The one-line report of a full disk under ``target``'s folder."""
+    """The one-line report of a full disk under ``target``'s folder.
+
+    A work folder of the run (a ``.partial`` one) is reported as the output folder
+    holding it: that is the folder the user chose.
+    """
     folder = target.parent
+    while folder.name.startswith(".") and partials.PARTIAL_MARK in folder.name:
+        folder = folder.parent
     try:
-        free_mb = shutil.disk_usage(folder).free / 1e6
+        free = _size_text(shutil.disk_usage(folder).free)
     except OSError:
-        free_mb = 0.0
-    needed = f", up to {needed_bytes / 1e6:.1f} MB needed" if needed_bytes else ""
+        free = "unknown"
+    needed = f", up to {_size_text(needed_bytes)} needed" if needed_bytes else ""
     return DiskFullError(
-        f"{folder}: no space left to write {target.name} ({free_mb:.1f} MB free{needed}); "
+        f"{folder}: no space left to write {target.name} ({free} free{needed}); "
         "the previous file, if any, is untouched",
         hint=f"Free space in {folder} or choose another --out folder.",
     )
@@ -181,7 +192,7 @@ def atomic_path(
         if verify is not None:
             verify(temp_path)
         os.replace(temp_path, target)
-        partials.forget(temp_path)
+        partials.remove_path(temp_path)  # sidecars GDAL may have left (.aux.xml), and forget
     except BaseException as error:
         # Measured before the partial file is removed: it holds what the disk had left.
         is_full = (

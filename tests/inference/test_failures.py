@@ -18,6 +18,7 @@ from forestgaps_engine.errors import (
     InvalidDataFormatError,
     ModelError,
 )
+from forestgaps_engine.files import DiskFullError
 from forestgaps_engine.geo import raster_io
 from forestgaps_engine.inference import predict
 from tests.inference.helpers import forest, pointwise_model, write_dsm
@@ -107,9 +108,9 @@ def test_a_write_failing_half_way_leaves_nothing(tmp_path, monkeypatch):
             yield FailingWriter(dataset)
 
     monkeypatch.setattr("forestgaps_engine.inference.api.open_raster_for_writing", failing_open)
-    with pytest.raises(InferenceError, match="No space left") as caught:
+    with pytest.raises(DiskFullError, match=r"out: no space left to write") as caught:
         predict(dsm, [2, 5], loaded, tmp_path / "out", SMALL)
-    assert "disk space" in caught.value.hint
+    assert "Free space in" in caught.value.hint
     assert writes["count"] == 4
     assert _leftovers(tmp_path / "out") == []
 
