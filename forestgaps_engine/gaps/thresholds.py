@@ -25,19 +25,19 @@ def validate_thresholds(thresholds_m: Sequence[float] | float) -> list[float]:
     is_scalar = isinstance(thresholds_m, numbers.Real)
     values = [thresholds_m] if is_scalar else list(thresholds_m)
     if not values:
-        raise ConfigError("no threshold given", hint="Pass at least one --threshold (metres).")
+        raise ConfigError("no threshold given", hint="Give at least one threshold, in metres (e.g. 5).")
     for value in values:
         is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if not is_number or not math.isfinite(value) or value <= 0:
             raise ConfigError(
                 f"threshold {value!r} m is not a positive height",
-                hint="Thresholds are canopy heights in metres, e.g. --threshold 5.",
+                hint="Thresholds are canopy heights in metres, e.g. 5.",
             )
         if value > MAX_THRESHOLD_M:
             raise ConfigError(
                 f"threshold {value:g} m is above any canopy (the tallest trees are about "
                 f"116 m; at most {MAX_THRESHOLD_M:g} m is accepted)",
-                hint="Thresholds are heights above ground in metres, e.g. --threshold 5; "
+                hint="Thresholds are heights above ground in metres, e.g. 5; "
                 "check the value and its unit.",
             )
     return sorted({float(value) for value in values})

@@ -119,7 +119,8 @@ def check_horizontal_units(crs: object, source: str, warn_geographic: bool = Tru
     if unit == "unknown":
         raise CRSMismatchError(
             f"{source}: CRS {crs} has no known linear unit, so metres cannot be assumed",
-            hint="Assign the right metric CRS (--crs EPSG:XXXX) or reproject the file.",
+            hint=f"Assign the right metric CRS (gdal_edit.py -a_srs EPSG:XXXX {source}) or "
+            "reproject the file (gdalwarp -t_srs).",
         )
     factor = _as_crs(crs).linear_units_factor[1]
     raise CRSMismatchError(

@@ -271,7 +271,11 @@ def rasterize_point_cloud(
         header_crs = _cloud_crs(reader.header, path)
         crs = normalize_crs(crs, "--crs") or header_crs
         if crs is None:
-            logger.warning("%s has no CRS; outputs will have none. Pass --crs EPSG:XXXX", path)
+            logger.warning(
+                "%s has no CRS; outputs will have none. Give it one: the CRS option of "
+                "rasterize (EPSG:XXXX), or write it into the LAS header",
+                path,
+            )
         check_horizontal_units(crs, str(path), warn_geographic=False)
         grid = _grid_for(path, reader.header, crs, resolution_m)
         logger.info(

@@ -134,7 +134,8 @@ def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band
     if (src_crs is None) != (dst_crs is None):
         raise CRSMismatchError(
             f"{band.path}: cannot warp a grid with CRS {src_crs} onto one with CRS {dst_crs}",
-            hint="Give the raster without a CRS its CRS (--crs EPSG:XXXX).",
+            hint=f"Assign {band.path if src_crs is None else 'the target grid'} its CRS: "
+            "gdal_edit.py -a_srs EPSG:XXXX FILE.",
         )
     if src_crs is None:
         src_crs = dst_crs = _STAND_IN_CRS
@@ -228,8 +229,8 @@ def harmonize(
         raise CRSMismatchError(
             f"{with_crs[0].path} has CRS {with_crs[0].grid.crs} but {without_crs[0].path} "
             "has none, so they cannot be placed on one grid",
-            hint=f"Give {without_crs[0].path} its CRS (--crs {with_crs[0].grid.crs} if it "
-            "is the same) or assign one with gdal_edit.py -a_srs.",
+            hint=f"Assign {without_crs[0].path} its CRS, e.g. gdal_edit.py -a_srs "
+            f"{with_crs[0].grid.crs} {without_crs[0].path} if it is the same.",
         )
     reference_key = "dsm" if "dsm" in bands else next(iter(bands))
     reference = bands[reference_key]
