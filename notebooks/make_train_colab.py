@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 NOTEBOOK = Path(__file__).with_name("train_colab.ipynb")
-REPOSITORY = "https://github.com/forestgaps/forestgaps"
 
 CELLS: list[tuple[str, str]] = [
     (
@@ -32,13 +31,17 @@ Cells starting with `# colab-only` run on Colab alone; the others run anywhere."
     ),
     (
         "code",
-        f"""# colab-only
+        """# colab-only
 # Clone and install the engine. Colab's own torch already satisfies the [torch] extra,
 # so pip keeps it (no CUDA wheel is downloaded over it).
+# The project publishes no public URL yet: paste the git URL of the copy you work from.
 import os
 
+REPOSITORY_URL = ""  # @param {type:"string"}
 if not os.path.isdir("/content/forestgaps"):
-    !git clone --depth 1 {REPOSITORY} /content/forestgaps
+    if not REPOSITORY_URL:
+        raise SystemExit("Set REPOSITORY_URL above to your ForestGaps git URL, then run again.")
+    !git clone --depth 1 {REPOSITORY_URL} /content/forestgaps
 %cd /content/forestgaps
 !pip install -q -e ".[torch,export]"
 import torch
