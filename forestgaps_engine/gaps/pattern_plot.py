@@ -7,10 +7,12 @@ curve in solid black and the theoretical CSR curve in dashed red, against r in m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from forestgaps_engine.gaps.pattern import RipleyCurves
+from forestgaps_engine.gaps.size_plot import RENDER_LOCK
 
 
 def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = "") -> Path:
@@ -29,7 +31,14 @@ def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = ""
 
     from forestgaps_engine.files import atomic_path
 
-    # Figure without pyplot: no global state, safe inside a QGIS task thread.
+    with RENDER_LOCK:
+        _draw(target, curves, title, Figure, FigureCanvasAgg, atomic_path)
+    return Path(target)
+
+
+def _draw(target: str | Path, curves: RipleyCurves, title: str, Figure: Any,  # noqa: N803
+          FigureCanvasAgg: Any, atomic_path: Any) -> None:  # noqa: N803  # fmt: skip
+    # A Figure without pyplot: no global figure registry to leak or share.
     figure = Figure(figsize=(10.0, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     panels = (
@@ -54,4 +63,3 @@ def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = ""
     figure.tight_layout()
     with atomic_path(target) as temp_path:
         figure.savefig(temp_path, format="png")
-    return Path(target)

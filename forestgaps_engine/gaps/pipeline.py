@@ -28,6 +28,7 @@ from forestgaps_engine.files import (
 )
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
+from forestgaps_engine.gaps.size_plot import write_size_frequency_plot
 from forestgaps_engine.gaps.stats import GapStats, gap_stats, write_stats_csv
 from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
@@ -51,6 +52,7 @@ class ThresholdResult:
     raster_path: Path
     stats_path: Path
     gpkg_path: Path
+    size_plot_path: Path | None = None
 
     @property
     def label(self) -> str:
@@ -71,6 +73,7 @@ class ThresholdResult:
                 "raster": self.raster_path.name,
                 "stats": self.stats_path.name,
                 "gpkg": self.gpkg_path.name,
+                "size_frequency": self.size_plot_path.name if self.size_plot_path else None,
             },
         }
 
@@ -89,7 +92,12 @@ class GapsResult:
 
     def outputs(self) -> list[Path]:
         """Every file written, summary last."""
-        files = [p for t in self.thresholds for p in (t.raster_path, t.stats_path, t.gpkg_path)]
+        files = [
+            p
+            for t in self.thresholds
+            for p in (t.raster_path, t.stats_path, t.gpkg_path, t.size_plot_path)
+            if p is not None
+        ]
         return files + [self.summary_path]
 
 
@@ -248,6 +256,11 @@ def _run_threshold(
     reporter.report(0.5, f"{label}: polygons")
     written.append(_write_gap_polygons(gpkg_path, f"gaps_{label}", labels, stats, grid))
     areas = stats.gap_area
+    reporter.report(0.9, f"{label}: size-frequency plot")
+    size_plot_path = out / f"size_frequency_{label}.png"
+    written.append(
+        write_size_frequency_plot(size_plot_path, areas, f"Gap size-frequency, {threshold_m:g} m")
+    )
     total_m2 = float(areas.sum())
     result = ThresholdResult(
         threshold_m=threshold_m,
@@ -260,6 +273,7 @@ def _run_threshold(
         raster_path=raster_path,
         stats_path=stats_path,
         gpkg_path=gpkg_path,
+        size_plot_path=size_plot_path,
     )
     logger.info("%s: %d gaps, %.0f m2 (%.1f%%)", label, result.n_gaps, total_m2,
                 100 * result.gap_fraction)  # fmt: skip

@@ -9,11 +9,16 @@ area (the width of one size step) and ``n`` the number of gaps.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
+
+# Matplotlib is not thread-safe (its mathtext parser for log tick labels fails when two
+# threads draw at once, as in the service): every ForestGaps plot draws under this lock.
+RENDER_LOCK = threading.Lock()
 
 
 def size_frequencies(areas_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,14 +47,20 @@ def write_size_frequency_plot(
     Returns:
         ``target``.
     """
+    areas = np.asarray(areas_m2, dtype=np.float64).ravel()
+    with RENDER_LOCK:
+        _draw(target, areas, title)
+    return Path(target)
+
+
+def _draw(target: str | Path, areas: np.ndarray, title: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from scipy import special
 
     from forestgaps_engine.files import atomic_path
 
-    areas = np.asarray(areas_m2, dtype=np.float64).ravel()
-    # Figure without pyplot: no global state, safe inside a QGIS task thread.
+    # A Figure without pyplot: no global figure registry to leak or share.
     figure = Figure(figsize=(6.0, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
@@ -80,4 +91,3 @@ def write_size_frequency_plot(
     figure.tight_layout()
     with atomic_path(target) as temp_path:
         figure.savefig(temp_path, format="png")
-    return Path(target)

@@ -212,6 +212,7 @@ def predict(
         InferenceError: prediction or writing failed.
         CancelledError: ``cancel()`` returned True.
     """
+    from forestgaps_engine.gaps.size_plot import write_size_frequency_plot
     from forestgaps_engine.inference.backends import create_backend
     from forestgaps_engine.inference.model_source import as_inference_model
     from forestgaps_engine.inference.polygons import write_gap_polygons
@@ -381,6 +382,14 @@ def predict(
                             gaps_path, gaps, statistics, threshold, config.postprocess_threads
                         )
                     finished.append(gaps_path)
+                    size_plot_path = out / f"size_frequency_{labels[index]}.png"
+                    with _timed(timings_s, "postprocess_size_plot"):
+                        write_size_frequency_plot(
+                            size_plot_path,
+                            statistics.area_m2,
+                            f"Gap size-frequency, {threshold:g} m",
+                        )
+                    finished.append(size_plot_path)
                 results.append(
                     ThresholdResult(
                         threshold_m=threshold,

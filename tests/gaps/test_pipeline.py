@@ -31,6 +31,7 @@ def test_outputs_per_threshold_and_summary(small_chm: Path, tmp_path: Path) -> N
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["summary.json"]
         + [f"gaps_{t}{s}" for t in ("t5", "t10") for s in (".tif", "_stats.csv", ".gpkg")]
+        + [f"size_frequency_{t}.png" for t in ("t5", "t10")]
     )
     with rasterio.open(out / "gaps_t10.tif") as dataset:
         labels = dataset.read(1)

@@ -94,8 +94,11 @@ def shown_layers(dsm_name: str) -> list[tuple[str, str, Any, str]]:
 
 
 def output_names(folder: Path) -> list[str]:
-    """Files a run wrote (QGIS adds ``.aux.xml`` statistics when it draws a raster)."""
-    return sorted(path.name for path in folder.iterdir() if not path.name.endswith(".aux.xml"))
+    """Files a run wrote that layers come from (QGIS adds ``.aux.xml`` statistics when it
+    draws a raster; the size-frequency PNG is a local picture the server does not send)."""
+    return sorted(
+        path.name for path in folder.iterdir() if not path.name.endswith((".aux.xml", ".png"))
+    )
 
 
 def read_mask(path: Path) -> Any:
