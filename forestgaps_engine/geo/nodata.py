@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -109,3 +110,41 @@ def warn_undeclared(source: str, raw: np.ndarray, cells: np.ndarray, key: int = 
         f"{float(found[0]):g}",
         source,
     )
+
+
+def is_undeclared_fill_possible(dataset: Any) -> bool:
+    """Whether an open rasterio dataset declares no nodata and no other mask."""
+    from rasterio.enums import MaskFlags
+
+    return dataset.nodata is None and dataset.mask_flag_enums[0] == [MaskFlags.all_valid]
+
+
+def warn_if_fill_found(dataset: Any, max_rows_px: int = 64) -> None:
+    """Warn about fill values on the border rows and columns of an open dataset.
+
+    For reads that do not see the raw cells (a warped view declares the fill as its
+    nodata): the edges are where an irregular footprint's fill shows, and reading them
+    costs four thin windows, not the raster.
+    """
+    from rasterio.windows import Window
+
+    height_px, width_px = dataset.height, dataset.width
+    rows = min(max_rows_px, height_px)
+    cols = min(max_rows_px, width_px)
+    windows = (
+        Window(0, 0, width_px, rows),
+        Window(0, height_px - rows, width_px, rows),
+        Window(0, 0, cols, height_px),
+        Window(width_px - cols, 0, cols, height_px),
+    )
+    from rasterio.errors import RasterioIOError
+
+    for window in windows:
+        try:
+            raw = dataset.read(1, window=window)
+        except RasterioIOError:
+            return  # a damaged file is reported by the read that needs the cells
+        cells = sentinel_cells(raw)
+        if cells is not None:
+            warn_undeclared(dataset.name, raw, cells, key=id(dataset))
+            return

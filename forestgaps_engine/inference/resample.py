@@ -17,6 +17,11 @@ from typing import Any
 
 from forestgaps_engine.geo.crs import is_geographic
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.nodata import (
+    SENTINEL_MAX_M,
+    is_undeclared_fill_possible,
+    warn_if_fill_found,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,5 +160,9 @@ def view_on_grid(
         options["src_crs"] = source_grid.crs
     if dataset.nodata is not None:
         options["nodata"] = dataset.nodata
+    elif is_undeclared_fill_possible(dataset):
+        # -9999 fill a file does not declare must not be blended into heights (geo.nodata).
+        options["src_nodata"] = options["nodata"] = SENTINEL_MAX_M
+        warn_if_fill_found(dataset)
     with WarpedVRT(dataset, **options) as vrt:
         yield vrt

@@ -138,3 +138,17 @@ def test_dsm_given_as_chm_is_named_a_dsm(tmp_path, capsys):
     path = write_raster(tmp_path / "chm_cm.tif", chm_cm)
     assert main(["gaps-from-chm", str(path), "--threshold", "5", "--out", str(tmp_path / "c")]) == 2
     assert "centimetres" in capsys.readouterr().err
+
+
+def test_resampled_predict_does_not_blend_undeclared_fill_into_heights(tmp_path, capsys):
+    # 0.25 m cells lie outside the default model's native range: predict warps the DSM.
+    values = np.repeat(np.repeat(forest_dsm(), 2, 0), 2, 1)
+    values[:, :33] = -9999.0  # odd: fill and heights share the warped cells on its edge
+    outputs = {}
+    for name, nodata in (("u", None), ("d", -9999.0)):
+        path = write_raster(tmp_path / f"{name}.tif", values, resolution=0.25, nodata=nodata)
+        argv = ["predict", str(path), "--threshold", "5", "--backend", "torch"]
+        assert main([*argv, "--out", str(tmp_path / name)]) == 0
+        outputs[name] = _gap_masks(tmp_path / name)["gap_mask_t5.tif"]
+    np.testing.assert_array_equal(outputs["u"], outputs["d"])
+    assert capsys.readouterr().err.count("-a_nodata -9999") == 1
