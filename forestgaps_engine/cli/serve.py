@@ -30,6 +30,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="server processes, each with its own model copy (default 1)",
     )
+    parser.add_argument(
+        "--token",
+        help="bearer token clients must send (Authorization: Bearer TOKEN); default "
+        "FORESTGAPS_TOKEN; required with a --host beyond loopback. Prefer the environment "
+        "variable: a flag shows in the process list",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="NAME",
+        help="host name clients may use in Host/Origin besides loopback ones and the bound "
+        "address (repeatable; '*' for any)",
+    )
     add_config_options(parser)
     parser.set_defaults(handler=run)
 
@@ -41,14 +55,17 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     flags = {
         key: getattr(args, key)
-        for key in ("host", "port", "model", "max_upload_mb", "workers")
+        for key in ("host", "port", "model", "max_upload_mb", "workers", "token")
         if getattr(args, key) is not None
     }
+    if args.allowed_hosts:
+        flags["allowed_hosts"] = [*config.serve.allowed_hosts, *args.allowed_hosts]
     try:
         settings = config.serve.model_validate({**config.serve.model_dump(), **flags})
     except ValueError as error:
+        shown = {key: "***" if key == "token" else value for key, value in flags.items()}
         raise ConfigError(
-            f"invalid serve options {flags}: {error}",
+            f"invalid serve options {shown}: {error}",
             hint="--port lies in 1..65535, --workers >= 1, --max-upload-mb > 0.",
         ) from error
     serve(config.model_copy(update={"serve": settings}))

@@ -19,7 +19,8 @@ class ServeConfig(StrictModel):
             model when it is not installed and answers ``/predict`` with 503).
         workers: server processes, each loading its own copy of the model.
         max_upload_mb: largest accepted request body, MiB (413 beyond).
-        max_input_mpix: largest accepted raster, megapixels (413 beyond).
+        max_input_mpix: largest grid a request may need, megapixels: the uploaded raster's
+            and the one the model runs on after resampling (413 beyond).
         max_thresholds: most thresholds in one request.
         max_concurrent_predictions: predictions run at once per process; the shared model
             is not guaranteed thread-safe, so 1 unless the backend is known to be.
@@ -27,6 +28,17 @@ class ServeConfig(StrictModel):
         result_ttl_s: how long downloadable results are kept.
         geojson_crs: polygons in WGS 84 (RFC 7946) or in the input CRS.
         temp_dir: parent of the service's private working folder; None = system temp.
+        token: bearer token every request but ``GET /health`` must carry; None reads
+            ``FORESTGAPS_TOKEN``. Required to listen beyond loopback.
+        allowed_hosts: host names accepted in ``Host`` and ``Origin`` besides loopback
+            ones (and the bound address); ``*`` accepts any.
+        small_request_mpix: requests whose model grid has at most this many megapixels
+            may use a slot of their own, so they are not queued behind a large one; 0 off.
+        max_gaps_per_threshold: most gaps one threshold's grid could hold (a bound from
+            its size and min_gap_area_m2, checked before work; the engine's polygon
+            writer takes about 500 bytes a gap).
+        shutdown_timeout_s: on SIGTERM, how long running requests may finish before
+            their jobs are cancelled (abandoned ones are cancelled at once).
     """
 
     host: str = "127.0.0.1"
@@ -41,3 +53,8 @@ class ServeConfig(StrictModel):
     result_ttl_s: float = Field(default=600.0, gt=0.0)
     geojson_crs: Literal["wgs84", "input"] = "wgs84"
     temp_dir: str | None = None
+    token: str | None = None
+    allowed_hosts: list[str] = Field(default_factory=list)
+    small_request_mpix: float = Field(default=1.0, ge=0.0)
+    max_gaps_per_threshold: int = Field(default=1_000_000, ge=1)
+    shutdown_timeout_s: float = Field(default=30.0, gt=0.0)

@@ -25,21 +25,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.errors import ForestGapsError
+from forestgaps_engine.errors import CancelledError, ConfigError, ForestGapsError
+from forestgaps_engine.serve.disconnect import run_until_disconnected
 from forestgaps_engine.serve.errors import (
     Scrubber,
     ServiceError,
     from_engine_error,
     internal_error,
 )
+from forestgaps_engine.serve.geojson import make_geojson
 from forestgaps_engine.serve.metrics import ServiceMetrics, endpoint_label
 from forestgaps_engine.serve.prediction import (
+    PredictRequest,
+    check_preview_upload,
     check_upload,
     parse_predict_fields,
     remove_folder,
     run_prediction,
 )
 from forestgaps_engine.serve.results import MEDIA_TYPES
+from forestgaps_engine.serve.security import HostPolicy, RequestGuard, resolve_token
 from forestgaps_engine.serve.state import NO_MODEL_HINT, ServiceState
 from forestgaps_engine.serve.uploads import UploadedFile, UploadedForm, receive_form
 from forestgaps_engine.version import __version__
@@ -168,8 +173,14 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
 
     Raises:
         ModelError: an explicitly named model cannot be loaded.
+        ConfigError: a blank token.
     """
     config = config or ForestGapsConfig()
+    token = resolve_token(config.serve.token)
+    if token is not None and not token.strip():
+        raise ConfigError(
+            "the service token is blank", hint="Set FORESTGAPS_TOKEN (or --token) to a secret."
+        )
     state = ServiceState(model_path, config)
     augment_lock = threading.Lock()  # augment_preview seeds torch's global generator
 
@@ -180,6 +191,12 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
 
     app = FastAPI(title="ForestGaps", version=__version__, lifespan=lifespan)
     app.state.service = state
+    # Added first, so it runs inside the metrics middleware: refusals are counted too.
+    app.add_middleware(
+        RequestGuard,
+        policy=HostPolicy(config.serve.host, config.serve.allowed_hosts),
+        token=token.strip() if token is not None else None,
+    )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
 
     @app.exception_handler(ServiceError)
@@ -229,8 +246,19 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
 
     @app.get("/results/{job_id}/{name}")
     def result_file(job_id: str, name: str) -> FileResponse:
-        """A file published by a ``/predict`` answer, until it expires."""
+        """A file published by a ``/predict`` answer, until it expires.
+
+        A GeoJSON is made from its GeoPackage on the first download, then kept.
+        """
         path = state.store.lookup(job_id, name)
+        if path is None:
+            source = state.store.geojson_source(job_id, name)
+            if source is not None:
+                scrub = state.scrubber()
+                path = _guarded(
+                    lambda: make_geojson(*source, timeout_s=config.serve.queue_timeout_s),
+                    scrub,
+                )
         if path is None:
             raise ServiceError(
                 404,
@@ -245,7 +273,9 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
 
         Multipart form: ``file`` (single-band GeoTIFF, metres, with a CRS), ``thresholds``
         (``5,10``), optional ``tile_size_px``, ``overlap_px``, ``min_gap_area_m2``,
-        ``probability_cutoff``, ``geojson_crs`` (``wgs84`` or ``input``).
+        ``probability_cutoff``, ``geojson_crs`` (``wgs84`` or ``input``). Polygons are
+        links (``files.gaps_gpkg``, ``files.gaps_geojson``), never inline. A client that
+        disconnects cancels its job.
         """
         if not state.has_model:
             raise ServiceError(503, state.model.unavailable_reason, NO_MODEL_HINT)
@@ -255,29 +285,43 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
             form = await receive_form(request, folder, state.max_upload_bytes)
             upload = _single_upload(form, scrub)
             wanted = parse_predict_fields(form.fields, config.inference, config.serve)
-            body = await run_in_threadpool(
-                _guarded, lambda: _predict_blocking(upload, wanted, scrub), scrub
+            body = await run_until_disconnected(
+                request,
+                lambda cancelled: _guarded(
+                    lambda: _predict_blocking(upload, wanted, scrub, cancelled), scrub
+                ),
             )
         finally:
             await run_in_threadpool(remove_folder, folder)
         return JSONResponse(_scrubbed(body, scrub))
 
-    def _predict_blocking(upload: UploadedFile, wanted: Any, scrub: Scrubber) -> dict[str, Any]:
-        grid = check_upload(upload, config.serve.max_input_mpix)
-        with state.prediction_slot():
+    def _predict_blocking(
+        upload: UploadedFile, wanted: PredictRequest, scrub: Scrubber, cancelled: threading.Event
+    ) -> dict[str, Any]:
+        loaded = state.model.loaded
+        plan = check_upload(upload, loaded, wanted, config.serve)
+        is_small = plan.mpix <= config.serve.small_request_mpix
+        with state.prediction_slot(is_small, cancelled):
             job_id, job_folder = state.store.new_folder()
             scrub.add(job_folder, "<job>")
             try:
-                body, published, mpix = run_prediction(
-                    upload, grid, wanted, state.model.loaded, job_folder, f"/results/{job_id}"
+                body, published, geojson = run_prediction(
+                    upload,
+                    plan,
+                    wanted,
+                    loaded,
+                    job_folder,
+                    f"/results/{job_id}",
+                    cancelled.is_set,
                 )
-            except BaseException:
-                state.metrics.predictions.labels("failed").inc()
+            except BaseException as error:
+                outcome = "cancelled" if isinstance(error, CancelledError) else "failed"
+                state.metrics.predictions.labels(outcome).inc()
                 remove_folder(job_folder)
                 raise
-        state.store.publish(job_id, job_folder, published)
+        state.store.publish(job_id, job_folder, published, geojson)
         state.metrics.predictions.labels("ok").inc()
-        state.metrics.inference_mpix.inc(mpix)
+        state.metrics.inference_mpix.inc(plan.input_grid.width_px * plan.input_grid.height_px / 1e6)
         return {"job_id": job_id, "expires_in_s": config.serve.result_ttl_s, **body}
 
     @app.post("/augment", openapi_extra=AUGMENT_FORM)
@@ -310,7 +354,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
     def _augment_blocking(upload: UploadedFile, folder: Path, options: dict[str, int]) -> bytes:
         from forestgaps_engine.training.preview import augment_preview
 
-        check_upload(upload, config.serve.max_input_mpix)
+        check_preview_upload(upload, config.serve.max_input_mpix)
         target = folder / "preview.png"
         with augment_lock:
             augment_preview(upload.path, target, config.training.augmentation, **options)

@@ -1,7 +1,8 @@
 """``POST /predict`` behind the HTTP layer: form fields -> checked upload -> ``predict`` -> JSON.
 
 Everything here is blocking (rasterio, torch) and runs in a worker thread; the model is
-shared by every request, so the prediction itself runs under the service's slot semaphore.
+shared by every request, so the prediction itself runs under one of the service's slots.
+The answer holds figures and download links, never polygons: those stay in files.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import logging
 import math
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import ValidationError
 
 from forestgaps_engine.config.inference import InferenceConfig
@@ -22,6 +23,14 @@ from forestgaps_engine.config.serve import ServeConfig
 from forestgaps_engine.errors import CRSMismatchError, InvalidDataFormatError
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.serve.errors import ServiceError
+from forestgaps_engine.serve.geojson import geojson_name, ogr2ogr_path
+from forestgaps_engine.serve.limits import (
+    RequestPlan,
+    check_gap_count,
+    check_grid_size,
+    check_readable,
+    plan_request,
+)
 from forestgaps_engine.serve.uploads import UploadedFile
 
 logger = logging.getLogger(__name__)
@@ -118,13 +127,40 @@ def parse_predict_fields(
     return PredictRequest(thresholds_m, merged, geojson_crs)  # type: ignore[arg-type]
 
 
-def check_upload(upload: UploadedFile, max_input_mpix: float) -> Grid:
-    """The grid of an uploaded DSM, after checking it is a single-band GeoTIFF with a CRS.
+def check_upload(
+    upload: UploadedFile, loaded: Any, request: PredictRequest, serve: ServeConfig
+) -> RequestPlan:
+    """The grids a prediction of ``upload`` will use, after every check that needs no work.
+
+    In order: a single-band GeoTIFF with a CRS; the grid the model runs on and the input
+    grid within ``serve.max_input_mpix``; the gaps a threshold could hold within
+    ``serve.max_gaps_per_threshold``; then every cell decoded once (a truncated file).
 
     Raises:
-        InvalidDataFormatError: not a raster, not a GeoTIFF, several bands.
+        InvalidDataFormatError: not a raster, not a GeoTIFF, several bands, unreadable.
         CRSMismatchError: no CRS.
-        ServiceError: 413 when the raster has more than ``max_input_mpix`` megapixels.
+        ServiceError: 413 over a limit.
+    """
+    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
+
+    check_geotiff(upload)
+    with open_single_band(upload.path) as dataset:
+        grid = grid_of(dataset)
+        plan = plan_request(grid, loaded.card, request.inference, upload.name)
+        check_grid_size(plan, upload.name, serve.max_input_mpix)
+        check_gap_count(
+            plan, upload.name, request.inference.min_gap_area_m2, serve.max_gaps_per_threshold
+        )
+        check_readable(dataset, upload.name)
+    return plan
+
+
+def check_geotiff(upload: UploadedFile) -> Grid:
+    """The grid of an uploaded raster, after checking it is a single-band GeoTIFF with a CRS.
+
+    Raises:
+        InvalidDataFormatError: empty, not a raster, not a GeoTIFF, several bands.
+        CRSMismatchError: no CRS.
     """
     from forestgaps_engine.geo.raster_io import grid_of, open_single_band
 
@@ -143,72 +179,61 @@ def check_upload(upload: UploadedFile, max_input_mpix: float) -> Grid:
                 f"{upload.name}: the raster has no CRS",
                 hint="Assign it, e.g. gdal_edit.py -a_srs EPSG:2154 dsm.tif, and upload again.",
             )
-        grid = grid_of(dataset)
-    mpix = grid.width_px * grid.height_px / 1e6
-    if mpix > max_input_mpix:
-        raise ServiceError(
-            413,
-            f"{upload.name}: {grid.width_px} x {grid.height_px} px ({mpix:.1f} MPix) exceeds "
-            f"the {max_input_mpix:g} MPix limit",
-            "Clip the raster into smaller parts, or raise serve.max_input_mpix.",
-        )
-    return grid
+        return grid_of(dataset)
 
 
-def gaps_geojson(mask_path: Path, threshold_m: float, to_wgs84: bool) -> dict[str, Any]:
-    """The gaps of a ``gap_mask`` raster as a GeoJSON FeatureCollection.
+def check_preview_upload(upload: UploadedFile, max_input_mpix: float) -> None:
+    """``/augment``: a single-band GeoTIFF with a CRS, within the pixel limit, readable.
 
-    Gaps are numbered as the engine numbers them (8-connected, row-major), so ``gap_id``
-    matches the GeoPackage; ``area_m2`` and ``perimeter_m`` only for metric CRSs.
+    Raises:
+        InvalidDataFormatError, CRSMismatchError: as ``check_geotiff``, or unreadable.
+        ServiceError: 413 over ``max_input_mpix``.
     """
-    import rasterio
+    from forestgaps_engine.geo.raster_io import open_single_band
 
-    from forestgaps_engine.gaps.detector import label_gaps
-    from forestgaps_engine.geo.crs import is_geographic
-    from forestgaps_engine.geo.gpkg import FieldSpec, geojson_feature_collection
-    from forestgaps_engine.geo.raster_io import grid_of
-    from forestgaps_engine.geo.vectorize import gap_features
-    from forestgaps_engine.inference.cut import MASK_GAP
-
-    with rasterio.open(mask_path) as dataset:
-        mask = dataset.read(1)
-        grid = grid_of(dataset)
-    pseudo_height = np.where(mask == MASK_GAP, np.float32(0.0), np.float32(1.0))
-    ids = label_gaps(pseudo_height, 0.5, grid.cell_area_m2, 0.0, float("inf"))
-    n_gaps = int(ids.max(initial=0))
-    features = gap_features(ids, grid, {"threshold_m": np.full(n_gaps, float(threshold_m))})
-    fields = [FieldSpec("gap_id", "INTEGER"), FieldSpec("threshold_m", "REAL")]
-    if not is_geographic(grid.crs):
-        fields += [FieldSpec("area_m2", "REAL"), FieldSpec("perimeter_m", "REAL")]
-    return geojson_feature_collection(features, fields, grid.crs, to_wgs84=to_wgs84)
+    grid = check_geotiff(upload)
+    plan = RequestPlan(grid, grid, grid)
+    check_grid_size(plan, upload.name, max_input_mpix)
+    with open_single_band(upload.path) as dataset:
+        check_readable(dataset, upload.name)
 
 
 def run_prediction(
     upload: UploadedFile,
-    grid: Grid,
+    plan: RequestPlan,
     request: PredictRequest,
     loaded: Any,
     job_folder: Path,
     results_base_url: str,
-) -> tuple[dict[str, Any], dict[str, Path], float]:
+    cancel: Callable[[], bool],
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, tuple[str, bool]]]:
     """Predict the upload into ``job_folder`` and build the JSON answer.
+
+    Polygons stay in the GeoPackages ``predict`` writes; the answer links them, and a
+    GeoJSON made from each on its first download (``serve.geojson``).
 
     Args:
         upload: the DSM, already checked.
-        grid: its grid (from ``check_upload``).
+        plan: its grids (from ``check_upload``).
         request: thresholds and options.
         loaded: the service's ``LoadedModel``.
         job_folder: private folder for the outputs (kept for downloads).
         results_base_url: ``/results/{job_id}`` prefix of the download links.
+        cancel: returns True to stop (the client left, the server stops).
 
     Returns:
-        (response body, published name -> file, input megapixels).
+        (response body, published name -> file, GeoJSON name -> (GeoPackage name, WGS 84)).
     """
     from forestgaps_engine.inference.api import predict
 
-    result = predict(upload.path, request.thresholds_m, loaded, job_folder, request.inference)
+    grid = plan.input_grid
+    result = predict(
+        upload.path, request.thresholds_m, loaded, job_folder, request.inference, cancel=cancel
+    )
     to_wgs84 = request.geojson_crs == "wgs84"
+    has_geojson = ogr2ogr_path() is not None
     published: dict[str, Path] = {}
+    geojson: dict[str, tuple[str, bool]] = {}
     thresholds = []
     for item in result.thresholds:
         files = {}
@@ -219,6 +244,10 @@ def run_prediction(
         ):
             published[path.name] = path
             files[kind] = f"{results_base_url}/{path.name}"
+        if has_geojson:
+            name = geojson_name(item.gaps_path.name)
+            geojson[name] = (item.gaps_path.name, to_wgs84)
+            files["gaps_geojson"] = f"{results_base_url}/{name}"
         thresholds.append(
             {
                 "threshold_m": item.threshold_m,
@@ -226,7 +255,6 @@ def run_prediction(
                 "total_gap_area_m2": item.total_gap_area_m2,
                 "gap_fraction": item.gap_fraction,
                 "files": files,
-                "gaps": gaps_geojson(item.mask_path, item.threshold_m, to_wgs84),
             }
         )
     summary = dict(result.summary)
@@ -241,6 +269,11 @@ def run_prediction(
         for t in request.thresholds_m
         if high_m > 0 and not low_m <= t <= high_m
     ]
+    if not has_geojson:
+        warnings.append(
+            "GeoJSON is not offered: GDAL's ogr2ogr is not installed on the server; "
+            "the polygons are in the GeoPackages (files.gaps_gpkg)"
+        )
     body = {
         "input": {
             "name": upload.name,
@@ -254,7 +287,7 @@ def run_prediction(
         "warnings": warnings,
         "summary": summary,
     }
-    return body, published, grid.width_px * grid.height_px / 1e6
+    return body, published, geojson
 
 
 def remove_folder(folder: Path) -> None:

@@ -23,6 +23,7 @@ MEDIA_TYPES = {
     ".tif": "image/tiff",
     ".gpkg": "application/geopackage+sqlite3",
     ".json": "application/json",
+    ".geojson": "application/geo+json",
 }
 
 
@@ -52,11 +53,26 @@ class ResultStore:
         folder.mkdir(mode=0o700)
         return job_id, folder
 
-    def publish(self, job_id: str, folder: Path, files: dict[str, Path]) -> None:
-        """Make ``files`` (inside ``folder``) downloadable until the expiry."""
+    def publish(
+        self,
+        job_id: str,
+        folder: Path,
+        files: dict[str, Path],
+        geojson: dict[str, tuple[str, bool]] | None = None,
+    ) -> None:
+        """Make ``files`` (inside ``folder``) downloadable until the expiry.
+
+        Args:
+            job_id: the job's id.
+            folder: its folder.
+            files: published name -> file inside ``folder``.
+            geojson: GeoJSON names made on first download -> (published GeoPackage name,
+                whether in WGS 84).
+        """
         manifest = {
             "expires_at_s": time.time() + self.ttl_s,
             "files": {name: path.relative_to(folder).as_posix() for name, path in files.items()},
+            "geojson": {name: list(source) for name, source in (geojson or {}).items()},
         }
         write_json_atomic(folder / MANIFEST_FILE, manifest)
 
@@ -78,6 +94,20 @@ class ResultStore:
         relative = manifest["files"].get(name)
         path = folder / relative if relative else None
         return path if path is not None and path.is_file() else None
+
+    def geojson_source(self, job_id: str, name: str) -> tuple[Path, Path, bool] | None:
+        """(GeoPackage, GeoJSON to make, in WGS 84) for a GeoJSON ``name`` of ``job_id``."""
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        folder = self.root / job_id
+        manifest = self._manifest(folder)
+        if manifest is None or manifest["expires_at_s"] <= time.time():
+            return None
+        entry = manifest.get("geojson", {}).get(name)
+        source = self.lookup(job_id, entry[0]) if entry else None
+        if source is None:
+            return None
+        return source, source.with_name(name), bool(entry[1])
 
     def purge_expired(self) -> int:
         """Delete expired jobs (folders without a manifest are still running); returns how many."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.serve.security import TOKEN_ENV, is_loopback, resolve_token
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,25 @@ def app_from_environment() -> Any:
     return create_app(config.serve.model, config)
 
 
+def check_exposure(host: str, token: str | None) -> None:
+    """Refuse to listen beyond loopback without a token, or with a blank one.
+
+    Raises:
+        ConfigError: a non-loopback ``host`` and no token, or a blank token.
+    """
+    if token is not None and not token.strip():
+        raise ConfigError(
+            f"the service token is blank ({TOKEN_ENV} or --token)",
+            hint=f"Set {TOKEN_ENV} to a secret, e.g. {TOKEN_ENV}=$(openssl rand -hex 32).",
+        )
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"--host {host} serves beyond this machine, which needs a token",
+            hint=f"Set {TOKEN_ENV} (or --token) to a secret that clients send as "
+            "Authorization: Bearer <token>, or keep --host 127.0.0.1.",
+        )
+
+
 def serve(config: ForestGapsConfig | None = None) -> None:
     """Serve until interrupted, on ``config.serve.host:port`` with ``config.serve.model``.
 
@@ -50,22 +70,24 @@ def serve(config: ForestGapsConfig | None = None) -> None:
         config: whole config (``serve`` section: host, port, model, workers, limits).
 
     Raises:
-        ConfigError: the serve extra is not installed.
+        ConfigError: the serve extra is not installed; a non-loopback host without a
+            token.
         ModelError: an explicitly named model cannot be loaded (single-worker mode fails
             before listening; with several workers each worker fails at its start).
     """
+    config = config or ForestGapsConfig()
+    check_exposure(config.serve.host, resolve_token(config.serve.token))
     _require_serve_extra()
     import uvicorn
 
-    config = config or ForestGapsConfig()
     settings = config.serve
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        logger.warning(
-            "listening on %s: the service has no authentication; put it behind a proxy "
-            "that authenticates clients if the network is not trusted",
-            settings.host,
-        )
-    common = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    common = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        # Connected clients get this long to receive their answer; then jobs are cancelled.
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_timeout_s)),
+    }
     if settings.workers == 1:
         from forestgaps_engine.serve.app import create_app
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.errors import ModelError
+from forestgaps_engine.errors import CancelledError, ModelError
 from forestgaps_engine.serve.errors import HIDDEN_PATH, Scrubber, ServiceError
 from forestgaps_engine.serve.metrics import ServiceMetrics
 from forestgaps_engine.serve.results import ResultStore
@@ -23,6 +24,7 @@ from forestgaps_engine.serve.results import ResultStore
 logger = logging.getLogger(__name__)
 
 SHARED_RESULTS_ENV = "FORESTGAPS_SERVE_SHARED_RESULTS"
+SLOT_POLL_S = 0.05
 NO_MODEL_HINT = (
     "Start the service with --model PATH (a folder written by `forestgaps train`), "
     "or install the bundled default model."
@@ -100,6 +102,7 @@ class ServiceState:
         self.metrics = ServiceMetrics()
         self.max_upload_bytes = int(config.serve.max_upload_mb * 2**20)
         self._slots = threading.BoundedSemaphore(config.serve.max_concurrent_predictions)
+        self._small_slots = threading.BoundedSemaphore(1)
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.root), True)
 
     @property
@@ -121,27 +124,49 @@ class ServiceState:
         return Path(tempfile.mkdtemp(dir=self.root / "requests"))
 
     @contextmanager
-    def prediction_slot(self) -> Any:
-        """Hold one prediction slot (blocking, in a worker thread); 503 after the timeout."""
+    def prediction_slot(self, is_small: bool, cancelled: threading.Event) -> Any:
+        """Hold one prediction slot (blocking, in a worker thread); 503 after the timeout.
+
+        A small request (``serve.small_request_mpix``) takes a small slot or a general one,
+        whichever frees first, so it never queues behind a large prediction alone.
+
+        Raises:
+            ServiceError: 503 when no slot frees within ``serve.queue_timeout_s``.
+            CancelledError: ``cancelled`` was set while waiting (the client left).
+        """
+        pools = [self._small_slots, self._slots] if is_small else [self._slots]
         self.metrics.waiting.inc()
         try:
-            acquired = self._slots.acquire(timeout=self.config.serve.queue_timeout_s)
+            held = self._acquire_any(pools, cancelled)
         finally:
             self.metrics.waiting.dec()
-        if not acquired:
-            raise ServiceError(
-                503,
-                f"the service is busy: no prediction slot freed within "
-                f"{self.config.serve.queue_timeout_s:g} s",
-                "Retry later, or run more workers (--workers).",
-                headers={"Retry-After": "30"},
-            )
         self.metrics.in_progress.inc()
         try:
             yield
         finally:
             self.metrics.in_progress.dec()
-            self._slots.release()
+            held.release()
+
+    def _acquire_any(
+        self, pools: list[threading.BoundedSemaphore], cancelled: threading.Event
+    ) -> threading.BoundedSemaphore:
+        deadline = time.monotonic() + self.config.serve.queue_timeout_s
+        while True:
+            for pool in pools:
+                if pool.acquire(blocking=False):
+                    return pool
+            if cancelled.is_set():
+                raise CancelledError("the client closed the connection while queued")
+            if time.monotonic() >= deadline:
+                raise ServiceError(
+                    503,
+                    f"the service is busy: no prediction slot freed within "
+                    f"{self.config.serve.queue_timeout_s:g} s",
+                    "Retry later, or run more workers (--workers).",
+                    headers={"Retry-After": "30"},
+                )
+            # Polled rather than waited on: a request may wait on two pools at once.
+            time.sleep(SLOT_POLL_S)
 
     def close(self) -> None:
         """Remove uploads and results."""

@@ -52,6 +52,14 @@ def write_dsm(
     return path
 
 
+def vertices(geometry: dict) -> np.ndarray:
+    """(n, 2) coordinates of every ring of a GeoJSON Polygon or MultiPolygon."""
+    polygons = geometry["coordinates"]
+    if geometry["type"] == "Polygon":
+        polygons = [polygons]
+    return np.concatenate([np.asarray(ring) for polygon in polygons for ring in polygon])
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded random-init U-Net (8 channels, depth 2) saved with save_model."""
@@ -84,11 +92,21 @@ def service_config(tmp_path: Path) -> ForestGapsConfig:
     )
 
 
+# The service answers loopback Host names only (unless told otherwise); TestClient's
+# default Host, "testserver", is refused like any other name.
+LOCAL_URL = "http://127.0.0.1:8000"
+
+
+def local_client(app: object, **kwargs: object) -> TestClient:
+    """A TestClient that calls the app as http://127.0.0.1:8000."""
+    return TestClient(app, base_url=LOCAL_URL, **kwargs)
+
+
 @pytest.fixture
 def client(tiny_model_dir: Path, service_config: ForestGapsConfig) -> Iterator[TestClient]:
     from forestgaps_engine.serve import create_app
 
-    with TestClient(create_app(tiny_model_dir, service_config)) as test_client:
+    with local_client(create_app(tiny_model_dir, service_config)) as test_client:
         yield test_client
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.serve import create_app
-from tests.serve.conftest import TestClient, write_dsm
+from tests.serve.conftest import local_client, write_dsm
 
 
 def post(client, content: bytes, name: str = "plot.tif", **fields: str):  # noqa: ANN001, ANN201
@@ -105,7 +105,7 @@ def test_raster_over_the_pixel_limit_is_413(tiny_model_dir, service_config, dsm:
     config = service_config.model_copy(
         update={"serve": service_config.serve.model_copy(update={"max_input_mpix": 0.001})}
     )
-    with TestClient(create_app(tiny_model_dir, config)) as client:
+    with local_client(create_app(tiny_model_dir, config)) as client:
         assert_json_error(post(client, dsm.read_bytes(), thresholds="5"), 413, "MPix")
 
 
@@ -143,7 +143,7 @@ def test_no_server_path_in_any_response(
 def test_temp_files_are_removed_after_each_request_and_at_shutdown(
     tiny_model_dir, service_config, dsm: Path
 ) -> None:
-    with TestClient(create_app(tiny_model_dir, service_config)) as client:
+    with local_client(create_app(tiny_model_dir, service_config)) as client:
         root = client.app.state.service.root
         assert post(client, dsm.read_bytes(), thresholds="5").status_code == 200
         assert post(client, b"junk", thresholds="5").status_code == 400
@@ -158,7 +158,7 @@ def test_results_expire(tiny_model_dir, service_config, dsm: Path) -> None:
     config = service_config.model_copy(
         update={"serve": service_config.serve.model_copy(update={"result_ttl_s": 0.05})}
     )
-    with TestClient(create_app(tiny_model_dir, config)) as client:
+    with local_client(create_app(tiny_model_dir, config)) as client:
         url = post(client, dsm.read_bytes(), thresholds="5").json()["thresholds"][0]["files"]
         import time
 
@@ -173,7 +173,7 @@ def test_without_a_model_the_service_starts_and_predict_is_503(
     from forestgaps_engine.models import card
 
     monkeypatch.setattr(card, "DEFAULT_MODEL_DIR", tmp_path / "no-default-model")
-    with TestClient(create_app(None, service_config)) as client:
+    with local_client(create_app(None, service_config)) as client:
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["model_loaded"] is False
         assert "no model" in health["detail"]
@@ -186,3 +186,23 @@ def test_without_a_model_the_service_starts_and_predict_is_503(
 def test_an_explicit_bad_model_fails_at_startup(service_config, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="model not found"):
         create_app(tmp_path / "missing-model", service_config)
+
+
+def test_a_truncated_geotiff_is_400_with_the_reason(client, tmp_path: Path) -> None:
+    # Tiled and compressed, as most DSMs are: the header survives, the last tiles do not.
+    import rasterio
+
+    path = write_dsm(tmp_path / "whole.tif", size_px=96)
+    with rasterio.open(path) as source:
+        profile = {**source.profile, "tiled": True, "blockxsize": 32, "blockysize": 32}
+        with rasterio.open(tmp_path / "tiled.tif", "w", **profile) as target:
+            target.write(source.read())
+    content = (tmp_path / "tiled.tif").read_bytes()
+    body = assert_json_error(
+        post(client, content[: len(content) * 2 // 3], "cut.tif", thresholds="5"), 400
+    )
+    assert body["error"].startswith("cut.tif: ")
+    assert "truncated" in body["error"]
+    # Refused before any work: no prediction slot taken, no prediction failed.
+    metrics = client.get("/metrics").text
+    assert 'forestgaps_predictions_total{outcome="failed"}' not in metrics

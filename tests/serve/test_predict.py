@@ -12,6 +12,7 @@ import rasterio
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.inference.api import predict
+from tests.serve.conftest import vertices
 
 
 def post_dsm(client, path: Path, **fields: str):  # noqa: ANN001, ANN201 - test helper
@@ -59,11 +60,11 @@ def test_round_trip_matches_a_direct_predict_call(
             assert (dataset.height, dataset.width) == (48, 48)
             with rasterio.open(expected.mask_path) as reference:
                 np.testing.assert_array_equal(dataset.read(1), reference.read(1))
-        gaps = json.loads(json.dumps(served["gaps"]))
+        gaps = json.loads(client.get(served["files"]["gaps_geojson"]).content)
         assert gaps["type"] == "FeatureCollection"
         assert len(gaps["features"]) == expected.n_gaps
         for feature in gaps["features"]:
-            lon, lat = np.asarray(feature["geometry"]["coordinates"][0][0]).mean(axis=0)
+            lon, lat = vertices(feature["geometry"]).mean(axis=0)
             assert -5 < lon < 10 and 40 < lat < 52  # EPSG:2154 around (650000, 6860000)
     assert any(t["n_gaps"] > 0 for t in body["thresholds"])
     assert body["summary"]["dsm"] == "plot.tif"
@@ -74,12 +75,12 @@ def test_geojson_in_the_input_crs_has_areas(client, dsm: Path, cutoff: str) -> N
     response = post_dsm(client, dsm, thresholds="5", probability_cutoff=cutoff, geojson_crs="input")
     body = response.json()
     assert body["geojson_crs"] == "EPSG:2154"
-    gaps = body["thresholds"][0]["gaps"]
+    gaps = client.get(body["thresholds"][0]["files"]["gaps_geojson"]).json()
     assert gaps["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::2154"
     area_m2 = sum(feature["properties"]["area_m2"] for feature in gaps["features"])
     assert area_m2 == pytest.approx(body["thresholds"][0]["total_gap_area_m2"])
     for feature in gaps["features"]:
-        x, y = np.asarray(feature["geometry"]["coordinates"][0][0]).T
+        x, y = vertices(feature["geometry"]).T
         assert (650000 <= x).all() and (x <= 650048).all()
         assert (6859952 <= y).all() and (y <= 6860000).all()
 
@@ -104,7 +105,7 @@ def test_concurrent_requests_all_succeed_with_identical_results(
         assert response.status_code == 200, response.text
         body = response.json()
         mask = client.get(body["thresholds"][0]["files"]["mask"]).content
-        figures = [(t["n_gaps"], t["total_gap_area_m2"], t["gaps"]) for t in body["thresholds"]]
+        figures = [(t["n_gaps"], t["total_gap_area_m2"]) for t in body["thresholds"]]
         return figures, mask
 
     with ThreadPoolExecutor(4) as pool:
