@@ -1,8 +1,10 @@
 """Temporary ``.partial`` files and folders: named after their owner, tracked, swept.
 
-Every temporary output is named ``.{stem}.{pid}-{token}.partial{suffix}`` beside its
-target: the PID says which process owns it, so a later run can tell the leftovers of a
-killed run (owner gone) from a writer still at work. Live ones are kept in a registry so
+Every temporary output is named ``.{stem}.{host}.{pid}-{token}.partial{suffix}`` beside its
+target: the host and PID say which process owns it, so a later run can tell the leftovers of
+a killed run (owner gone) from a writer still at work. A PID means nothing on another
+machine, so on a folder shared between machines (a cluster's file system) another host's
+names are treated like names without an owner: removed only once old. Live ones are kept in a registry so
 that a signal handler, or the CLI on its way out, can remove whatever is still on disk.
 """
 
@@ -12,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -22,8 +25,11 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 PARTIAL_MARK = ".partial"
-# .{stem}.{pid}-{token}.partial{anything}: a file, its sidecars (-journal, .aux.xml), a folder.
-_OWNED_NAME = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>\d+)-(?P<token>[A-Za-z0-9_]+)\.partial")
+# .{stem}.{host}.{pid}-{token}.partial{anything}: a file, its sidecars (-journal, .aux.xml),
+# a folder.
+_OWNED_NAME = re.compile(
+    r"^\.(?P<stem>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[A-Za-z0-9_]+)\.partial"
+)
 # Names written before the PID was embedded: no owner to ask, so only old ones go.
 _UNOWNED_NAMES = (
     re.compile(r"^\..+\.[a-z0-9_]{8}\.partial"),  # mkstemp of atomic_path
@@ -39,9 +45,14 @@ _live_paths: set[Path] = set()
 _swept_folders: set[Path] = set()
 
 
+def host_label() -> str:
+    """This machine's name as it appears in temporary names (letters, digits, hyphens)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
+
+
 def partial_prefix(stem: str) -> str:
     """The start of every temporary name this process makes for ``stem``."""
-    return f".{stem}.{os.getpid()}-"
+    return f".{stem}.{host_label()}.{os.getpid()}-"
 
 
 def register(path: Path) -> None:
@@ -138,10 +149,12 @@ def _owner_alive(pid: int, mtime_s: float) -> bool:
 def stale_partials(folder: Path, now_s: float | None = None) -> list[Path]:
     """The temporary files and folders in ``folder`` whose writer is gone.
 
-    Owned names: the PID is dead, or was reused by a process younger than the file.
-    Names without a PID (older versions): last written more than ``UNOWNED_MAX_AGE_S`` ago.
+    Owned names of this host: the PID is dead, or was reused by a process younger than
+    the file. Names of another host, or without a PID (older versions): last written more
+    than ``UNOWNED_MAX_AGE_S`` ago.
     """
     now_s = time.time() if now_s is None else now_s
+    this_host = host_label()
     stale = []
     try:
         entries = list(os.scandir(folder))
@@ -155,11 +168,11 @@ def stale_partials(folder: Path, now_s: float | None = None) -> list[Path]:
         except OSError:
             continue
         owned = _OWNED_NAME.match(entry.name)
-        if owned:
+        if owned and owned["host"] == this_host:
             pid = int(owned["pid"])
             if pid != os.getpid() and not _owner_alive(pid, mtime_s):
                 stale.append(Path(entry.path))
-        elif any(p.match(entry.name) for p in _UNOWNED_NAMES):
+        elif owned or any(p.match(entry.name) for p in _UNOWNED_NAMES):
             if now_s - mtime_s > UNOWNED_MAX_AGE_S:
                 stale.append(Path(entry.path))
     return sorted(stale)

@@ -71,20 +71,24 @@ def test_a_later_run_removes_the_leftovers_of_dead_runs_only(tmp_path: Path) -> 
     out = tmp_path / "syn"
     out.mkdir()
     gone = dead_pid()
-    stale_file = out / f".dsm.{gone}-abcd1234.partial.tif"
+    host = partials.host_label()
+    stale_file = out / f".dsm.{host}.{gone}-abcd1234.partial.tif"
     stale_file.write_bytes(b"half a raster")
-    stale_dir = out / f".forestgaps-cut.{gone}-abcd1234.partial"
+    stale_dir = out / f".forestgaps-cut.{host}.{gone}-abcd1234.partial"
     stale_dir.mkdir()
     (stale_dir / "cut_t5.tif").write_bytes(b"x")
     # Owned by a live process (this one): another run may be writing it.
-    live = out / f".chm.{os.getpid()}-abcd1234.partial.tif"
+    live = out / f".chm.{host}.{os.getpid()}-abcd1234.partial.tif"
     live.write_bytes(b"in progress")
+    # Another machine's run on a shared file system: its PID means nothing here.
+    other_host = out / f".dtm.other-node-7.{gone}-abcd1234.partial.tif"
+    other_host.write_bytes(b"in progress elsewhere")
 
     result = run_cli("synth", "--size", "64", "--out", out)
 
     assert result.returncode == 0, result.stderr
     assert not stale_file.exists() and not stale_dir.exists()
-    assert live.exists()
+    assert live.exists() and other_host.exists()
     lines = [line for line in result.stderr.splitlines() if "leftover temporary" in line]
     assert len(lines) == 1 and "removed 2 leftover temporary file(s)" in lines[0]
 
