@@ -31,7 +31,8 @@ class ServeConfig(StrictModel):
         token: bearer token every request but ``GET /health`` must carry; None reads
             ``FORESTGAPS_TOKEN``. Required to listen beyond loopback.
         allowed_hosts: host names accepted in ``Host`` and ``Origin`` besides loopback
-            ones (and the bound address); ``*`` accepts any.
+            ones (and the bound address), with those of ``FORESTGAPS_ALLOWED_HOSTS``;
+            ``*`` accepts any.
         small_request_mpix: requests whose model grid has at most this many megapixels
             may use a slot of their own, so they are not queued behind a large one; 0 off.
         max_gaps_per_threshold: most gaps one threshold's grid could hold (a bound from

@@ -44,7 +44,12 @@ from forestgaps_engine.serve.prediction import (
     run_prediction,
 )
 from forestgaps_engine.serve.results import MEDIA_TYPES
-from forestgaps_engine.serve.security import HostPolicy, RequestGuard, resolve_token
+from forestgaps_engine.serve.security import (
+    HostPolicy,
+    RequestGuard,
+    allowed_hosts_from_env,
+    resolve_token,
+)
 from forestgaps_engine.serve.state import NO_MODEL_HINT, ServiceState
 from forestgaps_engine.serve.uploads import UploadedFile, UploadedForm, receive_form
 from forestgaps_engine.version import __version__
@@ -194,7 +199,9 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
     # Added first, so it runs inside the metrics middleware: refusals are counted too.
     app.add_middleware(
         RequestGuard,
-        policy=HostPolicy(config.serve.host, config.serve.allowed_hosts),
+        policy=HostPolicy(
+            config.serve.host, [*config.serve.allowed_hosts, *allowed_hosts_from_env()]
+        ),
         token=token.strip() if token is not None else None,
     )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)

@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 TOKEN_ENV = "FORESTGAPS_TOKEN"
+# Comma-separated host names, added to serve.allowed_hosts (handy in a container).
+ALLOWED_HOSTS_ENV = "FORESTGAPS_ALLOWED_HOSTS"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
 # Liveness probes (Docker's HEALTHCHECK, orchestrators) carry no token.
@@ -43,6 +45,13 @@ def resolve_token(configured: str | None) -> str | None:
     if configured is not None:
         return configured
     return os.environ.get(TOKEN_ENV)
+
+
+def allowed_hosts_from_env() -> list[str]:
+    """The names in ``FORESTGAPS_ALLOWED_HOSTS`` (comma separated; empty when unset)."""
+    return [
+        name.strip() for name in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if name.strip()
+    ]
 
 
 def host_name(value: str) -> str:

@@ -63,3 +63,18 @@ def test_copied_paths_exist_and_are_not_ignored() -> None:
             for source in sources:
                 assert (REPO_ROOT / source).exists(), source
                 assert source not in ignored, source
+
+
+def test_the_token_comes_from_the_environment_and_is_not_baked_in() -> None:
+    text = (REPO_ROOT / "Dockerfile").read_text("utf-8")
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    # The container serves on 0.0.0.0, which `forestgaps serve` refuses without a token.
+    assert "-e FORESTGAPS_TOKEN" in header and "FORESTGAPS_ALLOWED_HOSTS" in header
+    for keyword, args in instructions():
+        if keyword in ("ENV", "ARG"):
+            assert "FORESTGAPS_TOKEN" not in args, "a token baked into the image"
+
+
+def test_ogr2ogr_is_installed_for_geojson() -> None:
+    runs = [args for keyword, args in instructions() if keyword == "RUN"]
+    assert any("apt-get install" in run and "gdal-bin" in run for run in runs)

@@ -58,6 +58,16 @@ def test_allowed_host_adds_a_name(tiny_model_dir, service_config, dsm: Path) -> 
         assert post_dsm(client, dsm, host="other.example").status_code == 403
 
 
+def test_allowed_hosts_come_from_the_environment(
+    tiny_model_dir, service_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORESTGAPS_ALLOWED_HOSTS", "gaps.lab.example, 192.0.2.7")
+    with local_client(create_app(tiny_model_dir, service_config)) as client:
+        assert client.get("/models", headers={"host": "192.0.2.7:8000"}).status_code == 200
+        assert client.get("/models", headers={"host": "gaps.lab.example"}).status_code == 200
+        assert client.get("/models", headers={"host": "other.example"}).status_code == 403
+
+
 def test_a_token_is_required_when_configured(tiny_model_dir, service_config, dsm: Path) -> None:
     with local_client(
         create_app(tiny_model_dir, with_serve(service_config, token=TOKEN))
