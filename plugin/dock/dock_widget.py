@@ -39,6 +39,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..processing.gaps_from_chm import layer_crs_override
 from ..translation import tr
+from .compare_dates import CompareDatesSection
 from .model_info import describe_model, detect_devices
 from .params import (
     DEFAULT_MODEL,
@@ -107,6 +108,8 @@ class ForestGapsDock(QDockWidget):
         self.log_pane.setReadOnly(True)
         self.log_pane.setObjectName("logPane")
         layout.addWidget(self.log_pane)
+        self.compare_dates = CompareDatesSection()
+        layout.addWidget(self.compare_dates)
         self.setWidget(body)
         self.load_settings()
         self.refresh_model_info()
