@@ -12,8 +12,37 @@ NormalizationName = Literal["minmax_tile", "zscore_global", "robust_percentile"]
 ThresholdBalance = Literal["uniform", "gap_ratio"]
 
 
+PointUnit = Literal["auto", "metre", "us_survey_foot", "foot"]
+GroundFilterName = Literal["auto", "csf", "none"]
+
+
+class LidarSiteConfig(StrictModel):
+    """How a real point cloud becomes a site (``data/real_sites/``).
+
+    ``units`` applies to X, Y and Z (``auto``: the CRS's axis unit); ``ground_filter``
+    classifies ground with the cloth simulation filter (CSF) where the cloud has no ground
+    point (``auto``) or always (``csf``); points of ``exclude_classes`` (buildings, 6) are
+    left out and their cells become nodata; a ``height_normalised`` cloud (z above ground)
+    is a site over flat ground (DSM = CHM).
+    """
+
+    resolution_m: float = Field(default=1.0, gt=0.0, le=10.0)
+    units: PointUnit = "auto"
+    ground_filter: GroundFilterName = "auto"
+    exclude_classes: list[int] = Field(default_factory=lambda: [6])
+    height_normalised: bool = False
+    cloth_resolution_m: float = Field(default=0.5, gt=0.0, le=10.0)
+    class_threshold_m: float = Field(default=0.5, gt=0.0, le=5.0)
+    steep_slopes: bool = True
+
+
 class SiteConfig(StrictModel):
-    """One site: DSM + CHM, DSM + DTM, or a lidar point cloud."""
+    """One site: DSM + CHM, DSM + DTM, a lidar point cloud, or a CHM over flat ground.
+
+    ``source_dir`` names the folder whose ``SOURCE.txt`` (origin, licence) travels with the
+    site into the manifest and the model card; ``lidar`` and ``flat_ground`` route the site
+    through the real-site builder (``data/real_sites/``).
+    """
 
     name: str = Field(min_length=1)
     dsm: str | None = None
@@ -21,14 +50,24 @@ class SiteConfig(StrictModel):
     dtm: str | None = None
     point_cloud: str | None = None
     crs: str | None = None
+    source_dir: str | None = None
+    # Origin and licence where the folder has no SOURCE.txt (or a word beside it).
+    source_note: str | None = None
+    lidar: LidarSiteConfig | None = None
+    # A CHM without terrain: the DSM is the CHM itself (ground at 0 m everywhere).
+    flat_ground: bool = False
 
     @model_validator(mode="after")
     def _enough_inputs(self) -> SiteConfig:
         has_rasters = self.dsm is not None and (self.chm is not None or self.dtm is not None)
-        if not has_rasters and self.point_cloud is None:
+        has_flat_chm = self.flat_ground and self.chm is not None and self.dsm is None
+        if not has_rasters and self.point_cloud is None and not has_flat_chm:
             raise ValueError(
-                f"site {self.name!r} needs dsm + chm, dsm + dtm, or point_cloud"
+                f"site {self.name!r} needs dsm + chm, dsm + dtm, point_cloud, "
+                "or chm with flat_ground"
             )
+        if self.lidar is not None and self.point_cloud is None:
+            raise ValueError(f"site {self.name!r}: lidar options need a point_cloud")
         return self
 
 

@@ -188,6 +188,7 @@ def prepare(
             site.name: {
                 "split": plan.rule_of(site.name),
                 "grid": site.rasters.record.get("grid"),
+                "provenance": site.rasters.record.get("provenance"),
                 "n_tiles": len(site.tiles),
                 "n_tiles_kept": sum(
                     1 for r in records if r["site"] == site.name and r["status"] == "kept"

@@ -12,6 +12,7 @@ import numpy as np
 
 from forestgaps_engine.config.root import ForestGapsConfig
 from forestgaps_engine.data.labels import gap_masks
+from forestgaps_engine.data.real_sites.builder import build_real_site, is_real_site
 from forestgaps_engine.data.shards import TileSample, safe_key
 from forestgaps_engine.data.sites import SiteRasters, load_raster_site, synthetic_site
 from forestgaps_engine.data.split import SPLITS, SplitPlan
@@ -51,9 +52,8 @@ def load_sites(config: ForestGapsConfig, staging: Path, reporter: Reporter) -> l
         if index < len(data.sites):
             entry = data.sites[index]
             step.report(0.0, f"site {entry.name}: reading")
-            rasters = load_raster_site(
-                entry, data.resolution_m, staging / "sites", step.sub(0.0, 0.8)
-            )
+            load = build_real_site if is_real_site(entry) else load_raster_site
+            rasters = load(entry, data.resolution_m, staging / "sites", step.sub(0.0, 0.8))
         else:
             step.report(0.0, f"synthetic site {index - len(data.sites) + 1}: generating")
             rasters = synthetic_site(index - len(data.sites), config.synth, data.resolution_m)

@@ -1,0 +1,1 @@
+"""Real lidar clouds and CHM rasters as prepared sites (unit conversion, ground filter, provenance)."""
