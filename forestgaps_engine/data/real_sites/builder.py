@@ -48,7 +48,9 @@ def site_provenance(site: SiteConfig) -> dict[str, Any] | None:
     if site.source_dir is None and site.source_note is None:
         return None
     record: dict[str, Any] = {}
-    has_source_file = site.source_dir is not None and (Path(site.source_dir) / SOURCE_FILE).is_file()
+    has_source_file = (
+        site.source_dir is not None and (Path(site.source_dir) / SOURCE_FILE).is_file()
+    )
     # A note stands in for a missing SOURCE.txt; without one the file is required.
     if site.source_dir is not None and (has_source_file or site.source_note is None):
         record = read_source_file(site.source_dir)
@@ -130,7 +132,9 @@ def _masked_cells(grid: Grid, xy_m: np.ndarray) -> np.ndarray:
 
 def _without(band: Band, mask: np.ndarray) -> Band:
     valid = band.valid & ~mask
-    return Band(np.where(valid, band.values, np.nan).astype(np.float32), valid, band.grid, band.path)
+    return Band(
+        np.where(valid, band.values, np.nan).astype(np.float32), valid, band.grid, band.path
+    )
 
 
 def _cloud_site(

@@ -163,8 +163,7 @@ def prepare_cloud(
             else ("no height_normalised", "its ground returns (or lowest points) are at 0 m")
         )
         raise DataError(
-            f"{path}: the site says {said} but {found} "
-            f"(lowest z {points_m[:, 2].min():.2f} m)",
+            f"{path}: the site says {said} but {found} (lowest z {points_m[:, 2].min():.2f} m)",
             hint="Set the site's lidar.height_normalised to match the cloud "
             "(true when z is height above ground).",
         )

@@ -75,8 +75,7 @@ def classify_ground_csf(xyz_m: np.ndarray, settings: CsfSettings, source: str) -
         import CSF
     except ImportError as error:
         raise ConfigError(
-            f"{source}: the cloud has no ground point and the ground filter (CSF) is not "
-            "installed",
+            f"{source}: the cloud has no ground point and the ground filter (CSF) is not installed",
             hint=INSTALL_HINT,
         ) from error
     # Local coordinates: the cloth grid works in float precision around the origin.

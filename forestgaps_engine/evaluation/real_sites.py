@@ -1,0 +1,294 @@
+"""The model against the DSM-only baseline on every real site of the corpus, site by site.
+
+``evaluate_real_sites`` builds each site of a config (``configs/real_sites.yaml``: real
+clouds and CHMs, ``data/real_sites/``), writes its DSM and reference CHM, and scores the
+model and the grey-opening baseline (``evaluation/baselines.py``) with ``evaluate``
+(ForestGapR labels on the CHM, the config's gap rule for every method). Each site is scored
+on its own, as a held-out site: leave-one-site-out belongs to training. The figures are
+pixel IoU per site and threshold, and pooled over the sites (summed confusion counts).
+
+The terrain-prior column is the model fed the site's own terrain as an extra input; it
+reads ``n/a`` for a model without such an input (every model so far).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.data.real_sites.builder import build_real_site, is_real_site
+from forestgaps_engine.data.shards import safe_key
+from forestgaps_engine.data.sites import SiteRasters, load_raster_site
+from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.evaluation.api import DSM_ONLY, evaluate
+from forestgaps_engine.evaluation.benchmark_report import write_marked_section
+from forestgaps_engine.evaluation.metrics import ConfusionCounts
+from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
+from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
+
+logger = logging.getLogger(__name__)
+
+SECTION = "real-sites"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "real_sites.yaml"
+THRESHOLDS_M = (2.0, 5.0, 10.0, 15.0)
+METHOD_MODEL = "model"
+# Card params that give a model a terrain input (none of the registered ones has it yet).
+TERRAIN_INPUT_PARAMS = ("terrain_prior", "terrain_input")
+NOT_AVAILABLE = "n/a"
+
+
+@dataclass(frozen=True)
+class RealSitesReport:
+    """What ``evaluate_real_sites`` scored and wrote.
+
+    Attributes:
+        out_dir: the output folder.
+        rows: one dict per site (name, ground, cell size, source, IoU per threshold).
+        pooled: method -> threshold label -> IoU over all sites.
+        markdown: the table written to ``real_sites.md``.
+        json_path: ``real_sites.json``.
+    """
+
+    out_dir: Path
+    rows: tuple[dict[str, Any], ...]
+    pooled: dict[str, dict[str, float | None]]
+    markdown: str
+    json_path: Path
+
+
+def has_terrain_input(card: Any) -> bool:
+    """Whether a model card declares a terrain (ground prior) input."""
+    return any(bool(card.params.get(name)) for name in TERRAIN_INPUT_PARAMS)
+
+
+def _ground_kind(rasters: SiteRasters) -> str:
+    """How the site's ground is known: ``lidar``, ``lidar (CSF)`` or ``flat``."""
+    record = rasters.record
+    if record.get("kind") == "chm_flat_ground":
+        return "flat"
+    source = record.get("cloud", {}).get("ground", {}).get("source", "")
+    if source == "csf":
+        return "lidar (CSF)"
+    if source.startswith("height-normalised"):
+        return "flat"
+    return "lidar"
+
+
+def _build(site: Any, sites_dir: Path, reporter: Reporter) -> SiteRasters:
+    load = build_real_site if is_real_site(site) else load_raster_site
+    return load(site, None, sites_dir, reporter)
+
+
+def _write_inputs(rasters: SiteRasters, folder: Path) -> dict[str, Path]:
+    return {
+        name: write_array(folder / f"{name}.tif", band.values, band.grid, HEIGHT_PROFILE)
+        for name, band in (("dsm", rasters.dsm), ("chm", rasters.chm))
+    }
+
+
+def _iou(counts: ConfusionCounts | None) -> float | None:
+    if counts is None:
+        return None
+    value = counts.iou
+    return None if value != value else float(value)  # NaN: no gap on either side
+
+
+def evaluate_real_sites(
+    model: Any,
+    config: ForestGapsConfig,
+    out_dir: str | Path,
+    thresholds_m: Sequence[float] = THRESHOLDS_M,
+    doc: str | Path | None = None,
+    site_names: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> RealSitesReport:
+    """Score ``model`` and the DSM-only baseline on each site of ``config.data.sites``.
+
+    Args:
+        model: model folder, ``"default"`` or a ``LoadedModel``.
+        config: the sites (``data.sites``), the gap rule (``gaps``) and ``inference``.
+        out_dir: ``real_sites.json``, ``real_sites.md``, ``sites/`` (rasterized clouds),
+            ``inputs/<site>/{dsm,chm}.tif`` and ``reports/<site>/`` go here.
+        thresholds_m: thresholds scored.
+        doc: also write the table into this markdown's ``real-sites`` section.
+        site_names: score only these sites (default: all).
+        progress: ``progress(fraction, message)``.
+        cancel: returns True to stop.
+
+    Returns:
+        Per-site and pooled IoU, and the files written.
+
+    Raises:
+        ConfigError: no site in the config, or a name in ``site_names`` it lacks.
+        DataError, CRSMismatchError, InvalidDataFormatError: a site cannot be built.
+        ModelError: the model cannot be loaded.
+    """
+    from forestgaps_engine.models.card import load_model
+
+    sites = list(config.data.sites)
+    if not sites:
+        raise ConfigError(
+            "data.sites is empty: no real site to evaluate",
+            hint="Pass --config configs/real_sites.yaml (or a config listing data.sites).",
+        )
+    if site_names:
+        known = {site.name for site in sites}
+        missing = [name for name in site_names if name not in known]
+        if missing:
+            raise ConfigError(
+                f"--site {', '.join(missing)}: not in data.sites ({', '.join(sorted(known))})",
+                hint="Pass --site with one of the config's site names.",
+            )
+        sites = [site for site in sites if site.name in site_names]
+    reporter = Reporter(progress, cancel)
+    loaded = load_model(model)
+    terrain_input = has_terrain_input(loaded.card)
+    out = ensure_writable_dir(out_dir)
+    labels = [f"{t:g}" for t in thresholds_m]
+    pooled_counts: dict[str, dict[str, ConfusionCounts]] = {
+        method: {label: ConfusionCounts() for label in labels}
+        for method in (METHOD_MODEL, DSM_ONLY)
+    }
+    rows: list[dict[str, Any]] = []
+    for index, site in enumerate(sites):
+        step = reporter.sub(index / len(sites), 1 / len(sites))
+        started_s = time.perf_counter()
+        rasters = _build(site, out / "sites", step.sub(0.0, 0.3))
+        key = safe_key(site.name)
+        inputs = _write_inputs(rasters, out / "inputs" / key)
+        result = evaluate(
+            inputs,
+            loaded,
+            list(thresholds_m),
+            out / "reports" / key,
+            gaps=config.gaps,
+            inference=config.inference,
+            method_name=METHOD_MODEL,
+            site=site.name,
+            progress=step.sub(0.3, 0.7).report,
+        )
+        iou: dict[str, dict[str, float | None]] = {}
+        for threshold_m, label in zip(thresholds_m, labels, strict=True):
+            row: dict[str, float | None] = {"terrain_prior": None}
+            for method in (METHOD_MODEL, DSM_ONLY):
+                counts = result.score(method, threshold_m).pixel
+                pooled_counts[method][label] = pooled_counts[method][label] + counts
+                row["dsm_only" if method == DSM_ONLY else method] = _iou(counts)
+            iou[label] = row
+        provenance = rasters.record.get("provenance") or {}
+        grid = rasters.grid
+        rows.append(
+            {
+                "site": site.name,
+                "ground": _ground_kind(rasters),
+                "cell_m": grid.resolution_m[0],
+                "size_px": [grid.width_px, grid.height_px],
+                "valid_fraction": round(float(rasters.chm.valid.mean()), 4),
+                "source": provenance.get("folder"),
+                "license": provenance.get("license") or provenance.get("source_note"),
+                "iou": iou,
+                "duration_s": round(time.perf_counter() - started_s, 2),
+            }
+        )
+        logger.info(
+            "%s: model %s / DSM-only %s (IoU at %s m)",
+            site.name,
+            " ".join(_fmt(iou[label][METHOD_MODEL]) for label in labels),
+            " ".join(_fmt(iou[label]["dsm_only"]) for label in labels),
+            ", ".join(labels),
+        )
+    pooled = {
+        ("dsm_only" if method == DSM_ONLY else method): {
+            label: _iou(counts) for label, counts in per_label.items()
+        }
+        for method, per_label in pooled_counts.items()
+    }
+    card = loaded.card
+    markdown = _markdown(rows, pooled, labels, card, terrain_input, config)
+    json_path = write_json_atomic(
+        out / "real_sites.json",
+        {
+            "model_id": card.model_id,
+            "architecture": card.architecture,
+            "model_has_terrain_input": terrain_input,
+            "thresholds_m": list(thresholds_m),
+            "gap_rule_m2": [config.gaps.min_area_m2, config.gaps.max_area_m2],
+            "sites": rows,
+            "pooled": pooled,
+        },
+    )
+    with atomic_path(out / "real_sites.md") as temp_path:
+        temp_path.write_text(markdown, "utf-8")
+    if doc is not None:
+        write_marked_section(doc, SECTION, markdown, title="Benchmark")
+    reporter.report(1.0, f"{len(rows)} real sites scored")
+    return RealSitesReport(out, tuple(rows), pooled, markdown, Path(json_path))
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _cells(row: dict[str, float | None], terrain_input: bool) -> list[str]:
+    model, baseline = row.get(METHOD_MODEL), row.get("dsm_only")
+    better = model is not None and baseline is not None
+    shown = [
+        f"**{_fmt(model)}**" if better and model > baseline else _fmt(model),
+        f"**{_fmt(baseline)}**" if better and baseline > model else _fmt(baseline),
+    ]
+    prior = row.get("terrain_prior")
+    shown.append(_fmt(prior) if terrain_input and prior is not None else NOT_AVAILABLE)
+    return shown
+
+
+def _markdown(
+    rows: list[dict[str, Any]],
+    pooled: dict[str, dict[str, float | None]],
+    labels: list[str],
+    card: Any,
+    terrain_input: bool,
+    config: ForestGapsConfig,
+) -> str:
+    header = ["site", "ground", "cell (m)"]
+    for label in labels:
+        header += [f"model @ {label} m", f"DSM-only @ {label} m", f"terrain prior @ {label} m"]
+    lines = [
+        "## Real sites",
+        "",
+        f"Model `{card.model_id}` (`{card.architecture}`) against the DSM-only baseline on "
+        f"{len(rows)} real sites, each scored on its own; pixel IoU against ForestGapR "
+        f"labels on the site's CHM, gaps kept at {config.gaps.min_area_m2:g} <= area <= "
+        f"{config.gaps.max_area_m2:g} m² for every method. Terrain prior: "
+        + (
+            "the model fed the site's terrain."
+            if terrain_input
+            else "n/a, the model has no terrain input."
+        ),
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|---|---:|" + "---:|" * (3 * len(labels)),
+    ]
+    for row in rows:
+        cells = [row["site"], row["ground"], f"{row['cell_m']:g}"]
+        for label in labels:
+            cells += _cells(row["iou"][label], terrain_input)
+        lines.append("| " + " | ".join(cells) + " |")
+    pooled_cells = ["**all sites, pooled**", "", ""]
+    for label in labels:
+        pooled_cells += _cells(
+            {
+                METHOD_MODEL: pooled[METHOD_MODEL][label],
+                "dsm_only": pooled["dsm_only"][label],
+                "terrain_prior": None,
+            },
+            terrain_input,
+        )
+    lines.append("| " + " | ".join(pooled_cells) + " |")
+    return "\n".join(lines) + "\n"
