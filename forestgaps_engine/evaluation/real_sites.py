@@ -7,8 +7,9 @@ model and the grey-opening baseline (``evaluation/baselines.py``) with ``evaluat
 on its own, as a held-out site: leave-one-site-out belongs to training. The figures are
 pixel IoU per site and threshold, and pooled over the sites (summed confusion counts).
 
-The terrain-prior column is the model fed the site's own terrain as an extra input; it
-reads ``n/a`` for a model without such an input (every model so far).
+The terrain-prior column is for a model that takes a coarse terrain beside the DSM (card
+``uses_terrain_prior``, params ``terrain_prior``); it reads ``n/a`` for a model without
+that input, the bundled one included.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class RealSitesReport:
 
 def has_terrain_input(card: Any) -> bool:
     """Whether a model card declares a terrain (ground prior) input."""
+    if bool(getattr(card, "uses_terrain_prior", False)):
+        return True
     return any(bool(card.params.get(name)) for name in TERRAIN_INPUT_PARAMS)
 
 
@@ -267,7 +270,7 @@ def _markdown(
         f"labels on the site's CHM, gaps kept at {config.gaps.min_area_m2:g} <= area <= "
         f"{config.gaps.max_area_m2:g} m² for every method. Terrain prior: "
         + (
-            "the model fed the site's terrain."
+            "the model takes a terrain input, which this table does not feed yet (n/a)."
             if terrain_input
             else "n/a, the model has no terrain input."
         ),
