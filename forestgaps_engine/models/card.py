@@ -59,6 +59,9 @@ class ModelCard(BaseModel):
         model_id: first 12 hex digits of the SHA-256 of the weights file (set on save).
         training_precision: ``fp32``, ``bf16`` or ``fp16``, the precision the weights were
             trained in (None: not recorded, cards before it was).
+        data_sources: where the real sites trained on come from (one entry per source
+            folder: folder, repo, licence, note, sites), from the prepared manifest's
+            provenance; None: synthetic data only, or not recorded.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,6 +81,7 @@ class ModelCard(BaseModel):
     created_utc: str = Field(default_factory=_now_utc)
     model_id: str = ""
     training_precision: Literal["fp32", "bf16", "fp16"] | None = None
+    data_sources: list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
     def _native_range_holds_the_training_resolution(self) -> ModelCard:

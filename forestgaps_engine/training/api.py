@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.data.real_sites.provenance import sources_of_manifest
 from forestgaps_engine.data.records import prepared_cell_size_m
 from forestgaps_engine.errors import ConfigError, DataError, TrainingError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
@@ -113,6 +114,7 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
             manifest.get("tile_size_px") or data.get("tile_size_px") or config.data.tile_size_px
         ),
         "content_hash": str(manifest.get("content_sha256") or manifest.get("content_hash") or ""),
+        "data_sources": sources_of_manifest(manifest) or None,
     }
 
 
@@ -373,6 +375,7 @@ def _save_model(
         metrics=metrics,
         model_version=MODEL_VERSION,
         training_precision=trainer.precision.name,
+        data_sources=facts.get("data_sources"),
     )
     model_dir = save_model(trainer.module.cpu(), normalizer.cpu(), card, output_dir / "model")
     return model_dir, metrics
