@@ -74,8 +74,8 @@ def _write_gap_raster(path: Path) -> Path:
     ids = np.zeros((40, 40), np.int32)
     ids[2:4, 2:5] = 1
     ids[10:16, 20:22] = 2
-    ids[30, 30] = 3
-    ids[31, 31] = 3  # diagonal neighbour: one 8-connected gap in two parts
+    ids[30, 30:32] = 3
+    ids[31, 32] = 3  # diagonal neighbour: one 8-connected gap in two parts
     ids[35:38, 5:7] = 4
     with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=1, dtype="int32",
                        crs="EPSG:32631", transform=Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)) as ds:
@@ -89,18 +89,17 @@ def test_points_of_a_raster_and_of_its_polygons_agree(tmp_path: Path) -> None:
     expected_first = (1000.0 + 3.5 * 0.5 / 1, 2000.0 - 3.0 * 0.5)  # cell centre mean of gap 1
     assert tuple(from_raster.points_xy[0]) == pytest.approx(expected_first)
     assert from_raster.window == (1000.0, 1980.0, 1020.0, 2000.0)
-    # The GeoPackage written by the engine for the same gaps gives the same points.
-    from forestgaps_engine.gaps.stats import gap_stats
-    from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.raster_io import read_band
-    from forestgaps_engine.geo.vectorize import gap_features
+    # The GeoPackage gaps-from-chm writes for the same gaps gives the same points.
+    from forestgaps_engine.gaps.pipeline import gaps_from_chm
 
-    band = read_band(raster)
-    labels = band.values.astype(np.int32)
-    gap_stats(labels, band.values, 0.25)
-    features = gap_features(labels, band.grid)
-    gpkg = write_gpkg(tmp_path / "gaps_t5.gpkg", "gaps_t5", features,
-                      [FieldSpec("gap_id", "INTEGER")], "EPSG:32631")  # fmt: skip
+    with rasterio.open(raster) as dataset:
+        ids, profile = dataset.read(1), dataset.profile
+    profile.update(dtype="float32", nodata=-9999.0)
+    chm = tmp_path / "chm.tif"
+    with rasterio.open(chm, "w", **profile) as dataset:
+        dataset.write(np.where(ids > 0, 1.0, 20.0).astype("float32"), 1)
+    result = gaps_from_chm(chm, [5.0], tmp_path / "gaps", min_area_m2=0.0)
+    gpkg = result.thresholds[0].gpkg_path
     from_gpkg = gap_points(gpkg, window_raster=raster)
     np.testing.assert_allclose(from_gpkg.points_xy, from_raster.points_xy)
     assert from_gpkg.window == from_raster.window
