@@ -240,12 +240,22 @@ class ForestGapsDock(QDockWidget):
         self.min_area_spin = QDoubleSpinBox()
         self.min_area_spin.setRange(0.0, 1.0e6)
         self.min_area_spin.setSuffix(" m²")
+        self.max_area_spin = QDoubleSpinBox()
+        self.max_area_spin.setObjectName("maxGapAreaSpin")
+        self.max_area_spin.setRange(0.0, 1.0e9)
+        self.max_area_spin.setSuffix(" m²")
+        # The minimum (0) reads as the absence of a bound.
+        self.max_area_spin.setSpecialValueText(tr("No limit"))
+        self.max_area_spin.setToolTip(
+            tr("Larger gaps are dropped; ForestGapR's getForestGaps uses 10000 m².")
+        )
         for suffix_spin in (self.tile_spin, self.overlap_spin):
             suffix_spin.setSuffix(" px")
         form.addRow(tr("Tile size"), self.tile_spin)
         form.addRow(tr("Overlap"), self.overlap_spin)
         form.addRow(tr("Batch size"), self.batch_spin)
         form.addRow(tr("Minimum gap area"), self.min_area_spin)
+        form.addRow(tr("Maximum gap area"), self.max_area_spin)
         self.server_edit = QLineEdit()
         self.server_edit.setObjectName("serverUrlEdit")
         self.server_edit.setPlaceholderText(tr("empty: run on this computer"))
@@ -351,6 +361,7 @@ class ForestGapsDock(QDockWidget):
             overlap_px=self.overlap_spin.value(),
             batch_size=self.batch_spin.value(),
             min_gap_area_m2=self.min_area_spin.value(),
+            max_gap_area_m2=self.max_area_spin.value(),
             output_dir=output_dir or None,
             crs_override=layer_crs_override(dsm) if dsm is not None else None,
             server_url=self.server_edit.text().strip() or None,
@@ -417,6 +428,7 @@ class ForestGapsDock(QDockWidget):
             "overlap_px": self.overlap_spin.value(),
             "batch_size": self.batch_spin.value(),
             "min_gap_area_m2": self.min_area_spin.value(),
+            "max_gap_area_m2": self.max_area_spin.value(),
             "output_dir": self.output_widget.filePath().strip(),
             "server_url": self.server_edit.text().strip(),
         }
@@ -453,6 +465,7 @@ class ForestGapsDock(QDockWidget):
         self.overlap_spin.setValue(value("overlap_px", defaults.overlap_px, int))
         self.batch_spin.setValue(value("batch_size", defaults.batch_size, int))
         self.min_area_spin.setValue(value("min_gap_area_m2", defaults.min_gap_area_m2, float))
+        self.max_area_spin.setValue(value("max_gap_area_m2", defaults.max_gap_area_m2, float))
         self.output_widget.setFilePath(value("output_dir", "", str))
         self.server_edit.setText(value("server_url", "", str))
 

@@ -30,6 +30,8 @@ DEFAULT_TILE_SIZE_PX = 512
 DEFAULT_OVERLAP_PX = 64
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_MIN_GAP_AREA_M2 = 4.0
+# 0: no upper bound (the engine's default; ForestGapR's getForestGaps uses 10000 m²).
+NO_MAX_GAP_AREA_M2 = 0.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class InferenceParams:
         overlap_px: overlap between windows, pixels (< tile_size_px / 2).
         batch_size: windows per forward pass.
         min_gap_area_m2: smaller gaps are dropped, m².
+        max_gap_area_m2: larger gaps are dropped, m²; 0 means no upper bound.
         output_dir: output folder, or None for a new temporary folder.
         crs_override: CRS QGIS uses for the DSM when the file has none (EPSG id or WKT).
         server_url: base URL of a ForestGaps server (``forestgaps serve``) that runs the
@@ -72,6 +75,7 @@ class InferenceParams:
     overlap_px: int = DEFAULT_OVERLAP_PX
     batch_size: int = DEFAULT_BATCH_SIZE
     min_gap_area_m2: float = DEFAULT_MIN_GAP_AREA_M2
+    max_gap_area_m2: float = NO_MAX_GAP_AREA_M2
     output_dir: str | None = None
     crs_override: str | None = None
     server_url: str | None = None
@@ -112,11 +116,23 @@ class InferenceParams:
             found.extend(server_url_problems(self.server_url))
         if not (math.isfinite(self.min_gap_area_m2) and self.min_gap_area_m2 >= 0):
             found.append(f"Minimum gap area {self.min_gap_area_m2!r} m² must be 0 or more.")
+        found.extend(self._max_area_problems())
         if self.output_dir is not None:
             folder = Path(self.output_dir)
             if folder.exists() and not folder.is_dir():
                 found.append(f"Output {self.output_dir!r} is a file; choose a folder.")
         return found
+
+    def _max_area_problems(self) -> list[str]:
+        maximum_m2 = self.max_gap_area_m2
+        if not (math.isfinite(maximum_m2) and maximum_m2 >= 0):
+            return [f"Maximum gap area {maximum_m2!r} m² must be 0 (no limit) or more."]
+        if 0 < maximum_m2 < self.min_gap_area_m2:
+            return [
+                f"Maximum gap area {maximum_m2:g} m² is below the minimum "
+                f"{self.min_gap_area_m2:g} m²; raise it, or set 0 for no limit."
+            ]
+        return []
 
     def _extent_problems(self) -> list[str]:
         if self.extent_mode not in EXTENT_MODES:
