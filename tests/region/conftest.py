@@ -47,3 +47,12 @@ def region_tiles(tmp_path: Path) -> tuple[Path, Path]:
     folder = tmp_path / "tiles"
     write_tiles(folder, values)
     return folder, write_dsm(tmp_path / "whole.tif", values)
+
+
+@pytest.fixture
+def region_chm_tiles(tmp_path: Path) -> tuple[Path, Path]:
+    """(folder of 16 CHM tiles, the whole CHM as one GeoTIFF): the DSM less its 200 m floor."""
+    values = region_surface() - 200.0
+    folder = tmp_path / "chm_tiles"
+    write_tiles(folder, values)
+    return folder, write_dsm(tmp_path / "whole_chm.tif", values)
