@@ -146,49 +146,35 @@ def write_events_gpkg(
     Returns:
         ``target``.
     """
-    from osgeo import ogr
+    from forestgaps_engine.geo.vectorize import LabelLayerWriter
 
-    from forestgaps_engine.files import atomic_path
-    from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.vectorize import VectorFeature, label_polygons
-
-    polygons_after = label_polygons(np.asarray(after_ids), grid)
-    is_closure = events.kind == "closure"
-    closed_ids = {int(i) for i in events.gap_id_before[is_closure]}
-    closed_only = np.where(np.isin(before_ids, list(closed_ids)), before_ids, 0)
-    polygons_before = label_polygons(closed_only, grid) if closed_ids else {}
     fields = [
-        FieldSpec("event", "TEXT"),
-        FieldSpec("gap_id_after", "INTEGER"),
-        FieldSpec("gap_id_before", "TEXT"),
-        FieldSpec("area_before_m2", "REAL"),
-        FieldSpec("area_after_m2", "REAL"),
-        FieldSpec("new_area_m2", "REAL"),
+        ("event", "TEXT"),
+        ("gap_id_after", "INTEGER"),
+        ("gap_id_before", "TEXT"),
+        ("area_before_m2", "REAL"),
+        ("area_after_m2", "REAL"),
+        ("new_area_m2", "REAL"),
     ]
-    features = []
-    for row in range(len(events)):
-        kind = str(events.kind[row])
-        if kind == "closure":
-            polygons = polygons_before[int(events.gap_id_before[row])]
-        else:
-            polygons = polygons_after[int(events.gap_id_after[row])]
-        attributes = {
-            "event": kind,
-            "gap_id_after": int(events.gap_id_after[row]) or None,
-            "gap_id_before": str(events.gap_id_before[row]) or None,
-            "area_before_m2": float(events.area_before_m2[row]),
-            "area_after_m2": float(events.area_after_m2[row]),
-            "new_area_m2": float(events.new_area_m2[row]),
-        }
-        features.append(VectorFeature(polygons=polygons, attributes=attributes))
-    with atomic_path(target) as temp_path:
-        write_gpkg(temp_path, layer, features, fields, grid.crs)
-        dataset = ogr.Open(str(temp_path), 1)
-        if dataset is None:
-            raise OSError(f"{temp_path}: GDAL cannot reopen the GeoPackage just written")
-        geometry_column = dataset.GetLayerByName(layer).GetGeometryColumn()
-        result = dataset.ExecuteSQL(f"SELECT CreateSpatialIndex('{layer}', '{geometry_column}')")
-        if result is not None:
-            dataset.ReleaseResultSet(result)
-        dataset = None  # closes and flushes the index
+    is_closure = events.kind == "closure"
+    # Events of the second-date gaps come in their id order, then closures in first-date
+    # id order (``gap_events``): each group is one polygonized raster.
+    with LabelLayerWriter(target, layer, fields, grid.crs) as writer:
+        for rows, ids, labels in (
+            (~is_closure, events.gap_id_after[~is_closure], np.asarray(after_ids)),
+            (is_closure, events.gap_id_before[is_closure].astype(np.int64), None),
+        ):
+            if not ids.size:
+                continue
+            if labels is None:
+                labels = np.where(np.isin(before_ids, ids), before_ids, 0)
+            columns = {
+                "event": events.kind[rows],
+                "gap_id_after": [int(i) or None for i in events.gap_id_after[rows]],
+                "gap_id_before": [str(i) or None for i in events.gap_id_before[rows]],
+                "area_before_m2": events.area_before_m2[rows],
+                "area_after_m2": events.area_after_m2[rows],
+                "new_area_m2": events.new_area_m2[rows],
+            }
+            writer.add(labels, ids, columns, grid)
     return Path(target)

@@ -254,7 +254,7 @@ def _run_threshold(
     written.append(write_array(raster_path, labels, grid, GAP_ID_PROFILE))
     written.append(write_stats_csv(stats_path, stats))
     reporter.report(0.5, f"{label}: polygons")
-    written.append(_write_gap_polygons(gpkg_path, f"gaps_{label}", labels, stats, grid))
+    written.append(_write_gap_polygons(gpkg_path, f"gaps_{label}", raster_path, stats, grid))
     areas = stats.gap_area
     reporter.report(0.9, f"{label}: size-frequency plot")
     size_plot_path = out / f"size_frequency_{label}.png"
@@ -282,15 +282,16 @@ def _run_threshold(
 
 
 def _write_gap_polygons(
-    target: Path, layer: str, labels: np.ndarray, stats: GapStats, grid: Any
+    target: Path, layer: str, raster_path: Path, stats: GapStats, grid: Any
 ) -> Path:
-    from forestgaps_engine.geo.gpkg import FieldSpec, write_gpkg
-    from forestgaps_engine.geo.vectorize import gap_features
+    """GDAL polygonizes the gap raster just written (ids 1..n, in ``stats`` order)."""
+    from forestgaps_engine.geo.vectorize import write_label_polygons
 
-    columns = {name: stats.column(name) for name in GPKG_STATS_COLUMNS}
-    features = gap_features(labels, grid, columns)
-    fields = [FieldSpec("gap_id", "INTEGER"), FieldSpec("area_m2", "REAL"),
-              FieldSpec("perimeter_m", "REAL")]  # fmt: skip
-    fields += [FieldSpec(name, "REAL") for name in GPKG_STATS_COLUMNS]
+    columns = {"gap_id": stats.gap_id, "area_m2": stats.gap_area}
+    columns |= {name: stats.column(name) for name in GPKG_STATS_COLUMNS}
+    fields = [("gap_id", "INTEGER"), ("area_m2", "REAL"), ("perimeter_m", "REAL")]
+    fields += [(name, "REAL") for name in GPKG_STATS_COLUMNS]
     # GeoPackage table names cannot hold the dot of labels such as t7.5.
-    return write_gpkg(target, layer.replace(".", "_"), features, fields, grid.crs)
+    return write_label_polygons(
+        target, layer.replace(".", "_"), raster_path, fields, columns, grid.crs
+    )

@@ -1,28 +1,30 @@
-"""Polygons of a label raster: one (Multi)Polygon feature per label id, in CRS coordinates.
+"""Polygons of a label raster, by GDAL: polygonized into a GeoPackage layer with an R-tree.
 
-Gaps are 8-connected, so one gap may be several 4-connected parts touching only at
-corners. Tracing with 4-connectivity and grouping the parts by id gives a valid
-MultiPolygon per gap (parts meet at single points), which an 8-connected trace would
-instead turn into one self-touching, invalid ring. The tracing itself is
-``geo/trace.py`` (array operations; the same rings GDAL's polygonize gives).
+GDAL's polygonizer (``gdal.Polygonize``, 4-connected) writes every 4-connected part of
+every label into a temporary GeoPackage table, straight from the raster: no Python object
+per vertex. The parts are then read back in label order and each label becomes ONE
+MultiPolygon feature: gaps are 8-connected, so a gap whose cells touch only at corners is
+several parts, and grouping them keeps every polygon valid (an 8-connected trace would
+give one self-touching, invalid ring). Attributes are set in the same pass, and GDAL's
+GeoPackage driver builds the layer's R-tree spatial index (``rtree_<layer>_geom``), so
+QGIS reads only the features in view.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.errors import DataError, ForestGapsError
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.trace import (
-    TracedRings,
-    label_boxes,
-    strip_rows_for,
-    trace_in_strips,
-)
 
 # A ring is an (N, 2) float64 array of x, y with the first point repeated last; a polygon
 # is its exterior ring followed by its holes; a multipolygon is a list of polygons.
@@ -30,128 +32,489 @@ Ring = np.ndarray
 Polygon = list[Ring]
 MultiPolygon = list[Polygon]
 
+FIELD_TYPES = ("INTEGER", "REAL", "TEXT")
+GEOMETRY_COLUMN = "geom"
+# Computed from each feature's rings when the caller gives no values for it.
+PERIMETER_FIELD = "perimeter_m"
+# False writes every feature from Python even where SpatiaLite could group the parts
+# (the path GDAL builds without SpatiaLite take; the tests run both).
+USE_SPATIALITE = True
 
-@dataclass(frozen=True)
-class VectorFeature:
-    """One feature: a multipolygon and its attribute values.
 
-    Attributes:
-        polygons: the parts, each [exterior, *holes], rings (N, 2) in CRS units.
-        attributes: column name -> value (int, float, str or None; NaN means missing).
+class GdalBindingsMissingError(ForestGapsError, ImportError):
+    """GDAL's Python bindings (``osgeo``) are not installed."""
+
+
+def gdal_version() -> str:
+    """The GDAL library version the bindings must match: ``gdal-config``'s, else rasterio's."""
+    executable = shutil.which("gdal-config")
+    if executable is not None:
+        try:
+            done = subprocess.run(
+                [executable, "--version"], capture_output=True, text=True, timeout=10, check=True
+            )
+            return done.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    import rasterio
+
+    return str(rasterio.__gdal_version__)
+
+
+def require_ogr() -> tuple[Any, Any, Any]:
+    """``(gdal, ogr, osr)`` from ``osgeo``, raising exceptions instead of returning codes.
+
+    Raises:
+        GdalBindingsMissingError: ``osgeo`` cannot be imported (a pip-only install).
     """
-
-    polygons: MultiPolygon
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(min_x, min_y, max_x, max_y) of all rings."""
-        points = np.concatenate([polygon[0] for polygon in self.polygons])
-        min_x, min_y = points.min(axis=0)
-        max_x, max_y = points.max(axis=0)
-        return (float(min_x), float(min_y), float(max_x), float(max_y))
-
-
-def ring_length(ring: Ring) -> float:
-    """Length of a closed ring in CRS units."""
-    return float(np.hypot(*np.diff(ring, axis=0).T).sum())
+    try:
+        from osgeo import gdal, ogr, osr
+    except ImportError as missing:
+        version = gdal_version()
+        raise GdalBindingsMissingError(
+            f"GDAL's Python bindings (osgeo) are not installed: {missing}",
+            hint=f"Install them: pip install GDAL=={version} (the version of your GDAL "
+            "library), or the OS package (python3-gdal on Debian/Ubuntu, gdal on conda).",
+        ) from missing
+    gdal.UseExceptions()
+    ogr.UseExceptions()
+    osr.UseExceptions()
+    return gdal, ogr, osr
 
 
-def ring_signed_area(ring: Ring) -> float:
-    """Shoelace area of a closed ring (positive when counter-clockwise in x/y)."""
-    x, y = ring[:, 0], ring[:, 1]
-    return float(0.5 * (np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1])))
+def spatial_reference(crs: str | None) -> Any:
+    """The OSR spatial reference of ``crs`` ("EPSG:n", WKT, PROJ text).
+
+    No CRS gives the GeoPackage's undefined Cartesian SRS (srs_id -1; gap coordinates are
+    planar metres): GDAL's default, srs_id 0, reads back as an undefined geographic CRS.
+    """
+    _, _, osr = require_ogr()
+    reference = osr.SpatialReference()
+    if crs is None:
+        reference.SetLocalCS("Undefined cartesian SRS")
+    else:
+        reference.SetFromUserInput(crs)
+    reference.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return reference
 
 
-def multipolygon_perimeter(polygons: MultiPolygon) -> float:
-    """Total boundary length (exteriors and holes) in CRS units."""
-    return sum(ring_length(ring) for polygon in polygons for ring in polygon)
+@contextmanager
+def _label_band(labels: str | Path | np.ndarray, grid: Grid | None) -> Iterator[tuple[Any, Any]]:
+    """``(label band, mask band)`` of a label raster file or array: the mask is 1 where
+    the label is > 0, so that background (0) and nodata (< 0) are never polygonized."""
+    gdal, _, _ = require_ogr()
+    if isinstance(labels, np.ndarray):
+        if grid is None:
+            raise ValueError("a label array needs its grid")
+        if labels.shape != grid.shape:
+            raise ValueError(f"labels shape {labels.shape} does not match grid {grid.shape}")
+        memory = gdal.GetDriverByName("MEM")
+        source = memory.Create("", grid.width_px, grid.height_px, 1, gdal.GDT_Int32)
+        source.SetGeoTransform(grid.transform.to_gdal())
+        source.GetRasterBand(1).WriteArray(np.asarray(labels, dtype=np.int32))
+        mask = memory.Create("", grid.width_px, grid.height_px, 1, gdal.GDT_Byte)
+        mask.GetRasterBand(1).WriteArray((labels > 0).view(np.uint8))
+        yield source.GetRasterBand(1), mask.GetRasterBand(1)
+        return
+    source = gdal.Open(str(labels))
+    # A lookup table clamps ids <= 0 to 0 and ids >= 1 to 1, read by GDAL as it goes:
+    # the mask costs no pass over the raster and no file.
+    mask = gdal.Open(
+        f'<VRTDataset rasterXSize="{source.RasterXSize}" rasterYSize="{source.RasterYSize}">'
+        '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
+        f'<SourceFilename relativeToVRT="0">{_xml_text(str(labels))}</SourceFilename>'
+        "<SourceBand>1</SourceBand><LUT>0:0,1:1</LUT></ComplexSource></VRTRasterBand>"
+        "</VRTDataset>"
+    )
+    yield source.GetRasterBand(1), mask.GetRasterBand(1)
 
 
-def multipolygon_area(polygons: MultiPolygon) -> float:
-    """Area (exteriors minus holes) in squared CRS units."""
-    return sum(
-        abs(ring_signed_area(polygon[0])) - sum(abs(ring_signed_area(h)) for h in polygon[1:])
-        for polygon in polygons
+def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: Path) -> None:
+    """Every 4-connected part of every label > 0 as a Polygon row (``label``, ``geom``) of
+    table ``parts`` in a new GeoPackage, indexed by label."""
+    gdal, ogr, _ = require_ogr()
+    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    parts = dataset.CreateLayer(
+        "parts", None, ogr.wkbPolygon, ["SPATIAL_INDEX=NO", f"GEOMETRY_NAME={GEOMETRY_COLUMN}"]
+    )
+    parts.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+    with _label_band(labels, grid) as (band, mask):
+        dataset.StartTransaction()
+        gdal.Polygonize(band, mask, parts, 0, [])
+        dataset.CommitTransaction()
+    dataset.ExecuteSQL("CREATE INDEX parts_label ON parts (label)")
+    dataset = None  # closed: written
+
+
+def has_spatialite(dataset: Any) -> bool:
+    """Whether GDAL's SQLite has SpatiaLite, whose functions read GeoPackage geometries."""
+    try:
+        result = dataset.ExecuteSQL("SELECT spatialite_version()")
+    except RuntimeError:
+        return False
+    if result is None:
+        return False
+    dataset.ReleaseResultSet(result)
+    return USE_SPATIALITE
+
+
+def too_big_error(error: RuntimeError, target: Path) -> DataError | None:
+    """The user error for SQLite's refusal of a value over its limit (1 GB: a gap polygon
+    of about 62 M vertices, one gap spanning a huge raster); None for any other error."""
+    if "too big" not in str(error):
+        return None
+    return DataError(
+        f"{target}: a gap polygon is larger than a GeoPackage value can be (1 GB)",
+        hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
+        "ForestGapR's 1 ha) or use a lower threshold.",
     )
 
 
-def label_rings(labels: np.ndarray, grid: Grid) -> TracedRings:
-    """Every label id > 0 traced into rings in CRS coordinates, in flat arrays.
+def _sql_values(values: list[Any]) -> list[Any]:
+    """Python values for SQLite: NaN becomes NULL."""
+    return [None if isinstance(value, float) and value != value else value for value in values]
+
+
+def _sql_text(text: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _ring_length(ring: Any) -> float:
+    return float(ring.Length())
+
+
+def multipolygon_perimeter(geometry: Any) -> float:
+    """Total length of the rings (exteriors and holes) of an OGR MultiPolygon."""
+    return sum(
+        _ring_length(part.GetGeometryRef(ring))
+        for part in (geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount()))
+        for ring in range(part.GetGeometryCount())
+    )
+
+
+class LabelLayerWriter:
+    """A GeoPackage MultiPolygon layer, one feature per label, written by GDAL, atomically.
+
+    Each ``add`` polygonizes a label raster and appends one feature per label id, in id
+    order; features are numbered 1, 2, ... across calls. The R-tree is built when the
+    ``with`` block ends, then the file is read back (feature count, index) and renamed
+    into place; nothing is left on failure.
 
     Args:
-        labels: (H, W) integer ids, 0 = background.
-        grid: where the cells lie (its transform gives CRS coordinates).
+        target: the .gpkg path (replaced if it exists).
+        layer: table name (letters, digits, underscore).
+        fields: ``(name, "INTEGER" | "REAL" | "TEXT")`` attribute columns, in order.
+        crs: "EPSG:n", WKT, or None for an undefined Cartesian CRS (srs_id -1).
     """
-    if labels.shape != grid.shape:
-        raise ValueError(f"labels shape {labels.shape} does not match grid shape {grid.shape}")
-    positive = np.where(labels > 0, labels, 0).astype(np.int64, copy=False)
-    present = np.unique(positive[positive > 0])
-    if present.size == 0:
-        return TracedRings.empty()
-    # Strips need the ids 1..n: renumber when they are not, trace, give the ids back.
-    if present[-1] == present.size:
-        dense = positive.astype(np.int32, copy=False)
-    else:
-        dense = (np.searchsorted(present, positive) + 1).astype(np.int32)
-        dense[positive == 0] = 0
-    boxes = label_boxes(dense)
 
-    def read_rows(row_off: int, col_off: int, n_rows: int, n_cols: int) -> np.ndarray:
-        return dense[row_off : row_off + n_rows, col_off : col_off + n_cols].copy()
+    def __init__(
+        self, target: str | Path, layer: str, fields: Sequence[tuple[str, str]], crs: str | None
+    ) -> None:
+        for name in (layer, *(name for name, _ in fields)):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"layer name or field {name!r} must be letters, digits and _")
+        for name, sql_type in fields:
+            if sql_type not in FIELD_TYPES:
+                raise ValueError(f"field {name!r}: type {sql_type!r} not in {FIELD_TYPES}")
+        self.target = Path(target)
+        self.layer_name = layer
+        self.fields = list(fields)
+        self.crs = crs
+        self.n_features = 0
+        self._stack: Any = None
+        self._dataset: Any = None
+        self._layer: Any = None
+        self._parts_dir: Path | None = None
 
-    traced = trace_in_strips(read_rows, boxes, labels.shape[0], strip_rows_for(labels.shape[1]))
-    traced = dataclasses.replace(traced, labels=present[traced.labels - 1])
-    return traced.transformed(grid.transform)
+    def __enter__(self) -> LabelLayerWriter:
+        from contextlib import ExitStack
+
+        from forestgaps_engine import partials
+        from forestgaps_engine.files import atomic_path
+
+        _, ogr, _ = require_ogr()
+        self._stack = ExitStack()
+        try:
+            temp_path = self._stack.enter_context(atomic_path(self.target, self._verify))
+            self._parts_dir = self._stack.enter_context(
+                partials.partial_directory(self.target.parent, f"{self.target.stem}-parts")
+            )
+            self._dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(temp_path))
+            # The index is built once at the end, in one bulk pass, not a row at a time.
+            self._layer = self._dataset.CreateLayer(
+                self.layer_name,
+                spatial_reference(self.crs),
+                ogr.wkbMultiPolygon,
+                ["SPATIAL_INDEX=NO", f"GEOMETRY_NAME={GEOMETRY_COLUMN}", "FID=fid"],
+            )
+            kinds = {"INTEGER": ogr.OFTInteger64, "REAL": ogr.OFTReal, "TEXT": ogr.OFTString}
+            for name, sql_type in self.fields:
+                self._layer.CreateField(ogr.FieldDefn(name, kinds[sql_type]))
+        except BaseException as failure:
+            self.__exit__(type(failure), failure, failure.__traceback__)
+            raise
+        return self
+
+    def add(
+        self,
+        labels: str | Path | np.ndarray,
+        ids: np.ndarray,
+        columns: Mapping[str, Sequence[Any] | np.ndarray],
+        grid: Grid | None = None,
+    ) -> None:
+        """Append one feature per label id of ``labels``, in increasing id order.
+
+        Args:
+            labels: label raster (file path, ids <= 0 are background or nodata), or an
+                (H, W) integer array on ``grid``.
+            ids: (k,) the label ids present, increasing; checked against the polygons.
+            columns: field name -> (k,) values in ``ids`` order (NaN and None: NULL);
+                ``perimeter_m`` is measured on the rings when not given.
+            grid: the array's grid (its transform places the polygons).
+
+        Raises:
+            ValueError: the polygons' ids differ from ``ids``.
+        """
+        if self._dataset is None or self._parts_dir is None:
+            raise RuntimeError("LabelLayerWriter.add() called outside its with block")
+        ids = np.asarray(ids, dtype=np.int64)
+        values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
+        missing = [name for name, _ in self.fields if name not in values]
+        if missing not in ([], [PERIMETER_FIELD]):
+            raise ValueError(f"no values for fields {missing}")
+        parts_path = self._parts_dir / f"parts_{self.n_features}.gpkg"
+        try:
+            _polygonize_parts(labels, grid, parts_path)
+            self._append(parts_path, ids, values)
+        except RuntimeError as error:
+            too_big = too_big_error(error, self.target)
+            if too_big is None:
+                raise
+            raise too_big from error
+        finally:
+            parts_path.unlink(missing_ok=True)
+
+    def _append(self, parts_path: Path, ids: np.ndarray, values: dict[str, list[Any]]) -> None:
+        """The parts grouped into one feature per label, by SQL when SpatiaLite is there."""
+        _, ogr, _ = require_ogr()
+        if has_spatialite(self._dataset):
+            self._append_by_sql(parts_path, ids, values)
+            return
+        parts_dataset = ogr.Open(str(parts_path))
+        ordered = parts_dataset.ExecuteSQL("SELECT label, geom FROM parts ORDER BY label")
+        try:
+            self._dataset.StartTransaction()
+            self._append_grouped(ogr, ordered, ids, values)
+            self._dataset.CommitTransaction()
+        finally:
+            parts_dataset.ReleaseResultSet(ordered)
+
+    def _append_by_sql(
+        self, parts_path: Path, ids: np.ndarray, values: dict[str, list[Any]]
+    ) -> None:
+        """Group the parts and join the attributes in one SQL statement run by SQLite.
+
+        SpatiaLite's ``ST_Collect`` (GDAL reads GeoPackage geometries through it) makes
+        each label's MultiPolygon; ``AsGPB`` stores it as GeoPackage binary again.
+        """
+        import sqlite3
+
+        names = [name for name, _ in self.fields if name in values]
+        fids = range(self.n_features + 1, self.n_features + 1 + len(ids))
+        with contextlib.closing(sqlite3.connect(parts_path)) as connection, connection:
+            columns = "".join(f', "{name}"' for name in names)
+            connection.execute(f"CREATE TABLE attrs (label INTEGER PRIMARY KEY, fid{columns})")
+            rows = zip(ids.tolist(), fids, *(_sql_values(values[n]) for n in names), strict=True)
+            connection.executemany(f"INSERT INTO attrs VALUES (?, ?{', ?' * len(names)})", rows)
+            (n_labels,) = connection.execute("SELECT COUNT(DISTINCT label) FROM parts").fetchone()
+            (n_joined,) = connection.execute(
+                "SELECT COUNT(*) FROM attrs WHERE label IN (SELECT label FROM parts)"
+            ).fetchone()
+        if not n_labels == n_joined == len(ids):
+            raise ValueError(f"{n_labels} labels have polygons, {len(ids)} ids were given")
+        srs_id = self._srs_id()
+        targets = "".join(f', "{name}"' for name in names)
+        sources = "".join(f', a."{name}"' for name in names)
+        if PERIMETER_FIELD not in values and any(n == PERIMETER_FIELD for n, _ in self.fields):
+            targets += f', "{PERIMETER_FIELD}"'
+            sources += ", ST_Perimeter(g.geom)"
+        self._execute(f"ATTACH DATABASE {_sql_text(str(parts_path))} AS parts_db")
+        try:
+            self._dataset.StartTransaction()
+            self._execute(
+                f'INSERT INTO "{self.layer_name}" (fid{targets}, {GEOMETRY_COLUMN})'
+                f" SELECT a.fid{sources}, AsGPB(SetSRID(g.geom, {srs_id})) FROM"
+                " (SELECT label, CastToMultiPolygon(ST_Collect(geom)) AS geom"
+                "  FROM parts_db.parts GROUP BY label) AS g"
+                " JOIN parts_db.attrs AS a ON a.label = g.label ORDER BY g.label"
+            )
+            self._dataset.CommitTransaction()
+        finally:
+            self._execute("DETACH DATABASE parts_db")
+        self.n_features += len(ids)
+
+    def _append_grouped(
+        self, ogr: Any, ordered: Any, ids: np.ndarray, values: dict[str, list[Any]]
+    ) -> None:
+        """One MultiPolygon per run of equal labels in ``ordered``, with its row of values."""
+        definition = self._layer.GetLayerDefn()
+        field_index = [(definition.GetFieldIndex(name), name) for name, _ in self.fields]
+        measure_perimeter = PERIMETER_FIELD not in values
+        expected = ids.tolist()
+        row = -1
+        label = None
+        multi = None
+        for part in ordered:
+            part_label = part.GetField(0)
+            if part_label != label:
+                if multi is not None:
+                    self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
+                row += 1
+                if row >= len(expected) or expected[row] != part_label:
+                    raise ValueError(f"label {part_label} has polygons but is not in ids")
+                label = part_label
+                multi = ogr.Geometry(ogr.wkbMultiPolygon)
+            multi.AddGeometry(part.GetGeometryRef())
+        if multi is not None:
+            self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
+        if row + 1 != len(expected):
+            raise ValueError(f"{len(expected) - row - 1} ids have no polygon")
+
+    def _write(
+        self,
+        ogr: Any,
+        definition: Any,
+        field_index: list[tuple[int, str]],
+        values: dict[str, list[Any]],
+        row: int,
+        multi: Any,
+        measure_perimeter: bool,
+    ) -> None:
+        feature = ogr.Feature(definition)
+        self.n_features += 1
+        feature.SetFID(self.n_features)
+        for index, name in field_index:
+            if name == PERIMETER_FIELD and measure_perimeter:
+                feature.SetField(index, multipolygon_perimeter(multi))
+                continue
+            value = values[name][row]
+            if value is None or value != value:  # NaN: NULL
+                feature.SetFieldNull(index)
+            else:
+                feature.SetField(index, value)
+        feature.SetGeometryDirectly(multi)
+        self._layer.CreateFeature(feature)
+
+    def _execute(self, sql: str) -> None:
+        result = self._dataset.ExecuteSQL(sql)
+        if result is not None:
+            self._dataset.ReleaseResultSet(result)
+
+    def _srs_id(self) -> int:
+        result = self._dataset.ExecuteSQL(
+            "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = "
+            + _sql_text(self.layer_name)
+        )
+        try:
+            return int(result.GetNextFeature().GetField(0))
+        finally:
+            self._dataset.ReleaseResultSet(result)
+
+    def _verify(self, path: Path) -> None:
+        """The written file holds every feature and the R-tree (read back by GDAL)."""
+        _, ogr, _ = require_ogr()
+        dataset = ogr.Open(str(path))
+        layer = dataset.GetLayerByName(self.layer_name)
+        if layer is None or layer.GetFeatureCount() != self.n_features:
+            raise OSError(f"{path}: the GeoPackage read back lacks features")
+        result = dataset.ExecuteSQL(
+            f"SELECT HasSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
+        )
+        try:
+            has_index = bool(result.GetNextFeature().GetField(0))
+        finally:
+            dataset.ReleaseResultSet(result)
+        if not has_index:
+            raise OSError(f"{path}: the GeoPackage read back has no spatial index")
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        dataset, self._dataset, self._layer = self._dataset, None, None
+        try:
+            if dataset is not None and kind is None:
+                result = dataset.ExecuteSQL(
+                    f"SELECT CreateSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
+                )
+                dataset.ReleaseResultSet(result)
+                dataset.FlushCache()
+        except BaseException as failure:
+            # A failed commit (a full disk) must remove the file, not rename it into place.
+            kind, error, trace = type(failure), failure, failure.__traceback__
+            raise
+        finally:
+            dataset = None  # closes the file before the rename or the removal
+            stack, self._stack = self._stack, None
+            if stack is not None:
+                stack.__exit__(kind, error, trace)
+
+
+def write_label_polygons(
+    target: str | Path,
+    layer: str,
+    labels: str | Path | np.ndarray,
+    fields: Sequence[tuple[str, str]],
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
+    crs: str | None,
+    grid: Grid | None = None,
+) -> Path:
+    """One MultiPolygon feature per label id 1..n of ``labels``, with ``columns``.
+
+    Args:
+        target: the .gpkg path (replaced if it exists).
+        layer: table name.
+        labels: label raster file or (H, W) array on ``grid``; ids 1..n, <= 0 background.
+        fields: ``(name, "INTEGER" | "REAL" | "TEXT")`` columns, in order.
+        columns: field name -> (n,) values indexed by id - 1 (``perimeter_m`` may be
+            left out: it is measured).
+        crs: "EPSG:n", WKT, or None (undefined Cartesian).
+        grid: the array's grid.
+
+    Returns:
+        ``target``.
+    """
+    if not columns:
+        raise ValueError("columns must give at least one field's values")
+    n_labels = len(next(iter(columns.values())))
+    with LabelLayerWriter(target, layer, fields, crs) as writer:
+        writer.add(labels, np.arange(1, n_labels + 1), columns, grid)
+    return Path(target)
 
 
 def label_polygons(labels: np.ndarray, grid: Grid) -> dict[int, MultiPolygon]:
-    """Trace every label id > 0 into one multipolygon.
+    """Every label id > 0 as one multipolygon of (N, 2) rings, in CRS coordinates.
 
-    Args:
-        labels: (H, W) integer ids, 0 = background.
-        grid: where the cells lie (its transform gives CRS coordinates).
-
-    Returns:
-        id -> multipolygon, ids in increasing order.
-    """
-    return label_rings(labels, grid).multipolygons()
-
-
-def gap_features(
-    labels: np.ndarray,
-    grid: Grid,
-    columns: Mapping[str, np.ndarray] | None = None,
-) -> list[VectorFeature]:
-    """One feature per gap id 1..n with ``gap_id``, ``area_m2``, ``perimeter_m`` and ``columns``.
-
-    Args:
-        labels: (H, W) int gap ids 1..n, 0 = no gap.
-        grid: the labels' grid (metric CRS assumed for the m/m2 units).
-        columns: extra attributes, each an (n,) array indexed by gap id - 1.
+    For small label arrays (the rings are Python-side arrays): polygonized by GDAL into
+    a memory layer.
 
     Returns:
-        Features in gap id order. ``area_m2`` is cells x cell area (exact, equal to the
-        polygon area); ``perimeter_m`` is the length of every ring of the gap.
+        id -> parts -> rings (exterior first), ids in increasing order.
     """
-    traced = label_rings(labels, grid)
-    perimeters_m = dict(zip(traced.labels.tolist(), traced.perimeters().tolist(), strict=True))
-    polygons_by_id = traced.multipolygons()
-    n_gaps = int(labels.max()) if labels.size else 0
-    counts = np.bincount(np.asarray(labels).ravel().astype(np.int64), minlength=n_gaps + 1)
-    extra = dict(columns or {})
-    for name, values in extra.items():
-        if len(values) != n_gaps:
-            raise ValueError(f"column {name!r} has {len(values)} values for {n_gaps} gaps")
-    features_out = []
-    for gap_id, polygons in polygons_by_id.items():
-        attributes: dict[str, Any] = {
-            "gap_id": gap_id,
-            "area_m2": float(counts[gap_id]) * grid.cell_area_m2,
-            "perimeter_m": perimeters_m[gap_id],
-        }
-        for name, values in extra.items():
-            value = values[gap_id - 1]
-            attributes[name] = value.item() if isinstance(value, np.generic) else value
-        features_out.append(VectorFeature(polygons=polygons, attributes=attributes))
-    return features_out
+    gdal, ogr, _ = require_ogr()
+    dataset = ogr.GetDriverByName("Memory").CreateDataSource("")
+    layer = dataset.CreateLayer("parts", None, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+    with _label_band(labels, grid) as (band, mask):
+        gdal.Polygonize(band, mask, layer, 0, [])
+    polygons: dict[int, MultiPolygon] = {}
+    for feature in layer:
+        geometry = feature.GetGeometryRef()
+        rings = [
+            np.array(geometry.GetGeometryRef(i).GetPoints(), dtype=np.float64)[:, :2]
+            for i in range(geometry.GetGeometryCount())
+        ]
+        polygons.setdefault(int(feature.GetField(0)), []).append(rings)
+    return dict(sorted(polygons.items()))

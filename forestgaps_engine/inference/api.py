@@ -378,9 +378,7 @@ def predict(
                     release_free_heap()
                     gaps_path = out / f"gaps_{labels[index]}.gpkg"
                     with _timed(timings_s, "postprocess_polygons"):
-                        write_gap_polygons(
-                            gaps_path, gaps, statistics, threshold, config.postprocess_threads
-                        )
+                        write_gap_polygons(gaps_path, gaps, statistics, threshold)
                     finished.append(gaps_path)
                     size_plot_path = out / f"size_frequency_{labels[index]}.png"
                     with _timed(timings_s, "postprocess_size_plot"):

@@ -5,8 +5,8 @@ speckle and pinholes; gaps are then 8-connected patches of at least ``min_gap_ar
 numbered like the classic detector numbers them (``gaps.detector.label_gaps``).
 ``label_gap_rasters`` (used by ``predict``) holds one strip at a time: the cut goes to a
 temporary uint8 raster, ``strip_labels`` labels it strip by strip, and the ids go to a
-temporary int32 raster read back by strips (statistics, mask) and by gap bounding boxes
-(polygons); memory is O(strip + number of patches). ``label_probabilities`` is the
+temporary int32 raster read back by strips (statistics, mask) and polygonized by GDAL
+(``inference.polygons``); memory is O(strip + number of patches). ``label_probabilities`` is the
 whole-raster in-memory form (1 + 4 bytes per cell) of the same result.
 """
 
@@ -25,7 +25,6 @@ from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.trace import strip_rows_for as trace_strip_rows_for
 from forestgaps_engine.inference.cut import (
     MASK_GAP,
     MASK_NODATA,
@@ -284,13 +283,13 @@ def statistics_of_strips(
 CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
 IDS_NODATA = -1
 # A strip's transient arrays cost about 40 bytes per cell (labels, int64 indices, float64
-# DSM values): a cell budget (geo.trace.STRIP_CELLS, shared with the polygon tracer), not
-# a row count, keeps them flat as rasters widen.
+# DSM values): a cell budget, not a row count, keeps them flat as rasters widen.
+STRIP_CELLS = 2**21
 
 
 def strip_rows_for(width_px: int) -> int:
     """Rows per strip of the on-disk path: ``STRIP_ROWS`` at most, ``STRIP_CELLS`` cells."""
-    return min(STRIP_ROWS, trace_strip_rows_for(width_px))
+    return min(STRIP_ROWS, max(1, STRIP_CELLS // max(width_px, 1)))
 
 
 @dataclass(frozen=True)
@@ -301,7 +300,6 @@ class GapRasters:
         ids_path: (H, W) int32 GeoTIFF on ``grid``: 0 no gap, 1..n gap ids, -1 nodata.
         grid: where the cells lie (metric).
         area_m2: (n,) area of gap id i + 1.
-        boxes: (n, 4) int64 ``row_start, row_stop, col_start, col_stop`` of gap id i + 1.
         n_valid_px: cells that are not nodata.
         n_gap_px: cells in a gap.
         statistics: per-gap DSM figures, measured in the labelling's second pass when it
@@ -311,7 +309,6 @@ class GapRasters:
     ids_path: Path
     grid: Grid
     area_m2: np.ndarray
-    boxes: np.ndarray
     n_valid_px: int
     n_gap_px: int
     statistics: GapStatistics | None = None
@@ -442,8 +439,6 @@ def label_cut_raster(
         )
         n_gaps = labelling.n_gaps
         release_free_heap()
-        # Empty boxes start inverted so that min/max widen them.
-        boxes = np.tile(np.array([grid.height_px, 0, grid.width_px, 0], np.int64), (n_gaps, 1))
         n_valid_px = 0
         starts = range(0, grid.height_px, strip_rows)
 
@@ -455,12 +450,11 @@ def label_cut_raster(
 
         finish = functools.partial(_final_strip, labelling)
         totals = _StatisticsSum(n_gaps)
-        # A temporary read back by the mask and the polygons: uncompressed.
+        # A temporary read back by the mask and GDAL's polygonizer: uncompressed.
         profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
         with open_raster_for_writing(ids_path, grid, profile) as out:
             for strip in ordered_map(finish, cut_strips(), n_threads):
                 n_valid_px += strip.n_valid_px
-                _widen_boxes(boxes, strip.boxes)
                 totals.add(strip.figures)
                 window = Window(0, strip.row_off, grid.width_px, strip.ids.shape[0])
                 out.write(strip.ids, 1, window=window)
@@ -470,7 +464,6 @@ def label_cut_raster(
         ids_path=ids_path,
         grid=grid,
         area_m2=area_m2,
-        boxes=boxes,
         n_valid_px=n_valid_px,
         n_gap_px=int(labelling.cell_counts.sum()),
         statistics=totals.statistics(area_m2) if dsm is not None else None,
@@ -498,15 +491,12 @@ class _FinalStrip:
         row_off: its first row.
         ids: (rows, W) int32 final ids, ``IDS_NODATA`` where the cut is nodata.
         n_valid_px: cells that are not nodata.
-        boxes: (k, 5) ``id, row_start, row_stop, col_start, col_stop`` (raster rows) of
-            the ids present in the strip.
         figures: the strip's DSM figures (None when no DSM was given).
     """
 
     row_off: int
     ids: np.ndarray
     n_valid_px: int
-    boxes: np.ndarray
     figures: _StripFigures | None
 
 
@@ -516,68 +506,42 @@ def _final_strip(
 ) -> _FinalStrip:
     """Pass 2 on one cut strip (and the DSM strip, for the statistics, when given).
 
-    One stable sort of the strip's gap cells by id gives both the boxes and the DSM
-    minima and maxima; the sums are ``_strip_figures``' (row-major ``bincount``), so the
-    statistics are bitwise those of ``gap_raster_statistics``.
+    One stable sort of the strip's gap cells by id gives the DSM minima and maxima; the
+    sums are ``_strip_figures``' (row-major ``bincount``), so the statistics are bitwise
+    those of ``gap_raster_statistics``.
     """
     strip_index, row_off, cut_rows, dsm_strip = job
     ids = labelling.strip_ids(strip_index, cut_rows == MASK_GAP)
     is_valid = cut_rows != MASK_NODATA
-    width_px = ids.shape[1]
     # Flat indices, and float32 heights: the sort's gathers move 13 bytes a cell, not 25.
     cells = np.flatnonzero(ids > 0)
-    boxes = np.zeros((0, 5), dtype=np.int64)
     figures = None
-    if cells.size:
+    if cells.size and dsm_strip is not None:
         gap_ids = ids.ravel()[cells]
-        extra: tuple[np.ndarray, ...] = ()
-        if dsm_strip is not None:
-            dsm_values, dsm_valid = dsm_strip
-            gap_values = dsm_values.ravel()[cells]
-            gap_valid = dsm_valid.ravel()[cells]
-            extra = (gap_values, gap_valid)
-        present, starts, cells, *sorted_extra = _sorted_by_id(gap_ids, cells, *extra)
-        rows, cols = np.divmod(cells, width_px)
-        boxes = np.column_stack(
-            [
-                present,
-                rows[starts] + row_off,  # row-major order: each run starts on its top row
-                np.maximum.reduceat(rows, starts) + row_off + 1,
-                np.minimum.reduceat(cols, starts),
-                np.maximum.reduceat(cols, starts) + 1,
-            ]
-        ).astype(np.int64)
-        if dsm_strip is not None:
-            sorted_values, sorted_valid = sorted_extra
-            n_gaps = labelling.n_gaps
-            measured_ids = gap_ids[gap_valid]
-            # float64 sums in row-major order, as _strip_figures adds them.
-            measured_values = gap_values[gap_valid].astype(np.float64)
-            figures = _StripFigures(
-                sums=np.bincount(measured_ids, weights=measured_values, minlength=n_gaps + 1),
-                valid_counts=np.bincount(measured_ids, minlength=n_gaps + 1),
-                present=present,
-                # An id whose cells are all DSM nodata keeps +/-inf: NaN in the statistics.
-                lows=np.minimum.reduceat(
-                    np.where(sorted_valid, sorted_values, np.inf), starts
-                ).astype(np.float64),
-                highs=np.maximum.reduceat(
-                    np.where(sorted_valid, sorted_values, -np.inf), starts
-                ).astype(np.float64),
-            )
+        dsm_values, dsm_valid = dsm_strip
+        gap_values = dsm_values.ravel()[cells]
+        gap_valid = dsm_valid.ravel()[cells]
+        present, starts, sorted_values, sorted_valid = _sorted_by_id(
+            gap_ids, gap_values, gap_valid
+        )
+        n_gaps = labelling.n_gaps
+        measured_ids = gap_ids[gap_valid]
+        # float64 sums in row-major order, as _strip_figures adds them.
+        measured_values = gap_values[gap_valid].astype(np.float64)
+        figures = _StripFigures(
+            sums=np.bincount(measured_ids, weights=measured_values, minlength=n_gaps + 1),
+            valid_counts=np.bincount(measured_ids, minlength=n_gaps + 1),
+            present=present,
+            # An id whose cells are all DSM nodata keeps +/-inf: NaN in the statistics.
+            lows=np.minimum.reduceat(
+                np.where(sorted_valid, sorted_values, np.inf), starts
+            ).astype(np.float64),
+            highs=np.maximum.reduceat(
+                np.where(sorted_valid, sorted_values, -np.inf), starts
+            ).astype(np.float64),
+        )
     ids[~is_valid] = IDS_NODATA
-    return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), boxes, figures)
-
-
-def _widen_boxes(boxes: np.ndarray, strip_boxes: np.ndarray) -> None:
-    """Grow each gap's (row_start, row_stop, col_start, col_stop) by a strip's boxes."""
-    index = strip_boxes[:, 0] - 1
-    found = boxes[index]
-    found[:, 0] = np.minimum(found[:, 0], strip_boxes[:, 1])
-    found[:, 1] = np.maximum(found[:, 1], strip_boxes[:, 2])
-    found[:, 2] = np.minimum(found[:, 2], strip_boxes[:, 3])
-    found[:, 3] = np.maximum(found[:, 3], strip_boxes[:, 4])
-    boxes[index] = found
+    return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), figures)
 
 
 def gap_raster_statistics(gaps: GapRasters, dsm: Any, n_threads: int = 0) -> GapStatistics:

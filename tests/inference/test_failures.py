@@ -14,7 +14,6 @@ from forestgaps_engine.errors import (
     ConfigError,
     DataError,
     EmptyRasterError,
-    InferenceError,
     InvalidDataFormatError,
     ModelError,
 )
@@ -113,23 +112,3 @@ def test_a_write_failing_half_way_leaves_nothing(tmp_path, monkeypatch):
     assert "Free space in" in caught.value.hint
     assert writes["count"] == 4
     assert _leftovers(tmp_path / "out") == []
-
-
-def test_a_gap_too_large_to_trace_in_memory_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
-    # Strips of 8 rows: gaps taller than 4 rows are stitched across strips, as a gap
-    # spanning a 16384² raster would be. 1 kB of memory is then never enough for one.
-    from forestgaps_engine.inference import postprocess
-
-    monkeypatch.setattr(postprocess, "STRIP_ROWS", 8)
-    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 1000)
-    loaded = pointwise_model(tmp_path)
-    dsm = write_dsm(tmp_path / "dsm.tif", forest(150))
-    with pytest.raises(InferenceError, match="tracing it as one polygon needs about") as caught:
-        predict(dsm, [5], loaded, tmp_path / "out", SMALL)
-    assert "GB are available" in str(caught.value) and str(caught.value).startswith("gap ")
-    assert "--max-area" in caught.value.hint
-    assert _leftovers(tmp_path / "out") == []
-    # With the memory there, the same run stitches those gaps and completes.
-    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 2**40)
-    result = predict(dsm, [5], loaded, tmp_path / "out", SMALL)
-    assert result.thresholds[0].n_gaps > 0

@@ -43,20 +43,15 @@ def test_labels_and_statistics(tmp_path):
     assert cleaned.n_gaps == 1  # the 2 x 2 gap cannot hold the radius-1 disk either
 
 
-def test_gaps_taller_than_half_a_strip_are_stitched_into_the_polygons_of_the_mask(
-    tmp_path, monkeypatch
-):
-    # Strips of 6 rows: gaps taller than 3 go to their boxes, read 4 rows at a time (as a
-    # 16384² raster's are 128), so their rings are traced in pieces and stitched
-    # (geo/stitched_trace.py) on the on-disk path.
+def test_gaps_spanning_many_strips_are_whole_polygons_of_the_mask(tmp_path, monkeypatch):
+    # Strips of 6 rows: gaps are labelled across many strips; GDAL polygonizes the ids
+    # raster those strips wrote, and every gap is one feature drawing its mask cells.
     from forestgaps_engine.config.inference import InferenceConfig
-    from forestgaps_engine.geo import stitched_trace
     from forestgaps_engine.inference import postprocess, predict
     from tests.inference.helpers import forest, pointwise_model
 
     ogr = pytest.importorskip("osgeo.ogr")
     monkeypatch.setattr(postprocess, "STRIP_ROWS", 6)
-    monkeypatch.setattr(stitched_trace, "STITCH_STRIP_CELLS", 4 * 120)
     config = InferenceConfig(
         tile_size_px=64, overlap_px=16, batch_size=4, device="cpu", backend="torch"
     )
