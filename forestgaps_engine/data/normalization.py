@@ -123,6 +123,36 @@ class Normalizer(nn.Module):
             out = (heights - reference) / torch.clamp(self.relief_range_m, min=self.eps)
         return torch.where(is_valid, out, torch.zeros_like(out))
 
+    def frame(self, dsm: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(offset (B, 1, 1, 1) metres, metres per unit) that ``forward`` applies to ``dsm``."""
+        is_valid = torch.isfinite(dsm)
+        if valid is not None:
+            is_valid = is_valid & (valid > 0.5)
+        heights = torch.where(is_valid, dsm, torch.zeros_like(dsm))
+        if self.strategy == "minmax_tile":
+            low = torch.where(is_valid, heights, torch.full_like(heights, float("inf")))
+            high = torch.where(is_valid, heights, torch.full_like(heights, float("-inf")))
+            low = low.amin(dim=(2, 3), keepdim=True)
+            return low, torch.clamp(high.amax(dim=(2, 3), keepdim=True) - low, min=self.eps)
+        if self.strategy == "zscore_global":
+            offset = self.mean_m.expand(dsm.shape[0], 1, 1, 1)
+            return offset, torch.clamp(self.std_m, min=self.eps)
+        reference = tile_reference(heights, is_valid, self.reference_percent)
+        return reference, torch.clamp(self.relief_range_m, min=self.eps)
+
+    def with_prior(self, dsm: Tensor, valid: Tensor | None, prior_m: Tensor) -> Tensor:
+        """(B, 2, H, W): the normalized DSM, then the terrain prior in the DSM's frame.
+
+        The prior gets the DSM tile's own offset and scale, so ``dsm - prior`` keeps its
+        metres (a per-tile offset of its own would shift it by the prior's floor).
+
+        Args:
+            dsm: (B, 1, H, W) metres; valid: optional (B, 1, H, W).
+            prior_m: (B, 1, H, W) coarse terrain on the same cells, metres (finite).
+        """
+        offset, scale = self.frame(dsm, valid)
+        return torch.cat([self(dsm, valid), (prior_m - offset) / scale], dim=1)
+
     def to_dict(self) -> dict[str, Any]:
         """Strategy and statistics as plain JSON values (for the model card)."""
         return {

@@ -115,3 +115,38 @@ class NumpyNormalizer:
         out = out.astype(np.float32, copy=False)
         out[~is_valid] = 0.0
         return out
+
+    def frame(self, values: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """(offset (B, 1, 1, 1) metres, metres per unit) that ``__call__`` applies to ``values``.
+
+        The terrain prior is put in the same frame, so ``dsm - prior`` keeps its metres.
+        """
+        values = np.asarray(values, dtype=np.float32)
+        is_valid = np.isfinite(values)
+        if valid is not None:
+            is_valid &= np.asarray(valid, dtype=bool)
+        heights = np.where(is_valid, values, np.float32(0.0))
+        if self.strategy == "minmax_tile":
+            low = np.where(is_valid, heights, np.float32(np.inf)).min(axis=(2, 3), keepdims=True)
+            high = np.where(is_valid, heights, np.float32(-np.inf)).max(axis=(2, 3), keepdims=True)
+            return low, np.maximum(high - low, EPS)
+        if self.strategy == "zscore_global":
+            offset = np.full((values.shape[0], 1, 1, 1), np.float32(self.mean_m))
+            return offset, max(np.float32(self.std_m), EPS)
+        reference = tile_reference_np(heights, is_valid, TILE_REFERENCE_PERCENT)
+        return reference[:, None, None, None], max(np.float32(self.relief_range_m), EPS)
+
+    def with_prior(
+        self, values: np.ndarray, valid: np.ndarray | None, prior_m: np.ndarray
+    ) -> np.ndarray:
+        """(B, 2, H, W): the normalized DSM, then the terrain prior in the DSM's frame.
+
+        Args:
+            values: (B, 1, H, W) DSM metres, NaN allowed.
+            valid: optional (B, 1, H, W) bool.
+            prior_m: (B, 1, H, W) coarse terrain heights on the same cells, metres (finite).
+        """
+        offset, scale = self.frame(values, valid)
+        prior = (np.asarray(prior_m, dtype=np.float32) - offset) / scale
+        return np.concatenate([self(values, valid), prior.astype(np.float32, copy=False)], axis=1)
+

@@ -88,10 +88,20 @@ class SegmentationModel(nn.Module):
         )
 
     @property
+    def uses_terrain_prior(self) -> bool:
+        """Whether the input carries a coarse terrain band after the DSM (``terrain_prior``)."""
+        return bool(getattr(self.config, "terrain_prior", False))
+
+    @property
+    def input_bands(self) -> int:
+        """Bands of the ``dsm`` argument: the DSM, then the terrain prior when used."""
+        return 1 + int(self.uses_terrain_prior)
+
+    @property
     def in_channels(self) -> int:
-        """Channels fed to the network: DSM, threshold channel, positional channels."""
+        """Channels fed to the network: DSM (+ prior), threshold channel, positional channels."""
         extra = self.positional.channels if self.positional is not None else 0
-        return 1 + int(self.uses_threshold_channel) + extra
+        return self.input_bands + int(self.uses_threshold_channel) + extra
 
     def norm_factory(self) -> NormFactory:
         """Normalisation layers chosen by ``norm`` and ``per_device_batch_size``."""
@@ -128,7 +138,9 @@ class SegmentationModel(nn.Module):
         """Logits for every pixel.
 
         Args:
-            dsm: ``(B, 1, H, W)`` float32, normalised heights, any H and W.
+            dsm: ``(B, 1, H, W)`` float32, normalised heights, any H and W; a model with
+                ``uses_terrain_prior`` takes ``(B, 2, H, W)``: the DSM, then the coarse
+                terrain normalised in the DSM's frame (same offset and scale).
             threshold_m: ``(B * K,)`` float32, gap height thresholds in metres; window ``b``
                 goes with thresholds ``b * K .. b * K + K - 1``.
 
@@ -139,10 +151,15 @@ class SegmentationModel(nn.Module):
             ModelError: ``dsm`` is not 4-D with one channel, or the thresholds are not a
                 whole multiple of the windows.
         """
-        if dsm.dim() != 4 or dsm.shape[1] != 1:
+        if dsm.dim() != 4 or dsm.shape[1] != self.input_bands:
             raise ModelError(
-                f"{self.name}: dsm must have shape (B, 1, H, W), got {tuple(dsm.shape)}",
-                hint="Add the batch and channel axes: dsm[None, None] for a single 2-D tile.",
+                f"{self.name}: dsm must have shape (B, {self.input_bands}, H, W), got "
+                f"{tuple(dsm.shape)}",
+                hint=(
+                    "Stack the normalised DSM and terrain prior as bands 0 and 1."
+                    if self.uses_terrain_prior
+                    else "Add the batch and channel axes: dsm[None, None] for a single 2-D tile."
+                ),
             )
         threshold_m = threshold_m.reshape(-1).to(dsm.dtype)
         if not torch.jit.is_tracing() and threshold_m.shape[0] % max(dsm.shape[0], 1):

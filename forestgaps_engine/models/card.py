@@ -62,6 +62,8 @@ class ModelCard(BaseModel):
         data_sources: where the real sites trained on come from (one entry per source
             folder: folder, repo, licence, note, sites), from the prepared manifest's
             provenance; None: synthetic data only, or not recorded.
+        uses_terrain_prior: the model takes a coarse terrain model (DEM) beside the DSM
+            (``predict --terrain-prior``); False for models trained on the DSM alone.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,6 +84,7 @@ class ModelCard(BaseModel):
     model_id: str = ""
     training_precision: Literal["fp32", "bf16", "fp16"] | None = None
     data_sources: list[dict[str, Any]] | None = None
+    uses_terrain_prior: bool = False
 
     @model_validator(mode="after")
     def _native_range_holds_the_training_resolution(self) -> ModelCard:
@@ -108,6 +111,7 @@ class ModelCard(BaseModel):
             f"normalizer      {json.dumps(self.normalizer, sort_keys=True)}",
             f"data manifest   {self.data_manifest_hash or '-'}",
             f"precision       {self.training_precision or '-'}",
+            f"terrain prior   {'used' if self.uses_terrain_prior else 'not used'}",
             f"engine version  {self.engine_version}",
             f"created (UTC)   {self.created_utc}",
         ]
@@ -164,6 +168,7 @@ def save_model(model: Any, normalizer: Any, card: ModelCard, out_dir: str | Path
             "architecture": model.name,
             "params": model.config.model_dump(mode="json"),
             "normalizer": normalizer.to_dict(),
+            "uses_terrain_prior": bool(getattr(model, "uses_terrain_prior", False)),
             "model_id": _weights_hash(payload),
         }
     )

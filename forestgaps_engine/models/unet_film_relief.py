@@ -18,6 +18,15 @@ So this model:
    upsampled head logits, so the rule ``relief <= threshold`` is the starting point and
    sharp gap edges come from the full-resolution relief, not from the coarse trunk.
 
+With ``terrain_prior`` (a coarse DEM warped onto the DSM grid, band 1 of the input,
+normalised in the DSM's frame), the model also computes the height above that terrain,
+``dsm - prior``, and the relief of a second opening run on it: the coarse terrain takes the
+slope and the ridges out of the surface first, so the window no longer has to follow them
+(on steep ground the plain opening cuts ridges and sits low in hollows). The trunk sees
+both reliefs and the height above the prior; the margin uses a learned blend of the two
+reliefs, starting mostly on the prior's (``prior_weight``), so a poor prior can be unlearned.
+Without ``terrain_prior`` none of these layers exist and the model is unchanged.
+
 The threshold reaches the output twice: through the FiLM head and through the margin, which
 is linear in the threshold; the latter is what carries a threshold never seen in training
 to a sensible answer.
@@ -54,6 +63,12 @@ class UNetFiLMReliefParams(FiLMParams):
     margin_scale: float = Field(
         1.0, gt=0.0, description="initial logits per metre of the relief margin (learned)"
     )
+    terrain_prior: bool = Field(
+        False, description="input band 1 is a coarse terrain model (DEM) in the DSM's frame"
+    )
+    prior_weight: float = Field(
+        0.8, gt=0.0, lt=1.0, description="initial share of the prior's relief in the margin"
+    )
 
 
 @register(
@@ -76,8 +91,10 @@ class UNetFiLMRelief(SegmentationModel):
         channels = stage_channels(config.base_channels, config.depth)
         self.trunk_stride = config.trunk_stride
         self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
+        # Relief of the opening; with a prior also the height above it and its relief.
+        extra_channels = 3 if config.terrain_prior else 1
         self.body = UNetBody(
-            self.in_channels + 1,
+            self.in_channels + extra_channels,
             channels,
             lambda cin, cout, _index: DoubleConv(cin, cout, norm, config.activation),
             dropout=config.dropout,
@@ -92,10 +109,24 @@ class UNetFiLMRelief(SegmentationModel):
         self.head = nn.Conv2d(channels[0], 1, 1)
         self.log_height_unit_m = nn.Parameter(torch.tensor(math.log(config.height_unit_m)))
         self.log_margin_scale = nn.Parameter(torch.tensor(math.log(config.margin_scale)))
+        if config.terrain_prior:
+            weight = config.prior_weight
+            self.prior_logit = nn.Parameter(torch.tensor(math.log(weight / (1.0 - weight))))
+
+    def _reliefs(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """(trunk inputs, relief the margin uses), both ``(B, ., H, W)`` normalised units."""
+        relief = self.relief(inputs[:, :1])
+        if not self.uses_terrain_prior:
+            return torch.cat([inputs, relief], dim=1), relief
+        above_prior = inputs[:, :1] - inputs[:, 1:2]
+        # The opening of the detrended surface: the coarse terrain carries slope and ridges.
+        prior_relief = self.relief(above_prior)
+        trunk_inputs = torch.cat([inputs, relief, above_prior, prior_relief], dim=1)
+        weight = torch.sigmoid(self.prior_logit)
+        return trunk_inputs, relief + weight * (prior_relief - relief)
 
     def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
-        relief = self.relief(inputs[:, :1])
-        trunk_inputs = torch.cat([inputs, relief], dim=1)
+        trunk_inputs, relief = self._reliefs(inputs)
         if self.trunk_stride > 1:
             trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)
         features = self.head_norm(self.head_conv(self.body(trunk_inputs)))
