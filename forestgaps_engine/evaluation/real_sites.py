@@ -263,7 +263,7 @@ def _markdown(
     for label in labels:
         header += [f"model @ {label} m", f"DSM-only @ {label} m", f"terrain prior @ {label} m"]
     lines = [
-        "## Real sites",
+        "### The model against the DSM-only baseline, site by site",
         "",
         f"Model `{card.model_id}` (`{card.architecture}`) against the DSM-only baseline on "
         f"{len(rows)} real sites, each scored on its own; pixel IoU against ForestGapR "
