@@ -33,7 +33,7 @@ def require_dask() -> None:
 
 @contextmanager
 def dask_client(
-    scheduler: str, n_workers: int | None, memory_per_worker_bytes: int
+    scheduler: str, n_workers: int | None, memory_per_worker_bytes: int, processes: bool = True
 ) -> Iterator[Any]:
     """A ``distributed.Client``: a LocalCluster of worker processes, or a remote scheduler.
 
@@ -42,6 +42,8 @@ def dask_client(
         n_workers: local workers (default: one per core, at most 4 per 16 GB).
         memory_per_worker_bytes: each local worker's memory limit (Dask pauses, then
             restarts, a worker past it; its blocks run again).
+        processes: local workers are processes (False: threads of this process, for
+            hosts whose executable is not a Python that Dask can start, such as QGIS).
     """
     require_dask()
     from distributed import Client, LocalCluster
@@ -62,8 +64,8 @@ def dask_client(
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,
-        processes=True,
-        memory_limit=memory_per_worker_bytes,
+        processes=processes,
+        memory_limit=memory_per_worker_bytes if processes else 0,
         dashboard_address=":0",
         silence_logs=logging.ERROR,
     )

@@ -8,6 +8,8 @@ Per threshold T: model ``gap_probability_tT.tif``, classic ``gaps_tT.tif`` (gap 
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from forestgaps_engine.geo.cog import to_cog
 from forestgaps_engine.progress import Reporter
 from forestgaps_engine.region.blocks import RegionJob
 from forestgaps_engine.region.merge import GlobalGaps
+
+logger = logging.getLogger(__name__)
 
 
 def block_vrt(job: RegionJob, kind: str, label: str) -> Path:
@@ -29,7 +33,7 @@ def block_vrt(job: RegionJob, kind: str, label: str) -> Path:
     return target
 
 
-def output_names(method: str, label: str) -> dict[str, str]:
+def output_names(method: str, label: str) -> dict[str, str | None]:
     """File names of one threshold's outputs."""
     raster = f"gap_probability_{label}.tif" if method == "model" else f"gaps_{label}.tif"
     return {
@@ -50,6 +54,13 @@ def write_outputs(
 
     entries = []
     n = len(job.labels)
+    # QGIS's Python may have Dask (Debian's python3-distributed) without pyarrow.
+    has_pyarrow = importlib.util.find_spec("pyarrow") is not None
+    if not has_pyarrow:
+        logger.warning(
+            'pyarrow is not installed: no GeoParquet layer (pip install ".[region]"); '
+            "the GeoPackage holds the same gaps"
+        )
     for index, (threshold, label, gaps) in enumerate(
         zip(job.thresholds_m, job.labels, merged, strict=True)
     ):
@@ -66,7 +77,10 @@ def write_outputs(
             n_valid_px=n_valid_px, n_gap_px=gaps.n_gap_px, statistics=gaps.statistics,
         )  # fmt: skip
         gpkg = write_gap_polygons(out / names["gaps"], rasters, gaps.statistics, threshold)
-        gpkg_to_geoparquet(gpkg, out / names["gaps_parquet"])
+        if has_pyarrow:
+            gpkg_to_geoparquet(gpkg, out / names["gaps_parquet"])
+        else:
+            names["gaps_parquet"] = None
         entries.append(
             {
                 "threshold_m": threshold,

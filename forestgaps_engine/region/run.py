@@ -202,6 +202,7 @@ def region(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    processes: bool = True,
 ) -> RegionResult:
     """Detect gaps over a region of tiles (see the module docstring).
 
@@ -215,13 +216,21 @@ def region(
         dry_run: plan only; time one calibration block and estimate the run.
         progress: ``progress(fraction, message)``.
         cancel: returns True to stop (finished blocks stay recorded for a rerun).
+        processes: local workers are processes (False: threads, e.g. inside QGIS).
 
     Returns:
         The outputs and ``summary.json``'s content.
     """
-    from forestgaps_engine.region.cluster import WORKER_BASE_BYTES, dask_client, run_tasks
+    from forestgaps_engine.region.cluster import (
+        WORKER_BASE_BYTES,
+        dask_client,
+        require_dask,
+        run_tasks,
+    )
     from forestgaps_engine.region.outputs import write_outputs
 
+    if not dry_run:
+        require_dask()
     settings = settings or RegionSettings()
     reporter = Reporter(progress, cancel)
     started = time.perf_counter()
@@ -240,7 +249,7 @@ def region(
     memory_bytes = WORKER_BASE_BYTES + 3 * facts["block_memory_bytes"]
     token = uuid.uuid4().hex[:8]
     timings_s: dict[str, float] = {}
-    with dask_client(scheduler, n_workers, memory_bytes) as client:
+    with dask_client(scheduler, n_workers, memory_bytes, processes) as client:
         facts["dashboard"] = client.dashboard_link
         todo = [block for block in blocks if not job.is_done(block)]
         step = time.perf_counter()
