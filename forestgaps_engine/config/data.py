@@ -86,6 +86,29 @@ class SplitConfig(StrictModel):
         return self
 
 
+class TerrainPriorConfig(StrictModel):
+    """The coarse terrain prior written beside each training tile (``data/terrain_prior.py``).
+
+    The tile's true ground (DSM - CHM) is block-averaged to a coarse cell drawn per sample
+    in ``cell_m``, shifted by a constant bias (std ``offset_std_m``) and a smooth one (std
+    ``smooth_bias_std_m``, correlation length ``smooth_bias_length_m``), given per-cell noise
+    (``noise_std_m``) and resampled back bilinearly, like a national or global DEM.
+    """
+
+    enabled: bool = False
+    cell_m: tuple[float, float] = (10.0, 30.0)
+    offset_std_m: float = Field(default=2.0, ge=0.0, le=50.0)
+    smooth_bias_std_m: float = Field(default=1.5, ge=0.0, le=50.0)
+    smooth_bias_length_m: float = Field(default=300.0, gt=0.0, le=100000.0)
+    noise_std_m: float = Field(default=0.5, ge=0.0, le=20.0)
+
+    @model_validator(mode="after")
+    def _ordered_cells(self) -> TerrainPriorConfig:
+        if not 0.0 < self.cell_m[0] <= self.cell_m[1] <= 1000.0:
+            raise ValueError(f"cell_m must satisfy 0 < min <= max <= 1000, got {self.cell_m}")
+        return self
+
+
 class DataConfig(StrictModel):
     """Where sites come from and how they become tiles and shards."""
 
@@ -103,6 +126,8 @@ class DataConfig(StrictModel):
     # How a training item's threshold is drawn: uniformly, or weighted toward thresholds
     # at which the tile has gaps.
     threshold_balance: ThresholdBalance = "uniform"
+    # A degraded copy of each tile's ground, for models with model.params.terrain_prior.
+    terrain_prior: TerrainPriorConfig = Field(default_factory=TerrainPriorConfig)
     output_dir: str = "out/prepared"
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from forestgaps_engine.data.items import check_balance, draw_threshold, to_item
 from forestgaps_engine.data.shard_reader import count_samples, decode_sample, iter_shard_members
-from forestgaps_engine.data.shards import mask_field
+from forestgaps_engine.data.shards import TERRAIN_PRIOR_FIELD, mask_field
 from forestgaps_engine.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -256,7 +256,8 @@ class TileDataset(Dataset):
         key = self.keys[index]
         fields = {"json": (self.folder / f"{key}.json").read_bytes()}
         thresholds_m = json.loads(fields["json"]).get("thresholds_m", [])
-        names = ["dsm.npy", "valid.npy"] + [f"{mask_field(t)}.npy" for t in thresholds_m]
+        names = ["dsm.npy", "valid.npy", f"{TERRAIN_PRIOR_FIELD}.npy"]
+        names += [f"{mask_field(t)}.npy" for t in thresholds_m]
         for name in names:
             path = self.folder / f"{key}.{name}"
             if path.is_file():

@@ -8,7 +8,8 @@ pure I/O::
      "valid": (1, H, W) float32 0/1,
      "threshold_m": () float32,
      "mask": (1, H, W) float32 0/1 gap mask at threshold_m (0 at invalid cells),
-     "tile_id": str}
+     "tile_id": str,
+     "terrain_prior": (1, H, W) float32 metres, only when the tile has one}
 
 The threshold of an item is drawn per (seed, epoch, tile id), so it does not depend on how
 samples are spread over workers and ranks: uniformly among ``thresholds_m``, or with
@@ -61,13 +62,17 @@ def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:
     valid = sample.valid & np.isfinite(sample.dsm_m)
     dsm = np.where(valid, sample.dsm_m, 0.0).astype(np.float32)
     mask = (sample.masks[threshold_m] > 0) & valid
-    return {
+    item = {
         "dsm": torch.from_numpy(dsm[None]),
         "valid": torch.from_numpy(valid[None].astype(np.float32)),
         "threshold_m": torch.tensor(threshold_m, dtype=torch.float32),
         "mask": torch.from_numpy(mask[None].astype(np.float32)),
         "tile_id": sample.key,
     }
+    if sample.terrain_prior_m is not None:
+        prior = np.asarray(sample.terrain_prior_m, dtype=np.float32)
+        item["terrain_prior"] = torch.from_numpy(prior[None].copy())
+    return item
 
 
 def check_balance(balance: str) -> None:

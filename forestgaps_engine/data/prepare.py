@@ -164,7 +164,9 @@ def prepare(
                 logger.warning("split %s has no tile", split)
             with ShardWriter(staging, split, data.samples_per_shard) as writer:
                 for position, (site, tile) in enumerate(kept[split]):
-                    sample = make_sample(site, tile, split, thresholds_m)
+                    sample = make_sample(
+                        site, tile, split, thresholds_m, data.terrain_prior, seed
+                    )
                     writer.write(sample)
                     stats.add(sample, split)
                     by_id[sample.key].update(

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from forestgaps_engine.data.shards import TileSample, mask_field
+from forestgaps_engine.data.shards import TERRAIN_PRIOR_FIELD, TileSample, mask_field
 from forestgaps_engine.errors import InvalidDataFormatError
 
 _BLOCK = 512
@@ -183,12 +183,18 @@ def decode_sample(key: str, fields: dict[str, bytes], source: str = "<shard>") -
                 hint="The shard is incomplete; run 'forestgaps prepare' again.",
             )
         masks[float(threshold_m)] = _load_npy(fields[name], source, key, name)
+    prior_name = f"{TERRAIN_PRIOR_FIELD}.npy"
     return TileSample(
         key=key,
         dsm_m=_load_npy(fields["dsm.npy"], source, key, "dsm.npy"),
         valid=_load_npy(fields["valid.npy"], source, key, "valid.npy").astype(bool),
         masks=masks,
         metadata=metadata,
+        terrain_prior_m=(
+            _load_npy(fields[prior_name], source, key, prior_name)
+            if prior_name in fields
+            else None
+        ),
     )
 
 

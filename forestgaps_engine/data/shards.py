@@ -5,6 +5,8 @@ One sample is a group of consecutive tar members sharing a key (no dot in the ke
     <key>.dsm.npy        (H, W) float32, metres, NaN at invalid cells
     <key>.valid.npy      (H, W) uint8, 1 = valid cell
     <key>.mask_t5.npy    (H, W) uint8, 1 = gap at 5 m (one per threshold; 7.5 m → mask_t7p5)
+    <key>.terrain_prior.npy  (H, W) float32, metres: degraded ground (only with
+                         data.terrain_prior.enabled)
     <key>.json           metadata: site, tile window, transform, CRS, resolution, gap ratios…
 
 Arrays are ``.npy`` (``shard_reader.py`` decodes them without ever unpickling), and members
@@ -29,6 +31,7 @@ import numpy as np
 from forestgaps_engine.files import atomic_path
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+TERRAIN_PRIOR_FIELD = "terrain_prior"
 
 
 def mask_field(threshold_m: float) -> str:
@@ -51,6 +54,7 @@ class TileSample:
         valid: (H, W) bool.
         masks: threshold in metres → (H, W) uint8 gap mask (1 = gap).
         metadata: JSON-serialisable facts about the tile.
+        terrain_prior_m: optional (H, W) float32 coarse ground heights, metres, finite.
     """
 
     key: str
@@ -58,6 +62,7 @@ class TileSample:
     valid: np.ndarray
     masks: dict[float, np.ndarray]
     metadata: dict[str, Any] = field(default_factory=dict)
+    terrain_prior_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not _KEY_PATTERN.match(self.key):
@@ -91,6 +96,9 @@ def encode_sample(sample: TileSample) -> list[tuple[str, bytes]]:
     for threshold_m in sorted(sample.masks):
         mask = sample.masks[threshold_m].astype(np.uint8, copy=False)
         members.append((f"{sample.key}.{mask_field(threshold_m)}.npy", _npy_bytes(mask)))
+    if sample.terrain_prior_m is not None:
+        prior = sample.terrain_prior_m.astype(np.float32, copy=False)
+        members.append((f"{sample.key}.{TERRAIN_PRIOR_FIELD}.npy", _npy_bytes(prior)))
     members.append((f"{sample.key}.json", json.dumps(metadata, sort_keys=True).encode("utf-8")))
     return members
 

@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.config.data import TerrainPriorConfig
 from forestgaps_engine.config.root import ForestGapsConfig
 from forestgaps_engine.data.labels import gap_masks
 from forestgaps_engine.data.real_sites.builder import build_real_site, is_real_site
 from forestgaps_engine.data.shards import TileSample, safe_key
 from forestgaps_engine.data.sites import SiteRasters, load_raster_site, synthetic_site
 from forestgaps_engine.data.split import SPLITS, SplitPlan
+from forestgaps_engine.data.terrain_prior import degrade_ground, prior_rng
 from forestgaps_engine.data.tiling import Tile, tile_grid, tile_transform, valid_fraction
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.progress import Reporter
@@ -136,9 +138,18 @@ def drop_train_remainder(
 
 
 def make_sample(
-    site: PreparedSite, tile: Tile, split: str, thresholds_m: list[float]
+    site: PreparedSite,
+    tile: Tile,
+    split: str,
+    thresholds_m: list[float],
+    terrain_prior: TerrainPriorConfig | None = None,
+    seed: int = 0,
 ) -> TileSample:
-    """The shard sample of one tile (DSM, validity, masks, metadata)."""
+    """The shard sample of one tile (DSM, validity, masks, metadata).
+
+    With ``terrain_prior.enabled`` the sample also holds a degraded copy of the tile's
+    ground (DSM - CHM), drawn from (``seed``, tile id): see ``data/terrain_prior.py``.
+    """
     grid = site.rasters.grid
     valid = site.valid[tile.slices()]
     dsm_m = np.where(valid, site.rasters.dsm.values[tile.slices()], np.nan).astype(np.float32)
@@ -155,4 +166,15 @@ def make_sample(
         "valid_fraction": float(valid.mean()),
         "gap_ratio": {f"{t:g}": float(masks[t].sum()) / n_valid for t in thresholds_m},
     }
-    return TileSample(metadata["tile_id"], dsm_m, valid, masks, metadata)
+    prior_m = None
+    if terrain_prior is not None and terrain_prior.enabled:
+        ground_m = site.rasters.dsm.values[tile.slices()] - site.rasters.chm.values[tile.slices()]
+        prior_m, drawn = degrade_ground(
+            ground_m,
+            valid & np.isfinite(ground_m),
+            float(grid.resolution_m[0]),
+            terrain_prior,
+            prior_rng(seed, metadata["tile_id"]),
+        )
+        metadata["terrain_prior"] = drawn
+    return TileSample(metadata["tile_id"], dsm_m, valid, masks, metadata, prior_m)

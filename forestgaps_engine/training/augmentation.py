@@ -97,6 +97,10 @@ class DsmAugmenter(nn.Module):
         )
         mask = batch["mask"].float()
         height_px, width_px = dsm.shape[-2:]
+        # A terrain prior moves with the DSM: same flips, warps, offset and tilt.
+        has_prior = "terrain_prior" in batch
+        if has_prior:
+            dsm = torch.cat([dsm, batch["terrain_prior"].float()], dim=1)
         dsm, mask, valid_f = _flip_and_turn(
             [dsm, mask, valid.float()],
             self.config.rot90 and height_px == width_px,
@@ -107,6 +111,9 @@ class DsmAugmenter(nn.Module):
             dsm, mask, valid = self._warp(dsm, mask, valid)
         dsm = self._jitter(dsm)
         out = dict(batch)
+        if has_prior:
+            out["terrain_prior"] = dsm[:, 1:2]
+            dsm = dsm[:, 0:1]
         out["dsm"] = torch.where(valid, dsm, torch.zeros_like(dsm))
         out["valid"] = valid
         out["mask"] = mask * valid
@@ -119,9 +126,10 @@ class DsmAugmenter(nn.Module):
         smooth, nearest = self.warp(
             torch.cat([dsm * weight, weight], 1), torch.cat([mask, weight], 1)
         )
-        warped_weight = smooth[:, 1:2]
+        # The weight is the last smooth channel (after the DSM and any terrain prior).
+        warped_weight = smooth[:, -1:]
         valid = (nearest[:, 1:2] > 0.5) & (warped_weight > MIN_VALID_WEIGHT)
-        dsm = smooth[:, 0:1] / warped_weight.clamp_min(1e-6)
+        dsm = smooth[:, :-1] / warped_weight.clamp_min(1e-6)
         return dsm, (nearest[:, 0:1] > 0.5).float(), valid
 
     def _jitter(self, dsm: torch.Tensor) -> torch.Tensor:

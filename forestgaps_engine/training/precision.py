@@ -84,7 +84,9 @@ def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 96, batch_size:
     """fp32 time / bf16-autocast time of a forward+backward step on a copy of ``model``."""
     probe = copy.deepcopy(model).cpu().train()
     generator = torch.Generator().manual_seed(0)
-    dsm = torch.randn(batch_size, 1, tile_size_px, tile_size_px, generator=generator)
+    # A model with a terrain prior takes it as a second band.
+    bands = int(getattr(model, "input_bands", 1))
+    dsm = torch.randn(batch_size, bands, tile_size_px, tile_size_px, generator=generator)
     threshold_m = torch.full((batch_size,), 5.0)
     rng_state = torch.get_rng_state()  # dropout in the probe must not shift training's RNG
 

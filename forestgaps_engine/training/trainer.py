@@ -137,6 +137,16 @@ class Trainer:
         moved["mask"] = moved["mask"].float()
         moved["threshold_m"] = moved["threshold_m"].float().view(-1)
         moved["dsm"] = torch.nan_to_num(moved["dsm"].float())
+        if "terrain_prior" in batch:
+            prior = batch["terrain_prior"].to(self.device, non_blocking=True).float()
+            moved["terrain_prior"] = torch.nan_to_num(prior)
+        elif getattr(self.module, "uses_terrain_prior", False):
+            raise TrainingError(
+                f"{self.module.name} takes a terrain prior (model.params.terrain_prior: true) "
+                "but the training tiles have none",
+                hint="Set data.terrain_prior.enabled: true and run 'forestgaps prepare' again, "
+                "or set model.params.terrain_prior: false.",
+            )
         return moved
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -144,6 +154,10 @@ class Trainer:
         # Nodata is filled for the model as ``predict`` fills it; the loss keeps ``valid``.
         dsm, model_valid = fill_nodata_nearest_torch(batch["dsm"], batch["valid"])
         with self.precision.autocast(self.device):
+            if getattr(self.module, "uses_terrain_prior", False):
+                # The prior is put in the DSM tile's frame (same offset and scale).
+                dsm = self.normalizer.with_prior(dsm, model_valid, batch["terrain_prior"])
+                return self.model(torch.nan_to_num(dsm), batch["threshold_m"])
             dsm = torch.nan_to_num(self.normalizer(dsm, model_valid))
             return self.model(dsm, batch["threshold_m"])
 
