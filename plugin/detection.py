@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.detection import DetectionResult, ThresholdOutputs, model_is_available
+from forestgaps_engine.detection.result import DetectionResult, ThresholdOutputs
 
 from .dock.params import InferenceParams
 
@@ -39,6 +39,13 @@ CONFIG_LABELS = {
     "max_gap_area_m2": "Maximum gap area",
     "device": "Device",
 }
+
+
+def model_is_available(model: str) -> tuple[bool, str]:
+    """(True, "") for a card with weights, or an exported folder; else (False, why)."""
+    from forestgaps_engine.detection import model_is_available as engine_check
+
+    return engine_check(model)
 
 
 def _extent(params: InferenceParams) -> tuple[float, float, float, float] | None:
@@ -149,7 +156,8 @@ def run_detection(
             params.dsm_path, params.thresholds_m, out_dir, model=params.model,
             extent=_extent(params), config=config, remote=remote,
             crs_overrides={"dsm": params.crs_override} if params.crs_override else None,
-            progress=progress, cancel=cancel, **reference,
+            progress=progress, cancel=cancel, terrain_prior=params.terrain_prior_path,
+            **reference,
         )  # fmt: skip
     except BaseException as error:
         if is_temporary:

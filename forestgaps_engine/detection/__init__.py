@@ -1,24 +1,34 @@
-"""One detection, whichever face asks: :func:`detect` decides the route and runs it."""
+"""One detection, whichever face asks: :func:`detect` decides the route and runs it.
 
-from forestgaps_engine.detection.api import detect, in_extent_words
-from forestgaps_engine.detection.chm import write_chm
-from forestgaps_engine.detection.extent import ExtentOutsideError
-from forestgaps_engine.detection.remote import HttpAnswer, RemoteServer, Transport, Unreachable
-from forestgaps_engine.detection.result import DetectionResult, Method, Route, ThresholdOutputs
-from forestgaps_engine.detection.routes import model_is_available
+Names load on first use (PEP 562), so the plugin imports the result types at start-up
+without pydantic, rasterio or GDAL being installed yet.
+"""
 
-__all__ = [
-    "DetectionResult",
-    "ExtentOutsideError",
-    "HttpAnswer",
-    "Method",
-    "RemoteServer",
-    "Route",
-    "ThresholdOutputs",
-    "Transport",
-    "Unreachable",
-    "detect",
-    "in_extent_words",
-    "model_is_available",
-    "write_chm",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "detect": "api",
+    "in_extent_words": "api",
+    "write_chm": "chm",
+    "ExtentOutsideError": "extent",
+    "HttpAnswer": "remote",
+    "RemoteServer": "remote",
+    "Transport": "remote",
+    "Unreachable": "remote",
+    "DetectionResult": "result",
+    "Method": "result",
+    "Route": "result",
+    "ThresholdOutputs": "result",
+    "model_is_available": "routes",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -80,6 +80,7 @@ def detect(
     remote: RemoteServer | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    terrain_prior: str | Path | None = None,
 ) -> DetectionResult:
     """Detect gaps at every threshold and write the outputs into ``out_dir``.
 
@@ -104,6 +105,8 @@ def detect(
         remote: a server that runs the model instead of this computer.
         progress: ``progress(fraction 0..1, message)``.
         cancel: returns True to stop; this run's outputs are then removed.
+        terrain_prior: coarse DEM for a model trained with a terrain prior (any CRS and
+            cell size); the model route on this computer only.
 
     Returns:
         The method used, the files written and the notes.
@@ -116,13 +119,39 @@ def detect(
     """
     from forestgaps_engine.files import ensure_writable_dir
     from forestgaps_engine.gaps.thresholds import validate_thresholds
-    from forestgaps_engine.partials import partial_directory
 
     _check_inputs(dsm, chm, dtm, route, remote)
+    if terrain_prior is not None and remote is not None:
+        raise ConfigError(
+            "a ForestGaps server takes no terrain prior (--terrain-prior)",
+            hint="Run the model on this computer, or omit --terrain-prior.",
+        )
     thresholds = tuple(validate_thresholds(thresholds_m))
     config = config or InferenceConfig()
     overrides = dict(crs_overrides or {})
+    is_new_dir = not Path(out_dir).exists()
     out = ensure_writable_dir(out_dir)
+    try:
+        return _detect_into(
+            out, dsm, thresholds, chm, dtm, model, route, extent, overrides, config, remote,
+            terrain_prior, progress, cancel,
+        )  # fmt: skip
+    except BaseException:
+        if is_new_dir and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _detect_into(
+    out: Path, dsm: str | Path | None, thresholds: tuple[float, ...], chm: str | Path | None,
+    dtm: str | Path | None, model: Any, route: Route, extent: Bounds | None,
+    overrides: Mapping[str, str], config: InferenceConfig, remote: RemoteServer | None,
+    terrain_prior: str | Path | None, progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> DetectionResult:  # fmt: skip
+    """:func:`detect` in an existing output folder, its arguments checked."""
+    from forestgaps_engine.partials import partial_directory
+
     notes: list[str] = []
     prepared_dsm = None
     with partial_directory(out, "forestgaps-detect") as work_dir:
@@ -168,8 +197,9 @@ def detect(
                     method = "classic"
                 else:
                     outputs, summary_path = run_model(
-                        prepared_dsm.path, thresholds, model, out, config, progress, cancel
-                    )
+                        prepared_dsm.path, thresholds, model, out, config, progress, cancel,
+                        terrain_prior,
+                    )  # fmt: skip
             if method == "model" and reference is not None:
                 notes.extend(agreement_notes(outputs, classic_chm()))
         except ForestGapsError as error:

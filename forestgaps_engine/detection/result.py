@@ -23,6 +23,7 @@ class ThresholdOutputs:
     probability_path: Path | None = None
     mask_path: Path | None = None
     gap_ids_path: Path | None = None
+    stats_path: Path | None = None
 
 
 @dataclass(frozen=True)

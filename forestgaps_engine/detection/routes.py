@@ -9,6 +9,7 @@ from typing import Any
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.detection.remote import RemoteServer, geotiff_for_upload, predict_on_server
 from forestgaps_engine.detection.result import ThresholdOutputs
+from forestgaps_engine.gaps import pipeline
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
 # Options a server takes as /predict form fields (the others are its own settings).
@@ -45,12 +46,10 @@ def run_classic(
     progress: ProgressCallback | None, cancel: CancelCallback | None,
 ) -> tuple[tuple[ThresholdOutputs, ...], Path]:  # fmt: skip
     """ForestGapR's rule on ``chm`` with the config's area bounds (no maximum: the raster's)."""
-    from forestgaps_engine.gaps.pipeline import gaps_from_chm
-
     max_area_m2 = config.max_gap_area_m2
     if max_area_m2 is None:
         max_area_m2 = max(whole_area_m2(chm), config.min_gap_area_m2)
-    result = gaps_from_chm(
+    result = pipeline.gaps_from_chm(
         chm, list(thresholds_m), out_dir, min_area_m2=config.min_gap_area_m2,
         max_area_m2=max_area_m2, progress=progress, cancel=cancel,
     )  # fmt: skip
@@ -58,7 +57,7 @@ def run_classic(
         ThresholdOutputs(
             threshold_m=t.threshold_m, polygons_path=t.gpkg_path, n_gaps=t.n_gaps,
             total_gap_area_m2=t.total_gap_area_m2, gap_fraction=t.gap_fraction,
-            gap_ids_path=t.raster_path,
+            gap_ids_path=t.raster_path, stats_path=t.stats_path,
         )  # fmt: skip
         for t in result.thresholds
     )
@@ -68,11 +67,15 @@ def run_classic(
 def run_model(
     dsm: str, thresholds_m: tuple[float, ...], model: Any, out_dir: Path,
     config: InferenceConfig, progress: ProgressCallback | None, cancel: CancelCallback | None,
+    terrain_prior: str | Path | None = None,
 ) -> tuple[tuple[ThresholdOutputs, ...], Path]:  # fmt: skip
-    """The model on this computer (``inference.api.predict``)."""
+    """The model on this computer (``inference.api.predict``), with a coarse DEM if given."""
     from forestgaps_engine.inference.api import predict
 
-    result = predict(dsm, list(thresholds_m), model, out_dir, config, progress, cancel)
+    result = predict(
+        dsm, list(thresholds_m), model, out_dir, config, progress, cancel,
+        terrain_prior=terrain_prior,
+    )  # fmt: skip
     outputs = tuple(
         ThresholdOutputs(
             threshold_m=t.threshold_m, polygons_path=t.gaps_path, n_gaps=t.n_gaps,

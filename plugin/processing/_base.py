@@ -1,11 +1,17 @@
-"""What every ForestGaps Processing algorithm shares: translation, icon, checks, engine calls."""
+"""What every ForestGaps Processing algorithm shares: names, help, icon, checks, engine calls."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingFeedback
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -21,9 +27,32 @@ class ForestGapsAlgorithm(QgsProcessingAlgorithm):
 
     ``CLI_FLAGS`` maps the command-line flags the engine's hints may name to this
     algorithm's parameter keys, so an error says "Output folder" where the CLI says "--out".
+    ``NAME``, ``DISPLAY_NAME``, ``GROUP``, ``GROUP_ID`` and ``HELP`` give what QGIS lists
+    (the texts marked with ``QT_TRANSLATE_NOOP`` in the subclass's context, translated
+    here); a subclass that leaves them empty overrides the methods itself.
     """
 
     CLI_FLAGS: Mapping[str, str] = {}
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = ""
+    GROUP_ID = ""
+    HELP = ""
+
+    def name(self) -> str:
+        return self.NAME
+
+    def displayName(self) -> str:  # name fixed by QGIS
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self) -> str:
+        return self.tr(self.GROUP)
+
+    def groupId(self) -> str:  # name fixed by QGIS
+        return self.GROUP_ID
+
+    def shortHelpString(self) -> str:  # name fixed by QGIS
+        return self.tr(self.HELP)
 
     def tr(self, text: str) -> str:
         """Translate ``text`` in the subclass's context (as pylupdate5 records it)."""
@@ -53,6 +82,74 @@ class ForestGapsAlgorithm(QgsProcessingAlgorithm):
     ) -> ResultT:
         """:func:`._engine_call.call_engine` with this algorithm's labels for CLI flags."""
         return call_engine(feedback, function, *args, labels=self.flag_labels(), **kwargs)
+
+    def raster_path(
+        self, parameters: dict[str, Any], key: str, context: QgsProcessingContext
+    ) -> tuple[Path | None, str | None]:
+        """(file, CRS override) of raster parameter ``key``; (None, None) when not given.
+
+        Raises:
+            QgsProcessingException: the layer is not a raster file (names the field).
+        """
+        if not parameters.get(key):
+            return None, None
+        from ._layers import layer_crs_override, raster_file_of
+
+        layer = self.parameterAsRasterLayer(parameters, key, context)
+        return raster_file_of(layer, self.label_of(key)), layer_crs_override(layer)
+
+    def inference_config(self, values: dict[str, Any], keys: Mapping[str, str]) -> Any:
+        """The engine's InferenceConfig, a bad value as one line naming the dialog's field.
+
+        Args:
+            values: InferenceConfig field -> value.
+            keys: InferenceConfig field -> this algorithm's parameter key.
+        """
+        from forestgaps_engine.config.inference import InferenceConfig
+
+        try:
+            return InferenceConfig(**values)
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise QgsProcessingException(self.config_problem(error, keys)) from None
+
+    def config_problem(self, error: ValueError, keys: Mapping[str, str]) -> str:
+        """A pydantic error as one line naming the dialog's fields ("Tile size: ...").
+
+        Args:
+            error: the ValidationError.
+            keys: config field -> this algorithm's parameter key.
+        """
+        details = getattr(error, "errors", None)
+        if not callable(details):
+            return " ".join(str(error).split())
+        parts = []
+        for detail in details():
+            field = next((str(part) for part in detail.get("loc", ()) if part in keys), "")
+            label = self.label_of(keys[field]) if field else "Settings"
+            parts.append(f"{label}: {detail.get('msg', 'invalid value')}")
+        return "; ".join(parts) + "."
+
+    def detect(
+        self, feedback: QgsProcessingFeedback | None, context: QgsProcessingContext, **kwargs: Any
+    ) -> Any:
+        """``forestgaps_engine.detection.detect(**kwargs)``; its layers load when it ends."""
+        from forestgaps_engine.detection import detect
+
+        from ._layers import load_on_completion
+
+        result = self.call_engine(feedback, detect, **kwargs)
+        if result.method == "classic" and result.notes and feedback is not None:
+            feedback.pushInfo(" ".join(result.notes))
+        for item in result.thresholds:
+            label = f"{item.threshold_m:g} m"
+            for path, kind in (
+                (item.probability_path, "gap probability"),
+                (item.gap_ids_path, "gaps"),
+                (item.polygons_path, "gap polygons" if item.gap_ids_path else "gaps"),
+            ):
+                if path is not None:
+                    load_on_completion(context, path, f"{kind} {label}")
+        return result
 
     def check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str | None:
         """What is wrong across this algorithm's values (e.g. min above max), or None.

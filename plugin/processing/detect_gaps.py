@@ -1,6 +1,8 @@
-"""Processing algorithm ``forestgaps:detectgaps``: deep-learning gap maps from a DSM.
+"""Processing algorithm ``forestgaps:detectgaps``: gap maps from a DSM.
 
-Thin: parameters -> ``forestgaps_engine.inference.api.predict`` -> output paths.
+Thin: parameters -> ``forestgaps_engine.detection.detect`` -> output paths. The same
+options as the panel: the model (here or on a ForestGaps server), a CHM or DTM for the
+classic fallback when no model is usable, an extent, and both gap area bounds.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
+from ..deps import has_model_runtime
 from ..dock.params import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MIN_GAP_AREA_M2,
@@ -30,10 +36,12 @@ from ..dock.params import (
     MAX_TILE_SIZE_PX,
     MIN_TILE_SIZE_PX,
     parse_thresholds,
+    server_url_problems,
 )
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies, require_model_runtime
-from .gaps_from_chm import load_on_completion, raster_file_of
+
+CONTEXT = "DetectGapsAlgorithm"
 
 
 class DetectGapsAlgorithm(ForestGapsAlgorithm):
@@ -50,6 +58,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         "--min-area": "MIN_AREA",
         "--max-area": "MAX_AREA",
         "--out": "OUTPUT_FOLDER",
+        "--terrain-prior": "TERRAIN_PRIOR",
     }
     INPUT = "INPUT"
     THRESHOLDS = "THRESHOLDS"
@@ -59,32 +68,34 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
     BATCH = "BATCH"
     MIN_AREA = "MIN_AREA"
     MAX_AREA = "MAX_AREA"
+    CHM = "CHM"
+    DTM = "DTM"
+    EXTENT = "EXTENT"
+    SERVER_URL = "SERVER_URL"
+    TERRAIN_PRIOR = "TERRAIN_PRIOR"
+    METHOD = "METHOD"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     SUMMARY = "SUMMARY"
     N_GAPS = "N_GAPS"
 
-    def name(self) -> str:
-        return "detectgaps"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Detect gaps in a DSM (deep learning)")
-
-    def group(self) -> str:
-        return self.tr("Gap detection")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "gapdetection"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
-            "ForestGaps model, at every listed height threshold in one pass.\n\n"
-            "Thresholds: comma-separated heights in metres, e.g. 2,5,10. Model: a model "
-            "folder (model.safetensors + model_card.json); empty uses the bundled default "
-            "model. Tile, overlap and batch set the prediction windows (overlap below half "
-            "the tile). Writes per threshold a gap probability raster, a gap mask and gap "
-            "polygons, plus summary.json, into the output folder."
-        )
+    NAME = "detectgaps"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "Detect gaps in a DSM (deep learning)")
+    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Gap detection")
+    GROUP_ID = "gapdetection"
+    HELP = QT_TRANSLATE_NOOP(
+        CONTEXT,
+        "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
+        "ForestGaps model, at every listed height threshold in one pass.\n\n"
+        "Thresholds: comma-separated heights in metres, e.g. 2,5,10. Model: a model "
+        "folder (model.safetensors + model_card.json); empty uses the bundled default "
+        "model. Tile, overlap and batch set the prediction windows (overlap below half "
+        "the tile). Writes per threshold a gap probability raster, a gap mask and gap "
+        "polygons, plus summary.json, into the output folder.\n\n"
+        "With a CHM or a DTM (CHM = DSM - DTM), the classic ForestGapR rule runs instead "
+        "when no model is usable, and otherwise the log gives each mask's agreement with "
+        "it. An extent cuts the inputs; a server URL (forestgaps serve) runs the model "
+        "there.",
+    )
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         integer = QgsProcessingParameterNumber.Type.Integer
@@ -94,6 +105,13 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 self.THRESHOLDS,
                 self.tr("Height thresholds (m, comma-separated)"),
                 defaultValue="2,5,10",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(
+                self.TERRAIN_PRIOR,
+                self.tr("Coarse terrain (DEM, for a model trained with a terrain prior)"),
+                optional=True,
             )
         )
         self.addParameter(
@@ -138,9 +156,27 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 minValue=0.0,
             )
         )
+        for key, label in (
+            (self.CHM, self.tr("Canopy height model (CHM): classic fallback, agreement")),
+            (self.DTM, self.tr("Terrain model (DTM): CHM = DSM - DTM")),
+        ):
+            self.addParameter(QgsProcessingParameterRasterLayer(key, label, optional=True))
+        self.addParameter(
+            QgsProcessingParameterExtent(
+                self.EXTENT, self.tr("Processing extent (empty: the whole DSM)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.SERVER_URL,
+                self.tr("ForestGaps server URL (empty: run on this computer)"),
+                optional=True,
+            )
+        )
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )
+        self.addOutput(QgsProcessingOutputString(self.METHOD, self.tr("Method (model/classic)")))
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, self.tr("Summary (JSON)")))
         self.addOutput(
             QgsProcessingOutputNumber(self.N_GAPS, self.tr("Gaps at the lowest threshold"))
@@ -161,6 +197,14 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 f"{label}: {text!r} holds {not_positive} m; every height must be positive, "
                 "e.g. 2,5,10."
             )
+        if parameters.get(self.CHM) and parameters.get(self.DTM):
+            return (
+                f"{self.label_of(self.CHM)} and {self.label_of(self.DTM)} are both set; "
+                "give one of them."
+            )
+        url = self.parameterAsString(parameters, self.SERVER_URL, context).strip()
+        if url and server_url_problems(url):
+            return " ".join(server_url_problems(url))
         tile_px = self.parameterAsInt(parameters, self.TILE, context)
         overlap_px = self.parameterAsInt(parameters, self.OVERLAP, context)
         if 2 * overlap_px >= tile_px:
@@ -170,24 +214,16 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             )
         return None
 
-    def config_problem(self, error: ValueError) -> str:
+    def config_keys(self) -> dict[str, str]:
+        """InferenceConfig field -> this algorithm's parameter key."""
+        return {
+            "tile_size_px": self.TILE, "overlap_px": self.OVERLAP, "batch_size": self.BATCH,
+            "min_gap_area_m2": self.MIN_AREA, "max_gap_area_m2": self.MAX_AREA,
+        }  # fmt: skip
+
+    def config_problem(self, error: ValueError, keys: Any = None) -> str:
         """A pydantic error on InferenceConfig as one line naming the dialog's fields."""
-        keys = {
-            "tile_size_px": self.TILE,
-            "overlap_px": self.OVERLAP,
-            "batch_size": self.BATCH,
-            "min_gap_area_m2": self.MIN_AREA,
-            "max_gap_area_m2": self.MAX_AREA,
-        }
-        details = getattr(error, "errors", None)
-        if not callable(details):
-            return " ".join(str(error).split())
-        parts = []
-        for detail in details():
-            field = next((str(part) for part in detail.get("loc", ()) if part in keys), "")
-            label = self.label_of(keys[field]) if field else "Tiling settings"
-            parts.append(f"{label}: {detail.get('msg', 'invalid value')}")
-        return "; ".join(parts) + "."
+        return super().config_problem(error, keys or self.config_keys())
 
     def processAlgorithm(
         self,
@@ -196,43 +232,72 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:  # name fixed by QGIS
         require_dependencies(("core",))
-        require_model_runtime()
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        dsm_path = raster_file_of(layer, self.label_of(self.INPUT))
+        dsm_path, dsm_crs = self.raster_path(parameters, self.INPUT, context)
+        reference = {
+            kind: self.raster_path(parameters, key, context)
+            for kind, key in (("chm", self.CHM), ("dtm", self.DTM))
+            if parameters.get(key)
+        }
+        server_url = self.parameterAsString(parameters, self.SERVER_URL, context).strip()
+        if not server_url and not (reference and not has_model_runtime()):
+            require_model_runtime()
         try:
             thresholds_m = parse_thresholds(
                 self.parameterAsString(parameters, self.THRESHOLDS, context)
             )
         except ValueError as error:
             raise QgsProcessingException(str(error)) from error
-        model = self.parameterAsFile(parameters, self.MODEL, context).strip() or "default"
-        out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
-
-        from forestgaps_engine.config.inference import InferenceConfig
-        from forestgaps_engine.inference.api import predict
-
-        try:
-            config = InferenceConfig(
-                tile_size_px=self.parameterAsInt(parameters, self.TILE, context),
-                overlap_px=self.parameterAsInt(parameters, self.OVERLAP, context),
-                batch_size=self.parameterAsInt(parameters, self.BATCH, context),
-                min_gap_area_m2=self.parameterAsDouble(parameters, self.MIN_AREA, context),
-                max_gap_area_m2=self.parameterAsDouble(parameters, self.MAX_AREA, context) or None,
-            )
-        except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise QgsProcessingException(self.config_problem(error)) from error
-        result = self.call_engine(
-            feedback, predict, dsm_path, list(thresholds_m), model, out_dir, config=config
+        keys = self.config_keys()
+        values: dict[str, Any] = {
+            field: self.parameterAsInt(parameters, key, context)
+            for field, key in keys.items()
+            if field in ("tile_size_px", "overlap_px", "batch_size")
+        }
+        values["min_gap_area_m2"] = self.parameterAsDouble(parameters, self.MIN_AREA, context)
+        values["max_gap_area_m2"] = (
+            self.parameterAsDouble(parameters, self.MAX_AREA, context) or None
         )
-        for item in result.thresholds:
-            label = f"{item.threshold_m:g} m"
-            load_on_completion(context, item.probability_path, f"gap probability {label}")
-            load_on_completion(context, item.gaps_path, f"gaps {label}")
+        remote = None
+        if server_url:
+            from forestgaps_engine.detection import RemoteServer
+
+            from ..remote import QgisTransport
+
+            remote = RemoteServer(server_url, transport=QgisTransport())
+        overrides = {"dsm": dsm_crs} | {kind: crs for kind, (_path, crs) in reference.items()}
+        prior_path, _prior_crs = self.raster_path(parameters, self.TERRAIN_PRIOR, context)
+        result = self.detect(
+            feedback, context, dsm=dsm_path, thresholds_m=list(thresholds_m),
+            out_dir=Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)),
+            model=self.parameterAsFile(parameters, self.MODEL, context).strip() or "default",
+            route="classic" if reference and not server_url and not has_model_runtime() else "auto",
+            extent=self._extent(parameters, context), remote=remote,
+            crs_overrides={kind: crs for kind, crs in overrides.items() if crs} or None,
+            config=self.inference_config(values, keys),
+            terrain_prior=prior_path,
+            **{kind: path for kind, (path, _crs) in reference.items()},
+        )  # fmt: skip
         return {
+            self.METHOD: result.method,
             self.OUTPUT_FOLDER: str(result.out_dir),
             self.SUMMARY: str(result.summary_path),
             self.N_GAPS: result.thresholds[0].n_gaps,
         }
+
+    def _extent(
+        self, parameters: dict[str, Any], context: QgsProcessingContext
+    ) -> tuple[float, float, float, float] | None:
+        """The extent parameter in the DSM layer's CRS, or None when not set."""
+        if not parameters.get(self.EXTENT):
+            return None
+        dsm = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, dsm.crs())
+        if rectangle.isNull() or rectangle.isEmpty():
+            return None
+        return (
+            rectangle.xMinimum(), rectangle.yMinimum(),
+            rectangle.xMaximum(), rectangle.yMaximum(),
+        )  # fmt: skip
 
 
 ALGORITHM = DetectGapsAlgorithm

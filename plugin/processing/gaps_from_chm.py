@@ -1,6 +1,6 @@
 """Processing algorithm ``forestgaps:gapsfromchm``: the classic detector on a CHM.
 
-Thin: parameters -> ``forestgaps_engine.gaps.pipeline.gaps_from_chm`` -> output paths.
+Thin: parameters -> ``forestgaps_engine.detection.detect`` (classic route) -> output paths.
 ForestGapR semantics (``getForestGaps``): gap where height <= threshold, 8-connected
 patches, kept when min_area <= area <= max_area (m²).
 """
@@ -13,7 +13,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
@@ -22,12 +21,14 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
-    QgsProject,
-    QgsRasterLayer,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
+
+# Other modules take these from here.
+from ._layers import layer_crs_override, load_on_completion, raster_file_of  # noqa: F401
 
 # ForestGapR's getForestGaps defaults: threshold = 10 m, size = c(1, 10^4) m².
 DEFAULT_THRESHOLD_M = 10.0
@@ -36,42 +37,7 @@ DEFAULT_MAX_AREA_M2 = 10_000.0
 # Parameter minimums are inclusive: 1 cm stands for "strictly positive".
 MIN_THRESHOLD_M = 0.01
 MAX_AREA_BOUND_M2 = 1.0e9
-
-
-def raster_file_of(layer: QgsRasterLayer | None, label: str) -> Path:
-    """The file behind a GDAL raster layer, or a QgsProcessingException naming the field.
-
-    Args:
-        layer: the layer a raster parameter gave (None when it gave none).
-        label: the parameter's label in the dialog, e.g. "Canopy height model".
-    """
-    if layer is None:
-        raise QgsProcessingException(f"{label}: no raster layer was given; choose one.")
-    path = Path(layer.source().split("|")[0])
-    if layer.providerType() != "gdal" or not path.is_file():
-        raise QgsProcessingException(
-            f"{label}: layer {layer.name()!r} ({layer.source()}) is not a raster file "
-            "(hint: save it as a GeoTIFF first, e.g. with Raster > Conversion > Translate)"
-        )
-    return path
-
-
-def layer_crs_override(layer: QgsRasterLayer) -> str | None:
-    """The layer's CRS when QGIS uses another one than the file's (or the file has none).
-
-    The engine replaces a stored CRS with a warning, so the file's own CRS is not passed.
-    """
-    layer_crs = layer.crs()
-    if not layer_crs.isValid() or layer_crs == layer.dataProvider().crs():
-        return None
-    authid = layer_crs.authid()
-    return authid if authid.upper().startswith("EPSG:") else layer_crs.toWkt()
-
-
-def load_on_completion(context: QgsProcessingContext, path: Path, name: str) -> None:
-    """Ask the GUI to add ``path`` to the project when the algorithm ends (no-op headless)."""
-    details = QgsProcessingContext.LayerDetails(name, context.project() or QgsProject.instance())
-    context.addLayerToLoadOnCompletion(str(path), details)
+CONTEXT = "GapsFromChmAlgorithm"
 
 
 class GapsFromChmAlgorithm(ForestGapsAlgorithm):
@@ -94,27 +60,19 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
     GAP_STATS = "GAP_STATS"
     N_GAPS = "N_GAPS"
 
-    def name(self) -> str:
-        return "gapsfromchm"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Gaps from CHM (classic, ForestGapR-exact)")
-
-    def group(self) -> str:
-        return self.tr("Gap detection")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "gapdetection"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Finds canopy gaps in a canopy height model (CHM, metres above ground) exactly as "
-            "ForestGapR's getForestGaps does: a cell is gap when its height is at or below "
-            "the threshold, gap cells form 8-connected patches, and a patch is kept when its "
-            "area lies within [minimum area, maximum area] square metres.\n\n"
-            "The CHM must have a projected CRS in metres. Writes a gap-id raster and gap "
-            "polygons into the output folder."
-        )
+    NAME = "gapsfromchm"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "Gaps from CHM (classic, ForestGapR-exact)")
+    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Gap detection")
+    GROUP_ID = "gapdetection"
+    HELP = QT_TRANSLATE_NOOP(
+        CONTEXT,
+        "Finds canopy gaps in a canopy height model (CHM, metres above ground) exactly as "
+        "ForestGapR's getForestGaps does: a cell is gap when its height is at or below "
+        "the threshold, gap cells form 8-connected patches, and a patch is kept when its "
+        "area lies within [minimum area, maximum area] square metres.\n\n"
+        "The CHM must have a projected CRS in metres. Writes a gap-id raster and gap "
+        "polygons into the output folder.",
+    )
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
@@ -182,32 +140,25 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
         feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:  # name fixed by QGIS
         require_dependencies(("core",))
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        chm_path = raster_file_of(layer, self.label_of(self.INPUT))
-        threshold_m = self.parameterAsDouble(parameters, self.THRESHOLD, context)
-        min_area_m2 = self.parameterAsDouble(parameters, self.MIN_AREA, context)
-        max_area_m2 = self.parameterAsDouble(parameters, self.MAX_AREA, context)
-        out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
-
-        from forestgaps_engine.gaps.pipeline import gaps_from_chm
-
-        result = self.call_engine(
-            feedback,
-            gaps_from_chm,
-            chm_path,
-            thresholds_m=[threshold_m],
-            out_dir=out_dir,
-            min_area_m2=min_area_m2,
-            max_area_m2=max_area_m2,
-            crs=layer_crs_override(layer),
+        chm_path, crs = self.raster_path(parameters, self.INPUT, context)
+        config = self.inference_config(
+            {
+                "min_gap_area_m2": self.parameterAsDouble(parameters, self.MIN_AREA, context),
+                "max_gap_area_m2": self.parameterAsDouble(parameters, self.MAX_AREA, context),
+            },
+            {"min_gap_area_m2": self.MIN_AREA, "max_gap_area_m2": self.MAX_AREA},
         )
+        result = self.detect(
+            feedback, context, dsm=None, chm=chm_path, route="classic",
+            thresholds_m=[self.parameterAsDouble(parameters, self.THRESHOLD, context)],
+            out_dir=Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)),
+            crs_overrides={"chm": crs} if crs else None, config=config,
+        )  # fmt: skip
         (outputs,) = result.thresholds
-        load_on_completion(context, outputs.raster_path, f"gaps {outputs.label}")
-        load_on_completion(context, outputs.gpkg_path, f"gap polygons {outputs.label}")
         return {
             self.OUTPUT_FOLDER: str(result.out_dir),
-            self.GAP_RASTER: str(outputs.raster_path),
-            self.GAP_POLYGONS: str(outputs.gpkg_path),
+            self.GAP_RASTER: str(outputs.gap_ids_path),
+            self.GAP_POLYGONS: str(outputs.polygons_path),
             self.GAP_STATS: str(outputs.stats_path),
             self.N_GAPS: outputs.n_gaps,
         }
