@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--cutoff", dest="probability_cutoff", type=float, metavar="P")
     parser.add_argument(
+        "--terrain-prior",
+        metavar="DEM",
+        help="coarse elevation model (any CRS and cell size, e.g. a national 5-25 m or a "
+        "global 30 m DEM) for a model trained with a terrain prior",
+    )
+    parser.add_argument(
         "--shard-index",
         type=int,
         default=0,
@@ -109,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             shard_index=args.shard_index,
             shard_count=args.shard_count,
             progress=progress,
+            terrain_prior=args.terrain_prior,
         )
     except BatchError as error:
         # The DSMs that finished are reported before the failures end the run with 2.

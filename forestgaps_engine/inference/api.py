@@ -47,6 +47,11 @@ from forestgaps_engine.inference.postprocess import (
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
 from forestgaps_engine.inference.resample import native_range_m, view_on_grid, working_grid
+from forestgaps_engine.inference.terrain_prior import (
+    check_terrain_prior,
+    open_prior_on_grid,
+    prior_backend_name,
+)
 from forestgaps_engine.inference.windows import computed_pixel_ratio
 from forestgaps_engine.partials import make_partial_dir, partial_directory, remove_path
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
@@ -184,6 +189,7 @@ def predict(
     cancel: CancelCallback | None = None,
     backend: Any = None,
     backend_calibration: dict[str, Any] | None = None,
+    terrain_prior: str | Path | None = None,
 ) -> PredictionResult:
     """Predict gap maps of a DSM for every threshold in one streaming pass.
 
@@ -199,6 +205,9 @@ def predict(
         backend: an already built backend for ``model`` (batch mode builds it once);
             None builds ``config.backend`` (``auto``: cached calibration).
         backend_calibration: the calibration figures of ``backend``, for the summary.
+        terrain_prior: a coarse elevation model (DEM) in metres, any CRS and cell size,
+            warped bilinearly onto the grid the model predicts on; only for a model whose
+            card says ``uses_terrain_prior`` (and required by one).
 
     Returns:
         Paths and per-threshold figures (also in ``summary.json``).
@@ -220,12 +229,14 @@ def predict(
     started_total = time.perf_counter()
     config = config or InferenceConfig()
     thresholds = validate_thresholds(thresholds_m)
-    refuse_overwriting_inputs([dsm_path], output_paths(out_dir, thresholds))
+    inputs = [dsm_path] if terrain_prior is None else [dsm_path, terrain_prior]
+    refuse_overwriting_inputs(inputs, output_paths(out_dir, thresholds))
     reporter = Reporter(progress, cancel)
     reporter.report(0.0, "loading the model")
     out = ensure_writable_dir(out_dir)
     timings_s: dict[str, float] = {}
     loaded = as_inference_model(model)
+    check_terrain_prior(loaded, terrain_prior)
     low_m, high_m = loaded.card.threshold_range_m
     outside = [t for t in thresholds if high_m > 0 and not low_m <= t <= high_m]
     if outside:
@@ -238,7 +249,10 @@ def predict(
         )
     calibration: dict[str, Any] = dict(backend_calibration or {})
     if backend is None:
-        backend = create_backend(loaded, config.backend, config.device, calibration=calibration)
+        backend_name = prior_backend_name(config.backend) if terrain_prior else config.backend
+        backend = create_backend(loaded, backend_name, config.device, calibration=calibration)
+    if terrain_prior is not None:
+        prior_backend_name(backend.name)
     timings_s["load"] = time.perf_counter() - started_total
     finished: list[Path] = []
     temp_dir: Path | None = None
@@ -287,6 +301,11 @@ def predict(
                     for path in cut_paths
                 ]
                 source = stack.enter_context(view_on_grid(dsm, grid, work))
+                prior_source = (
+                    stack.enter_context(open_prior_on_grid(terrain_prior, work, dsm_path))
+                    if terrain_prior is not None
+                    else None
+                )
                 stream_started = time.perf_counter()
                 stream = stream_probabilities(
                     source,
@@ -300,6 +319,7 @@ def predict(
                     reporter.sub(0.02, 0.78),
                     cut_writers or None,
                     config.probability_cutoff,
+                    prior_source,
                 )
                 # Wall time of the stream: with the model on its own thread, its steps'
                 # timings overlap and add up to more than this.
@@ -405,6 +425,7 @@ def predict(
             dsm_path, grid, work, loaded, backend, config, results, stream, timings_s
         )
         summary["backend_calibration"] = calibration or None
+        summary["terrain_prior"] = str(terrain_prior) if terrain_prior is not None else None
         summary_path = write_json_atomic(out / SUMMARY_FILE, summary)
         finished.append(summary_path)
     except ForestGapsError:

@@ -101,6 +101,7 @@ def predict_many(
     shard_count: int = 1,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    terrain_prior: str | Path | None = None,
 ) -> list[PredictionResult]:
     """Predict several DSMs (files or folders of ``*.tif``) with one model load.
 
@@ -115,6 +116,7 @@ def predict_many(
         shard_count: how many processes share the list.
         progress: ``progress(fraction, message)`` over the whole run.
         cancel: returns True to stop (the DSM in progress is cleaned up; finished ones stay).
+        terrain_prior: one coarse DEM covering every DSM, for a model that takes one.
 
     Returns:
         One result per DSM predicted by this process, in list order.
@@ -128,6 +130,7 @@ def predict_many(
     """
     from forestgaps_engine.inference.backends import create_backend
     from forestgaps_engine.inference.model_source import as_inference_model
+    from forestgaps_engine.inference.terrain_prior import check_terrain_prior, prior_backend_name
 
     config = config or InferenceConfig()
     every = expand_dsms(dsm_paths)
@@ -141,8 +144,10 @@ def predict_many(
     if not mine:
         return []
     loaded = as_inference_model(model)
+    check_terrain_prior(loaded, terrain_prior)
     calibration: dict[str, Any] = {}
-    backend = create_backend(loaded, config.backend, config.device, calibration=calibration)
+    backend_name = prior_backend_name(config.backend) if terrain_prior else config.backend
+    backend = create_backend(loaded, backend_name, config.device, calibration=calibration)
     results = []
     failures: list[tuple[Path, ForestGapsError]] = []
     for index, (path, target) in enumerate(zip(mine, targets, strict=True)):
@@ -159,6 +164,7 @@ def predict_many(
                 cancel=cancel,
                 backend=backend,
                 backend_calibration=calibration,
+                terrain_prior=terrain_prior,
             )
         except CancelledError:
             raise

@@ -28,6 +28,7 @@ from forestgaps_engine.geo.raster_io import read_valid_values
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
 from forestgaps_engine.inference.cut import cut_cells
+from forestgaps_engine.inference.terrain_prior import filled_prior
 from forestgaps_engine.inference.windows import Tile, batches, tile_rows
 from forestgaps_engine.progress import Reporter
 
@@ -110,8 +111,13 @@ def prepare_model_call(
     normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats,
+    prior_m: np.ndarray | None = None,
 ) -> ModelCall:
-    """Fill nodata, normalize and lay out N windows x T thresholds for ``backend.run``."""
+    """Fill nodata, normalize and lay out N windows x T thresholds for ``backend.run``.
+
+    ``prior_m`` (N, 1, h, w) metres, finite: the terrain prior on the same cells, stacked
+    after the DSM in the DSM's frame (``NumpyNormalizer.with_prior``).
+    """
     thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
     n_thresholds = len(thresholds_m)
     n_windows = values.shape[0]
@@ -129,6 +135,9 @@ def prepare_model_call(
             model_thresholds,
             np.repeat(valid, repeats, axis=0),
         )
+    elif prior_m is not None:
+        stacked = normalizer.with_prior(values, valid, prior_m)  # type: ignore[attr-defined]
+        inputs = (np.repeat(stacked, repeats, axis=0), model_thresholds)
     else:
         inputs = (np.repeat(normalizer(values, valid), repeats, axis=0), model_thresholds)
     stats.timings_s["normalize"] += time.perf_counter() - started
@@ -163,6 +172,7 @@ def predict_windows(
     normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats | None = None,
+    prior_m: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gap probabilities of N windows under T thresholds, in one backend call.
 
@@ -173,12 +183,13 @@ def predict_windows(
         normalizer: (raw metres, valid) -> model input.
         backend: runs the model.
         stats: timings and pixel counts to add to (None: not counted).
+        prior_m: (N, 1, h, w) terrain prior in metres, finite, for a model that takes one.
 
     Returns:
         (N, T, h, w) float32 probabilities (defined at invalid cells too: mask them).
     """
     stats = stats if stats is not None else StreamStats()
-    call = prepare_model_call(values, valid, thresholds_m, normalizer, backend, stats)
+    call = prepare_model_call(values, valid, thresholds_m, normalizer, backend, stats, prior_m)
     probabilities, elapsed_s = run_model_call(backend, call)
     _count_model_call(stats, probabilities, elapsed_s)
     return probabilities
@@ -287,6 +298,7 @@ def _prepared_batches(
     normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats,
+    prior_source: Any = None,
 ) -> Iterator[_Batch]:
     """The batches of ``plan`` in order, each chunk read once and each batch normalized."""
     for chunk in plan:
@@ -294,6 +306,11 @@ def _prepared_batches(
         strip_values, strip_valid = read_window(
             source, chunk.row_off, tile_h, chunk.col_off, chunk.col_end - chunk.col_off
         )
+        prior_strip = None
+        if prior_source is not None:
+            prior_strip = read_window(
+                prior_source, chunk.row_off, tile_h, chunk.col_off, chunk.col_end - chunk.col_off
+            )
         stats.timings_s["read"] += time.perf_counter() - started
         for index, batch in enumerate(chunk.batches):
             live = [
@@ -306,7 +323,16 @@ def _prepared_batches(
                 values, valid = _batch_windows(
                     live, strip_values, strip_valid, chunk.row_off, chunk.col_off
                 )
-                call = prepare_model_call(values, valid, thresholds_m, normalizer, backend, stats)
+                prior_m = None
+                if prior_strip is not None:
+                    prior_m = filled_prior(
+                        *_batch_windows(live, *prior_strip, chunk.row_off, chunk.col_off),
+                        valid,
+                        prior_source,
+                    )
+                call = prepare_model_call(
+                    values, valid, thresholds_m, normalizer, backend, stats, prior_m
+                )
             yield _Batch(chunk, index, strip_values, strip_valid, live, call)
 
 
@@ -322,6 +348,7 @@ def stream_probabilities(
     reporter: Reporter,
     cut_writers: list[Any] | None = None,
     cutoff: float = 0.5,
+    prior_source: Any = None,
 ) -> StreamStats:
     """Predict gap probabilities over ``source`` and write them row band by row band.
 
@@ -345,6 +372,8 @@ def stream_probabilities(
             probabilities (``inference.cut.cut_cells`` at ``cutoff``) as they are written;
             None writes none.
         cutoff: probability cut-off of ``cut_writers``.
+        prior_source: the terrain prior read on ``grid`` (a warped view of the DEM), for a
+            model that takes one; its windows are read beside the DSM's.
 
     Returns:
         Counts and timings of the pass.
@@ -415,7 +444,7 @@ def stream_probabilities(
     try:
         in_flight: _Batch | None = None
         for batch in _prepared_batches(
-            plan, source, tile_h, thresholds_m, normalizer, backend, stats
+            plan, source, tile_h, thresholds_m, normalizer, backend, stats, prior_source
         ):
             if batch.call is not None:
                 if executor is not None:
