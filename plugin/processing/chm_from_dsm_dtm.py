@@ -1,7 +1,7 @@
 """Processing algorithm ``forestgaps:chmfromdsmdtm``: canopy height = DSM - DTM.
 
-Thin: both rasters onto the DSM's metric grid (``harmonize``), subtract
-(``chm_from_dsm_dtm``, negatives clipped to 0), write a float32 GeoTIFF.
+Thin: parameters -> ``forestgaps_engine.detection.write_chm`` (both rasters onto the
+DSM's metric grid, negatives clipped to 0, a float32 GeoTIFF) -> the written path.
 """
 
 from __future__ import annotations
@@ -14,35 +14,12 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
-from .gaps_from_chm import layer_crs_override, raster_file_of
 
-
-def write_chm(
-    dsm_path: str, dtm_path: str, target: str, crs_overrides: dict[str, str],
-    progress: Any = None, cancel: Any = None,
-) -> str:  # fmt: skip
-    """Harmonize DSM and DTM, subtract, write ``target``; the engine calls in one place.
-
-    Returns:
-        The written path.
-    """
-    from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
-    from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize
-    from forestgaps_engine.progress import Reporter
-
-    reporter = Reporter(progress, cancel)
-    reporter.report(0.0, "reading and aligning DSM and DTM")
-    bands = harmonize({"dsm": dsm_path, "dtm": dtm_path}, crs_overrides=crs_overrides)
-    reporter.check()
-    reporter.report(0.6, "computing DSM - DTM")
-    chm = chm_from_dsm_dtm(bands["dsm"], bands["dtm"])
-    reporter.check()
-    written = write_array(target, chm.values, chm.grid, HEIGHT_PROFILE)
-    reporter.report(1.0, "done")
-    return str(written)
+CONTEXT = "ChmFromDsmDtmAlgorithm"
 
 
 class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
@@ -53,25 +30,17 @@ class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
     DTM = "DTM"
     OUTPUT = "OUTPUT"
 
-    def name(self) -> str:
-        return "chmfromdsmdtm"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("CHM from DSM and DTM")
-
-    def group(self) -> str:
-        return self.tr("Height rasters")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "heightrasters"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
-            "is resampled (bilinear) onto the DSM's grid, moved to a metric CRS when the "
-            "DSM is in degrees; negative heights are set to 0 and cells without data in "
-            "either input are nodata. Both rasters must overlap."
-        )
+    NAME = "chmfromdsmdtm"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "CHM from DSM and DTM")
+    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Height rasters")
+    GROUP_ID = "heightrasters"
+    HELP = QT_TRANSLATE_NOOP(
+        CONTEXT,
+        "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
+        "is resampled (bilinear) onto the DSM's grid, moved to a metric CRS when the "
+        "DSM is in degrees; negative heights are set to 0 and cells without data in "
+        "either input are nodata. Both rasters must overlap.",
+    )
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
@@ -89,22 +58,14 @@ class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
         feedback: QgsProcessingFeedback | None,
     ) -> dict[str, Any]:  # name fixed by QGIS
         require_dependencies(("core",))
-        dsm = self.parameterAsRasterLayer(parameters, self.DSM, context)
-        dtm = self.parameterAsRasterLayer(parameters, self.DTM, context)
-        dsm_path, dtm_path = (
-            raster_file_of(dsm, self.label_of(self.DSM)),
-            raster_file_of(dtm, self.label_of(self.DTM)),
-        )
-        overrides = {
-            key: crs
-            for key, crs in (("dsm", layer_crs_override(dsm)), ("dtm", layer_crs_override(dtm)))
-            if crs is not None
-        }
+        from forestgaps_engine.detection import write_chm
+
+        dsm_path, dsm_crs = self.raster_path(parameters, self.DSM, context)
+        dtm_path, dtm_crs = self.raster_path(parameters, self.DTM, context)
+        overrides = {key: crs for key, crs in (("dsm", dsm_crs), ("dtm", dtm_crs)) if crs}
         target = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        written = self.call_engine(
-            feedback, write_chm, str(dsm_path), str(dtm_path), target, overrides
-        )
-        return {self.OUTPUT: written}
+        written = self.call_engine(feedback, write_chm, dsm_path, dtm_path, target, overrides)
+        return {self.OUTPUT: str(written)}
 
 
 ALGORITHM = ChmFromDsmDtmAlgorithm
