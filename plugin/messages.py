@@ -41,6 +41,7 @@ QGIS_LABELS: Mapping[str, str] = {
     "--format": "Format",
     "--resume": "Resume",
     "--extent": "Processing extent",
+    "--terrain-prior": "Coarse terrain (DEM)",
 }
 # --crs has no field: QGIS keeps a layer's CRS in its properties.
 CRS_ADVICE = "Layer Properties > Source"

@@ -169,6 +169,16 @@ class ForestGapsDock(QDockWidget):
         form.addRow(tr("DSM layer"), self.dsm_combo)
         form.addRow(tr("CHM / DTM (optional)"), self.reference_combo)
         form.addRow(tr("It holds"), self.reference_kind_combo)
+        # Only for a model trained with a terrain prior (its card says so under Model).
+        self.terrain_prior_combo = QgsMapLayerComboBox()
+        self.terrain_prior_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        self.terrain_prior_combo.setAllowEmptyLayer(True)
+        self.terrain_prior_combo.setLayer(None)
+        self.terrain_prior_combo.setToolTip(
+            tr("A coarse elevation model (national 5-25 m or global 30 m DEM, any CRS) for a "
+               "model trained with a terrain prior; leave empty otherwise.")
+        )  # fmt: skip
+        form.addRow(tr("Coarse terrain (DEM)"), self.terrain_prior_combo)
         self._single_band_only()
         QgsProject.instance().layersAdded.connect(self._single_band_only)
         self.reference_combo.layerChanged.connect(self._update_enabled)
@@ -295,6 +305,7 @@ class ForestGapsDock(QDockWidget):
         ]
         self.dsm_combo.setExceptedLayerList(multi_band)
         self.reference_combo.setExceptedLayerList(multi_band)
+        self.terrain_prior_combo.setExceptedLayerList(multi_band)
 
     def _browse_model(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Model folder (model_card.json)"))
@@ -344,6 +355,7 @@ class ForestGapsDock(QDockWidget):
         """The widgets' values as a frozen InferenceParams (not yet checked)."""
         dsm = self.dsm_combo.currentLayer()
         reference = self.reference_combo.currentLayer()
+        terrain_prior = self.terrain_prior_combo.currentLayer()
         mode = self.extent_combo.currentData()
         output_dir = self.output_widget.filePath().strip()
         return InferenceParams(
@@ -352,6 +364,7 @@ class ForestGapsDock(QDockWidget):
             dsm_name=dsm.name() if dsm is not None else "",
             reference_path=_raster_file(reference) or None,
             reference_kind=self.reference_kind_combo.currentData(),
+            terrain_prior_path=_raster_file(terrain_prior) or None,
             thresholds_m=self.thresholds.thresholds_m(),
             model=self.model_edit.text().strip() or DEFAULT_MODEL,
             extent_mode=mode,

@@ -44,6 +44,8 @@ class InferenceParams:
         dsm_name: display name of the DSM, used to name the result group.
         reference_path: optional CHM or DTM file (enables the classic detector).
         reference_kind: "chm" or "dtm", what ``reference_path`` holds.
+        terrain_prior_path: optional coarse DEM file ("Coarse terrain (DEM)") for a model
+            trained with a terrain prior.
         thresholds_m: gap height thresholds, metres, > 0.
         model: model folder/file or "default" (the bundled model).
         extent_mode: "layer" (whole DSM), "canvas" (map extent) or "polygon" (a layer's
@@ -66,6 +68,7 @@ class InferenceParams:
     dsm_name: str = ""
     reference_path: str | None = None
     reference_kind: ReferenceKind = "chm"
+    terrain_prior_path: str | None = None
     thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M
     model: str = DEFAULT_MODEL
     extent_mode: ExtentMode = "layer"
@@ -102,6 +105,11 @@ class InferenceParams:
             found.append(
                 f"{self.reference_kind.upper()} {self.reference_path!r} is not a file on "
                 "disk; save the layer as a GeoTIFF or clear the selection."
+            )
+        if self.terrain_prior_path is not None and not Path(self.terrain_prior_path).is_file():
+            found.append(
+                f"Coarse terrain (DEM) {self.terrain_prior_path!r} is not a file on disk; "
+                "save the layer as a GeoTIFF or clear the selection."
             )
         if self.reference_kind not in REFERENCE_KINDS:
             found.append(f"Reference kind {self.reference_kind!r} is not one of chm, dtm.")
