@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
 import pytest
 import rasterio
+from osgeo import ogr
 
 from forestgaps_engine.gaps.pipeline import gaps_from_chm
 from forestgaps_engine.region.mosaic import build_mosaic, describe_tiles, target_crs
@@ -14,6 +16,7 @@ from forestgaps_engine.region.run import RegionSettings, region
 from tests.inference.helpers import ORIGIN, write_dsm
 
 pytest.importorskip("distributed")
+pq = pytest.importorskip("pyarrow.parquet")
 
 
 def test_classic_region_gives_the_gap_ids_of_gaps_from_chm(tmp_path, region_chm_tiles):
@@ -30,6 +33,12 @@ def test_classic_region_gives_the_gap_ids_of_gaps_from_chm(tmp_path, region_chm_
         with sqlite3.connect(tmp_path / "region" / entry["files"]["gaps"]) as db:
             areas = db.execute("SELECT gap_id, area_m2 FROM gaps ORDER BY gap_id").fetchall()
         assert [area for _id, area in areas] == list(np.bincount(ids.ravel())[1:].astype(float))
+        parquet = pq.read_table(tmp_path / "region" / entry["files"]["gaps_parquet"])
+        geo = json.loads(parquet.schema.metadata[b"geo"])
+        assert geo["primary_column"] == "geometry" and geo["columns"]["geometry"]["crs"]
+        assert parquet.column("gap_id").to_pylist() == [gap_id for gap_id, _area in areas]
+        first = ogr.CreateGeometryFromWkb(parquet.column("geometry")[0].as_py())
+        assert first.GetGeometryName() == "MULTIPOLYGON" and first.GetArea() == areas[0][1]
 
 
 def test_tiles_in_two_crs_mosaic_onto_one_grid(tmp_path):
