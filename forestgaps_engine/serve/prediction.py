@@ -35,7 +35,9 @@ from forestgaps_engine.serve.uploads import UploadedFile
 
 logger = logging.getLogger(__name__)
 
-INFERENCE_FIELDS = ("tile_size_px", "overlap_px", "min_gap_area_m2", "probability_cutoff")
+INFERENCE_FIELDS = (
+    "tile_size_px", "overlap_px", "min_gap_area_m2", "max_gap_area_m2", "probability_cutoff",
+)  # fmt: skip
 PREDICT_FIELDS = ("thresholds", "geojson_crs", *INFERENCE_FIELDS)
 THRESHOLDS_HINT = "Send thresholds as heights in metres separated by commas, e.g. thresholds=5,10."
 
@@ -122,7 +124,7 @@ def parse_predict_fields(
             422,
             f"invalid prediction options {overrides}: {problems}",
             "tile_size_px >= 32, overlap_px < tile_size_px / 2, probability_cutoff in (0, 1), "
-            "min_gap_area_m2 >= 0.",
+            "min_gap_area_m2 >= 0, max_gap_area_m2 >= min_gap_area_m2.",
         ) from None
     return PredictRequest(thresholds_m, merged, geojson_crs)  # type: ignore[arg-type]
 
@@ -224,12 +226,16 @@ def run_prediction(
     Returns:
         (response body, published name -> file, GeoJSON name -> (GeoPackage name, WGS 84)).
     """
-    from forestgaps_engine.inference.api import predict
+    import json
+
+    from forestgaps_engine.detection import detect
 
     grid = plan.input_grid
-    result = predict(
-        upload.path, request.thresholds_m, loaded, job_folder, request.inference, cancel=cancel
-    )
+    # The same engine call as the panel, Processing and the CLI; a server runs the model.
+    result = detect(
+        upload.path, request.thresholds_m, job_folder, model=loaded, route="model",
+        config=request.inference, cancel=cancel,
+    )  # fmt: skip
     to_wgs84 = request.geojson_crs == "wgs84"
     has_geojson = ogr2ogr_path() is not None
     published: dict[str, Path] = {}
@@ -240,13 +246,13 @@ def run_prediction(
         for kind, path in (
             ("mask", item.mask_path),
             ("probability", item.probability_path),
-            ("gaps_gpkg", item.gaps_path),
+            ("gaps_gpkg", item.polygons_path),
         ):
             published[path.name] = path
             files[kind] = f"{results_base_url}/{path.name}"
         if has_geojson:
-            name = geojson_name(item.gaps_path.name)
-            geojson[name] = (item.gaps_path.name, to_wgs84)
+            name = geojson_name(item.polygons_path.name)
+            geojson[name] = (item.polygons_path.name, to_wgs84)
             files["gaps_geojson"] = f"{results_base_url}/{name}"
         thresholds.append(
             {
@@ -257,7 +263,7 @@ def run_prediction(
                 "files": files,
             }
         )
-    summary = dict(result.summary)
+    summary = json.loads(result.summary_path.read_text(encoding="utf-8"))
     summary["dsm"] = upload.name
     summary["model"] = {key: value for key, value in summary["model"].items() if key != "path"}
     summary.pop("thresholds", None)
