@@ -45,22 +45,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from forestgaps_engine.gaps.pipeline import gaps_from_chm
+    from pydantic import ValidationError
 
-    result = gaps_from_chm(
-        args.chm,
-        args.thresholds_m,
-        args.out,
-        min_area_m2=args.min_area_m2,
-        max_area_m2=args.max_area_m2,
-        crs=args.crs,
-    )
+    from forestgaps_engine.cli.common import options_error
+    from forestgaps_engine.config.inference import InferenceConfig
+    from forestgaps_engine.detection import detect
+    from forestgaps_engine.files import threshold_label
+    from forestgaps_engine.gaps.pipeline import validate_gap_parameters
+
+    # ForestGapR's bounds first: they allow 0 and word the message as this command's help.
+    validate_gap_parameters(args.thresholds_m, args.min_area_m2, args.max_area_m2)
+    flags = {"min_gap_area_m2": "--min-area", "max_gap_area_m2": "--max-area"}
+    try:
+        config = InferenceConfig(
+            min_gap_area_m2=args.min_area_m2, max_gap_area_m2=args.max_area_m2
+        )
+    except ValidationError as error:
+        raise options_error(error, flags, "gaps-from-chm") from error
+    # The classic route of the engine call every face shares.
+    result = detect(
+        None, args.thresholds_m, args.out, chm=args.chm, route="classic", config=config,
+        crs_overrides={"chm": args.crs} if args.crs else None,
+    )  # fmt: skip
     lines = [f"outputs in {result.out_dir}"]
     for item in result.thresholds:
         lines.append(
-            f"  {item.label}: {item.n_gaps} gaps, {item.total_gap_area_m2:g} m2 "
-            f"({100 * item.gap_fraction:.2f}% of valid area): {item.raster_path.name}, "
-            f"{item.stats_path.name}, {item.gpkg_path.name}"
+            f"  {threshold_label(item.threshold_m)}: {item.n_gaps} gaps, "
+            f"{item.total_gap_area_m2:g} m2 ({100 * item.gap_fraction:.2f}% of valid area): "
+            f"{item.gap_ids_path.name}, {item.stats_path.name}, {item.polygons_path.name}"
         )
     lines.append(f"  summary: {result.summary_path}")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -163,10 +163,14 @@ def _detect_into(
             def classic_chm() -> str:
                 """The CHM to run the classic rule on (or to compare the masks with)."""
                 kind = "chm" if chm is not None else "dtm"
+                if kind == "chm" and extent is None:
+                    return str(chm)  # read as given: a point cloud too, its CRS assigned there
                 prepared = prepare_raster(reference, work_dir, kind, extent, overrides.get(kind))
                 if kind == "chm":
                     return prepared.path
                 return str(write_chm(prepared_dsm.path, prepared.path, work_dir / "chm.tif"))
+
+            chm_crs = overrides.get("chm") if chm is not None and extent is None else None
 
             method: Method = "model"
             if route == "classic" or (route == "auto" and dsm is None):
@@ -176,7 +180,7 @@ def _detect_into(
                         hint="Give the CHM or the DTM.",
                     )
                 outputs, summary_path = run_classic(
-                    classic_chm(), thresholds, out, config, progress, cancel
+                    classic_chm(), thresholds, out, config, progress, cancel, chm_crs
                 )
                 method = "classic"
             elif remote is not None:
@@ -192,7 +196,7 @@ def _detect_into(
                         f"{'CHM' if chm is not None else 'DSM - DTM'} instead."
                     )
                     outputs, summary_path = run_classic(
-                        classic_chm(), thresholds, out, config, progress, cancel
+                        classic_chm(), thresholds, out, config, progress, cancel, chm_crs
                     )
                     method = "classic"
                 else:

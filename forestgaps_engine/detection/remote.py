@@ -357,8 +357,8 @@ def predict_on_server(
         InferenceError: the server failed or cannot be reached (message names the URL).
         CancelledError: ``cancel()`` returned True; nothing is left in ``out_dir``.
     """
-    from forestgaps_engine.files import write_json_atomic
-    from forestgaps_engine.inference.api import SUMMARY_FILE, threshold_label
+    from forestgaps_engine.files import threshold_label, write_json_atomic
+    from forestgaps_engine.inference.api import SUMMARY_FILE
 
     fields = {"thresholds": ",".join(f"{t:g}" for t in thresholds_m), "geojson_crs": "input"}
     fields.update({name: str(value) for name, value in options.items()})

@@ -34,24 +34,37 @@ def model_is_available(model: Any) -> tuple[bool, str]:
 
 
 def whole_area_m2(raster: str) -> float:
-    """Area the raster covers, m² (in its CRS units squared): no gap can be larger."""
+    """Area the raster covers, m² (in its CRS units squared): no gap can be larger.
+
+    A file rasterio cannot open gets the largest float: reading it for the gaps then
+    reports what is wrong with it, in the reader's words.
+    """
+    import sys
+
     import rasterio
 
-    with rasterio.open(raster) as dataset:
-        return abs(dataset.transform.a * dataset.transform.e) * dataset.width * dataset.height
+    try:
+        with rasterio.open(raster) as dataset:
+            return abs(dataset.transform.a * dataset.transform.e) * dataset.width * dataset.height
+    except rasterio.errors.RasterioError:
+        return sys.float_info.max
 
 
 def run_classic(
     chm: str, thresholds_m: tuple[float, ...], out_dir: Path, config: InferenceConfig,
-    progress: ProgressCallback | None, cancel: CancelCallback | None,
+    progress: ProgressCallback | None, cancel: CancelCallback | None, crs: str | None = None,
 ) -> tuple[tuple[ThresholdOutputs, ...], Path]:  # fmt: skip
-    """ForestGapR's rule on ``chm`` with the config's area bounds (no maximum: the raster's)."""
+    """ForestGapR's rule on ``chm`` with the config's area bounds (no maximum: the raster's).
+
+    ``crs`` is assigned to a CHM storing none (point clouds included, which GDAL cannot
+    cut), so an uncut CHM is read by ``gaps_from_chm`` itself.
+    """
     max_area_m2 = config.max_gap_area_m2
     if max_area_m2 is None:
         max_area_m2 = max(whole_area_m2(chm), config.min_gap_area_m2)
     result = pipeline.gaps_from_chm(
         chm, list(thresholds_m), out_dir, min_area_m2=config.min_gap_area_m2,
-        max_area_m2=max_area_m2, progress=progress, cancel=cancel,
+        max_area_m2=max_area_m2, crs=crs, progress=progress, cancel=cancel,
     )  # fmt: skip
     outputs = tuple(
         ThresholdOutputs(
