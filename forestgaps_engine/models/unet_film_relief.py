@@ -27,6 +27,21 @@ both reliefs and the height above the prior; the margin uses a learned blend of 
 reliefs, starting mostly on the prior's (``prior_weight``), so a poor prior can be unlearned.
 Without ``terrain_prior`` none of these layers exist and the model is unchanged.
 
+Three options make the model start as the DSM-only baseline and leave it only where the
+data say so (``configs/pretrained.yaml``; docs/benchmark.md, "Why the model lost"):
+
+- ``fixed_height_unit``: the metres per normalised unit are the normaliser's own range
+  (``calibrate_height_unit``, called by training), not learned, so the margin is the
+  baseline's ``threshold - relief`` in true metres. Learned, the unit had drifted to
+  0.84 of the range: the margin alone then called 6 m of relief a 5 m gap.
+- ``wide_window_px``: a second opening with a wider window. The windows count cells, so
+  41 cells are 20 m at 0.5 m and 82 m at 2 m; a 20 m window sits on the crowns of a
+  tall closed stand (pyfor_chm_or: IoU 0.35 against 0.99 at 5 m), a wide one cuts ridges
+  on slopes. A threshold-free gate from the trunk blends the two reliefs per cell (starts
+  at ``wide_gate_init``), so the network chooses the window from what it sees.
+- ``zero_init_correction``: the threshold head starts at zero, so the first forward pass
+  is the margin rule itself and the learned correction grows only as the loss asks.
+
 The threshold reaches the output twice: through the FiLM head and through the margin, which
 is linear in the threshold; the latter is what carries a threshold never seen in training
 to a sensible answer.
@@ -69,6 +84,18 @@ class UNetFiLMReliefParams(FiLMParams):
     prior_weight: float = Field(
         0.8, gt=0.0, lt=1.0, description="initial share of the prior's relief in the margin"
     )
+    fixed_height_unit: bool = Field(
+        False, description="metres per unit = the normaliser's range, not learned"
+    )
+    wide_window_px: int = Field(
+        0, ge=0, le=255, description="second, wider opening window, cells, odd (0 = none)"
+    )
+    wide_gate_init: float = Field(
+        0.2, gt=0.0, lt=1.0, description="initial share of the wide window's relief"
+    )
+    zero_init_correction: bool = Field(
+        False, description="the threshold head starts at zero: the margin rule alone"
+    )
 
 
 @register(
@@ -84,8 +111,9 @@ class UNetFiLMRelief(SegmentationModel):
 
     def __init__(self, config: UNetFiLMReliefParams) -> None:
         super().__init__(config, output_stride=config.trunk_stride * 2**config.depth)
-        for name in ("ground_window_px", "ground_smoothing_px"):
-            if getattr(config, name) % 2 == 0:
+        for name in ("ground_window_px", "ground_smoothing_px", "wide_window_px"):
+            # wide_window_px 0 means no wide window.
+            if getattr(config, name) % 2 == 0 and getattr(config, name) != 0:
                 raise ValueError(f"{name} must be odd, got {getattr(config, name)}")
         norm = self.norm_factory()
         channels = stage_channels(config.base_channels, config.depth)
@@ -93,6 +121,13 @@ class UNetFiLMRelief(SegmentationModel):
         self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
         # Relief of the opening; with a prior also the height above it and its relief.
         extra_channels = 3 if config.terrain_prior else 1
+        self.wide_relief: OpeningRelief | None = None
+        if config.wide_window_px:
+            # Box smoothing scaled with the window, as the baseline's 4 m for 40 m.
+            ratio = config.wide_window_px / config.ground_window_px
+            wide_smoothing_px = 2 * int(config.ground_smoothing_px * ratio / 2) + 1
+            self.wide_relief = OpeningRelief(config.wide_window_px, wide_smoothing_px)
+            extra_channels += 1
         self.body = UNetBody(
             self.in_channels + extra_channels,
             channels,
@@ -107,43 +142,69 @@ class UNetFiLMRelief(SegmentationModel):
         self.head_film = FiLM(config.embedding_dim, channels[0])
         self.head_activation = make_activation(config.activation)
         self.head = nn.Conv2d(channels[0], 1, 1)
+        if config.zero_init_correction:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+        if self.wide_relief is not None:
+            # Threshold-free: the window is a property of the stand, not of the threshold.
+            self.wide_gate = nn.Conv2d(channels[0], 1, 1)
+            nn.init.zeros_(self.wide_gate.weight)
+            share = config.wide_gate_init
+            nn.init.constant_(self.wide_gate.bias, math.log(share / (1.0 - share)))
         self.log_height_unit_m = nn.Parameter(torch.tensor(math.log(config.height_unit_m)))
         self.log_margin_scale = nn.Parameter(torch.tensor(math.log(config.margin_scale)))
+        self.log_height_unit_m.requires_grad_(not config.fixed_height_unit)
         if config.terrain_prior:
             weight = config.prior_weight
             self.prior_logit = nn.Parameter(torch.tensor(math.log(weight / (1.0 - weight))))
 
-    def _reliefs(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
-        """(trunk inputs, relief the margin uses), both ``(B, ., H, W)`` normalised units."""
+    def calibrate_height_unit(self, metres_per_unit: float) -> None:
+        """Set the margin's metres per normalised unit to the normaliser's (training calls it).
+
+        Args:
+            metres_per_unit: the normaliser's scale (``relief_range_m`` for
+                ``robust_percentile``), metres.
+        """
+        with torch.no_grad():
+            self.log_height_unit_m.fill_(math.log(metres_per_unit))
+
+    def _reliefs(self, inputs: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(trunk inputs, relief the margin uses, wide relief or None), ``(B, ., H, W)`` units."""
         relief = self.relief(inputs[:, :1])
+        wide = self.wide_relief(inputs[:, :1]) if self.wide_relief is not None else None
+        wide_inputs = [wide] if wide is not None else []
         if not self.uses_terrain_prior:
-            return torch.cat([inputs, relief], dim=1), relief
+            return torch.cat([inputs, relief, *wide_inputs], dim=1), relief, wide
         above_prior = inputs[:, :1] - inputs[:, 1:2]
         # The opening of the detrended surface: the coarse terrain carries slope and ridges.
         prior_relief = self.relief(above_prior)
-        trunk_inputs = torch.cat([inputs, relief, above_prior, prior_relief], dim=1)
+        trunk_inputs = torch.cat([inputs, relief, above_prior, prior_relief, *wide_inputs], dim=1)
         weight = torch.sigmoid(self.prior_logit)
-        return trunk_inputs, relief + weight * (prior_relief - relief)
+        return trunk_inputs, relief + weight * (prior_relief - relief), wide
+
+    def _upsample(self, values: Tensor) -> Tensor:
+        if self.trunk_stride == 1:
+            return values
+        return F.interpolate(
+            values, scale_factor=float(self.trunk_stride), mode="bilinear", align_corners=False
+        )
 
     def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
-        trunk_inputs, relief = self._reliefs(inputs)
+        trunk_inputs, relief, wide = self._reliefs(inputs)
         if self.trunk_stride > 1:
             trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)
-        features = self.head_norm(self.head_conv(self.body(trunk_inputs)))
+        trunk = self.body(trunk_inputs)
+        if wide is not None:
+            share = torch.sigmoid(self._upsample(self.wide_gate(trunk)))
+            relief = relief + share * (wide - relief)
+        features = self.head_norm(self.head_conv(trunk))
         # The threshold-free work is done: from here on, one row per (window, threshold).
         n_rows = threshold_m.shape[0]
         features = repeat_windows(features, n_rows)
         features = self.head_activation(
             self.head_film(features, self.threshold_encoder(threshold_m))
         )
-        correction = self.head(features)
-        if self.trunk_stride > 1:
-            correction = F.interpolate(
-                correction,
-                scale_factor=float(self.trunk_stride),
-                mode="bilinear",
-                align_corners=False,
-            )
+        correction = self._upsample(self.head(features))
         relief_m = repeat_windows(relief, n_rows) * torch.exp(self.log_height_unit_m)
         margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
         return correction + torch.exp(self.log_margin_scale) * margin_m

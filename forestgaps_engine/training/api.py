@@ -285,6 +285,10 @@ def train(
         )
     seed_everything(training.seed)  # before the model: initial weights repeat run to run
     model = create(config.model.name, **config.model.params)
+    if config.model.params.get("fixed_height_unit") and hasattr(model, "calibrate_height_unit"):
+        # The relief margin then reads true metres: the normaliser's scale, not a guess.
+        _offset, metres_per_unit = normalizer.frame(torch.zeros(1, 1, 1, 1))
+        model.calibrate_height_unit(float(metres_per_unit))
     output_dir = Path(training.output_dir)
     callbacks, checkpoint = default_callbacks(
         config, output_dir, has_validation=val_loader is not None
