@@ -8,7 +8,11 @@ n-th DSM of the sorted list, for running n processes side by side.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+from pathlib import Path
+from typing import Any
 
 from forestgaps_engine.cli.common import add_config_options, config_from_args, options_error
 
@@ -71,6 +75,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "global 30 m DEM) for a model trained with a terrain prior",
     )
     parser.add_argument(
+        "--chm",
+        metavar="CHM.tif",
+        help="canopy height model: the classic ForestGapR rule runs on it when no model is "
+        "usable, else each mask's agreement with it is logged (one DSM only)",
+    )
+    parser.add_argument(
+        "--dtm", metavar="DTM.tif", help="terrain model: as --chm, with CHM = DSM - DTM"
+    )
+    parser.add_argument(
+        "--extent",
+        nargs=4,
+        type=float,
+        metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+        help="cut the inputs to this box, in the DSM's CRS (one DSM only)",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="run the model on a ForestGaps server (forestgaps serve), e.g. "
+        "http://127.0.0.1:8000; token from FORESTGAPS_TOKEN (one DSM only)",
+    )
+    parser.add_argument(
         "--shard-index",
         type=int,
         default=0,
@@ -91,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from forestgaps_engine.errors import BatchError
+    from forestgaps_engine.errors import BatchError, ConfigError
     from forestgaps_engine.inference.batch import predict_many
 
     config = config_from_args(args)
@@ -105,6 +131,15 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         logger.debug("%3.0f%% %s", 100 * fraction, message)
 
+    if len(args.dsm) == 1 and Path(args.dsm[0]).is_file() and args.shard_count == 1:
+        return _detect_one(args, thresholds, inference, progress)
+    for flag, value in (("--chm", args.chm), ("--dtm", args.dtm), ("--extent", args.extent),
+                        ("--server", args.server)):  # fmt: skip
+        if value is not None:
+            raise ConfigError(
+                f"{flag} goes with one DSM file, not {len(args.dsm)} inputs or a folder",
+                hint=f"Run predict once per DSM with {flag}, or drop {flag}.",
+            )
     try:
         results = predict_many(
             args.dsm,
@@ -122,6 +157,34 @@ def run(args: argparse.Namespace) -> int:
         _log_results(error.results)
         raise
     _log_results(results)
+    return 0
+
+
+def _detect_one(
+    args: argparse.Namespace, thresholds: list[float], inference: Any, progress: Any
+) -> int:
+    """One DSM through the engine call every face shares (model, server or classic)."""
+    from forestgaps_engine.detection import RemoteServer, detect
+
+    remote = None
+    if args.server:
+        remote = RemoteServer(args.server, token=os.environ.get("FORESTGAPS_TOKEN") or None)
+    result = detect(
+        args.dsm[0], thresholds, args.out, chm=args.chm, dtm=args.dtm, model=args.model,
+        extent=tuple(args.extent) if args.extent else None, config=inference, remote=remote,
+        terrain_prior=args.terrain_prior, progress=progress,
+    )  # fmt: skip
+    for note in result.notes:
+        logger.info("%s", note)
+    for item in result.thresholds:
+        logger.info(
+            "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
+            item.threshold_m, item.n_gaps, item.total_gap_area_m2, 100 * item.gap_fraction,
+            item.mask_path or item.gap_ids_path,
+        )  # fmt: skip
+    summary = json.loads(result.summary_path.read_text(encoding="utf-8"))
+    backend = summary.get("backend") or ("server" if remote else result.method)
+    logger.info("summary: %s (backend %s)", result.summary_path, backend)
     return 0
 
 

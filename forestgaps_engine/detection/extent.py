@@ -29,12 +29,12 @@ class PreparedRaster:
 
     Attributes:
         path: what to read.
-        size_px: (width, height) after the cut.
+        size_px: (width, height) after the cut; None when the file is used as it is.
         is_clipped: True when ``path`` is cut to an extent.
     """
 
     path: str
-    size_px: tuple[int, int]
+    size_px: tuple[int, int] | None
     is_clipped: bool
 
 
@@ -77,13 +77,13 @@ def prepare_raster(
     """
     from osgeo import gdal
 
-    gdal.UseExceptions()
     source = str(source)
+    if extent is None and crs is None:
+        return PreparedRaster(source, None, False)  # read as it is, errors in the reader's words
+    gdal.UseExceptions()
     dataset = clipped = None
     try:
         dataset = gdal.Open(source)
-        if extent is None and crs is None:
-            return PreparedRaster(source, (dataset.RasterXSize, dataset.RasterYSize), False)
         options: dict[str, Any] = {"format": "VRT"}
         if extent is not None:
             inside = overlap(extent, raster_bounds(dataset))
