@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -26,16 +25,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forestgaps_engine.config.inference import InferenceConfig  # noqa: E402
+from forestgaps_engine.machine import cpu_name  # noqa: E402
 
 # The estimate's region: 1 000 tiles of 1 km² at 0.5 m (IGN LiDAR HD), 100 workers.
 ESTIMATE_TILES, ESTIMATE_TILE_PX, ESTIMATE_WORKERS = 1000, 2000, 100
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def write_region(folder: Path, size_px: int, tile_px: int) -> Path:

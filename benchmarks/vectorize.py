@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from forestgaps_engine.machine import cpu_name  # noqa: E402
+
 FOREST_BLOCK_PX = 4096
 STRIP_ROWS = 1024
 CHILD = r"""
@@ -129,13 +132,6 @@ def run_tree(tree: Path, cut: Path, folder: Path) -> dict:
     figures["process_s"] = round(time.perf_counter() - started, 1)
     shutil.rmtree(work)
     return figures
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def main() -> None:

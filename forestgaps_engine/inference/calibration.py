@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -79,13 +78,9 @@ def cache_key(model_id: str, device: str) -> str:
 
 
 def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from forestgaps_engine.machine import cpu_name
+
+    return cpu_name()
 
 
 def _run(backend: Backend, raw: np.ndarray, valid: np.ndarray, normalized: np.ndarray,

@@ -37,15 +37,10 @@ NOTES = [
 
 
 def cpu_description() -> str:
-    """CPU model name (from /proc/cpuinfo on Linux) and logical core count."""
-    name = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    return f"{name}, {os.cpu_count()} logical cores"
+    """CPU model name (``machine.cpu_name``) and logical core count."""
+    from forestgaps_engine.machine import cpu_name
+
+    return f"{cpu_name()}, {os.cpu_count()} logical cores"
 
 
 def render_models_doc(

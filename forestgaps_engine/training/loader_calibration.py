@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -75,15 +74,10 @@ def default_cache_dir() -> Path:
 
 
 def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform``)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    """The CPU's model name (``machine.cpu_name``)."""
+    from forestgaps_engine.machine import cpu_name
+
+    return cpu_name()
 
 
 def cache_key(tile_size_px: int, batch_size: int, device_type: str, max_workers: int) -> str:

@@ -1,16 +1,12 @@
-"""Resource use of this process: CPU %, resident memory, GPU memory (psutil if present)."""
+"""Resource use of this process: CPU %, resident memory (psutil), GPU memory."""
 
 from __future__ import annotations
 
 import os
 import time
 
+import psutil
 import torch
-
-try:
-    import psutil
-except ImportError:  # /proc fallback below
-    psutil = None
 
 
 def _cpu_seconds() -> float:
@@ -19,16 +15,7 @@ def _cpu_seconds() -> float:
 
 
 def _rss_bytes() -> int:
-    if psutil is not None:
-        return int(psutil.Process().memory_info().rss)
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return int(psutil.Process().memory_info().rss)
 
 
 class ResourceMeter:
