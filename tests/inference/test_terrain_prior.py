@@ -190,3 +190,19 @@ def test_small_dem_voids_take_the_nearest_height() -> None:
     prior_valid[0, 0, :, :5] = False  # 25 %: the DEM does not cover the DSM
     with pytest.raises(DataError, match="no data over part of the DSM"):
         filled_prior(prior, prior_valid, np.ones(prior.shape, dtype=bool), None)
+
+
+def test_cli_predict_with_a_prior(prior_model_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    dsm = _steep_dsm(tmp_path / "dsm.tif")
+    dem = _dem(tmp_path / "dem.tif")
+    completed = subprocess.run(
+        [sys.executable, "-m", "forestgaps_engine.cli.main", "predict", str(dsm), "--threshold",
+         "5", "--model", str(prior_model_dir), "--out", str(tmp_path / "cli"), "--tile", "128",
+         "--overlap", "0", "--terrain-prior", str(dem)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert summary["terrain_prior"] == str(dem)
