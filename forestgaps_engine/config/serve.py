@@ -37,7 +37,7 @@ class ServeConfig(StrictModel):
             may use a slot of their own, so they are not queued behind a large one; 0 off.
         max_gaps_per_threshold: most gaps one threshold's grid could hold (a bound from
             its size and min_gap_area_m2, checked before work; the engine's polygon
-            writer takes about 500 bytes a gap).
+            writer peaks at about 450 bytes a gap).
         shutdown_timeout_s: on SIGTERM, how long running requests may finish before
             their jobs are cancelled (abandoned ones are cancelled at once).
     """
@@ -57,5 +57,5 @@ class ServeConfig(StrictModel):
     token: str | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
     small_request_mpix: float = Field(default=1.0, ge=0.0)
-    max_gaps_per_threshold: int = Field(default=1_000_000, ge=1)
+    max_gaps_per_threshold: int = Field(default=2_000_000, ge=1)
     shutdown_timeout_s: float = Field(default=30.0, gt=0.0)

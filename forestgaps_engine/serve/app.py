@@ -5,7 +5,9 @@ Endpoints: ``POST /predict``, ``POST /augment``, ``GET /results/{job_id}/{name}`
 ``GET /health``, ``GET /models``, ``GET /metrics``. Importing this module needs the
 ``serve`` extra (FastAPI resolves endpoint annotations from module globals). Every error is JSON
 ``{"error": ..., "hint": ...}``; no answer names a server path and no request can name
-one (uploads and opaque result ids only).
+one (uploads and opaque result ids only). Every request passes ``security.RequestGuard``
+(Host, Origin, token) first; a prediction's costs are bounded before it starts
+(``limits``) and it stops when its client leaves (``disconnect``).
 """
 
 from __future__ import annotations
@@ -262,10 +264,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
             source = state.store.geojson_source(job_id, name)
             if source is not None:
                 scrub = state.scrubber()
-                path = _guarded(
-                    lambda: make_geojson(*source, timeout_s=config.serve.queue_timeout_s),
-                    scrub,
-                )
+                path = _guarded(lambda: make_geojson(*source), scrub)
         if path is None:
             raise ServiceError(
                 404,
