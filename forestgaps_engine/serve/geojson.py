@@ -63,7 +63,8 @@ def make_geojson(
     """Write ``target`` (GeoJSON) from the GeoPackage ``source`` unless it exists.
 
     Raises:
-        ServiceError: 501 without ``ogr2ogr``; 500 when it fails (the server log has why).
+        ServiceError: 501 without ``ogr2ogr``; 404 when the job expired meanwhile; 503 past
+            ``timeout_s``; 500 when ``ogr2ogr`` fails (the server log has why).
     """
     executable = ogr2ogr_path()
     if executable is None:
@@ -88,6 +89,13 @@ def make_geojson(
                 timeout=timeout_s,
                 check=False,
             )
+            if not source.is_file():
+                # The job expired (and was removed) while ogr2ogr read it.
+                raise ServiceError(
+                    404,
+                    "no such result (expired)",
+                    "Results are kept for a limited time; run /predict again.",
+                )
             if done.returncode != 0 or not temp.is_file():
                 logger.error("ogr2ogr failed (%s): %s", done.returncode, done.stderr.strip())
                 raise ServiceError(

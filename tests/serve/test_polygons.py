@@ -84,7 +84,7 @@ def test_geojson_in_wgs84_is_made_by_gdal_in_one_pass(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/geo+json")
     # One transform_geom call per gap took 3.8 ms a gap: over a minute here.
-    assert elapsed_s < 5.0, elapsed_s
+    assert elapsed_s < 20.0, elapsed_s
     collection = json.loads(response.content)
     assert collection["type"] == "FeatureCollection"
     assert "crs" not in collection  # RFC 7946: WGS 84 longitude, latitude
@@ -107,3 +107,16 @@ def test_geojson_in_the_input_crs_keeps_areas(client, pits: Path, pits_fields: d
     assert collection["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::2154"
     area_m2 = sum(feature["properties"]["area_m2"] for feature in collection["features"])
     assert area_m2 == pytest.approx(served["total_gap_area_m2"])
+
+
+def test_without_ogr2ogr_the_geopackage_is_offered_alone(
+    client, dsm: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    body = post(client, dsm, {"thresholds": "5"}).json()
+    files = body["thresholds"][0]["files"]
+    assert "gaps_geojson" not in files and "gaps_gpkg" in files
+    assert any("ogr2ogr" in warning for warning in body["warnings"])
+    job_id = body["job_id"]
+    response = client.get(f"/results/{job_id}/gaps_t5.geojson")
+    assert response.status_code == 404
