@@ -38,6 +38,8 @@ class ServeConfig(StrictModel):
         max_gaps_per_threshold: most gaps one threshold's grid could hold (a bound from
             its size and min_gap_area_m2, checked before work; the engine's polygon
             writer peaks at about 450 bytes a gap).
+        max_prediction_s: a prediction still running after this long is stopped (503);
+            the engine checks between batches and between thresholds.
         shutdown_timeout_s: on SIGTERM, how long running requests may finish before
             their jobs are cancelled (abandoned ones are cancelled at once).
     """
@@ -58,4 +60,5 @@ class ServeConfig(StrictModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     small_request_mpix: float = Field(default=1.0, ge=0.0)
     max_gaps_per_threshold: int = Field(default=2_000_000, ge=1)
+    max_prediction_s: float = Field(default=1800.0, gt=0.0)
     shutdown_timeout_s: float = Field(default=30.0, gt=0.0)

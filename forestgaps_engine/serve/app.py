@@ -310,20 +310,29 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
         with state.prediction_slot(is_small, cancelled):
             job_id, job_folder = state.store.new_folder()
             scrub.add(job_folder, "<job>")
+            deadline_s = time.monotonic() + config.serve.max_prediction_s
+
+            def should_stop() -> bool:
+                return cancelled.is_set() or time.monotonic() > deadline_s
+
             try:
                 body, published, geojson = run_prediction(
-                    upload,
-                    plan,
-                    wanted,
-                    loaded,
-                    job_folder,
-                    f"/results/{job_id}",
-                    cancelled.is_set,
+                    upload, plan, wanted, loaded, job_folder, f"/results/{job_id}", should_stop
                 )
             except BaseException as error:
-                outcome = "cancelled" if isinstance(error, CancelledError) else "failed"
+                is_cancel = isinstance(error, CancelledError)
+                is_overtime = is_cancel and not cancelled.is_set()
+                outcome = "overtime" if is_overtime else "cancelled" if is_cancel else "failed"
                 state.metrics.predictions.labels(outcome).inc()
                 remove_folder(job_folder)
+                if is_overtime:
+                    raise ServiceError(
+                        503,
+                        f"{upload.name}: the prediction ran past the "
+                        f"{config.serve.max_prediction_s:g} s limit and was stopped",
+                        "Clip the raster into smaller parts, send fewer thresholds or a larger "
+                        "min_gap_area_m2, or raise serve.max_prediction_s.",
+                    ) from None
                 raise
         state.store.publish(job_id, job_folder, published, geojson)
         state.metrics.predictions.labels("ok").inc()

@@ -90,3 +90,21 @@ def test_max_gap_count_is_an_upper_bound() -> None:
     checker = np.zeros((9, 9), bool)
     checker[::2, ::2] = True
     assert max_gap_count(9, 9, 1) == 25
+
+
+def test_a_prediction_past_the_time_limit_is_stopped(
+    tiny_model_dir, service_config, tmp_path: Path
+) -> None:
+    # 40 x 40 cells of 10 m: 400 x 400 px at 1 m, many batches of 64 px tiles.
+    dsm = coarse_dsm(tmp_path / "slow.tif", 40, 10.0)
+    config = with_serve(service_config, max_prediction_s=0.05)
+    with local_client(create_app(tiny_model_dir, config)) as client:
+        response = post(client, dsm, thresholds="5,10")
+        metrics = client.get("/metrics").text
+        root = client.app.state.service.root
+        assert list((root / "results").iterdir()) == []
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["error"].startswith("slow.tif: ") and "0.05 s limit" in body["error"]
+    assert "serve.max_prediction_s" in body["hint"]
+    assert 'forestgaps_predictions_total{outcome="overtime"} 1.0' in metrics
