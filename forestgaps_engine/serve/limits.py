@@ -43,11 +43,6 @@ class RequestPlan:
         """Megapixels of the larger of the input and model grids."""
         return max(_mpix(self.input_grid), _mpix(self.model_grid))
 
-    @property
-    def model_mpix(self) -> float:
-        """Megapixels the model runs on."""
-        return _mpix(self.model_grid)
-
 
 def _mpix(grid: Grid) -> float:
     return grid.width_px * grid.height_px / 1e6
@@ -75,9 +70,10 @@ def check_grid_size(plan: RequestPlan, name: str, max_mpix: float) -> None:
     grid, model = plan.input_grid, plan.model_grid
     size = f"{grid.width_px} x {grid.height_px} px ({_mpix(grid):.1f} MPix)"
     if not model.same_cells(grid):
-        cell_m, model_cell_m = grid.resolution_m[0], model.resolution_m[0]
+        cell, model_cell_m = grid.resolution_m[0], model.resolution_m[0]
+        unit = " degree" if _is_degrees(grid) else " m"
         size = (
-            f"its {cell_m:g} m cells are resampled to the model's {model_cell_m:g} m, a "
+            f"its {cell:g}{unit} cells are resampled to the model's {model_cell_m:g} m, a "
             f"{model.width_px} x {model.height_px} px grid ({_mpix(model):.1f} MPix)"
         )
     scale = math.sqrt(max_mpix / plan.mpix)
