@@ -342,16 +342,18 @@ class LabelLayerWriter:
         sources = "".join(f', a."{name}"' for name in names)
         if PERIMETER_FIELD not in values and any(n == PERIMETER_FIELD for n, _ in self.fields):
             targets += f', "{PERIMETER_FIELD}"'
-            sources += ", ST_Perimeter(g.geom)"
+            sources += ", SUM(ST_Perimeter(p.geom))"  # the parts' rings, holes included
         self._execute(f"ATTACH DATABASE {_sql_text(str(parts_path))} AS parts_db")
         try:
             self._dataset.StartTransaction()
+            # One pass down the label index, a gap at a time: no subquery (SQLite would
+            # store every gap's geometry before the join) and no sort.
             self._execute(
                 f'INSERT INTO "{self.layer_name}" (fid{targets}, {GEOMETRY_COLUMN})'
-                f" SELECT a.fid{sources}, AsGPB(SetSRID(g.geom, {srs_id})) FROM"
-                " (SELECT label, CastToMultiPolygon(ST_Collect(geom)) AS geom"
-                "  FROM parts_db.parts GROUP BY label) AS g"
-                " JOIN parts_db.attrs AS a ON a.label = g.label ORDER BY g.label"
+                f" SELECT a.fid{sources},"
+                f" AsGPB(SetSRID(CastToMultiPolygon(ST_Collect(p.geom)), {srs_id}))"
+                " FROM parts_db.parts AS p JOIN parts_db.attrs AS a ON a.label = p.label"
+                " GROUP BY p.label ORDER BY p.label"
             )
             self._dataset.CommitTransaction()
         finally:
