@@ -85,6 +85,9 @@ def run_and_wait(
     while not outcomes and time.monotonic() < deadline:
         QCoreApplication.processEvents()
         time.sleep(0.01)
+    # A runner left connected would start a second task at the dock's next run.
+    dock.runRequested.disconnect(runner.start)
+    dock.cancelRequested.disconnect(runner.cancel)
     assert outcomes, f"task did not finish in {timeout_s} s"
     return outcomes[0]
 
