@@ -286,7 +286,23 @@ def download(
     from forestgaps_engine.files import atomic_path
 
     transport = server.transport or HttpxTransport()
-    with atomic_path(target) as temporary:
+
+    def readable(temporary: Path) -> None:
+        """A download GDAL cannot open is refused before it takes the final name."""
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        try:
+            dataset = gdal.OpenEx(str(temporary))
+        except RuntimeError as error:
+            raise InferenceError(
+                f"ForestGaps server {url} sent a file that GDAL cannot read ({error})",
+                hint=server.hint,
+            ) from error
+        del dataset  # closes it
+
+    check = readable if target.suffix in (".tif", ".gpkg") else None
+    with atomic_path(target, verify=check) as temporary:
         try:
             answer = transport.download(url, Path(temporary), server.headers(), cancel)
         except Unreachable as error:
