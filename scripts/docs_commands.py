@@ -303,11 +303,22 @@ def check_processing(words: list[str]) -> list[str]:
     if not algorithm.startswith("forestgaps:"):
         return []
     name = algorithm.split(":", 1)[1]
-    for path in sorted((REPO / "plugin" / "processing").glob("*.py")):
+    folder = REPO / "plugin" / "processing"
+    # Parameters shared by several algorithms are declared in the base modules (_*.py).
+    shared = "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("_*.py")))
+    declares_name = (
+        rf'def name\(self\)[^:]*:\s*return "{re.escape(name)}"'
+        rf'|^\s+NAME = "{re.escape(name)}"$'
+    )
+    for path in sorted(folder.glob("*.py")):
         source = path.read_text(encoding="utf-8")
-        if re.search(rf'def name\(self\)[^:]*:\s*return "{re.escape(name)}"', source):
+        if re.search(declares_name, source, flags=re.MULTILINE):
             params = [w.split("=", 1)[0] for w in words if re.fullmatch(r"[A-Z_]+=.*", w)]
-            return [f"{algorithm} has no parameter {p}" for p in params if f'"{p}"' not in source]
+            return [
+                f"{algorithm} has no parameter {p}"
+                for p in params
+                if f'"{p}"' not in source and f'"{p}"' not in shared
+            ]
     return [f"no Processing algorithm {algorithm} in plugin/processing/"]
 
 
