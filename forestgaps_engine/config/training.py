@@ -160,6 +160,9 @@ class TrainingConfig(StrictModel):
     early_stopping_patience_epochs: int = Field(default=10, ge=0, le=100000)
     checkpoint_every_steps: int = Field(default=0, ge=0)
     max_steps_per_epoch: int = Field(default=0, ge=0)
+    # BatchNorm statistics recomputed over this many training batches before each
+    # validation (training/batchnorm.py); 0 keeps the running averages of training.
+    bn_recalibration_batches: int = Field(default=16, ge=0, le=100000)
 
     @field_validator("amp", mode="before")
     @classmethod

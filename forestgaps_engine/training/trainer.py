@@ -27,6 +27,7 @@ from forestgaps_engine.errors import OutOfMemoryError, TrainingError
 from forestgaps_engine.evaluation.metrics import ConfusionCounts
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.training import distributed
+from forestgaps_engine.training.batchnorm import batchnorm_layers, recalibrate_batchnorm
 from forestgaps_engine.training.callbacks.base import Callback, CallbackList
 from forestgaps_engine.training.losses import CombinedLoss
 from forestgaps_engine.training.optim import build_optimizer
@@ -149,17 +150,53 @@ class Trainer:
             )
         return moved
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Logits (B, 1, H, W) for a device batch, under the run's autocast."""
+    def forward(
+        self, batch: Mapping[str, torch.Tensor], model: nn.Module | None = None
+    ) -> torch.Tensor:
+        """Logits (B, 1, H, W) for a device batch, under the run's autocast.
+
+        ``model`` replaces the (possibly distributed) training model, e.g. the bare module.
+        """
+        model = self.model if model is None else model
         # Nodata is filled for the model as ``predict`` fills it; the loss keeps ``valid``.
         dsm, model_valid = fill_nodata_nearest_torch(batch["dsm"], batch["valid"])
         with self.precision.autocast(self.device):
             if getattr(self.module, "uses_terrain_prior", False):
                 # The prior is put in the DSM tile's frame (same offset and scale).
                 dsm = self.normalizer.with_prior(dsm, model_valid, batch["terrain_prior"])
-                return self.model(torch.nan_to_num(dsm), batch["threshold_m"])
+                return model(torch.nan_to_num(dsm), batch["threshold_m"])
             dsm = torch.nan_to_num(self.normalizer(dsm, model_valid))
-            return self.model(dsm, batch["threshold_m"])
+            return model(dsm, batch["threshold_m"])
+
+    def recalibrate_batchnorm(self, loader: Iterable) -> int:
+        """Recompute BatchNorm statistics over the epoch's first training batches.
+
+        The same batches whether or not the epoch was resumed (the data position and the
+        RNG are restored afterwards), so a resumed run stays exact. No augmentation: the
+        statistics are for validation and prediction, which see raw tiles.
+
+        Returns:
+            The number of batches used (0: no BatchNorm layer or recalibration off).
+        """
+        wanted = min(self.config.bn_recalibration_batches, self.batches_per_epoch)
+        if wanted <= 0 or not batchnorm_layers(self.module):
+            return 0
+        dataset = getattr(loader, "dataset", loader)
+        position = dataset.state_dict() if hasattr(dataset, "state_dict") else None
+        if position is not None:
+            dataset.load_state_dict({**position, "samples_consumed": 0})
+        rng = capture_rng_state()
+        try:
+            batches = (self.to_device(raw) for raw in loader)
+            count = recalibrate_batchnorm(
+                self.module, batches, lambda batch: self.forward(batch, self.module), wanted
+            )
+        finally:
+            restore_rng_state(rng)
+            if position is not None:
+                dataset.load_state_dict(position)
+        logger.debug("batch norm statistics recomputed over %d training batches", count)
+        return count
 
     def state_dict(self) -> dict[str, Any]:
         """Everything an exact resume needs, as plain tensors and dicts."""
@@ -218,6 +255,7 @@ class Trainer:
         self.callbacks.on_train_begin(self)
         while self.epoch < config.epochs and not self.should_stop:
             logs = self._train_epoch(train_loader)
+            self.recalibrate_batchnorm(train_loader)
             if val_loader is not None:
                 self.callbacks.on_validation_begin(self, self.epoch)
                 val_logs = run_validation(self, val_loader)
