@@ -18,6 +18,9 @@ from forestgaps_engine.cli.common import add_config_options, config_from_args, o
 
 logger = logging.getLogger(__name__)
 
+# The variable `forestgaps serve` reads its token from: one name for both ends.
+TOKEN_ENV = "FORESTGAPS_TOKEN"
+
 # inference config field -> the flag that sets it
 FLAGS = {
     "device": "--device",
@@ -54,7 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument(
         "--backend",
-        choices=("auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16"),
+        choices=(
+            "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16",
+            "openvino_int8",
+        ),
     )
     parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX")
     parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")
@@ -94,7 +100,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--server",
         metavar="URL",
         help="run the model on a ForestGaps server (forestgaps serve), e.g. "
-        "http://127.0.0.1:8000; token from FORESTGAPS_TOKEN (one DSM only)",
+        "http://127.0.0.1:8000 (one DSM only)",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="bearer token of the --server (forestgaps serve --token); default: the "
+        "environment variable FORESTGAPS_TOKEN, which keeps it out of the process list",
     )
     parser.add_argument(
         "--shard-index",
@@ -131,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         logger.debug("%3.0f%% %s", 100 * fraction, message)
 
+    if args.token is not None and not args.server:
+        raise ConfigError(
+            "--token goes with --server (the bearer token of a ForestGaps server)",
+            hint="Add --server URL, or drop --token.",
+        )
     if len(args.dsm) == 1 and Path(args.dsm[0]).is_file() and args.shard_count == 1:
         return _detect_one(args, thresholds, inference, progress)
     for flag, value in (("--chm", args.chm), ("--dtm", args.dtm), ("--extent", args.extent),
@@ -168,7 +185,8 @@ def _detect_one(
 
     remote = None
     if args.server:
-        remote = RemoteServer(args.server, token=os.environ.get("FORESTGAPS_TOKEN") or None)
+        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+        remote = RemoteServer(args.server, token=token or None)
     result = detect(
         args.dsm[0], thresholds, args.out, chm=args.chm, dtm=args.dtm, model=args.model,
         extent=tuple(args.extent) if args.extent else None, config=inference, remote=remote,

@@ -23,7 +23,8 @@ class InferenceConfig(StrictModel):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # auto: the fastest backend agreeing with PyTorch fp32, calibrated once per machine and model.
     backend: Literal[
-        "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16"
+        "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16",
+        "openvino_int8",
     ] = "auto"
     # Opening then closing of the gap mask with a disk of this radius; 0 = no clean-up.
     cleanup_radius_px: int = Field(default=0, ge=0, le=16)

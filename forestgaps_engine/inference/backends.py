@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
 ONNX_OPSET = 17
-BACKENDS = ("auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16")
+BACKENDS = (
+    "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16", "openvino_int8"
+)
 GRAPH_LOGITS, GRAPH_NORMALIZED, GRAPH_RAW = "logits", "normalized", "raw"
 _SIGNATURES = {
     (("dsm", "threshold_m"), ("logits",)): GRAPH_LOGITS,
@@ -336,11 +338,12 @@ def cpu_supports_bf16() -> bool:
 
 
 class OpenVinoBackend:
-    """OpenVINO on the CPU, in fp32 or bf16 (``INFERENCE_PRECISION_HINT``).
+    """OpenVINO on the CPU, in fp32 or bf16 (``INFERENCE_PRECISION_HINT``), or int8.
 
     Args:
-        onnx_path: graph of one of the ``graph_kind`` signatures.
-        precision: ``f32`` or ``bf16`` (only where the CPU supports it).
+        onnx_path: graph of one of the ``graph_kind`` signatures; for ``int8``, the
+            quantised IR (``inference.int8``), whose float layers then run in fp32.
+        precision: ``f32``, ``bf16`` (only where the CPU supports it) or ``int8``.
 
     Raises:
         InferenceError: OpenVINO missing, or bf16 asked on a CPU without it.
@@ -360,7 +363,7 @@ class OpenVinoBackend:
                 "this CPU has no bf16 support in OpenVINO",
                 hint="Use --backend openvino (fp32) or --backend auto.",
             )
-        self.name = "openvino" if precision == "f32" else "openvino_bf16"
+        self.name = {"f32": "openvino", "bf16": "openvino_bf16"}.get(precision, "openvino_int8")
         self.device = "cpu"
         core = openvino.Core()
         compiled_cache = openvino_cache_dir()
@@ -373,9 +376,9 @@ class OpenVinoBackend:
             logger.info("OpenVINO compiles without a cache (%s: %s)", compiled_cache, error)
         try:
             network = core.read_model(str(onnx_path))
-            self._compiled = core.compile_model(
-                network, "CPU", {"INFERENCE_PRECISION_HINT": precision}
-            )
+            # int8 layers are fixed in the IR; its float layers stay fp32, as quantised.
+            hint = "f32" if precision == "int8" else precision
+            self._compiled = core.compile_model(network, "CPU", {"INFERENCE_PRECISION_HINT": hint})
         except Exception as error:  # noqa: BLE001 - OpenVINO raises RuntimeError and its own
             raise ModelError(
                 f"{onnx_path}: OpenVINO cannot compile the graph ({error})",
@@ -439,10 +442,14 @@ def build_backend(
         return OnnxRuntimeBackend(onnx_path, device)
     if name in ("openvino", "openvino_bf16"):
         return OpenVinoBackend(onnx_path, "bf16" if name == "openvino_bf16" else "f32")
+    if name == "openvino_int8":
+        from forestgaps_engine.inference.int8 import int8_path
+
+        return OpenVinoBackend(int8_path(model, cache_dir), "int8")
     raise InferenceError(f"unknown backend {name!r}", hint=f"Use one of {', '.join(BACKENDS)}.")
 
 
-def available_backends(model: Any, device: str) -> list[str]:
+def available_backends(model: Any, device: str, cache_dir: str | Path | None = None) -> list[str]:
     """Backends worth trying for ``model`` on ``device`` (installed runtimes only)."""
     import importlib.util
 
@@ -457,6 +464,12 @@ def available_backends(model: Any, device: str) -> list[str]:
         names.append("openvino")
         if cpu_supports_bf16():
             names.append("openvino_bf16")
+        # int8 is a candidate once its IR exists (exported, or cached by an explicit
+        # --backend openvino_int8): quantising takes a minute, too long to do unasked.
+        from forestgaps_engine.inference.int8 import existing_int8_path
+
+        if existing_int8_path(model, cache_dir) is not None:
+            names.append("openvino_int8")
     return names
 
 
@@ -474,8 +487,8 @@ def create_backend(
 
     Args:
         loaded: ``LoadedModel`` or ``InferenceModel``.
-        backend: ``auto``, ``torch``, ``torch_compile``, ``onnxruntime``, ``openvino`` or
-            ``openvino_bf16``.
+        backend: ``auto``, ``torch``, ``torch_compile``, ``onnxruntime``, ``openvino``,
+            ``openvino_bf16`` or ``openvino_int8``.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         cache_dir: where ONNX exports and the calibration cache live.
         calibration: filled with the calibration figures when ``auto`` ran or read them.

@@ -6,6 +6,8 @@ The cache (``backend_calibration.json`` in ``FORESTGAPS_CACHE_DIR`` or
 versions, so a new model, machine or runtime calibrates again, and nothing else does.
 Agreement is ``1 - IoU`` of the gap masks (probability >= cut-off) over the calibration
 tiles; a backend losing more than ``MAX_IOU_LOSS`` (bf16 on some models) is never chosen.
+The int8 OpenVINO model is a candidate once it exists (``inference.int8``) and is held to
+the same test.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from forestgaps_engine.inference.backends import (
     default_cache_root,
 )
 
+# One bar for every backend, the int8 quantiser's included.
+from forestgaps_engine.models.export.quantize import MAX_IOU_LOSS
+
 logger = logging.getLogger(__name__)
 
 CACHE_FILE = "backend_calibration.json"
-MAX_IOU_LOSS = 0.005
 CALIBRATION_TILES = 4
 CALIBRATION_TILE_PX = 128
 REPEATS = 2
@@ -69,7 +73,7 @@ def calibration_tiles(
 def cache_key(model_id: str, device: str) -> str:
     """Model, device, CPU and runtime versions: what a calibration result depends on."""
     versions = []
-    for package in ("torch", "onnxruntime", "openvino"):
+    for package in ("torch", "onnxruntime", "openvino", "nncf"):
         try:
             versions.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -197,7 +201,7 @@ def choose_backend(
         cache_dir: cache root (None: ``FORESTGAPS_CACHE_DIR`` or ``~/.cache/forestgaps``).
         calibration: dict updated with the figures and whether they came from the cache.
     """
-    names = available_backends(model, device)
+    names = available_backends(model, device, cache_dir)
     if len(names) == 1:
         if calibration is not None:
             calibration.update({"chosen": names[0], "reason": "only backend available"})
@@ -205,7 +209,8 @@ def choose_backend(
     cache_path = Path(cache_dir) if cache_dir else default_cache_root()
     cache_path = cache_path / CACHE_FILE
     model_id = getattr(model.card, "model_id", "")
-    key = cache_key(model_id, device)
+    # The candidates belong to the key: an int8 model exported later is calibrated then.
+    key = cache_key(model_id, device) + "|" + ",".join(names)
     # Without a weights hash two models would share an entry: calibrate every time.
     entry = read_cache(cache_path).get(key) if model_id else None
     if entry and entry.get("chosen") in names:

@@ -9,10 +9,12 @@ from forestgaps_engine.models.export.graph import ExportGraph, GraphSpec
 from forestgaps_engine.models.export.native import export_native
 from forestgaps_engine.models.export.onnx import export_logits_onnx, export_onnx
 from forestgaps_engine.models.export.parity import check_parity
+from forestgaps_engine.models.export.quantize import CalibrationWindows, quantize_int8
 from forestgaps_engine.models.export.result import ExportResult
 from forestgaps_engine.models.export.torchscript import export_torchscript, load_torchscript
 
 __all__ = [
+    "CalibrationWindows",
     "EXPORT_FORMATS",
     "ExportGraph",
     "ExportResult",
@@ -24,4 +26,5 @@ __all__ = [
     "export_onnx",
     "export_torchscript",
     "load_torchscript",
+    "quantize_int8",
 ]
