@@ -26,9 +26,17 @@ from forestgaps_engine.evaluation.benchmark_config import (
     BenchmarkArchitecture,
     BenchmarkSettings,
     check_benchmark,
+    fold_real_sites,
     load_benchmark_config,
 )
-from forestgaps_engine.evaluation.benchmark_report import benchmark_markdown, write_marked_section
+from forestgaps_engine.evaluation.benchmark_report import (
+    MEAN_METRICS,
+    benchmark_markdown,
+    convergence,
+    mean_over_thresholds,
+    mean_sd,
+    write_marked_section,
+)
 from forestgaps_engine.evaluation.heldout import (
     METHOD_MODEL,
     heldout_sites,
@@ -73,14 +81,36 @@ def _prepared(config: ForestGapsConfig, settings: BenchmarkSettings, fold: int, 
         logger.info("reusing prepared data %s", folder)
         return folder
     seed = config.synth.seed + fold * config.data.synthetic_sites
+    sites = list(config.data.sites) + fold_real_sites(settings, fold)
     fold_config = config.model_copy(
         update={
             "synth": config.synth.model_copy(update={"seed": seed}),
-            "data": config.data.model_copy(update={"output_dir": str(folder)}),
+            "data": config.data.model_copy(update={"output_dir": str(folder), "sites": sites}),
         }
     )
     prepare(fold_config)
     return folder
+
+
+def _fold_sites(prepared: Path) -> dict[str, list[str]]:
+    """Site names per split of a prepared dataset (from its manifest)."""
+    manifest = json.loads((prepared / "manifest.json").read_text("utf-8"))
+    by_split: dict[str, list[str]] = {}
+    for name, summary in sorted((manifest.get("sites") or {}).items()):
+        rule = summary.get("split") or {}
+        # A site too large to go whole is cut into spatial blocks across the splits.
+        split = rule.get("split", "blocks") if rule.get("rule") == "whole site" else "blocks"
+        by_split.setdefault(str(split), []).append(name)
+    return by_split
+
+
+def _curve(history: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+    """Per epoch: training loss and validation IoU (what the convergence column reads)."""
+    keys = ("loss", "val_loss", "val_iou")
+    return [
+        {"epoch": int(logs.get("epoch", index)) + 1, **{k: logs[k] for k in keys if k in logs}}
+        for index, logs in enumerate(history)
+    ]
 
 
 def _cost(architecture: BenchmarkArchitecture) -> dict[str, float]:
@@ -155,7 +185,9 @@ def _run_one(
             "duration_s": round(trained.duration_s, 1),
             "is_resumed": is_resume,
             "val_metrics": {k: v for k, v in trained.metrics.items() if "_t" not in k},
+            "curve": _curve(trained.history),
         },
+        "sites": _fold_sites(prepared),
         "inference": speed,
         "scores": scores[METHOD_MODEL],
         "model_dir": str(trained.model_dir),
@@ -247,22 +279,52 @@ def run_benchmark(
     return BenchmarkResult(out, report, tuple(results), tuple(skipped))
 
 
-def _averaged(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _fold_curve(result: dict[str, Any], run_dir: Path | None) -> list[float]:
+    """Validation IoU per epoch of one run (from result.json, else its last checkpoint)."""
+    curve = result["training"].get("curve")
+    if curve is None and run_dir is not None:
+        import torch
+
+        checkpoint = run_dir / "training" / "checkpoints" / "last.pt"
+        if checkpoint.is_file():
+            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+            curve = _curve(state.get("history", []))
+    return [float(item["val_iou"]) for item in curve or [] if "val_iou" in item]
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text("utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _averaged(
+    results: Sequence[dict[str, Any]], settings: BenchmarkSettings
+) -> list[dict[str, Any]]:
+    """One row per architecture: scores and costs as mean and sd over its folds."""
     by_run: dict[str, list[dict[str, Any]]] = {}
     for result in results:
         by_run.setdefault(result["run"], []).append(result)
+    runs_dir = Path(settings.output_dir) / "runs"
     rows = []
     for run, items in by_run.items():
-
-        def mean(values: list[float | None]) -> float | None:
-            kept = [v for v in values if v is not None]
-            return sum(kept) / len(kept) if kept else None
-
         first = items[0]
         scores = {
-            t: {m: mean([i["scores"][t][m] for i in items]) for m in first["scores"][t]}
+            t: {m: mean_sd([i["scores"][t][m] for i in items])[0] for m in first["scores"][t]}
             for t in first["scores"]
         }
+        fold_means = {
+            metric: mean_sd([mean_over_thresholds(i["scores"], metric) for i in items])
+            for metric in MEAN_METRICS
+        }
+        curves = [
+            _fold_curve(i, runs_dir / (run + (f"_fold{i['fold']}" if len(items) > 1 else "")))
+            for i in items
+        ]
         rows.append(
             {
                 "run": run,
@@ -270,10 +332,15 @@ def _averaged(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "params_m": first["param_count"] / 1e6,
                 "gflops": first["gflops_per_256_tile"],
                 "activation_mb": first["activation_mb_per_256_tile"],
-                "train_s": mean([i["training"]["duration_s"] for i in items]) or 0.0,
+                "train_s": mean_sd([i["training"]["duration_s"] for i in items])[0] or 0.0,
                 "epochs": max(i["training"]["epochs_run"] for i in items),
-                "mpix_per_s": mean([i["inference"]["mpix_per_s"] for i in items]) or 0.0,
+                "mpix_per_s": mean_sd([i["inference"]["mpix_per_s"] for i in items])[0] or 0.0,
                 "scores": scores,
+                "fold_means": fold_means,
+                "convergence": convergence(
+                    curves, settings.convergence_tail_fraction, settings.convergence_tolerance_iou
+                ),
+                "curves": curves,
                 "n_folds": len(items),
             }
         )
@@ -294,12 +361,26 @@ def write_benchmark_report(
     baselines = json.loads(baselines_path.read_text("utf-8"))
     baselines.pop(METHOD_MODEL, None)
     data = config.data
+    real = {
+        fold: [site.name for site in fold_real_sites(settings, fold)]
+        for fold in range(settings.n_folds)
+    }
     budget = {
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}, {platform.platform()}",
+        "machine": f"{cpu_name()} ({platform.machine()}), {torch.get_num_threads()} torch "
+        f"threads, torch {torch.__version__}, {platform.platform()}",
         "training data": f"{data.synthetic_sites} synthetic sites of {config.synth.size_px} px "
-        f"at {config.synth.resolution_m:g} m per fold (split by site {data.split.train:g}/"
-        f"{data.split.val:g}/{data.split.test:g}), {data.tile_size_px} px tiles",
+        f"at {config.synth.resolution_m:g} m per fold"
+        + (
+            " plus real sites (fold "
+            + "; fold ".join(
+                f"{fold}: {', '.join(names) or 'none'}" for fold, names in real.items()
+            )
+            + ")"
+            if any(real.values())
+            else ""
+        )
+        + f", split by site {data.split.train:g}/{data.split.val:g}/{data.split.test:g}, "
+        f"{data.tile_size_px} px tiles",
         "training budget": f"{config.training.epochs} epochs of batch "
         f"{config.training.batch_size}"
         + (
@@ -317,5 +398,7 @@ def write_benchmark_report(
         f"{config.inference.batch_size}",
     }
     figure_dir = target.parent / target.stem
-    text = benchmark_markdown(_averaged(results), baselines, budget, figure_dir, target.parent)
+    text = benchmark_markdown(
+        _averaged(results, settings), baselines, budget, figure_dir, target.parent
+    )
     return write_marked_section(target, SECTION, text, title="Benchmark")

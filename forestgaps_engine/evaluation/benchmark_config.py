@@ -6,6 +6,7 @@ The section names the contenders, folds, held-out seeds, speed test and output p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,11 @@ from pydantic import Field
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.base import StrictModel
+from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.config.loader import apply_overrides, read_yaml, validate_document
 from forestgaps_engine.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 class BenchmarkArchitecture(StrictModel):
@@ -44,6 +48,15 @@ class BenchmarkSettings(StrictModel):
     output_dir: str = "out/benchmark"
     prepared_dir: str | None = None
     report: str | None = "docs/benchmark.md"
+    # A YAML whose data.sites (real sites, configs/real_sites.yaml) are dealt over the
+    # folds, site i to fold i % n_folds; sites whose files are absent are left out.
+    real_sites: str | None = None
+    # Only these sites of real_sites (None: all): the large clouds cost minutes each.
+    real_site_names: list[str] | None = None
+    # Converged ("flat"): the validation IoU moved by at most this over the last
+    # convergence_tail_fraction of the epochs, in every fold.
+    convergence_tolerance_iou: float = Field(default=0.01, gt=0.0, le=1.0)
+    convergence_tail_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
 
 
 def load_benchmark_config(
@@ -97,3 +110,49 @@ def check_benchmark(config: ForestGapsConfig, settings: BenchmarkSettings) -> No
             f"benchmark.architectures: run names {duplicates} appear twice",
             hint="Give each entry a distinct 'label'.",
         )
+
+
+def fold_real_sites(settings: BenchmarkSettings, fold: int) -> list[SiteConfig]:
+    """The real sites of ``fold``: site i of ``settings.real_sites`` goes to fold i % n_folds.
+
+    Sites whose input files are absent (licensed data outside the repository) are left
+    out before dealing, with one log line naming them, so every fold keeps real sites
+    while any are present.
+
+    Raises:
+        ConfigError: the file cannot be read or a site entry is invalid.
+    """
+    if not settings.real_sites:
+        return []
+    path = Path(settings.real_sites)
+    document = read_yaml(path)
+    entries = (document.get("data") or {}).get("sites") or []
+    try:
+        sites = [SiteConfig.model_validate(entry) for entry in entries]
+    except ValueError as error:
+        raise ConfigError(
+            f"{path}: data.sites: {error}",
+            hint="See configs/real_sites.yaml for the form of a site entry.",
+        ) from None
+    if settings.real_site_names is not None:
+        unknown = sorted(set(settings.real_site_names) - {site.name for site in sites})
+        if unknown:
+            raise ConfigError(
+                f"benchmark.real_site_names {unknown} are not sites of {path}",
+                hint="Use names listed under data.sites of that file.",
+            )
+        sites = [site for site in sites if site.name in settings.real_site_names]
+    present = [site for site in sites if all(Path(p).exists() for p in _site_inputs(site))]
+    missing = sorted({site.name for site in sites} - {site.name for site in present})
+    if missing:
+        logger.warning(
+            "benchmark.real_sites %s: %d site(s) left out, input files absent: %s",
+            path,
+            len(missing),
+            ", ".join(missing),
+        )
+    return present[fold :: settings.n_folds]
+
+
+def _site_inputs(site: SiteConfig) -> list[str]:
+    return [p for p in (site.dsm, site.chm, site.dtm, site.point_cloud) if p is not None]

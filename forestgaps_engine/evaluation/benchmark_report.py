@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.evaluation.plots import bar_chart_png
+from forestgaps_engine.evaluation.plots import bar_chart_png, line_chart_png
 from forestgaps_engine.files import atomic_path
 
 MEAN_METRICS = ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")
@@ -48,6 +48,61 @@ def mean_over_thresholds(scores: Mapping[str, Mapping[str, float | None]], metri
     return sum(values) / len(values) if values else math.nan
 
 
+def mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation of the defined, finite values (sd None for one)."""
+    kept = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not kept:
+        return None, None
+    mean = sum(kept) / len(kept)
+    if len(kept) < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in kept) / (len(kept) - 1))
+
+
+def convergence(
+    curves: Sequence[Sequence[float]], tail_fraction: float, tolerance_iou: float
+) -> dict[str, Any]:
+    """Whether validation IoU stopped moving over the last ``tail_fraction`` of the epochs.
+
+    Per fold, the change is ``iou[last] - iou[last - n_tail]`` with ``n_tail =
+    ceil(tail_fraction * epochs)``; the run is ``flat`` when every fold moved by at most
+    ``tolerance_iou``.
+
+    Returns:
+        ``change`` (mean signed change over folds), ``max_abs_change``, ``is_flat``
+        (None when no fold has enough epochs) and ``tail_epochs``.
+    """
+    changes, tails = [], []
+    for curve in curves:
+        n_tail = max(1, math.ceil(tail_fraction * len(curve)))
+        if len(curve) > n_tail:
+            changes.append(curve[-1] - curve[-1 - n_tail])
+            tails.append(n_tail)
+    if not changes:
+        return {"change": None, "max_abs_change": None, "is_flat": None, "tail_epochs": None}
+    largest = max(abs(change) for change in changes)
+    return {
+        "change": sum(changes) / len(changes),
+        "max_abs_change": largest,
+        "is_flat": largest <= tolerance_iou,
+        "tail_epochs": max(tails),
+    }
+
+
+def _pm(pair: tuple[float | None, float | None]) -> str:
+    mean, sd = pair
+    if mean is None:
+        return "-"
+    return f"{mean:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
+
+
+def _converged(info: Mapping[str, Any]) -> str:
+    if info.get("is_flat") is None:
+        return "-"
+    word = "flat" if info["is_flat"] else "**not flat**"
+    return f"{info['change']:+.3f} ({word})"
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
@@ -77,18 +132,33 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
 
     accurate, fastest = best("mean_iou"), best("mpix_per_s")
     lightest = best("activation_mb", reverse=False)
+    cheapest = best("gflops", reverse=False)
     for row in rows:
         row["iou_per_gflop"] = row["mean_iou"] / max(row["gflops"], 1e-6)
     efficient = best("iou_per_gflop")
+
+    def flat(row: dict[str, Any]) -> str:
+        is_flat = (row.get("convergence") or {}).get("is_flat")
+        return "" if is_flat is None else ("" if is_flat else ", still improving")
+
     return [
-        f"- **Accuracy first**: `{accurate['run']}` (mean IoU {accurate['mean_iou']:.3f}).",
+        f"- **Accuracy first**: `{accurate['run']}` (mean IoU "
+        f"{_pm(row_iou(accurate))}{flat(accurate)}).",
         f"- **CPU speed first** (QGIS on a laptop): `{fastest['run']}` "
         f"({fastest['mpix_per_s']:.2f} MPix/s, mean IoU {fastest['mean_iou']:.3f}).",
+        f"- **Least compute**: `{cheapest['run']}` ({cheapest['gflops']:.2f} GFLOPs per "
+        f"256² tile, {cheapest['params_m']:.2f} M parameters).",
         f"- **Least training memory**: `{lightest['run']}` "
         f"({lightest['activation_mb']:.0f} MB of activations per 256² tile).",
         f"- **Accuracy per compute**: `{efficient['run']}` "
         f"({efficient['iou_per_gflop']:.3f} mean IoU per GFLOP).",
     ]
+
+
+def row_iou(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """Mean IoU over thresholds, as mean and sd over the row's folds."""
+    fold_means = row.get("fold_means") or {}
+    return fold_means.get("iou") or (row.get("mean_iou"), None)
 
 
 def benchmark_markdown(
@@ -117,29 +187,38 @@ def benchmark_markdown(
     )
     lines = ["## Architecture benchmark", "", "### Budget (what was measured, and how)", ""]
     lines += [f"- {key}: {value}" for key, value in budget.items()]
+    n_folds = max((row.get("n_folds", 1) for row in runs), default=1)
     lines += [
         "",
         "Every architecture is trained on the same prepared tiles with the same epochs and "
-        "scored on the same held-out synthetic sites (seeds never used in training). Such "
-        "a small CPU budget under-trains the bigger models most: read the table as a "
-        "ranking under this budget, not as each architecture's ceiling.",
+        "scored on the same held-out synthetic sites (seeds never used in training). "
+        f"Scores are mean ± sd over the {n_folds} fold(s) (each fold's score is the mean "
+        "over thresholds, pixel scores pooled over sites). *val IoU change* is the change "
+        "of the validation IoU over the last quarter of the epochs (mean over folds): "
+        "*flat* when every fold moved by at most the tolerance, otherwise the model was "
+        "still learning when the budget ended.",
         "",
-        "### Comparison (means over thresholds; pixel scores pooled over sites)",
+        "### Comparison",
         "",
-        "| model | params (M) | GFLOPs / 256² | train act. MB / 256² | train s | epochs | "
-        "MPix/s (predict) | IoU | F1 | object F1 | boundary F1 | grid R² |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | params (M) | GFLOPs / 256² | train act. MB / 256² | MPix/s (predict) | "
+        "train s | epochs | IoU | F1 | object F1 | boundary F1 | grid R² | "
+        "val IoU change, last 25 % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in runs:
-        means = [_fmt(mean_over_thresholds(row["scores"], m)) for m in MEAN_METRICS]
+        fold_means = row.get("fold_means") or {
+            m: (mean_over_thresholds(row["scores"], m), None) for m in MEAN_METRICS
+        }
+        means = [_pm(fold_means[m]) for m in MEAN_METRICS]
         lines.append(
             f"| `{row['run']}` | {row['params_m']:.2f} | {row['gflops']:.2f} | "
-            f"{row['activation_mb']:.0f} | {row['train_s']:.0f} | {row['epochs']} | "
-            f"{row['mpix_per_s']:.2f} | {' | '.join(means)} |"
+            f"{row['activation_mb']:.0f} | {row['mpix_per_s']:.2f} | {row['train_s']:.0f} | "
+            f"{row['epochs']} | {' | '.join(means)} | "
+            f"{_converged(row.get('convergence') or {})} |"
         )
     for name, scores in baselines.items():
         means = [_fmt(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
-        lines.append(f"| `{name}` baseline | - | - | - | - | - | - | {' | '.join(means)} |")
+        lines.append(f"| `{name}` baseline | - | - | - | - | - | - | {' | '.join(means)} | - |")
     lines += ["", "### Which model for which constraint", ""]
     lines += _choices(runs) if runs else ["- no finished run"]
     methods = {row["run"]: row["scores"] for row in runs}
@@ -194,6 +273,28 @@ def _figures(
             "memory thrift (least = 1)": [lightest / row["activation_mb"] for row in runs],
             "compute thrift (least = 1)": [cheapest / row["gflops"] for row in runs],
         }
+        curves = {
+            row["run"]: _mean_curve(row.get("curves") or [])
+            for row in runs
+            if any(row.get("curves") or [])
+        }
+        if curves:
+            longest = max(len(ys) for ys in curves.values())
+            figures.append(
+                (
+                    "validation IoU per epoch",
+                    line_chart_png(
+                        figure_dir / "curves.png",
+                        {
+                            name: ([(i + 1) / longest for i in range(len(ys))], ys)
+                            for name, ys in curves.items()
+                        },
+                        f"Validation IoU per epoch, mean over folds ({longest} epochs = 1.0)",
+                        "fraction of the training budget",
+                        "validation IoU",
+                    ),
+                )
+            )
         figures.append(
             (
                 "accuracy against cost",
@@ -208,3 +309,13 @@ def _figures(
             )
         )
     return figures
+
+
+def _mean_curve(curves: Sequence[Sequence[float]]) -> list[float]:
+    """Epoch-wise mean of the folds' curves, over the folds that reached each epoch."""
+    length = max((len(curve) for curve in curves), default=0)
+    return [
+        sum(curve[i] for curve in curves if len(curve) > i)
+        / sum(1 for curve in curves if len(curve) > i)
+        for i in range(length)
+    ]

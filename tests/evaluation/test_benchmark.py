@@ -10,8 +10,17 @@ import pytest
 import yaml
 
 from forestgaps_engine.errors import ConfigError
-from forestgaps_engine.evaluation.benchmark import load_benchmark_config, run_benchmark
-from forestgaps_engine.evaluation.benchmark_report import write_marked_section
+from forestgaps_engine.evaluation.benchmark import (
+    load_benchmark_config,
+    run_benchmark,
+    write_benchmark_report,
+)
+from forestgaps_engine.evaluation.benchmark_config import fold_real_sites
+from forestgaps_engine.evaluation.benchmark_report import (
+    convergence,
+    mean_sd,
+    write_marked_section,
+)
 from forestgaps_engine.evaluation.heldout_report import check_aims, heldout_report
 
 
@@ -152,3 +161,78 @@ def test_aims_are_checked_against_the_figures() -> None:
     assert aims["mean IoU >= DSM-only + 0.1"]
     # 7 m interpolates to 0.884 between 0.90 and 0.86: 0.80 is more than 0.05 below.
     assert aims["unseen 7 m within 0.05 IoU of its trained neighbours"] is False
+
+
+def test_real_sites_are_dealt_over_the_folds_and_absent_ones_left_out(tmp_path: Path) -> None:
+    chms = []
+    for index in range(4):
+        chm = tmp_path / f"chm{index}.tif"
+        chm.write_bytes(b"stand-in: only existence is read here")
+        chms.append(chm)
+    sites = [
+        {"name": f"site{index}", "chm": str(chm), "flat_ground": True}
+        for index, chm in enumerate(chms)
+    ]
+    sites.append({"name": "absent", "chm": str(tmp_path / "missing.tif"), "flat_ground": True})
+    real = tmp_path / "real_sites.yaml"
+    real.write_text(yaml.safe_dump({"data": {"sites": sites}}), "utf-8")
+    _config, settings = load_benchmark_config(
+        _write_config(tmp_path, n_folds=3, real_sites=str(real))
+    )
+
+    folds = [[site.name for site in fold_real_sites(settings, fold)] for fold in range(3)]
+
+    assert folds == [["site0", "site3"], ["site1"], ["site2"]]
+    chosen = settings.model_copy(update={"real_site_names": ["site1", "site2"]})
+    assert [s.name for s in fold_real_sites(chosen, 0)] == ["site1"]
+    unknown = settings.model_copy(update={"real_site_names": ["nowhere"]})
+    with pytest.raises(ConfigError, match="nowhere"):
+        fold_real_sites(unknown, 0)
+
+
+def test_convergence_reads_the_last_quarter_of_each_fold() -> None:
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    flat = [0.1, 0.5, 0.7, 0.80, 0.80, 0.805, 0.81, 0.805]
+    assert convergence([flat, flat], 0.25, 0.01)["is_flat"] is True
+    mixed = convergence([flat, rising], 0.25, 0.01)
+    assert mixed["is_flat"] is False and mixed["tail_epochs"] == 2
+    assert mixed["change"] == pytest.approx((0.0 + 0.2) / 2)
+    assert convergence([[0.3]], 0.25, 0.01)["is_flat"] is None
+    assert mean_sd([0.5, 0.7, None]) == pytest.approx((0.6, 0.1414213))
+    assert mean_sd([0.5]) == (0.5, None)
+
+
+def test_report_shows_mean_and_sd_over_folds_and_the_curves(tmp_path: Path) -> None:
+    config, settings = load_benchmark_config(_write_config(tmp_path, n_folds=2))
+
+    def result(fold: int, iou: float, curve: list[float]) -> dict:
+        metrics = {m: iou for m in ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")}
+        return {
+            "run": "unet",
+            "architecture": "unet",
+            "fold": fold,
+            "param_count": 2_000_000,
+            "gflops_per_256_tile": 7.0,
+            "activation_mb_per_256_tile": 97.0,
+            "training": {
+                "epochs_run": len(curve),
+                "duration_s": 10.0,
+                "curve": [{"epoch": i + 1, "val_iou": v} for i, v in enumerate(curve)],
+            },
+            "inference": {"mpix_per_s": 1.0},
+            "scores": {"5": metrics},
+        }
+
+    results = [
+        result(0, 0.6, [0.2, 0.5, 0.6, 0.6]),
+        result(1, 0.8, [0.2, 0.5, 0.7, 0.75]),
+    ]
+    baselines = tmp_path / "baselines.json"
+    baselines.write_text(json.dumps({"dsm_only": {"5": {"iou": 0.9}}}), "utf-8")
+
+    report = write_benchmark_report(config, settings, results, baselines, [])
+
+    text = report.read_text("utf-8")
+    assert "| `unet` |" in text and "0.700 ± 0.141" in text
+    assert "+0.025 (**not flat**)" in text
+    assert (report.parent / report.stem / "curves.png").is_file()
