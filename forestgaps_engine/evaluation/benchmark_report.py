@@ -201,9 +201,9 @@ def benchmark_markdown(
         "### Comparison",
         "",
         "| model | params (M) | GFLOPs / 256² | train act. MB / 256² | MPix/s (predict) | "
-        "train s | epochs | IoU | F1 | object F1 | boundary F1 | grid R² | "
+        "train s | epochs | folds | IoU | F1 | object F1 | boundary F1 | grid R² | "
         "val IoU change, last 25 % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in runs:
         fold_means = row.get("fold_means") or {
@@ -213,12 +213,12 @@ def benchmark_markdown(
         lines.append(
             f"| `{row['run']}` | {row['params_m']:.2f} | {row['gflops']:.2f} | "
             f"{row['activation_mb']:.0f} | {row['mpix_per_s']:.2f} | {row['train_s']:.0f} | "
-            f"{row['epochs']} | {' | '.join(means)} | "
+            f"{row['epochs']} | {row.get('n_folds', 1)} | {' | '.join(means)} | "
             f"{_converged(row.get('convergence') or {})} |"
         )
     for name, scores in baselines.items():
         means = [_fmt(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
-        lines.append(f"| `{name}` baseline | - | - | - | - | - | - | {' | '.join(means)} | - |")
+        lines.append(f"| `{name}` baseline | - | - | - | - | - | - | - | {' | '.join(means)} | - |")
     lines += ["", "### Which model for which constraint", ""]
     lines += _choices(runs) if runs else ["- no finished run"]
     methods = {row["run"]: row["scores"] for row in runs}
