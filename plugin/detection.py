@@ -143,14 +143,15 @@ def run_detection(
     if problems:
         raise ConfigError(" ".join(problems), hint="Fix the settings in the ForestGaps panel.")
     config = _config(params)
-    is_temporary = params.output_dir is None
-    out_dir = Path(params.output_dir or tempfile.mkdtemp(prefix="forestgaps_"))
-    reference = {params.reference_kind: params.reference_path} if params.reference_path else {}
     remote = None
     if params.server_url:
         from .remote import panel_server
 
-        remote = panel_server(params.server_url)
+        # Before any folder exists: an unreadable token configuration leaves nothing.
+        remote = panel_server(params.server_url, params.server_authcfg or "")
+    is_temporary = params.output_dir is None
+    out_dir = Path(params.output_dir or tempfile.mkdtemp(prefix="forestgaps_"))
+    reference = {params.reference_kind: params.reference_path} if params.reference_path else {}
     try:
         result = detect(
             params.dsm_path, params.thresholds_m, out_dir, model=params.model,

@@ -22,6 +22,23 @@ PANEL_SERVER_HINT = (
     "Check that the server runs (forestgaps serve --host … --port …) and the URL in the "
     "ForestGaps panel's Advanced section, or clear the URL to run on this computer."
 )
+TOKEN_FIELD = "Server token"
+# QGIS 3.22 has no auth method that sends "Authorization: Bearer": the token is kept
+# (encrypted) in QGIS's authentication database as the password of a Basic
+# configuration, or as the token of an EsriToken one, and sent here as a bearer header.
+TOKEN_KEYS = {"Basic": "password", "EsriToken": "token"}
+
+
+def token_hint(where: str) -> str:
+    """The fix for a refused token, naming the field ``where`` the user picks it in."""
+    return (
+        f"In {where}, choose in “{TOKEN_FIELD}” a QGIS authentication configuration of "
+        "method Basic whose password is the token the server was started with (forestgaps "
+        "serve --token); create one with the green plus beside the list."
+    )
+
+
+PANEL_TOKEN_HINT = token_hint("the ForestGaps panel's Advanced section")
 
 
 class QgisTransport:
@@ -120,11 +137,62 @@ class QgisTransport:
         return request
 
 
-def panel_server(server_url: str) -> Any:
-    """The engine's ``RemoteServer`` for the panel's Server URL, over QGIS's network."""
+def token_from_authcfg(authcfg: str) -> str:
+    """The bearer token held by QGIS authentication configuration ``authcfg``.
+
+    Raises:
+        ConfigError: no such configuration, it cannot be decrypted, or its method holds
+            no token (the message names the field and the configuration).
+    """
+    from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+    from forestgaps_engine.errors import ConfigError
+
+    manager = QgsApplication.authManager()
+    config = QgsAuthMethodConfig()
+    # full=True decrypts the secrets (QGIS asks for the master password when needed).
+    if authcfg not in manager.configIds() or not manager.loadAuthenticationConfig(
+        authcfg, config, True
+    ):
+        raise ConfigError(
+            f"“{TOKEN_FIELD}”: QGIS has no readable authentication configuration {authcfg!r}",
+            hint="Choose another configuration in the list (Settings > Options > "
+            "Authentication lists them), or check QGIS's master password.",
+        )
+    key = TOKEN_KEYS.get(config.method())
+    token = config.config(key, "").strip() if key else ""
+    if not token:
+        raise ConfigError(
+            f"“{TOKEN_FIELD}”: the authentication configuration '{config.name()}' "
+            f"({config.method()}) holds no token",
+            hint="Edit it as method Basic with the server's token as its password.",
+        )
+    return token
+
+
+def qgis_server(
+    server_url: str, authcfg: str = "", hint: str = PANEL_SERVER_HINT,
+    token_fix: str = PANEL_TOKEN_HINT,
+) -> Any:  # fmt: skip
+    """The engine's ``RemoteServer`` over QGIS's network, with the token of ``authcfg``.
+
+    Args:
+        server_url: the server's base URL.
+        authcfg: id of the QGIS authentication configuration holding the token; "": none.
+        hint: the fix for an unreachable server, in the face's words.
+        token_fix: the fix for a refused token, in the face's words.
+    """
     from forestgaps_engine.detection import RemoteServer
 
-    return RemoteServer(server_url, transport=QgisTransport(), hint=PANEL_SERVER_HINT)
+    token = token_from_authcfg(authcfg) if authcfg else None
+    return RemoteServer(
+        server_url, token=token, transport=QgisTransport(), hint=hint, token_hint=token_fix
+    )
+
+
+def panel_server(server_url: str, authcfg: str = "") -> Any:
+    """The engine's ``RemoteServer`` for the panel's Server URL and Server token."""
+    return qgis_server(server_url, authcfg)
 
 
 def request_prediction(

@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -33,6 +33,11 @@ CANCEL_POLL_S = 0.2
 SERVER_HINT = (
     "Check that the server runs (forestgaps serve --host … --port …) and its URL, or run "
     "without a server on this computer."
+)
+# The fix for a 401 on the command line; the plugin names its own fields instead.
+TOKEN_HINT = (
+    "Give the token the server was started with (forestgaps serve --token): --token TOKEN, "
+    "or the environment variable FORESTGAPS_TOKEN."
 )
 FILE_PREFIXES = {"probability": "gap_probability", "mask": "gap_mask", "gaps_gpkg": "gaps"}
 FILE_SUFFIXES = {"probability": ".tif", "mask": ".tif", "gaps_gpkg": ".gpkg"}
@@ -85,12 +90,15 @@ class RemoteServer:
         token: bearer token the server asks for (``forestgaps serve --token``), or None.
         transport: how requests travel; None: :class:`HttpxTransport`.
         hint: the fix for an unreachable server, in the words of the caller's face.
+        token_hint: the fix for a refused token (HTTP 401), in the words of the caller's face.
     """
 
     url: str
-    token: str | None = None
+    # Kept out of repr: a server shown in a log or a traceback must not show its token.
+    token: str | None = field(default=None, repr=False)
     transport: Transport | None = None
     hint: str = SERVER_HINT
+    token_hint: str = TOKEN_HINT
 
     def endpoint(self, path: str) -> str:
         """The base URL joined with ``path`` (``/predict``)."""
@@ -216,6 +224,9 @@ def answer_error(server: RemoteServer, url: str, answer: HttpAnswer) -> Inferenc
         body = {}
     message = body.get("error") if isinstance(body, dict) else None
     hint = body.get("hint") if isinstance(body, dict) else None
+    if answer.status == 401:
+        # The server's hint names HTTP headers; the user sets a flag or a QGIS field.
+        hint = server.token_hint
     return InferenceError(
         f"ForestGaps server {url} answered HTTP {answer.status}: {message or answer.reason}",
         hint=hint or server.hint,

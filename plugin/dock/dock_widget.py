@@ -18,7 +18,12 @@ from qgis.core import (
     QgsRectangle,
     QgsSettings,
 )
-from qgis.gui import QgsCollapsibleGroupBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.gui import (
+    QgsAuthConfigSelect,
+    QgsCollapsibleGroupBox,
+    QgsFileWidget,
+    QgsMapLayerComboBox,
+)
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -276,6 +281,16 @@ class ForestGapsDock(QDockWidget):
             )
         )
         form.addRow(tr("Server URL"), self.server_edit)
+        # The token lives encrypted in QGIS's authentication database; only its id is kept.
+        self.server_auth = QgsAuthConfigSelect()
+        self.server_auth.setObjectName("serverAuthSelect")
+        self.server_auth.setToolTip(
+            tr(
+                "For a server started with a token (forestgaps serve --token): a QGIS "
+                "authentication configuration of method Basic whose password is the token."
+            )
+        )
+        form.addRow(tr("Server token"), self.server_auth)
         return box
 
     def _build_run_row(self) -> QVBoxLayout:
@@ -378,6 +393,7 @@ class ForestGapsDock(QDockWidget):
             output_dir=output_dir or None,
             crs_override=layer_crs_override(dsm) if dsm is not None else None,
             server_url=self.server_edit.text().strip() or None,
+            server_authcfg=self.server_auth.configId() or None,
         )
 
     def extent_problems(self, params: InferenceParams) -> list[str]:
@@ -444,6 +460,7 @@ class ForestGapsDock(QDockWidget):
             "max_gap_area_m2": self.max_area_spin.value(),
             "output_dir": self.output_widget.filePath().strip(),
             "server_url": self.server_edit.text().strip(),
+            "server_authcfg": self.server_auth.configId(),
         }
         for key, value in values.items():
             settings.setValue(SETTINGS_PREFIX + key, value)
@@ -481,6 +498,7 @@ class ForestGapsDock(QDockWidget):
         self.max_area_spin.setValue(value("max_gap_area_m2", defaults.max_gap_area_m2, float))
         self.output_widget.setFilePath(value("output_dir", "", str))
         self.server_edit.setText(value("server_url", "", str))
+        self.server_auth.setConfigId(value("server_authcfg", "", str))
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         """Keep the settings when the panel closes."""

@@ -61,6 +61,8 @@ class InferenceParams:
         crs_override: CRS QGIS uses for the DSM when the file has none (EPSG id or WKT).
         server_url: base URL of a ForestGaps server (``forestgaps serve``) that runs the
             model instead of this computer, e.g. ``http://127.0.0.1:8000``; None: local.
+        server_authcfg: id of the QGIS authentication configuration holding the server's
+            bearer token ("Server token"); None: no token is sent.
     """
 
     dsm_path: str
@@ -82,6 +84,7 @@ class InferenceParams:
     output_dir: str | None = None
     crs_override: str | None = None
     server_url: str | None = None
+    server_authcfg: str | None = None
 
     @property
     def display_name(self) -> str:

@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterAuthConfig,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
@@ -72,6 +73,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
     DTM = "DTM"
     EXTENT = "EXTENT"
     SERVER_URL = "SERVER_URL"
+    SERVER_AUTHCFG = "SERVER_AUTHCFG"
     TERRAIN_PRIOR = "TERRAIN_PRIOR"
     METHOD = "METHOD"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
@@ -94,7 +96,9 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         "With a CHM or a DTM (CHM = DSM - DTM), the classic ForestGapR rule runs instead "
         "when no model is usable, and otherwise the log gives each mask's agreement with "
         "it. An extent cuts the inputs; a server URL (forestgaps serve) runs the model "
-        "there.",
+        "there. A server started with a token (forestgaps serve --token) needs a Server "
+        "token: a QGIS authentication configuration of method Basic whose password is "
+        "the token.",
     )
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
@@ -171,6 +175,11 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
                 self.SERVER_URL,
                 self.tr("ForestGaps server URL (empty: run on this computer)"),
                 optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterAuthConfig(
+                self.SERVER_AUTHCFG, self.tr("Server token"), optional=True
             )
         )
         self.addParameter(
@@ -259,11 +268,18 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         )
         remote = None
         if server_url:
-            from forestgaps_engine.detection import RemoteServer
+            from forestgaps_engine.detection.remote import SERVER_HINT
+            from forestgaps_engine.errors import ConfigError
 
-            from ..remote import QgisTransport
+            from ..messages import summary_line
+            from ..remote import qgis_server, token_hint
 
-            remote = RemoteServer(server_url, transport=QgisTransport())
+            authcfg = self.parameterAsString(parameters, self.SERVER_AUTHCFG, context).strip()
+            fix = token_hint("the algorithm's dialog (parameter SERVER_AUTHCFG)")
+            try:
+                remote = qgis_server(server_url, authcfg, hint=SERVER_HINT, token_fix=fix)
+            except ConfigError as error:  # the configuration is missing or holds no token
+                raise QgsProcessingException(summary_line(error)) from None
         overrides = {"dsm": dsm_crs} | {kind: crs for kind, (_path, crs) in reference.items()}
         prior_path, _prior_crs = self.raster_path(parameters, self.TERRAIN_PRIOR, context)
         result = self.detect(
