@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProject, QgsRasterLayer
+from qgis.core import (
+    QgsMapLayer,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProject,
+    QgsRasterLayer,
+)
+
+from ..resources import style_path
 
 
 def raster_file_of(layer: QgsRasterLayer | None, label: str) -> Path:
@@ -37,7 +48,47 @@ def layer_crs_override(layer: QgsRasterLayer) -> str | None:
     return authid if authid.upper().startswith("EPSG:") else layer_crs.toWkt()
 
 
-def load_on_completion(context: QgsProcessingContext, path: Path, name: str) -> None:
-    """Ask the GUI to add ``path`` to the project when the algorithm ends (no-op headless)."""
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Applies ``resources/styles/<style>.qml`` to a layer Processing loads at the end.
+
+    QGIS keeps only a pointer to a post-processor, so each one holds itself in
+    ``_PENDING`` until it has run.
+    """
+
+    _PENDING: set[StyleOnLoad] = set()
+
+    def __init__(self, style: str) -> None:
+        super().__init__()
+        self.style = style
+        StyleOnLoad._PENDING.add(self)
+
+    def postProcessLayer(  # noqa: N802 (name fixed by QGIS)
+        self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> None:
+        """Load the style into ``layer`` (a warning in the log when QGIS cannot)."""
+        StyleOnLoad._PENDING.discard(self)
+        message, is_loaded = layer.loadNamedStyle(str(style_path(self.style)))
+        if not is_loaded and feedback is not None:
+            feedback.reportError(f"Style {self.style} not applied to {layer.name()}: {message}")
+        layer.triggerRepaint()
+
+
+def load_on_completion(
+    context: QgsProcessingContext, path: Path, name: str, style: str | None = None
+) -> Any:
+    """Ask the GUI to add ``path`` to the project when the algorithm ends (no-op headless).
+
+    Args:
+        context: the algorithm's context.
+        path: the file to load.
+        name: the layer's name.
+        style: a style of ``resources/styles`` (e.g. ``change_classes``) applied on load.
+
+    Returns:
+        The layer details handed to QGIS.
+    """
     details = QgsProcessingContext.LayerDetails(name, context.project() or QgsProject.instance())
+    if style is not None:
+        details.setPostProcessor(StyleOnLoad(style))
     context.addLayerToLoadOnCompletion(str(path), details)
+    return details

@@ -241,7 +241,9 @@ class GapChangeAlgorithm(ForestGapsAlgorithm):
             feedback.pushInfo(result.grid_message)
         label, figures = next(iter(result.summary["thresholds"].items()))
         files = {key: result.out_dir / name for key, name in figures["files"].items()}
-        load_on_completion(context, files["classes"], f"change classes {label}")
+        load_on_completion(
+            context, files["classes"], f"change classes {label}", style="change_classes"
+        )
         load_on_completion(context, files["events"], f"gap events {label}")
         return {
             self.OUTPUT_FOLDER: str(result.out_dir),
