@@ -3,7 +3,7 @@
 Figures: end-to-end MPix/s of ``predict`` and model-only MPix/s per backend on a synthetic
 DSM, their ratio (and the ratio's ceiling if the call's core-seconds filled every core),
 the achieved GFLOP/s against this machine's measured 4096² matmul peak (fp32 and bf16,
-torch), the overlap overhead (pixels computed / pixels output), the auto backend's
+torch; int8 in OpenVINO, for ``openvino_int8``, quantised into the cache on first use), the overlap overhead (pixels computed / pixels output), the auto backend's
 calibration, and peak RSS of ``predict`` at several raster sizes (one fresh process per
 size).
 
@@ -15,6 +15,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -144,6 +145,13 @@ def matmul_peak_gflops(size: int = 4096, repeats: int = 3) -> dict[str, float]:
             a @ b
             best_s = min(best_s, time.perf_counter() - started)
         peaks[name] = round(2 * size**3 / best_s / 1e9, 2)
+    try:
+        from model_layers import openvino_matmul_peaks
+
+        # torch has no int8 GEMM worth the name on CPUs; OpenVINO's is what int8 runs on.
+        peaks["int8"] = openvino_matmul_peaks(size, repeats)["int8"]
+    except ImportError:
+        pass
     return peaks
 
 
@@ -215,7 +223,9 @@ def main() -> None:
     parser.add_argument("--model", help="model folder (default: a random-init --arch)")
     parser.add_argument("--arch", default="unet_film_cbam")
     parser.add_argument("--base-channels", type=int, default=16)
-    parser.add_argument("--backends", default="auto,torch,onnxruntime,openvino,openvino_bf16")
+    parser.add_argument(
+        "--backends", default="auto,torch,onnxruntime,openvino,openvino_bf16,openvino_int8"
+    )
     parser.add_argument("--rss-backend", default="auto", help="backend of the RSS runs")
     parser.add_argument("--rss-arch", help="architecture of the RSS runs' model (default --arch)")
     parser.add_argument("--rss-params", help="its params as JSON, e.g. '{\"base_channels\": 4}'")
@@ -289,6 +299,9 @@ def main() -> None:
     wanted = [name for name in args.backends.split(",") if name]
     # torch_compile is never one of auto's candidates; it runs when asked and torch is here.
     usable = [*installed, "auto"] + (["torch_compile"] if "torch" in installed else [])
+    # openvino_int8 is auto's candidate only once its IR exists; asked here, it is made.
+    if "openvino" in installed and importlib.util.find_spec("nncf") is not None:
+        usable.append("openvino_int8")
     for backend in [name for name in wanted if name in usable]:
         backend_config = config.model_copy(update={"backend": backend})
         cpu_before = os.times()
@@ -313,7 +326,8 @@ def main() -> None:
             n_windows = max(1, args.batch // len(thresholds))
             model_mpix = model_only(loaded, backend, args.tile, n_windows, thresholds, repeats=3)
             computed_mpix_per_s = summary["mpix_per_s"] * overlap * len(thresholds)
-            peak = peaks["bf16" if backend.endswith("bf16") else "fp32"]
+            precision = backend.rsplit("_", 1)[-1]
+            peak = peaks[precision if precision in ("bf16", "int8") else "fp32"]
             entry.update({
                 "model_only_mpix_per_s": round(model_mpix, 4),
                 # Output pixels per second over model pixels per second (every threshold
