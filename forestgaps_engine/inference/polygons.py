@@ -19,6 +19,38 @@ FIELDS = (
     ("dsm_min_m", "REAL"),
     ("dsm_max_m", "REAL"),
 )
+# GDAL 3.6's polygonizer holds every boundary edge of a gap until it reaches the gap's
+# last row: measured 136 bytes per cell side (+275 MB for a gap with 2.0 M sides over
+# 56 % of a 4096² raster, +4.7 GB at 16384², benchmarks/vectorize.py). Errs high: too
+# low, the system kills the process (QGIS with it).
+POLYGONIZE_BYTES_PER_EDGE = 150
+
+
+def check_polygon_memory(gaps: GapRasters) -> None:
+    """Refuse, with the fix, gaps whose polygon would need more memory than is available.
+
+    Raises:
+        InferenceError: the largest gap's estimate exceeds the memory available now.
+    """
+    from forestgaps_engine.errors import InferenceError
+    from forestgaps_engine.machine import available_memory_bytes
+
+    if gaps.boundary_edges is None or not gaps.boundary_edges.size:
+        return
+    available = available_memory_bytes()
+    if available <= 0:
+        return  # unknown on this system: polygonize and see
+    largest = int(np.argmax(gaps.boundary_edges))
+    n_edges = int(gaps.boundary_edges[largest])
+    needed = n_edges * POLYGONIZE_BYTES_PER_EDGE
+    if needed > available:
+        raise InferenceError(
+            f"gap {largest + 1} covers {gaps.area_m2[largest]:.0f} m² with "
+            f"{n_edges / 1e6:.1f} M boundary cell sides; polygonizing it needs about "
+            f"{needed / 1e9:.1f} GB of memory and {available / 1e9:.1f} GB are available",
+            hint="Bound the gap size (--max-area, or Maximum gap area in QGIS; e.g. 10000 m², "
+            "ForestGapR's 1 ha), use a lower threshold, or run on a machine with more memory.",
+        )
 
 
 def write_gap_polygons(
@@ -33,6 +65,9 @@ def write_gap_polygons(
     GDAL polygonizes the ids raster on disk (``GapRasters``) as it reads it; memory holds
     the polygons GDAL has open and one gap's parts, not every gap's rings.
 
+    Raises:
+        InferenceError: the largest gap would need more memory than is available.
+
     Args:
         target: ``.gpkg`` path.
         labels: gap ids 1..n and their grid, in memory or on disk.
@@ -41,6 +76,8 @@ def write_gap_polygons(
     """
     from forestgaps_engine.geo.vectorize import write_label_polygons
 
+    if isinstance(labels, GapRasters):
+        check_polygon_memory(labels)
     n_gaps = int(statistics.area_m2.size)
     columns = {
         "gap_id": np.arange(1, n_gaps + 1),

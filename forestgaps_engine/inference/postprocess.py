@@ -304,6 +304,8 @@ class GapRasters:
         n_gap_px: cells in a gap.
         statistics: per-gap DSM figures, measured in the labelling's second pass when it
             was given the DSM (None otherwise: ``gap_raster_statistics`` reads them).
+        boundary_edges: (n,) cell sides between gap id i + 1 and the rest, the raster's
+            border included (what the polygonizer's memory grows with); None: not counted.
     """
 
     ids_path: Path
@@ -312,6 +314,7 @@ class GapRasters:
     n_valid_px: int
     n_gap_px: int
     statistics: GapStatistics | None = None
+    boundary_edges: np.ndarray | None = None
 
     @property
     def n_gaps(self) -> int:
@@ -452,10 +455,15 @@ def label_cut_raster(
         totals = _StatisticsSum(n_gaps)
         # A temporary read back by the mask and GDAL's polygonizer: uncompressed.
         profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
+        edges = np.zeros(n_gaps + 1, dtype=np.int64)
+        last_row = None
         with open_raster_for_writing(ids_path, grid, profile) as out:
             for strip in ordered_map(finish, cut_strips(), n_threads):
                 n_valid_px += strip.n_valid_px
                 totals.add(strip.figures)
+                edges += strip.edges
+                edges += _edges_across(last_row, np.maximum(strip.ids[0], 0), n_gaps)
+                last_row = np.maximum(strip.ids[-1], 0)
                 window = Window(0, strip.row_off, grid.width_px, strip.ids.shape[0])
                 out.write(strip.ids, 1, window=window)
     cut_path.unlink()
@@ -467,6 +475,33 @@ def label_cut_raster(
         n_valid_px=n_valid_px,
         n_gap_px=int(labelling.cell_counts.sum()),
         statistics=totals.statistics(area_m2) if dsm is not None else None,
+        boundary_edges=(edges + _edges_across(last_row, None, n_gaps))[1:],
+    )
+
+
+def _edges_within(ids: np.ndarray, n_gaps: int) -> np.ndarray:
+    """(n_gaps + 1,) cell sides of each id inside a strip of ids >= 0 where the neighbour
+    differs, plus the raster's left and right borders."""
+    edges = np.bincount(ids[:, 0], minlength=n_gaps + 1)
+    edges += np.bincount(ids[:, -1], minlength=n_gaps + 1)
+    for here, there in ((ids[:, 1:], ids[:, :-1]), (ids[1:], ids[:-1])):
+        differs = here != there
+        edges += np.bincount(here[differs], minlength=n_gaps + 1)
+        edges += np.bincount(there[differs], minlength=n_gaps + 1)
+    return edges
+
+
+def _edges_across(above: np.ndarray | None, below: np.ndarray | None, n_gaps: int) -> np.ndarray:
+    """(n_gaps + 1,) cell sides between two rows of ids >= 0 where they differ; a row
+    alone (the other None) is the raster's top or bottom border."""
+    if above is None or below is None:
+        row = below if above is None else above
+        if row is None:
+            return np.zeros(n_gaps + 1, dtype=np.int64)
+        return np.bincount(row, minlength=n_gaps + 1)
+    differs = above != below
+    return np.bincount(above[differs], minlength=n_gaps + 1) + np.bincount(
+        below[differs], minlength=n_gaps + 1
     )
 
 
@@ -492,12 +527,14 @@ class _FinalStrip:
         ids: (rows, W) int32 final ids, ``IDS_NODATA`` where the cut is nodata.
         n_valid_px: cells that are not nodata.
         figures: the strip's DSM figures (None when no DSM was given).
+        edges: (n_gaps + 1,) cell sides of each id within the strip (``_edges_within``).
     """
 
     row_off: int
     ids: np.ndarray
     n_valid_px: int
     figures: _StripFigures | None
+    edges: np.ndarray
 
 
 def _final_strip(
@@ -540,8 +577,9 @@ def _final_strip(
                 np.where(sorted_valid, sorted_values, -np.inf), starts
             ).astype(np.float64),
         )
+    edges = _edges_within(ids, labelling.n_gaps)
     ids[~is_valid] = IDS_NODATA
-    return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), figures)
+    return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), figures, edges)
 
 
 def gap_raster_statistics(gaps: GapRasters, dsm: Any, n_threads: int = 0) -> GapStatistics:

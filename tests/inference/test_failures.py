@@ -14,6 +14,7 @@ from forestgaps_engine.errors import (
     ConfigError,
     DataError,
     EmptyRasterError,
+    InferenceError,
     InvalidDataFormatError,
     ModelError,
 )
@@ -112,3 +113,22 @@ def test_a_write_failing_half_way_leaves_nothing(tmp_path, monkeypatch):
     assert "Free space in" in caught.value.hint
     assert writes["count"] == 4
     assert _leftovers(tmp_path / "out") == []
+
+
+def test_a_gap_too_large_to_polygonize_in_memory_is_refused_and_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    # 1 kB of memory is never enough for a gap's polygon: refused before GDAL starts,
+    # as a gap spanning a 16384² raster (+4.7 GB in GDAL 3.6's polygonizer) would be.
+    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 1000)
+    loaded = pointwise_model(tmp_path)
+    dsm = write_dsm(tmp_path / "dsm.tif", forest(150))
+    with pytest.raises(InferenceError, match="polygonizing it needs about") as caught:
+        predict(dsm, [5], loaded, tmp_path / "out", SMALL)
+    assert "GB are available" in str(caught.value) and str(caught.value).startswith("gap ")
+    assert "--max-area" in caught.value.hint
+    assert _leftovers(tmp_path / "out") == []
+    # With the memory there, the same run completes.
+    monkeypatch.setattr("forestgaps_engine.machine.available_memory_bytes", lambda: 2**40)
+    result = predict(dsm, [5], loaded, tmp_path / "out", SMALL)
+    assert result.thresholds[0].n_gaps > 0

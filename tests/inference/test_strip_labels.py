@@ -173,6 +173,15 @@ def test_on_disk_gaps_equal_the_in_memory_ones(
         want = np.asarray(reduce(dsm_values.astype(np.float64), measured, index[present]))
         np.testing.assert_allclose(getattr(expected_stats, name)[present], want, rtol=1e-12)
     assert gaps.n_valid_px == int(expected.valid.sum())
+    # Cell sides between each gap and the rest, across strips and at the raster's border.
+    padded = np.pad(expected.ids, 1)
+    sides = np.zeros(expected.n_gaps + 1, dtype=np.int64)
+    for axis in (0, 1):
+        for shift in (1, -1):
+            other = np.roll(padded, shift, axis=axis)[1:-1, 1:-1]
+            differs = expected.ids != other
+            sides += np.bincount(expected.ids[differs], minlength=expected.n_gaps + 1)
+    np.testing.assert_array_equal(gaps.boundary_edges, sides[1:])
     assert gaps.n_gap_px == int(np.count_nonzero(expected.ids))
     with rasterio.open(gaps.ids_path) as ids:
         on_disk = ids.read(1)
