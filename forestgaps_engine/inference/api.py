@@ -53,6 +53,7 @@ from forestgaps_engine.inference.terrain_prior import (
     prior_backend_name,
 )
 from forestgaps_engine.inference.windows import computed_pixel_ratio
+from forestgaps_engine.inference.zero_fill import zero_fill_as_nodata
 from forestgaps_engine.partials import make_partial_dir, partial_directory, remove_path
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.version import __version__
@@ -259,7 +260,10 @@ def predict(
     cut_dir: Path | None = None
     try:
         with ExitStack() as dsm_stack:
-            dsm = dsm_stack.enter_context(open_single_band(dsm_path))
+            # An undeclared zero-filled border reads as nodata, as in whole-raster reads.
+            dsm = dsm_stack.enter_context(
+                zero_fill_as_nodata(dsm_stack.enter_context(open_single_band(dsm_path)))
+            )
             grid = grid_of(dsm)
             check_horizontal_units(grid.crs, str(dsm_path))
             native = native_range_m(loaded.card) if config.native_resolutions else None
