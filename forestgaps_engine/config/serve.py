@@ -26,6 +26,8 @@ class ServeConfig(StrictModel):
             is not guaranteed thread-safe, so 1 unless the backend is known to be.
         queue_timeout_s: how long a request waits for a free prediction slot before 503.
         result_ttl_s: how long downloadable results are kept.
+        max_results_mb: disk the finished results of all jobs may take together, MiB; past
+            it the oldest finished results are deleted first (the newest is always kept).
         geojson_crs: polygons in WGS 84 (RFC 7946) or in the input CRS.
         temp_dir: parent of the service's private working folder; None = system temp.
         token: bearer token every request but ``GET /health`` must carry; None reads
@@ -54,6 +56,7 @@ class ServeConfig(StrictModel):
     max_concurrent_predictions: int = Field(default=1, ge=1, le=64)
     queue_timeout_s: float = Field(default=300.0, gt=0.0)
     result_ttl_s: float = Field(default=600.0, gt=0.0)
+    max_results_mb: float = Field(default=2048.0, gt=0.0)
     geojson_crs: Literal["wgs84", "input"] = "wgs84"
     temp_dir: str | None = None
     token: str | None = None

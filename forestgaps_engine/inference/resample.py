@@ -45,6 +45,7 @@ def working_grid(
     model_resolution_m: float,
     source: str,
     native_range: tuple[float, float] | None = None,
+    is_logged: bool = True,
 ) -> Grid:
     """The grid to predict on: ``grid`` itself when it suits the model, else a metric grid.
 
@@ -61,6 +62,8 @@ def working_grid(
         source: file name for log messages.
         native_range: (min, max) cell sizes the model runs on natively; default
             ``model_resolution_m`` alone.
+        is_logged: say which grid is used; False for a plan made before the work (the
+            service's limits), so a refused request logs no prediction.
     """
     from forestgaps_engine.geo.warp import metric_grid_for
 
@@ -73,7 +76,7 @@ def working_grid(
     res_x, res_y = grid.resolution_m
     is_square = _close(res_x, res_y)
     if is_square and all(within_native_range(res, finest_m, coarsest_m) for res in (res_x, res_y)):
-        if finest_m < coarsest_m and not _close(res_x, model_resolution_m):
+        if is_logged and finest_m < coarsest_m and not _close(res_x, model_resolution_m):
             logger.info(
                 "%s: %g x %g m cells, predicted on as they are (the model was trained at "
                 "%g m and runs natively on %g-%g m cells)",
@@ -87,6 +90,8 @@ def working_grid(
         return grid
     target_m = _into_range(min(res_x, res_y), finest_m, coarsest_m)
     target = metric_grid_for(grid, target_m)
+    if not is_logged:
+        return target
     logger.info(
         "%s: %g x %g m cells differ from the model's %s m; predicting on a %d x %d px grid "
         "at %g m and resampling the outputs back to the input grid",

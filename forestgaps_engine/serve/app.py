@@ -269,7 +269,9 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
             raise ServiceError(
                 404,
                 "no such result (unknown id or name, or expired)",
-                f"Results are kept {config.serve.result_ttl_s:g} s; run /predict again.",
+                f"Results are kept {config.serve.result_ttl_s:g} s, and older ones go "
+                f"first once they take serve.max_results_mb "
+                f"({config.serve.max_results_mb:g} MiB); run /predict again.",
             )
         return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix), filename=name)
 

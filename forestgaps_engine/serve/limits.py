@@ -54,7 +54,8 @@ def plan_request(input_grid: Grid, card: Any, inference: InferenceConfig, name: 
     from forestgaps_engine.inference.resample import native_range_m, working_grid
 
     native = native_range_m(card) if inference.native_resolutions else None
-    model_grid = working_grid(input_grid, card.resolution_m, name, native)
+    # Not logged here: predict says which grid it runs on once the work starts.
+    model_grid = working_grid(input_grid, card.resolution_m, name, native, is_logged=False)
     gap_grid = model_grid if is_geographic(input_grid.crs) else input_grid
     return RequestPlan(input_grid, model_grid, gap_grid)
 

@@ -31,6 +31,17 @@ MANIFEST_FILE = "manifest.json"
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (files removed meanwhile count 0)."""
+    total_bytes = 0
+    for path in folder.rglob("*"):
+        try:
+            total_bytes += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            continue
+    return total_bytes
+
+
 class ResultStore:
     """Job folders under ``root``, each published with a manifest (names, expiry).
 
@@ -40,11 +51,14 @@ class ResultStore:
     Args:
         root: private folder the job folders live in.
         ttl_s: how long a job's files stay downloadable.
+        max_bytes: disk the finished jobs may take together; past it the oldest go first
+            (the newest is always kept). None: no bound.
     """
 
-    def __init__(self, root: Path, ttl_s: float) -> None:
+    def __init__(self, root: Path, ttl_s: float, max_bytes: int | None = None) -> None:
         self.root = root
         self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
 
     def new_folder(self) -> tuple[str, Path]:
         """A fresh job id (128 random bits) and its empty folder."""
@@ -69,12 +83,52 @@ class ResultStore:
             geojson: GeoJSON names made on first download -> (published GeoPackage name,
                 whether in WGS 84).
         """
+        now = time.time()
         manifest = {
-            "expires_at_s": time.time() + self.ttl_s,
+            "published_at_s": now,
+            "expires_at_s": now + self.ttl_s,
             "files": {name: path.relative_to(folder).as_posix() for name, path in files.items()},
             "geojson": {name: list(source) for name, source in (geojson or {}).items()},
         }
         write_json_atomic(folder / MANIFEST_FILE, manifest)
+        self.evict_over_budget(keep=job_id)
+
+    def evict_over_budget(self, keep: str = "") -> int:
+        """Delete the oldest finished jobs until they fit ``max_bytes``; returns how many.
+
+        Running jobs (no manifest yet) are neither counted nor touched: their size is
+        bounded by the request limits, and they publish only once complete.
+
+        Args:
+            keep: a job never deleted here (the one just published).
+        """
+        if self.max_bytes is None:
+            return 0
+        finished = []
+        for folder in self.root.iterdir():
+            manifest = self._manifest(folder)
+            if manifest is not None:
+                published_s = manifest.get("published_at_s", manifest["expires_at_s"])
+                finished.append((published_s, folder, _folder_bytes(folder)))
+        total_bytes = sum(size for _published, _folder, size in finished)
+        evicted = []
+        for _published, folder, size_bytes in sorted(finished, key=lambda item: item[0]):
+            if total_bytes <= self.max_bytes:
+                break
+            if folder.name == keep:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            total_bytes -= size_bytes
+            evicted.append(size_bytes)
+        if evicted:
+            logger.info(
+                "removed the %d oldest finished result(s) (%.1f MiB) to keep results within "
+                "serve.max_results_mb (%.1f MiB)",
+                len(evicted),
+                sum(evicted) / 2**20,
+                self.max_bytes / 2**20,
+            )
+        return len(evicted)
 
     def _manifest(self, folder: Path) -> dict | None:
         try:

@@ -98,7 +98,9 @@ class ServiceState:
         self.owns_results = not shared_results
         results = Path(shared_results) if shared_results else self.root / "results"
         results.mkdir(exist_ok=True)
-        self.store = ResultStore(results, config.serve.result_ttl_s)
+        self.store = ResultStore(
+            results, config.serve.result_ttl_s, int(config.serve.max_results_mb * 2**20)
+        )
         self.metrics = ServiceMetrics()
         self.max_upload_bytes = int(config.serve.max_upload_mb * 2**20)
         self._slots = threading.BoundedSemaphore(config.serve.max_concurrent_predictions)
