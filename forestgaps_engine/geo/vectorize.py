@@ -62,7 +62,7 @@ def gdal_version() -> str:
 
 
 def require_ogr() -> tuple[Any, Any, Any]:
-    """``(gdal, ogr, osr)`` from ``osgeo``, raising exceptions instead of returning codes.
+    """``(gdal, ogr, osr)`` from ``osgeo``.
 
     Raises:
         GdalBindingsMissingError: ``osgeo`` cannot be imported (a pip-only install).
@@ -76,10 +76,24 @@ def require_ogr() -> tuple[Any, Any, Any]:
             hint=f"Install them: pip install GDAL=={version} (the version of your GDAL "
             "library), or the OS package (python3-gdal on Debian/Ubuntu, gdal on conda).",
         ) from missing
-    gdal.UseExceptions()
-    ogr.UseExceptions()
-    osr.UseExceptions()
     return gdal, ogr, osr
+
+
+@contextmanager
+def gdal_exceptions() -> Iterator[tuple[Any, Any, Any]]:
+    """``(gdal, ogr, osr)`` raising exceptions inside the block; the process's own setting
+    comes back after it (QGIS and other plugins expect return codes)."""
+    modules = require_ogr()
+    previous = [module.GetUseExceptions() for module in modules]
+    for module in modules:
+        module.UseExceptions()
+    try:
+        yield modules
+    finally:
+        # The bindings stack their error handlers: they come off in reverse order.
+        for module, was_on in reversed(list(zip(modules, previous, strict=True))):
+            if not was_on:
+                module.DontUseExceptions()
 
 
 def spatial_reference(crs: str | None) -> Any:
@@ -237,9 +251,9 @@ class LabelLayerWriter:
         from forestgaps_engine import partials
         from forestgaps_engine.files import atomic_path
 
-        _, ogr, _ = require_ogr()
         self._stack = ExitStack()
         try:
+            _, ogr, _ = self._stack.enter_context(gdal_exceptions())
             temp_path = self._stack.enter_context(atomic_path(self.target, self._verify))
             self._parts_dir = self._stack.enter_context(
                 partials.partial_directory(self.target.parent, f"{self.target.stem}-parts")
@@ -505,18 +519,18 @@ def label_polygons(labels: np.ndarray, grid: Grid) -> dict[int, MultiPolygon]:
     Returns:
         id -> parts -> rings (exterior first), ids in increasing order.
     """
-    gdal, ogr, _ = require_ogr()
-    dataset = ogr.GetDriverByName("Memory").CreateDataSource("")
-    layer = dataset.CreateLayer("parts", None, ogr.wkbPolygon)
-    layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
-    with _label_band(labels, grid) as (band, mask):
-        gdal.Polygonize(band, mask, layer, 0, [])
     polygons: dict[int, MultiPolygon] = {}
-    for feature in layer:
-        geometry = feature.GetGeometryRef()
-        rings = [
-            np.array(geometry.GetGeometryRef(i).GetPoints(), dtype=np.float64)[:, :2]
-            for i in range(geometry.GetGeometryCount())
-        ]
-        polygons.setdefault(int(feature.GetField(0)), []).append(rings)
+    with gdal_exceptions() as (gdal, ogr, _):
+        dataset = ogr.GetDriverByName("Memory").CreateDataSource("")
+        layer = dataset.CreateLayer("parts", None, ogr.wkbPolygon)
+        layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+        with _label_band(labels, grid) as (band, mask):
+            gdal.Polygonize(band, mask, layer, 0, [])
+        for feature in layer:
+            geometry = feature.GetGeometryRef()
+            rings = [
+                np.array(geometry.GetGeometryRef(i).GetPoints(), dtype=np.float64)[:, :2]
+                for i in range(geometry.GetGeometryCount())
+            ]
+            polygons.setdefault(int(feature.GetField(0)), []).append(rings)
     return dict(sorted(polygons.items()))

@@ -170,3 +170,22 @@ def test_qgis_loads_the_layer_and_its_spatial_index(tmp_path: Path, require_qgis
     assert layer.hasSpatialIndex() == QgsFeatureSource.SpatialIndexPresent
     areas = sorted(feature.geometry().area() for feature in layer.getFeatures())
     assert areas == pytest.approx([2.0, 6.0])
+
+
+def test_the_processs_gdal_exception_setting_is_left_as_it_was(tmp_path: Path) -> None:
+    # QGIS and other plugins check return codes: the writer's exceptions stay inside it.
+    from osgeo import gdal, osr
+
+    modules = (gdal, ogr, osr)
+    before = [module.GetUseExceptions() for module in modules]
+    try:
+        for module in reversed(modules):  # handlers come off in reverse order
+            module.DontUseExceptions()
+        _write(tmp_path / "gaps.gpkg")
+        vectorize.label_polygons(_labels(), GRID)
+        assert [module.GetUseExceptions() for module in modules] == [0, 0, 0]
+        assert ogr.Open(str(tmp_path / "missing.gpkg")) is None  # a code, not an exception
+    finally:
+        for module, was_on in zip(modules, before, strict=True):
+            if was_on:
+                module.UseExceptions()
