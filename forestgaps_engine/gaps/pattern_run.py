@@ -102,8 +102,9 @@ def points_from_raster(path: Path) -> GapPoints:
 
 def points_from_gpkg(path: Path, layer_name: str | None = None) -> GapPoints:
     """Gap centres of a polygon layer; the window is the layer's extent."""
-    from osgeo import ogr
+    from forestgaps_engine.geo.vectorize import require_ogr
 
+    _, ogr, _ = require_ogr()  # a missing osgeo names the package that brings it
     dataset = ogr.Open(str(path))
     if dataset is None:
         raise InvalidDataFormatError(
