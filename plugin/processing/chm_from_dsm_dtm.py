@@ -19,8 +19,6 @@ from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
 
-CONTEXT = "ChmFromDsmDtmAlgorithm"
-
 
 class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
     """Canopy height model from a DSM and a DTM."""
@@ -31,16 +29,17 @@ class ChmFromDsmDtmAlgorithm(ForestGapsAlgorithm):
     OUTPUT = "OUTPUT"
 
     NAME = "chmfromdsmdtm"
-    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "CHM from DSM and DTM")
-    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Height rasters")
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("ChmFromDsmDtmAlgorithm", "CHM from DSM and DTM")
+    GROUP = QT_TRANSLATE_NOOP("ChmFromDsmDtmAlgorithm", "Height rasters")
     GROUP_ID = "heightrasters"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
     HELP = QT_TRANSLATE_NOOP(
-        CONTEXT,
+        "ChmFromDsmDtmAlgorithm",
         "Computes a canopy height model (CHM = DSM - DTM, metres above ground). The DTM "
         "is resampled (bilinear) onto the DSM's grid, moved to a metric CRS when the "
         "DSM is in degrees; negative heights are set to 0 and cells without data in "
-        "either input are nodata. Both rasters must overlap.",
-    )
+        "either input are nodata. Both rasters must overlap."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

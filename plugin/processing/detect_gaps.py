@@ -42,8 +42,6 @@ from ..dock.params import (
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies, require_model_runtime
 
-CONTEXT = "DetectGapsAlgorithm"
-
 
 class DetectGapsAlgorithm(ForestGapsAlgorithm):
     """Detect gaps (deep learning) in a DSM at one or more height thresholds."""
@@ -81,11 +79,12 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
     N_GAPS = "N_GAPS"
 
     NAME = "detectgaps"
-    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "Detect gaps in a DSM (deep learning)")
-    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Gap detection")
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DetectGapsAlgorithm", "Detect gaps in a DSM (deep learning)")
+    GROUP = QT_TRANSLATE_NOOP("DetectGapsAlgorithm", "Gap detection")
     GROUP_ID = "gapdetection"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
     HELP = QT_TRANSLATE_NOOP(
-        CONTEXT,
+        "DetectGapsAlgorithm",
         "Predicts canopy gaps from a digital surface model (DSM, metres) with a trained "
         "ForestGaps model, at every listed height threshold in one pass.\n\n"
         "Thresholds: comma-separated heights in metres, e.g. 2,5,10. Model: a model "
@@ -98,8 +97,8 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         "it. An extent cuts the inputs; a server URL (forestgaps serve) runs the model "
         "there. A server started with a token (forestgaps serve --token) needs a Server "
         "token: a QGIS authentication configuration of method Basic whose password is "
-        "the token.",
-    )
+        "the token."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         integer = QgsProcessingParameterNumber.Type.Integer

@@ -28,7 +28,6 @@ from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
 
-CONTEXT = "DetectRegionAlgorithm"
 METHODS = ("model", "classic")
 DEFAULT_THRESHOLD_M = 5.0
 DEFAULT_BLOCK_SIZE_PX = 2048
@@ -57,11 +56,12 @@ class DetectRegionAlgorithm(ForestGapsAlgorithm):
     N_GAPS = "N_GAPS"
 
     NAME = "detectregion"
-    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "Detect gaps over a region")
-    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Gap detection")
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("DetectRegionAlgorithm", "Detect gaps over a region")
+    GROUP = QT_TRANSLATE_NOOP("DetectRegionAlgorithm", "Gap detection")
     GROUP_ID = "gapdetection"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
     HELP = QT_TRANSLATE_NOOP(
-        CONTEXT,
+        "DetectRegionAlgorithm",
         "Maps canopy gaps over a folder of tiles (DSMs for the model, CHMs for the classic "
         "detector), as if the tiles were one raster: a gap crossing a tile edge is one gap. "
         "Tiles in other CRSs are warped onto the grid of most tiles. The region is computed "
@@ -69,8 +69,8 @@ class DetectRegionAlgorithm(ForestGapsAlgorithm):
         "stopped when started again with the same output folder.\n\n"
         "Writes a gap mask (and for the model a gap probability) as Cloud-Optimized "
         "GeoTIFFs, the gap polygons as a GeoPackage and GeoParquet, and summary.json. "
-        'Needs Dask: pip install ".[region]" into QGIS\'s Python.',
-    )
+        'Needs Dask: pip install ".[region]" into QGIS\'s Python.'
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -37,7 +37,6 @@ DEFAULT_MAX_AREA_M2 = 10_000.0
 # Parameter minimums are inclusive: 1 cm stands for "strictly positive".
 MIN_THRESHOLD_M = 0.01
 MAX_AREA_BOUND_M2 = 1.0e9
-CONTEXT = "GapsFromChmAlgorithm"
 
 
 class GapsFromChmAlgorithm(ForestGapsAlgorithm):
@@ -61,18 +60,19 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
     N_GAPS = "N_GAPS"
 
     NAME = "gapsfromchm"
-    DISPLAY_NAME = QT_TRANSLATE_NOOP(CONTEXT, "Gaps from CHM (classic, ForestGapR-exact)")
-    GROUP = QT_TRANSLATE_NOOP(CONTEXT, "Gap detection")
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("GapsFromChmAlgorithm", "Gaps from CHM (classic, ForestGapR-exact)")
+    GROUP = QT_TRANSLATE_NOOP("GapsFromChmAlgorithm", "Gap detection")
     GROUP_ID = "gapdetection"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
     HELP = QT_TRANSLATE_NOOP(
-        CONTEXT,
+        "GapsFromChmAlgorithm",
         "Finds canopy gaps in a canopy height model (CHM, metres above ground) exactly as "
         "ForestGapR's getForestGaps does: a cell is gap when its height is at or below "
         "the threshold, gap cells form 8-connected patches, and a patch is kept when its "
         "area lies within [minimum area, maximum area] square metres.\n\n"
         "The CHM must have a projected CRS in metres. Writes a gap-id raster and gap "
-        "polygons into the output folder.",
-    )
+        "polygons into the output folder."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
