@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from forestgaps_engine.config import load_config
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.models.card import DEFAULT_MODEL_DIR, load_model
@@ -74,3 +75,19 @@ def test_default_model_finds_gaps_on_an_unseen_synthetic_forest(tmp_path: Path) 
     iou = (predicted & reference).sum() / max((predicted | reference).sum(), 1)
     # Well above 0.8 with the shipped model; the earlier unet_film default scored 0.6-0.7.
     assert iou > 0.8
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_model_is_scored_only_on_real_sites_it_was_not_trained_on() -> None:
+    card = load_model("default").card
+    trained = {site.name for site in load_config(ROOT / "configs/pretrained.yaml").data.sites}
+    corpus = {site.name for site in load_config(ROOT / "configs/real_sites.yaml").data.sites}
+    recorded = {name for source in card.data_sources or [] for name in source["sites"]}
+    # The card names the real sites it was trained on (none for a synthetic-only model),
+    # all of them from the config that built it...
+    assert recorded <= trained
+    # ...and `make pretrained` scores it on the corpus's other sites only (evaluate-real
+    # --site for each site not in pretrained.yaml), the real-site table of benchmark.md.
+    assert not recorded & (corpus - trained)
