@@ -16,7 +16,10 @@ import contextlib
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -154,10 +157,39 @@ def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: 
     parts.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
     with _label_band(labels, grid) as (band, mask):
         dataset.StartTransaction()
-        gdal.Polygonize(band, mask, parts, 0, [])
+        _polygonize_interruptibly(gdal, band, mask, parts)
         dataset.CommitTransaction()
     dataset.ExecuteSQL("CREATE INDEX parts_label ON parts (label)")
     dataset = None  # closed: written
+
+
+def _polygonize_interruptibly(gdal: Any, band: Any, mask: Any, layer: Any) -> None:
+    """``gdal.Polygonize`` in a worker thread, the main thread waiting in Python, where
+    signal handlers run: a KeyboardInterrupt (Ctrl-C, or SIGTERM through ``signals.py``)
+    stops GDAL at its next scanline and is raised once GDAL has returned. Called from the
+    main thread, GDAL would finish first (minutes on a large raster) with the signal
+    pending."""
+    stop = threading.Event()
+
+    def keep_going(_fraction: float, _message: str, _data: Any) -> int:
+        return 0 if stop.is_set() else 1
+
+    def polygonize() -> None:
+        if gdal.Polygonize(band, mask, layer, 0, [], callback=keep_going) != 0:
+            raise RuntimeError(f"GDAL Polygonize failed: {gdal.GetLastErrorMsg()}")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(polygonize)
+        try:
+            while True:
+                with contextlib.suppress(FutureTimeout):
+                    done.result(timeout=0.2)
+                    return
+        except BaseException:
+            stop.set()
+            with contextlib.suppress(Exception):
+                done.result()
+            raise
 
 
 def has_spatialite(dataset: Any) -> bool:

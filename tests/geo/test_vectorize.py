@@ -178,3 +178,47 @@ def test_without_gdal_bindings_the_error_names_the_pip_and_os_packages() -> None
     assert f"pip install GDAL=={version}" in message
     assert "python3-gdal" in message and "osgeo" in message
     assert version.count(".") >= 2
+
+
+STOPPED_CHILD = r"""
+import sys, time
+import numpy as np, rasterio
+from affine import Affine
+from forestgaps_engine import signals
+from forestgaps_engine.geo.vectorize import write_label_polygons
+
+signals.install_stop_handlers()
+folder = sys.argv[1]
+size = 3000
+ids = (np.random.default_rng(0).random((size, size)) > 0.5).astype("int32")  # one id
+with rasterio.open(f"{folder}/ids.tif", "w", driver="GTiff", dtype="int32", count=1,
+                   height=size, width=size, crs="EPSG:2154",
+                   transform=Affine(1, 0, 0, 0, -1, size)) as out:
+    out.write(ids, 1)
+print("polygonizing", flush=True)
+try:
+    write_label_polygons(f"{folder}/out/gaps.gpkg", "gaps", f"{folder}/ids.tif",
+                         [("gap_id", "INTEGER")], {"gap_id": [1]}, "EPSG:2154")
+except KeyboardInterrupt as interrupt:
+    sys.exit(signals.exit_code_of(interrupt))
+sys.exit(0)
+"""
+
+
+def test_sigterm_stops_gdal_at_once_and_leaves_nothing(tmp_path) -> None:
+    import signal
+    import time
+
+    (tmp_path / "out").mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_CHILD, str(tmp_path)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout.readline().strip() == "polygonizing"
+    time.sleep(1.0)  # inside gdal.Polygonize: 9 M cells of noise take it many seconds
+    sent = time.monotonic()
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=60) == 128 + signal.SIGTERM
+    # GDAL stopped at its next scanline, not at the end of the raster.
+    assert time.monotonic() - sent < 5.0
+    assert list((tmp_path / "out").iterdir()) == []
