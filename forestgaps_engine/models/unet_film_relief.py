@@ -41,6 +41,10 @@ data say so (``configs/pretrained.yaml``; docs/benchmark.md, "Why the model lost
   at ``wide_gate_init``), so the network chooses the window from what it sees.
 - ``zero_init_correction``: the threshold head starts at zero, so the first forward pass
   is the margin rule itself and the learned correction grows only as the loss asks.
+- ``correction_bound_m``: the correction becomes a shift of the relief of at most this
+  many metres (``bound * tanh``), so it can only change the decision where the baseline's
+  relief lies within that distance of the threshold; where the margin is clear the rule
+  stands (a free correction joined small openings to clearings on real sites).
 
 The threshold reaches the output twice: through the FiLM head and through the margin, which
 is linear in the threshold; the latter is what carries a threshold never seen in training
@@ -96,6 +100,9 @@ class UNetFiLMReliefParams(FiLMParams):
     zero_init_correction: bool = Field(
         False, description="the threshold head starts at zero: the margin rule alone"
     )
+    correction_bound_m: float = Field(
+        0.0, ge=0.0, le=100.0, description="largest correction of the relief, metres (0 = none)"
+    )
 
 
 @register(
@@ -118,6 +125,7 @@ class UNetFiLMRelief(SegmentationModel):
         norm = self.norm_factory()
         channels = stage_channels(config.base_channels, config.depth)
         self.trunk_stride = config.trunk_stride
+        self.correction_bound_m = config.correction_bound_m
         self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
         # Relief of the opening; with a prior also the height above it and its relief.
         extra_channels = 3 if config.terrain_prior else 1
@@ -207,4 +215,7 @@ class UNetFiLMRelief(SegmentationModel):
         correction = self._upsample(self.head(features))
         relief_m = repeat_windows(relief, n_rows) * torch.exp(self.log_height_unit_m)
         margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
+        if self.correction_bound_m > 0:
+            margin_m = margin_m + self.correction_bound_m * torch.tanh(correction)
+            return torch.exp(self.log_margin_scale) * margin_m
         return correction + torch.exp(self.log_margin_scale) * margin_m

@@ -93,3 +93,25 @@ def test_wide_window_finds_the_ground_a_narrow_one_misses() -> None:
 def test_wide_window_must_be_odd() -> None:
     with pytest.raises(ValueError, match="wide_window_px must be odd"):
         create("unet_film_relief", **{**START, "wide_window_px": 40})
+
+
+def test_bounded_correction_cannot_overturn_a_clear_margin() -> None:
+    torch.manual_seed(0)
+    model = create("unet_film_relief", **{**START, "correction_bound_m": 1.0}).eval()
+    model.calibrate_height_unit(RANGE_M)
+    # The strongest correction toward "gap" the head can give, everywhere.
+    with torch.no_grad():
+        model.head.bias.fill_(50.0)
+    dsm_m = _closed_stand()
+    threshold_m = 5.0
+    logits = _logits(model, dsm_m, threshold_m)
+    surface = torch.from_numpy(dsm_m)[None, None]
+    narrow = model.relief(surface).numpy()[0, 0]
+    wide = model.wide_relief(surface).numpy()[0, 0]
+    relief_m = narrow + 0.5 * (wide - narrow)
+    # Within 1 m above the threshold the correction may turn canopy into gap...
+    near = (relief_m > threshold_m + 0.05) & (relief_m < threshold_m + 0.95)
+    assert near.sum() > 10 and (logits[near] > 0).all()
+    # ...beyond it the baseline's decision stands, however large the head's output.
+    clear = relief_m > threshold_m + 1.05
+    assert clear.sum() > 100 and (logits[clear] < 0).all()
