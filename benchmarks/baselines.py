@@ -23,8 +23,8 @@ from forestgaps_engine.evaluation.baselines import (
     naive_dsm_threshold,
     tune_dsm_only_baseline,
 )
-from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
 from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 from forestgaps_engine.synth.forest import generate_forest
 
 THRESHOLDS_M = (2.0, 5.0, 10.0)

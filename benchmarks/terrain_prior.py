@@ -32,9 +32,9 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.config.loader import load_config
 from forestgaps_engine.data.prepare import prepare
-from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
 from forestgaps_engine.gaps.detector import label_gaps
 from forestgaps_engine.inference.api import predict
+from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 from forestgaps_engine.synth.forest import generate_forest
 from forestgaps_engine.training.api import train
 

@@ -64,8 +64,8 @@ def run_demo(
         progress: optional (fraction, message) callback.
         cancel: optional callback returning True to stop.
     """
-    from forestgaps_engine.evaluation.metrics import confusion_counts
     from forestgaps_engine.gaps.pipeline import gaps_from_chm
+    from forestgaps_engine.metrics.pixel import confusion_counts
     from forestgaps_engine.synth.forest import generate_forest, write_forest
     from forestgaps_engine.synth.quicklook import save_quicklook
 

@@ -17,8 +17,8 @@ def agreement_notes(outputs: Sequence[ThresholdOutputs], chm_path: str) -> list[
     Returns:
         One sentence per threshold with F1 and IoU over cells valid in both.
     """
-    from forestgaps_engine.evaluation.metrics import confusion_counts
     from forestgaps_engine.geo.warp import harmonize
+    from forestgaps_engine.metrics.pixel import confusion_counts
 
     notes = []
     for item in outputs:

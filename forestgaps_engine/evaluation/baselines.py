@@ -171,7 +171,7 @@ def tune_dsm_only_baseline(
     Returns:
         One row per (window_m, smoothing_m) with ``mean_iou``, best first.
     """
-    from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
+    from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 
     references = [
         {t: label_gaps(chm, t, res**2, 1.0, 10000.0) > 0 for t in thresholds_m}

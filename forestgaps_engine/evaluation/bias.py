@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.evaluation.baselines import nan_gaussian
-from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
+from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 
 SLOPE_EDGES_DEG = (10.0, 20.0, 30.0)
 CANOPY_EDGES_M = (10.0, 20.0, 30.0)

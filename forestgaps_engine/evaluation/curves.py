@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forestgaps_engine.evaluation.metrics import ConfusionCounts
+from forestgaps_engine.metrics.pixel import ConfusionCounts
 
 
 @dataclass(frozen=True)

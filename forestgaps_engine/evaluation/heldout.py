@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
-from forestgaps_engine.evaluation.metrics import ConfusionCounts
 from forestgaps_engine.evaluation.scoring import MethodScores
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.metrics.pixel import ConfusionCounts
 
 logger = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from forestgaps_engine.data.sites import SiteRasters, load_raster_site
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.api import DSM_ONLY, evaluate
 from forestgaps_engine.evaluation.benchmark_report import write_marked_section
-from forestgaps_engine.evaluation.metrics import ConfusionCounts
 from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
+from forestgaps_engine.metrics.pixel import ConfusionCounts
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)

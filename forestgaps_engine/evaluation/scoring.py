@@ -14,17 +14,17 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.evaluation.bias import BiasRow, Strata, bias_rows
-from forestgaps_engine.evaluation.boundary import (
+from forestgaps_engine.evaluation.curves import PrecisionRecallCurve, precision_recall_curve
+from forestgaps_engine.evaluation.size_frequency import SizeFrequency, size_frequency
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.metrics.boundary import (
     BOUNDARY_TOLERANCE_PX,
     BoundaryScores,
     boundary_scores,
 )
-from forestgaps_engine.evaluation.curves import PrecisionRecallCurve, precision_recall_curve
-from forestgaps_engine.evaluation.grid_metrics import GRID_CELL_SIZE_M, GridScores, grid_scores
-from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
-from forestgaps_engine.evaluation.object_metrics import ObjectScores, as_objects, object_scores
-from forestgaps_engine.evaluation.size_frequency import SizeFrequency, size_frequency
-from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.metrics.grid import GRID_CELL_SIZE_M, GridScores, grid_scores
+from forestgaps_engine.metrics.objects import ObjectScores, as_objects, object_scores
+from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forestgaps_engine.evaluation.object_metrics import as_objects
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
+from forestgaps_engine.metrics.objects import as_objects
 
 
 def gap_areas_m2(

@@ -24,7 +24,7 @@ from torch import nn
 from forestgaps_engine.config.training import TrainingConfig
 from forestgaps_engine.data.fill import fill_nodata_nearest_torch
 from forestgaps_engine.errors import OutOfMemoryError, TrainingError
-from forestgaps_engine.evaluation.metrics import ConfusionCounts
+from forestgaps_engine.metrics.pixel import ConfusionCounts
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.training import distributed
 from forestgaps_engine.training.batchnorm import batchnorm_layers, recalibrate_batchnorm

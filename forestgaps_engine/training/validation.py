@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from forestgaps_engine.errors import TrainingError
-from forestgaps_engine.evaluation.metrics import (
+from forestgaps_engine.metrics.pixel import (
     ConfusionCounts,
     confusion_counts_by_threshold,
     merge_counts,

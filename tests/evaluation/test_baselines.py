@@ -11,8 +11,8 @@ from forestgaps_engine.evaluation.baselines import (
     estimate_ground_m,
     naive_dsm_threshold,
 )
-from forestgaps_engine.evaluation.metrics import confusion_counts
 from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.metrics.pixel import confusion_counts
 from forestgaps_engine.synth.forest import generate_forest
 
 # Evaluation seeds: disjoint from the tuning seeds 1000-1005 of the baseline defaults.

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from forestgaps_engine.evaluation.metrics import ConfusionCounts, confusion_counts
+from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 from forestgaps_engine.training.callbacks.base import Callback
 
 if TYPE_CHECKING:

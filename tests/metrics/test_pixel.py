@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from forestgaps_engine.evaluation.metrics import (
+from forestgaps_engine.metrics.pixel import (
     ConfusionCounts,
     confusion_counts,
     confusion_counts_by_threshold,

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from forestgaps_engine.evaluation.boundary import boundary_scores, gap_boundary
 from forestgaps_engine.evaluation.curves import precision_recall_curve
-from forestgaps_engine.evaluation.grid_metrics import cell_fractions, grid_scores
-from forestgaps_engine.evaluation.object_metrics import (
+from forestgaps_engine.evaluation.size_frequency import size_frequency
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.metrics.boundary import boundary_scores, gap_boundary
+from forestgaps_engine.metrics.grid import cell_fractions, grid_scores
+from forestgaps_engine.metrics.objects import (
     match_objects,
     object_scores,
     size_class_labels,
 )
-from forestgaps_engine.evaluation.size_frequency import size_frequency
-from forestgaps_engine.geo.grid import Grid
 
 
 def _square(mask: np.ndarray, row: int, col: int, side: int) -> None:
