@@ -7,7 +7,7 @@ set -euo pipefail
 
 VENV=${VENV:-.venv}
 STAMP="$VENV/.forestgaps-installed"
-EXTRAS=${FORESTGAPS_EXTRAS:-torch,export,dev,serve,tune,region}
+EXTRAS=${FORESTGAPS_EXTRAS:-torch,export,dev,serve,tune,region,lidar}
 want=$(cat pyproject.toml scripts/bootstrap_venv.sh | sha256sum | cut -c1-16)-$EXTRAS
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
