@@ -35,7 +35,6 @@ from forestgaps_engine.evaluation.benchmark_report import (
     convergence,
     mean_over_thresholds,
     mean_sd,
-    write_marked_section,
 )
 from forestgaps_engine.evaluation.heldout import (
     METHOD_MODEL,
@@ -43,6 +42,7 @@ from forestgaps_engine.evaluation.heldout import (
     inference_speed,
     score_on_sites,
 )
+from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 

@@ -1,45 +1,19 @@
 """The benchmark's markdown and figures: a comparative table, per-threshold IoU, plots.
 
-The generated text goes between ``<!-- NAME:begin -->`` / ``<!-- NAME:end -->`` markers of
-the target file, so hand-written sections of the same document survive a rerun.
+The generated text goes into its own marked section of the target file
+(``evaluation.marked_section``), so hand-written sections survive a rerun.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.evaluation.plots import bar_chart_png, line_chart_png
-from forestgaps_engine.files import atomic_path
 
 MEAN_METRICS = ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")
-
-
-def write_marked_section(target: str | Path, name: str, text: str, title: str = "") -> Path:
-    """Replace the ``name`` section of a markdown file (appended when absent, file created).
-
-    Args:
-        target: markdown file.
-        name: marker name (``benchmark``, ``default-model``).
-        text: the section's new content.
-        title: first line of a new file.
-    """
-    path = Path(target)
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    current = path.read_text("utf-8") if path.is_file() else (f"# {title}\n" if title else "")
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _match: block, current)
-    else:
-        updated = current.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temp_path:
-        temp_path.write_text(updated, "utf-8")
-    return path
 
 
 def mean_over_thresholds(scores: Mapping[str, Mapping[str, float | None]], metric: str) -> float:

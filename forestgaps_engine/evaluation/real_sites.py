@@ -27,7 +27,7 @@ from forestgaps_engine.data.shards import safe_key
 from forestgaps_engine.data.sites import SiteRasters, load_raster_site
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.api import DSM_ONLY, evaluate
-from forestgaps_engine.evaluation.benchmark_report import write_marked_section
+from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
 from forestgaps_engine.metrics.pixel import ConfusionCounts

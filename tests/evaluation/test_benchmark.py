@@ -16,12 +16,9 @@ from forestgaps_engine.evaluation.benchmark import (
     write_benchmark_report,
 )
 from forestgaps_engine.evaluation.benchmark_config import fold_real_sites
-from forestgaps_engine.evaluation.benchmark_report import (
-    convergence,
-    mean_sd,
-    write_marked_section,
-)
+from forestgaps_engine.evaluation.benchmark_report import convergence, mean_sd
 from forestgaps_engine.evaluation.heldout_report import check_aims, heldout_report
+from forestgaps_engine.evaluation.marked_section import write_marked_section
 
 
 def _write_config(tmp_path: Path, **benchmark: object) -> Path:
