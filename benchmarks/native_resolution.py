@@ -30,7 +30,7 @@ from pathlib import Path
 from shared_data import SHARED_DATA
 
 from forestgaps_engine.config.gaps import GapsConfig
-from forestgaps_engine.evaluation.heldout import HeldOutSite, heldout_sites, score_on_sites
+from forestgaps_engine.experiments.heldout import HeldOutSite, heldout_sites, score_on_sites
 from forestgaps_engine.files import write_json_atomic
 from forestgaps_engine.models.card import load_model
 

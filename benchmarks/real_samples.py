@@ -31,8 +31,8 @@ from shared_data import SHARED_DATA
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.evaluation.heldout import score_on_sites
 from forestgaps_engine.evaluation.real_samples import build_real_samples, margins_over_baseline
+from forestgaps_engine.experiments.heldout import score_on_sites
 from forestgaps_engine.files import atomic_path, write_json_atomic
 from forestgaps_engine.models.card import load_model
 

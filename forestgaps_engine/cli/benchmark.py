@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
-    from forestgaps_engine.evaluation.benchmark import load_benchmark_config, run_benchmark
+    from forestgaps_engine.experiments.benchmark import load_benchmark_config, run_benchmark
 
     config, settings = load_benchmark_config(args.config, args.overrides)
 
@@ -83,7 +83,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
 
 
 def run_heldout(args: argparse.Namespace) -> int:
-    from forestgaps_engine.evaluation.heldout_report import heldout_report
+    from forestgaps_engine.experiments.heldout_report import heldout_report
 
     options = {
         key: tuple(value)

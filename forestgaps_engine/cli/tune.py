@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from forestgaps_engine.errors import ConfigError
-    from forestgaps_engine.evaluation.tuning import tune
+    from forestgaps_engine.experiments.tuning import tune
 
     if args.trials < 1:
         raise ConfigError(f"--trials {args.trials}: must be >= 1", hint="Pass --trials 20.")

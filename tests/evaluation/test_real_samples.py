@@ -7,8 +7,8 @@ import pytest
 import rasterio
 
 from forestgaps_engine.errors import DataError
-from forestgaps_engine.evaluation.heldout import score_on_sites
 from forestgaps_engine.evaluation.real_samples import build_real_samples, margins_over_baseline
+from forestgaps_engine.experiments.heldout import score_on_sites
 from forestgaps_engine.synth.terrain import generate_terrain
 from tests.data.rasters import write_raster
 

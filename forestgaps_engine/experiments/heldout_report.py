@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.evaluation.benchmark_report import threshold_table
-from forestgaps_engine.evaluation.heldout import METHOD_MODEL, heldout_sites, score_on_sites
 from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.experiments.benchmark_report import threshold_table
+from forestgaps_engine.experiments.heldout import METHOD_MODEL, heldout_sites, score_on_sites
 from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
 
 logger = logging.getLogger(__name__)

@@ -22,27 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.evaluation.benchmark_config import (
+from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.experiments.benchmark_config import (
     BenchmarkArchitecture,
     BenchmarkSettings,
     check_benchmark,
     fold_real_sites,
     load_benchmark_config,
 )
-from forestgaps_engine.evaluation.benchmark_report import (
+from forestgaps_engine.experiments.benchmark_report import (
     MEAN_METRICS,
     benchmark_markdown,
     convergence,
     mean_over_thresholds,
     mean_sd,
 )
-from forestgaps_engine.evaluation.heldout import (
+from forestgaps_engine.experiments.heldout import (
     METHOD_MODEL,
     heldout_sites,
     inference_speed,
     score_on_sites,
 )
-from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 

@@ -11,7 +11,7 @@ from forestgaps_engine.config import ForestGapsConfig, load_config
 
 optuna = pytest.importorskip("optuna")
 
-from forestgaps_engine.evaluation.tuning import (  # noqa: E402
+from forestgaps_engine.experiments.tuning import (  # noqa: E402
     SearchSpace,
     _EpochReporter,
     suggest_config,

@@ -10,15 +10,15 @@ import pytest
 import yaml
 
 from forestgaps_engine.errors import ConfigError
-from forestgaps_engine.evaluation.benchmark import (
+from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.experiments.benchmark import (
     load_benchmark_config,
     run_benchmark,
     write_benchmark_report,
 )
-from forestgaps_engine.evaluation.benchmark_config import fold_real_sites
-from forestgaps_engine.evaluation.benchmark_report import convergence, mean_sd
-from forestgaps_engine.evaluation.heldout_report import check_aims, heldout_report
-from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.experiments.benchmark_config import fold_real_sites
+from forestgaps_engine.experiments.benchmark_report import convergence, mean_sd
+from forestgaps_engine.experiments.heldout_report import check_aims, heldout_report
 
 
 def _write_config(tmp_path: Path, **benchmark: object) -> Path:
