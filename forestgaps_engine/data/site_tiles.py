@@ -18,8 +18,8 @@ from forestgaps_engine.data.shards import TileSample, safe_key
 from forestgaps_engine.data.sites import SiteRasters, load_raster_site, synthetic_site
 from forestgaps_engine.data.split import SPLITS, SplitPlan
 from forestgaps_engine.data.terrain_prior import degrade_ground, prior_rng
-from forestgaps_engine.data.tiling import Tile, tile_grid, tile_transform, valid_fraction
 from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.geo.tiles import Tile, tile_grid, tile_transform, valid_fraction
 from forestgaps_engine.progress import Reporter
 
 logger = logging.getLogger(__name__)

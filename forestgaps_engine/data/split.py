@@ -19,7 +19,7 @@ import logging
 import random
 from dataclasses import dataclass
 
-from forestgaps_engine.data.tiling import Tile, tile_offsets
+from forestgaps_engine.geo.tiles import Tile, tile_offsets
 
 logger = logging.getLogger(__name__)
 

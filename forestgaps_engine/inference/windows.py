@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from forestgaps_engine.data.tiling import Tile
+from forestgaps_engine.geo.tiles import Tile
 
 # Fitted tiles are whole multiples of this: every architecture's output stride divides
 # it, so the model pads nothing (an input off the stride is padded to it inside the

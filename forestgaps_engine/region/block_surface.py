@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.data.tiling import Tile
+from forestgaps_engine.geo.tiles import Tile
 from forestgaps_engine.inference.blending import TileWeights
 from forestgaps_engine.inference.predictor import predict_windows, read_window
 from forestgaps_engine.region.plan import Block, BlockPlan

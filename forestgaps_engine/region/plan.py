@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from forestgaps_engine.data.tiling import Tile
+from forestgaps_engine.geo.tiles import Tile
 from forestgaps_engine.inference.windows import tile_rows
 
 

@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from forestgaps_engine.data.split import plan_split
-from forestgaps_engine.data.tiling import tile_grid, tiles_touch
+from forestgaps_engine.geo.tiles import tile_grid, tiles_touch
 
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from forestgaps_engine.data.tiling import (
+from forestgaps_engine.geo.tiles import (
     Tile,
     filter_tiles,
     tile_grid,
