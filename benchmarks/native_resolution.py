@@ -58,8 +58,8 @@ def _ceiling(
     from forestgaps_engine.evaluation.api import evaluate
     from forestgaps_engine.gaps.detector import label_gaps
     from forestgaps_engine.geo.raster_io import MASK_PROFILE, read_band, write_array
+    from forestgaps_engine.geo.resample import working_grid
     from forestgaps_engine.geo.warp import warp_to_grid
-    from forestgaps_engine.inference.resample import working_grid
 
     chm = read_band(site.chm)
     warped = working_grid(chm.grid, resolution_m, site.name)

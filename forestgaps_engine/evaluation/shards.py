@@ -33,7 +33,7 @@ from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir
-from forestgaps_engine.inference.resample import native_range_m, within_native_range
+from forestgaps_engine.geo.resample import native_range_m, within_native_range
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)

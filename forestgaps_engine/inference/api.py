@@ -38,6 +38,7 @@ from forestgaps_engine.geo.raster_io import (
     open_raster_for_writing,
     open_single_band,
 )
+from forestgaps_engine.geo.resample import native_range_m, view_on_grid, working_grid
 from forestgaps_engine.inference.cut import cut_profile
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
@@ -46,7 +47,6 @@ from forestgaps_engine.inference.postprocess import (
     write_gap_mask,
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
-from forestgaps_engine.inference.resample import native_range_m, view_on_grid, working_grid
 from forestgaps_engine.inference.terrain_prior import (
     check_terrain_prior,
     open_prior_on_grid,

@@ -612,7 +612,7 @@ def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:
     from rasterio.windows import Window
 
     from forestgaps_engine.geo.raster_io import MASK_PROFILE, open_raster_for_writing
-    from forestgaps_engine.inference.resample import view_on_grid
+    from forestgaps_engine.geo.resample import view_on_grid
 
     with rasterio.open(gaps.ids_path) as source:
         with view_on_grid(source, gaps.grid, grid, is_mask=True) as view:

@@ -97,7 +97,7 @@ def open_prior_on_grid(path: str | Path, target: Grid, dsm_path: str | Path) -> 
 
     from forestgaps_engine.errors import CRSMismatchError
     from forestgaps_engine.geo.raster_io import grid_of, open_single_band
-    from forestgaps_engine.inference.resample import view_on_grid
+    from forestgaps_engine.geo.resample import view_on_grid
 
     with open_single_band(path) as dem:
         grid = grid_of(dem)

@@ -173,7 +173,7 @@ def _model_resolution_m(loaded: Any, crs: str, resolution_m: float, config: Infe
     from affine import Affine
 
     from forestgaps_engine.geo.grid import Grid
-    from forestgaps_engine.inference.resample import native_range_m, working_grid
+    from forestgaps_engine.geo.resample import native_range_m, working_grid
 
     probe = Grid(crs, Affine(resolution_m, 0, 0, 0, -resolution_m, 0), 64, 64)
     native = native_range_m(loaded.card) if config.native_resolutions else None

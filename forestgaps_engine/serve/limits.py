@@ -51,7 +51,7 @@ def _mpix(grid: Grid) -> float:
 def plan_request(input_grid: Grid, card: Any, inference: InferenceConfig, name: str) -> RequestPlan:
     """The grids ``predict`` will use for ``input_grid`` with this model and options."""
     from forestgaps_engine.geo.crs import is_geographic
-    from forestgaps_engine.inference.resample import native_range_m, working_grid
+    from forestgaps_engine.geo.resample import native_range_m, working_grid
 
     native = native_range_m(card) if inference.native_resolutions else None
     # Not logged here: predict says which grid it runs on once the work starts.

@@ -43,8 +43,8 @@ def describe_model(model: str) -> ModelInfo:
         )
     try:
         from forestgaps_engine.errors import ModelError
+        from forestgaps_engine.geo.resample import native_range_m
         from forestgaps_engine.inference.model_source import model_card_file
-        from forestgaps_engine.inference.resample import native_range_m
         from forestgaps_engine.models.card import read_card
     except ModuleNotFoundError as error:  # a package present but broken (a half install)
         return ModelInfo(

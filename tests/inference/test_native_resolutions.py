@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.config.model import ModelConfig
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.resample import native_range_m, working_grid
 from forestgaps_engine.inference import predict
-from forestgaps_engine.inference.resample import native_range_m, working_grid
 from forestgaps_engine.models.card import ModelCard
 from tests.inference.helpers import card_for, forest, write_dsm
 
