@@ -29,9 +29,9 @@ from torch.utils.data import DataLoader
 from forestgaps_engine.config.model import ModelConfig
 from forestgaps_engine.config.training import TrainingConfig
 from forestgaps_engine.data.datasets import ShardDataset
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.data.shards import ShardWriter, TileSample
 from forestgaps_engine.models import create
+from forestgaps_engine.models.normalization import Normalizer
 from forestgaps_engine.training.api import loader_setting
 from forestgaps_engine.training.augmentation import DsmAugmenter
 from forestgaps_engine.training.callbacks.base import Callback

@@ -37,12 +37,12 @@ def bench_model(name: str, folder: Path, tile_px: int, repeats: int) -> dict:
     import onnxruntime
     import torch
 
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import ModelCard, load_model, save_model
     from forestgaps_engine.models.export import GraphSpec, export_model, load_torchscript
     from forestgaps_engine.models.export.graph import build_graph
     from forestgaps_engine.models.export.parity import random_inputs
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model_dir = save_model(

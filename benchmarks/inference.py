@@ -119,9 +119,9 @@ def benchmark_model(
     """A random-init model folder (throughput does not depend on the weights' values)."""
     import torch
 
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import ModelCard, save_model
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model = create(arch, **(params or {"base_channels": base_channels}))

@@ -16,10 +16,8 @@ import numpy as np
 
 from forestgaps_engine.data.shards import TileSample
 from forestgaps_engine.errors import DataError
+from forestgaps_engine.models.reference import TILE_REFERENCE_PERCENT
 
-# The per-tile reference height is the value at this percent of the sorted valid cells,
-# index ((n - 1) * percent) // 100 in integers, so numpy and torch (Normalizer) agree exactly.
-TILE_REFERENCE_PERCENT = 2
 MAX_HISTOGRAM_BINS = 20_000_000
 
 

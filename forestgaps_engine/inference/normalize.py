@@ -1,4 +1,4 @@
-"""NumPy twin of ``data.normalization.Normalizer`` for inference (no torch needed).
+"""NumPy twin of ``models.normalization.Normalizer`` for inference (no torch needed).
 
 The torch module sorts every window to find its low reference height; here a partial
 selection (``np.partition``, linear time) picks the same order statistic, so outputs match
@@ -16,7 +16,7 @@ import numpy as np
 
 from forestgaps_engine.errors import ModelError
 
-# Same constants as data.normalization / data.statistics (imported there with torch).
+# Same constants as models.normalization / models.reference (imported there with torch).
 TILE_REFERENCE_PERCENT = 2
 EPS = np.float32(1e-6)
 STRATEGIES = ("minmax_tile", "zscore_global", "robust_percentile")

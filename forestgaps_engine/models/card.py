@@ -310,8 +310,9 @@ def load_model(path: Any) -> LoadedModel:
     """
     if isinstance(path, LoadedModel):
         return path
-    from forestgaps_engine.data.normalization import Normalizer
+    # torch: this module stays importable without it (the panel reads cards in a light install)
     from forestgaps_engine.models import available_models, create
+    from forestgaps_engine.models.normalization import Normalizer
 
     card_file, weights = resolve_model_files(path)
     card = read_card(card_file)

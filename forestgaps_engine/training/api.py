@@ -215,9 +215,9 @@ def train(
     from torch.utils.data import DataLoader
 
     from forestgaps_engine.data.datasets import ShardDataset
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.data.records import load_manifest, split_shards
     from forestgaps_engine.models import create
+    from forestgaps_engine.models.normalization import Normalizer
     from forestgaps_engine.training import distributed
     from forestgaps_engine.training.augmentation import DsmAugmenter
     from forestgaps_engine.training.callbacks.factory import default_callbacks

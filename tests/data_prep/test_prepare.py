@@ -8,7 +8,6 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from forestgaps_engine.config import load_config
 from forestgaps_engine.data.datasets import ShardDataset
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.data.records import split_shards, tile_record
 from forestgaps_engine.data.shard_reader import iter_shard
@@ -19,6 +18,7 @@ from forestgaps_engine.errors import (
     DataError,
     InvalidDataFormatError,
 )
+from forestgaps_engine.models.normalization import Normalizer
 from forestgaps_engine.synth.forest import generate_forest
 
 QUICK = Path(__file__).resolve().parents[2] / "configs" / "quick.yaml"

@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 
 from forestgaps_engine.cli.main import main
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import ModelCard, save_model
+from forestgaps_engine.models.normalization import Normalizer
 from forestgaps_engine.synth.forest import generate_forest, write_forest
 
 THRESHOLDS = (2.0, 5.0)

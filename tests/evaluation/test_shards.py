@@ -82,9 +82,9 @@ def test_thresholds_without_labels_and_bad_folders_are_clear_errors(prepared, tm
 def test_cli_scores_prepared_tiles_with_a_model(prepared, tmp_path):
     import torch
 
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import save_model
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model = create("unet_film", base_channels=4, depth=2, embedding_dim=8)

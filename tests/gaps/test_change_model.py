@@ -16,9 +16,9 @@ from tests.gaps.test_change import two_dates, write_raster  # noqa: E402
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import ModelCard, save_model
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model = create("unet", base_channels=4, depth=2)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import LoadedModel, load_model, save_model
+from forestgaps_engine.models.normalization import Normalizer
 from tests.inference.helpers import card_for
 
 

@@ -10,8 +10,8 @@ import torch
 from affine import Affine
 from torch import nn
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.models.card import LoadedModel, ModelCard
+from forestgaps_engine.models.normalization import Normalizer
 
 CRS = "EPSG:2154"
 ORIGIN = (650000.0, 6860000.0)

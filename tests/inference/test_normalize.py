@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.inference.normalize import NumpyNormalizer
+from forestgaps_engine.models.normalization import Normalizer
 
 
 def _windows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -15,12 +15,12 @@ from affine import Affine
 from rasterio.warp import Resampling, reproject, transform_bounds
 
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import DataError, InferenceError, ModelError
 from forestgaps_engine.inference.api import predict
 from forestgaps_engine.inference.normalize import NumpyNormalizer
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import load_model, save_model
+from forestgaps_engine.models.normalization import Normalizer
 from tests.inference.helpers import CRS, ORIGIN, card_for, forest, write_dsm
 
 SIZE_PX = 96

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from forestgaps_engine.cli.main import main
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import (
@@ -21,6 +20,7 @@ from forestgaps_engine.models.card import (
     read_card,
     save_model,
 )
+from forestgaps_engine.models.normalization import Normalizer
 
 
 def _card() -> ModelCard:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from forestgaps_engine.cli.main import main
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import DataError, ModelError
 from forestgaps_engine.models.card import ModelCard, save_model
 from forestgaps_engine.models.export import export_model
+from forestgaps_engine.models.normalization import Normalizer
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.models import available_models
 from forestgaps_engine.models.blocks.film import FiLM
@@ -26,6 +25,7 @@ from forestgaps_engine.models.export import (
     load_torchscript,
 )
 from forestgaps_engine.models.export.parity import require_parity
+from forestgaps_engine.models.normalization import Normalizer
 
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")

@@ -19,8 +19,8 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from forestgaps_engine.config.training import TrainingConfig
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.models import available_models
+from forestgaps_engine.models.normalization import Normalizer
 from forestgaps_engine.synth.forest import generate_forest
 from forestgaps_engine.training.batchnorm import recalibrate_batchnorm
 from forestgaps_engine.training.trainer import Trainer

@@ -14,7 +14,6 @@ import torch
 pytest.importorskip("nncf")
 pytest.importorskip("openvino")
 
-from forestgaps_engine.data.normalization import Normalizer  # noqa: E402
 from forestgaps_engine.inference.model_source import as_inference_model  # noqa: E402
 from forestgaps_engine.models import create  # noqa: E402
 from forestgaps_engine.models.card import ModelCard, load_model, save_model  # noqa: E402
@@ -26,6 +25,7 @@ from forestgaps_engine.models.export.quantize import (  # noqa: E402
     MAX_IOU_LOSS,
     CalibrationWindows,
 )
+from forestgaps_engine.models.normalization import Normalizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.inference.normalize import NumpyNormalizer
 from forestgaps_engine.models.blocks.ground import OpeningRelief
 from forestgaps_engine.models.card import ModelCard, load_model, save_model
+from forestgaps_engine.models.normalization import Normalizer
 
 SMALL = {"ground_window_px": 11, "ground_smoothing_px": 3}
 

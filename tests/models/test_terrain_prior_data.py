@@ -12,12 +12,12 @@ from forestgaps_engine.config.data import TerrainPriorConfig
 from forestgaps_engine.config.loader import load_config
 from forestgaps_engine.config.training import AugmentationConfig, TrainingConfig
 from forestgaps_engine.data.datasets import ShardDataset
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.data.records import split_shards
 from forestgaps_engine.data.terrain_prior import degrade_ground, prior_rng
 from forestgaps_engine.errors import TrainingError
 from forestgaps_engine.models import create
+from forestgaps_engine.models.normalization import Normalizer
 from forestgaps_engine.training.augmentation import DsmAugmenter
 from forestgaps_engine.training.trainer import Trainer
 

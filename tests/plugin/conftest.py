@@ -148,9 +148,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded random-init U-Net (base 4, depth 2) saved as a model folder."""
     import torch
 
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import ModelCard, save_model
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model = create("unet", base_channels=4, depth=2)

@@ -31,9 +31,9 @@ def all_gap_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import torch
 
-    from forestgaps_engine.data.normalization import Normalizer
     from forestgaps_engine.models import create
     from forestgaps_engine.models.card import ModelCard, save_model
+    from forestgaps_engine.models.normalization import Normalizer
 
     torch.manual_seed(0)
     model = create("unet", base_channels=4, depth=2)

@@ -13,9 +13,9 @@ import torch
 from affine import Affine
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import ModelCard, save_model
+from forestgaps_engine.models.normalization import Normalizer
 
 pytest.importorskip("fastapi")
 with warnings.catch_warnings():

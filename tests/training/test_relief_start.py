@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from forestgaps_engine.data.normalization import Normalizer
 from forestgaps_engine.evaluation.baselines import estimate_ground_m
 from forestgaps_engine.models import create
+from forestgaps_engine.models.normalization import Normalizer
 
 RANGE_M = 125.0
 START = {

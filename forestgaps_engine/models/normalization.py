@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from forestgaps_engine.data.statistics import TILE_REFERENCE_PERCENT
 from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.models.reference import TILE_REFERENCE_PERCENT
 
 STRATEGIES = ("minmax_tile", "zscore_global", "robust_percentile")
 _REQUIRED_STATS = {

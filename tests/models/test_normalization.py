@@ -3,9 +3,9 @@ import onnxruntime
 import pytest
 import torch
 
-from forestgaps_engine.data.normalization import Normalizer, tile_reference
 from forestgaps_engine.data.statistics import HeightAccumulator, tile_reference_m
 from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.models.normalization import Normalizer, tile_reference
 
 # torch.jit.script and the TorchScript ONNX exporter are deprecated but still what exports use.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
