@@ -33,6 +33,10 @@ class InferenceConfig(StrictModel):
     # Run the model on a worker thread one batch ahead of reading, normalizing, blending
     # and writing (same outputs bit for bit; False runs every step on the calling thread).
     model_thread: bool = True
+    # With model_thread: read, normalize, blend and write on threads of their own joined
+    # by bounded queues, label each strip of the cut as its rows are finished, and
+    # post-process the thresholds in parallel (same files; False: the sequential path).
+    overlap_postprocess: bool = True
     # Predict on a DSM's own cells when they lie in the model card's native_resolutions_m;
     # False warps every DSM not at the training cell size to it (a 0.5 m DSM then costs
     # about a third of the model time and 7 % less in all, at a loss of accuracy: see

@@ -44,14 +44,17 @@ from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
     label_cut_raster,
     label_gap_rasters,
+    strip_rows_for,
     write_gap_mask,
 )
 from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
+from forestgaps_engine.inference.stream_pipeline import stream_pipelined
 from forestgaps_engine.inference.terrain_prior import (
     check_terrain_prior,
     open_prior_on_grid,
     prior_backend_name,
 )
+from forestgaps_engine.inference.threshold_outputs import ThresholdJobs, write_threshold_outputs
 from forestgaps_engine.inference.windows import computed_pixel_ratio
 from forestgaps_engine.inference.zero_fill import zero_fill_as_nodata
 from forestgaps_engine.partials import make_partial_dir, partial_directory, remove_path
@@ -294,6 +297,9 @@ def predict(
             if cuts_in_stream:
                 cut_dir = make_partial_dir(out, "forestgaps-cut")
             cut_paths = [cut_dir / f"cut_{label}.tif" for label in labels] if cut_dir else []
+            is_pipelined = config.overlap_postprocess and config.model_thread
+            profile: dict[str, Any] = {}
+            labellers: list[Any] = []
             reporter.report(0.02, f"predicting {len(thresholds)} threshold(s)")
             with ExitStack() as stack:
                 writers = [
@@ -311,7 +317,7 @@ def predict(
                     else None
                 )
                 stream_started = time.perf_counter()
-                stream = stream_probabilities(
+                stream_args = (
                     source,
                     work,
                     np.asarray(thresholds, dtype=np.float32),
@@ -325,6 +331,16 @@ def predict(
                     config.probability_cutoff,
                     prior_source,
                 )
+                if is_pipelined:
+                    # The cut's strips are labelled (pass 1) while the model works on.
+                    pipelined = stream_pipelined(
+                        *stream_args,
+                        label_strip_rows=strip_rows_for(work.width_px) if cut_paths else None,
+                    )
+                    stream, profile = pipelined.stats, pipelined.profile
+                    labellers = pipelined.labellers
+                else:
+                    stream = stream_probabilities(*stream_args)
                 # Wall time of the stream: with the model on its own thread, its steps'
                 # timings overlap and add up to more than this.
                 timings_s["stream"] = time.perf_counter() - stream_started
@@ -359,9 +375,53 @@ def predict(
             )
             started = time.perf_counter()
             results = []
-            # One block row of the rasters a strip reads or writes (see GDAL_CACHE_MIN_BYTES).
-            dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=gdal_cache_bytes(widest_px, 2)))
-            for index, threshold in enumerate(thresholds):
+            if labellers:
+                # Every threshold's strips at once: two block rows of each threshold's.
+                cache_bytes = gdal_cache_bytes(widest_px, 2 * len(thresholds))
+                dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=cache_bytes))
+                with view_on_grid(dsm, grid, analysis_grid) as dsm_view:
+                    outputs = write_threshold_outputs(
+                        ThresholdJobs(
+                            thresholds,
+                            labels,
+                            cut_paths,
+                            [
+                                labeller.finish(
+                                    analysis_grid.cell_area_m2,
+                                    config.min_gap_area_m2,
+                                    config.max_gap_area_m2,
+                                )
+                                for labeller in labellers
+                            ],
+                        ),
+                        analysis_grid,
+                        grid,
+                        dsm_view,
+                        out,
+                        config.postprocess_threads,
+                        reporter.sub(0.85, 0.15),
+                        timings_s,
+                        finished,
+                    )
+                for index, (threshold, gaps, mask_path, gaps_path) in enumerate(outputs):
+                    results.append(
+                        ThresholdResult(
+                            threshold_m=threshold,
+                            probability_path=final_probability[index],
+                            mask_path=mask_path,
+                            gaps_path=gaps_path,
+                            n_gaps=gaps.n_gaps,
+                            total_gap_area_m2=gaps.n_gap_px * analysis_grid.cell_area_m2,
+                            gap_fraction=gaps.n_gap_px / gaps.n_valid_px
+                            if gaps.n_valid_px
+                            else 0.0,
+                        )
+                    )
+            else:
+                # One block row of the rasters a strip reads or writes (GDAL_CACHE_MIN_BYTES).
+                cache_bytes = gdal_cache_bytes(widest_px, 2)
+                dsm_stack.enter_context(rasterio.Env(GDAL_CACHEMAX=cache_bytes))
+            for index, threshold in enumerate(thresholds if not labellers else ()):
                 reporter.report(0.85 + 0.15 * index / len(thresholds), f"gaps at {threshold:g} m")
                 # The ids go to a temporary raster, read back by strips and by gap boxes:
                 # post-processing memory stays O(strip + gaps) whatever the raster size.
@@ -429,6 +489,10 @@ def predict(
             dsm_path, grid, work, loaded, backend, config, results, stream, timings_s
         )
         summary["backend_calibration"] = calibration or None
+        # Per pipelined stream step: busy seconds and seconds blocked on its input/output.
+        summary["profile"] = (
+            {name: step.rounded() for name, step in profile.items()} if profile else None
+        )
         summary["terrain_prior"] = str(terrain_prior) if terrain_prior is not None else None
         summary_path = write_json_atomic(out / SUMMARY_FILE, summary)
         finished.append(summary_path)

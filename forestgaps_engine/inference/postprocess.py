@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -418,12 +419,9 @@ def label_cut_raster(
             ids back for them cost a separate pass. None measures nothing.
     """
     import rasterio
-    from rasterio.windows import Window
 
-    from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, open_raster_for_writing
     from forestgaps_engine.inference.strip_labels import label_strips
 
-    ids_path = work_dir / IDS_FILE
     strip_rows = strip_rows_for(grid.width_px)
     release_free_heap()
     with rasterio.open(cut_path) as cut:
@@ -440,43 +438,100 @@ def label_cut_raster(
             max_gap_area_m2,
             n_threads,
         )
-        n_gaps = labelling.n_gaps
-        release_free_heap()
-        n_valid_px = 0
-        starts = range(0, grid.height_px, strip_rows)
+    (gaps,) = finish_cut_rasters([cut_path], [labelling], grid, [work_dir], n_threads, dsm)
+    return gaps
 
-        def cut_strips() -> Iterator[tuple[int, int, np.ndarray, Any]]:
+
+def finish_cut_rasters(
+    cut_paths: list[Path],
+    labellings: list[Any],
+    grid: Grid,
+    work_dirs: list[Path],
+    n_threads: int = 0,
+    dsm: Any = None,
+) -> list[GapRasters]:
+    """Pass 2 of several thresholds' cuts at once: final ids, figures, the ids rasters.
+
+    Each DSM strip is read once for every threshold, and the strips of every threshold
+    are finished in ``n_threads`` threads; each threshold's strips are folded in their
+    order, so each result is the one ``label_cut_raster`` gives for that cut alone. The
+    cuts are deleted once finished.
+
+    Args:
+        cut_paths: uint8 rasters (1 gap, 0 not, 255 nodata) on ``grid``.
+        labellings: their pass 1 (``strip_labels.StripLabelling``, strips of
+            ``strip_rows_for(grid.width_px)`` rows).
+        grid: their grid (metric).
+        work_dirs: one existing folder per cut, for its ids raster (the caller removes it).
+        n_threads: strips finished at once, 0 = one per core.
+        dsm: open dataset (or view) of the DSM on ``grid``, read once per strip for the
+            per-gap DSM statistics; None measures nothing.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, open_raster_for_writing
+
+    strip_rows = strip_rows_for(grid.width_px)
+    for labelling in labellings:
+        if labelling.strip_rows != strip_rows or labelling.height_px != grid.height_px:
+            raise ValueError(
+                f"labelling of {labelling.height_px} rows in strips of {labelling.strip_rows} "
+                f"does not match the grid's {grid.height_px} rows in strips of {strip_rows}"
+            )
+    release_free_heap()
+    n_cuts = len(cut_paths)
+    starts = range(0, grid.height_px, strip_rows)
+    totals = [_StatisticsSum(labelling.n_gaps) for labelling in labellings]
+    edges = [np.zeros(labelling.n_gaps + 1, dtype=np.int64) for labelling in labellings]
+    n_valid_px = [0] * n_cuts
+    last_rows: list[np.ndarray | None] = [None] * n_cuts
+    # Temporaries read back by the mask and GDAL's polygonizer: uncompressed.
+    profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
+    ids_paths = [work_dir / IDS_FILE for work_dir in work_dirs]
+    with ExitStack() as stack:
+        cuts = [stack.enter_context(rasterio.open(path)) for path in cut_paths]
+        outs = [
+            stack.enter_context(open_raster_for_writing(path, grid, profile)) for path in ids_paths
+        ]
+
+        def cut_strips() -> Iterator[tuple[int, tuple[int, int, np.ndarray, Any]]]:
             for index, row_off in enumerate(starts):
                 n_rows = min(strip_rows, grid.height_px - row_off)
                 dsm_strip = read_strip(dsm, row_off, n_rows) if dsm is not None else None
-                yield index, row_off, _read_rows(cut, row_off, n_rows), dsm_strip
+                for which, cut in enumerate(cuts):
+                    yield which, (index, row_off, _read_rows(cut, row_off, n_rows), dsm_strip)
 
-        finish = functools.partial(_final_strip, labelling)
-        totals = _StatisticsSum(n_gaps)
-        # A temporary read back by the mask and GDAL's polygonizer: uncompressed.
-        profile = dataclasses.replace(GAP_ID_PROFILE, nodata=IDS_NODATA, compress=False)
-        edges = np.zeros(n_gaps + 1, dtype=np.int64)
-        last_row = None
-        with open_raster_for_writing(ids_path, grid, profile) as out:
-            for strip in ordered_map(finish, cut_strips(), n_threads):
-                n_valid_px += strip.n_valid_px
-                totals.add(strip.figures)
-                edges += strip.edges
-                edges += _edges_across(last_row, np.maximum(strip.ids[0], 0), n_gaps)
-                last_row = np.maximum(strip.ids[-1], 0)
-                window = Window(0, strip.row_off, grid.width_px, strip.ids.shape[0])
-                out.write(strip.ids, 1, window=window)
-    cut_path.unlink()
-    area_m2 = labelling.cell_counts * float(grid.cell_area_m2)
-    return GapRasters(
-        ids_path=ids_path,
-        grid=grid,
-        area_m2=area_m2,
-        n_valid_px=n_valid_px,
-        n_gap_px=int(labelling.cell_counts.sum()),
-        statistics=totals.statistics(area_m2) if dsm is not None else None,
-        boundary_edges=(edges + _edges_across(last_row, None, n_gaps))[1:],
-    )
+        def finish(job: tuple[int, tuple[int, int, np.ndarray, Any]]) -> tuple[int, _FinalStrip]:
+            which, strip_job = job
+            return which, _final_strip(labellings[which], strip_job)
+
+        for which, strip in ordered_map(finish, cut_strips(), n_threads):
+            n_gaps = labellings[which].n_gaps
+            n_valid_px[which] += strip.n_valid_px
+            totals[which].add(strip.figures)
+            edges[which] += strip.edges
+            edges[which] += _edges_across(last_rows[which], np.maximum(strip.ids[0], 0), n_gaps)
+            last_rows[which] = np.maximum(strip.ids[-1], 0)
+            window = Window(0, strip.row_off, grid.width_px, strip.ids.shape[0])
+            outs[which].write(strip.ids, 1, window=window)
+    results = []
+    for which, labelling in enumerate(labellings):
+        cut_paths[which].unlink()
+        area_m2 = labelling.cell_counts * float(grid.cell_area_m2)
+        n_gaps = labelling.n_gaps
+        results.append(
+            GapRasters(
+                ids_path=ids_paths[which],
+                grid=grid,
+                area_m2=area_m2,
+                n_valid_px=n_valid_px[which],
+                n_gap_px=int(labelling.cell_counts.sum()),
+                statistics=totals[which].statistics(area_m2) if dsm is not None else None,
+                boundary_edges=(edges[which] + _edges_across(last_rows[which], None, n_gaps))[1:],
+            )
+        )
+    return results
 
 
 def _edges_within(ids: np.ndarray, n_gaps: int) -> np.ndarray:

@@ -336,6 +336,46 @@ def _prepared_batches(
             yield _Batch(chunk, index, strip_values, strip_valid, live, call)
 
 
+@dataclass(frozen=True)
+class StreamLayout:
+    """The tiling of a stream: tile rows, tile height, blending weights, chunk plan."""
+
+    rows: list[list[Tile]]
+    tile_h: int
+    weights: TileWeights
+    plan: list[ColumnChunk]
+
+    @property
+    def n_tiles(self) -> int:
+        """Tiles in the stream."""
+        return sum(len(row) for row in self.rows)
+
+
+def stream_layout(
+    grid: Grid, n_thresholds: int, config: InferenceConfig, writers: list[Any]
+) -> StreamLayout:
+    """Tiles, weights and column chunks of a stream over ``grid`` (see ``column_chunks``)."""
+    height_px, width_px = grid.shape
+    rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
+    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
+    weights = TileWeights(
+        [row[0].row_off for row in rows],
+        [tile.col_off for tile in rows[0]],
+        tile_h,
+        tile_w,
+        config.blend,
+    )
+    # batch_size counts model inputs; a window never gets split across calls. Chunks hold
+    # whole batches, so every model call gets the same windows as without chunks.
+    windows_per_batch = max(1, config.batch_size // n_thresholds)
+    batches_per_chunk = max(1, COLUMN_CHUNK_PX // (windows_per_batch * tile_w))
+    block_w = min((_block_width(writer) for writer in writers), default=1)
+    plan = column_chunks(
+        rows, height_px, width_px, windows_per_batch, windows_per_batch * batches_per_chunk, block_w
+    )
+    return StreamLayout(rows, tile_h, weights, plan)
+
+
 def stream_probabilities(
     source: Any,
     grid: Grid,
@@ -380,23 +420,8 @@ def stream_probabilities(
     """
     thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
     height_px, width_px = grid.shape
-    rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
-    tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
-    weights = TileWeights(
-        [row[0].row_off for row in rows],
-        [tile.col_off for tile in rows[0]],
-        tile_h,
-        tile_w,
-        config.blend,
-    )
-    # batch_size counts model inputs; a window never gets split across calls. Chunks hold
-    # whole batches, so every model call gets the same windows as without chunks.
-    windows_per_batch = max(1, config.batch_size // len(thresholds_m))
-    batches_per_chunk = max(1, COLUMN_CHUNK_PX // (windows_per_batch * tile_w))
-    block_w = min((_block_width(writer) for writer in writers), default=1)
-    plan = column_chunks(
-        rows, height_px, width_px, windows_per_batch, windows_per_batch * batches_per_chunk, block_w
-    )
+    layout = stream_layout(grid, len(thresholds_m), config, writers)
+    rows, tile_h, weights, plan = layout.rows, layout.tile_h, layout.weights, layout.plan
     blender = TileRowBlender(len(thresholds_m), width_px)
     stats = StreamStats()
     n_tiles_total = sum(len(row) for row in rows)
@@ -480,8 +505,13 @@ def _write_finished(
     cutoff: float,
     nodata: float,
     stats: StreamStats,
-) -> None:
-    """Write the blended cells a chunk finished (and their cuts), nodata where invalid."""
+) -> list[np.ndarray] | None:
+    """Write the blended cells a chunk finished (and their cuts), nodata where invalid.
+
+    Returns:
+        The cut of each threshold, (rows, columns) uint8, when ``cut_writers`` is given
+        and the chunk finished cells; None otherwise.
+    """
     from rasterio.windows import Window
 
     first_col, blended = finished
@@ -491,8 +521,9 @@ def _write_finished(
     valid_cells = batch.strip_valid[:n_rows, first : first + n_cols]
     stats.n_valid_px += int(np.count_nonzero(valid_cells))
     if not n_cols:
-        return
+        return None
     window = Window(first_col, chunk.row_off, n_cols, n_rows)
+    cuts = [] if cut_writers is not None else None
     for index, (writer, values) in enumerate(zip(writers, blended, strict=True)):
         # In place: the cells of np.where(keep, clip(values), nodata), no copies.
         keep = np.isfinite(values)
@@ -503,3 +534,5 @@ def _write_finished(
         if cut_writers is not None:
             cut = cut_cells(values, keep, cutoff)
             cut_writers[index].write(cut, 1, window=window)
+            cuts.append(cut)  # type: ignore[union-attr]
+    return cuts

@@ -137,6 +137,90 @@ def _labelled_strip(is_foreground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return local, np.bincount(local.ravel())[1:].astype(np.int64)
 
 
+class StripLabeller:
+    """Pass 1 fed strip by strip, in order: labels, the union-find and the cell counts.
+
+    ``predict`` feeds it the cut's rows as the stream finishes them (``add_rows``), so
+    the labelling runs while the model works on later rows; ``label_strips`` feeds it
+    strips read back from a raster. Either way each strip of ``strip_rows`` rows (the last
+    one shorter) is labelled alone, so the result is the same.
+
+    Args:
+        strip_rows: rows per strip (>= 1).
+    """
+
+    def __init__(self, strip_rows: int) -> None:
+        if strip_rows < 1:
+            raise ValueError(f"strip_rows must be >= 1, got {strip_rows!r}")
+        self.strip_rows = strip_rows
+        self._union_find = _UnionFind()
+        self._counts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
+        self._offsets: list[int] = []
+        self._previous_last_row: np.ndarray | None = None
+        self._pending: list[np.ndarray] = []
+        self._n_pending = 0
+        self.height_px = 0
+
+    def add_labelled(self, local: np.ndarray, local_counts: np.ndarray) -> None:
+        """Join one labelled strip (``_labelled_strip``), the next one down the raster."""
+        offset = self._union_find.size - 1
+        self._offsets.append(offset)
+        self._union_find.extend(local_counts.size)
+        self._counts.append(local_counts)
+        first_row = np.where(local[0] > 0, local[0].astype(np.int64) + offset, 0)
+        if self._previous_last_row is not None:
+            for above, below in _boundary_pairs(self._previous_last_row, first_row):
+                self._union_find.union(int(above), int(below))
+        self._previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
+        self.height_px += local.shape[0]
+
+    def add_rows(self, is_foreground: np.ndarray) -> None:
+        """Take the next (n, W) bool rows; every complete strip among them is labelled."""
+        self._pending.append(is_foreground)
+        self._n_pending += is_foreground.shape[0]
+        while self._n_pending >= self.strip_rows:
+            self._label_pending(self.strip_rows)
+
+    def _label_pending(self, n_rows: int) -> None:
+        rows = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        self.add_labelled(*_labelled_strip(rows[:n_rows]))
+        rest = rows[n_rows:]
+        self._pending = [rest] if rest.shape[0] else []
+        self._n_pending = rest.shape[0]
+
+    def finish(
+        self, cell_area_m2: float, min_area_m2: float, max_area_m2: float | None = None
+    ) -> StripLabelling:
+        """Label the last (shorter) strip, merge the patches and keep those in the bounds.
+
+        Args:
+            cell_area_m2: area of one cell.
+            min_area_m2: smaller patches are dropped (inclusive bound, as ``label_gaps``).
+            max_area_m2: larger patches are dropped (inclusive bound); None = no bound.
+        """
+        if self._n_pending:
+            self._label_pending(self._n_pending)
+        roots = self._union_find.roots()
+        provisional_counts = np.concatenate(self._counts)
+        patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)
+        patch_counts = np.rint(patch_counts).astype(np.int64)
+        # Same expression as label_mask_in_place, so the inclusive bound rounds identically.
+        patch_area_m2 = patch_counts * float(cell_area_m2)
+        is_kept = (patch_area_m2 >= min_area_m2) & (roots == np.arange(roots.size))
+        if max_area_m2 is not None:
+            is_kept &= patch_area_m2 <= max_area_m2
+        is_kept[0] = False
+        final_of_root = np.zeros(roots.size, dtype=np.int32)
+        final_of_root[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)
+        return StripLabelling(
+            strip_rows=self.strip_rows,
+            height_px=self.height_px,
+            offsets=np.asarray(self._offsets, dtype=np.int64),
+            final_ids=final_of_root[roots],
+            cell_counts=patch_counts[is_kept],
+        )
+
+
 def label_strips(
     read_rows: ReadRows,
     height_px: int,
@@ -161,43 +245,14 @@ def label_strips(
     Returns:
         The mapping pass 2 (``final_strips``) applies.
     """
-    union_find = _UnionFind()
-    counts: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
-    offsets = []
-    previous_last_row: np.ndarray | None = None
+    labeller = StripLabeller(strip_rows)
     strips = (
         read_rows(row_off, min(strip_rows, height_px - row_off))
         for row_off in _strip_starts(height_px, strip_rows)
     )
     for local, local_counts in ordered_map(_labelled_strip, strips, n_threads):
-        offset = union_find.size - 1
-        offsets.append(offset)
-        union_find.extend(local_counts.size)
-        counts.append(local_counts)
-        first_row = np.where(local[0] > 0, local[0].astype(np.int64) + offset, 0)
-        if previous_last_row is not None:
-            for above, below in _boundary_pairs(previous_last_row, first_row):
-                union_find.union(int(above), int(below))
-        previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
-    roots = union_find.roots()
-    provisional_counts = np.concatenate(counts)
-    patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)
-    patch_counts = np.rint(patch_counts).astype(np.int64)
-    # Same expression as label_mask_in_place, so the inclusive bound rounds identically.
-    patch_area_m2 = patch_counts * float(cell_area_m2)
-    is_kept = (patch_area_m2 >= min_area_m2) & (roots == np.arange(roots.size))
-    if max_area_m2 is not None:
-        is_kept &= patch_area_m2 <= max_area_m2
-    is_kept[0] = False
-    final_of_root = np.zeros(roots.size, dtype=np.int32)
-    final_of_root[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)
-    return StripLabelling(
-        strip_rows=strip_rows,
-        height_px=height_px,
-        offsets=np.asarray(offsets, dtype=np.int64),
-        final_ids=final_of_root[roots],
-        cell_counts=patch_counts[is_kept],
-    )
+        labeller.add_labelled(local, local_counts)
+    return labeller.finish(cell_area_m2, min_area_m2, max_area_m2)
 
 
 def final_strips(

@@ -109,7 +109,8 @@ def test_a_cancel_stops_with_at_most_the_batch_in_flight(tmp_path, tiny_model):
             [5],
             tiny_model,
             out,
-            SMALL,
+            # The sequential stream's one batch in flight (the pipelined one: test_overlap).
+            SMALL.model_copy(update={"overlap_postprocess": False}),
             progress=lambda fraction, message: messages.append(message),
             cancel=lambda: any(m.startswith("predicting: tile") for m in messages),
             backend=backend,

@@ -1,0 +1,262 @@
+"""The prediction stream as a pipeline: every step on its own thread, the labelling within.
+
+``predictor.stream_probabilities`` runs reading, normalizing, blending and writing on the
+calling thread, the model one batch ahead on another; whatever one of them waits on (a
+read, a compressed write) the model waits on too. Here each step owns a thread, joined by
+bounded queues (``threads.run_pipeline``): read (DSM and prior windows of a column
+chunk) → normalize (one model call's inputs) → model → blend → write (clip, mask, the
+compressed probability and cut rasters) → label. The label step takes the cut's rows once
+a tile row has finished them over the full width and labels them strip by strip
+(``strip_labels.StripLabeller``, pass 1 of the post-processing) while the model works on
+later rows; gaps open at a strip's lower edge are joined to the next strip's by the
+labeller's union-find. Each step handles its items in stream order, and the model calls,
+the blending sums and the writes are those of the serial stream, so the files are byte
+for byte the same. ``profile`` says how long each step sat blocked on its input (starved)
+or its output (held up).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.backends import Backend
+from forestgaps_engine.inference.blending import TileRowBlender
+from forestgaps_engine.inference.cut import MASK_GAP
+from forestgaps_engine.inference.predictor import (
+    ColumnChunk,
+    StreamStats,
+    _Batch,
+    _batch_windows,
+    _count_model_call,
+    _done,
+    _window_slices,
+    _write_finished,
+    prepare_model_call,
+    read_window,
+    run_model_call,
+    stream_layout,
+)
+from forestgaps_engine.inference.strip_labels import StripLabeller
+from forestgaps_engine.inference.terrain_prior import filled_prior
+from forestgaps_engine.progress import Reporter
+from forestgaps_engine.threads import StageProfile, run_pipeline
+
+# Items each queue between two steps holds: enough to absorb a slow write or read, few
+# enough that memory stays a handful of column chunks whatever the raster size.
+QUEUE_ITEMS = 2
+
+
+@dataclass
+class PipelinedStream:
+    """What the pipelined stream did.
+
+    Attributes:
+        stats: counts and per-step seconds, as ``stream_probabilities`` returns them.
+        labellers: one per threshold, fed every row of its cut (call ``finish``); empty
+            when no cut was taken in the stream.
+        profile: per step, busy and blocked seconds (``threads.StageProfile``).
+    """
+
+    stats: StreamStats
+    labellers: list[StripLabeller]
+    profile: dict[str, StageProfile] = field(default_factory=dict)
+
+
+@dataclass
+class _ChunkRead:
+    chunk: ColumnChunk
+    values: np.ndarray
+    valid: np.ndarray
+    prior: tuple[np.ndarray, np.ndarray] | None
+
+
+class _CutRows:
+    """The cut of each threshold over one tile row's finished rows, filled chunk by chunk."""
+
+    def __init__(self, n_thresholds: int, width_px: int) -> None:
+        self.n_thresholds = n_thresholds
+        self.width_px = width_px
+        self.row_off = 0
+        self.rows: np.ndarray | None = None
+
+    def add(self, chunk: ColumnChunk, first_col: int, cuts: list[np.ndarray]) -> None:
+        n_rows, n_cols = cuts[0].shape
+        if self.rows is None:
+            self.row_off = chunk.row_off
+            self.rows = np.zeros((self.n_thresholds, n_rows, self.width_px), dtype=bool)
+        for index, cut in enumerate(cuts):
+            np.equal(cut, MASK_GAP, out=self.rows[index, :, first_col : first_col + n_cols])
+
+    def take(self) -> np.ndarray | None:
+        rows, self.rows = self.rows, None
+        return rows
+
+
+def stream_pipelined(
+    source: Any,
+    grid: Grid,
+    thresholds_m: np.ndarray,
+    normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    backend: Backend,
+    config: InferenceConfig,
+    writers: list[Any],
+    nodata: float,
+    reporter: Reporter,
+    cut_writers: list[Any] | None = None,
+    cutoff: float = 0.5,
+    prior_source: Any = None,
+    label_strip_rows: int | None = None,
+) -> PipelinedStream:
+    """``stream_probabilities`` with every step on its own thread, and pass 1 of the labels.
+
+    Args:
+        source: open rasterio dataset (or WarpedVRT) whose cells are ``grid``; read on the
+            read thread only.
+        grid: the grid predicted on (the writers' grid too).
+        thresholds_m: (T,) thresholds in metres.
+        normalizer: (raw metres, valid) -> model input.
+        backend: runs the model, on the model thread only (calls never overlap).
+        config: tile size, overlap, batch size, blend.
+        writers: T rasterio datasets open for writing on ``grid``; written on the write
+            thread only.
+        nodata: value written where the DSM is nodata.
+        reporter: progress and cancel, called on the calling thread while it waits (a
+            cancel stops every step at its next item; nothing runs on afterwards).
+        cut_writers: T uint8 rasters receiving the cut of each threshold; None: no cut.
+        cutoff: probability cut-off of ``cut_writers``.
+        prior_source: the terrain prior on ``grid``, for a model that takes one.
+        label_strip_rows: with ``cut_writers``, rows per labelling strip: the cut's rows
+            are labelled as they are finished. None labels nothing.
+
+    Returns:
+        Counts, timings, the labellers and the profile of each step.
+    """
+    thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
+    n_thresholds = len(thresholds_m)
+    width_px = grid.width_px
+    layout = stream_layout(grid, n_thresholds, config, writers)
+    tile_h, weights = layout.tile_h, layout.weights
+    blender = TileRowBlender(n_thresholds, width_px)
+    stats = StreamStats()
+    stats.timings_s.update({"blend": 0.0, "write": 0.0, "label": 0.0})
+    n_tiles_total = layout.n_tiles
+    labellers = (
+        [StripLabeller(label_strip_rows) for _ in range(n_thresholds)]
+        if cut_writers is not None and label_strip_rows is not None
+        else []
+    )
+    cut_rows = _CutRows(n_thresholds, width_px)
+    # The tile row the blend step last reached, for the progress message.
+    position = {"row_index": 0, "reported_tiles": -1}
+
+    def read() -> Iterator[_ChunkRead]:
+        for chunk in layout.plan:
+            started = time.perf_counter()
+            width = chunk.col_end - chunk.col_off
+            values, valid = read_window(source, chunk.row_off, tile_h, chunk.col_off, width)
+            prior = None
+            if prior_source is not None:
+                prior = read_window(prior_source, chunk.row_off, tile_h, chunk.col_off, width)
+            stats.timings_s["read"] += time.perf_counter() - started
+            yield _ChunkRead(chunk, values, valid, prior)
+
+    def normalize(read: _ChunkRead) -> Iterator[_Batch]:
+        chunk = read.chunk
+        for index, batch in enumerate(chunk.batches):
+            live = [
+                tile
+                for tile in batch
+                if read.valid[_window_slices(tile, chunk.row_off, chunk.col_off)].any()
+            ]
+            call = None
+            if live:
+                values, valid = _batch_windows(
+                    live, read.values, read.valid, chunk.row_off, chunk.col_off
+                )
+                prior_m = None
+                if read.prior is not None:
+                    prior_m = filled_prior(
+                        *_batch_windows(live, *read.prior, chunk.row_off, chunk.col_off),
+                        valid,
+                        prior_source,
+                    )
+                call = prepare_model_call(
+                    values, valid, thresholds_m, normalizer, backend, stats, prior_m
+                )
+            yield _Batch(chunk, index, read.values, read.valid, live, call)
+
+    def model(batch: _Batch) -> list[_Batch]:
+        if batch.call is not None:
+            batch.result = _done(run_model_call(backend, batch.call))
+            batch.call = None  # the inputs are no longer needed
+        return [batch]
+
+    def blend(batch: _Batch) -> list[tuple[_Batch, tuple[int, np.ndarray], bool]]:
+        chunk = batch.chunk
+        started = time.perf_counter()
+        if batch.index == 0:
+            if chunk.first_in_row:
+                blender.start_row(chunk.row_off, chunk.row_off + tile_h, chunk.finished_row)
+            blender.start_chunk(chunk.col_end)
+        if batch.result is not None:
+            probabilities, elapsed_s = batch.result.result()
+            _count_model_call(stats, probabilities, elapsed_s)
+            for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
+                blender.add(tile, tile_probabilities, weights.of(tile))
+            batch.result = None
+        finished = None
+        if batch.is_last_of_chunk:
+            finished = blender.finish_chunk(chunk.finished_col)
+            if chunk.last_in_row:
+                blender.finish_row()
+        stats.n_tiles += len(chunk.batches[batch.index])
+        position["row_index"] = chunk.row_index
+        stats.timings_s["blend"] += time.perf_counter() - started
+        return [] if finished is None else [(batch, finished, chunk.last_in_row)]
+
+    def write(item: tuple[_Batch, tuple[int, np.ndarray], bool]) -> list[np.ndarray]:
+        batch, finished, ends_row = item
+        started = time.perf_counter()
+        cuts = _write_finished(finished, batch, writers, cut_writers, cutoff, nodata, stats)
+        rows = None
+        if labellers:
+            if cuts is not None:
+                cut_rows.add(batch.chunk, finished[0], cuts)
+            if ends_row:
+                rows = cut_rows.take()
+        stats.timings_s["write"] += time.perf_counter() - started
+        return [] if rows is None else [rows]
+
+    def label(rows: np.ndarray) -> None:
+        started = time.perf_counter()
+        for labeller, threshold_rows in zip(labellers, rows, strict=True):
+            labeller.add_rows(threshold_rows)
+        stats.timings_s["label"] += time.perf_counter() - started
+
+    def poll() -> None:
+        # Progress when tiles were blended since the last report; the cancel every time.
+        n_tiles = stats.n_tiles
+        if n_tiles == position["reported_tiles"]:
+            reporter.check()
+            return
+        position["reported_tiles"] = n_tiles
+        reporter.report(
+            n_tiles / n_tiles_total,
+            f"predicting: tile row {position['row_index'] + 1}/{len(layout.rows)}",
+        )
+
+    stages: list[Any] = [("normalize", normalize), ("model", model), ("blend", blend)]
+    stages.append(("write", write))
+    if labellers:
+        stages.append(("label", label))
+    profile = run_pipeline(("read", read()), stages, poll, QUEUE_ITEMS)
+    poll()
+    stats.timings_s["blend_write"] = stats.timings_s["blend"] + stats.timings_s["write"]
+    return PipelinedStream(stats, labellers, profile)

@@ -1,0 +1,135 @@
+"""Every threshold's gap outputs at once, from cuts labelled during the stream.
+
+``predict``'s sequential path finishes one threshold (ids, statistics, mask, polygons,
+size plot) before it starts the next. Here pass 2 of the labelling handles every
+threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
+the strips of all thresholds in the worker threads), then the masks are written on worker
+threads while this thread polygonizes one threshold after another. GDAL's polygonizer
+stays on the calling thread: its writer switches the bindings' exceptions on and off for
+the process (``geo.vectorize.gdal_exceptions``) and waits where signal handlers run.
+Each output is the one the sequential path writes.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.heap import release_free_heap
+from forestgaps_engine.inference.postprocess import (
+    GapRasters,
+    finish_cut_rasters,
+    write_gap_mask,
+)
+from forestgaps_engine.partials import partial_directory
+from forestgaps_engine.progress import Reporter
+
+
+@dataclass(frozen=True)
+class ThresholdJobs:
+    """The thresholds whose cuts the stream wrote and labelled (pass 1).
+
+    Attributes:
+        thresholds_m: in increasing order.
+        labels: their file-name labels (``t5``).
+        cut_paths: the cut rasters, one per threshold (deleted once finished).
+        labellings: their pass 1 (``strip_labels.StripLabelling``).
+    """
+
+    thresholds_m: list[float]
+    labels: list[str]
+    cut_paths: list[Path]
+    labellings: list[Any]
+
+
+def _timed_call(function: Any, *args: Any) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+def write_threshold_outputs(
+    jobs: ThresholdJobs,
+    analysis_grid: Grid,
+    grid: Grid,
+    dsm_view: Any,
+    out: Path,
+    n_threads: int,
+    reporter: Reporter,
+    timings_s: dict[str, float],
+    finished: list[Path],
+) -> list[tuple[float, GapRasters, Path, Path]]:
+    """Write ``gap_mask_<label>.tif``, ``gaps_<label>.gpkg`` and the size plot of each job.
+
+    Args:
+        jobs: the thresholds, their cuts and labellings.
+        analysis_grid: the cuts' grid (metric).
+        grid: the input's grid (the masks are written on it).
+        dsm_view: the DSM on ``analysis_grid``, read on this thread only.
+        out: the output folder.
+        n_threads: threads finishing strips, 0 = one per core.
+        reporter: progress and cancel, between steps.
+        timings_s: ``postprocess_labels``, ``postprocess_mask`` (summed over the mask
+            threads), ``postprocess_polygons`` and ``postprocess_size_plot`` are added.
+        finished: each output is appended once written, so that a failure removes it.
+
+    Returns:
+        ``(threshold_m, gaps, mask path, polygons path)`` per threshold, in order.
+    """
+    from forestgaps_engine.gaps.size_plot import write_size_frequency_plot
+    from forestgaps_engine.inference.polygons import write_gap_polygons
+
+    n_jobs = len(jobs.thresholds_m)
+    mask_paths = [out / f"gap_mask_{label}.tif" for label in jobs.labels]
+    gaps_paths = [out / f"gaps_{label}.gpkg" for label in jobs.labels]
+    with partial_directory(out, "forestgaps-gaps") as gaps_dir:
+        work_dirs = [Path(gaps_dir) / label for label in jobs.labels]
+        for work_dir in work_dirs:
+            work_dir.mkdir()
+        reporter.report(0.0, "gaps: labels of every threshold")
+        started = time.perf_counter()
+        all_gaps = finish_cut_rasters(
+            jobs.cut_paths, jobs.labellings, analysis_grid, work_dirs, n_threads, dsm_view
+        )
+        timings_s["postprocess_labels"] = time.perf_counter() - started
+        release_free_heap()
+        masks: list[Future[float]] = []
+        pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="forestgaps-mask")
+        try:
+            masks = [
+                pool.submit(_timed_call, write_gap_mask, path, gaps, grid)
+                for path, gaps in zip(mask_paths, all_gaps, strict=True)
+            ]
+            for index, gaps in enumerate(all_gaps):
+                threshold = jobs.thresholds_m[index]
+                reporter.report(0.1 + 0.9 * index / n_jobs, f"gaps at {threshold:g} m")
+                started = time.perf_counter()
+                write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
+                _add(timings_s, "postprocess_polygons", started)
+                finished.append(gaps_paths[index])
+                started = time.perf_counter()
+                plot_path = out / f"size_frequency_{jobs.labels[index]}.png"
+                write_size_frequency_plot(
+                    plot_path, gaps.statistics.area_m2, f"Gap size-frequency, {threshold:g} m"
+                )
+                _add(timings_s, "postprocess_size_plot", started)
+                finished.append(plot_path)
+            timings_s["postprocess_mask"] = sum(mask.result() for mask in masks)
+        finally:
+            # The ids rasters go with gaps_dir: every mask thread has ended first.
+            pool.shutdown(wait=True, cancel_futures=True)
+            for path, mask in zip(mask_paths, masks, strict=False):
+                if mask.done() and not mask.cancelled() and mask.exception() is None:
+                    finished.append(path)
+    return [
+        (jobs.thresholds_m[index], gaps, mask_paths[index], gaps_paths[index])
+        for index, gaps in enumerate(all_gaps)
+    ]
+
+
+def _add(timings_s: dict[str, float], key: str, started: float) -> None:
+    timings_s[key] = timings_s.get(key, 0.0) + time.perf_counter() - started
