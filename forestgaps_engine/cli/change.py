@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the comparison and print what was written."""
     from pathlib import Path
 
+    from forestgaps_engine.detection.change import gap_change
     from forestgaps_engine.errors import ConfigError
     from forestgaps_engine.gaps.change_inputs import DateInputs
-    from forestgaps_engine.gaps.change_pipeline import gap_change
 
     if args.dtms and args.kind != "dsm":
         raise ConfigError(

@@ -94,9 +94,9 @@ class CompareDatesTask(QgsTask):
 
     def run(self) -> bool:  # name fixed by QGIS; worker thread
         """Compare; every exception becomes the outcome, none escapes into QGIS."""
+        from forestgaps_engine.detection.change import gap_change
         from forestgaps_engine.errors import DataError
         from forestgaps_engine.gaps.change_inputs import DateInputs
-        from forestgaps_engine.gaps.change_pipeline import gap_change
         from forestgaps_engine.gaps.pattern_run import gap_pattern
 
         params = self.params

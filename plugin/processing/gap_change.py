@@ -1,6 +1,6 @@
 """Processing algorithm ``forestgaps:gapchange``: gap changes between two dates.
 
-Thin: parameters -> ``forestgaps_engine.gaps.change_pipeline.gap_change`` -> output paths.
+Thin: parameters -> ``forestgaps_engine.detection.change.gap_change`` -> output paths.
 Two CHMs use the classic detector (ForestGapR's GapChangeDec cell for cell); two DSMs use
 DSM - DTM when both DTMs are given, the model otherwise.
 """
@@ -215,8 +215,8 @@ class GapChangeAlgorithm(ForestGapsAlgorithm):
                  for key in (self.DATE_BEFORE, self.DATE_AFTER)]  # fmt: skip
         out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))
 
+        from forestgaps_engine.detection.change import gap_change
         from forestgaps_engine.gaps.change_inputs import DateInputs
-        from forestgaps_engine.gaps.change_pipeline import gap_change
 
         inputs = DateInputs(
             before=raster_file_of(before_layer, self.BEFORE),

@@ -11,10 +11,10 @@ import rasterio
 from affine import Affine
 
 from forestgaps_engine.cli.main import main
+from forestgaps_engine.detection.change import gap_change
 from forestgaps_engine.errors import CancelledError
 from forestgaps_engine.gaps.change import CHANGE_NODATA, gap_change_cells
 from forestgaps_engine.gaps.change_inputs import DateInputs
-from forestgaps_engine.gaps.change_pipeline import gap_change
 from forestgaps_engine.gaps.events import gap_events
 
 ogr = pytest.importorskip("osgeo.ogr")

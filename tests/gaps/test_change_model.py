@@ -33,8 +33,8 @@ def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_change_of_two_dsms_through_the_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from forestgaps_engine.detection.change_model import predicted_gap_ids
     from forestgaps_engine.gaps.change_inputs import DateInputs, harmonise_dates
-    from forestgaps_engine.gaps.change_model import predicted_gap_ids
     from forestgaps_engine.inference.api import predict
     from forestgaps_engine.progress import Reporter
 

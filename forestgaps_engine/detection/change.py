@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.detection.change_model import predicted_gap_ids
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
 from forestgaps_engine.gaps.change import (
@@ -32,7 +33,12 @@ from forestgaps_engine.gaps.change import (
     change_classes,
     gap_change_cells,
 )
-from forestgaps_engine.gaps.change_inputs import DateInputs, GridChoice, HarmonisedDates
+from forestgaps_engine.gaps.change_inputs import (
+    DateInputs,
+    GridChoice,
+    HarmonisedDates,
+    harmonise_dates,
+)
 from forestgaps_engine.gaps.events import EVENT_KINDS, gap_events, write_events_gpkg
 from forestgaps_engine.gaps.pipeline import validate_gap_parameters
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
@@ -132,7 +138,6 @@ def gap_change(
         InvalidDataFormatError, EmptyRasterError, DataError: a bad raster.
         CancelledError: the caller cancelled.
     """
-    from forestgaps_engine.gaps.change_inputs import harmonise_dates
 
     thresholds = validate_gap_parameters(thresholds_m, min_area_m2, max_area_m2)
     survey_dates = parse_dates(dates)
@@ -212,8 +217,6 @@ def _gap_ids_source(
     """How each threshold gets its two gap-id rasters: the classic detector or the model."""
     cell_area_m2 = harmonised.grid.cell_area_m2
     if inputs.uses_model:
-        from forestgaps_engine.gaps.change_model import predicted_gap_ids
-
         predicted = predicted_gap_ids(
             harmonised, thresholds, model, inference_config, min_area_m2, max_area_m2, out,
             reporter,
