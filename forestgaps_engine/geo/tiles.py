@@ -1,4 +1,4 @@
-"""Tiles: frozen windows over a raster, the grid that covers it, validity filtering."""
+"""Tiles: frozen windows over a raster, the grid that covers it, valid fractions."""
 
 from __future__ import annotations
 
@@ -97,11 +97,6 @@ def tile_grid(height_px: int, width_px: int, tile_size_px: int, overlap_px: int)
 def valid_fraction(valid: np.ndarray, tile: Tile) -> float:
     """Share of valid cells of ``valid`` (H, W) bool inside ``tile``."""
     return float(valid[tile.slices()].mean())
-
-
-def filter_tiles(tiles: list[Tile], valid: np.ndarray, min_valid_fraction: float) -> list[Tile]:
-    """Tiles whose valid fraction is >= ``min_valid_fraction`` (order kept)."""
-    return [tile for tile in tiles if valid_fraction(valid, tile) >= min_valid_fraction]
 
 
 def tile_transform(transform: Affine, tile: Tile) -> Affine:

@@ -4,7 +4,6 @@ from affine import Affine
 
 from forestgaps_engine.geo.tiles import (
     Tile,
-    filter_tiles,
     tile_grid,
     tile_offsets,
     tile_transform,
@@ -45,15 +44,6 @@ def test_bad_overlap_and_bad_tile_raise():
         tile_grid(64, 64, 32, 32)
     with pytest.raises(ValueError):
         Tile(-1, 0, 4, 4)
-
-
-def test_filter_by_valid_fraction():
-    valid = np.ones((64, 64), dtype=bool)
-    valid[:32, :32] = False
-    valid[32:, 32:48] = False
-    tiles = tile_grid(64, 64, 32, 0)
-    kept = filter_tiles(tiles, valid, 0.6)
-    assert kept == [Tile(0, 32, 32, 32), Tile(32, 0, 32, 32)]
 
 
 def test_tile_transform_moves_origin():
