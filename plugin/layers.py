@@ -6,7 +6,6 @@ Main thread only (called from ``QgsTask.finished``).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -152,13 +151,3 @@ def show_outcome(outcome: TaskOutcome, iface: Any, project: QgsProject | None = 
     QgsMessageLog.logMessage(text, LOG_TAG, Qgis.MessageLevel.Success)
     bar.pushSuccess("ForestGaps", text)
     return text
-
-
-def output_files(result: DetectionResult) -> list[Path]:
-    """Every file the run wrote (for cleanup checks and the log pane)."""
-    files: list[Path] = []
-    for item in result.thresholds:
-        for path in (item.probability_path, item.mask_path, item.gap_ids_path, item.polygons_path):
-            if path is not None:
-                files.append(path)
-    return files

@@ -350,27 +350,6 @@ def iter_windows(grid: Grid, block_size_px: int = 1024) -> Iterator[Any]:
             )
 
 
-def read_windows(
-    path: str | Path, block_size_px: int = 1024, crs_override: str | None = None
-) -> Iterator[tuple[Any, Band]]:
-    """Stream a single-band raster as (Window, Band) blocks, opening the file once.
-
-    Blocks with no valid cell are yielded too (``band.valid.any()`` is False) so callers
-    can write matching nodata blocks; memory stays at one block.
-    """
-    with open_single_band(path) as dataset:
-        full_grid = grid_of(dataset, crs_override)
-        for window in iter_windows(full_grid, block_size_px):
-            grid = Grid(
-                full_grid.crs,
-                dataset.window_transform(window),
-                int(window.height),
-                int(window.width),
-            )
-            masked = _read_checked(dataset, window=window, masked=True)
-            yield window, _band_from_masked(masked, grid, str(path))
-
-
 @contextmanager
 def open_raster_for_writing(
     target: str | Path, grid: Grid, profile: RasterProfile

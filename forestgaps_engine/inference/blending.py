@@ -139,11 +139,6 @@ class TileRowBlender:
         self._weight = np.zeros((0, 0), dtype=np.float32)
 
     @property
-    def held_col(self) -> int:
-        """First column of the current tile row not handed out yet."""
-        return self._col_off
-
-    @property
     def carried_rows(self) -> int:
         """Rows carried into the next tile row (overlap rows, not a tile height)."""
         return self._carry_weight.shape[0]

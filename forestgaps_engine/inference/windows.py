@@ -66,11 +66,6 @@ def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int
     return tile_px, axis_starts(length_px, tile_px, overlap_px)
 
 
-def fitted_tile_px(length_px: int, tile_size_px: int, overlap_px: int) -> int:
-    """The tile length of ``fitted_axis``."""
-    return fitted_axis(length_px, tile_size_px, overlap_px)[0]
-
-
 def tile_rows(
     height_px: int, width_px: int, tile_size_px: int, overlap_px: int
 ) -> list[list[Tile]]:

@@ -68,11 +68,6 @@ def wrap_model(model: nn.Module, context: DistributedContext, device: torch.devi
     return DistributedDataParallel(model, device_ids=device_ids)
 
 
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The module inside a DDP wrapper (checkpoints hold unprefixed names)."""
-    return model.module if hasattr(model, "module") and hasattr(model, "no_sync") else model
-
-
 def barrier(context: DistributedContext) -> None:
     """Wait for every rank (no-op when single-process)."""
     if context.is_distributed and dist.is_initialized():

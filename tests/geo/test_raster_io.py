@@ -24,7 +24,6 @@ from forestgaps_engine.geo.raster_io import (
     iter_windows,
     read_band,
     read_height_band,
-    read_windows,
     write_array,
 )
 from tests.data.rasters import random_chm, write_raster
@@ -150,25 +149,18 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_windows_tile_the_grid_and_stream_the_raster(tmp_path):
+def test_windows_tile_the_grid(tmp_path):
     values = np.arange(50 * 70, dtype=np.float32).reshape(50, 70)
-    values[:32, :32] = np.nan
     path = write_raster(tmp_path / "w.tif", values)
     grid = read_band(path).grid
     windows = list(iter_windows(grid, 32))
     assert len(windows) == 2 * 3
     assert sum(w.width * w.height for w in windows) == 50 * 70
-    rebuilt = np.full(values.shape, -1.0, dtype=np.float32)
-    empty_blocks = 0
-    for window, band in read_windows(path, 32):
+    covered = np.zeros(values.shape, dtype=np.int32)
+    for window in windows:
         rows, cols = window.toslices()
-        rebuilt[rows, cols] = band.values
-        empty_blocks += not band.valid.any()
-        assert band.grid.transform == grid.transform * Affine.translation(
-            window.col_off, window.row_off
-        )
-    np.testing.assert_array_equal(rebuilt, values)
-    assert empty_blocks == 1
+        covered[rows, cols] += 1
+    assert (covered == 1).all()
 
 
 @pytest.mark.parametrize(

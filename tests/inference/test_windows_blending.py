@@ -192,9 +192,9 @@ def test_fitted_tiles_cover_the_axis_with_no_more_tiles_and_no_longer(
 
 
 def test_a_4096_px_axis_in_1024_px_tiles_computes_fewer_cells() -> None:
-    from forestgaps_engine.inference.windows import computed_pixel_ratio, fitted_tile_px
+    from forestgaps_engine.inference.windows import computed_pixel_ratio, fitted_axis
 
-    assert fitted_tile_px(4096, 1024, 64) == 896
+    assert fitted_axis(4096, 1024, 64)[0] == 896
     assert computed_pixel_ratio(4096, 4096, 1024, 64) == pytest.approx((5 * 896 / 4096) ** 2)
 
 
