@@ -5,7 +5,10 @@ DSM, their ratio (and the ratio's ceiling if the call's core-seconds filled ever
 the achieved GFLOP/s against this machine's measured 4096² matmul peak (fp32 and bf16,
 torch; int8 in OpenVINO, for ``openvino_int8``, quantised into the cache on first use), the overlap overhead (pixels computed / pixels output), the auto backend's
 calibration, and peak RSS of ``predict`` at several raster sizes (one fresh process per
-size).
+size). ``--paths overlapped,sequential`` runs each backend (and each RSS size) once per
+path: ``inference.overlap_postprocess`` true (steps on their own threads, post-processing
+overlapped with the model; the summary's ``profile`` is kept) and false (the sequential
+path), side by side in one run.
 
 Usage:
     python benchmarks/inference.py --size 1024 --rss-sizes 1024,2048
@@ -240,6 +243,9 @@ def main() -> None:
         "the earlier undulating surface with square gaps (read mostly as gap)",
     )
     parser.add_argument("--thresholds", default="2,5,10")
+    parser.add_argument(
+        "--paths", default="overlapped", help="overlapped,sequential: inference.overlap_postprocess"
+    )
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
     parser.add_argument("--batch", type=int, default=6)
@@ -302,10 +308,18 @@ def main() -> None:
     # openvino_int8 is auto's candidate only once its IR exists; asked here, it is made.
     if "openvino" in installed and importlib.util.find_spec("nncf") is not None:
         usable.append("openvino_int8")
-    for backend in [name for name in wanted if name in usable]:
-        backend_config = config.model_copy(update={"backend": backend})
+    paths = {"overlapped": True, "sequential": False}
+    chosen_paths = [name for name in args.paths.split(",") if name]
+    model_mpix_of: dict[str, float] = {}
+    for backend, path in [
+        (name, path) for name in wanted if name in usable for path in chosen_paths
+    ]:
+        backend_config = config.model_copy(
+            update={"backend": backend, "overlap_postprocess": paths[path]}
+        )
+        key = backend if path == "overlapped" else f"{backend} ({path})"
         cpu_before = os.times()
-        result = predict(dsm, thresholds, loaded, work / f"out_{backend}", backend_config)
+        result = predict(dsm, thresholds, loaded, work / f"out_{backend}_{path}", backend_config)
         cpu_after = os.times()
         summary = result.summary
         # Core-seconds of the whole call (every thread): with n cores, no overlap of the
@@ -318,13 +332,18 @@ def main() -> None:
             "timings_s": summary["timings_s"],
             "cpu_core_s": round(cpu_core_s, 3),
             "mean_cores_busy": round(cpu_core_s / summary["timings_s"]["total"], 3),
+            "profile": summary["profile"],
         }
         if backend == "auto":
             entry["calibration"] = summary["backend_calibration"]
         else:
             # Windows per model call as the predictor sends them (each with every threshold).
             n_windows = max(1, args.batch // len(thresholds))
-            model_mpix = model_only(loaded, backend, args.tile, n_windows, thresholds, repeats=3)
+            if backend not in model_mpix_of:
+                model_mpix_of[backend] = model_only(
+                    loaded, backend, args.tile, n_windows, thresholds, repeats=3
+                )
+            model_mpix = model_mpix_of[backend]
             computed_mpix_per_s = summary["mpix_per_s"] * overlap * len(thresholds)
             precision = backend.rsplit("_", 1)[-1]
             peak = peaks[precision if precision in ("bf16", "int8") else "fp32"]
@@ -349,7 +368,7 @@ def main() -> None:
                 "model_only_gflops": round(model_mpix * gflop_per_mpix, 2),
                 "efficiency_vs_matmul_peak": round(model_mpix * gflop_per_mpix / peak, 4),
             })  # fmt: skip
-        report["backends"][backend] = entry
+        report["backends"][key] = entry
     rss_model = model_path
     if args.rss_arch or args.rss_params:
         rss_params = json.loads(args.rss_params) if args.rss_params else None
@@ -363,12 +382,14 @@ def main() -> None:
     rss = []
     for size in [int(s) for s in args.rss_sizes.split(",") if s]:
         size_dsm = benchmark_dsm(args.dsm, work / f"dsm_{size}.tif", size)
-        completed = subprocess.run(
-            [sys.executable, __file__, "--rss-child", str(size_dsm), "--model", str(rss_model),
-             "--config-json", rss_config.model_dump_json(), "--thresholds", rss_thresholds],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        rss.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+        for path in chosen_paths:
+            path_config = rss_config.model_copy(update={"overlap_postprocess": paths[path]})
+            completed = subprocess.run(
+                [sys.executable, __file__, "--rss-child", str(size_dsm), "--model", str(rss_model),
+                 "--config-json", path_config.model_dump_json(), "--thresholds", rss_thresholds],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            rss.append({"path": path, **json.loads(completed.stdout.strip().splitlines()[-1])})
         size_dsm.unlink()
     report["peak_rss"] = rss
     print(json.dumps(report, indent=2))
