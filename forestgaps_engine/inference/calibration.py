@@ -201,7 +201,7 @@ def choose_backend(
         cache_dir: cache root (None: ``FORESTGAPS_CACHE_DIR`` or ``~/.cache/forestgaps``).
         calibration: dict updated with the figures and whether they came from the cache.
     """
-    names = available_backends(model, device, cache_dir)
+    names = available_backends(model, device)
     if len(names) == 1:
         if calibration is not None:
             calibration.update({"chosen": names[0], "reason": "only backend available"})

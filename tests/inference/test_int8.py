@@ -103,7 +103,7 @@ def test_int8_is_quantised_lazily_into_the_cache(
     cached = int8.cache_path(model)
     assert cached.is_file() and json.loads(cached.with_suffix(".json").read_text())[
         "sources"
-    ] == {"synthetic": 8, "real": 0, "real_sites": []}
+    ] == {"synthetic": 8 + int8.AUTO_TILES, "real": 0, "real_sites": []}
     assert masks_loss(backend, model.loaded) <= MAX_IOU_LOSS
     written_ns = cached.stat().st_mtime_ns
     create_backend(model, "openvino_int8", "cpu")
