@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Each quantisation takes 5-30 s on two shared cores.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("nncf")
 pytest.importorskip("openvino")
 

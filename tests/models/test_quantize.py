@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+# Each quantisation takes 5-30 s on two shared cores.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("nncf")
 pytest.importorskip("openvino")
 
