@@ -1,30 +1,39 @@
-"""Model export: ONNX, TorchScript and native model folders, each checked against eager PyTorch.
+"""Model export: ONNX, TorchScript and native model folders, each checked against eager PyTorch,
+and int8 OpenVINO models (``quantize``) checked against its gap masks.
 
 Exported ONNX and TorchScript graphs take raw DSM metres (normalization inside) and return
 gap probabilities; see ``graph.GraphSpec`` for the variants.
+
+Names load lazily (PEP 562): ``inference`` reads the int8 constants and records of
+``quantize`` on a torch-free install, so importing this package must not import torch.
 """
 
-from forestgaps_engine.models.export.api import EXPORT_FORMATS, export_model
-from forestgaps_engine.models.export.graph import ExportGraph, GraphSpec
-from forestgaps_engine.models.export.native import export_native
-from forestgaps_engine.models.export.onnx import export_logits_onnx, export_onnx
-from forestgaps_engine.models.export.parity import check_parity
-from forestgaps_engine.models.export.quantize import CalibrationWindows, quantize_int8
-from forestgaps_engine.models.export.result import ExportResult
-from forestgaps_engine.models.export.torchscript import export_torchscript, load_torchscript
+from __future__ import annotations
 
-__all__ = [
-    "CalibrationWindows",
-    "EXPORT_FORMATS",
-    "ExportGraph",
-    "ExportResult",
-    "GraphSpec",
-    "check_parity",
-    "export_logits_onnx",
-    "export_model",
-    "export_native",
-    "export_onnx",
-    "export_torchscript",
-    "load_torchscript",
-    "quantize_int8",
-]
+import importlib
+from typing import Any
+
+_NAMES = {
+    "EXPORT_FORMATS": "api",
+    "export_model": "api",
+    "ExportGraph": "graph",
+    "GraphSpec": "graph",
+    "export_native": "native",
+    "export_logits_onnx": "onnx",
+    "export_onnx": "onnx",
+    "check_parity": "parity",
+    "CalibrationWindows": "quantize",
+    "quantize_int8": "quantize",
+    "ExportResult": "result",
+    "export_torchscript": "torchscript",
+    "load_torchscript": "torchscript",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_NAMES[name]}")
+    return getattr(module, name)
