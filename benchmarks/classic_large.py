@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,8 @@ def main() -> None:
         child(args.child[0], args.child[1], thresholds)
         return
     work = Path(tempfile.mkdtemp(prefix="forestgaps-classic-"))
+    # SIGTERM unwinds like Ctrl-C, so the CHMs (1 GB at 16384²) are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report: dict[str, object] = {
         **cpu_description(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
@@ -172,6 +175,7 @@ def main() -> None:
                 "forestgapr": forestgapr(chm, thresholds[0]),
             })  # fmt: skip
             report["runs"].append(run)
+            print(json.dumps(run), file=sys.stderr, flush=True)
             shutil.rmtree(work / f"out_{size}", ignore_errors=True)
             chm.unlink()
     finally:
