@@ -261,9 +261,11 @@ def opening_variant(loaded: Any, onnx_path: Path, feed: list[np.ndarray], valid:
     from forestgaps_engine.models.blocks import ground
     from forestgaps_engine.models.export.onnx import export_logits_onnx
 
-    folder = Path(tempfile.mkdtemp(prefix="forestgaps-opening-"))
-    with mock.patch.object(ground, "_max_square", max_square_log_passes):
-        variant_path = export_logits_onnx(loaded.model, folder / "opening.onnx")
+    with tempfile.TemporaryDirectory(prefix="forestgaps-opening-") as folder, mock.patch.object(
+        ground, "_max_square", max_square_log_passes
+    ):
+        variant_path = export_logits_onnx(loaded.model, Path(folder) / "opening.onnx")
+        variant_graph = openvino.Core().read_model(str(variant_path))
     core = openvino.Core()
     k = len(feed[1]) // len(feed[0])
     mask_valid = np.repeat(valid, k, axis=0)
@@ -271,7 +273,7 @@ def opening_variant(loaded: Any, onnx_path: Path, feed: list[np.ndarray], valid:
     for hint in ("f32", "bf16"):
         config = {"INFERENCE_PRECISION_HINT": hint}
         shipped = core.compile_model(str(onnx_path), "CPU", config)
-        variant = core.compile_model(str(variant_path), "CPU", config)
+        variant = core.compile_model(variant_graph, "CPU", config)
         before, after = np.array(shipped(feed)[0]), np.array(variant(feed)[0])
         result[hint] = {
             "shipped_mpix_per_s": round(mpix_per_s(shipped, feed, repeats), 3),
