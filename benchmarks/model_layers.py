@@ -309,7 +309,9 @@ def main() -> None:
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    os.environ.setdefault("FORESTGAPS_CACHE_DIR", tempfile.mkdtemp(prefix="forestgaps-layers-"))
+    if not os.environ.get("FORESTGAPS_CACHE_DIR"):
+        # A fresh cache: the int8 IR is quantised here, not taken from an earlier run.
+        os.environ["FORESTGAPS_CACHE_DIR"] = tempfile.mkdtemp(prefix="forestgaps-layers-")
 
     from forestgaps_engine.inference.backends import onnx_path_for
     from forestgaps_engine.inference.int8 import int8_path, int8_record
