@@ -202,8 +202,10 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
         InferenceError: NNCF/OpenVINO missing, or no weights to quantise from.
         ModelError: quantisation failed or missed parity.
     """
+    import tempfile
+
     from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.inference.backends import onnx_path_for
+    from forestgaps_engine.inference.backends import export_onnx
 
     found = existing_int8_path(model, cache_dir)
     if found is not None:
@@ -217,6 +219,8 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
         )
     target = cache_path(model, cache_dir)
     logger.info("quantising the model to int8 (synthetic windows): %s", target)
-    onnx_path = onnx_path_for(model.loaded, cache_dir)
-    quantize_int8(model.loaded, onnx_path, calibration_windows(model), target)
+    # Always the bare logits graph: a shipped model.onnx may return probabilities.
+    with tempfile.TemporaryDirectory(prefix="forestgaps-int8-") as folder:
+        onnx_path = export_onnx(model.loaded.model, Path(folder) / "model.onnx")
+        quantize_int8(model.loaded, onnx_path, calibration_windows(model), target)
     return target
