@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from forestgaps_engine import partials
 from forestgaps_engine.errors import DataError, ForestGapsError
+from forestgaps_engine.files import OutputWriteError, atomic_path
 from forestgaps_engine.geo.grid import Grid
 
 # A ring is an (N, 2) float64 array of x, y with the first point repeated last; a polygon
@@ -281,9 +283,6 @@ class LabelLayerWriter:
     def __enter__(self) -> LabelLayerWriter:
         from contextlib import ExitStack
 
-        from forestgaps_engine import partials
-        from forestgaps_engine.files import atomic_path
-
         self._stack = ExitStack()
         try:
             _, ogr, _ = self._stack.enter_context(gdal_exceptions())
@@ -303,9 +302,24 @@ class LabelLayerWriter:
             for name, sql_type in self.fields:
                 self._layer.CreateField(ogr.FieldDefn(name, kinds[sql_type]))
         except BaseException as failure:
-            self.__exit__(type(failure), failure, failure.__traceback__)
-            raise
+            reported = self._write_error(failure)
+            self.__exit__(type(reported), reported, reported.__traceback__)
+            if reported is failure:
+                raise
+            raise reported from failure
         return self
+
+    def _write_error(self, failure: BaseException) -> BaseException:
+        """A GDAL failure while writing as ``OutputWriteError``; anything else unchanged.
+
+        GDAL raises a bare RuntimeError, often with no message, when a write fails (a full
+        disk among others); as an ``OutputWriteError`` it lets ``atomic_path`` check the
+        folder's free space and report a full disk as the user's to fix.
+        """
+        if not isinstance(failure, RuntimeError) or isinstance(failure, ForestGapsError):
+            return failure
+        detail = str(failure).strip() or "GDAL gave no reason"
+        return OutputWriteError(f"{self.target}: the GeoPackage could not be written ({detail})")
 
     def add(
         self,
@@ -340,9 +354,12 @@ class LabelLayerWriter:
             self._append(parts_path, ids, values)
         except RuntimeError as error:
             too_big = too_big_error(error, self.target)
-            if too_big is None:
+            if too_big is not None:
+                raise too_big from error
+            reported = self._write_error(error)
+            if reported is error:
                 raise
-            raise too_big from error
+            raise reported from error
         finally:
             parts_path.unlink(missing_ok=True)
 
@@ -502,8 +519,11 @@ class LabelLayerWriter:
                 dataset.FlushCache()
         except BaseException as failure:
             # A failed commit (a full disk) must remove the file, not rename it into place.
-            kind, error, trace = type(failure), failure, failure.__traceback__
-            raise
+            reported = self._write_error(failure)
+            kind, error, trace = type(reported), reported, reported.__traceback__
+            if reported is failure:
+                raise
+            raise reported from failure
         finally:
             dataset = None  # closes the file before the rename or the removal
             stack, self._stack = self._stack, None
