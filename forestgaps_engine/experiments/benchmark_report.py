@@ -113,7 +113,7 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
 
     def flat(row: dict[str, Any]) -> str:
         is_flat = (row.get("convergence") or {}).get("is_flat")
-        return "" if is_flat is None else ("" if is_flat else ", still improving")
+        return "" if is_flat is None else ("" if is_flat else ", validation IoU not flat")
 
     return [
         f"- **Accuracy first**: `{accurate['run']}` (mean IoU "
