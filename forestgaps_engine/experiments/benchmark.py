@@ -389,7 +389,8 @@ def write_benchmark_report(
             else ""
         )
         + f", early stopping patience {config.training.early_stopping_patience_epochs}",
-        "folds": str(settings.n_folds),
+        "folds": f"{settings.n_folds}; runs finished: {len(results)} of "
+        f"{settings.n_folds * len(settings.architectures)}",
         "held-out sites": f"{len(sites)} synthetic sites of {settings.eval_size_px} px, seeds "
         + ", ".join(str(site.seed) for site in sites),
         "prediction speed": f"one `predict` call (model loading included) on a "

@@ -169,8 +169,8 @@ def benchmark_markdown(
         f"Scores are mean ± sd over the {n_folds} fold(s) (each fold's score is the mean "
         "over thresholds, pixel scores pooled over sites). *val IoU change* is the change "
         "of the validation IoU over the last quarter of the epochs (mean over folds): "
-        "*flat* when every fold moved by at most the tolerance, otherwise the model was "
-        "still learning when the budget ended.",
+        "*flat* when every fold moved by at most the tolerance, otherwise its validation IoU "
+        "was still moving when the budget ended.",
         "",
         "### Comparison",
         "",
