@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from forestgaps_engine import signals
 from forestgaps_engine.errors import CancelledError
 
 ProgressCallback = Callable[[float, str], None]
@@ -42,7 +43,8 @@ class Reporter:
         self._span = span
 
     def check(self) -> None:
-        """Raise CancelledError if the caller asked to stop."""
+        """Raise CancelledError if the caller asked to stop (Stopped after a signal)."""
+        signals.raise_if_stopped()
         if self._cancel is not None and self._cancel():
             raise CancelledError("cancelled by the user")
 

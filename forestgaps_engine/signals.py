@@ -39,16 +39,29 @@ def exit_code_of(interrupt: KeyboardInterrupt) -> int:
 
 
 _is_stopping = False
+_stop_signal: int | None = None
 
 
 def _on_signal(signal_number: int, _frame: FrameType | None) -> None:
-    global _is_stopping
+    global _is_stopping, _stop_signal
     if _is_stopping:
         # Asked twice: the cleanup in progress may be stuck; do its part and leave.
         partials.remove_live()
         os._exit(128 + signal_number)
     _is_stopping = True
+    _stop_signal = signal_number
     raise Stopped(signal_number)
+
+
+def raise_if_stopped() -> None:
+    """Raise ``Stopped`` again in the main thread when a stop signal has arrived.
+
+    The handler's exception can be lost: C code that clears Python errors swallows it
+    (GDAL's SWIG module does while ``osgeo`` is first imported), and the run would go on
+    to the end. Engine loops call this between units of work (``progress.Reporter``).
+    """
+    if _stop_signal is not None and threading.current_thread() is threading.main_thread():
+        raise Stopped(_stop_signal)
 
 
 def install_stop_handlers() -> bool:
@@ -57,10 +70,11 @@ def install_stop_handlers() -> bool:
     Returns:
         False when not called from the main thread (Python allows handlers only there).
     """
-    global _is_stopping
+    global _is_stopping, _stop_signal
     if threading.current_thread() is not threading.main_thread():
         return False
     _is_stopping = False
+    _stop_signal = None
     for signal_number in _HANDLED:
         signal.signal(signal_number, _on_signal)
     return True

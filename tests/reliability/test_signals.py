@@ -52,7 +52,30 @@ def test_predict_stopped_mid_stream_leaves_nothing(tmp_path: Path) -> None:
     code, stderr = stop(process)
 
     assert code == 143, stderr
-    assert list(out.iterdir()) == [], "no partial and no half of a result"
+    assert not out.exists(), "the folder this run made goes with its files"
+
+
+def test_a_stop_signal_swallowed_by_c_code_is_raised_again_between_units_of_work() -> None:
+    """GDAL's module import clears Python errors, which lost the handler's exception."""
+    code = textwrap.dedent(
+        """
+        import os, signal, sys
+        from forestgaps_engine import signals
+        from forestgaps_engine.progress import Reporter
+        signals.install_stop_handlers()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except signals.Stopped:
+            pass  # what C code that clears errors does to it
+        try:
+            Reporter().check()
+        except signals.Stopped as stopped:
+            sys.exit(stopped.exit_code)
+        sys.exit(0)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 143, result.stderr
 
 
 def test_gaps_from_chm_stopped_leaves_all_or_nothing(tmp_path: Path) -> None:
