@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import shutil
 import socket
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,27 +100,45 @@ def remove_live() -> list[Path]:
     return paths
 
 
+def _reserve(parent: Path, stem: str, suffix: str, create: Callable[[Path], None]) -> Path:
+    """A new registered temporary path in ``parent``, created by ``create``.
+
+    The name is registered before it exists on disk: a signal that lands between the
+    creation and the registration would otherwise leave a file no cleanup knows of (the
+    signal tests send theirs the moment the file appears).
+    """
+    while True:
+        path = Path(parent) / f"{partial_prefix(stem)}{secrets.token_hex(4)}{PARTIAL_MARK}{suffix}"
+        register(path)
+        try:
+            create(path)
+        except FileExistsError:
+            forget(path)
+            continue
+        except BaseException:
+            forget(path)
+            raise
+        return path
+
+
+def _create_file(path: Path) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_partial_file(parent: Path, stem: str, suffix: str = "") -> Path:
     """Reserve a registered temporary file name in ``parent`` (the file is not created).
 
     Writers (GDAL, SQLite) want to create their file themselves, so the name is reserved
-    with ``mkstemp`` and the empty file removed again.
+    by creating the file exclusively and removing it again.
     """
-    handle, name = tempfile.mkstemp(
-        prefix=partial_prefix(stem), suffix=f"{PARTIAL_MARK}{suffix}", dir=parent
-    )
-    os.close(handle)
-    path = Path(name)
-    register(path)
+    path = _reserve(parent, stem, suffix, _create_file)
     path.unlink()
     return path
 
 
 def make_partial_dir(parent: Path, stem: str) -> Path:
     """Create a registered temporary folder in ``parent``."""
-    path = Path(tempfile.mkdtemp(prefix=partial_prefix(stem), suffix=PARTIAL_MARK, dir=parent))
-    register(path)
-    return path
+    return _reserve(parent, stem, "", lambda path: path.mkdir(mode=0o700))
 
 
 @contextmanager
