@@ -4,8 +4,9 @@ Scores, on the real sites written by ``forestgaps evaluate-real`` (``<dir>/input
 {dsm,chm}.tif``), the baseline's rule ``dsm - ground <= threshold`` with the ground of
 ``evaluation/baselines.estimate_ground_m`` (40 m window, 4 m Gaussian) against the same
 rule with the ground the relief model computes in its graph (a 41-cell window and a 9-cell
-box on the DSM's own grid, whatever its cell size) and with the model's margin scale (its
-learned metres per normalised unit over the normaliser's range). The model's learned
+box on the DSM's own grid, whatever its cell size), with the model's margin scale (its
+learned metres per normalised unit over the normaliser's range), with the 41-cell window
+held at 40 m, and with 81 cells on every grid. The model's learned
 correction is left out: this isolates what the margin alone costs. Prints JSON.
 
     python benchmarks/relief_margin.py out/real_sites/evaluation [--unit-ratio 0.84]
@@ -49,7 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("evaluation_dir", type=Path)
     parser.add_argument("--unit-ratio", type=float, default=1.0, help="margin metres per metre")
     args = parser.parse_args(argv)
-    variants = ("baseline_40m", "model_window_41px", "model_window_41px_scaled", "window_40m_box")
+    variants = (
+        "baseline_40m",
+        "model_window_41px",
+        "model_window_41px_scaled",
+        "window_40m_box",
+        "window_81px",
+    )
     counts = {v: {t: [0, 0] for t in THRESHOLDS_M} for v in variants}
     sites = {}
     for folder in sorted((args.evaluation_dir / "inputs").iterdir()):
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 dsm_m, valid, 2 * int(round(20 / cell_m)) + 1, 2 * int(round(4 / cell_m)) + 1
             ),
         }
+        reliefs["window_81px"] = dsm_m - model_ground_m(dsm_m, valid, 81, 17)
         reliefs["model_window_41px_scaled"] = reliefs["model_window_41px"] * args.unit_ratio
         row = {"cell_m": cell_m}
         for threshold_m in THRESHOLDS_M:
