@@ -70,7 +70,7 @@ pretrained: venv ## prepare, train, evaluate and install the bundled model (reso
 	else echo "../shared/data absent: real-site evaluation skipped"; fi; \
 	du -sh resources/models/default; cat out/pretrained/duration.json
 
-benchmark: venv ## train and score every architecture of configs/benchmark.yaml (~10 min on 2 cores; resumable)
+benchmark: venv ## train and score every architecture of configs/benchmark.yaml in 3 site folds (hours on 2 cores; resumable: finished runs are kept)
 	$(VENV)/bin/forestgaps benchmark --config configs/benchmark.yaml
 
 docs-check: venv screenshots ## re-render the screenshots, check every command in README.md and docs/*.md against the CLI and Makefile; run the marked ones (~4 min on 2 cores)
