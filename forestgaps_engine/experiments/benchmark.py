@@ -44,6 +44,7 @@ from forestgaps_engine.experiments.heldout import (
     score_on_sites,
 )
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -290,16 +291,6 @@ def _fold_curve(result: dict[str, Any], run_dir: Path | None) -> list[float]:
             state = torch.load(checkpoint, map_location="cpu", weights_only=False)
             curve = _curve(state.get("history", []))
     return [float(item["val_iou"]) for item in curve or [] if "val_iou" in item]
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text("utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def _averaged(
