@@ -1,4 +1,6 @@
-"""``forestgaps evaluate --dsm DSM.tif --chm CHM.tif [--model PATH] --out DIR``, or
+"""``forestgaps evaluate``: score a model against the DSM baseline and the CHM ceiling.
+
+``forestgaps evaluate --dsm DSM.tif --chm CHM.tif [--model PATH] --out DIR``, or
 ``forestgaps evaluate --data PREPARED [--split test] [--model PATH] --out DIR``.
 
 Scores a model (when given and available) next to the DSM-only baseline and the CHM

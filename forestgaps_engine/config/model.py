@@ -10,8 +10,10 @@ from forestgaps_engine.config.base import StrictModel
 
 
 def check_native_resolutions(range_m: tuple[float, float], resolution_m: float) -> None:
-    """Raise ValueError unless ``0 < min <= resolution_m <= max`` (a model card's
-    ``native_resolutions_m`` around its training cell size)."""
+    """Raise ValueError unless ``0 < min <= resolution_m <= max``.
+
+    ``range_m`` is a model card's ``native_resolutions_m``, around its training cell size.
+    """
     finest_m, coarsest_m = range_m
     if not 0.0 < finest_m <= resolution_m <= coarsest_m:
         raise ValueError(

@@ -150,8 +150,10 @@ def load_manifest(prepared_dir: str | Path) -> dict[str, Any]:
 
 
 def site_cell_sizes_m(manifest: dict[str, Any]) -> dict[str, float]:
-    """Each site's cell size, metres, from the manifest's site grids (sites without one
-    are left out)."""
+    """Return each site's cell size in metres from the manifest's site grids.
+
+    Sites without a grid are left out.
+    """
     return {
         name: float(site["grid"]["resolution_m"][0])
         for name, site in manifest.get("sites", {}).items()

@@ -138,7 +138,6 @@ def gap_change(
         InvalidDataFormatError, EmptyRasterError, DataError: a bad raster.
         CancelledError: the caller cancelled.
     """
-
     thresholds = validate_gap_parameters(thresholds_m, min_area_m2, max_area_m2)
     survey_dates = parse_dates(dates)
     reporter = Reporter(progress, cancel)

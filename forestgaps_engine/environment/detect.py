@@ -1,5 +1,8 @@
-"""Pick the environment the process runs in (first match wins, local last), and check which
-model runtimes (PyTorch, ONNX Runtime, OpenVINO) work here."""
+"""Pick the environment the process runs in, and check which model runtimes work here.
+
+Environments are tried in order, first match wins, local last; the runtimes checked are
+PyTorch, ONNX Runtime and OpenVINO.
+"""
 
 from __future__ import annotations
 

@@ -113,8 +113,10 @@ def build_real_samples(
 
 
 def _cells(cloud: Path, resolutions_m: tuple[float, ...]) -> list[tuple[str, float]]:
-    """(sample stem, cell size) per resolution of a cloud that exists: the first is the
-    cloud's stem alone, the others ``<stem>_<cell>m``."""
+    """Return (sample stem, cell size) per resolution of a cloud that exists.
+
+    The first stem is the cloud's stem alone, the others ``<stem>_<cell>m``.
+    """
     if not cloud.is_file():
         return []
     return [

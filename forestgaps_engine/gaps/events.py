@@ -132,8 +132,10 @@ def write_events_gpkg(
     after_ids: np.ndarray,
     grid: Grid,
 ) -> Path:
-    """Write one feature per event (the second-date gap, or the closed first-date gap),
-    atomically, with an R-tree spatial index so QGIS draws and selects large layers fast.
+    """Write one feature per event atomically, with an R-tree spatial index.
+
+    An event's feature is the second-date gap, or the closed first-date gap; the index
+    lets QGIS draw and select large layers fast.
 
     Args:
         target: the .gpkg path.

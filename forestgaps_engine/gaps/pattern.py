@@ -128,7 +128,7 @@ def clark_evans(points_xy: np.ndarray, window: Window) -> ClarkEvans:
 
 
 def default_radii(window: Window, n_points: int) -> np.ndarray:
-    """spatstat's r grid for K: 513 radii from 0 to ``rmax.rule("K", ...)``."""
+    """Return spatstat's r grid for K: 513 radii from 0 to ``rmax.rule("K", ...)``."""
     width_m, height_m = window[2] - window[0], window[3] - window[1]
     intensity = n_points / _area(window)
     r_max = min(width_m, height_m) / 4.0

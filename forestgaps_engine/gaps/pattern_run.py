@@ -71,7 +71,7 @@ def ring_centroid(ring: np.ndarray) -> tuple[float, float, float]:
 
 
 def label_point(polygons: list[list[np.ndarray]]) -> tuple[float, float]:
-    """sp's label point of a multipolygon: centroid of its largest part's exterior ring."""
+    """Return sp's label point of a multipolygon: centroid of its largest part's exterior ring."""
     centroids = [ring_centroid(np.asarray(polygon[0], dtype=np.float64)) for polygon in polygons]
     x, y, _ = max(centroids, key=lambda item: item[2])
     return x, y

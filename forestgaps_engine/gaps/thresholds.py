@@ -1,5 +1,7 @@
-"""The one check of gap height thresholds, shared by the classic detector, prediction and
-evaluation."""
+"""The one check of gap height thresholds.
+
+The classic detector, prediction and evaluation all share it.
+"""
 
 from __future__ import annotations
 

@@ -61,8 +61,10 @@ class Grid:
     def snapped(
         cls, crs: str | None, bounds: tuple[float, float, float, float], resolution_m: float
     ) -> Grid:
-        """The smallest north-up grid covering ``bounds`` whose edges are whole multiples
-        of ``resolution_m`` (so grids built at one resolution line up cell for cell).
+        """Return the smallest north-up grid covering ``bounds`` on ``resolution_m`` multiples.
+
+        Edges are whole multiples of ``resolution_m`` so that grids built at one resolution
+        line up cell for cell.
 
         Args:
             crs: CRS of ``bounds`` and of the grid.

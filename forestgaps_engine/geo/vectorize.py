@@ -87,8 +87,11 @@ def require_ogr() -> tuple[Any, Any, Any]:
 
 @contextmanager
 def gdal_exceptions() -> Iterator[tuple[Any, Any, Any]]:
-    """``(gdal, ogr, osr)`` raising exceptions inside the block; the process's own setting
-    comes back after it (QGIS and other plugins expect return codes)."""
+    """Yield ``(gdal, ogr, osr)`` raising exceptions inside the block.
+
+    The process's own setting comes back after it: QGIS and other plugins expect return
+    codes.
+    """
     modules = require_ogr()
     previous = [module.GetUseExceptions() for module in modules]
     for module in modules:
@@ -120,8 +123,11 @@ def spatial_reference(crs: str | None) -> Any:
 
 @contextmanager
 def _label_band(labels: str | Path | np.ndarray, grid: Grid | None) -> Iterator[tuple[Any, Any]]:
-    """``(label band, mask band)`` of a label raster file or array: the mask is 1 where
-    the label is > 0, so that background (0) and nodata (< 0) are never polygonized."""
+    """Return ``(label band, mask band)`` of a label raster file or array.
+
+    The mask is 1 where the label is > 0, so that background (0) and nodata (< 0) are never
+    polygonized.
+    """
     gdal, _, _ = require_ogr()
     if isinstance(labels, np.ndarray):
         if grid is None:
@@ -150,8 +156,10 @@ def _label_band(labels: str | Path | np.ndarray, grid: Grid | None) -> Iterator[
 
 
 def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: Path) -> None:
-    """Every 4-connected part of every label > 0 as a Polygon row (``label``, ``geom``) of
-    table ``parts`` in a new GeoPackage, indexed by label."""
+    """Write every 4-connected part of every label > 0 to a new GeoPackage.
+
+    Each part is a Polygon row (``label``, ``geom``) of table ``parts``, indexed by label.
+    """
     gdal, ogr, _ = require_ogr()
     dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
     parts = dataset.CreateLayer(
@@ -167,11 +175,13 @@ def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: 
 
 
 def _polygonize_interruptibly(gdal: Any, band: Any, mask: Any, layer: Any) -> None:
-    """``gdal.Polygonize`` in a worker thread, the main thread waiting in Python, where
-    signal handlers run: a KeyboardInterrupt (Ctrl-C, or SIGTERM through ``signals.py``)
-    stops GDAL at its next scanline and is raised once GDAL has returned. Called from the
-    main thread, GDAL would finish first (minutes on a large raster) with the signal
-    pending."""
+    """Run ``gdal.Polygonize`` in a worker thread while the main thread waits in Python.
+
+    Signal handlers run in the main thread: a KeyboardInterrupt (Ctrl-C, or SIGTERM through
+    ``signals.py``) stops GDAL at its next scanline and is raised once GDAL has returned.
+    Called from the main thread, GDAL would finish first (minutes on a large raster) with
+    the signal pending.
+    """
     stop = threading.Event()
 
     def keep_going(_fraction: float, _message: str, _data: Any) -> int:
@@ -208,8 +218,11 @@ def has_spatialite(dataset: Any) -> bool:
 
 
 def too_big_error(error: RuntimeError, target: Path) -> DataError | None:
-    """The user error for SQLite's refusal of a value over its limit (1 GB: a gap polygon
-    of about 62 M vertices, one gap spanning a huge raster); None for any other error."""
+    """Return the user error for SQLite's refusal of an oversized value, else None.
+
+    SQLite's limit is 1 GB: a gap polygon of about 62 M vertices, one gap spanning a huge
+    raster. Any other error gives None.
+    """
     if "too big" not in str(error):
         return None
     return DataError(

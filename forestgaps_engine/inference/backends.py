@@ -206,8 +206,10 @@ class TorchCompileBackend(TorchBackend):
 
 
 def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
-    """The bare network as ONNX (inputs ``dsm`` normalized and ``threshold_m``, output
-    ``logits``; dynamic N/H/W), via ``models.export``.
+    """Export the bare network as ONNX via ``models.export``.
+
+    Inputs are ``dsm`` (normalized) and ``threshold_m``, the output ``logits``; N/H/W are
+    dynamic.
 
     Raises:
         ModelError: the exporter rejects the model.

@@ -1,5 +1,7 @@
-"""``--backend auto``: time each available backend on synthetic DSM tiles, keep the fastest
-whose gap masks agree with the reference (PyTorch fp32 when installed), cache the choice.
+"""``--backend auto``: pick and cache the fastest backend whose gap masks are right.
+
+Each available backend is timed on synthetic DSM tiles; the fastest whose gap masks agree
+with the reference (PyTorch fp32 when installed) wins.
 
 The cache (``backend_calibration.json`` in ``FORESTGAPS_CACHE_DIR`` or
 ``~/.cache/forestgaps``) is keyed by model id, device, CPU model and the installed runtime
@@ -89,8 +91,11 @@ def _cpu_model() -> str:
 
 def _run(backend: Backend, raw: np.ndarray, valid: np.ndarray, normalized: np.ndarray,
          thresholds: np.ndarray) -> np.ndarray:  # fmt: skip
-    """Run the windows as ``predict`` does: once for all thresholds when the backend shares
-    windows, repeated per threshold otherwise."""
+    """Run the windows as ``predict`` does.
+
+    Once for all thresholds when the backend shares windows, repeated per threshold
+    otherwise.
+    """
     repeats = 1 if getattr(backend, "shares_windows", False) else len(thresholds) // len(raw)
     valid = np.repeat(valid, repeats, axis=0)
     if getattr(backend, "takes_raw_heights", False):

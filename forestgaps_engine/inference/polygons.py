@@ -59,8 +59,10 @@ def write_gap_polygons(
     statistics: GapStatistics,
     threshold_m: float,
 ) -> Path:
-    """Write one MultiPolygon per gap with ``gap_id, area_m2, perimeter_m, threshold_m`` and
-    ``dsm_mean_m, dsm_min_m, dsm_max_m``, atomically, in the labels' CRS, with an R-tree.
+    """Write one MultiPolygon per gap with its attributes, atomically, with an R-tree.
+
+    Attributes are ``gap_id, area_m2, perimeter_m, threshold_m`` and ``dsm_mean_m,
+    dsm_min_m, dsm_max_m``; the layer is in the labels' CRS.
 
     GDAL polygonizes the ids raster on disk (``GapRasters``) as it reads it; memory holds
     the polygons GDAL has open and one gap's parts, not every gap's rings.

@@ -535,8 +535,10 @@ def finish_cut_rasters(
 
 
 def _edges_within(ids: np.ndarray, n_gaps: int) -> np.ndarray:
-    """(n_gaps + 1,) cell sides of each id inside a strip of ids >= 0 where the neighbour
-    differs, plus the raster's left and right borders."""
+    """Return (n_gaps + 1,) counts of each id's cell sides inside a strip of ids >= 0.
+
+    A side counts where the neighbour differs, plus the raster's left and right borders.
+    """
     edges = np.bincount(ids[:, 0], minlength=n_gaps + 1)
     edges += np.bincount(ids[:, -1], minlength=n_gaps + 1)
     for here, there in ((ids[:, 1:], ids[:, :-1]), (ids[1:], ids[:-1])):
@@ -547,8 +549,11 @@ def _edges_within(ids: np.ndarray, n_gaps: int) -> np.ndarray:
 
 
 def _edges_across(above: np.ndarray | None, below: np.ndarray | None, n_gaps: int) -> np.ndarray:
-    """(n_gaps + 1,) cell sides between two rows of ids >= 0 where they differ; a row
-    alone (the other None) is the raster's top or bottom border."""
+    """Return (n_gaps + 1,) counts of each id's cell sides between two rows of ids >= 0.
+
+    A side counts where the rows differ; a row alone (the other None) is the raster's top or
+    bottom border.
+    """
     if above is None or below is None:
         row = below if above is None else above
         if row is None:

@@ -122,8 +122,10 @@ def _vrt_with_nodata(dataset: Any, nodata: float) -> str:
 
 @contextmanager
 def zero_fill_as_nodata(dataset: Any) -> Iterator[Any]:
-    """``dataset`` itself, or, when its border is an undeclared zero fill, a view of it
-    declaring nodata 0 (with a warning naming the value and ``gdal_edit.py``).
+    """Return ``dataset``, or a view declaring nodata 0 when its border is a zero fill.
+
+    The view comes only for an undeclared zero fill, with a warning naming the value and
+    ``gdal_edit.py``.
 
     Args:
         dataset: open single-band rasterio DSM.

@@ -1,5 +1,6 @@
-"""The FastAPI app of ``forestgaps serve``: a thin HTTP face over ``predict`` and
-``augment_preview``.
+"""The FastAPI app of ``forestgaps serve``: a thin HTTP face over the engine.
+
+It serves ``predict`` and ``augment_preview``.
 
 Endpoints: ``POST /predict``, ``POST /augment``, ``GET /results/{job_id}/{name}``,
 ``GET /health``, ``GET /models``, ``GET /metrics``. Importing this module needs the

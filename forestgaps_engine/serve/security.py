@@ -1,5 +1,6 @@
-"""Who may call the service: a Host/Origin check against DNS rebinding and cross-site
-posts, and an optional bearer token.
+"""Who may call the service: a Host/Origin check and an optional bearer token.
+
+The Host/Origin check stops DNS rebinding and cross-site posts.
 
 A web page open in a browser on the machine can post a multipart form to
 ``http://127.0.0.1:8000`` without a CORS preflight (the browser names the page in

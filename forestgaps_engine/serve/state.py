@@ -1,5 +1,8 @@
-"""What one service process holds: the model (loaded once), its private folder, the result
-store, the metrics and the prediction slots."""
+"""What one service process holds.
+
+The model (loaded once), its private folder, the result store, the metrics and the
+prediction slots.
+"""
 
 from __future__ import annotations
 

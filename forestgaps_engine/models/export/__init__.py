@@ -1,5 +1,7 @@
-"""Model export: ONNX, TorchScript and native model folders, each checked against eager PyTorch,
-and int8 OpenVINO models (``quantize``) checked against its gap masks.
+"""Model export to ONNX, TorchScript, native model folders and int8 OpenVINO.
+
+ONNX, TorchScript and native folders are each checked against eager PyTorch, int8 OpenVINO
+models (``quantize``) against its gap masks.
 
 Exported ONNX and TorchScript graphs take raw DSM metres (normalization inside) and return
 gap probabilities; see ``graph.GraphSpec`` for the variants.

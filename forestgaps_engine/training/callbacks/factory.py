@@ -18,8 +18,10 @@ from forestgaps_engine.training.callbacks.tensorboard import TensorBoardLogger
 def default_callbacks(
     config: ForestGapsConfig, output_dir: Path, has_validation: bool = True
 ) -> tuple[list[Callback], ModelCheckpoint]:
-    """Progress, lr monitor, TensorBoard, MLflow, profiler, regularization, early stopping,
-    then checkpoints (last).
+    """Build the training callbacks in run order, checkpoints last.
+
+    Order: progress, lr monitor, TensorBoard, MLflow, profiler, regularization, early
+    stopping, then checkpoints.
 
     Returns:
         The list for the Trainer, and the checkpoint callback (its paths and best epoch).
