@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..dock.params import parse_thresholds
 from ._base import ForestGapsAlgorithm
@@ -48,28 +49,21 @@ class EvaluateModelAlgorithm(ForestGapsAlgorithm):
     REPORT = "REPORT"
     METRICS = "METRICS"
 
-    def name(self) -> str:
-        return "evaluatemodel"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Evaluate a gap model")
-
-    def group(self) -> str:
-        return self.tr("Training")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "training"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Scores gap maps against reference gaps found on a canopy height model with "
-            "ForestGapR's rule (height <= threshold, 8-connected, area bounds of the gaps "
-            "defaults). The reference is a CHM, or a DTM from which CHM = DSM - DTM. With a "
-            "model folder the model predicts on the DSM and is scored beside the DSM-only "
-            "baseline and the CHM ceiling; without one, the baselines alone are scored. "
-            "Writes report.md, metrics.csv, objects.csv, bias.csv, a JSON and figures into "
-            "the output folder."
-        )
+    NAME = "evaluatemodel"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("EvaluateModelAlgorithm", "Evaluate a gap model")
+    GROUP = QT_TRANSLATE_NOOP("EvaluateModelAlgorithm", "Training")
+    GROUP_ID = "training"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "EvaluateModelAlgorithm",
+        "Scores gap maps against reference gaps found on a canopy height model with "
+        "ForestGapR's rule (height <= threshold, 8-connected, area bounds of the gaps "
+        "defaults). The reference is a CHM, or a DTM from which CHM = DSM - DTM. With a "
+        "model folder the model predicts on the DSM and is scored beside the DSM-only "
+        "baseline and the CHM ceiling; without one, the baselines alone are scored. "
+        "Writes report.md, metrics.csv, objects.csv, bias.csv, a JSON and figures into "
+        "the output folder."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(QgsProcessingParameterRasterLayer(self.DSM, self.tr("DSM (metres)")))

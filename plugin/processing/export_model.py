@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -52,26 +53,19 @@ class ExportModelAlgorithm(ForestGapsAlgorithm):
     OUTPUT = "OUTPUT"
     PARITY = "PARITY"
 
-    def name(self) -> str:
-        return "exportmodel"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Export a gap model")
-
-    def group(self) -> str:
-        return self.tr("Training")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "training"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Exports a model folder (model.safetensors + model_card.json; empty: the bundled "
-            "default) to ONNX (.onnx, for ONNX Runtime), TorchScript (.pt) or a clean native "
-            "model folder. ONNX and TorchScript graphs take raw DSM metres and a threshold and "
-            "return gap probabilities. The export is refused when it differs from the "
-            "original model by more than 1e-4."
-        )
+    NAME = "exportmodel"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("ExportModelAlgorithm", "Export a gap model")
+    GROUP = QT_TRANSLATE_NOOP("ExportModelAlgorithm", "Training")
+    GROUP_ID = "training"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "ExportModelAlgorithm",
+        "Exports a model folder (model.safetensors + model_card.json; empty: the bundled "
+        "default) to ONNX (.onnx, for ONNX Runtime), TorchScript (.pt) or a clean native "
+        "model folder. ONNX and TorchScript graphs take raw DSM metres and a threshold and "
+        "return gap probabilities. The export is refused when it differs from the "
+        "original model by more than 1e-4."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

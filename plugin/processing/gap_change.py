@@ -24,6 +24,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..dock.params import parse_thresholds
 from ._base import ForestGapsAlgorithm
@@ -72,31 +73,24 @@ class GapChangeAlgorithm(ForestGapsAlgorithm):
     SUMMARY = "SUMMARY"
     NEW_GAP_AREA = "NEW_GAP_AREA"
 
-    def name(self) -> str:
-        return "gapchange"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Gap changes between two dates")
-
-    def group(self) -> str:
-        return self.tr("Gap dynamics")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "gapdynamics"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Compares the canopy gaps of two surveys at each height threshold, as "
-            "ForestGapR's GapChangeDec does: a new-gap cell is gap on the second date and "
-            "not on the first. Inputs are two canopy height models (CHMs), or two DSMs with "
-            "a DTM each (CHM = DSM - DTM), or two DSMs alone (the model finds the gaps). "
-            "Rasters on different grids or CRSs are brought onto one grid, the finer by "
-            "default.\n\nWrites per threshold the new-gap raster (value 2), a raster of "
-            "change classes (never gap, persistent, new, closed), a GeoPackage of gap "
-            "events (new, expansion, persistent, closure) with areas before and after, a "
-            "size-frequency plot, and summary.json (with rates per hectare per year when "
-            "both survey dates are given)."
-        )
+    NAME = "gapchange"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("GapChangeAlgorithm", "Gap changes between two dates")
+    GROUP = QT_TRANSLATE_NOOP("GapChangeAlgorithm", "Gap dynamics")
+    GROUP_ID = "gapdynamics"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "GapChangeAlgorithm",
+        "Compares the canopy gaps of two surveys at each height threshold, as "
+        "ForestGapR's GapChangeDec does: a new-gap cell is gap on the second date and "
+        "not on the first. Inputs are two canopy height models (CHMs), or two DSMs with "
+        "a DTM each (CHM = DSM - DTM), or two DSMs alone (the model finds the gaps). "
+        "Rasters on different grids or CRSs are brought onto one grid, the finer by "
+        "default.\n\nWrites per threshold the new-gap raster (value 2), a raster of "
+        "change classes (never gap, persistent, new, closed), a GeoPackage of gap "
+        "events (new, expansion, persistent, closure) with areas before and after, a "
+        "size-frequency plot, and summary.json (with rates per hectare per year when "
+        "both survey dates are given)."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

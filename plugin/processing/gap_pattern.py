@@ -22,6 +22,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -52,29 +53,22 @@ class GapPatternAlgorithm(ForestGapsAlgorithm):
     P_VALUE = "P_VALUE"
     PATTERN = "PATTERN"
 
-    def name(self) -> str:
-        return "gappattern"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Gap spatial pattern")
-
-    def group(self) -> str:
-        return self.tr("Gap dynamics")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "gapdynamics"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Tests whether canopy gaps are clustered, random or regular, as ForestGapR's "
-            "GapsSpatPattern does: each gap becomes its centre point; the Clark-Evans index R "
-            "is tested against complete spatial randomness (Z-test, no edge correction; the "
-            "Donnelly-corrected R is given too), and Ripley's K and L functions (isotropic "
-            "edge correction) are drawn with an envelope of random patterns.\n\n"
-            "Gaps: a gap polygon layer (GeoPackage) or a gap raster. Study area: the extent "
-            "of the CHM the gaps come from (default: the extent of the gaps' layer). Writes "
-            "a PNG of K and L and a JSON of every number."
-        )
+    NAME = "gappattern"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("GapPatternAlgorithm", "Gap spatial pattern")
+    GROUP = QT_TRANSLATE_NOOP("GapPatternAlgorithm", "Gap dynamics")
+    GROUP_ID = "gapdynamics"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "GapPatternAlgorithm",
+        "Tests whether canopy gaps are clustered, random or regular, as ForestGapR's "
+        "GapsSpatPattern does: each gap becomes its centre point; the Clark-Evans index R "
+        "is tested against complete spatial randomness (Z-test, no edge correction; the "
+        "Donnelly-corrected R is given too), and Ripley's K and L functions (isotropic "
+        "edge correction) are drawn with an envelope of random patterns.\n\n"
+        "Gaps: a gap polygon layer (GeoPackage) or a gap raster. Study area: the extent "
+        "of the CHM the gaps come from (default: the extent of the gaps' layer). Writes "
+        "a PNG of K and L and a JSON of every number."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterLayer,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -67,26 +68,19 @@ class GapStatisticsAlgorithm(ForestGapsAlgorithm):
     OUTPUT = "OUTPUT"
     N_GAPS = "N_GAPS"
 
-    def name(self) -> str:
-        return "gapstatistics"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Gap statistics (CSV)")
-
-    def group(self) -> str:
-        return self.tr("Gap detection")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "gapdetection"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Computes ForestGapR's GapStats for every gap of a gap-id raster (0 = no gap, "
-            "1..n = gap ids, e.g. the output of 'Gaps from CHM'): area (m²) and the "
-            "maximum, minimum, mean, standard deviation, Gini coefficient and range of the "
-            "canopy height inside the gap. The gap raster is aligned on the CHM's grid "
-            "(nearest neighbour). Ids are renumbered 1..n in increasing order."
-        )
+    NAME = "gapstatistics"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("GapStatisticsAlgorithm", "Gap statistics (CSV)")
+    GROUP = QT_TRANSLATE_NOOP("GapStatisticsAlgorithm", "Gap detection")
+    GROUP_ID = "gapdetection"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "GapStatisticsAlgorithm",
+        "Computes ForestGapR's GapStats for every gap of a gap-id raster (0 = no gap, "
+        "1..n = gap ids, e.g. the output of 'Gaps from CHM'): area (m²) and the "
+        "maximum, minimum, mean, standard deviation, Gini coefficient and range of the "
+        "canopy height inside the gap. The gap raster is aligned on the CHM's grid "
+        "(nearest neighbour). Ids are renumbered 1..n in increasing order."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(QgsProcessingParameterRasterLayer(self.GAPS, self.tr("Gap id raster")))

@@ -16,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -47,26 +48,19 @@ class PrepareTrainingDataAlgorithm(ForestGapsAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     MANIFEST = "MANIFEST"
 
-    def name(self) -> str:
-        return "preparetrainingdata"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Prepare training data")
-
-    def group(self) -> str:
-        return self.tr("Training")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "training"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Turns the sites of a ForestGaps config (DSM + CHM, DSM + DTM, point clouds "
-            "and/or generated synthetic forests) into training shards: gap labels at every "
-            "configured threshold, tiles, a split by site, normalization statistics and a "
-            "manifest. Overrides: key=value per line (or separated by ';'), e.g. "
-            "synth.n_sites=2. The output folder replaces data.output_dir."
-        )
+    NAME = "preparetrainingdata"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("PrepareTrainingDataAlgorithm", "Prepare training data")
+    GROUP = QT_TRANSLATE_NOOP("PrepareTrainingDataAlgorithm", "Training")
+    GROUP_ID = "training"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "PrepareTrainingDataAlgorithm",
+        "Turns the sites of a ForestGaps config (DSM + CHM, DSM + DTM, point clouds "
+        "and/or generated synthetic forests) into training shards: gap labels at every "
+        "configured threshold, tiles, a split by site, normalization statistics and a "
+        "manifest. Overrides: key=value per line (or separated by ';'), e.g. "
+        "synth.n_sites=2. The output folder replaces data.output_dir."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -47,27 +48,20 @@ class RasterizeLidarAlgorithm(ForestGapsAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OUTPUTS = ("DSM", "DTM", "CHM")
 
-    def name(self) -> str:
-        return "rasterizelidar"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Rasterize LiDAR point cloud (DSM, DTM, CHM)")
-
-    def group(self) -> str:
-        return self.tr("Height rasters")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "heightrasters"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Rasterises a LAS/LAZ point cloud at the given cell size (metres): DSM = highest "
-            "non-noise return per cell (holes filled, pits raised), DTM = lowest ground "
-            "point (class 2), interpolated elsewhere, CHM = DSM - DTM clipped at 0. Writes "
-            "dsm.tif, dtm.tif and chm.tif (Cloud Optimized GeoTIFF) into the output folder.\n\n"
-            "CRS: use it when the file's header has none or a wrong one. A height-normalised "
-            "cloud (z already above ground) gives a CHM only."
-        )
+    NAME = "rasterizelidar"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("RasterizeLidarAlgorithm", "Rasterize LiDAR point cloud (DSM, DTM, CHM)")
+    GROUP = QT_TRANSLATE_NOOP("RasterizeLidarAlgorithm", "Height rasters")
+    GROUP_ID = "heightrasters"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "RasterizeLidarAlgorithm",
+        "Rasterises a LAS/LAZ point cloud at the given cell size (metres): DSM = highest "
+        "non-noise return per cell (holes filled, pits raised), DTM = lowest ground "
+        "point (class 2), interpolated elsewhere, CHM = DSM - DTM clipped at 0. Writes "
+        "dsm.tif, dtm.tif and chm.tif (Cloud Optimized GeoTIFF) into the output folder.\n\n"
+        "CRS: use it when the file's header has none or a wrong one. A height-normalised "
+        "cloud (z already above ground) gives a CHM only."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(

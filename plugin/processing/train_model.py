@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
 )
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ._base import ForestGapsAlgorithm
 from ._engine_call import require_dependencies
@@ -58,28 +59,21 @@ class TrainModelAlgorithm(ForestGapsAlgorithm):
     MODEL = "MODEL"
     EPOCHS = "EPOCHS"
 
-    def name(self) -> str:
-        return "trainmodel"
-
-    def displayName(self) -> str:  # name fixed by QGIS
-        return self.tr("Train a gap model")
-
-    def group(self) -> str:
-        return self.tr("Training")
-
-    def groupId(self) -> str:  # name fixed by QGIS
-        return "training"
-
-    def shortHelpString(self) -> str:  # name fixed by QGIS
-        return self.tr(
-            "Trains the model of a ForestGaps config (model, thresholds, training sections) "
-            "on a prepared data folder (the output of Prepare training data). Writes "
-            "checkpoints, TensorBoard logs and the model folder (model.safetensors + "
-            "model_card.json) into the output folder, which replaces training.output_dir. "
-            "Empty prepared folder: data.output_dir of the config. Overrides: key=value per "
-            "line (or separated by ';'), e.g. training.epochs=5. Resume continues from "
-            "checkpoints/last.pt in the output folder. Cancelling keeps the checkpoints."
-        )
+    NAME = "trainmodel"
+    DISPLAY_NAME = QT_TRANSLATE_NOOP("TrainModelAlgorithm", "Train a gap model")
+    GROUP = QT_TRANSLATE_NOOP("TrainModelAlgorithm", "Training")
+    GROUP_ID = "training"
+    # No trailing comma: pylupdate5 drops a QT_TRANSLATE_NOOP call that has one.
+    HELP = QT_TRANSLATE_NOOP(
+        "TrainModelAlgorithm",
+        "Trains the model of a ForestGaps config (model, thresholds, training sections) "
+        "on a prepared data folder (the output of Prepare training data). Writes "
+        "checkpoints, TensorBoard logs and the model folder (model.safetensors + "
+        "model_card.json) into the output folder, which replaces training.output_dir. "
+        "Empty prepared folder: data.output_dir of the config. Overrides: key=value per "
+        "line (or separated by ';'), e.g. training.epochs=5. Resume continues from "
+        "checkpoints/last.pt in the output folder. Cancelling keeps the checkpoints."
+    )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
         self.addParameter(
