@@ -16,6 +16,7 @@ class JsonLineFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message (+ exception text)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object on one line."""
         payload = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",

@@ -1,0 +1,1 @@
+"""The ``forestgaps`` command line: one module per subcommand, wired in ``main.py``."""

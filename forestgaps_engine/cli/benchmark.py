@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps benchmark`` and ``evaluate-heldout`` subcommands to ``subparsers``."""
     parser = subparsers.add_parser(
         "benchmark",
         help="train and score every architecture of a benchmark config on the same data",
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
+    """Run ``forestgaps benchmark``: train and score every architecture; return 0."""
     from forestgaps_engine.experiments.benchmark import load_benchmark_config, run_benchmark
 
     config, settings = load_benchmark_config(args.config, args.overrides)
@@ -83,6 +85,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
 
 
 def run_heldout(args: argparse.Namespace) -> int:
+    """Run ``forestgaps evaluate-heldout`` on held-out synthetic sites; return 0."""
     from forestgaps_engine.experiments.heldout_report import heldout_report
 
     options = {

@@ -11,6 +11,7 @@ from forestgaps_engine.cli.common import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps config`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "config", help="validate a config (with --set overrides) and print the effective values"
     )
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the validated config, overrides applied, as YAML on stdout; return 0."""
     config = config_from_args(args)
     sys.stdout.write(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     return 0

@@ -7,6 +7,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps demo`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "demo", help="detect gaps in a generated synthetic forest (default model on the DSM, classic on the CHM)"
     )
@@ -15,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the demo on a generated forest and print its inputs, outputs and IoU; return 0."""
     from forestgaps_engine.demo import run_demo
 
     result = run_demo(args.out)

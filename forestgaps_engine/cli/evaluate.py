@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps evaluate`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "evaluate",
         help="score a model and the two baselines against CHM gap labels (report.md, CSV, PNG)",
@@ -75,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``forestgaps evaluate`` from the parsed flags; return the exit code (0: done)."""
     from forestgaps_engine.errors import ConfigError
     from forestgaps_engine.evaluation.api import evaluate
 

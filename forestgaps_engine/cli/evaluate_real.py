@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps evaluate-real`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "evaluate-real",
         help="score a model and the DSM-only baseline on each real site of the corpus "
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``forestgaps evaluate-real`` from the parsed flags; return the exit code (0: done)."""
     from pathlib import Path
 
     from forestgaps_engine.config import load_config

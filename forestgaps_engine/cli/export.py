@@ -13,6 +13,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps export`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "export",
         help="export a model to ONNX, TorchScript or a clean model folder, checked against "
@@ -60,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export the model in ``--format`` to ``--out`` and print what was checked; return 0."""
     from forestgaps_engine.models.export import export_model
 
     calibration = _int8_windows(args) if args.format == "openvino_int8" else None

@@ -10,6 +10,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps gaps-from-chm`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "gaps-from-chm",
         help="detect canopy gaps in a CHM at height thresholds (ForestGapR semantics)",
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``forestgaps gaps-from-chm`` from the parsed flags; return the exit code (0: done)."""
     from pydantic import ValidationError
 
     from forestgaps_engine.cli.common import options_error

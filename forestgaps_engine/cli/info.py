@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps info`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "info", help="show engine, torch and QGIS versions, device and environment"
     )
@@ -66,6 +67,7 @@ def collect_info() -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the engine facts as aligned ``key  value`` lines, or JSON with ``--json``; return 0."""
     info = collect_info()
     if args.json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")

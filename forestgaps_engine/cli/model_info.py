@@ -7,6 +7,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps model-info`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "model-info", help="print the card of a model folder (architecture, thresholds, metrics)"
     )
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print a model's card (loading the model first with ``--check``); return 0."""
     from forestgaps_engine.models.card import load_model, read_card, resolve_model_files
 
     if args.check:

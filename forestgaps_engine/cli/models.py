@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps models`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "models",
         help="list registered architectures (params, GFLOPs per 256 px tile)",
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """List the registered architectures, or write their doc with ``--write-doc``; return 0."""
     if args.write_doc:
         from forestgaps_engine.models.doc import write_models_doc
 

@@ -35,6 +35,7 @@ FLAGS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps predict`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "predict",
         help="predict gap probability, mask and polygons of a DSM for one or more thresholds",
@@ -127,6 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``forestgaps predict`` from the parsed flags; return the exit code (0: done)."""
     from pydantic import ValidationError
 
     from forestgaps_engine.errors import BatchError, ConfigError

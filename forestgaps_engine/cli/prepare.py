@@ -10,6 +10,7 @@ from forestgaps_engine.cli.common import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps prepare`` and ``tile-info`` subcommands to ``subparsers``."""
     parser = subparsers.add_parser(
         "prepare",
         help="turn sites (rasters, point clouds, synthetic) into training shards",
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    """Prepare training shards from the config and print their summary as JSON; return 0."""
     from forestgaps_engine.data.prepare import prepare
 
     result = prepare(config_from_args(args))
@@ -44,6 +46,7 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_tile_info(args: argparse.Namespace) -> int:
+    """Print how one prepared tile was made as JSON; return 0."""
     from forestgaps_engine.data.records import tile_record
 
     record = tile_record(args.prepared_dir, args.tile_id)

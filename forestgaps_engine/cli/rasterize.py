@@ -9,6 +9,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps rasterize`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "rasterize",
         help="turn a lidar point cloud (.las/.laz) into dsm.tif, dtm.tif and chm.tif",
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Rasterize the point cloud to DSM, DTM and CHM GeoTIFFs and print their paths; return 0."""
     from forestgaps_engine.geo.lidar import rasterize_point_cloud
 
     outputs = rasterize_point_cloud(

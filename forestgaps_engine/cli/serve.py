@@ -8,6 +8,7 @@ from forestgaps_engine.cli.common import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps serve`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "serve",
         help="serve predictions over HTTP (POST /predict, /augment; GET /health, /metrics)",
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve predictions over HTTP until stopped; return the exit code."""
     from forestgaps_engine.errors import ConfigError
     from forestgaps_engine.serve import serve
 

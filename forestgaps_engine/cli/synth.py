@@ -9,6 +9,7 @@ from forestgaps_engine.cli.common import add_config_options, config_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps synth`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "synth",
         help="generate a synthetic forest (relief, stands, gaps, tracks) as dsm/dtm/chm.tif",
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write a synthetic site (dsm/dtm/chm.tif) to ``--out``; return 0."""
     from forestgaps_engine.synth.forest import write_synthetic_site
 
     # Flags win over the config file; as overrides they get the config's validation.

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps train`` and ``augment-preview`` subcommands to ``subparsers``."""
     parser = subparsers.add_parser(
         "train",
         help="train a model on a prepared dataset (checkpoints, TensorBoard, model folder)",
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train on the prepared shards and print where the model went; return 0."""
     from forestgaps_engine.training.api import train
 
     overrides = list(args.overrides)
@@ -82,6 +84,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    """Save a PNG grid of augmented versions of the DSM's centre tile; return 0."""
     from forestgaps_engine.training.preview import augment_preview
 
     config = config_from_args(args)

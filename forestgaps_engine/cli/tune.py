@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``forestgaps tune`` subcommand and its flags to ``subparsers``."""
     parser = subparsers.add_parser(
         "tune",
         help="search learning rate, loss weights, dropout and width with Optuna (resumable)",
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``forestgaps tune`` from the parsed flags; return the exit code (0: done)."""
     from forestgaps_engine.errors import ConfigError
     from forestgaps_engine.experiments.tuning import tune
 

@@ -76,6 +76,7 @@ def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:
 
 
 def check_balance(balance: str) -> None:
+    """Raise DataError unless ``balance`` is one of ``BALANCES``."""
     if balance not in BALANCES:
         raise DataError(
             f"balance {balance!r} is unknown", hint=f"Use one of {', '.join(BALANCES)}."

@@ -36,6 +36,7 @@ class PreparedSite:
 
     @property
     def name(self) -> str:
+        """The site's name (its rasters' folder name)."""
         return self.rasters.name
 
 

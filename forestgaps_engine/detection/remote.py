@@ -181,6 +181,7 @@ class HttpxTransport:
         self, url: str, fields: Mapping[str, str], file_path: Path, headers: Mapping[str, str],
         sent: Callable[[int], None], cancel: CancelCallback | None,
     ) -> HttpAnswer:  # fmt: skip
+        """POST ``file_path`` as a multipart form, reporting bytes sent; cancellable."""
         import httpx
 
         def send() -> HttpAnswer:
@@ -198,6 +199,7 @@ class HttpxTransport:
     def download(
         self, url: str, target: Path, headers: Mapping[str, str], cancel: CancelCallback | None
     ) -> HttpAnswer:
+        """Stream ``url`` into ``target``; cancellable."""
         import httpx
 
         try:

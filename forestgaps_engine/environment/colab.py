@@ -21,6 +21,7 @@ class ColabEnvironment(Environment):
     name = "colab"
 
     def is_active(self) -> bool:
+        """Whether this is a Google Colab runtime."""
         return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
     def _root(self) -> Path:
@@ -28,18 +29,23 @@ class ColabEnvironment(Environment):
         return DRIVE_PROJECT if DRIVE_MOUNT.is_dir() else Path("/content/forestgaps")
 
     def data_root(self) -> Path:
+        """``FORESTGAPS_DATA_ROOT``, else ``data`` under Drive (or /content)."""
         return Path(os.environ.get("FORESTGAPS_DATA_ROOT", self._root() / "data"))
 
     def checkpoint_root(self) -> Path:
+        """``FORESTGAPS_CHECKPOINT_ROOT``, else ``runs`` under Drive (or /content)."""
         return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", self._root() / "runs"))
 
     def max_workers(self) -> int:
+        """Between 2 and 4 loader workers: Colab's few cores are shared with the notebook."""
         return max(2, min(4, os.cpu_count() or 2))
 
     def use_notebook_progress(self) -> bool:
+        """Always True: Colab renders notebook progress widgets."""
         return True
 
     def apply_patches(self) -> list[str]:
+        """Warn when Drive is not mounted, create the storage roots; return what changed."""
         changes = []
         if not DRIVE_MOUNT.is_dir():
             logger.warning(

@@ -18,19 +18,24 @@ class QgisEnvironment(Environment):
     name = "qgis"
 
     def is_active(self) -> bool:
+        """Whether QGIS's Python (``qgis.core``) is loaded in this process."""
         return "qgis.core" in sys.modules
 
     def data_root(self) -> Path:
+        """``FORESTGAPS_DATA_ROOT``, else ``~/forestgaps``."""
         return Path(os.environ.get("FORESTGAPS_DATA_ROOT", Path.home() / "forestgaps"))
 
     def checkpoint_root(self) -> Path:
+        """``FORESTGAPS_CHECKPOINT_ROOT``, else ``~/forestgaps``."""
         return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", Path.home() / "forestgaps"))
 
     def max_workers(self) -> int:
+        """0: data loads in QGIS's own process."""
         # Worker subprocesses would re-import QGIS's Python and its GDAL: keep loading in-process.
         return 0
 
     def apply_patches(self) -> list[str]:
+        """Leave one core to the QGIS interface (torch threads); return what changed."""
         try:
             import torch
         except ImportError:

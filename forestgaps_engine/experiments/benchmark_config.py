@@ -89,6 +89,7 @@ def load_benchmark_config(
 
 
 def check_benchmark(config: ForestGapsConfig, settings: BenchmarkSettings) -> None:
+    """Raise ConfigError unless training seeds exist and stay clear of the eval seeds."""
     if config.data.synthetic_sites < 1:
         raise ConfigError(
             "the benchmark trains on synthetic sites, but data.synthetic_sites is 0",

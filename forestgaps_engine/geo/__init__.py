@@ -1,0 +1,1 @@
+"""Rasters and vectors on metric grids: CRS checks, I/O, lidar, warping, polygonizing."""

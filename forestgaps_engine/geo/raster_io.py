@@ -46,6 +46,7 @@ class RasterProfile:
     compress: bool = True
 
     def creation_options(self, grid: Grid) -> dict[str, Any]:
+        """GDAL creation options of this profile for a raster on ``grid``."""
         # 256 px internal tiles make windowed reads cheap; GTiff needs multiples of 16.
         tiled = grid.width_px >= 256 and grid.height_px >= 256
         options: dict[str, Any] = {

@@ -135,6 +135,7 @@ class TorchBackend:
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
+        """Gap probabilities (N, 1, h, w) from eager PyTorch; ``dsm`` in metres."""
         return self._probabilities(self._model, dsm, thresholds_m)
 
     def _probabilities(self, module: Any, dsm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
@@ -183,6 +184,7 @@ class TorchCompileBackend(TorchBackend):
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
+        """Gap probabilities (N, 1, h, w) from the compiled model; ``dsm`` in metres."""
         if self._compiled is None:
             return super().run(dsm, thresholds_m, valid)
         n_outputs = len(thresholds_m)
@@ -300,6 +302,7 @@ class OnnxRuntimeBackend:
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
+        """Gap probabilities (N, 1, h, w) from ONNX Runtime; ``dsm`` in metres."""
         (output,) = self._session.run(
             [self._output], graph_inputs(self.kind, dsm, thresholds_m, valid)
         )
@@ -401,6 +404,7 @@ class OpenVinoBackend:
     def run(
         self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
     ) -> np.ndarray:
+        """Gap probabilities (N, 1, h, w) from OpenVINO; ``dsm`` in metres."""
         feed = graph_inputs(self.kind, dsm, thresholds_m, valid)
         result = self._request.infer([feed[name] for name in self._inputs])
         # The request reuses its output buffer: copy before the next call.

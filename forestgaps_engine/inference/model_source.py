@@ -52,6 +52,7 @@ class InferenceModel:
 
 
 def torch_available() -> bool:
+    """Whether torch imports in this process."""
     try:
         import torch  # noqa: F401
     except ImportError:

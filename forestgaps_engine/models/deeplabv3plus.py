@@ -68,6 +68,7 @@ class ASPP(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """ASPP: parallel dilated branches and image pooling, fused by a 1x1 conv."""
         outputs = [branch(x) for branch in self.branches]
         pooled = self.pooling(F.adaptive_avg_pool2d(x, 1))
         outputs.append(F.interpolate(pooled, size=x.shape[-2:], mode="nearest"))
@@ -130,6 +131,7 @@ class DeepLabV3Plus(SegmentationModel):
         self.head = nn.Conv2d(config.aspp_channels, 1, 1)
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W) from the DeepLabV3+ encoder, ASPP and decoder."""
         embedding = self.threshold_encoder(threshold_m)
         x = self.stem(inputs)
         low_level = x

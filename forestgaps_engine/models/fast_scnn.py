@@ -61,6 +61,7 @@ class PoolingPyramid(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Add the global pooled context to ``x`` and fuse; spatial size unchanged."""
         pooled = self.global_branch(x.mean(dim=(2, 3), keepdim=True))
         outputs = [x, pooled.expand(-1, -1, x.shape[2], x.shape[3])]
         for size, branch in zip(self.local_sizes, self.local_branches, strict=True):
@@ -124,6 +125,7 @@ class FastSCNN(SegmentationModel):
             self.refine = nn.Identity()
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W) from Fast-SCNN's downsample, global and fusion branches."""
         embedding = self.threshold_encoder(threshold_m)
         low = self.learning_to_downsample(inputs)
         high = self.global_features(low)

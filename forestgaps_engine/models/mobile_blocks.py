@@ -48,6 +48,7 @@ class InvertedResidual(nn.Module):
         self.has_skip = stride == 1 and in_channels == out_channels
 
     def forward(self, x: Tensor) -> Tensor:
+        """The inverted residual, with the skip when input and output shapes match."""
         return x + self.body(x) if self.has_skip else self.body(x)
 
 
@@ -97,5 +98,6 @@ class LightDecoderBlock(nn.Module):
         self.activation = make_activation(activation)
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
+        """Separable conv, normalize, FiLM-modulate with ``embedding``, activate."""
         x = self.norm(self.mix(self.depthwise(self.reduce(x))))
         return self.activation(self.film(x, embedding))

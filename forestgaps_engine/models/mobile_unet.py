@@ -93,6 +93,7 @@ class MobileUNet(SegmentationModel):
         self.head = nn.Conv2d(previous, 1, 1)
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W) from the MobileNet encoder and FiLM decoder."""
         embedding = self.threshold_encoder(threshold_m)
         skips = [inputs]
         x = self.stem(inputs)

@@ -147,7 +147,8 @@ class Normalizer(nn.Module):
         metres (a per-tile offset of its own would shift it by the prior's floor).
 
         Args:
-            dsm: (B, 1, H, W) metres; valid: optional (B, 1, H, W).
+            dsm: (B, 1, H, W) metres.
+            valid: optional (B, 1, H, W) bool, True where ``dsm`` holds data.
             prior_m: (B, 1, H, W) coarse terrain on the same cells, metres (finite).
         """
         offset, scale = self.frame(dsm, valid)

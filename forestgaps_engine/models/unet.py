@@ -36,4 +36,5 @@ class UNet(SegmentationModel):
         )
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W); the plain U-Net ignores ``threshold_m``."""
         return self.body(inputs)

@@ -38,4 +38,5 @@ class UNetCBAM(SegmentationModel):
         )
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W); the CBAM U-Net ignores ``threshold_m``."""
         return self.body(inputs)

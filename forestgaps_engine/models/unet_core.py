@@ -69,6 +69,7 @@ class UNetBody(nn.Module):
         self.head = nn.Conv2d(channels[0], 1, 1)
 
     def forward(self, x: Tensor, embedding: Tensor | None = None) -> Tensor:
+        """Logits (B, 1, H, W) through the encoder and decoder, skips concatenated."""
         skips = []
         for block in self.encoder:
             x = block(x, embedding)

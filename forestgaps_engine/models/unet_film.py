@@ -43,4 +43,5 @@ class UNetFiLM(SegmentationModel):
         )
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B, 1, H, W) with every block FiLM-modulated by ``threshold_m``."""
         return self.body(inputs, self.threshold_encoder(threshold_m))

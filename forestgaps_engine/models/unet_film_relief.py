@@ -198,6 +198,7 @@ class UNetFiLMRelief(SegmentationModel):
         )
 
     def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
+        """Logits (B * K, 1, H, W): the relief trunk once per window, the head per threshold."""
         trunk_inputs, relief, wide = self._reliefs(inputs)
         if self.trunk_stride > 1:
             trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)

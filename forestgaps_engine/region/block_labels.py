@@ -46,6 +46,7 @@ class BlockPatches:
 
     @property
     def n_patches(self) -> int:
+        """Number of gap patches in this block."""
         return int(self.counts.size)
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -55,6 +56,7 @@ class BlockPatches:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray] | np.lib.npyio.NpzFile, prefix: str
                     ) -> BlockPatches:  # fmt: skip
+        """Rebuild the labels from ``arrays`` written by ``to_arrays`` with ``prefix``."""
         return cls(**{name: arrays[f"{prefix}{name}"] for name in FIELDS})
 
 

@@ -59,15 +59,19 @@ class RegionJob:
         return Grid(self.grid.crs, transform, block.height_px, block.width_px)
 
     def record_path(self, block: Block) -> Path:
+        """Path of the block's record (.npz) under the work folder."""
         return Path(self.work_dir) / RECORDS_DIR / f"{block.name}.npz"
 
     def block_dir(self, block: Block) -> Path:
+        """Folder of the block's outputs under the work folder."""
         return Path(self.work_dir) / BLOCKS_DIR / block.name
 
     def is_done(self, block: Block) -> bool:
+        """Whether the block's record exists (its work is done)."""
         return self.record_path(block).is_file()
 
     def is_finished(self, block: Block) -> bool:
+        """Whether every output of the block exists in its folder."""
         folder = self.block_dir(block)
         return all(
             (folder / f"{kind}_{label}.tif").is_file()

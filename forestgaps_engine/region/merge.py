@@ -39,6 +39,7 @@ class GlobalGaps:
 
     @property
     def n_gaps(self) -> int:
+        """Number of gaps."""
         return int(self.area_m2.size)
 
 

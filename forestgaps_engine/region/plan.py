@@ -36,10 +36,12 @@ class Block:
 
     @property
     def row_end(self) -> int:
+        """Row past the window's last, in pixels."""
         return self.row_off + self.height_px
 
     @property
     def col_end(self) -> int:
+        """Column past the window's last, in pixels."""
         return self.col_off + self.width_px
 
 

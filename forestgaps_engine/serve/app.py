@@ -103,6 +103,7 @@ class MetricsMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """ASGI entry: time each HTTP request and count its status in the metrics."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

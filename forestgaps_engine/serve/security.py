@@ -107,6 +107,7 @@ class RequestGuard:
         self._token = token.encode("utf-8") if token is not None else None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """ASGI entry: answer a refused request with JSON, pass the rest through."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -29,6 +29,7 @@ class ChannelAttention(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """Scale each channel by its attention weight; shape unchanged."""
         average = self.mlp(x.mean(dim=(2, 3), keepdim=True))
         maximum = self.mlp(x.amax(dim=(2, 3), keepdim=True))
         return x * torch.sigmoid(average + maximum)
@@ -46,6 +47,7 @@ class SpatialAttention(nn.Module):
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Scale each pixel by its spatial attention weight; shape unchanged."""
         descriptor = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
         return x * torch.sigmoid(self.conv(descriptor))
 
@@ -68,4 +70,5 @@ class CBAM(nn.Module):
         self.spatial = SpatialAttention(kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Channel then spatial attention; shape unchanged."""
         return self.spatial(self.channel(x))

@@ -88,6 +88,7 @@ class DoubleConv(nn.Module):
         self.attention = make_attention(attention, out_channels)
 
     def forward(self, x: Tensor, embedding: Tensor | None = None) -> Tensor:
+        """Convolve, normalize, FiLM-modulate when given ``embedding``, activate."""
         x = self.norm(self.conv(self.first(x)))
         if self.film is not None:
             x = self.film(x, embedding)

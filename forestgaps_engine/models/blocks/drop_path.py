@@ -32,6 +32,7 @@ class DropPath(nn.Module):
         self.rate = rate
 
     def forward(self, x: Tensor) -> Tensor:
+        """Drop whole samples' residual branches with probability ``rate`` in training."""
         if not self.training or self.rate == 0.0:
             return x
         keep = 1.0 - self.rate
@@ -40,4 +41,5 @@ class DropPath(nn.Module):
         return x * mask / keep
 
     def extra_repr(self) -> str:
+        """The drop rate, for the module's repr."""
         return f"rate={self.rate}"

@@ -27,6 +27,7 @@ class ECA(nn.Module):
         self.conv = nn.Conv1d(1, 1, size, padding=size // 2, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Scale each channel by its ECA weight; shape unchanged."""
         descriptor = x.mean(dim=(2, 3))  # (B, C)
         weights = self.conv(descriptor.unsqueeze(1)).squeeze(1)
         return x * torch.sigmoid(weights)[:, :, None, None]

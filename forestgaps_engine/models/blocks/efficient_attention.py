@@ -39,6 +39,7 @@ class EfficientAttention(nn.Module):
         self.output = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Add linear-cost global attention to ``x``; shape unchanged."""
         batch, channels, height, width = x.shape
         normed = self.norm(x)
         heads = self.heads

@@ -57,6 +57,7 @@ class ThresholdEncoder(nn.Module):
         self.embedding_dim = embedding_dim
 
     def forward(self, threshold_m: Tensor) -> Tensor:
+        """Sinusoidal embedding (B, dim) of thresholds (B,) in metres."""
         scaled = (threshold_m.reshape(-1, 1) / self.threshold_max_m).to(torch.float32)
         angles = scaled * self.frequencies
         features = torch.cat([scaled, torch.sin(angles), torch.cos(angles)], dim=1)
@@ -91,5 +92,6 @@ class FiLM(nn.Module):
         return gamma[:, :, None, None], beta[:, :, None, None]
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
+        """``x * gamma + beta`` with gamma and beta from the threshold embedding."""
         gamma, beta = self.gamma_beta(embedding)
         return x * gamma + beta

@@ -49,6 +49,7 @@ class OpeningRelief(nn.Module):
         self.smoothing_px = smoothing_px
 
     def forward(self, surface: Tensor) -> Tensor:
+        """Ground estimate: grey opening of ``surface`` (B, 1, H, W) over the window, metres."""
         eroded = -_max_square(-surface, self.window_px)
         opened = _max_square(eroded, self.window_px)
         if self.smoothing_px > 1:

@@ -42,6 +42,7 @@ class PositionalChannels(nn.Module):
             raise ValueError(f"unknown positional encoding {kind!r}")
 
     def forward(self, x: Tensor) -> Tensor:
+        """Add the 2-D positional encoding to ``x``; shape unchanged."""
         height, width = x.shape[-2], x.shape[-1]
         # arange over the (possibly traced) size keeps H and W dynamic in ONNX
         ys = (torch.arange(height, device=x.device, dtype=x.dtype) + 0.5) / height * 2 - 1

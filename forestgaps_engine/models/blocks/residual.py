@@ -64,6 +64,7 @@ class ResidualBlock(nn.Module):
         self.act2 = make_activation(activation)
 
     def forward(self, x: Tensor, embedding: Tensor | None = None) -> Tensor:
+        """Two conv-norm layers plus the skip, FiLM-modulated when given ``embedding``."""
         branch = self.act1(self.norm1(self.conv1(x)))
         branch = self.norm2(self.conv2(branch))
         if self.film is not None:

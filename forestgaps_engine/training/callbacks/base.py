@@ -58,41 +58,51 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks)
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Call every callback's ``on_train_begin``."""
         for callback in self.callbacks:
             callback.on_train_begin(trainer)
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Call every callback's ``on_train_end``."""
         for callback in self.callbacks:
             callback.on_train_end(trainer)
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Call every callback's ``on_epoch_begin``."""
         for callback in self.callbacks:
             callback.on_epoch_begin(trainer, epoch)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Call every callback's ``on_epoch_end``."""
         for callback in self.callbacks:
             callback.on_epoch_end(trainer, epoch, logs)
 
     def on_batch_begin(self, trainer: Trainer, batch_index: int) -> None:
+        """Call every callback's ``on_batch_begin``."""
         for callback in self.callbacks:
             callback.on_batch_begin(trainer, batch_index)
 
     def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
+        """Call every callback's ``on_batch_end``."""
         for callback in self.callbacks:
             callback.on_batch_end(trainer, batch_index, logs)
 
     def on_validation_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Call every callback's ``on_validation_begin``."""
         for callback in self.callbacks:
             callback.on_validation_begin(trainer, epoch)
 
     def on_validation_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Call every callback's ``on_validation_end``."""
         for callback in self.callbacks:
             callback.on_validation_end(trainer, epoch, logs)
 
     def state_dict(self) -> dict[str, Any]:
+        """Each callback's state, keyed by its class name."""
         return {type(c).__name__: c.state_dict() for c in self.callbacks}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore each callback whose class name is in ``state``."""
         for callback in self.callbacks:
             if type(callback).__name__ in state:
                 callback.load_state_dict(state[type(callback).__name__])

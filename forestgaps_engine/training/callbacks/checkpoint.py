@@ -84,6 +84,7 @@ class ModelCheckpoint(Callback):
         distributed.barrier(trainer.context)
 
     def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
+        """Save ``last`` every ``every_steps`` optimizer steps."""
         if not self.every_steps or not logs.get("is_optimizer_step"):
             return
         if (
@@ -93,6 +94,7 @@ class ModelCheckpoint(Callback):
             self._save(trainer, [self.last_path])
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Save ``last``, and ``best`` when the monitored value improved."""
         key = self.monitor if self.monitor in logs else "loss"
         mode = self.mode if key == self.monitor else "min"
         paths = [self.last_path]
@@ -104,8 +106,10 @@ class ModelCheckpoint(Callback):
         self._save(trainer, paths)
 
     def state_dict(self) -> dict[str, Any]:
+        """Best monitored value and its epoch, for resuming."""
         return {"best_value": self.best_value, "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the best value and epoch from ``state_dict``."""
         self.best_value = state["best_value"]
         self.best_epoch = state["best_epoch"]

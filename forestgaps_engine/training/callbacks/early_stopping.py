@@ -41,6 +41,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch: int | None = None
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Count epochs without improvement; stop after ``patience_epochs`` of them."""
         if self.monitor not in logs:
             return
         value = float(logs[self.monitor])
@@ -62,8 +63,10 @@ class EarlyStopping(Callback):
             )
 
     def state_dict(self) -> dict[str, Any]:
+        """Best value and epochs without improvement, for resuming."""
         return {"best_value": self.best_value, "bad_epochs": self.bad_epochs}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the best value and bad-epoch count from ``state_dict``."""
         self.best_value = state["best_value"]
         self.bad_epochs = int(state["bad_epochs"])

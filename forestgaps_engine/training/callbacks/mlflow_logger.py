@@ -77,6 +77,7 @@ class MlflowLogger(Callback):
         self.run_id: str | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Start the MLflow run and log the flattened config as params (main process)."""
         if not trainer.is_main_process:
             return
         if self.tracking_uri.startswith("file:"):
@@ -91,6 +92,7 @@ class MlflowLogger(Callback):
         logger.info("MLflow run %s in %s", self.run_id, self.tracking_uri)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Log the epoch's finite metrics and learning rate."""
         if self.run_id is None:
             return
         metrics = {

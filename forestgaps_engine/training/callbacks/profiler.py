@@ -41,6 +41,7 @@ class ProfilerCallback(Callback):
         self._steps_left = 0
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Start the torch profiler for ``active_steps`` steps (main process)."""
         if not trainer.is_main_process or self.active_steps <= 0:
             return
         activities = [torch.profiler.ProfilerActivity.CPU]
@@ -66,6 +67,7 @@ class ProfilerCallback(Callback):
         )
 
     def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
+        """Advance the profiler; stop it once its steps are done."""
         if self.profiler is None:
             return
         self.profiler.step()
@@ -74,6 +76,7 @@ class ProfilerCallback(Callback):
             self._stop()
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Stop the profiler if still running, writing what it recorded."""
         self._stop()
 
     def _stop(self) -> None:

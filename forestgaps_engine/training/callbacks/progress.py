@@ -46,6 +46,7 @@ class ProgressDisplay(Callback):
         self.started_s = time.perf_counter()
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Reset the running loss, counts and timer."""
         self._reset()
 
     def line(self, trainer: Trainer) -> str:
@@ -60,6 +61,7 @@ class ProgressDisplay(Callback):
         )
 
     def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
+        """Accumulate loss and confusion counts; print the status line every few steps."""
         if not trainer.is_main_process:
             return
         self.loss_sum += logs["loss"]
@@ -80,6 +82,7 @@ class ProgressDisplay(Callback):
             logger.info("%s", self.line(trainer))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Print the epoch summary line: loss and validation metrics."""
         if not trainer.is_main_process:
             return
         if self.is_tty:

@@ -92,6 +92,7 @@ class RegularizationCallback(Callback):
         self._built_drop_path: float | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Record the model's built dropout and drop-path rates, the base when unscheduled."""
         # Module values before any change: the model's params (p is not checkpointed).
         dropouts = dropout_modules(trainer.module)
         drop_paths = drop_path_modules(trainer.module)
@@ -126,12 +127,14 @@ class RegularizationCallback(Callback):
         return min(base + self.drop_path_added, max(self.config.adaptive.max_drop_path, base))
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Set dropout and drop-path rates for ``epoch``."""
         if self._has_schedule() or self.dropout_added > 0:
             set_dropout(trainer.module, self.dropout_at(epoch))
         if self._has_schedule() or self.drop_path_added > 0:
             set_drop_path(trainer.module, self.drop_path_at(epoch))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Strengthen regularization when val_loss - loss stays over the gap threshold."""
         adaptive = self.config.adaptive
         if adaptive.enabled and "val_loss" in logs and "loss" in logs:
             gap = float(logs["val_loss"]) - float(logs["loss"])
@@ -204,6 +207,7 @@ class RegularizationCallback(Callback):
         writer.add_scalar("regularization/weight_decay", max(decays, default=0.0), step)
 
     def state_dict(self) -> dict[str, Any]:
+        """Added dropout/drop-path and adaptive counters, for resuming."""
         return {
             "dropout_added": self.dropout_added,
             "drop_path_added": self.drop_path_added,
@@ -212,6 +216,7 @@ class RegularizationCallback(Callback):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the added rates and counters from ``state_dict``."""
         self.dropout_added = float(state["dropout_added"])
         self.drop_path_added = float(state["drop_path_added"])
         self.gap_epochs = int(state["gap_epochs"])

@@ -69,6 +69,7 @@ class TensorBoardLogger(Callback):
         self._since_s = time.perf_counter()
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        """Open the TensorBoard writer and log the config (main process)."""
         if not trainer.is_main_process:
             return
         from torch.utils.tensorboard import SummaryWriter
@@ -96,6 +97,7 @@ class TensorBoardLogger(Callback):
             logger.info("TensorBoard: model graph skipped (%s)", error)
 
     def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
+        """Log training scalars every ``log_every_steps`` steps and the graph once."""
         if self.writer is None:
             return
         self._samples += logs.get("samples", 0.0)
@@ -120,6 +122,7 @@ class TensorBoardLogger(Callback):
             self.writer.add_scalar(f"resources/{name}", value, step)
 
     def on_validation_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """Log validation metrics, per-threshold counts, sample images and activations."""
         if self.writer is None:
             return
         step = trainer.global_step
@@ -169,6 +172,7 @@ class TensorBoardLogger(Callback):
             self.writer.add_image(f"activations/{name}", activation_grid(captured[0]), step)
 
     def on_train_end(self, trainer: Trainer) -> None:
+        """Log hyperparameters with the final validation metrics and close the writer."""
         if self.writer is None:
             return
         final = trainer.history[-1] if trainer.history else {}
