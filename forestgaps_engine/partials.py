@@ -30,7 +30,8 @@ PARTIAL_MARK = ".partial"
 _OWNED_NAME = re.compile(
     r"^\.(?P<stem>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)-(?P<token>[A-Za-z0-9_]+)\.partial"
 )
-# Names written before the PID was embedded: no owner to ask, so only old ones go.
+# Names without an owner's PID (older engines wrote them): no owner to ask, so only stale
+# ones (UNOWNED_MAX_AGE_S) go.
 _UNOWNED_NAMES = (
     re.compile(r"^\..+\.[a-z0-9_]{8}\.partial"),  # mkstemp of atomic_path
     re.compile(r"^\..+\.partial-[0-9a-f]{8}$"),  # prepare's staging folder

@@ -195,7 +195,7 @@ def stream_pipelined(
     def model(batch: _Batch) -> list[_Batch]:
         if batch.call is not None:
             batch.result = _done(run_model_call(backend, batch.call))
-            batch.call = None  # the inputs are no longer needed
+            batch.call = None  # frees the input arrays while the batch waits to be blended
         return [batch]
 
     def blend(batch: _Batch) -> list[tuple[_Batch, tuple[int, np.ndarray], bool]]:

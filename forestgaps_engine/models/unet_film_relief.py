@@ -21,7 +21,7 @@ So this model:
 With ``terrain_prior`` (a coarse DEM warped onto the DSM grid, band 1 of the input,
 normalised in the DSM's frame), the model also computes the height above that terrain,
 ``dsm - prior``, and the relief of a second opening run on it: the coarse terrain takes the
-slope and the ridges out of the surface first, so the window no longer has to follow them
+slope and the ridges out of the surface first, so the window need not follow them
 (on steep ground the plain opening cuts ridges and sits low in hollows). The trunk sees
 both reliefs and the height above the prior; the margin uses a learned blend of the two
 reliefs, starting mostly on the prior's (``prior_weight``), so a poor prior can be unlearned.

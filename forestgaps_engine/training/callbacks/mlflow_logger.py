@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# MLflow rejects longer parameter values (the limit was 500 characters in older servers).
+# Older MLflow servers reject parameter values over 500 characters; newer ones allow more.
 MAX_PARAM_CHARS = 500
 
 
