@@ -252,8 +252,10 @@ def evaluate(
             )
         except BaseException:
             # predict removed its own files; the folder this call made goes too.
-            if not had_predictions and predictions_dir.is_dir() and not any(
-                predictions_dir.iterdir()
+            if (
+                not had_predictions
+                and predictions_dir.is_dir()
+                and not any(predictions_dir.iterdir())
             ):
                 predictions_dir.rmdir()
             raise
