@@ -111,8 +111,11 @@ def _strip_starts(height_px: int, strip_rows: int) -> range:
     return range(0, height_px, strip_rows)
 
 
-def _boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.ndarray:
-    """(k, 2) unique provisional id pairs touching across a strip boundary (8-neighbours)."""
+def boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.ndarray:
+    """(k, 2) unique label pairs of two facing edge lines that touch as 8-neighbours.
+
+    Strips join across their cut with it, and region blocks across their edges.
+    """
     pairs = []
     width_px = previous_row.size
     for shift in (-1, 0, 1):
@@ -169,7 +172,7 @@ class StripLabeller:
         self._counts.append(local_counts)
         first_row = np.where(local[0] > 0, local[0].astype(np.int64) + offset, 0)
         if self._previous_last_row is not None:
-            for above, below in _boundary_pairs(self._previous_last_row, first_row):
+            for above, below in boundary_pairs(self._previous_last_row, first_row):
                 self._union_find.union(int(above), int(below))
         self._previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
         self.height_px += local.shape[0]

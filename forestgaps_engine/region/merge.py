@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forestgaps_engine.inference.postprocess import GapStatistics
+from forestgaps_engine.inference.strip_labels import boundary_pairs
 from forestgaps_engine.region.block_labels import BlockPatches
 from forestgaps_engine.region.plan import BlockPlan
 
@@ -43,18 +44,6 @@ class GlobalGaps:
         return int(self.area_m2.size)
 
 
-def _touching(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(k, 2) label pairs of two facing edge lines that touch as 8-neighbours."""
-    pairs = []
-    length = first.size
-    for shift in (-1, 0, 1):
-        a = first[max(0, -shift) : length - max(0, shift)]
-        b = second[max(0, shift) : length - max(0, -shift)]
-        touching = (a > 0) & (b > 0)
-        pairs.append(np.stack([a[touching], b[touching]], axis=1))
-    return np.concatenate(pairs)
-
-
 def _edge_pairs(plan: BlockPlan, patches: dict[str, BlockPatches], offsets: dict[str, int]
                 ) -> np.ndarray:  # fmt: skip
     """(k, 2) provisional id pairs joined across block edges and corners."""
@@ -62,7 +51,7 @@ def _edge_pairs(plan: BlockPlan, patches: dict[str, BlockPatches], offsets: dict
     pairs = [np.zeros((0, 2), np.int64)]
 
     def add(name_a: str, labels_a: np.ndarray, name_b: str, labels_b: np.ndarray) -> None:
-        found = _touching(labels_a, labels_b).astype(np.int64)
+        found = boundary_pairs(labels_a, labels_b).astype(np.int64)
         if found.size:
             found[:, 0] += offsets[name_a]
             found[:, 1] += offsets[name_b]
