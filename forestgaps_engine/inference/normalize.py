@@ -97,41 +97,24 @@ class NumpyNormalizer:
         Returns:
             (B, 1, H, W) float32, 0 at invalid cells.
         """
-        values = np.asarray(values, dtype=np.float32)
-        is_valid = np.isfinite(values)
-        if valid is not None:
-            is_valid &= np.asarray(valid, dtype=bool)
-        heights = np.where(is_valid, values, np.float32(0.0))
-        if self.strategy == "minmax_tile":
-            low = np.where(is_valid, heights, np.float32(np.inf)).min(axis=(2, 3), keepdims=True)
-            high = np.where(is_valid, heights, np.float32(-np.inf)).max(axis=(2, 3), keepdims=True)
-            out = (heights - low) / np.maximum(high - low, EPS)
-        elif self.strategy == "zscore_global":
-            out = (heights - np.float32(self.mean_m)) / max(np.float32(self.std_m), EPS)
-        else:
-            reference = tile_reference_np(heights, is_valid, TILE_REFERENCE_PERCENT)
-            out = heights - reference[:, None, None, None]
-            out /= max(np.float32(self.relief_range_m), EPS)
-        out = out.astype(np.float32, copy=False)
-        out[~is_valid] = 0.0
-        return out
+        heights, is_valid = _valid_heights(values, valid)
+        return _scaled(heights, is_valid, *self._frame(heights, is_valid))
 
     def frame(self, values: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """(offset (B, 1, 1, 1) metres, metres per unit) that ``__call__`` applies to ``values``.
 
         The terrain prior is put in the same frame, so ``dsm - prior`` keeps its metres.
         """
-        values = np.asarray(values, dtype=np.float32)
-        is_valid = np.isfinite(values)
-        if valid is not None:
-            is_valid &= np.asarray(valid, dtype=bool)
-        heights = np.where(is_valid, values, np.float32(0.0))
+        return self._frame(*_valid_heights(values, valid))
+
+    def _frame(self, heights: np.ndarray, is_valid: np.ndarray) -> tuple[np.ndarray, float]:
+        """``frame`` of heights already zeroed outside ``is_valid``."""
         if self.strategy == "minmax_tile":
             low = np.where(is_valid, heights, np.float32(np.inf)).min(axis=(2, 3), keepdims=True)
             high = np.where(is_valid, heights, np.float32(-np.inf)).max(axis=(2, 3), keepdims=True)
             return low, np.maximum(high - low, EPS)
         if self.strategy == "zscore_global":
-            offset = np.full((values.shape[0], 1, 1, 1), np.float32(self.mean_m))
+            offset = np.full((heights.shape[0], 1, 1, 1), np.float32(self.mean_m))
             return offset, max(np.float32(self.std_m), EPS)
         reference = tile_reference_np(heights, is_valid, TILE_REFERENCE_PERCENT)
         return reference[:, None, None, None], max(np.float32(self.relief_range_m), EPS)
@@ -146,7 +129,28 @@ class NumpyNormalizer:
             valid: optional (B, 1, H, W) bool.
             prior_m: (B, 1, H, W) coarse terrain heights on the same cells, metres (finite).
         """
-        offset, scale = self.frame(values, valid)
+        heights, is_valid = _valid_heights(values, valid)
+        offset, scale = self._frame(heights, is_valid)
         prior = (np.asarray(prior_m, dtype=np.float32) - offset) / scale
-        return np.concatenate([self(values, valid), prior.astype(np.float32, copy=False)], axis=1)
+        dsm = _scaled(heights, is_valid, offset, scale)
+        return np.concatenate([dsm, prior.astype(np.float32, copy=False)], axis=1)
 
+
+def _valid_heights(
+    values: np.ndarray, valid: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(heights float32 with 0 at invalid cells, validity): non-finite cells are invalid."""
+    values = np.asarray(values, dtype=np.float32)
+    is_valid = np.isfinite(values)
+    if valid is not None:
+        is_valid &= np.asarray(valid, dtype=bool)
+    return np.where(is_valid, values, np.float32(0.0)), is_valid
+
+
+def _scaled(
+    heights: np.ndarray, is_valid: np.ndarray, offset: np.ndarray, scale: np.ndarray | float
+) -> np.ndarray:
+    """``(heights - offset) / scale`` as float32, 0 at invalid cells."""
+    out = ((heights - offset) / scale).astype(np.float32, copy=False)
+    out[~is_valid] = 0.0
+    return out

@@ -106,36 +106,23 @@ class Normalizer(nn.Module):
 
     def forward(self, dsm: Tensor, valid: Tensor | None = None) -> Tensor:
         """Normalize ``dsm``; see the class docstring for shapes."""
-        is_valid = torch.isfinite(dsm)
-        if valid is not None:
-            is_valid = is_valid & (valid > 0.5)
-        heights = torch.where(is_valid, dsm, torch.zeros_like(dsm))
-        if self.strategy == "minmax_tile":
-            low = torch.where(is_valid, heights, torch.full_like(heights, float("inf")))
-            high = torch.where(is_valid, heights, torch.full_like(heights, float("-inf")))
-            low = low.amin(dim=(2, 3), keepdim=True)
-            high = high.amax(dim=(2, 3), keepdim=True)
-            out = (heights - low) / torch.clamp(high - low, min=self.eps)
-        elif self.strategy == "zscore_global":
-            out = (heights - self.mean_m) / torch.clamp(self.std_m, min=self.eps)
-        else:
-            reference = tile_reference(heights, is_valid, self.reference_percent)
-            out = (heights - reference) / torch.clamp(self.relief_range_m, min=self.eps)
-        return torch.where(is_valid, out, torch.zeros_like(out))
+        heights, is_valid = _valid_heights(dsm, valid)
+        offset, scale = self._frame(heights, is_valid)
+        return torch.where(is_valid, (heights - offset) / scale, torch.zeros_like(heights))
 
     def frame(self, dsm: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(offset (B, 1, 1, 1) metres, metres per unit) that ``forward`` applies to ``dsm``."""
-        is_valid = torch.isfinite(dsm)
-        if valid is not None:
-            is_valid = is_valid & (valid > 0.5)
-        heights = torch.where(is_valid, dsm, torch.zeros_like(dsm))
+        return self._frame(*_valid_heights(dsm, valid))
+
+    def _frame(self, heights: Tensor, is_valid: Tensor) -> tuple[Tensor, Tensor]:
+        """``frame`` of heights already zeroed outside ``is_valid``."""
         if self.strategy == "minmax_tile":
             low = torch.where(is_valid, heights, torch.full_like(heights, float("inf")))
             high = torch.where(is_valid, heights, torch.full_like(heights, float("-inf")))
             low = low.amin(dim=(2, 3), keepdim=True)
             return low, torch.clamp(high.amax(dim=(2, 3), keepdim=True) - low, min=self.eps)
         if self.strategy == "zscore_global":
-            offset = self.mean_m.expand(dsm.shape[0], 1, 1, 1)
+            offset = self.mean_m.expand(heights.shape[0], 1, 1, 1)
             return offset, torch.clamp(self.std_m, min=self.eps)
         reference = tile_reference(heights, is_valid, self.reference_percent)
         return reference, torch.clamp(self.relief_range_m, min=self.eps)
@@ -151,8 +138,10 @@ class Normalizer(nn.Module):
             valid: optional (B, 1, H, W) bool, True where ``dsm`` holds data.
             prior_m: (B, 1, H, W) coarse terrain on the same cells, metres (finite).
         """
-        offset, scale = self.frame(dsm, valid)
-        return torch.cat([self(dsm, valid), (prior_m - offset) / scale], dim=1)
+        heights, is_valid = _valid_heights(dsm, valid)
+        offset, scale = self._frame(heights, is_valid)
+        normalized = torch.where(is_valid, (heights - offset) / scale, torch.zeros_like(heights))
+        return torch.cat([normalized, (prior_m - offset) / scale], dim=1)
 
     def to_dict(self) -> dict[str, Any]:
         """Strategy and statistics as plain JSON values (for the model card)."""
@@ -176,3 +165,11 @@ class Normalizer(nn.Module):
     ) -> Normalizer:
         """Build from the content of a prepared dataset's ``normalization.json``."""
         return cls(strategy or normalization["strategy"], normalization["normalizer_stats"])
+
+
+def _valid_heights(dsm: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor]:
+    """(heights with 0 at invalid cells, validity): non-finite cells are invalid."""
+    is_valid = torch.isfinite(dsm)
+    if valid is not None:
+        is_valid = is_valid & (valid > 0.5)
+    return torch.where(is_valid, dsm, torch.zeros_like(dsm)), is_valid
