@@ -3,6 +3,7 @@ gap area and the classic fallback, and give what one ``detect`` call gives."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,28 @@ from tests.plugin.conftest import (  # noqa: F401
 from tests.plugin.test_plugin_dock import add_raster, dock, run_and_wait  # noqa: F401
 
 MAX_AREA_M2 = 20.0
+# The profile pytest-qgis starts QGIS with: tracked in git, so no test may write into it.
+TRACKED_PROFILE = Path(__file__).resolve().parents[1] / ".qgis-settings" / "profiles" / "default"
+
+
+@pytest.fixture(autouse=True)
+def own_settings_folder(require_qgis: None, qgis_app: Any, tmp_path: Path) -> Iterator[Path]:
+    """Point QGIS's user settings at a folder of this test's, then back at the tracked profile.
+
+    The panel saves its values at each run; QSettings resolves its file when an object is
+    made, so every QgsSettings made in between reads and writes the temporary folder.
+    """
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QSettings
+
+    # fileName is <profile>/QGIS/QGIS3.ini; setPath takes <profile>.
+    profile = Path(QgsSettings().fileName()).parent.parent
+    folder = tmp_path / "settings"
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder))
+    try:
+        yield folder
+    finally:
+        QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(profile))
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +62,14 @@ def engine_counts(site: dict[str, Path], out: Path, max_area_m2: float | None) -
 
 
 def test_panel_offers_maximum_area_and_falls_back_like_the_engine(
-    dock: Any, qgis_iface: Any, site: dict[str, Path], tmp_path: Path  # noqa: F811
+    dock: Any,  # noqa: F811
+    qgis_iface: Any,
+    site: dict[str, Path],
+    tmp_path: Path,
+    own_settings_folder: Path,
 ) -> None:
+    tracked_ini = TRACKED_PROFILE / "QGIS" / "QGIS3.ini"
+    tracked_before = tracked_ini.read_bytes() if tracked_ini.exists() else None
     dock.dsm_combo.setLayer(add_raster(site["dsm"], "dsm"))
     dock.reference_combo.setLayer(add_raster(site["dtm"], "dtm"))
     dock.reference_kind_combo.setCurrentIndex(dock.reference_kind_combo.findData("dtm"))
@@ -59,6 +88,11 @@ def test_panel_offers_maximum_area_and_falls_back_like_the_engine(
     counts = [item.n_gaps for item in outcome.result.thresholds]
     assert counts == engine_counts(site, tmp_path / "engine", MAX_AREA_M2)
     assert counts[0] < engine_counts(site, tmp_path / "unbounded", None)[0]
+    # The run saved the panel's values, into this test's own profile only.
+    after = tracked_ini.read_bytes() if tracked_ini.exists() else None
+    assert after == tracked_before, f"{tracked_ini} changed"
+    saved = (own_settings_folder / "QGIS" / "QGIS3.ini").read_text()
+    assert f"max_gap_area_m2={MAX_AREA_M2:g}" in saved
 
 
 def test_processing_offers_maximum_area_and_the_classic_fallback(
