@@ -115,25 +115,9 @@ def forestgapr(chm: Path, threshold_m: str) -> dict[str, object]:
     return {"ran": True, "wall_s": round(float(completed.stdout.split()[0]), 2)}
 
 
-def cpu_description() -> dict[str, object]:
-    from forestgaps_engine.machine import cpu_name
-
-    flags = set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-    return {
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "flags": [flag for flag in wanted if flag in flags],
-    }
-
-
 def main() -> None:
+    from forestgaps_engine.machine import cpu_description
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="4096,16384", help="comma-separated CHM sides, px")
     parser.add_argument("--thresholds", default="5", help="comma-separated thresholds, m")

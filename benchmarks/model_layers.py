@@ -285,20 +285,9 @@ def opening_variant(loaded: Any, onnx_path: Path, feed: list[np.ndarray], valid:
     return result
 
 
-def cpu_description() -> dict[str, Any]:
-    from forestgaps_engine.machine import cpu_name
-
-    flags: set[str] = set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-    return {"cpu": cpu_name(), "cpu_count": os.cpu_count(),
-            "flags": [flag for flag in wanted if flag in flags]}  # fmt: skip
-
-
 def main() -> None:
+    from forestgaps_engine.machine import cpu_description
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resources/models/default")
     parser.add_argument("--thresholds", default="2,5,10")

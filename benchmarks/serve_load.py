@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import signal
 import socket
@@ -43,20 +42,11 @@ from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.machine import cpu_name
+
 HOST = "127.0.0.1"
 BOUNDARY = "forestgapsload"
 REQUEST_TIMEOUT_S = 600.0
-
-
-def cpu_name() -> str:
-    """The CPU model name (``/proc/cpuinfo``), or what the platform module knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def free_port() -> int:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 
+from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.synth.forest import generate_forest
 
 SIZES_PX = (256, 1024, 4096)
@@ -41,7 +41,7 @@ def main() -> None:
                 "benchmark": "synth.generate_forest",
                 "resolution_m": 1.0,
                 "cpu_count": os.cpu_count(),
-                "machine": platform.processor() or platform.machine(),
+                "machine": cpu_name(),
                 **results,
             },
             indent=2,
