@@ -20,7 +20,7 @@ from qgis.core import (
 
 from .detection import DetectionResult, ThresholdOutputs
 from .log_bridge import LOG_TAG
-from .resources import style_path
+from .styles import OutputLayer, apply_style, threshold_output_layers
 from .tasks import TaskOutcome
 
 logger = logging.getLogger(__name__)
@@ -35,34 +35,23 @@ def group_name(display_name: str) -> str:
     return f"{GROUP_PREFIX}{display_name}"
 
 
-def _styled(layer: QgsMapLayer, style: str | None, role: str) -> QgsMapLayer:
-    layer.setCustomProperty(ROLE_PROPERTY, role)
+def _layer(output: OutputLayer) -> QgsMapLayer:
+    if output.is_vector:
+        layer: QgsMapLayer = QgsVectorLayer(str(output.path), output.name, "ogr")
+    else:
+        layer = QgsRasterLayer(str(output.path), output.name)
+    layer.setCustomProperty(ROLE_PROPERTY, output.role)
     if not layer.isValid():
         raise RuntimeError(f"QGIS cannot open {layer.source()} as a layer")
-    if style is not None:
-        message, is_loaded = layer.loadNamedStyle(str(style_path(style)))
-        if not is_loaded:
-            logger.warning("style %s not applied to %s: %s", style, layer.name(), message)
+    problem = apply_style(layer, output.style) if output.style is not None else None
+    if problem:
+        logger.warning("style %s not applied to %s: %s", output.style, layer.name(), problem)
     return layer
 
 
 def threshold_layers(item: ThresholdOutputs) -> list[QgsMapLayer]:
-    """The layers of one threshold: probability and mask (model) or gap ids (classic),
-    then the gap polygons, each with its style."""
-    label = f"{item.threshold_m:g} m"
-    layers: list[QgsMapLayer] = []
-    if item.probability_path is not None:
-        raster = QgsRasterLayer(str(item.probability_path), f"gap probability {label}")
-        layers.append(_styled(raster, "gap_probability", "probability"))
-    if item.mask_path is not None:
-        mask = QgsRasterLayer(str(item.mask_path), f"gap mask {label}")
-        layers.append(_styled(mask, "gap_mask", "mask"))
-    if item.gap_ids_path is not None:
-        gap_ids = QgsRasterLayer(str(item.gap_ids_path), f"gap ids {label}")
-        layers.append(_styled(gap_ids, None, "gap_ids"))
-    polygons = QgsVectorLayer(str(item.polygons_path), f"gaps {label}", "ogr")
-    layers.append(_styled(polygons, "gap_polygons", "polygons"))
-    return layers
+    """The layers of one threshold (``styles.threshold_output_layers``), each with its style."""
+    return [_layer(output) for output in threshold_output_layers(item)]
 
 
 def add_result_layers(

@@ -132,23 +132,19 @@ class ForestGapsAlgorithm(QgsProcessingAlgorithm):
     def detect(
         self, feedback: QgsProcessingFeedback | None, context: QgsProcessingContext, **kwargs: Any
     ) -> Any:
-        """``forestgaps_engine.detection.detect(**kwargs)``; its layers load when it ends."""
+        """``forestgaps_engine.detection.detect(**kwargs)``; its layers load, styled as the
+        panel styles them, when it ends."""
         from forestgaps_engine.detection import detect
 
+        from ..styles import threshold_output_layers
         from ._layers import load_on_completion
 
         result = self.call_engine(feedback, detect, **kwargs)
         if result.method == "classic" and result.notes and feedback is not None:
             feedback.pushInfo(" ".join(result.notes))
         for item in result.thresholds:
-            label = f"{item.threshold_m:g} m"
-            for path, kind in (
-                (item.probability_path, "gap probability"),
-                (item.gap_ids_path, "gaps"),
-                (item.polygons_path, "gap polygons" if item.gap_ids_path else "gaps"),
-            ):
-                if path is not None:
-                    load_on_completion(context, path, f"{kind} {label}")
+            for output in threshold_output_layers(item):
+                load_on_completion(context, output.path, output.name, output.style)
         return result
 
     def check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str | None:

@@ -15,7 +15,7 @@ from qgis.core import (
     QgsRasterLayer,
 )
 
-from ..resources import style_path
+from ..styles import apply_style
 
 
 def raster_file_of(layer: QgsRasterLayer | None, label: str) -> Path:
@@ -67,9 +67,9 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
     ) -> None:
         """Load the style into ``layer`` (a warning in the log when QGIS cannot)."""
         StyleOnLoad._PENDING.discard(self)
-        message, is_loaded = layer.loadNamedStyle(str(style_path(self.style)))
-        if not is_loaded and feedback is not None:
-            feedback.reportError(f"Style {self.style} not applied to {layer.name()}: {message}")
+        problem = apply_style(layer, self.style)
+        if problem and feedback is not None:
+            feedback.reportError(f"Style {self.style} not applied to {layer.name()}: {problem}")
         layer.triggerRepaint()
 
 
