@@ -141,8 +141,3 @@ def _allowed_keys(parent_path: list[str]) -> list[str]:
             return []
         model = nested[0]
     return sorted(model.model_fields)
-
-
-def dump_defaults() -> dict[str, Any]:
-    """The schema defaults as a plain mapping (what configs/defaults.yaml holds)."""
-    return ForestGapsConfig().model_dump(mode="json")

@@ -89,12 +89,3 @@ def to_cog(src: str | Path, target: str | Path, overview_resampling: str | None 
             copy_as_cog(dataset, temp_path, overview_resampling)
     logger.debug("wrote COG %s (overviews: %s)", target, overview_resampling)
     return Path(target)
-
-
-def is_cog(path: str | Path) -> bool:
-    """True when GDAL reports ``path`` as laid out like a COG (tiled, overviews first)."""
-    import rasterio
-
-    with rasterio.open(path) as dataset:
-        layout = dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT", "")
-    return layout.upper() == "COG"

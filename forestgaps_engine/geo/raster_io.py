@@ -335,22 +335,6 @@ def read_height_band(
     return band
 
 
-def iter_windows(grid: Grid, block_size_px: int = 1024) -> Iterator[Any]:
-    """Row-major rasterio Windows of at most ``block_size_px`` square covering ``grid``."""
-    from rasterio.windows import Window
-
-    if block_size_px <= 0:
-        raise ValueError(f"block_size_px must be positive, got {block_size_px}")
-    for row_off in range(0, grid.height_px, block_size_px):
-        for col_off in range(0, grid.width_px, block_size_px):
-            yield Window(
-                col_off,
-                row_off,
-                min(block_size_px, grid.width_px - col_off),
-                min(block_size_px, grid.height_px - row_off),
-            )
-
-
 @contextmanager
 def open_raster_for_writing(
     target: str | Path, grid: Grid, profile: RasterProfile

@@ -112,13 +112,3 @@ def tiles_overlap(a: Tile, b: Tile) -> bool:
         and a.col_off < b.col_end
         and b.col_off < a.col_end
     )
-
-
-def tiles_touch(a: Tile, b: Tile) -> bool:
-    """True when the windows overlap or share an edge or a corner (8-neighbourhood)."""
-    return (
-        a.row_off <= b.row_end
-        and b.row_off <= a.row_end
-        and a.col_off <= b.col_end
-        and b.col_off <= a.col_end
-    )

@@ -3,14 +3,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forestgaps_engine.config import load_config
-from forestgaps_engine.config.loader import CONFIG_DIR, dump_defaults
+from forestgaps_engine.config import ForestGapsConfig, load_config
+from forestgaps_engine.config.loader import CONFIG_DIR
 from forestgaps_engine.errors import ConfigError
 
 
 def test_defaults_yaml_matches_schema_defaults():
     written = yaml.safe_load((CONFIG_DIR / "defaults.yaml").read_text())
-    assert written == dump_defaults()
+    assert written == ForestGapsConfig().model_dump(mode="json")
 
 
 @pytest.mark.parametrize("name", ["defaults.yaml", "quick.yaml", "colab.yaml"])

@@ -140,3 +140,10 @@ def forest_cloud(
     x, y, z = np.r_[gx, cx], np.r_[gy, cy], np.r_[gz, cz]
     classification = np.r_[np.full(gx.size, 2), np.full(cx.size, 1)]
     return x, y, z, classification
+
+
+def is_cog(path: Path) -> bool:
+    """True when GDAL reports ``path`` as laid out like a COG (tiled, overviews first)."""
+    with rasterio.open(path) as dataset:
+        layout = dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT", "")
+    return layout.upper() == "COG"

@@ -3,9 +3,25 @@ import itertools
 import pytest
 
 from forestgaps_engine.data.split import plan_split
-from forestgaps_engine.geo.tiles import tile_grid, tiles_touch
+from forestgaps_engine.geo.tiles import Tile, tile_grid
 
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
+
+
+def tiles_touch(a: Tile, b: Tile) -> bool:
+    """True when the windows overlap or share an edge or a corner (8-neighbourhood)."""
+    return (
+        a.row_off <= b.row_end
+        and b.row_off <= a.row_end
+        and a.col_off <= b.col_end
+        and b.col_off <= a.col_end
+    )
+
+
+def test_touching_means_sharing_a_cell_an_edge_or_a_corner():
+    a = Tile(0, 0, 10, 10)
+    assert tiles_touch(a, Tile(10, 10, 10, 10))
+    assert not tiles_touch(a, Tile(11, 0, 10, 10))
 
 
 @pytest.mark.parametrize("n_sites", [3, 4, 7, 20])

@@ -13,10 +13,9 @@ from forestgaps_engine.errors import (
     DataError,
     InvalidDataFormatError,
 )
-from forestgaps_engine.geo.cog import is_cog
 from forestgaps_engine.geo.lidar import rasterize_point_cloud
 from forestgaps_engine.geo.raster_io import read_band
-from tests.data.rasters import ORIGINS, forest_cloud, write_las
+from tests.data.rasters import ORIGINS, forest_cloud, is_cog, write_las
 
 X0, Y_TOP = ORIGINS["EPSG:26912"]
 

@@ -15,18 +15,17 @@ from forestgaps_engine.errors import (
     EmptyRasterError,
     InvalidDataFormatError,
 )
-from forestgaps_engine.geo.cog import is_cog, to_cog
+from forestgaps_engine.geo.cog import to_cog
 from forestgaps_engine.geo.crs import horizontal_unit, normalize_crs
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import (
     HEIGHT_PROFILE,
     MASK_PROFILE,
-    iter_windows,
     read_band,
     read_height_band,
     write_array,
 )
-from tests.data.rasters import random_chm, write_raster
+from tests.data.rasters import is_cog, random_chm, write_raster
 
 
 def test_text_file_named_tif_is_rejected_naming_the_file(tmp_path):
@@ -147,20 +146,6 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(InvalidDataFormatError):
         to_cog(tmp_path / "missing.tif", tmp_path / "out.tif")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_windows_tile_the_grid(tmp_path):
-    values = np.arange(50 * 70, dtype=np.float32).reshape(50, 70)
-    path = write_raster(tmp_path / "w.tif", values)
-    grid = read_band(path).grid
-    windows = list(iter_windows(grid, 32))
-    assert len(windows) == 2 * 3
-    assert sum(w.width * w.height for w in windows) == 50 * 70
-    covered = np.zeros(values.shape, dtype=np.int32)
-    for window in windows:
-        rows, cols = window.toslices()
-        covered[rows, cols] += 1
-    assert (covered == 1).all()
 
 
 @pytest.mark.parametrize(

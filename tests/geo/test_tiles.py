@@ -8,7 +8,6 @@ from forestgaps_engine.geo.tiles import (
     tile_offsets,
     tile_transform,
     tiles_overlap,
-    tiles_touch,
 )
 
 
@@ -52,9 +51,7 @@ def test_tile_transform_moves_origin():
     assert (moved.c, moved.f) == (1010.0, 1995.0)
 
 
-def test_touch_and_overlap():
+def test_overlap():
     a = Tile(0, 0, 10, 10)
     assert tiles_overlap(a, Tile(9, 9, 10, 10))
     assert not tiles_overlap(a, Tile(10, 0, 10, 10))
-    assert tiles_touch(a, Tile(10, 10, 10, 10))
-    assert not tiles_touch(a, Tile(11, 0, 10, 10))
