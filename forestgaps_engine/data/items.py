@@ -9,6 +9,7 @@ pure I/O::
      "threshold_m": () float32,
      "mask": (1, H, W) float32 0/1 gap mask at threshold_m (0 at invalid cells),
      "tile_id": str,
+     "cell_size_m": () float32 metres, when the tile's metadata records it,
      "terrain_prior": (1, H, W) float32 metres, only when the tile has one}
 
 The threshold of an item is drawn per (seed, epoch, tile id), so it does not depend on how
@@ -69,6 +70,10 @@ def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:
         "mask": torch.from_numpy(mask[None].astype(np.float32)),
         "tile_id": sample.key,
     }
+    resolution_m = sample.metadata.get("resolution_m")
+    if resolution_m:
+        # Models sized in metres (ground window) read each tile's own cell size.
+        item["cell_size_m"] = torch.tensor(float(resolution_m[0]), dtype=torch.float32)
     if sample.terrain_prior_m is not None:
         prior = np.asarray(sample.terrain_prior_m, dtype=np.float32)
         item["terrain_prior"] = torch.from_numpy(prior[None].copy())

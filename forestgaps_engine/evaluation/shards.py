@@ -34,6 +34,7 @@ from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir
 from forestgaps_engine.geo.resample import native_range_m, within_native_range
+from forestgaps_engine.inference.cell_size import bind_cell_size
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ def evaluate_shards(
     reporter.report(0.0, "loading the model")
     loaded = as_inference_model(model)
     backend = create_backend(loaded, inference.backend, inference.device)
+    backend = bind_cell_size(backend, loaded, prepared.cell_size_m)
     kept = _every_kth(prepared.n_tiles, max_tiles)
     mosaic: _Mosaic | None = None
     reference: dict[float, np.ndarray] = {}

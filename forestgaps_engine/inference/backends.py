@@ -138,6 +138,10 @@ class TorchBackend:
         """Gap probabilities (N, 1, h, w) from eager PyTorch; ``dsm`` in metres."""
         return self._probabilities(self._model, dsm, thresholds_m)
 
+    def set_cell_size_m(self, cell_size_m: float) -> None:
+        """Metres per cell of the windows to come, for a model sized in metres."""
+        self._model.set_cell_size_m(cell_size_m)
+
     def _probabilities(self, module: Any, dsm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
@@ -236,22 +240,44 @@ def shipped_graph_kind(onnx_path: Path) -> str | None:
         return None
 
 
-def onnx_path_for(loaded: Any, cache_dir: str | Path | None = None) -> Path:
+def onnx_path_for(
+    loaded: Any, cache_dir: str | Path | None = None, cell_size_m: float | None = None
+) -> Path:
     """The ONNX graph of a loaded model: shipped beside the weights, or exported to the cache.
 
     A shipped graph that normalizes by itself is passed over when torch is at hand: the
     bare network, fed windows normalized once for all thresholds, is cheaper. The cache
     file is named after the weights hash, so a retrained model never reuses a stale graph.
+    A model sized in metres (``inference.cell_size``) has a graph per cell size: the
+    shipped one is the card's resolution, others are exported at ``cell_size_m``.
     """
+    from forestgaps_engine.inference.cell_size import graph_cell_size_m, sized_in_metres
+
+    in_metres = sized_in_metres(loaded.card)
+    wanted_m = float(cell_size_m or loaded.card.resolution_m)
     shipped = Path(loaded.path) / ONNX_FILE
-    if shipped.is_file() and shipped_graph_kind(shipped) in (GRAPH_LOGITS, GRAPH_NORMALIZED):
+    if (
+        shipped.is_file()
+        and shipped_graph_kind(shipped) in (GRAPH_LOGITS, GRAPH_NORMALIZED)
+        and (not in_metres or graph_cell_size_m(loaded.card) == wanted_m)
+    ):
         return shipped
     model_id = loaded.card.model_id or "unhashed"
     folder = ensure_writable_dir(Path(cache_dir) if cache_dir else default_cache_dir())
-    target = folder / f"{loaded.card.architecture}-{model_id}.onnx"
+    suffix = f"-{wanted_m:g}m" if in_metres else ""
+    target = folder / f"{loaded.card.architecture}-{model_id}{suffix}.onnx"
     if not target.is_file() or model_id == "unhashed":
         logger.info("exporting the model to ONNX: %s", target)
-        export_onnx(loaded.model, target)
+        network = loaded.model
+        if not in_metres:
+            export_onnx(network, target)
+            return target
+        kept = network.cell_sizes_m
+        network.set_cell_size_m(wanted_m)
+        try:
+            export_onnx(network, target)
+        finally:
+            network.set_cell_size_m(kept)
     return target
 
 

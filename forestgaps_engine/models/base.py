@@ -12,6 +12,7 @@ models ``forward_shared``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
@@ -86,6 +87,29 @@ class SegmentationModel(nn.Module):
         self.positional = (
             PositionalChannels(config.positional) if config.positional != "none" else None
         )
+        # Layers sized in metres read the cell size of the windows they are given here
+        # (``set_cell_size_m``); loading a model sets its card's training resolution.
+        self.cell_sizes_m: tuple[float, ...] = (1.0,)
+
+    @property
+    def uses_cell_size(self) -> bool:
+        """Whether layers are sized in metres, so outputs depend on ``set_cell_size_m``."""
+        return False
+
+    def set_cell_size_m(self, cell_sizes_m: float | Sequence[float]) -> None:
+        """Metres per cell of the next windows: one value for all, or one per window.
+
+        Raises:
+            ModelError: a cell size is not a positive number.
+        """
+        values = [cell_sizes_m] if isinstance(cell_sizes_m, int | float) else list(cell_sizes_m)
+        sizes = tuple(float(value) for value in values)
+        if not sizes or not all(size > 0 for size in sizes):
+            raise ModelError(
+                f"{self.name}: cell sizes must be positive metres, got {values}",
+                hint="Pass the grid's cell size in metres (e.g. 0.5).",
+            )
+        self.cell_sizes_m = sizes
 
     @property
     def uses_terrain_prior(self) -> bool:

@@ -350,6 +350,8 @@ def load_model(path: Any) -> LoadedModel:
         ) from error
     model.eval()
     normalizer.eval()
+    if hasattr(model, "set_cell_size_m"):
+        model.set_cell_size_m(card.resolution_m)
     if not card.model_id and digest:
         card = card.model_copy(update={"model_id": digest})
     return LoadedModel(model=model, normalizer=normalizer, card=card, path=Path(weights).parent)

@@ -41,6 +41,9 @@ data say so (``configs/pretrained.yaml``; docs/benchmark.md, "Why the model lost
   at ``wide_gate_init``), so the network chooses the window from what it sees.
 - ``zero_init_correction``: the threshold head starts at zero, so the first forward pass
   is the margin rule itself and the learned correction grows only as the loss asks.
+- ``ground_window_m``: the window and its smoothing in metres (``MetricRelief``), from the
+  cell size of the windows given (``set_cell_size_m``), so the ground is the baseline's
+  own on every grid: with a zero correction the model *is* the baseline's rule.
 - ``correction_bound_m``: the correction becomes a shift of the relief of at most this
   many metres (``bound * tanh``), so it can only change the decision where the baseline's
   relief lies within that distance of the threshold; where the margin is clear the rule
@@ -64,7 +67,7 @@ from forestgaps_engine.models.base import FiLMParams, SegmentationModel, repeat_
 from forestgaps_engine.models.blocks.activation import make_activation
 from forestgaps_engine.models.blocks.conv import DoubleConv, conv3x3
 from forestgaps_engine.models.blocks.film import FiLM
-from forestgaps_engine.models.blocks.ground import OpeningRelief
+from forestgaps_engine.models.blocks.ground import MetricRelief, OpeningRelief
 from forestgaps_engine.models.registry import register
 from forestgaps_engine.models.unet_core import UNetBody, stage_channels
 
@@ -103,6 +106,12 @@ class UNetFiLMReliefParams(FiLMParams):
     correction_bound_m: float = Field(
         0.0, ge=0.0, le=100.0, description="largest correction of the relief, metres (0 = none)"
     )
+    ground_window_m: float = Field(
+        0.0, ge=0.0, le=500.0, description="opening window side, metres (0 = ground_window_px)"
+    )
+    ground_smoothing_m: float = Field(
+        4.0, ge=0.0, le=50.0, description="Gaussian sigma of the opened ground, metres"
+    )
 
 
 @register(
@@ -126,7 +135,15 @@ class UNetFiLMRelief(SegmentationModel):
         channels = stage_channels(config.base_channels, config.depth)
         self.trunk_stride = config.trunk_stride
         self.correction_bound_m = config.correction_bound_m
-        self.relief = OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
+        if config.ground_window_m > 0 and config.wide_window_px:
+            raise ValueError(
+                "ground_window_m (metres) and wide_window_px (cells) exclude each other"
+            )
+        self.relief: OpeningRelief | MetricRelief = (
+            MetricRelief(config.ground_window_m, config.ground_smoothing_m)
+            if config.ground_window_m > 0
+            else OpeningRelief(config.ground_window_px, config.ground_smoothing_px)
+        )
         # Relief of the opening; with a prior also the height above it and its relief.
         extra_channels = 3 if config.terrain_prior else 1
         self.wide_relief: OpeningRelief | None = None
@@ -176,16 +193,26 @@ class UNetFiLMRelief(SegmentationModel):
         with torch.no_grad():
             self.log_height_unit_m.fill_(math.log(metres_per_unit))
 
+    @property
+    def uses_cell_size(self) -> bool:
+        """True with ``ground_window_m``: the window is metres, the cells it spans vary."""
+        return isinstance(self.relief, MetricRelief)
+
+    def _relief(self, surface: Tensor) -> Tensor:
+        if isinstance(self.relief, MetricRelief):
+            return self.relief(surface, self.cell_sizes_m)
+        return self.relief(surface)
+
     def _reliefs(self, inputs: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """(trunk inputs, relief the margin uses, wide relief or None), ``(B, ., H, W)`` units."""
-        relief = self.relief(inputs[:, :1])
+        relief = self._relief(inputs[:, :1])
         wide = self.wide_relief(inputs[:, :1]) if self.wide_relief is not None else None
         wide_inputs = [wide] if wide is not None else []
         if not self.uses_terrain_prior:
             return torch.cat([inputs, relief, *wide_inputs], dim=1), relief, wide
         above_prior = inputs[:, :1] - inputs[:, 1:2]
         # The opening of the detrended surface: the coarse terrain carries slope and ridges.
-        prior_relief = self.relief(above_prior)
+        prior_relief = self._relief(above_prior)
         trunk_inputs = torch.cat([inputs, relief, above_prior, prior_relief, *wide_inputs], dim=1)
         weight = torch.sigmoid(self.prior_logit)
         return trunk_inputs, relief + weight * (prior_relief - relief), wide

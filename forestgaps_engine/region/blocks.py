@@ -18,6 +18,7 @@ import numpy as np
 
 from forestgaps_engine.files import atomic_path
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.cell_size import bind_cell_size
 from forestgaps_engine.inference.cut import MASK_GAP, MASK_NODATA, mask_cells
 from forestgaps_engine.region.block_labels import block_patches, local_labels
 from forestgaps_engine.region.plan import Block, BlockPlan
@@ -107,6 +108,7 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
 
     assert job.model is not None  # noqa: S101 - set for the model method
     loaded, backend = model_and_backend(job.model, config.backend, config.device)
+    backend = bind_cell_size(backend, loaded, job.block_grid(block).resolution_m[0])
     window, values, valid, probabilities = block_probabilities(
         source, job.plan, block, thresholds, loaded.normalizer, backend, config
     )

@@ -174,9 +174,11 @@ def _model_resolution_m(loaded: Any, crs: str, resolution_m: float, config: Infe
 
     from forestgaps_engine.geo.grid import Grid
     from forestgaps_engine.geo.resample import native_range_m, working_grid
+    from forestgaps_engine.inference.cell_size import native_range
 
     probe = Grid(crs, Affine(resolution_m, 0, 0, 0, -resolution_m, 0), 64, 64)
     native = native_range_m(loaded.card) if config.native_resolutions else None
+    native = native_range(loaded, native)
     return working_grid(probe, loaded.card.resolution_m, "region", native).resolution_m[0]
 
 

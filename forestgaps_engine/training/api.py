@@ -285,6 +285,8 @@ def train(
         )
     seed_everything(training.seed)  # before the model: initial weights repeat run to run
     model = create(config.model.name, **config.model.params)
+    # Batches carry each tile's cell size; this is the size of tiles that record none.
+    model.set_cell_size_m(float(facts["resolution_m"]))
     if config.model.params.get("fixed_height_unit") and hasattr(model, "calibrate_height_unit"):
         # The relief margin then reads true metres: the normaliser's scale, not a guess.
         _offset, metres_per_unit = normalizer.frame(torch.zeros(1, 1, 1, 1))

@@ -138,6 +138,9 @@ class Trainer:
         moved["mask"] = moved["mask"].float()
         moved["threshold_m"] = moved["threshold_m"].float().view(-1)
         moved["dsm"] = torch.nan_to_num(moved["dsm"].float())
+        if "cell_size_m" in batch:
+            # Stays on the host: it sizes pools, it is not a tensor input.
+            moved["cell_size_m"] = batch["cell_size_m"].float().view(-1).cpu()
         if "terrain_prior" in batch:
             prior = batch["terrain_prior"].to(self.device, non_blocking=True).float()
             moved["terrain_prior"] = torch.nan_to_num(prior)
@@ -158,6 +161,8 @@ class Trainer:
         ``model`` replaces the (possibly distributed) training model, e.g. the bare module.
         """
         model = self.model if model is None else model
+        if getattr(self.module, "uses_cell_size", False) and "cell_size_m" in batch:
+            self.module.set_cell_size_m(batch["cell_size_m"].tolist())
         # Nodata is filled for the model as ``predict`` fills it; the loss keeps ``valid``.
         dsm, model_valid = fill_nodata_nearest_torch(batch["dsm"], batch["valid"])
         with self.precision.autocast(self.device):
