@@ -45,6 +45,10 @@ PERIMETER_FIELD = "perimeter_m"
 # False writes every feature from Python even where SpatiaLite could group the parts
 # (the path GDAL builds without SpatiaLite take; the tests run both).
 USE_SPATIALITE = True
+# The exception setting found by the first of the threads inside ``gdal_exceptions``,
+# then one entry per thread inside.
+_EXCEPTIONS_LOCK = threading.Lock()
+_EXCEPTIONS_USERS: list[Any] = []
 
 
 class GdalBindingsMissingError(ForestGapsError, ImportError):
@@ -93,16 +97,25 @@ def gdal_exceptions() -> Iterator[tuple[Any, Any, Any]]:
     codes.
     """
     modules = require_ogr()
-    previous = [module.GetUseExceptions() for module in modules]
-    for module in modules:
-        module.UseExceptions()
+    # One switch for the process: threads writing layers at once share it, and the last
+    # one out restores the setting the first one found.
+    with _EXCEPTIONS_LOCK:
+        if not _EXCEPTIONS_USERS:
+            _EXCEPTIONS_USERS.append([module.GetUseExceptions() for module in modules])
+            for module in modules:
+                module.UseExceptions()
+        _EXCEPTIONS_USERS.append(None)
     try:
         yield modules
     finally:
-        # The bindings stack their error handlers: they come off in reverse order.
-        for module, was_on in reversed(list(zip(modules, previous, strict=True))):
-            if not was_on:
-                module.DontUseExceptions()
+        with _EXCEPTIONS_LOCK:
+            _EXCEPTIONS_USERS.pop()
+            if len(_EXCEPTIONS_USERS) == 1:
+                previous = _EXCEPTIONS_USERS.pop()
+                # The bindings stack their error handlers: they come off in reverse order.
+                for module, was_on in reversed(list(zip(modules, previous, strict=True))):
+                    if not was_on:
+                        module.DontUseExceptions()
 
 
 def spatial_reference(crs: str | None) -> Any:
@@ -364,26 +377,58 @@ class LabelLayerWriter:
         parts_path = self._parts_dir / f"parts_{self.n_features}.gpkg"
         try:
             _polygonize_parts(labels, grid, parts_path)
-            self._append(parts_path, ids, values)
+            self._append(parts_path, "parts", ids, values)
         except RuntimeError as error:
-            too_big = too_big_error(error, self.target)
-            if too_big is not None:
-                raise too_big from error
-            reported = self._write_error(error)
+            reported = self._reported(error)
             if reported is error:
                 raise
             raise reported from error
         finally:
             parts_path.unlink(missing_ok=True)
 
-    def _append(self, parts_path: Path, ids: np.ndarray, values: dict[str, list[Any]]) -> None:
+    def add_parts(
+        self,
+        parts_path: Path,
+        table: str,
+        ids: np.ndarray,
+        columns: Mapping[str, Sequence[Any] | np.ndarray],
+    ) -> None:
+        """Append one feature per label of polygons already in a GeoPackage table.
+
+        Args:
+            parts_path: the GeoPackage (``geo.strip_parts`` writes it); left in place.
+            table: its table or view of ``(label, geom)`` Polygon rows, with an index
+                that yields them by label.
+            ids: (k,) the labels present, increasing.
+            columns: field name -> (k,) values in ``ids`` order, as ``add`` takes them.
+        """
+        if self._dataset is None:
+            raise RuntimeError("LabelLayerWriter.add_parts() called outside its with block")
+        ids = np.asarray(ids, dtype=np.int64)
+        values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
+        try:
+            self._append(parts_path, table, ids, values)
+        except RuntimeError as error:
+            reported = self._reported(error)
+            if reported is error:
+                raise
+            raise reported from error
+
+    def _reported(self, error: RuntimeError) -> BaseException:
+        """The user's error for a GDAL failure while appending, else the error itself."""
+        too_big = too_big_error(error, self.target)
+        return too_big if too_big is not None else self._write_error(error)
+
+    def _append(
+        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, list[Any]]
+    ) -> None:
         """The parts grouped into one feature per label, by SQL when SpatiaLite is there."""
         _, ogr, _ = require_ogr()
         if has_spatialite(self._dataset):
-            self._append_by_sql(parts_path, ids, values)
+            self._append_by_sql(parts_path, table, ids, values)
             return
         parts_dataset = ogr.Open(str(parts_path))
-        ordered = parts_dataset.ExecuteSQL("SELECT label, geom FROM parts ORDER BY label")
+        ordered = parts_dataset.ExecuteSQL(f"SELECT label, geom FROM {table} ORDER BY label")
         try:
             self._dataset.StartTransaction()
             self._append_grouped(ogr, ordered, ids, values)
@@ -392,7 +437,7 @@ class LabelLayerWriter:
             parts_dataset.ReleaseResultSet(ordered)
 
     def _append_by_sql(
-        self, parts_path: Path, ids: np.ndarray, values: dict[str, list[Any]]
+        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, list[Any]]
     ) -> None:
         """Group the parts and join the attributes in one SQL statement run by SQLite.
 
@@ -408,9 +453,11 @@ class LabelLayerWriter:
             connection.execute(f"CREATE TABLE attrs (label INTEGER PRIMARY KEY, fid{columns})")
             rows = zip(ids.tolist(), fids, *(_sql_values(values[n]) for n in names), strict=True)
             connection.executemany(f"INSERT INTO attrs VALUES (?, ?{', ?' * len(names)})", rows)
-            (n_labels,) = connection.execute("SELECT COUNT(DISTINCT label) FROM parts").fetchone()
+            (n_labels,) = connection.execute(
+                f"SELECT COUNT(DISTINCT label) FROM {table}"
+            ).fetchone()
             (n_joined,) = connection.execute(
-                "SELECT COUNT(*) FROM attrs WHERE label IN (SELECT label FROM parts)"
+                f"SELECT COUNT(*) FROM attrs WHERE label IN (SELECT label FROM {table})"
             ).fetchone()
         if not n_labels == n_joined == len(ids):
             raise ValueError(f"{n_labels} labels have polygons, {len(ids)} ids were given")
@@ -429,7 +476,7 @@ class LabelLayerWriter:
                 f'INSERT INTO "{self.layer_name}" (fid{targets}, {GEOMETRY_COLUMN})'
                 f" SELECT a.fid{sources},"
                 f" AsGPB(SetSRID(CastToMultiPolygon(ST_Collect(p.geom)), {srs_id}))"
-                " FROM parts_db.parts AS p JOIN parts_db.attrs AS a ON a.label = p.label"
+                f" FROM parts_db.{table} AS p JOIN parts_db.attrs AS a ON a.label = p.label"
                 " GROUP BY p.label ORDER BY p.label"
             )
             self._dataset.CommitTransaction()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from forestgaps_engine.geo.strip_parts import PartsFile
 from forestgaps_engine.inference.postprocess import GapLabels, GapRasters, GapStatistics
 
 # The service converts this layer to GeoJSON by name (serve/geojson.py): keep it.
@@ -58,6 +59,7 @@ def write_gap_polygons(
     labels: GapLabels | GapRasters,
     statistics: GapStatistics,
     threshold_m: float,
+    parts: PartsFile | None = None,
 ) -> Path:
     """Write one MultiPolygon per gap with its attributes, atomically, with an R-tree.
 
@@ -65,7 +67,9 @@ def write_gap_polygons(
     dsm_min_m, dsm_max_m``; the layer is in the labels' CRS.
 
     GDAL polygonizes the ids raster on disk (``GapRasters``) as it reads it; memory holds
-    the polygons GDAL has open and one gap's parts, not every gap's rings.
+    the polygons GDAL has open and one gap's parts, not every gap's rings. With ``parts``
+    the strips were polygonized during the stream: only the gaps split by a strip edge
+    are merged here (``geo.strip_parts``), and the ids raster is not read.
 
     Raises:
         InferenceError: the largest gap would need more memory than is available.
@@ -75,8 +79,10 @@ def write_gap_polygons(
         labels: gap ids 1..n and their grid, in memory or on disk.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
+        parts: the strips' polygons of these gaps (``StripLabelling.parts``), or None.
     """
-    from forestgaps_engine.geo.vectorize import write_label_polygons
+    from forestgaps_engine.geo.strip_parts import finish_parts
+    from forestgaps_engine.geo.vectorize import LabelLayerWriter, write_label_polygons
 
     if isinstance(labels, GapRasters):
         check_polygon_memory(labels)
@@ -89,6 +95,11 @@ def write_gap_polygons(
         "dsm_min_m": statistics.dsm_min_m,
         "dsm_max_m": statistics.dsm_max_m,
     }
+    if parts is not None:
+        with LabelLayerWriter(target, LAYER_NAME, FIELDS, labels.grid.crs) as writer:
+            if n_gaps:
+                writer.add_parts(parts.path, finish_parts(parts), columns["gap_id"], columns)
+        return Path(target)
     source = labels.ids_path if isinstance(labels, GapRasters) else labels.ids
     return write_label_polygons(
         target, LAYER_NAME, source, FIELDS, columns, labels.grid.crs, labels.grid

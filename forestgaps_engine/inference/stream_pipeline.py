@@ -9,7 +9,9 @@ compressed probability and cut rasters) → label. The label step takes the cut'
 a tile row has finished them over the full width and labels them strip by strip
 (``strip_labels.StripLabeller``, pass 1 of the post-processing) while the model works on
 later rows; gaps open at a strip's lower edge are joined to the next strip's by the
-labeller's union-find. Each step handles its items in stream order, and the model calls,
+labeller's union-find. Given a folder for them, each labelled strip is polygonized too
+(``geo.strip_parts``), so only the gaps split by strip edges are left to merge after the
+stream. The thresholds' strips are labelled and polygonized on one thread each. Each step handles its items in stream order, and the model calls,
 the blending sums and the writes are those of the serial stream, so the files are byte
 for byte the same. ``profile`` says how long each step sat blocked on its input (starved)
 or its output (held up).
@@ -19,13 +21,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.strip_parts import StripParts
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender
 from forestgaps_engine.inference.cut import MASK_GAP
@@ -51,6 +56,9 @@ from forestgaps_engine.threads import StageProfile, run_pipeline
 # Items each queue between two steps holds: enough to absorb a slow write or read, few
 # enough that memory stays a handful of column chunks whatever the raster size.
 QUEUE_ITEMS = 2
+# False leaves the polygons to GDAL's polygonizer on the ids raster after the stream
+# (the path ``benchmarks/inference.py`` measures side by side with this one).
+POLYGONS_IN_STREAM = True
 
 
 @dataclass
@@ -113,6 +121,7 @@ def stream_pipelined(
     cutoff: float = 0.5,
     prior_source: Any = None,
     label_strip_rows: int | None = None,
+    parts_dir: Path | None = None,
 ) -> PipelinedStream:
     """``stream_probabilities`` with every step on its own thread, and pass 1 of the labels.
 
@@ -134,6 +143,10 @@ def stream_pipelined(
         prior_source: the terrain prior on ``grid``, for a model that takes one.
         label_strip_rows: with ``cut_writers``, rows per labelling strip: the cut's rows
             are labelled as they are finished. None labels nothing.
+        parts_dir: with ``label_strip_rows``, an existing temporary folder the caller
+            removes: the labelled strips are polygonized into ``parts_<index>.gpkg``
+            there (``StripLabelling.parts`` once finished). None: the cut rasters'
+            folder (their datasets' ``name``), a temporary one ``predict`` removes.
 
     Returns:
         Counts, timings, the labellers and the profile of each step.
@@ -147,11 +160,22 @@ def stream_pipelined(
     stats = StreamStats()
     stats.timings_s.update({"blend": 0.0, "write": 0.0, "label": 0.0})
     n_tiles_total = layout.n_tiles
-    labellers = (
-        [StripLabeller(label_strip_rows) for _ in range(n_thresholds)]
-        if cut_writers is not None and label_strip_rows is not None
-        else []
-    )
+    labellers = []
+    if cut_writers is not None and label_strip_rows is not None:
+        if parts_dir is None:
+            # A dataset's name is its path; a writer with none leaves the polygons for later.
+            cut_path = getattr(cut_writers[0], "name", None)
+            parts_dir = Path(cut_path).parent if cut_path else None
+        is_polygonized = POLYGONS_IN_STREAM and parts_dir is not None
+        labellers = [
+            StripLabeller(
+                label_strip_rows,
+                StripParts(Path(parts_dir) / f"parts_{index}.gpkg", grid)
+                if is_polygonized
+                else None,
+            )
+            for index in range(n_thresholds)
+        ]
     cut_rows = _CutRows(n_thresholds, width_px)
     # The tile row the blend step last reached, for the progress message.
     position = {"row_index": 0, "reported_tiles": -1}
@@ -236,8 +260,12 @@ def stream_pipelined(
 
     def label(rows: np.ndarray) -> None:
         started = time.perf_counter()
-        for labeller, threshold_rows in zip(labellers, rows, strict=True):
-            labeller.add_rows(threshold_rows)
+        added = [
+            label_pool.submit(labeller.add_rows, threshold_rows)
+            for labeller, threshold_rows in zip(labellers, rows, strict=True)
+        ]
+        for done in added:
+            done.result()
         stats.timings_s["label"] += time.perf_counter() - started
 
     def poll() -> None:
@@ -256,7 +284,16 @@ def stream_pipelined(
     stages.append(("write", write))
     if labellers:
         stages.append(("label", label))
-    profile = run_pipeline(("read", read()), stages, poll, QUEUE_ITEMS)
+    label_pool = ThreadPoolExecutor(max(1, n_thresholds), thread_name_prefix="forestgaps-label")
+    try:
+        profile = run_pipeline(("read", read()), stages, poll, QUEUE_ITEMS)
+    except BaseException:
+        # Every strip being polygonized has ended before its file closes.
+        label_pool.shutdown(wait=True, cancel_futures=True)
+        for labeller in labellers:
+            labeller.close()
+        raise
+    label_pool.shutdown(wait=True)
     poll()
     stats.timings_s["blend_write"] = stats.timings_s["blend"] + stats.timings_s["write"]
     return PipelinedStream(stats, labellers, profile)

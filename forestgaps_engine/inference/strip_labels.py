@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
+from forestgaps_engine.geo.strip_parts import MAX_PROVISIONAL_ID, PartsFile, StripParts
 from forestgaps_engine.threads import ordered_map
 
 ReadRows = Callable[[int, int], np.ndarray]
@@ -79,6 +80,7 @@ class StripLabelling:
         offsets: (n_strips,) int64, provisional id of strip s = offsets[s] + local label.
         final_ids: (n_provisional + 1,) int32, provisional id -> final id (0 = dropped).
         cell_counts: (n_gaps,) int64 cells of final id i + 1.
+        parts: the strips' polygons when the labeller had a ``StripParts``, else None.
     """
 
     strip_rows: int
@@ -86,6 +88,7 @@ class StripLabelling:
     offsets: np.ndarray
     final_ids: np.ndarray
     cell_counts: np.ndarray
+    parts: PartsFile | None = None
 
     @property
     def n_gaps(self) -> int:
@@ -150,9 +153,11 @@ class StripLabeller:
 
     Args:
         strip_rows: rows per strip (>= 1).
+        parts: polygonizes each strip as it is labelled (``geo.strip_parts``); None:
+            no polygons.
     """
 
-    def __init__(self, strip_rows: int) -> None:
+    def __init__(self, strip_rows: int, parts: StripParts | None = None) -> None:
         if strip_rows < 1:
             raise ValueError(f"strip_rows must be >= 1, got {strip_rows!r}")
         self.strip_rows = strip_rows
@@ -163,6 +168,9 @@ class StripLabeller:
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
         self.height_px = 0
+        self.parts = parts
+        # Provisional ids with a cell right above or below one across a strip edge.
+        self._facing: list[np.ndarray] = []
 
     def add_labelled(self, local: np.ndarray, local_counts: np.ndarray) -> None:
         """Join one labelled strip (``_labelled_strip``), the next one down the raster."""
@@ -174,8 +182,15 @@ class StripLabeller:
         if self._previous_last_row is not None:
             for above, below in boundary_pairs(self._previous_last_row, first_row):
                 self._union_find.union(int(above), int(below))
+            if self.parts is not None:
+                facing = (self._previous_last_row > 0) & (first_row > 0)
+                self._facing += [self._previous_last_row[facing], first_row[facing]]
         self._previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
         self.height_px += local.shape[0]
+        if self.parts is not None:
+            if offset + local_counts.size > MAX_PROVISIONAL_ID:
+                raise ValueError(f"{offset + local_counts.size} patches exceed int32 ids")
+            self.parts.add_strip(np.where(local > 0, local + np.int32(offset), 0))
 
     def add_rows(self, is_foreground: np.ndarray) -> None:
         """Take the next (n, W) bool rows; every complete strip among them is labelled."""
@@ -215,13 +230,25 @@ class StripLabeller:
         is_kept[0] = False
         final_of_root = np.zeros(roots.size, dtype=np.int32)
         final_of_root[is_kept] = np.arange(1, int(is_kept.sum()) + 1, dtype=np.int32)
+        final_ids = final_of_root[roots]
+        parts = None
+        if self.parts is not None:
+            self.parts.close()
+            facing = np.concatenate(self._facing) if self._facing else np.zeros(0, np.int64)
+            parts = PartsFile(self.parts.path, final_ids, np.unique(facing))
         return StripLabelling(
             strip_rows=self.strip_rows,
             height_px=self.height_px,
             offsets=np.asarray(self._offsets, dtype=np.int64),
-            final_ids=final_of_root[roots],
+            final_ids=final_ids,
             cell_counts=patch_counts[is_kept],
+            parts=parts,
         )
+
+    def close(self) -> None:
+        """Close the parts file, if any, without finishing (a failed or cancelled run)."""
+        if self.parts is not None:
+            self.parts.close()
 
 
 def label_strips(

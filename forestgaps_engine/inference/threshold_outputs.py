@@ -4,16 +4,19 @@
 size plot) before it starts the next. Here pass 2 of the labelling handles every
 threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
 the strips of all thresholds in the worker threads), then the masks are written on worker
-threads while this thread polygonizes one threshold after another. GDAL's polygonizer
-stays on the calling thread: its writer switches the bindings' exceptions on and off for
-the process (``geo.vectorize.gdal_exceptions``) and waits where signal handlers run.
-Each output is the one the sequential path writes.
+threads. Where the stream polygonized its strips (``StripLabelling.parts``), each
+threshold's layer is finished on a worker thread too (the gaps split by strip edges
+merged, the parts grouped: ``geo.strip_parts``), all thresholds at once; otherwise this
+thread polygonizes the ids rasters one threshold after another (GDAL's polygonizer waits
+where signal handlers run). Each output holds the features the sequential path writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,19 +101,38 @@ def write_threshold_outputs(
         timings_s["postprocess_labels"] = time.perf_counter() - started
         release_free_heap()
         masks: list[Future[float]] = []
-        pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="forestgaps-mask")
+        polygons: list[Future[float]] = []
+        all_parts = [labelling.parts for labelling in jobs.labellings]
+        has_parts = all(parts is not None for parts in all_parts)
+        pool = ThreadPoolExecutor(max_workers=2 * n_jobs, thread_name_prefix="forestgaps-gaps")
         try:
             masks = [
                 pool.submit(_timed_call, write_gap_mask, path, gaps, grid)
                 for path, gaps in zip(mask_paths, all_gaps, strict=True)
             ]
+            if has_parts:
+                started = time.perf_counter()
+                polygons = [
+                    pool.submit(
+                        _timed_call, write_gap_polygons, gaps_paths[index], gaps,
+                        gaps.statistics, jobs.thresholds_m[index], all_parts[index],
+                    )  # fmt: skip
+                    for index, gaps in enumerate(all_gaps)
+                ]
+                for index, polygon in enumerate(polygons):
+                    reporter.report(0.1 + 0.5 * index / n_jobs, "gaps: polygons of every threshold")
+                    _wait(polygon, reporter)
+                    finished.append(gaps_paths[index])
+                # Wall time: the thresholds' layers are written at once.
+                _add(timings_s, "postprocess_polygons", started)
             for index, gaps in enumerate(all_gaps):
                 threshold = jobs.thresholds_m[index]
                 reporter.report(0.1 + 0.9 * index / n_jobs, f"gaps at {threshold:g} m")
-                started = time.perf_counter()
-                write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
-                _add(timings_s, "postprocess_polygons", started)
-                finished.append(gaps_paths[index])
+                if not has_parts:
+                    started = time.perf_counter()
+                    write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
+                    _add(timings_s, "postprocess_polygons", started)
+                    finished.append(gaps_paths[index])
                 started = time.perf_counter()
                 plot_path = out / f"size_frequency_{jobs.labels[index]}.png"
                 write_size_frequency_plot(
@@ -125,10 +147,22 @@ def write_threshold_outputs(
             for path, mask in zip(mask_paths, masks, strict=False):
                 if mask.done() and not mask.cancelled() and mask.exception() is None:
                     finished.append(path)
+            for path, polygon in zip(gaps_paths, polygons, strict=False):
+                is_written = polygon.done() and not polygon.cancelled()
+                if is_written and polygon.exception() is None and path not in finished:
+                    finished.append(path)
     return [
         (jobs.thresholds_m[index], gaps, mask_paths[index], gaps_paths[index])
         for index, gaps in enumerate(all_gaps)
     ]
+
+
+def _wait(future: Future[float], reporter: Reporter) -> float:
+    """``future``'s result, checking the cancel and letting signal handlers run meanwhile."""
+    while True:
+        reporter.check()
+        with contextlib.suppress(FutureTimeout):
+            return future.result(timeout=0.2)
 
 
 def _add(timings_s: dict[str, float], key: str, started: float) -> None:

@@ -1,0 +1,254 @@
+"""Polygons of a label raster built strip by strip, while the strips are still coming.
+
+``predict`` labels the cut strip by strip during the stream (``inference.strip_labels``):
+each strip's patches get provisional ids, joined across strip edges by a union-find whose
+final ids are known only once the last strip is in. ``StripParts`` polygonizes each strip
+as soon as it is labelled (``gdal.Polygonize``, 4-connected, as ``geo.vectorize`` does on
+the whole raster) into a temporary GeoPackage table ``parts (label = provisional id)``, on
+the thread that labels, while the model works on later strips. ``finish_parts`` then maps
+provisional ids to final ids in a SQLite table and merges, with GEOS, only the gaps whose
+cells face each other across a strip edge (a 4-neighbour contact: the strip edge split one
+GDAL polygon in two); the writer groups the rest as it groups the whole raster's parts.
+The features are those of the whole-raster polygonizer: same ids and areas, the same
+polygons (a merged gap's vertices may start elsewhere on its rings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.vectorize import GEOMETRY_COLUMN, require_ogr
+
+PARTS_TABLE = "parts"
+# Provisional id -> final id of the kept gaps, and the parts viewed with final ids: the
+# table the layer writer groups (``LabelLayerWriter.add_parts``).
+GAP_OF_TABLE = "gap_of"
+LABELLED_VIEW = "labelled"
+# Provisional ids are int32 cells of GDAL's label band.
+MAX_PROVISIONAL_ID = np.iinfo(np.int32).max
+
+
+class StripPartsError(RuntimeError):
+    """GDAL failed to polygonize or store a strip (the message says what it returned)."""
+
+
+def _checked(result: Any, what: str) -> Any:
+    """``result`` unless GDAL returned None or an error code (exceptions may be off)."""
+    from osgeo import gdal
+
+    if result is None or (isinstance(result, int) and result != 0):
+        raise StripPartsError(f"GDAL could not {what}: {gdal.GetLastErrorMsg() or 'no reason'}")
+    return result
+
+
+class StripParts:
+    """The 4-connected parts of each labelled strip, written to a temporary GeoPackage.
+
+    Strips come top to bottom, each once, from one thread at a time. GDAL's exception
+    mode is read, never set: it is one switch for the whole process, and other threads
+    may be writing layers under ``geo.vectorize.gdal_exceptions`` meanwhile.
+
+    Args:
+        path: the new ``.gpkg`` (in a temporary folder the caller removes).
+        grid: the raster's grid; the strips' polygons are placed on it.
+    """
+
+    def __init__(self, path: Path, grid: Grid) -> None:
+        _, ogr, _ = require_ogr()
+        self.path = Path(path)
+        self.grid = grid
+        self.row_off = 0
+        self.n_parts = 0
+        self._dataset = _checked(
+            ogr.GetDriverByName("GPKG").CreateDataSource(str(self.path)), "create " + path.name
+        )
+        # A temporary file: a crash loses nothing worth a sync per strip.
+        self._execute("PRAGMA synchronous = OFF")
+        self._layer = _checked(
+            self._dataset.CreateLayer(
+                PARTS_TABLE,
+                None,
+                ogr.wkbPolygon,
+                ["SPATIAL_INDEX=NO", f"GEOMETRY_NAME={GEOMETRY_COLUMN}"],
+            ),
+            "create the parts table",
+        )
+        _checked(self._layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger)), "add label")
+
+    def add_strip(self, provisional_ids: np.ndarray) -> None:
+        """Polygonize the next (rows, W) strip of provisional ids (0 = background).
+
+        Raises:
+            StripPartsError: GDAL failed; ValueError: an id exceeds int32.
+        """
+        from osgeo import gdal
+
+        if self._dataset is None:
+            raise RuntimeError("StripParts.add_strip() after close()")
+        n_rows, width_px = provisional_ids.shape
+        if provisional_ids.size and int(provisional_ids.max()) > MAX_PROVISIONAL_ID:
+            raise ValueError(f"provisional id {int(provisional_ids.max())} exceeds int32")
+        memory = gdal.GetDriverByName("MEM")
+        band_source = _checked(memory.Create("", width_px, n_rows, 1, gdal.GDT_Int32), "MEM")
+        transform = self.grid.transform * Affine.translation(0, self.row_off)
+        band_source.SetGeoTransform(transform.to_gdal())
+        band = band_source.GetRasterBand(1)
+        band.WriteArray(provisional_ids.astype(np.int32, copy=False))
+        mask_source = _checked(memory.Create("", width_px, n_rows, 1, gdal.GDT_Byte), "MEM")
+        mask = mask_source.GetRasterBand(1)
+        mask.WriteArray((provisional_ids > 0).view(np.uint8))
+        self._dataset.StartTransaction()
+        before = self._layer.GetFeatureCount()
+        _checked(gdal.Polygonize(band, mask, self._layer, 0, []), "polygonize a strip")
+        _checked(self._dataset.CommitTransaction(), "commit a strip's polygons")
+        self.n_parts += self._layer.GetFeatureCount() - before
+        self.row_off += n_rows
+
+    def close(self) -> None:
+        """Close the file (written); the label index is built by ``finish_parts``."""
+        self._layer = None
+        self._dataset = None
+
+    def _execute(self, sql: str) -> None:
+        result = self._dataset.ExecuteSQL(sql)
+        if result is not None:
+            self._dataset.ReleaseResultSet(result)
+
+
+@dataclass(frozen=True)
+class PartsFile:
+    """A strip parts GeoPackage and what maps its provisional ids to gaps.
+
+    Attributes:
+        path: the ``.gpkg`` ``StripParts`` wrote.
+        final_ids: (n_provisional + 1,) int32, provisional id -> gap id (0 = dropped).
+        facing_ids: provisional ids with a cell 4-adjacent to a cell across a strip edge.
+    """
+
+    path: Path
+    final_ids: np.ndarray
+    facing_ids: np.ndarray
+
+
+def finish_parts(parts: PartsFile) -> str:
+    """Map the parts to gap ids and merge the gaps split by strip edges.
+
+    Afterwards the file holds ``labelled (label = gap id, geom)``, a view the layer writer
+    groups one gap at a time down an index, as it groups a whole raster's parts.
+
+    Returns:
+        The view's name.
+    """
+    final_ids = np.asarray(parts.final_ids, dtype=np.int64)
+    provisional = np.flatnonzero(final_ids)
+    gaps = final_ids[provisional]
+    split_gaps = np.unique(final_ids[np.asarray(parts.facing_ids, dtype=np.int64)])
+    split_gaps = split_gaps[split_gaps > 0]
+    is_split = np.isin(gaps, split_gaps)
+    with contextlib.closing(sqlite3.connect(parts.path)) as connection, connection:
+        connection.execute("PRAGMA synchronous = OFF")
+        connection.execute(f"CREATE INDEX IF NOT EXISTS parts_label ON {PARTS_TABLE} (label)")
+        connection.execute(
+            f"CREATE TABLE {GAP_OF_TABLE} (provisional INTEGER PRIMARY KEY, gap INTEGER)"
+        )
+        connection.executemany(
+            f"INSERT INTO {GAP_OF_TABLE} VALUES (?, ?)",
+            zip(provisional[~is_split].tolist(), gaps[~is_split].tolist(), strict=True),
+        )
+    if split_gaps.size:
+        _merge_split_gaps(parts.path, provisional[is_split], gaps[is_split], final_ids.size)
+    with contextlib.closing(sqlite3.connect(parts.path)) as connection, connection:
+        connection.execute(f"CREATE INDEX gap_of_gap ON {GAP_OF_TABLE} (gap, provisional)")
+        # Down the gap index, then each provisional id's parts by the label index: the
+        # writer's GROUP BY needs no sort.
+        connection.execute(
+            f"CREATE VIEW {LABELLED_VIEW} AS SELECT g.gap AS label, p.{GEOMETRY_COLUMN}"
+            f" AS {GEOMETRY_COLUMN} FROM {GAP_OF_TABLE} AS g"
+            f" JOIN {PARTS_TABLE} AS p ON p.label = g.provisional"
+        )
+    return LABELLED_VIEW
+
+
+def _merge_split_gaps(
+    path: Path, provisional: np.ndarray, gaps: np.ndarray, first_new_id: int
+) -> None:
+    """Each split gap's parts unioned by GEOS and stored as new parts under a new id.
+
+    The union keeps a node where the strip edge crossed a side, a vertex on a straight
+    line (even as a ring's first point, which GEOS's simplifiers keep): every such vertex
+    is dropped, so the rings have the vertices the whole raster's polygonizer gives.
+    """
+    _, ogr, _ = require_ogr()
+    order = np.argsort(gaps, kind="stable")
+    provisional, gaps = provisional[order], gaps[order]
+    starts = np.flatnonzero(np.r_[True, gaps[1:] != gaps[:-1]])
+    ends = np.r_[starts[1:], gaps.size]
+    dataset = _checked(ogr.Open(str(path), 1), f"open {path.name}")
+    layer = dataset.GetLayerByName(PARTS_TABLE)
+    new_rows = []
+    dataset.StartTransaction()
+    for index, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        new_id = first_new_id + index
+        ids = ",".join(str(int(p)) for p in provisional[start:end])
+        collected = ogr.Geometry(ogr.wkbMultiPolygon)
+        result = dataset.ExecuteSQL(
+            f"SELECT {GEOMETRY_COLUMN} FROM {PARTS_TABLE} WHERE label IN ({ids})"
+        )
+        try:
+            for part in result:
+                collected.AddGeometry(part.GetGeometryRef())
+        finally:
+            dataset.ReleaseResultSet(result)
+        merged = _checked(collected.UnionCascaded(), "merge a gap's strip parts")
+        for polygon in _polygons(ogr, merged):
+            feature = ogr.Feature(layer.GetLayerDefn())
+            feature.SetField("label", new_id)
+            feature.SetGeometry(polygon)
+            _checked(layer.CreateFeature(feature), "store a merged gap")
+        new_rows.append((new_id, int(gaps[start])))
+    _checked(dataset.CommitTransaction(), "commit the merged gaps")
+    dataset = None  # closed: written
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.executemany(f"INSERT INTO {GAP_OF_TABLE} VALUES (?, ?)", new_rows)
+
+
+def _polygons(ogr: Any, geometry: Any) -> list[Any]:
+    """The polygons of a Polygon or MultiPolygon."""
+    kind = ogr.GT_Flatten(geometry.GetGeometryType())
+    if kind == ogr.wkbPolygon:
+        polygons = [geometry]
+    elif kind == ogr.wkbMultiPolygon:
+        polygons = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
+    else:
+        raise StripPartsError(f"a merged gap is a {geometry.GetGeometryName()}, not polygons")
+    cleaned = []
+    for polygon in polygons:
+        rebuilt = ogr.Geometry(ogr.wkbPolygon)
+        for index in range(polygon.GetGeometryCount()):
+            points = np.array(polygon.GetGeometryRef(index).GetPoints(), dtype=np.float64)
+            ring = ogr.Geometry(ogr.wkbLinearRing)
+            for x, y in _corners(points[:-1, :2]).tolist():
+                ring.AddPoint_2D(x, y)
+            ring.CloseRings()
+            rebuilt.AddGeometryDirectly(ring)
+        cleaned.append(rebuilt)
+    return cleaned
+
+
+def _corners(ring: np.ndarray) -> np.ndarray:
+    """The (n, 2) vertices of an open ring where it turns (no vertex on a straight side)."""
+    before = np.roll(ring, 1, axis=0)
+    after = np.roll(ring, -1, axis=0)
+    # Exact: the sides run along cell edges, so a straight vertex shares x or y exactly.
+    cross = (ring[:, 0] - before[:, 0]) * (after[:, 1] - ring[:, 1]) - (
+        ring[:, 1] - before[:, 1]
+    ) * (after[:, 0] - ring[:, 0])
+    return ring[cross != 0]
