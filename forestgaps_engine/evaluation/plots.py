@@ -1,18 +1,20 @@
-"""Report figures drawn with Pillow alone: error maps, grouped bar charts, curves.
+"""Report figures drawn with Matplotlib: error maps, grouped bar charts, curves.
 
-Matplotlib is not a dependency of the plugin; these few plain figures do not need it.
-Every PNG is written atomically.
+Every PNG is written atomically, under the lock every ForestGaps plot draws under
+(Matplotlib is not thread-safe and the service draws in worker threads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.gaps.size_plot import RENDER_LOCK
 
 # Colour-blind-safe (Okabe-Ito) series colours.
 SERIES_COLOURS = (
@@ -30,25 +32,33 @@ ERROR_COLOURS = {
     "TN (canopy)": (235, 235, 235),
     "nodata": (90, 90, 90),
 }
-WIDTH_PX, HEIGHT_PX = 900, 520
-MARGIN = {"left": 70, "right": 200, "top": 50, "bottom": 60}
+CHART_SIZE_IN = (9.0, 5.2)
 
 
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    for name in ("DejaVuSans.ttf", "Arial.ttf", "LiberationSans-Regular.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default()
+def _rgb(colour: tuple[int, int, int]) -> tuple[float, ...]:
+    return tuple(channel / 255 for channel in colour)
 
 
-def _save(image: Any, target: str | Path) -> Path:
-    with atomic_path(target) as temp_path:
-        image.save(temp_path, format="PNG")
-    return Path(target)
+def _series_colour(index: int) -> tuple[float, ...]:
+    return _rgb(SERIES_COLOURS[index % len(SERIES_COLOURS)])
+
+
+@contextmanager
+def _figure(target: str | Path, size_in: tuple[float, float] = CHART_SIZE_IN) -> Iterator[Any]:
+    """One Matplotlib figure (Agg, no display), saved to ``target`` as PNG when the block ends."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with RENDER_LOCK:
+        figure = Figure(figsize=size_in, dpi=100)
+        FigureCanvasAgg(figure)
+        yield figure
+        with atomic_path(target) as temp_path:
+            figure.savefig(temp_path, format="png")
+
+
+def _legend_outside(axes: Any) -> None:
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def error_map_png(
@@ -69,59 +79,31 @@ def error_map_png(
         title: printed above the map.
         max_size_px: large rasters are subsampled (nearest) to at most this side.
     """
-    from PIL import Image, ImageDraw
+    from matplotlib.patches import Patch
 
     step = max(1, int(np.ceil(max(reference.shape) / max_size_px)))
     ref = (np.asarray(reference) > 0)[::step, ::step]
     pred = (np.asarray(predicted) > 0)[::step, ::step]
     keep = np.asarray(valid, dtype=bool)[::step, ::step]
-    colours = list(ERROR_COLOURS.values())
     code = np.full(ref.shape, 3, dtype=np.uint8)
     code[pred & ref] = 0
     code[pred & ~ref] = 1
     code[~pred & ref] = 2
     code[~keep] = 4
-    # Small rasters are enlarged (whole pixels, nearest) so single cells stay visible.
-    zoom = max(1, 500 // max(code.shape))
-    code = np.repeat(np.repeat(code, zoom, axis=0), zoom, axis=1)
-    rgb = np.asarray(colours, dtype=np.uint8)[code]
-    legend_h, title_h = 30 * len(colours) // 2 + 20, 36
-    height, width = rgb.shape[:2]
-    canvas = Image.new("RGB", (max(width, 480) + 20, height + title_h + legend_h), "white")
-    canvas.paste(Image.fromarray(rgb, "RGB"), (10, title_h))
-    draw = ImageDraw.Draw(canvas)
-    draw.text((10, 8), title, fill="black", font=_font(16))
-    font = _font(13)
-    for index, (name, colour) in enumerate(ERROR_COLOURS.items()):
-        x = 10 + (index % 3) * 160
-        y = title_h + height + 10 + (index // 3) * 26
-        draw.rectangle([x, y, x + 16, y + 16], fill=colour, outline="black")
-        draw.text((x + 22, y), name, fill="black", font=font)
-    return _save(canvas, target)
-
-
-def _axes(draw: Any, title: str, y_label: str, x_label: str) -> tuple[int, int, int, int]:
-    left, top = MARGIN["left"], MARGIN["top"]
-    right, bottom = WIDTH_PX - MARGIN["right"], HEIGHT_PX - MARGIN["bottom"]
-    font = _font(12)
-    draw.text((left, 14), title, fill="black", font=_font(16))
-    for tick in np.linspace(0.0, 1.0, 6):
-        y = bottom - tick * (bottom - top)
-        draw.line([left, y, right, y], fill=(220, 220, 220))
-        draw.text((left - 36, y - 7), f"{tick:.1f}", fill="black", font=font)
-    draw.line([left, top, left, bottom], fill="black")
-    draw.line([left, bottom, right, bottom], fill="black")
-    draw.text((8, top - 24), y_label, fill="black", font=font)
-    draw.text(((left + right) // 2 - 30, bottom + 32), x_label, fill="black", font=font)
-    return left, top, right, bottom
-
-
-def _legend(draw: Any, names: Sequence[str], x: int, y: int) -> None:
-    font = _font(12)
-    for index, name in enumerate(names):
-        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-        draw.rectangle([x, y + 22 * index, x + 14, y + 22 * index + 14], fill=colour)
-        draw.text((x + 20, y + 22 * index), name, fill="black", font=font)
+    rgb = np.asarray(list(ERROR_COLOURS.values()), dtype=np.uint8)[code]
+    height_in = min(12.0, 7.0 * rgb.shape[0] / rgb.shape[1] + 1.5)  # the map's aspect + legend
+    with _figure(target, (7.0, height_in)) as figure:
+        axes = figure.add_subplot()
+        # Nearest: each cell keeps its outcome's colour, however the map is scaled.
+        axes.imshow(rgb, interpolation="nearest")
+        axes.set_axis_off()
+        axes.set_title(title)
+        handles = [
+            Patch(facecolor=_rgb(c), edgecolor="black", label=n) for n, c in ERROR_COLOURS.items()
+        ]
+        axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
+        figure.tight_layout()
+    return Path(target)
 
 
 def bar_chart_png(
@@ -142,28 +124,22 @@ def bar_chart_png(
         y_label: what the bars measure.
         x_label: what the groups are.
     """
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (WIDTH_PX, HEIGHT_PX), "white")
-    draw = ImageDraw.Draw(image)
-    left, top, right, bottom = _axes(draw, title, y_label, x_label)
-    font = _font(11)
-    n_series = max(1, len(series))
-    group_w = (right - left) / max(1, len(groups))
-    bar_w = group_w * 0.8 / n_series
-    for g, group in enumerate(groups):
-        x0 = left + g * group_w + group_w * 0.1
-        for s, values in enumerate(series.values()):
-            value = values[g]
-            if value is None or not np.isfinite(value):
-                continue
-            y = bottom - float(np.clip(value, 0, 1)) * (bottom - top)
-            colour = SERIES_COLOURS[s % len(SERIES_COLOURS)]
-            draw.rectangle([x0 + s * bar_w, y, x0 + (s + 1) * bar_w - 2, bottom], fill=colour)
-            draw.text((x0 + s * bar_w, y - 14), f"{value:.2f}", fill="black", font=font)
-        draw.text((x0 + group_w * 0.3, bottom + 8), group, fill="black", font=_font(12))
-    _legend(draw, list(series), right + 16, top)
-    return _save(image, target)
+    bar_w = 0.8 / max(1, len(series))
+    with _figure(target) as figure:
+        axes = figure.add_subplot()
+        for index, (name, values) in enumerate(series.items()):
+            heights = np.array([np.nan if v is None else v for v in values], dtype=float)
+            x = np.arange(len(groups)) - 0.4 + (index + 0.5) * bar_w
+            shown = np.isfinite(heights)
+            bars = axes.bar(x[shown], np.clip(heights[shown], 0, 1), bar_w * 0.95,
+                            color=_series_colour(index), label=name)  # fmt: skip
+            axes.bar_label(bars, labels=[f"{v:.2f}" for v in heights[shown]], fontsize=8)
+        axes.set(xticks=range(len(groups)), xticklabels=groups, ylim=(0, 1.05),
+                 title=title, xlabel=x_label, ylabel=y_label)  # fmt: skip
+        axes.grid(axis="y", color="0.86")
+        _legend_outside(axes)
+        figure.tight_layout()
+    return Path(target)
 
 
 def line_chart_png(
@@ -173,7 +149,7 @@ def line_chart_png(
     x_label: str,
     y_label: str,
 ) -> Path:
-    """Curves on a 0..1 x 0..1 plot (e.g. precision against recall).
+    """Curves on a 0..1 x 0..1 plot (e.g. precision against recall); NaN points are skipped.
 
     Args:
         target: output .png.
@@ -182,22 +158,14 @@ def line_chart_png(
         x_label: x axis name.
         y_label: y axis name.
     """
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (WIDTH_PX, HEIGHT_PX), "white")
-    draw = ImageDraw.Draw(image)
-    left, top, right, bottom = _axes(draw, title, y_label, x_label)
-    font = _font(12)
-    for tick in np.linspace(0.0, 1.0, 6):
-        x = left + tick * (right - left)
-        draw.text((x - 8, bottom + 8), f"{tick:.1f}", fill="black", font=font)
-    for index, (xs, ys) in enumerate(curves.values()):
-        points = [
-            (left + float(x) * (right - left), bottom - float(y) * (bottom - top))
-            for x, y in zip(xs, ys, strict=True)
-            if np.isfinite(x) and np.isfinite(y)
-        ]
-        if len(points) >= 2:
-            draw.line(points, fill=SERIES_COLOURS[index % len(SERIES_COLOURS)], width=3)
-    _legend(draw, list(curves), right + 16, top)
-    return _save(image, target)
+    with _figure(target) as figure:
+        axes = figure.add_subplot()
+        for index, (name, (xs, ys)) in enumerate(curves.items()):
+            x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+            finite = np.isfinite(x) & np.isfinite(y)
+            axes.plot(x[finite], y[finite], color=_series_colour(index), linewidth=3, label=name)
+        axes.set(xlim=(0, 1), ylim=(0, 1), title=title, xlabel=x_label, ylabel=y_label)
+        axes.grid(color="0.86")
+        _legend_outside(axes)
+        figure.tight_layout()
+    return Path(target)
