@@ -224,9 +224,25 @@ class UNetFiLMRelief(SegmentationModel):
             values, scale_factor=float(self.trunk_stride), mode="bilinear", align_corners=False
         )
 
+    def assemble_inputs(self, dsm: Tensor, threshold_m: Tensor) -> Tensor:
+        """Inputs, and for a window in metres the reliefs too, before the stride padding.
+
+        The padding's replicated rows would enter a metric window's opening and Gaussian;
+        computed first, the ground is the baseline's up to the raster's edge. The trunk
+        inputs come first, the margin's relief last.
+        """
+        inputs = super().assemble_inputs(dsm, threshold_m)
+        if not self.uses_cell_size:
+            return inputs
+        trunk_inputs, relief, _wide = self._reliefs(inputs)
+        return torch.cat([trunk_inputs, relief], dim=1)
+
     def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
         """Logits (B * K, 1, H, W): the relief trunk once per window, the head per threshold."""
-        trunk_inputs, relief, wide = self._reliefs(inputs)
+        if self.uses_cell_size:
+            trunk_inputs, relief, wide = inputs[:, :-1], inputs[:, -1:], None
+        else:
+            trunk_inputs, relief, wide = self._reliefs(inputs)
         if self.trunk_stride > 1:
             trunk_inputs = F.avg_pool2d(trunk_inputs, self.trunk_stride)
         trunk = self.body(trunk_inputs)
