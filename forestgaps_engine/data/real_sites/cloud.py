@@ -25,15 +25,17 @@ from forestgaps_engine.data.real_sites.units import (
 )
 from forestgaps_engine.errors import DataError, InvalidDataFormatError
 from forestgaps_engine.geo.crs import normalize_crs
-from forestgaps_engine.geo.lidar import GROUND_CLASS, NEAR_ZERO_M, NOISE_CLASSES
+from forestgaps_engine.geo.lidar import (
+    GROUND_CLASS,
+    NEAR_ZERO_M,
+    NOISE_CLASSES,
+    NORMALISED_GROUND_FRACTION,
+)
 
 logger = logging.getLogger(__name__)
 
 # Written classes: the rasterizer only tells ground (2) from the rest.
 OTHER_CLASS = 1
-# Share of ground points near z = 0 (or lowest z near 0 without ground) that marks a
-# height-normalised cloud, as in geo/lidar.py.
-NORMALISED_GROUND_FRACTION = 0.95
 
 
 @dataclass(frozen=True)
