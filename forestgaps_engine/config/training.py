@@ -42,6 +42,9 @@ class LossConfig(StrictModel):
     tversky_beta: float = Field(default=0.7, ge=0.0, le=1.0)
     label_smoothing: float = Field(default=0.0, ge=0.0, le=0.4)
     pos_weight_by_threshold: dict[float, float] = Field(default_factory=dict)
+    # Per metre of mean relief correction (relief models with correction_bound_m): the
+    # model leaves the baseline's ground only where the masks pay for it.
+    correction_l1_weight: float = Field(default=0.0, ge=0.0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> LossConfig:

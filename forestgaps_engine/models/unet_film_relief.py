@@ -260,6 +260,8 @@ class UNetFiLMRelief(SegmentationModel):
         relief_m = repeat_windows(relief, n_rows) * torch.exp(self.log_height_unit_m)
         margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
         if self.correction_bound_m > 0:
-            margin_m = margin_m + self.correction_bound_m * torch.tanh(correction)
-            return torch.exp(self.log_margin_scale) * margin_m
+            shift_m = self.correction_bound_m * torch.tanh(correction)
+            # Read by training's correction penalty (loss.correction_l1_weight).
+            self.last_correction_m = shift_m
+            return torch.exp(self.log_margin_scale) * (margin_m + shift_m)
         return correction + torch.exp(self.log_margin_scale) * margin_m

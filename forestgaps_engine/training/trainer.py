@@ -333,6 +333,14 @@ class Trainer:
             self.callbacks.on_batch_end(self, batch_index, logs)
         return {"loss": loss_sum / max(loss_count, 1)}
 
+    def _correction_penalty(self) -> torch.Tensor | float:
+        """``loss.correction_l1_weight`` times the mean relief shift of the last forward, metres."""
+        weight = self.config.loss.correction_l1_weight
+        shift_m = getattr(self.module, "last_correction_m", None)
+        if weight <= 0 or shift_m is None:
+            return 0.0
+        return weight * shift_m.float().abs().mean()
+
     def _train_batch(
         self, raw_batch: Mapping[str, torch.Tensor], is_step: bool
     ) -> dict[str, float]:
@@ -345,6 +353,7 @@ class Trainer:
             with self.model.no_sync() if not sync else nullcontext():
                 logits = self.forward(batch)
                 loss = self.loss_fn(logits, batch["mask"], batch["valid"], batch["threshold_m"])
+                loss = loss + self._correction_penalty()
                 loss_value = float(loss.detach())
                 if not math.isfinite(loss_value):
                     raise TrainingError(
