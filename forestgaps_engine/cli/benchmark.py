@@ -7,7 +7,11 @@ import json
 import logging
 import sys
 
-from forestgaps_engine.cli.common import add_config_options, config_from_args
+from forestgaps_engine.cli.common import (
+    add_config_options,
+    add_thresholds_option,
+    config_from_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,17 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sites next to both baselines and write the comparison (markdown + PNG). Finished "
         "runs (runs/<name>/result.json) are skipped, so a rerun resumes.",
     )
-    parser.add_argument(
-        "--config", required=True, metavar="FILE", help="benchmark YAML (configs/benchmark.yaml)"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value, e.g. --set training.epochs=1 --set benchmark.n_folds=2",
-    )
+    add_config_options(
+        parser, "benchmark YAML (configs/benchmark.yaml)",
+        "override a value, e.g. --set training.epochs=1 --set benchmark.n_folds=2", True,
+    )  # fmt: skip
     parser.set_defaults(handler=run_benchmark_command)
 
     heldout = subparsers.add_parser(
@@ -46,9 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     heldout.add_argument(
         "--seed", dest="seeds", type=int, action="append", help="site seed (repeatable)"
     )
-    heldout.add_argument(
-        "--threshold", dest="thresholds_m", type=float, action="append", metavar="METRES"
-    )
+    add_thresholds_option(heldout, None)
     heldout.add_argument(
         "--resolution", dest="resolutions_m", type=float, action="append", metavar="METRES"
     )

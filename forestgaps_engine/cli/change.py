@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from forestgaps_engine.cli.common import add_area_options, add_thresholds_option
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,10 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("before", metavar="BEFORE", help="first-date raster (CHM, or DSM)")
     parser.add_argument("after", metavar="AFTER", help="second-date raster of the same kind")
-    parser.add_argument(
-        "--threshold", dest="thresholds_m", type=float, action="append", required=True,
-        metavar="METRES", help="height threshold in metres (repeatable)",
-    )  # fmt: skip
+    add_thresholds_option(parser, "height threshold in metres (repeatable)", True)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--input", dest="kind", choices=("chm", "dsm"), default="chm",
@@ -43,14 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model", default=None,
         help="with --input dsm and no --dtm: model folder or 'default' (bundled)",
     )  # fmt: skip
-    parser.add_argument(
-        "--min-area", dest="min_area_m2", type=float, default=1.0, metavar="M2",
-        help="smallest gap kept, m2 (inclusive; default 1)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-area", dest="max_area_m2", type=float, default=10000.0, metavar="M2",
-        help="largest gap kept, m2 (inclusive; default 10000)",
-    )  # fmt: skip
+    add_area_options(parser)
     parser.add_argument(
         "--dates", nargs=2, metavar=("YYYY-MM-DD", "YYYY-MM-DD"),
         help="survey dates of BEFORE and AFTER: adds rates per hectare per year",

@@ -11,17 +11,45 @@ from forestgaps_engine.config import ForestGapsConfig, load_config
 from forestgaps_engine.errors import ConfigError
 
 
-def add_config_options(parser: argparse.ArgumentParser) -> None:
+def add_config_options(
+    parser: argparse.ArgumentParser,
+    config_help: str = "YAML config (default: built-in defaults)",
+    set_help: str = "override one config value, e.g. --set training.epochs=3 (repeatable)",
+    is_config_required: bool = False,
+) -> None:
     """``--config FILE`` and repeatable ``--set key.path=value``."""
-    parser.add_argument("--config", metavar="FILE", help="YAML config (default: built-in defaults)")
+    parser.add_argument("--config", required=is_config_required, metavar="FILE", help=config_help)
     parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value, e.g. --set training.epochs=3 (repeatable)",
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=set_help
     )
+
+
+def add_thresholds_option(
+    parser: argparse.ArgumentParser, help_text: str | None, is_required: bool = False
+) -> None:
+    """Repeatable ``--threshold METRES`` into ``args.thresholds_m``."""
+    parser.add_argument(
+        "--threshold", dest="thresholds_m", type=float, action="append", required=is_required,
+        metavar="METRES", help=help_text,
+    )  # fmt: skip
+
+
+def add_area_options(
+    parser: argparse.ArgumentParser,
+    dests: tuple[str, str] = ("min_area_m2", "max_area_m2"),
+    defaults_m2: tuple[float | None, float | None] = (1.0, 10000.0),
+    helps: tuple[str | None, str | None] = (
+        "smallest gap kept, m2 (inclusive; default 1)",
+        "largest gap kept, m2 (inclusive; default 10000)",
+    ),
+) -> None:
+    """``--min-area M2`` and ``--max-area M2``: the gap rule's area bounds."""
+    for flag, dest, default_m2, help_text in zip(
+        ("--min-area", "--max-area"), dests, defaults_m2, helps, strict=True
+    ):
+        parser.add_argument(
+            flag, dest=dest, type=float, default=default_m2, metavar="M2", help=help_text
+        )
 
 
 def config_from_args(args: argparse.Namespace) -> ForestGapsConfig:

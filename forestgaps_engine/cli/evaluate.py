@@ -13,7 +13,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from forestgaps_engine.cli.common import add_config_options, config_from_args
+from forestgaps_engine.cli.common import (
+    add_config_options,
+    add_thresholds_option,
+    config_from_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --data whose sites have several cell sizes: the tiles scored "
         "(default: the cell size most of the split's tiles have)",
     )
-    parser.add_argument(
-        "--threshold",
-        dest="thresholds_m",
-        type=float,
-        action="append",
-        metavar="METRES",
-        help="gap height threshold in metres (repeatable; default: gaps.thresholds_m)",
+    add_thresholds_option(
+        parser, "gap height threshold in metres (repeatable; default: gaps.thresholds_m)"
     )
     parser.add_argument("--site", help="site name in the bias table (default: the DSM file name)")
     parser.add_argument(

@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from forestgaps_engine.cli.common import add_area_options, add_thresholds_option
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,23 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("chm", metavar="CHM.tif", help="canopy height model, heights in metres")
-    parser.add_argument(
-        "--threshold",
-        dest="thresholds_m",
-        type=float,
-        action="append",
-        required=True,
-        metavar="METRES",
-        help="height threshold in metres (repeatable: --threshold 5 --threshold 10)",
+    add_thresholds_option(
+        parser, "height threshold in metres (repeatable: --threshold 5 --threshold 10)", True
     )
-    parser.add_argument(
-        "--min-area", dest="min_area_m2", type=float, default=1.0, metavar="M2",
-        help="smallest gap kept, m2 (inclusive; default 1)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-area", dest="max_area_m2", type=float, default=10000.0, metavar="M2",
-        help="largest gap kept, m2 (inclusive; default 10000)",
-    )  # fmt: skip
+    add_area_options(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--crs", metavar="EPSG:XXXX", help="CRS to assign when the CHM has none (e.g. EPSG:2154)"

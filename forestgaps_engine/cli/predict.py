@@ -14,7 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.cli.common import add_config_options, config_from_args, options_error
+from forestgaps_engine.cli.common import (
+    add_area_options,
+    add_config_options,
+    add_thresholds_option,
+    config_from_args,
+    options_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         help="single-band DSM GeoTIFF(s) in metres, or folder(s) of *.tif",
     )
-    parser.add_argument(
-        "--threshold",
-        dest="thresholds_m",
-        type=float,
-        action="append",
-        metavar="METRES",
-        help="gap height threshold in metres (repeatable; default: gaps.thresholds_m of the config)",
-    )
+    add_thresholds_option(
+        parser, "gap height threshold in metres (repeatable; default: gaps.thresholds_m of the "
+        "config)",
+    )  # fmt: skip
     parser.add_argument("--model", default="default", help="model folder, or 'default' (bundled)")
     parser.add_argument("--out", default="out/predict", help="output folder (default out/predict)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
@@ -66,14 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX")
     parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")
     parser.add_argument("--batch", dest="batch_size", type=int, metavar="N")
-    parser.add_argument("--min-area", dest="min_gap_area_m2", type=float, metavar="M2")
-    parser.add_argument(
-        "--max-area",
-        dest="max_gap_area_m2",
-        type=float,
-        metavar="M2",
-        help="drop gaps larger than this (ForestGapR's default bound is 10000); default: none",
-    )
+    add_area_options(parser, ("min_gap_area_m2", "max_gap_area_m2"), (None, None), (
+        None, "drop gaps larger than this (ForestGapR's default bound is 10000); default: none",
+    ))  # fmt: skip
     parser.add_argument("--cutoff", dest="probability_cutoff", type=float, metavar="P")
     parser.add_argument(
         "--terrain-prior",

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from forestgaps_engine.cli.common import add_area_options, add_thresholds_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``region`` subcommand."""
@@ -20,10 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("tiles", nargs="+", metavar="TILES", help="folder, rasters or VRT")
-    parser.add_argument(
-        "--threshold", dest="thresholds_m", type=float, action="append", required=True,
-        metavar="METRES", help="gap height threshold in metres (repeatable)",
-    )  # fmt: skip
+    add_thresholds_option(parser, "gap height threshold in metres (repeatable)", True)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--scheduler", default="local", metavar="ADDRESS",
@@ -48,12 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resolution", dest="resolution_m", type=float, metavar="M",
         help="cell size of the region grid (default: finest tile's, or the model's)",
     )  # fmt: skip
-    parser.add_argument(
-        "--min-area", dest="min_area_m2", type=float, metavar="M2",
-        help="smallest gap kept, m2 (default: 1 classic, the inference config's for model)",
-    )  # fmt: skip
-    parser.add_argument("--max-area", dest="max_area_m2", type=float, metavar="M2",
-                        help="largest gap kept, m2 (default: 10000 classic, none for model)")
+    add_area_options(parser, defaults_m2=(None, None), helps=(
+        "smallest gap kept, m2 (default: 1 classic, the inference config's for model)",
+        "largest gap kept, m2 (default: 10000 classic, none for model)",
+    ))  # fmt: skip
     parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX",
                         help="model window size in pixels")
     parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX",
