@@ -104,9 +104,6 @@ class Band:
     path: str
 
 
-_crs_string = crs_string  # kept for modules that used the private name
-
-
 def open_single_band(path: str | Path) -> Any:
     """Open ``path`` with rasterio, checking it is a single-band raster.
 
@@ -349,19 +346,15 @@ def open_raster_for_writing(
 
     verify = functools.partial(verify_raster, grid=grid, dtype=profile.dtype)
     with atomic_path(target, verify, _raster_bytes(grid, profile)) as temp_path:
-        with (
-            gdal_write_errors_raised(temp_path),
-            rasterio.open(
-                temp_path,
-                "w",
-                height=grid.height_px,
-                width=grid.width_px,
-                crs=grid.crs,
-                transform=grid.transform,
-                **profile.creation_options(grid),
-            ) as dataset,
-        ):
+        options = _on_grid(grid, profile.creation_options(grid))
+        with gdal_write_errors_raised(temp_path), rasterio.open(temp_path, "w", **options) as dataset:
             yield dataset
+
+
+def _on_grid(grid: Grid, options: dict[str, Any]) -> dict[str, Any]:
+    """``rasterio.open`` keywords of a raster on ``grid`` with creation ``options``."""
+    return dict(height=grid.height_px, width=grid.width_px, crs=grid.crs,
+                transform=grid.transform, **options)  # fmt: skip
 
 
 def _raster_bytes(grid: Grid, profile: RasterProfile) -> int:
@@ -415,45 +408,17 @@ def _write_array_unchecked(
     if np.issubdtype(array.dtype, np.floating) and profile.nodata is not None:
         data = np.where(np.isfinite(array), array, profile.nodata)
     data = data.astype(profile.dtype, copy=False)
+    options = profile.creation_options(grid)
     if not cog:
-        with rasterio.open(
-            path,
-            "w",
-            height=grid.height_px,
-            width=grid.width_px,
-            crs=grid.crs,
-            transform=grid.transform,
-            **profile.creation_options(grid),
-        ) as dataset:
+        with rasterio.open(path, "w", **_on_grid(grid, options)) as dataset:
             dataset.write(data, 1)
         return
     from rasterio.io import MemoryFile
 
     from forestgaps_engine.geo.cog import copy_as_cog
 
-    options = profile.creation_options(grid)
-    for key in (
-        "driver",
-        "compress",
-        "zlevel",
-        "num_threads",
-        "predictor",
-        "BIGTIFF",
-        "tiled",
-        "blockxsize",
-        "blockysize",
-    ):
-        options.pop(key, None)
-    with (
-        MemoryFile() as memory,
-        memory.open(
-            driver="GTiff",
-            height=grid.height_px,
-            width=grid.width_px,
-            crs=grid.crs,
-            transform=grid.transform,
-            **options,
-        ) as dataset,
-    ):
+    # The in-memory copy takes no file layout: copy_as_cog sets tiling and compression.
+    plain = {key: options[key] for key in ("driver", "dtype", "nodata", "count")}
+    with MemoryFile() as memory, memory.open(**_on_grid(grid, plain)) as dataset:
         dataset.write(data, 1)
         copy_as_cog(dataset, path, profile.overview_resampling)
