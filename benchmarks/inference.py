@@ -5,10 +5,13 @@ DSM, their ratio (and the ratio's ceiling if the call's core-seconds filled ever
 the achieved GFLOP/s against this machine's measured 4096² matmul peak (fp32 and bf16,
 torch; int8 in OpenVINO, for ``openvino_int8``, quantised into the cache on first use), the overlap overhead (pixels computed / pixels output), the auto backend's
 calibration, and peak RSS of ``predict`` at several raster sizes (one fresh process per
-size). ``--paths overlapped,sequential`` runs each backend (and each RSS size) once per
-path: ``inference.overlap_postprocess`` true (steps on their own threads, post-processing
-overlapped with the model; the summary's ``profile`` is kept) and false (the sequential
-path), side by side in one run.
+size). ``--paths overlapped,overlapped_gdal,sequential`` runs each backend (and each RSS
+size) once per path, side by side in one run: ``overlapped`` has
+``inference.overlap_postprocess`` true (steps on their own threads, the cut labelled and
+polygonized strip by strip while the model runs; the summary's ``profile`` is kept),
+``overlapped_gdal`` the same with the polygons left to GDAL's polygonizer on the ids
+raster after the stream (``stream_pipeline.POLYGONS_IN_STREAM`` false), ``sequential``
+has ``inference.overlap_postprocess`` false.
 
 Usage:
     python benchmarks/inference.py --size 1024 --rss-sizes 1024,2048
@@ -199,10 +202,13 @@ def current_rss_mb(field: str = "VmRSS") -> float:
     return float("nan")
 
 
-def rss_child(dsm: str, model: str, config_json: str, thresholds: list[float]) -> None:
+def rss_child(
+    dsm: str, model: str, config_json: str, thresholds: list[float], path: str
+) -> None:
     """Run predict once in this process on an existing DSM and print its peak RSS."""
-    from forestgaps_engine.inference import predict
+    from forestgaps_engine.inference import predict, stream_pipeline
 
+    stream_pipeline.POLYGONS_IN_STREAM = path != "overlapped_gdal"
     with tempfile.TemporaryDirectory() as folder:
         config = InferenceConfig.model_validate_json(config_json)
         before_mb = current_rss_mb()
@@ -244,20 +250,23 @@ def main() -> None:
     )
     parser.add_argument("--thresholds", default="2,5,10")
     parser.add_argument(
-        "--paths", default="overlapped", help="overlapped,sequential: inference.overlap_postprocess"
+        "--paths",
+        default="overlapped",
+        help="overlapped,overlapped_gdal,sequential (see the module's docstring)",
     )
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
     parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--config-json", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-path", default="overlapped", help=argparse.SUPPRESS)
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
     if args.rss_child:
-        rss_child(args.rss_child, args.model, args.config_json, thresholds)
+        rss_child(args.rss_child, args.model, args.config_json, thresholds, args.rss_path)
         return
 
-    from forestgaps_engine.inference import predict
+    from forestgaps_engine.inference import predict, stream_pipeline
     from forestgaps_engine.inference.backends import available_backends
     from forestgaps_engine.inference.model_source import as_inference_model
     from forestgaps_engine.inference.windows import computed_pixel_ratio
@@ -308,7 +317,7 @@ def main() -> None:
     # openvino_int8 is auto's candidate only once its IR exists; asked here, it is made.
     if "openvino" in installed and importlib.util.find_spec("nncf") is not None:
         usable.append("openvino_int8")
-    paths = {"overlapped": True, "sequential": False}
+    paths = {"overlapped": True, "overlapped_gdal": True, "sequential": False}
     chosen_paths = [name for name in args.paths.split(",") if name]
     model_mpix_of: dict[str, float] = {}
     for backend, path in [
@@ -318,6 +327,7 @@ def main() -> None:
             update={"backend": backend, "overlap_postprocess": paths[path]}
         )
         key = backend if path == "overlapped" else f"{backend} ({path})"
+        stream_pipeline.POLYGONS_IN_STREAM = path != "overlapped_gdal"
         cpu_before = os.times()
         result = predict(dsm, thresholds, loaded, work / f"out_{backend}_{path}", backend_config)
         cpu_after = os.times()
@@ -386,7 +396,8 @@ def main() -> None:
             path_config = rss_config.model_copy(update={"overlap_postprocess": paths[path]})
             completed = subprocess.run(
                 [sys.executable, __file__, "--rss-child", str(size_dsm), "--model", str(rss_model),
-                 "--config-json", path_config.model_dump_json(), "--thresholds", rss_thresholds],
+                 "--config-json", path_config.model_dump_json(), "--thresholds", rss_thresholds,
+                 "--rss-path", path],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             rss.append({"path": path, **json.loads(completed.stdout.strip().splitlines()[-1])})

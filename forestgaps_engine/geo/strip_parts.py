@@ -32,6 +32,10 @@ PARTS_TABLE = "parts"
 # table the layer writer groups (``LabelLayerWriter.add_parts``).
 GAP_OF_TABLE = "gap_of"
 LABELLED_VIEW = "labelled"
+# The same for the gaps split by a strip edge, whose parts are merged first.
+SPLIT_OF_TABLE = "split_of"
+# Split gaps merged per query: few queries, and one batch's polygons in memory.
+MERGE_BATCH_GAPS = 2000
 # Provisional ids are int32 cells of GDAL's label band.
 MAX_PROVISIONAL_ID = np.iinfo(np.int32).max
 
@@ -138,14 +142,25 @@ class PartsFile:
     facing_ids: np.ndarray
 
 
-def finish_parts(parts: PartsFile) -> str:
+@dataclass(frozen=True)
+class MergedParts:
+    """A strip parts GeoPackage ready to be grouped (``finish_parts``).
+
+    Attributes:
+        path: the ``.gpkg``.
+        view: its view of ``(label = gap id, geom)`` rows, by gap id down an index.
+    """
+
+    path: Path
+    view: str
+
+
+def finish_parts(parts: PartsFile) -> MergedParts:
     """Map the parts to gap ids and merge the gaps split by strip edges.
 
     Afterwards the file holds ``labelled (label = gap id, geom)``, a view the layer writer
-    groups one gap at a time down an index, as it groups a whole raster's parts.
-
-    Returns:
-        The view's name.
+    groups one gap at a time down an index, as it groups a whole raster's parts. Needs
+    no GDAL exception setting: it may run beside the layer writers.
     """
     final_ids = np.asarray(parts.final_ids, dtype=np.int64)
     provisional = np.flatnonzero(final_ids)
@@ -156,15 +171,15 @@ def finish_parts(parts: PartsFile) -> str:
     with contextlib.closing(sqlite3.connect(parts.path)) as connection, connection:
         connection.execute("PRAGMA synchronous = OFF")
         connection.execute(f"CREATE INDEX IF NOT EXISTS parts_label ON {PARTS_TABLE} (label)")
-        connection.execute(
-            f"CREATE TABLE {GAP_OF_TABLE} (provisional INTEGER PRIMARY KEY, gap INTEGER)"
-        )
-        connection.executemany(
-            f"INSERT INTO {GAP_OF_TABLE} VALUES (?, ?)",
-            zip(provisional[~is_split].tolist(), gaps[~is_split].tolist(), strict=True),
-        )
+        for table, rows in ((GAP_OF_TABLE, ~is_split), (SPLIT_OF_TABLE, is_split)):
+            connection.execute(f"CREATE TABLE {table} (provisional INTEGER PRIMARY KEY, gap)")
+            connection.executemany(
+                f"INSERT INTO {table} VALUES (?, ?)",
+                zip(provisional[rows].tolist(), gaps[rows].tolist(), strict=True),
+            )
+        connection.execute(f"CREATE INDEX split_of_gap ON {SPLIT_OF_TABLE} (gap, provisional)")
     if split_gaps.size:
-        _merge_split_gaps(parts.path, provisional[is_split], gaps[is_split], final_ids.size)
+        _merge_split_gaps(parts.path, split_gaps, final_ids.size)
     with contextlib.closing(sqlite3.connect(parts.path)) as connection, connection:
         connection.execute(f"CREATE INDEX gap_of_gap ON {GAP_OF_TABLE} (gap, provisional)")
         # Down the gap index, then each provisional id's parts by the label index: the
@@ -174,50 +189,60 @@ def finish_parts(parts: PartsFile) -> str:
             f" AS {GEOMETRY_COLUMN} FROM {GAP_OF_TABLE} AS g"
             f" JOIN {PARTS_TABLE} AS p ON p.label = g.provisional"
         )
-    return LABELLED_VIEW
+    return MergedParts(parts.path, LABELLED_VIEW)
 
 
-def _merge_split_gaps(
-    path: Path, provisional: np.ndarray, gaps: np.ndarray, first_new_id: int
-) -> None:
+def _merge_split_gaps(path: Path, split_gaps: np.ndarray, first_new_id: int) -> None:
     """Each split gap's parts unioned by GEOS and stored as new parts under a new id.
 
-    The union keeps a node where the strip edge crossed a side, a vertex on a straight
-    line (even as a ring's first point, which GEOS's simplifiers keep): every such vertex
-    is dropped, so the rings have the vertices the whole raster's polygonizer gives.
+    Gaps are read ``MERGE_BATCH_GAPS`` at a time, down the gap index, and their merged
+    polygons written before the next batch: memory holds one batch's polygons. The union
+    keeps a node where the strip edge crossed a side, a vertex on a straight line (even
+    as a ring's first point, which GEOS's simplifiers keep): every such vertex is
+    dropped, so the rings have the vertices the whole raster's polygonizer gives.
     """
     _, ogr, _ = require_ogr()
-    order = np.argsort(gaps, kind="stable")
-    provisional, gaps = provisional[order], gaps[order]
-    starts = np.flatnonzero(np.r_[True, gaps[1:] != gaps[:-1]])
-    ends = np.r_[starts[1:], gaps.size]
     dataset = _checked(ogr.Open(str(path), 1), f"open {path.name}")
     layer = dataset.GetLayerByName(PARTS_TABLE)
-    new_rows = []
-    dataset.StartTransaction()
-    for index, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        new_id = first_new_id + index
-        ids = ",".join(str(int(p)) for p in provisional[start:end])
-        collected = ogr.Geometry(ogr.wkbMultiPolygon)
+    new_rows: list[tuple[int, int]] = []
+    for batch_start in range(0, split_gaps.size, MERGE_BATCH_GAPS):
+        batch = split_gaps[batch_start : batch_start + MERGE_BATCH_GAPS]
+        merged: list[tuple[int, list[Any]]] = []
         result = dataset.ExecuteSQL(
-            f"SELECT {GEOMETRY_COLUMN} FROM {PARTS_TABLE} WHERE label IN ({ids})"
+            f"SELECT s.gap AS gap, p.{GEOMETRY_COLUMN} FROM {SPLIT_OF_TABLE} AS s"
+            f" JOIN {PARTS_TABLE} AS p ON p.label = s.provisional"
+            f" WHERE s.gap BETWEEN {int(batch[0])} AND {int(batch[-1])} ORDER BY s.gap"
         )
         try:
+            gap, collected = None, None
             for part in result:
+                if part.GetField(0) != gap:
+                    if collected is not None:
+                        merged.append((gap, _merged(ogr, collected)))
+                    gap, collected = part.GetField(0), ogr.Geometry(ogr.wkbMultiPolygon)
                 collected.AddGeometry(part.GetGeometryRef())
+            if collected is not None:
+                merged.append((gap, _merged(ogr, collected)))
         finally:
             dataset.ReleaseResultSet(result)
-        merged = _checked(collected.UnionCascaded(), "merge a gap's strip parts")
-        for polygon in _polygons(ogr, merged):
-            feature = ogr.Feature(layer.GetLayerDefn())
-            feature.SetField("label", new_id)
-            feature.SetGeometry(polygon)
-            _checked(layer.CreateFeature(feature), "store a merged gap")
-        new_rows.append((new_id, int(gaps[start])))
-    _checked(dataset.CommitTransaction(), "commit the merged gaps")
+        dataset.StartTransaction()
+        for gap, polygons in merged:
+            new_id = first_new_id + len(new_rows)
+            for polygon in polygons:
+                feature = ogr.Feature(layer.GetLayerDefn())
+                feature.SetField("label", new_id)
+                feature.SetGeometryDirectly(polygon)
+                _checked(layer.CreateFeature(feature), "store a merged gap")
+            new_rows.append((new_id, int(gap)))
+        _checked(dataset.CommitTransaction(), "commit the merged gaps")
     dataset = None  # closed: written
     with contextlib.closing(sqlite3.connect(path)) as connection, connection:
         connection.executemany(f"INSERT INTO {GAP_OF_TABLE} VALUES (?, ?)", new_rows)
+
+
+def _merged(ogr: Any, collected: Any) -> list[Any]:
+    """The polygons of one gap's parts unioned, with no vertex on a straight side."""
+    return _polygons(ogr, _checked(collected.UnionCascaded(), "merge a gap's strip parts"))
 
 
 def _polygons(ogr: Any, geometry: Any) -> list[Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.strip_parts import finish_parts
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
     GapRasters,
@@ -89,23 +90,27 @@ def write_threshold_outputs(
     n_jobs = len(jobs.thresholds_m)
     mask_paths = [out / f"gap_mask_{label}.tif" for label in jobs.labels]
     gaps_paths = [out / f"gaps_{label}.gpkg" for label in jobs.labels]
+    all_parts = [labelling.parts for labelling in jobs.labellings]
+    has_parts = all(parts is not None for parts in all_parts)
+    masks: list[Future[float]] = []
+    merges: list[Future[Any]] = []
+    polygons: list[Future[float]] = []
+    pool = ThreadPoolExecutor(max_workers=2 * n_jobs, thread_name_prefix="forestgaps-gaps")
     with partial_directory(out, "forestgaps-gaps") as gaps_dir:
-        work_dirs = [Path(gaps_dir) / label for label in jobs.labels]
-        for work_dir in work_dirs:
-            work_dir.mkdir()
-        reporter.report(0.0, "gaps: labels of every threshold")
-        started = time.perf_counter()
-        all_gaps = finish_cut_rasters(
-            jobs.cut_paths, jobs.labellings, analysis_grid, work_dirs, n_threads, dsm_view
-        )
-        timings_s["postprocess_labels"] = time.perf_counter() - started
-        release_free_heap()
-        masks: list[Future[float]] = []
-        polygons: list[Future[float]] = []
-        all_parts = [labelling.parts for labelling in jobs.labellings]
-        has_parts = all(parts is not None for parts in all_parts)
-        pool = ThreadPoolExecutor(max_workers=2 * n_jobs, thread_name_prefix="forestgaps-gaps")
         try:
+            if has_parts:
+                # The split gaps' merges need no pass 2: they run beside it.
+                merges = [pool.submit(finish_parts, parts) for parts in all_parts]
+            work_dirs = [Path(gaps_dir) / label for label in jobs.labels]
+            for work_dir in work_dirs:
+                work_dir.mkdir()
+            reporter.report(0.0, "gaps: labels of every threshold")
+            started = time.perf_counter()
+            all_gaps = finish_cut_rasters(
+                jobs.cut_paths, jobs.labellings, analysis_grid, work_dirs, n_threads, dsm_view
+            )
+            timings_s["postprocess_labels"] = time.perf_counter() - started
+            release_free_heap()
             masks = [
                 pool.submit(_timed_call, write_gap_mask, path, gaps, grid)
                 for path, gaps in zip(mask_paths, all_gaps, strict=True)
@@ -114,8 +119,8 @@ def write_threshold_outputs(
                 started = time.perf_counter()
                 polygons = [
                     pool.submit(
-                        _timed_call, write_gap_polygons, gaps_paths[index], gaps,
-                        gaps.statistics, jobs.thresholds_m[index], all_parts[index],
+                        _timed_call, _write_merged_polygons, gaps_paths[index], gaps,
+                        jobs.thresholds_m[index], merges[index],
                     )  # fmt: skip
                     for index, gaps in enumerate(all_gaps)
                 ]
@@ -123,7 +128,7 @@ def write_threshold_outputs(
                     reporter.report(0.1 + 0.5 * index / n_jobs, "gaps: polygons of every threshold")
                     _wait(polygon, reporter)
                     finished.append(gaps_paths[index])
-                # Wall time: the thresholds' layers are written at once.
+                # Wall time after pass 2: the thresholds' layers are written at once.
                 _add(timings_s, "postprocess_polygons", started)
             for index, gaps in enumerate(all_gaps):
                 threshold = jobs.thresholds_m[index]
@@ -155,6 +160,15 @@ def write_threshold_outputs(
         (jobs.thresholds_m[index], gaps, mask_paths[index], gaps_paths[index])
         for index, gaps in enumerate(all_gaps)
     ]
+
+
+def _write_merged_polygons(
+    target: Path, gaps: GapRasters, threshold_m: float, merged: Future[Any]
+) -> None:
+    """``write_gap_polygons`` from strip parts once their merge (``finish_parts``) is done."""
+    from forestgaps_engine.inference.polygons import write_gap_polygons
+
+    write_gap_polygons(target, gaps, gaps.statistics, threshold_m, merged.result())
 
 
 def _wait(future: Future[float], reporter: Reporter) -> float:

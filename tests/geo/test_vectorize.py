@@ -222,3 +222,41 @@ def test_sigterm_stops_gdal_at_once_and_leaves_nothing(tmp_path) -> None:
     # GDAL stopped at its next scanline, not at the end of the raster.
     assert time.monotonic() - sent < 5.0
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_threads_inside_gdal_exceptions_share_the_switch_and_restore_it():
+    import threading
+
+    from osgeo import gdal
+
+    was_on = gdal.GetUseExceptions()
+    if was_on:
+        gdal.DontUseExceptions()
+    try:
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        seen: list[bool] = []
+
+        def first() -> None:
+            with vectorize.gdal_exceptions():
+                first_in.set()
+                second_in.wait(5)
+            first_out.set()
+
+        def second() -> None:
+            first_in.wait(5)
+            with vectorize.gdal_exceptions():
+                second_in.set()
+                first_out.wait(5)
+                # The first thread left: exceptions stay on for this one.
+                seen.append(bool(gdal.GetUseExceptions()))
+
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert seen == [True]
+        assert not gdal.GetUseExceptions()
+    finally:
+        if was_on:
+            gdal.UseExceptions()
