@@ -6,15 +6,13 @@ Every PNG is written atomically, under the lock every ForestGaps plot draws unde
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from forestgaps_engine.files import atomic_path
-from forestgaps_engine.gaps.size_plot import RENDER_LOCK
+from forestgaps_engine.gaps.size_plot import png_figure
 
 # Colour-blind-safe (Okabe-Ito) series colours.
 SERIES_COLOURS = (
@@ -41,20 +39,6 @@ def _rgb(colour: tuple[int, int, int]) -> tuple[float, ...]:
 
 def _series_colour(index: int) -> tuple[float, ...]:
     return _rgb(SERIES_COLOURS[index % len(SERIES_COLOURS)])
-
-
-@contextmanager
-def _figure(target: str | Path, size_in: tuple[float, float] = CHART_SIZE_IN) -> Iterator[Any]:
-    """One Matplotlib figure (Agg, no display), saved to ``target`` as PNG when the block ends."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    with RENDER_LOCK:
-        figure = Figure(figsize=size_in, dpi=100)
-        FigureCanvasAgg(figure)
-        yield figure
-        with atomic_path(target) as temp_path:
-            figure.savefig(temp_path, format="png")
 
 
 def _legend_outside(axes: Any) -> None:
@@ -92,7 +76,7 @@ def error_map_png(
     code[~keep] = 4
     rgb = np.asarray(list(ERROR_COLOURS.values()), dtype=np.uint8)[code]
     height_in = min(12.0, 7.0 * rgb.shape[0] / rgb.shape[1] + 1.5)  # the map's aspect + legend
-    with _figure(target, (7.0, height_in)) as figure:
+    with png_figure(target, (7.0, height_in)) as figure:
         axes = figure.add_subplot()
         # Nearest: each cell keeps its outcome's colour, however the map is scaled.
         axes.imshow(rgb, interpolation="nearest")
@@ -102,7 +86,6 @@ def error_map_png(
             Patch(facecolor=_rgb(c), edgecolor="black", label=n) for n, c in ERROR_COLOURS.items()
         ]
         axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
-        figure.tight_layout()
     return Path(target)
 
 
@@ -125,7 +108,7 @@ def bar_chart_png(
         x_label: what the groups are.
     """
     bar_w = 0.8 / max(1, len(series))
-    with _figure(target) as figure:
+    with png_figure(target, CHART_SIZE_IN) as figure:
         axes = figure.add_subplot()
         for index, (name, values) in enumerate(series.items()):
             heights = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -138,7 +121,6 @@ def bar_chart_png(
                  title=title, xlabel=x_label, ylabel=y_label)  # fmt: skip
         axes.grid(axis="y", color="0.86")
         _legend_outside(axes)
-        figure.tight_layout()
     return Path(target)
 
 
@@ -158,7 +140,7 @@ def line_chart_png(
         x_label: x axis name.
         y_label: y axis name.
     """
-    with _figure(target) as figure:
+    with png_figure(target, CHART_SIZE_IN) as figure:
         axes = figure.add_subplot()
         for index, (name, (xs, ys)) in enumerate(curves.items()):
             x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
@@ -167,5 +149,4 @@ def line_chart_png(
         axes.set(xlim=(0, 1), ylim=(0, 1), title=title, xlabel=x_label, ylabel=y_label)
         axes.grid(color="0.86")
         _legend_outside(axes)
-        figure.tight_layout()
     return Path(target)

@@ -7,12 +7,11 @@ curve in solid black and the theoretical CSR curve in dashed red, against r in m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from forestgaps_engine.gaps.pattern import RipleyCurves
-from forestgaps_engine.gaps.size_plot import RENDER_LOCK
+from forestgaps_engine.gaps.size_plot import png_figure
 
 
 def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = "") -> Path:
@@ -26,40 +25,18 @@ def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = ""
     Returns:
         ``target``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from forestgaps_engine.files import atomic_path
-
-    with RENDER_LOCK:
-        _draw(target, curves, title, Figure, FigureCanvasAgg, atomic_path)
+    panels = (("K", "K(r)", lambda k: k), ("L", "L(r)", RipleyCurves.l_of))
+    r_m = curves.r_m
+    with png_figure(target, (10.0, 4.5)) as figure:
+        for index, (name, ylabel, transform) in enumerate(panels, start=1):
+            axes = figure.add_subplot(1, 2, index)
+            axes.fill_between(r_m, transform(curves.k_low), transform(curves.k_high),
+                              color="0.8", label=f"CSR envelope ({curves.n_simulations} sims)")  # fmt: skip
+            axes.plot(r_m, transform(curves.k_observed), color="black", label="observed")
+            axes.plot(r_m, transform(curves.k_theoretical), color="red", linestyle="--",
+                      label="theoretical (CSR)")  # fmt: skip
+            axes.set(title=name, xlabel="r (m)", ylabel=ylabel, xlim=(0.0, float(np.max(r_m))))
+            axes.legend(loc="upper left", fontsize="small")
+        if title:
+            figure.suptitle(title)
     return Path(target)
-
-
-def _draw(target: str | Path, curves: RipleyCurves, title: str, Figure: Any,  # noqa: N803
-          FigureCanvasAgg: Any, atomic_path: Any) -> None:  # noqa: N803  # fmt: skip
-    # A Figure without pyplot: no global figure registry to leak or share.
-    figure = Figure(figsize=(10.0, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    panels = (
-        ("K", "K(r)", lambda k: k),
-        ("L", "L(r)", RipleyCurves.l_of),
-    )
-    for index, (name, ylabel, transform) in enumerate(panels, start=1):
-        axes = figure.add_subplot(1, 2, index)
-        r_m = curves.r_m
-        axes.fill_between(r_m, transform(curves.k_low), transform(curves.k_high),
-                          color="0.8", label=f"CSR envelope ({curves.n_simulations} sims)")  # fmt: skip
-        axes.plot(r_m, transform(curves.k_observed), color="black", label="observed")
-        axes.plot(r_m, transform(curves.k_theoretical), color="red", linestyle="--",
-                  label="theoretical (CSR)")  # fmt: skip
-        axes.set_title(name)
-        axes.set_xlabel("r (m)")
-        axes.set_ylabel(ylabel)
-        axes.set_xlim(0.0, float(np.max(r_m)))
-        axes.legend(loc="upper left", fontsize="small")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    with atomic_path(target) as temp_path:
-        figure.savefig(temp_path, format="png")

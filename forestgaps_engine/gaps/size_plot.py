@@ -10,15 +10,37 @@ area (the width of one size step) and ``n`` the number of gaps.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.files import atomic_path
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 
 # Matplotlib is not thread-safe (its mathtext parser for log tick labels fails when two
 # threads draw at once, as in the service): every ForestGaps plot draws under this lock.
 RENDER_LOCK = threading.Lock()
+
+
+@contextmanager
+def png_figure(target: str | Path, size_in: tuple[float, float]) -> Iterator[Any]:
+    """A Matplotlib figure of ``size_in`` inches, saved atomically to ``target`` as PNG.
+
+    Drawn under ``RENDER_LOCK``, without pyplot: no global figure registry to leak or share.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with RENDER_LOCK:
+        figure = Figure(figsize=size_in, dpi=100)
+        FigureCanvasAgg(figure)
+        yield figure
+        figure.tight_layout()
+        with atomic_path(target) as temp_path:
+            figure.savefig(temp_path, format="png")
 
 
 def size_frequencies(areas_m2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,22 +70,14 @@ def write_size_frequency_plot(
         ``target``.
     """
     areas = np.asarray(areas_m2, dtype=np.float64).ravel()
-    with RENDER_LOCK:
-        _draw(target, areas, title)
+    with png_figure(target, (6.0, 4.5)) as figure:
+        _draw(figure.add_subplot(1, 1, 1), areas, title)
     return Path(target)
 
 
-def _draw(target: str | Path, areas: np.ndarray, title: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def _draw(axes: Any, areas: np.ndarray, title: str) -> None:
     from scipy import special
 
-    from forestgaps_engine.files import atomic_path
-
-    # A Figure without pyplot: no global figure registry to leak or share.
-    figure = Figure(figsize=(6.0, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot(1, 1, 1)
     axes.set_title(title)
     axes.set_xlabel("Gap size (m²)")
     axes.set_ylabel("Frequency")
@@ -88,6 +102,3 @@ def _draw(target: str | Path, areas: np.ndarray, title: str) -> None:
         axes.set_yscale("log")
         axes.set_ylim(bottom=0.5)
         axes.legend(loc="upper right")
-    figure.tight_layout()
-    with atomic_path(target) as temp_path:
-        figure.savefig(temp_path, format="png")
