@@ -27,11 +27,12 @@ def write_pattern_plot(target: str | Path, curves: RipleyCurves, title: str = ""
     """
     panels = (("K", "K(r)", lambda k: k), ("L", "L(r)", RipleyCurves.l_of))
     r_m = curves.r_m
+    envelope = f"CSR envelope ({curves.n_simulations} sims)"
     with png_figure(target, (10.0, 4.5)) as figure:
         for index, (name, ylabel, transform) in enumerate(panels, start=1):
             axes = figure.add_subplot(1, 2, index)
             axes.fill_between(r_m, transform(curves.k_low), transform(curves.k_high),
-                              color="0.8", label=f"CSR envelope ({curves.n_simulations} sims)")  # fmt: skip
+                              color="0.8", label=envelope)  # fmt: skip
             axes.plot(r_m, transform(curves.k_observed), color="black", label="observed")
             axes.plot(r_m, transform(curves.k_theoretical), color="red", linestyle="--",
                       label="theoretical (CSR)")  # fmt: skip

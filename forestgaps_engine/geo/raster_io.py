@@ -347,8 +347,8 @@ def open_raster_for_writing(
     verify = functools.partial(verify_raster, grid=grid, dtype=profile.dtype)
     with atomic_path(target, verify, _raster_bytes(grid, profile)) as temp_path:
         options = _on_grid(grid, profile.creation_options(grid))
-        with gdal_write_errors_raised(temp_path), rasterio.open(temp_path, "w", **options) as dataset:
-            yield dataset
+        with gdal_write_errors_raised(temp_path), rasterio.open(temp_path, "w", **options) as out:
+            yield out
 
 
 def _on_grid(grid: Grid, options: dict[str, Any]) -> dict[str, Any]:
