@@ -82,6 +82,26 @@ def ensure_writable_dir(directory: str | Path) -> Path:
     return path
 
 
+@contextmanager
+def all_or_nothing(out_dir: str | Path) -> Iterator[tuple[Path, list[Path]]]:
+    """The output folder (created when missing) and a list for the files written into it.
+
+    On failure or cancel the listed files are removed, then the folder when this call
+    created it and nothing else is left in it: a run leaves all its outputs or none.
+    """
+    is_new_dir = not Path(out_dir).exists()
+    out = ensure_writable_dir(out_dir)
+    written: list[Path] = []
+    try:
+        yield out, written
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        if is_new_dir and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
 def _same_file(first: Path, second: Path) -> bool:
     """True when both name one file: same resolved path, or samefile (hard links)."""
     if first.resolve() == second.resolve():

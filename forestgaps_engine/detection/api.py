@@ -117,7 +117,7 @@ def detect(
         ModelError: no usable model and no CHM/DTM to fall back on.
         ForestGapsError: whatever the route raises (CancelledError on cancel).
     """
-    from forestgaps_engine.files import ensure_writable_dir
+    from forestgaps_engine.files import all_or_nothing
     from forestgaps_engine.gaps.thresholds import validate_thresholds
 
     _check_inputs(dsm, chm, dtm, route, remote)
@@ -129,17 +129,11 @@ def detect(
     thresholds = tuple(validate_thresholds(thresholds_m))
     config = config or InferenceConfig()
     overrides = dict(crs_overrides or {})
-    is_new_dir = not Path(out_dir).exists()
-    out = ensure_writable_dir(out_dir)
-    try:
+    with all_or_nothing(out_dir) as (out, _written):
         return _detect_into(
             out, dsm, thresholds, chm, dtm, model, route, extent, overrides, config, remote,
             terrain_prior, progress, cancel,
         )  # fmt: skip
-    except BaseException:
-        if is_new_dir and not any(out.iterdir()):
-            out.rmdir()
-        raise
 
 
 def _detect_into(

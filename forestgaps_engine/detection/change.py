@@ -22,7 +22,7 @@ import numpy as np
 
 from forestgaps_engine.detection.change_model import predicted_gap_ids
 from forestgaps_engine.errors import ConfigError
-from forestgaps_engine.files import ensure_writable_dir, threshold_label, write_json_atomic
+from forestgaps_engine.files import all_or_nothing, threshold_label, write_json_atomic
 from forestgaps_engine.gaps.change import (
     CHANGE_PROFILE,
     CLASS_NAMES,
@@ -144,10 +144,7 @@ def gap_change(
     reporter.report(0.0, f"reading {inputs.before} and {inputs.after}")
     harmonised = harmonise_dates(inputs, grid_choice)
     reporter.report(0.1, harmonised.message)
-    is_new_dir = not Path(out_dir).exists()
-    out = ensure_writable_dir(out_dir)
-    written: list[Path] = []
-    try:
+    with all_or_nothing(out_dir) as (out, written):
         gap_ids_for = _gap_ids_source(
             inputs, harmonised, thresholds, min_area_m2, max_area_m2, model,
             inference_config, out, reporter.sub(0.1, 0.4),
@@ -186,12 +183,6 @@ def gap_change(
         }
         reporter.report(0.97, "writing summary.json")
         written.append(write_json_atomic(out / "summary.json", summary))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        if is_new_dir and out.exists() and not any(out.iterdir()):
-            out.rmdir()
-        raise
     reporter.report(1.0, f"{len(thresholds)} threshold(s) compared in {out}")
     return ChangeResult(out, harmonised.message, summary, tuple(written))
 

@@ -386,7 +386,7 @@ def predict_on_server(
         InferenceError: the server failed or cannot be reached (message names the URL).
         CancelledError: ``cancel()`` returned True; nothing is left in ``out_dir``.
     """
-    from forestgaps_engine.files import threshold_label, write_json_atomic
+    from forestgaps_engine.files import all_or_nothing, threshold_label, write_json_atomic
     from forestgaps_engine.inference.api import SUMMARY_FILE
 
     fields = {"thresholds": ",".join(f"{t:g}" for t in thresholds_m), "geojson_crs": "input"}
@@ -396,43 +396,36 @@ def predict_on_server(
         progress(0.6, "downloading the results")
     links = [(item, kind) for item in answer["thresholds"] for kind in ("probability", "mask")]
     links += [(item, "gaps_gpkg") for item in answer["thresholds"]]
-    written: list[Path] = []
     files: dict[float, dict[str, Path]] = {}
-    try:
-        for index, (item, kind) in enumerate(links):
-            threshold_m = float(item["threshold_m"])
-            # Local names from the threshold, never from the server's link (no path from outside).
-            name = f"{FILE_PREFIXES[kind]}_{threshold_label(threshold_m)}{FILE_SUFFIXES[kind]}"
-            # Links are server paths (/results/…): kept under the base URL's own path prefix.
-            url = server.endpoint(str(item["files"][kind]))
-            if cancel is not None and cancel():
-                raise CancelledError("the download from the ForestGaps server was cancelled")
-            written.append(download(server, url, out_dir / name, cancel))
-            files.setdefault(threshold_m, {})["gaps" if kind == "gaps_gpkg" else kind] = written[-1]
-            if progress is not None:
-                progress(0.6 + 0.4 * (index + 1) / len(links), f"downloaded {name}")
-        summary = dict(answer.get("summary") or {})
-        summary.update(
-            server_url=server.url,
-            job_id=answer.get("job_id"),
-            thresholds=[_summary_item(item, files) for item in answer["thresholds"]],
-            warnings=answer.get("warnings", []),
-        )
-        summary_path = write_json_atomic(out_dir / SUMMARY_FILE, summary)
-        written.append(summary_path)
-    except (KeyError, TypeError, ValueError) as error:
-        _remove(written)
-        raise InferenceError(
-            f"ForestGaps server {server.url} answered /predict without the expected fields "
-            f"({type(error).__name__}: {error})",
-            hint="Check that the URL points to a ForestGaps server of this version.",
-        ) from error
-    except BaseException:
-        _remove(written)
-        raise
+    with all_or_nothing(out_dir) as (_out, written):
+        try:
+            for index, (item, kind) in enumerate(links):
+                threshold_m = float(item["threshold_m"])
+                # Local names from the threshold, never from the server's link (no path
+                # from outside).
+                name = f"{FILE_PREFIXES[kind]}_{threshold_label(threshold_m)}{FILE_SUFFIXES[kind]}"
+                # Links are server paths (/results/…): kept under the base URL's path prefix.
+                url = server.endpoint(str(item["files"][kind]))
+                if cancel is not None and cancel():
+                    raise CancelledError("the download from the ForestGaps server was cancelled")
+                written.append(download(server, url, out_dir / name, cancel))
+                local_kind = "gaps" if kind == "gaps_gpkg" else kind
+                files.setdefault(threshold_m, {})[local_kind] = written[-1]
+                if progress is not None:
+                    progress(0.6 + 0.4 * (index + 1) / len(links), f"downloaded {name}")
+            summary = dict(answer.get("summary") or {})
+            summary.update(
+                server_url=server.url,
+                job_id=answer.get("job_id"),
+                thresholds=[_summary_item(item, files) for item in answer["thresholds"]],
+                warnings=answer.get("warnings", []),
+            )
+            summary_path = write_json_atomic(out_dir / SUMMARY_FILE, summary)
+            written.append(summary_path)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InferenceError(
+                f"ForestGaps server {server.url} answered /predict without the expected "
+                f"fields ({type(error).__name__}: {error})",
+                hint="Check that the URL points to a ForestGaps server of this version.",
+            ) from error
     return answer, files, summary_path
-
-
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)

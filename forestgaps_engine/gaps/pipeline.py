@@ -20,7 +20,7 @@ import numpy as np
 
 from forestgaps_engine.errors import ConfigError, CRSMismatchError
 from forestgaps_engine.files import (
-    ensure_writable_dir,
+    all_or_nothing,
     refuse_overwriting_inputs,
     threshold_label,
     threshold_labels,
@@ -185,12 +185,9 @@ def gaps_from_chm(
             f"{chm_path}: CRS {band.grid.crs} is in degrees; gap areas need metres",
             hint="Reproject the CHM to a metric CRS, e.g. gdalwarp -t_srs EPSG:<UTM zone>.",
         )
-    is_new_dir = not Path(out_dir).exists()
-    out = ensure_writable_dir(out_dir)
     cell_area_m2 = band.grid.cell_area_m2
     valid_area_m2 = float(np.count_nonzero(band.valid)) * cell_area_m2
-    written: list[Path] = []
-    try:
+    with all_or_nothing(out_dir) as (out, written):
         results = []
         for index, threshold_m in enumerate(thresholds):
             step = reporter.sub(0.05 + 0.9 * index / len(thresholds), 0.9 / len(thresholds))
@@ -211,12 +208,6 @@ def gaps_from_chm(
             },
         )
         written.append(summary_path)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        if is_new_dir and not any(out.iterdir()):
-            out.rmdir()
-        raise
     reporter.report(1.0, f"{len(thresholds)} threshold(s) done in {out}")
     return GapsResult(
         chm_path=Path(chm_path),
