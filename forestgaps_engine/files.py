@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +18,8 @@ from typing import Any
 
 from forestgaps_engine import partials
 from forestgaps_engine.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
 
 _DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 MIN_FREE_BYTES = 1024 * 1024
@@ -235,3 +238,34 @@ def write_json_atomic(target: str | Path, payload: Any) -> Path:
     with atomic_path(target) as temp_path:
         temp_path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", "utf-8")
     return Path(target)
+
+
+def cache_dir() -> Path:
+    """``$FORESTGAPS_CACHE_DIR``, else ``$XDG_CACHE_HOME/forestgaps`` or ``~/.cache/forestgaps``."""
+    if os.environ.get("FORESTGAPS_CACHE_DIR"):
+        return Path(os.environ["FORESTGAPS_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forestgaps"
+
+
+def read_json_cache(path: Path) -> dict[str, Any]:
+    """The entries of a JSON cache of measured choices (empty: missing or unreadable)."""
+    try:
+        entries = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def store_in_json_cache(path: Path, key: str, entry: Any) -> None:
+    """Add ``entry`` under ``key`` to the JSON cache ``path``, atomically.
+
+    A cache that cannot be written (read-only home) only costs the next run a new
+    measurement, so it is a warning, never an error.
+    """
+    entries = read_json_cache(path)
+    entries[key] = entry
+    try:
+        ensure_writable_dir(path.parent)
+        write_json_atomic(path, entries)
+    except (DataError, OSError, ValueError) as error:
+        logger.warning("cannot write the cache %s (%s); the next run measures again", path, error)

@@ -14,7 +14,6 @@ the same test.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ForestGapsError
-from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import read_json_cache, store_in_json_cache
 from forestgaps_engine.inference.backends import (
     Backend,
     available_backends,
     build_backend,
     default_cache_root,
 )
+from forestgaps_engine.machine import cpu_name
 
 # One bar for every backend, the int8 quantiser's included.
 from forestgaps_engine.models.export.quantize import MAX_IOU_LOSS
@@ -80,13 +80,7 @@ def cache_key(model_id: str, device: str) -> str:
             versions.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package}=none")
-    return "|".join([model_id or "unhashed", device, _cpu_model(), *versions])
-
-
-def _cpu_model() -> str:
-    from forestgaps_engine.machine import cpu_name
-
-    return cpu_name()
+    return "|".join([model_id or "unhashed", device, cpu_name(), *versions])
 
 
 def _run(backend: Backend, raw: np.ndarray, valid: np.ndarray, normalized: np.ndarray,
@@ -183,15 +177,6 @@ def _thresholds_for(card: Any) -> list[float]:
     return [2.0, 5.0, 10.0]
 
 
-def read_cache(path: Path) -> dict[str, Any]:
-    """The calibration cache (empty when missing or unreadable)."""
-    try:
-        payload = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
 def choose_backend(
     model: Any,
     device: str,
@@ -217,7 +202,7 @@ def choose_backend(
     # The candidates belong to the key: an int8 model exported later is calibrated then.
     key = cache_key(model_id, device) + "|" + ",".join(names)
     # Without a weights hash two models would share an entry: calibrate every time.
-    entry = read_cache(cache_path).get(key) if model_id else None
+    entry = read_json_cache(cache_path).get(key) if model_id else None
     if entry and entry.get("chosen") in names:
         try:
             backend = build_backend(entry["chosen"], model, device, cache_dir)
@@ -247,13 +232,7 @@ def choose_backend(
     )
     if entry["chosen"] is None:
         entry["chosen"] = names[0]
-    cache = read_cache(cache_path)
-    cache[key] = entry
-    try:
-        ensure_writable_dir(cache_path.parent)
-        write_json_atomic(cache_path, cache)
-    except (ForestGapsError, OSError) as error:
-        logger.warning("cannot write the backend calibration cache %s (%s)", cache_path, error)
+    store_in_json_cache(cache_path, key, entry)
     logger.info(
         "backend calibration: %s -> %s",
         ", ".join(

@@ -12,7 +12,6 @@ overrides the cache location (default ``~/.cache/forestgaps``).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -20,7 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from forestgaps_engine.files import write_json_atomic
+from forestgaps_engine.files import cache_dir as default_cache_dir
+from forestgaps_engine.files import read_json_cache, store_in_json_cache
+from forestgaps_engine.machine import cpu_name
 
 logger = logging.getLogger(__name__)
 
@@ -65,25 +66,10 @@ class Calibration:
     measurements: list[tuple[LoaderSetting, float]] = field(default_factory=list)
 
 
-def default_cache_dir() -> Path:
-    """``$FORESTGAPS_CACHE_DIR``, else ``$XDG_CACHE_HOME/forestgaps`` or ``~/.cache/forestgaps``."""
-    if os.environ.get("FORESTGAPS_CACHE_DIR"):
-        return Path(os.environ["FORESTGAPS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "forestgaps"
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``machine.cpu_name``)."""
-    from forestgaps_engine.machine import cpu_name
-
-    return cpu_name()
-
-
 def cache_key(tile_size_px: int, batch_size: int, device_type: str, max_workers: int) -> str:
     """What makes a measured choice valid elsewhere: same CPU, same sample shape, same cap."""
     return (
-        f"{cpu_model()}|cpus={os.cpu_count()}|tile={tile_size_px}px|batch={batch_size}"
+        f"{cpu_name()}|cpus={os.cpu_count()}|tile={tile_size_px}px|batch={batch_size}"
         f"|device={device_type}|max_workers={max_workers}"
     )
 
@@ -142,13 +128,6 @@ def _batch_size(batch: object) -> int:
     return int(shape[0]) if shape else 1
 
 
-def _read_cache(path: Path) -> dict[str, dict]:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def calibrate_loader(
     make_loader: Callable[[LoaderSetting], Iterable],
     tile_size_px: int,
@@ -181,7 +160,7 @@ def calibrate_loader(
         return Calibration(candidates[0], 0.0, from_cache=False)
     path = Path(cache_dir or default_cache_dir()) / CACHE_FILE
     key = cache_key(tile_size_px, batch_size, device_type, max_workers)
-    cached = _read_cache(path).get(key)
+    cached = read_json_cache(path).get(key)
     if cached:
         try:
             setting = LoaderSetting(**cached["setting"])
@@ -198,14 +177,7 @@ def calibrate_loader(
     for setting, rate in measurements[1:]:
         if rate > best_rate * MIN_GAIN or (rate >= best_rate and setting.cost() < best.cost()):
             best, best_rate = setting, rate
-    entries = _read_cache(path)
-    entries[key] = {
-        "setting": asdict(best),
-        "samples_per_s": best_rate,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    try:
-        write_json_atomic(path, entries)
-    except (OSError, ValueError) as error:  # a read-only home must not stop training
-        logger.warning("loader calibration not cached (%s)", error)
+    measured_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    store_in_json_cache(path, key, {"setting": asdict(best), "samples_per_s": best_rate,
+                                    "measured_at": measured_at})  # fmt: skip
     return Calibration(best, best_rate, from_cache=False, measurements=measurements)

@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from forestgaps_engine.errors import ForestGapsError, TrainingError
-from forestgaps_engine.files import write_json_atomic
+from forestgaps_engine.errors import TrainingError
+from forestgaps_engine.files import cache_dir, read_json_cache, store_in_json_cache
+from forestgaps_engine.machine import cpu_name
 
 logger = logging.getLogger(__name__)
 
@@ -127,29 +127,14 @@ def precision_named(name: str, device: torch.device, source: str = "checkpoint")
 
 
 def _choice_key(model: nn.Module, tile_size_px: int) -> str:
-    from forestgaps_engine.training.loader_calibration import cpu_model
     from forestgaps_engine.training.state import run_record
 
     record = run_record(model, "")
     params = json.dumps(record["params"], sort_keys=True, default=str)
     return (
-        f"{cpu_model()}|cpus={os.cpu_count()}|torch={torch.__version__}|"
+        f"{cpu_name()}|cpus={os.cpu_count()}|torch={torch.__version__}|"
         f"{record['architecture']}|{params}|tile={tile_size_px}px"
     )
-
-
-def _choice_file() -> Path:
-    from forestgaps_engine.training.loader_calibration import default_cache_dir
-
-    return default_cache_dir() / CPU_CHOICE_FILE
-
-
-def _read_choices() -> dict[str, dict[str, float | str]]:
-    try:
-        choices = json.loads(_choice_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return choices if isinstance(choices, dict) else {}
 
 
 def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
@@ -158,8 +143,8 @@ def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
     An unwritable cache only costs the next run a new probe (with a warning).
     """
     key = _choice_key(model, tile_size_px)
-    choices = _read_choices()
-    cached = choices.get(key)
+    choice_file = cache_dir() / CPU_CHOICE_FILE
+    cached = read_json_cache(choice_file).get(key)
     if isinstance(cached, dict) and cached.get("precision") in ("fp32", "bf16"):
         speedup = float(cached.get("bf16_speedup", 0.0))
         chosen = precision_named(str(cached["precision"]), torch.device("cpu"))
@@ -167,16 +152,11 @@ def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
             chosen.dtype,
             False,
             f"amp=auto on CPU: {chosen.name} (bf16 measured {speedup:.2f}x fp32 on this "
-            f"machine, cached in {_choice_file()})",
+            f"machine, cached in {choice_file})",
         )
     speedup = probe_cpu_bf16_speedup(model, tile_size_px)
     name = "bf16" if speedup >= CPU_BF16_MIN_SPEEDUP else "fp32"
-    choices[key] = {"precision": name, "bf16_speedup": round(speedup, 4)}
-    try:
-        _choice_file().parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(_choice_file(), choices)
-    except (OSError, ForestGapsError) as error:
-        logger.warning("could not cache the precision choice in %s: %s", _choice_file(), error)
+    store_in_json_cache(choice_file, key, {"precision": name, "bf16_speedup": round(speedup, 4)})
     if name == "bf16":
         return Precision(torch.bfloat16, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x faster")
     return Precision(None, False, f"amp=auto on CPU: bf16 is {speedup:.2f}x fp32, keeping fp32")
