@@ -51,51 +51,32 @@ class Callback:
         """Restore from :meth:`state_dict`."""
 
 
+def _fan_out(hook: str) -> Any:
+    """A ``CallbackList`` method that calls ``hook`` on every callback, in order."""
+
+    def call_every(self: CallbackList, *args: Any, **kwargs: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args, **kwargs)
+
+    call_every.__name__ = call_every.__qualname__ = hook
+    call_every.__doc__ = f"Call every callback's ``{hook}``."
+    return call_every
+
+
 class CallbackList(Callback):
     """Calls each hook on every callback in order; state is keyed by class name."""
 
     def __init__(self, callbacks: Iterable[Callback] = ()) -> None:
         self.callbacks = list(callbacks)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Call every callback's ``on_train_begin``."""
-        for callback in self.callbacks:
-            callback.on_train_begin(trainer)
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """Call every callback's ``on_train_end``."""
-        for callback in self.callbacks:
-            callback.on_train_end(trainer)
-
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        """Call every callback's ``on_epoch_begin``."""
-        for callback in self.callbacks:
-            callback.on_epoch_begin(trainer, epoch)
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
-        """Call every callback's ``on_epoch_end``."""
-        for callback in self.callbacks:
-            callback.on_epoch_end(trainer, epoch, logs)
-
-    def on_batch_begin(self, trainer: Trainer, batch_index: int) -> None:
-        """Call every callback's ``on_batch_begin``."""
-        for callback in self.callbacks:
-            callback.on_batch_begin(trainer, batch_index)
-
-    def on_batch_end(self, trainer: Trainer, batch_index: int, logs: Mapping[str, float]) -> None:
-        """Call every callback's ``on_batch_end``."""
-        for callback in self.callbacks:
-            callback.on_batch_end(trainer, batch_index, logs)
-
-    def on_validation_begin(self, trainer: Trainer, epoch: int) -> None:
-        """Call every callback's ``on_validation_begin``."""
-        for callback in self.callbacks:
-            callback.on_validation_begin(trainer, epoch)
-
-    def on_validation_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
-        """Call every callback's ``on_validation_end``."""
-        for callback in self.callbacks:
-            callback.on_validation_end(trainer, epoch, logs)
+    on_train_begin = _fan_out("on_train_begin")
+    on_train_end = _fan_out("on_train_end")
+    on_epoch_begin = _fan_out("on_epoch_begin")
+    on_epoch_end = _fan_out("on_epoch_end")
+    on_batch_begin = _fan_out("on_batch_begin")
+    on_batch_end = _fan_out("on_batch_end")
+    on_validation_begin = _fan_out("on_validation_begin")
+    on_validation_end = _fan_out("on_validation_end")
 
     def state_dict(self) -> dict[str, Any]:
         """Each callback's state, keyed by its class name."""
