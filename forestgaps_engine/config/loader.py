@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -37,7 +38,7 @@ def parse_override(override: str) -> tuple[list[str], Any]:
 
 def apply_overrides(document: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Return a copy of ``document`` with each ``key.path=value`` set (nested dicts created)."""
-    result = _deep_copy(document)
+    result = copy.deepcopy(document)
     for override in overrides:
         path, value = parse_override(override)
         node = result
@@ -49,14 +50,6 @@ def apply_overrides(document: dict[str, Any], overrides: Iterable[str]) -> dict[
             node = child
         node[path[-1]] = value
     return result
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _deep_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(item) for item in value]
-    return value
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

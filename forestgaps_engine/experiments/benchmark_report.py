@@ -7,6 +7,7 @@ The generated text goes into its own marked section of the target file
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ MEAN_METRICS = ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")
 def mean_over_thresholds(scores: Mapping[str, Mapping[str, float | None]], metric: str) -> float:
     """Mean of one metric over the thresholds that define it (NaN when none does)."""
     values = [row[metric] for row in scores.values() if row.get(metric) is not None]
-    return sum(values) / len(values) if values else math.nan
+    return statistics.fmean(values) if values else math.nan
 
 
 def mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None]:
@@ -27,10 +28,7 @@ def mean_sd(values: Sequence[float | None]) -> tuple[float | None, float | None]
     kept = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     if not kept:
         return None, None
-    mean = sum(kept) / len(kept)
-    if len(kept) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in kept) / (len(kept) - 1))
+    return statistics.fmean(kept), statistics.stdev(kept) if len(kept) > 1 else None
 
 
 def convergence(
