@@ -136,28 +136,23 @@ class ResultStore:
         except (OSError, ValueError):
             return None
 
+    def _live_manifest(self, job_id: str) -> dict | None:
+        """The manifest of a published, unexpired job (None for an id of any other form)."""
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        manifest = self._manifest(self.root / job_id)
+        return manifest if manifest and manifest["expires_at_s"] > time.time() else None
+
     def lookup(self, job_id: str, name: str) -> Path | None:
         """The file published as ``name`` by ``job_id``, or None (unknown or expired)."""
         self.purge_expired()
-        if not _JOB_ID.fullmatch(job_id):
-            return None
-        folder = self.root / job_id
-        manifest = self._manifest(folder)
-        if manifest is None or manifest["expires_at_s"] <= time.time():
-            return None
-        relative = manifest["files"].get(name)
-        path = folder / relative if relative else None
+        relative = (self._live_manifest(job_id) or {"files": {}})["files"].get(name)
+        path = self.root / job_id / relative if relative else None
         return path if path is not None and path.is_file() else None
 
     def geojson_source(self, job_id: str, name: str) -> tuple[Path, Path, bool] | None:
         """(GeoPackage, GeoJSON to make, in WGS 84) for a GeoJSON ``name`` of ``job_id``."""
-        if not _JOB_ID.fullmatch(job_id):
-            return None
-        folder = self.root / job_id
-        manifest = self._manifest(folder)
-        if manifest is None or manifest["expires_at_s"] <= time.time():
-            return None
-        entry = manifest.get("geojson", {}).get(name)
+        entry = (self._live_manifest(job_id) or {}).get("geojson", {}).get(name)
         source = self.lookup(job_id, entry[0]) if entry else None
         if source is None:
             return None
