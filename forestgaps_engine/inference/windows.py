@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from forestgaps_engine.geo.tiles import Tile
+from forestgaps_engine.geo.tiles import Tile, tile_offsets
 
 # Fitted tiles are whole multiples of this: every architecture's output stride divides
 # it, so the model pads nothing (an input off the stride is padded to it inside the
@@ -39,12 +39,8 @@ def axis_starts(length_px: int, tile_size_px: int, overlap_px: int) -> list[int]
         raise ValueError(
             f"need 0 <= overlap_px ({overlap_px}) < tile_size_px / 2 ({tile_size_px / 2:g})"
         )
-    if length_px <= tile_size_px:
-        return [0]
-    stride_px = tile_size_px - overlap_px
-    starts = list(range(0, length_px - tile_size_px, stride_px))
-    starts.append(length_px - tile_size_px)
-    return starts
+    # An axis shorter than a tile gets one tile from 0 (the caller fits it to the axis).
+    return tile_offsets(length_px, tile_size_px, tile_size_px - overlap_px) or [0]
 
 
 def fitted_axis(length_px: int, tile_size_px: int, overlap_px: int) -> tuple[int, list[int]]:

@@ -18,31 +18,17 @@ from forestgaps_engine.geo.tiles import Tile
 from forestgaps_engine.inference.windows import tile_rows
 
 
-@dataclass(frozen=True)
-class Block:
+@dataclass(frozen=True, kw_only=True)
+class Block(Tile):
     """One processing block: the cells it owns (its core), in mosaic pixels."""
 
     block_row: int
     block_col: int
-    row_off: int
-    col_off: int
-    height_px: int
-    width_px: int
 
     @property
     def name(self) -> str:
         """File-name key of the block (``r0003_c0012``)."""
         return f"r{self.block_row:04d}_c{self.block_col:04d}"
-
-    @property
-    def row_end(self) -> int:
-        """Row past the window's last, in pixels."""
-        return self.row_off + self.height_px
-
-    @property
-    def col_end(self) -> int:
-        """Column past the window's last, in pixels."""
-        return self.col_off + self.width_px
 
 
 @dataclass(frozen=True)
@@ -73,7 +59,7 @@ class BlockPlan:
     def blocks(self) -> list[Block]:
         """Every block, row-major."""
         return [
-            Block(i, j, top, left, bottom - top, right - left)
+            Block(top, left, bottom - top, right - left, block_row=i, block_col=j)
             for i, (top, bottom) in enumerate(pairwise(self.row_cuts))
             for j, (left, right) in enumerate(pairwise(self.col_cuts))
         ]
