@@ -134,24 +134,19 @@ def heldout_report(
 
     loaded = load_model(model)
     out = ensure_writable_dir(out_dir)
-    # (scores key, seeds, cell size, open-stand share, folder of the per-site reports)
+    first_m = resolutions_m[0]
+    # (scores key, seeds, cell size, open-stand share, folder of the per-site reports, where)
     runs = [
-        (
-            f"{resolution_m:g}",
-            seeds if index == 0 else seeds[: max(1, seeds_per_other_resolution)],
-            resolution_m,
-            0.0,
-            f"res_{resolution_m:g}m",
-        )
+        (f"{resolution_m:g}", seeds if index == 0 else seeds[: max(1, seeds_per_other_resolution)],
+         resolution_m, 0.0, f"res_{resolution_m:g}m", f"{resolution_m:g} m")
         for index, resolution_m in enumerate(resolutions_m)
-    ]
+    ]  # fmt: skip
     if open_woodland_seeds:
-        first_m = resolutions_m[0]
-        runs.append(
-            (OPEN_WOODLAND, open_woodland_seeds, first_m, 1.0, f"open_woodland_{first_m:g}m")
-        )
+        where = f"{first_m:g} m, open woodland only"
+        runs.append((OPEN_WOODLAND, open_woodland_seeds, first_m, 1.0,
+                     f"open_woodland_{first_m:g}m", where))  # fmt: skip
     scores: dict[str, Any] = {}
-    for key, kept, resolution_m, open_share, folder in runs:
+    for key, kept, resolution_m, open_share, folder, _where in runs:
         size_px = int(round(extent_m / resolution_m))
         sites = heldout_sites(
             out / "sites", kept, size_px, resolution_m, config.synth.crs, open_share
@@ -161,7 +156,7 @@ def heldout_report(
         )
         logger.info("held-out sites %s scored", folder)
     card = loaded.card
-    first = scores[f"{resolutions_m[0]:g}"]
+    first = scores[f"{first_m:g}"]
     aims = check_aims(first, card.thresholds_m)
     lines = [
         "## Default model",
@@ -177,7 +172,7 @@ def heldout_report(
         f"the reference's all kept at {config.gaps.min_area_m2:g} <= area <= "
         f"{config.gaps.max_area_m2:g} m² (the gap rule)",
         "",
-        f"### Aims of issue #8 (sites at {resolutions_m[0]:g} m)",
+        f"### Aims of issue #8 (sites at {first_m:g} m)",
         "",
         "| aim | met | figures |",
         "|---|---|---|",
@@ -186,23 +181,12 @@ def heldout_report(
         verdict = "n/a" if met is None else ("yes" if met else "**no**")
         lines.append(f"| {aim} | {verdict} | {figures} |")
     labels = [f"{t:g}" for t in thresholds_m]
-    for resolution, per_method in scores.items():
-        if resolution == OPEN_WOODLAND:
-            where = f"{resolutions_m[0]:g} m, open woodland only"
-            n_sites = len(open_woodland_seeds)
-            seeds_note = f" (seeds {', '.join(str(s) for s in open_woodland_seeds)})"
-        else:
-            where = f"{resolution} m"
-            n_sites = (
-                len(seeds)
-                if resolution == f"{resolutions_m[0]:g}"
-                else min(len(seeds), max(1, seeds_per_other_resolution))
-            )
-            seeds_note = ""
-        lines += ["", f"### {n_sites} site(s) at {where}{seeds_note}: IoU per threshold", ""]
-        lines.append(threshold_table(per_method, labels, "iou"))
-        lines += ["", f"Object F1 at {where}:", ""]
-        lines.append(threshold_table(per_method, labels, "object_f1"))
+    for key, kept, _resolution_m, open_share, _folder, where in runs:
+        # Open woodland names its seeds: they differ from the closed forest's.
+        seeds_note = f" (seeds {', '.join(str(s) for s in kept)})" if open_share else ""
+        lines += ["", f"### {len(kept)} site(s) at {where}{seeds_note}: IoU per threshold", ""]
+        lines += [threshold_table(scores[key], labels, "iou"), "", f"Object F1 at {where}:", ""]
+        lines.append(threshold_table(scores[key], labels, "object_f1"))
     markdown = "\n".join(lines) + "\n"
     write_json_atomic(
         out / "heldout.json",
