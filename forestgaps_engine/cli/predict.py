@@ -193,12 +193,7 @@ def _detect_one(
     )  # fmt: skip
     for note in result.notes:
         logger.info("%s", note)
-    for item in result.thresholds:
-        logger.info(
-            "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
-            item.threshold_m, item.n_gaps, item.total_gap_area_m2, 100 * item.gap_fraction,
-            item.mask_path or item.gap_ids_path,
-        )  # fmt: skip
+    _log_thresholds(result.thresholds)
     summary = json.loads(result.summary_path.read_text(encoding="utf-8"))
     backend = summary.get("backend") or ("server" if remote else result.method)
     logger.info("summary: %s (backend %s)", result.summary_path, backend)
@@ -207,13 +202,15 @@ def _detect_one(
 
 def _log_results(results: list) -> None:
     for result in results:
-        for item in result.thresholds:
-            logger.info(
-                "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
-                item.threshold_m,
-                item.n_gaps,
-                item.total_gap_area_m2,
-                100 * item.gap_fraction,
-                item.mask_path,
-            )
+        _log_thresholds(result.thresholds)
         logger.info("summary: %s (backend %s)", result.summary_path, result.summary["backend"])
+
+
+def _log_thresholds(items: Any) -> None:
+    """One line per threshold: gaps, area, share of valid cells and the mask (or gap ids)."""
+    for item in items:
+        logger.info(
+            "%g m: %d gaps, %.0f m2 (%.1f %% of valid cells) -> %s",
+            item.threshold_m, item.n_gaps, item.total_gap_area_m2, 100 * item.gap_fraction,
+            item.mask_path or getattr(item, "gap_ids_path", None),
+        )  # fmt: skip
