@@ -119,27 +119,32 @@ def is_undeclared_fill_possible(dataset: Any) -> bool:
     return dataset.nodata is None and dataset.mask_flag_enums[0] == [MaskFlags.all_valid]
 
 
-def warn_if_fill_found(dataset: Any, max_rows_px: int = 64) -> None:
-    """Warn about fill values on the border rows and columns of an open dataset.
+def edge_windows(height_px: int, width_px: int, edge_px: int) -> list[Any]:
+    """The top, bottom, left and right strips (``edge_px`` wide) of a raster, as Windows.
 
-    For reads that do not see the raw cells (a warped view declares the fill as its
-    nodata): the edges are where an irregular footprint's fill shows, and reading them
-    costs four thin windows, not the raster.
+    The edges are where an irregular footprint's fill shows, and reading them costs four
+    thin windows, not the raster.
     """
     from rasterio.windows import Window
 
-    height_px, width_px = dataset.height, dataset.width
-    rows = min(max_rows_px, height_px)
-    cols = min(max_rows_px, width_px)
-    windows = (
+    rows, cols = min(edge_px, height_px), min(edge_px, width_px)
+    return [
         Window(0, 0, width_px, rows),
         Window(0, height_px - rows, width_px, rows),
         Window(0, 0, cols, height_px),
         Window(width_px - cols, 0, cols, height_px),
-    )
+    ]
+
+
+def warn_if_fill_found(dataset: Any, max_rows_px: int = 64) -> None:
+    """Warn about fill values on the border rows and columns of an open dataset.
+
+    For reads that do not see the raw cells (a warped view declares the fill as its
+    nodata); see ``edge_windows``.
+    """
     from rasterio.errors import RasterioIOError
 
-    for window in windows:
+    for window in edge_windows(dataset.height, dataset.width, max_rows_px):
         try:
             raw = dataset.read(1, window=window)
         except RasterioIOError:

@@ -23,6 +23,7 @@ import numpy as np
 from forestgaps_engine.geo.nodata import (
     SENTINEL_MAX_M,
     ZERO_FILL_MIN_HEIGHT_M,
+    edge_windows,
     is_undeclared_fill_possible,
     warn_undeclared,
 )
@@ -35,18 +36,6 @@ EDGE_PX = 64
 MIN_HEIGHT_SAMPLES = 1000
 # Longest side of the decimated read (nearest: exact zeros stay zeros).
 OVERVIEW_SIDE_PX = 256
-
-
-def _edge_windows(height_px: int, width_px: int, edge_px: int) -> list[Any]:
-    from rasterio.windows import Window
-
-    rows, cols = min(edge_px, height_px), min(edge_px, width_px)
-    return [
-        Window(0, 0, width_px, rows),
-        Window(0, height_px - rows, width_px, rows),
-        Window(0, 0, cols, height_px),
-        Window(width_px - cols, 0, cols, height_px),
-    ]
 
 
 def _heights(raw: np.ndarray) -> np.ndarray:
@@ -79,7 +68,7 @@ def has_zero_fill(dataset: Any, edge_px: int = EDGE_PX) -> bool:
     try:
         top, bottom, left, right = (
             dataset.read(1, window=window)
-            for window in _edge_windows(height_px, width_px, edge_px)
+            for window in edge_windows(height_px, width_px, edge_px)
         )
         outer = np.concatenate([top[0], bottom[-1], left[:, 0], right[:, -1]])
         if not np.any(outer == 0):
