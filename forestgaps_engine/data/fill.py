@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+
+from forestgaps_engine.geo.surface_fill import fill_nearest
 
 
 def fill_nodata_nearest(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,10 +39,7 @@ def fill_nodata_nearest(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarr
         window_valid = valid[index, 0]
         if window_valid.all() or not window_valid.any():
             continue
-        nearest = ndimage.distance_transform_edt(
-            ~window_valid, return_distances=False, return_indices=True
-        )
-        filled[index, 0] = values[index, 0][nearest[0], nearest[1]]
+        filled[index, 0] = fill_nearest(values[index, 0], window_valid)
         model_valid[index, 0] = True
     return filled, model_valid
 

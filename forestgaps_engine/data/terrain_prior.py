@@ -18,25 +18,12 @@ import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.config.data import TerrainPriorConfig
+from forestgaps_engine.geo.surface_fill import fill_nearest
 
 
 def prior_rng(seed: int, tile_id: str) -> np.random.Generator:
     """The generator of one tile's degradation: same seed and tile, same prior."""
     return np.random.default_rng([seed, zlib.crc32(tile_id.encode("utf-8"))])
-
-
-def fill_nearest(values_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(H, W) float32 ``values_m`` with invalid cells set to their nearest valid one.
-
-    Raises:
-        ValueError: no valid cell.
-    """
-    if valid.all():
-        return values_m.astype(np.float32, copy=True)
-    if not valid.any():
-        raise ValueError("no valid ground cell to build a terrain prior from")
-    indices = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
-    return values_m[tuple(indices)].astype(np.float32)
 
 
 def _block_mean(
@@ -91,7 +78,9 @@ def degrade_ground(
     Raises:
         ValueError: no valid ground cell.
     """
-    ground = fill_nearest(ground_m, valid)
+    if not valid.any():
+        raise ValueError("no valid ground cell to build a terrain prior from")
+    ground = fill_nearest(ground_m, valid).astype(np.float32)
     cell_m = float(rng.uniform(*config.cell_m))
     cell_px = cell_m / resolution_m
     phase_px = (float(rng.uniform(0.0, cell_px)), float(rng.uniform(0.0, cell_px)))
