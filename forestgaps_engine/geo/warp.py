@@ -168,7 +168,8 @@ def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band
     return Band(values=values, valid=valid, grid=target, path=band.path)
 
 
-def _bounds_in(grid: Grid, crs: str | None) -> tuple[float, float, float, float]:
+def bounds_in(grid: Grid, crs: str | None) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of ``grid`` in ``crs`` (densified: curved edges kept in)."""
     if grid.crs is None or crs is None or grid.crs == crs:
         return grid.bounds
     from rasterio.warp import transform_bounds
@@ -176,7 +177,8 @@ def _bounds_in(grid: Grid, crs: str | None) -> tuple[float, float, float, float]
     return transform_bounds(grid.crs, crs, *grid.bounds, densify_pts=21)
 
 
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+def bounds_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two (left, bottom, right, top) boxes share some area."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
@@ -245,8 +247,8 @@ def harmonize(
     target_bounds = target.bounds
     warped: dict[str, Band] = {}
     for key, band in bands.items():
-        bounds = _bounds_in(band.grid, target.crs)
-        if not _overlaps(bounds, target_bounds):
+        bounds = bounds_in(band.grid, target.crs)
+        if not bounds_overlap(bounds, target_bounds):
             raise CRSMismatchError(
                 f"{band.path} and {reference.path} do not overlap: in {target.crs} the first "
                 f"covers {_fmt(bounds)} and the grid of the second {_fmt(target_bounds)}",

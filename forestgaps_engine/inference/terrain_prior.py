@@ -80,10 +80,6 @@ def prior_backend_name(backend: str) -> str:
     return backend
 
 
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
 @contextmanager
 def open_prior_on_grid(path: str | Path, target: Grid, dsm_path: str | Path) -> Iterator[Any]:
     """The DEM at ``path`` read on ``target`` (bilinear), as a rasterio dataset.
@@ -93,11 +89,10 @@ def open_prior_on_grid(path: str | Path, target: Grid, dsm_path: str | Path) -> 
         CRSMismatchError: the DEM has no CRS.
         DataError: the DEM does not overlap the DSM.
     """
-    from rasterio.warp import transform_bounds
-
     from forestgaps_engine.errors import CRSMismatchError
     from forestgaps_engine.geo.raster_io import grid_of, open_single_band
     from forestgaps_engine.geo.resample import view_on_grid
+    from forestgaps_engine.geo.warp import bounds_in, bounds_overlap
 
     with open_single_band(path) as dem:
         grid = grid_of(dem)
@@ -106,8 +101,7 @@ def open_prior_on_grid(path: str | Path, target: Grid, dsm_path: str | Path) -> 
                 f"{path}: the terrain prior has no CRS, so it cannot be placed on {dsm_path}",
                 hint=f"Set it with gdal_edit.py -a_srs EPSG:XXXX {path}.",
             )
-        bounds = transform_bounds(grid.crs, target.crs, *grid.bounds, densify_pts=21)
-        if not _overlaps(tuple(bounds), tuple(target.bounds)):
+        if not bounds_overlap(bounds_in(grid, target.crs), target.bounds):
             raise DataError(
                 f"{path}: the terrain prior does not overlap {dsm_path}",
                 hint=f"Pass a DEM that covers the DSM to {FLAG}.",
