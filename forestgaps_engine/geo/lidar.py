@@ -128,7 +128,12 @@ def _cloud_crs(header: Any, path: Path) -> str | None:
     return crs_string(parsed)
 
 
-def _open(path: Path) -> Any:
+def open_point_cloud(path: Path, is_whole: bool = False) -> Any:
+    """A LAS/LAZ reader of ``path`` (``laspy.open``, read in chunks), or the whole cloud.
+
+    Raises:
+        InvalidDataFormatError: the file is missing or not a readable LAS/LAZ.
+    """
     import laspy
 
     if not path.is_file():
@@ -136,7 +141,7 @@ def _open(path: Path) -> Any:
             f"{path}: file not found", hint="Check the path (and the current folder)."
         )
     try:
-        return laspy.open(path)
+        return laspy.read(path) if is_whole else laspy.open(path)
     except (laspy.errors.LaspyException, *_READ_ERRORS) as error:
         raise InvalidDataFormatError(
             f"{path}: not a readable LAS/LAZ point cloud ({error})",
@@ -267,7 +272,7 @@ def rasterize_point_cloud(
         [path], [Path(out_dir) / f"{name}.tif" for name in ("dsm", "dtm", "chm")]
     )
     out_dir = ensure_writable_dir(out_dir)
-    with _open(path) as reader:
+    with open_point_cloud(path) as reader:
         header_crs = _cloud_crs(reader.header, path)
         crs = normalize_crs(crs, "--crs") or header_crs
         if crs is None:

@@ -23,13 +23,14 @@ from forestgaps_engine.data.real_sites.units import (
     has_metre_axes,
     metric_twin,
 )
-from forestgaps_engine.errors import DataError, InvalidDataFormatError
+from forestgaps_engine.errors import DataError
 from forestgaps_engine.geo.crs import normalize_crs
 from forestgaps_engine.geo.lidar import (
     GROUND_CLASS,
     NEAR_ZERO_M,
     NOISE_CLASSES,
     NORMALISED_GROUND_FRACTION,
+    open_point_cloud,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,22 +54,6 @@ class PreparedCloud:
     crs: str | None
     excluded_xy_m: np.ndarray
     record: dict[str, Any] = field(default_factory=dict)
-
-
-def _read(path: Path) -> Any:
-    import laspy
-
-    if not path.is_file():
-        raise InvalidDataFormatError(
-            f"{path}: file not found", hint="Check the site's point_cloud path."
-        )
-    try:
-        return laspy.read(path)
-    except (laspy.errors.LaspyException, OSError, ValueError, EOFError) as error:
-        raise InvalidDataFormatError(
-            f"{path}: not a readable LAS/LAZ point cloud ({error})",
-            hint="Pass a .las or .laz file; re-export it if it was truncated.",
-        ) from error
 
 
 def _header_crs(las: Any) -> str | None:
@@ -121,7 +106,7 @@ def prepare_cloud(
         ConfigError: CSF needed but not installed.
     """
     path = Path(path)
-    las = _read(path)
+    las = open_point_cloud(path, is_whole=True)
     source_crs = normalize_crs(crs, str(path)) if crs else _header_crs(las)
     unit = axis_unit(source_crs, str(path)) if options.units == "auto" else options.units
     metres_per_unit = METRES_PER_UNIT[unit]
