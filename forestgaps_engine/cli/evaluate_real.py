@@ -3,6 +3,9 @@
 Scores a model and the DSM-only baseline on every real site of the corpus config, site by
 site, at 2, 5, 10 and 15 m (``evaluation/real_sites.py``); ``--doc`` writes the table
 into that markdown's ``real-sites`` section, as ``evaluate-heldout`` does for its own.
+``--folds N --train-config FILE`` scores held out instead: one model trained per fold of
+sites, each site scored by the model that never saw its source
+(``experiments/real_folds.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override one config value, e.g. --set gaps.max_area_m2=1e9 (repeatable)",
     )
-    parser.add_argument("--model", default="default", help="model folder or 'default'")
+    parser.add_argument("--model", help="model folder or 'default' (the default)")
     parser.add_argument("--out", default="out/real_sites/evaluation", help="output folder")
     parser.add_argument(
         "--threshold",
@@ -52,6 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score only this site (repeatable)",
     )
     parser.add_argument("--doc", help="also write the 'real-sites' section of this markdown")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="held-out scores: train --train-config once per fold of sites (one source "
+        "never split) and score each site with the model trained without it",
+    )
+    parser.add_argument(
+        "--train-config",
+        metavar="FILE",
+        help="with --folds: the training recipe (e.g. configs/pretrained_real.yaml)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -78,15 +95,52 @@ def run(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         logger.debug("%3.0f%% %s", 100 * fraction, message)
 
+    thresholds_m = tuple(args.thresholds_m or THRESHOLDS_M)
+    if args.folds or args.train_config:
+        return _run_folds(args, config, thresholds_m, progress)
     report = evaluate_real_sites(
-        args.model,
+        args.model or "default",
         config,
         args.out,
-        tuple(args.thresholds_m or THRESHOLDS_M),
+        thresholds_m,
         doc=args.doc,
         site_names=tuple(args.sites),
         progress=progress,
     )
+    sys.stdout.write(report.markdown)
+    logger.info("written: %s and %s", report.json_path, report.out_dir / "real_sites.md")
+    return 0
+
+
+def _run_folds(args: argparse.Namespace, config: Any, thresholds_m: tuple, progress: Any) -> int:
+    """``--folds N --train-config FILE``: one model per fold, each site scored held out."""
+    from pathlib import Path
+
+    from forestgaps_engine.config import load_config
+    from forestgaps_engine.errors import ConfigError
+    from forestgaps_engine.experiments.real_folds import evaluate_real_folds
+
+    if args.folds < 2 or not args.train_config:
+        raise ConfigError(
+            f"--folds {args.folds} --train-config {args.train_config}: held-out scores "
+            "need both, with at least 2 folds",
+            hint="Pass --folds 3 --train-config configs/pretrained_real.yaml.",
+        )
+    if args.sites or args.model:
+        raise ConfigError(
+            "--folds trains its own models on every site: --model and --site do not apply",
+            hint="Drop --model and --site, or drop --folds to score one model.",
+        )
+    train_path = Path(args.train_config)
+    if not train_path.is_file():
+        raise ConfigError(
+            f"--train-config {train_path}: file not found",
+            hint="Pass the training recipe, e.g. configs/pretrained_real.yaml.",
+        )
+    report = evaluate_real_folds(
+        load_config(train_path), config, args.folds, args.out, thresholds_m,
+        doc=args.doc, progress=progress,
+    )  # fmt: skip
     sys.stdout.write(report.markdown)
     logger.info("written: %s and %s", report.json_path, report.out_dir / "real_sites.md")
     return 0

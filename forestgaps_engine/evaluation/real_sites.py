@@ -178,12 +178,16 @@ def evaluate_real_sites(
             progress=step.sub(0.3, 0.7).report,
         )
         iou: dict[str, dict[str, float | None]] = {}
+        site_counts: dict[str, dict[str, list[int]]] = {}
         for threshold_m, label in zip(thresholds_m, labels, strict=True):
             row: dict[str, float | None] = {"terrain_prior": None}
+            site_counts[label] = {}
             for method in (METHOD_MODEL, DSM_ONLY):
                 counts = result.score(method, threshold_m).pixel
                 pooled_counts[method][label] = pooled_counts[method][label] + counts
-                row["dsm_only" if method == DSM_ONLY else method] = _iou(counts)
+                name = "dsm_only" if method == DSM_ONLY else method
+                row[name] = _iou(counts)
+                site_counts[label][name] = [counts.tp, counts.fp, counts.fn, counts.tn]
             iou[label] = row
         provenance = rasters.record.get("provenance") or {}
         grid = rasters.grid
@@ -197,6 +201,8 @@ def evaluate_real_sites(
                 "source": provenance.get("folder"),
                 "license": provenance.get("license") or provenance.get("source_note"),
                 "iou": iou,
+                # Confusion counts (tp, fp, fn, tn), so tables of several runs pool exactly.
+                "counts": site_counts,
                 "duration_s": round(time.perf_counter() - started_s, 2),
             }
         )
@@ -214,7 +220,10 @@ def evaluate_real_sites(
         for method, per_label in pooled_counts.items()
     }
     card = loaded.card
-    markdown = _markdown(rows, pooled, labels, card, terrain_input, config)
+    markdown = site_table(
+        rows, pooled, labels, f"Model `{card.model_id}` (`{card.architecture}`)",
+        terrain_input, config,
+    )  # fmt: skip
     json_path = write_json_atomic(
         out / "real_sites.json",
         {
@@ -251,21 +260,44 @@ def _cells(row: dict[str, float | None], terrain_input: bool) -> list[str]:
     return shown
 
 
-def _markdown(
-    rows: list[dict[str, Any]],
+def pooled_from_rows(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
+    """Pooled IoU per method and threshold label, from the rows' confusion counts."""
+    pooled: dict[str, dict[str, float | None]] = {}
+    for method in (METHOD_MODEL, "dsm_only"):
+        pooled[method] = {}
+        for label in labels:
+            total = ConfusionCounts()
+            for row in rows:
+                total = total + ConfusionCounts(*row["counts"][label][method])
+            pooled[method][label] = _iou(total)
+    return pooled
+
+
+def site_table(
+    rows: Sequence[dict[str, Any]],
     pooled: dict[str, dict[str, float | None]],
-    labels: list[str],
-    card: Any,
+    labels: Sequence[str],
+    model_text: str,
     terrain_input: bool,
     config: ForestGapsConfig,
 ) -> str:
+    """The markdown table of ``rows``: one line per site, then the pooled line.
+
+    Args:
+        rows: per-site rows as in ``real_sites.json``.
+        pooled: pooled IoU per method and label.
+        labels: threshold labels (``"5"``).
+        model_text: who the model is, e.g. "Model `id` (`arch`)".
+        terrain_input: the model takes a terrain band.
+        config: the gap rule.
+    """
     header = ["site", "ground", "cell (m)"]
     for label in labels:
         header += [f"model @ {label} m", f"DSM-only @ {label} m", f"terrain prior @ {label} m"]
     lines = [
         "### The model against the DSM-only baseline, site by site",
         "",
-        f"Model `{card.model_id}` (`{card.architecture}`) against the DSM-only baseline on "
+        f"{model_text} against the DSM-only baseline on "
         f"{len(rows)} real sites, each scored on its own; pixel IoU against ForestGapR "
         f"labels on the site's CHM, gaps kept at {config.gaps.min_area_m2:g} <= area <= "
         f"{config.gaps.max_area_m2:g} m² for every method. Terrain prior: "
