@@ -247,8 +247,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forestgaps"
 
 
-def read_json_cache(path: Path) -> dict[str, Any]:
-    """The entries of a JSON cache of measured choices (empty: missing or unreadable)."""
+def read_json_mapping(path: Path) -> dict[str, Any]:
+    """The mapping a JSON file holds (a cache, a manifest); empty when missing or unreadable."""
     try:
         entries = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
@@ -262,7 +262,7 @@ def store_in_json_cache(path: Path, key: str, entry: Any) -> None:
     A cache that cannot be written (read-only home) only costs the next run a new
     measurement, so it is a warning, never an error.
     """
-    entries = read_json_cache(path)
+    entries = read_json_mapping(path)
     entries[key] = entry
     try:
         ensure_writable_dir(path.parent)

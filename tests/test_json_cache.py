@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forestgaps_engine.files import cache_dir, read_json_cache, store_in_json_cache
+from forestgaps_engine.files import cache_dir, read_json_mapping, store_in_json_cache
 
 
 def test_cache_dir_prefers_forestgaps_then_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -20,14 +20,14 @@ def test_cache_dir_prefers_forestgaps_then_xdg(monkeypatch: pytest.MonkeyPatch, 
 
 def test_entries_add_up_and_unreadable_caches_read_empty(tmp_path: Path) -> None:
     path = tmp_path / "cache" / "choices.json"
-    assert read_json_cache(path) == {}
+    assert read_json_mapping(path) == {}
     store_in_json_cache(path, "cpu-a", {"workers": 2})
     store_in_json_cache(path, "cpu-b", {"workers": 4})
-    assert read_json_cache(path) == {"cpu-a": {"workers": 2}, "cpu-b": {"workers": 4}}
+    assert read_json_mapping(path) == {"cpu-a": {"workers": 2}, "cpu-b": {"workers": 4}}
     path.write_text("[1, 2]", "utf-8")  # JSON, but not a mapping of keys
-    assert read_json_cache(path) == {}
+    assert read_json_mapping(path) == {}
     path.write_text("{not json", "utf-8")
-    assert read_json_cache(path) == {}
+    assert read_json_mapping(path) == {}
 
 
 def test_an_unwritable_cache_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture):
@@ -37,4 +37,4 @@ def test_an_unwritable_cache_is_a_warning(tmp_path: Path, caplog: pytest.LogCapt
     with caplog.at_level(logging.WARNING, logger="forestgaps_engine.files"):
         store_in_json_cache(path, "cpu", {"workers": 2})
     assert "cannot write the cache" in caplog.text and str(path) in caplog.text
-    assert read_json_cache(path) == {}
+    assert read_json_mapping(path) == {}

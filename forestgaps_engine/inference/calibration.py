@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ForestGapsError
-from forestgaps_engine.files import read_json_cache, store_in_json_cache
+from forestgaps_engine.files import read_json_mapping, store_in_json_cache
 from forestgaps_engine.inference.backends import (
     Backend,
     available_backends,
@@ -202,7 +202,7 @@ def choose_backend(
     # The candidates belong to the key: an int8 model exported later is calibrated then.
     key = cache_key(model_id, device) + "|" + ",".join(names)
     # Without a weights hash two models would share an entry: calibrate every time.
-    entry = read_json_cache(cache_path).get(key) if model_id else None
+    entry = read_json_mapping(cache_path).get(key) if model_id else None
     if entry and entry.get("chosen") in names:
         try:
             backend = build_backend(entry["chosen"], model, device, cache_dir)

@@ -20,7 +20,6 @@ every real site it lists (``data.real_sites``, built into ``sites_dir``).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ForestGapsError
-from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.files import ensure_writable_dir, read_json_mapping
 from forestgaps_engine.models.export.quantize import (
     INT8_XML,
     CalibrationWindows,
@@ -162,11 +161,7 @@ def calibration_windows(
 
 def int8_record(xml_path: Path) -> dict[str, Any] | None:
     """The ``model_int8.json`` of an IR, None when missing or unreadable."""
-    try:
-        payload = json.loads(record_path(xml_path).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return payload if isinstance(payload, dict) else None
+    return read_json_mapping(record_path(xml_path)) or None
 
 
 def matching_int8(xml_path: Path, model_id: str) -> bool:

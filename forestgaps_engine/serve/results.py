@@ -7,7 +7,6 @@ client sent, so no request can reach another file of the server.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -15,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from forestgaps_engine.files import write_json_atomic
+from forestgaps_engine.files import read_json_mapping, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +130,7 @@ class ResultStore:
         return len(evicted)
 
     def _manifest(self, folder: Path) -> dict | None:
-        try:
-            return json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
-            return None
+        return read_json_mapping(folder / MANIFEST_FILE) or None
 
     def _live_manifest(self, job_id: str) -> dict | None:
         """The manifest of a published, unexpired job (None for an id of any other form)."""

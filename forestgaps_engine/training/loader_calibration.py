@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from forestgaps_engine.files import cache_dir as default_cache_dir
-from forestgaps_engine.files import read_json_cache, store_in_json_cache
+from forestgaps_engine.files import read_json_mapping, store_in_json_cache
 from forestgaps_engine.machine import cpu_name
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def calibrate_loader(
         return Calibration(candidates[0], 0.0, from_cache=False)
     path = Path(cache_dir or default_cache_dir()) / CACHE_FILE
     key = cache_key(tile_size_px, batch_size, device_type, max_workers)
-    cached = read_json_cache(path).get(key)
+    cached = read_json_mapping(path).get(key)
     if cached:
         try:
             setting = LoaderSetting(**cached["setting"])

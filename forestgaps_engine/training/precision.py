@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from forestgaps_engine.errors import TrainingError
-from forestgaps_engine.files import cache_dir, read_json_cache, store_in_json_cache
+from forestgaps_engine.files import cache_dir, read_json_mapping, store_in_json_cache
 from forestgaps_engine.machine import cpu_name
 
 logger = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
     """
     key = _choice_key(model, tile_size_px)
     choice_file = cache_dir() / CPU_CHOICE_FILE
-    cached = read_json_cache(choice_file).get(key)
+    cached = read_json_mapping(choice_file).get(key)
     if isinstance(cached, dict) and cached.get("precision") in ("fp32", "bf16"):
         speedup = float(cached.get("bf16_speedup", 0.0))
         chosen = precision_named(str(cached["precision"]), torch.device("cpu"))
