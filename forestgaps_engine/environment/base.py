@@ -52,13 +52,17 @@ class Environment:
         """Whether the process is running in this environment."""
         return True
 
+    def default_root(self, kind: str) -> Path:
+        """Where ``kind`` (``data`` or ``runs``) goes when no environment variable says."""
+        return Path("out")
+
     def data_root(self) -> Path:
-        """Default root for datasets (prepared shards, synthetic sites)."""
-        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", "out"))
+        """``FORESTGAPS_DATA_ROOT``, else ``default_root("data")`` (prepared shards, sites)."""
+        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", self.default_root("data")))
 
     def checkpoint_root(self) -> Path:
-        """Default root for checkpoints and training logs."""
-        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", "out"))
+        """``FORESTGAPS_CHECKPOINT_ROOT``, else ``default_root("runs")`` (checkpoints, logs)."""
+        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", self.default_root("runs")))
 
     def max_workers(self) -> int:
         """Upper bound on data-loader workers."""

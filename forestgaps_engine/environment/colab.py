@@ -28,13 +28,9 @@ class ColabEnvironment(Environment):
         # Local /content disappears with the runtime; Drive outlives it.
         return DRIVE_PROJECT if DRIVE_MOUNT.is_dir() else Path("/content/forestgaps")
 
-    def data_root(self) -> Path:
-        """``FORESTGAPS_DATA_ROOT``, else ``data`` under Drive (or /content)."""
-        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", self._root() / "data"))
-
-    def checkpoint_root(self) -> Path:
-        """``FORESTGAPS_CHECKPOINT_ROOT``, else ``runs`` under Drive (or /content)."""
-        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", self._root() / "runs"))
+    def default_root(self, kind: str) -> Path:
+        """``data`` or ``runs`` under Drive (or /content)."""
+        return self._root() / kind
 
     def max_workers(self) -> int:
         """Between 2 and 4 loader workers: Colab's few cores are shared with the notebook."""

@@ -21,13 +21,9 @@ class QgisEnvironment(Environment):
         """Whether QGIS's Python (``qgis.core``) is loaded in this process."""
         return "qgis.core" in sys.modules
 
-    def data_root(self) -> Path:
-        """``FORESTGAPS_DATA_ROOT``, else ``~/forestgaps``."""
-        return Path(os.environ.get("FORESTGAPS_DATA_ROOT", Path.home() / "forestgaps"))
-
-    def checkpoint_root(self) -> Path:
-        """``FORESTGAPS_CHECKPOINT_ROOT``, else ``~/forestgaps``."""
-        return Path(os.environ.get("FORESTGAPS_CHECKPOINT_ROOT", Path.home() / "forestgaps"))
+    def default_root(self, kind: str) -> Path:
+        """``~/forestgaps`` for data and runs alike."""
+        return Path.home() / "forestgaps"
 
     def max_workers(self) -> int:
         """0: data loads in QGIS's own process."""
