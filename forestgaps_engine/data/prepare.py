@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,10 +183,7 @@ def prepare(
         _write_tile_records(staging / TILES_NAME, records, sites, plan, config)
         normalization = stats.result(data.normalization)
         write_json_atomic(staging / NORMALIZATION_NAME, normalization)
-        dropped: dict[str, int] = {}
-        for record in records:
-            if record["status"] == "dropped":
-                dropped[record["reason"]] = dropped.get(record["reason"], 0) + 1
+        dropped = dict(Counter(r["reason"] for r in records if r["status"] == "dropped"))
         sites_summary = {
             site.name: {
                 "split": plan.rule_of(site.name),

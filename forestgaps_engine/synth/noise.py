@@ -14,19 +14,17 @@ from scipy import ndimage
 FFT_WORKERS = 2
 
 
-def _radial_frequency_cpm(shape_px: tuple[int, int], resolution_m: float) -> np.ndarray:
-    """|f| in cycles per metre on the full (not half) FFT grid, shape (H, W), float32."""
-    fy = scipy.fft.fftfreq(shape_px[0], d=resolution_m).astype(np.float32)
-    fx = scipy.fft.fftfreq(shape_px[1], d=resolution_m).astype(np.float32)
-    return np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
-
-
-def _anisotropic_frequency_cpm(
-    shape_px: tuple[int, int], resolution_m: float, stretch: float, angle_rad: float
+def _frequency_cpm(
+    shape_px: tuple[int, int], resolution_m: float, stretch: float = 1.0, angle_rad: float = 0.0
 ) -> np.ndarray:
-    """|f| after stretching space by ``stretch`` along ``angle_rad`` (elongated features)."""
+    """|f| in cycles per metre on the full (not half) FFT grid, shape (H, W), float32.
+
+    ``stretch`` > 1 stretches space along ``angle_rad`` (elongated features).
+    """
     fy = scipy.fft.fftfreq(shape_px[0], d=resolution_m).astype(np.float32)[:, None]
     fx = scipy.fft.fftfreq(shape_px[1], d=resolution_m).astype(np.float32)[None, :]
+    if stretch == 1.0:
+        return np.sqrt(fy**2 + fx**2)
     cos_a, sin_a = np.float32(np.cos(angle_rad)), np.float32(np.sin(angle_rad))
     along = fx * cos_a + fy * sin_a
     across = -fx * sin_a + fy * cos_a
@@ -99,10 +97,7 @@ def spectral_fields(
         scipy.fft.next_fast_len(int(height_px + min(pad_fraction * height_px, pad_px)) + 1),
         scipy.fft.next_fast_len(int(width_px + min(pad_fraction * width_px, pad_px)) + 1),
     )
-    if stretch == 1.0:
-        frequency = _radial_frequency_cpm(padded, resolution_m)
-    else:
-        frequency = _anisotropic_frequency_cpm(padded, resolution_m, stretch, angle_rad)
+    frequency = _frequency_cpm(padded, resolution_m, stretch, angle_rad)
     spectrum = rng.standard_normal(padded, dtype=np.float32) + 1j * rng.standard_normal(
         padded, dtype=np.float32
     )
@@ -144,7 +139,7 @@ def _km_std(beta: float, min_wavelength_m: float, max_wavelength_m: float) -> fl
     """Std of one component of the same process over a 1 km square (continuum units)."""
     resolution_m = min(min_wavelength_m / 4.0, 4.0)
     size_px = int(round(1000.0 / resolution_m))
-    frequency = _radial_frequency_cpm((size_px, size_px), resolution_m)
+    frequency = _frequency_cpm((size_px, size_px), resolution_m)
     amplitude = _amplitude(frequency, beta, min_wavelength_m, max_wavelength_m)
     cell_df2 = 1.0 / (size_px * size_px * resolution_m * resolution_m)
     return float(np.sqrt(np.sum(amplitude.astype(np.float64) ** 2) * cell_df2))
