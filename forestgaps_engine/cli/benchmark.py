@@ -11,6 +11,7 @@ from forestgaps_engine.cli.common import (
     add_config_options,
     add_thresholds_option,
     config_from_args,
+    log_progress,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
 
     config, settings = load_benchmark_config(args.config, args.overrides)
 
-    def progress(fraction: float, message: str) -> None:
-        logger.debug("%3.0f%% %s", 100 * fraction, message)
-
-    result = run_benchmark(config, settings, progress=progress)
+    result = run_benchmark(config, settings, progress=log_progress)
     summary = {
         "output_dir": str(result.output_dir),
         "report": None if result.report is None else str(result.report),

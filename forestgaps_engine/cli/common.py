@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
 from forestgaps_engine.config import ForestGapsConfig, load_config
 from forestgaps_engine.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def log_progress(fraction: float, message: str) -> None:
+    """The CLI's ``progress`` callback: one debug line (``-v`` shows it) per report."""
+    logger.debug("%3.0f%% %s", 100 * fraction, message)
 
 
 def add_config_options(

@@ -17,6 +17,7 @@ from forestgaps_engine.cli.common import (
     add_config_options,
     add_thresholds_option,
     config_from_args,
+    log_progress,
 )
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,6 @@ def run(args: argparse.Namespace) -> int:
     reference = {"dsm": args.dsm, "chm": args.chm, "dtm": args.dtm}
     thresholds = args.thresholds_m or config.gaps.thresholds_m
 
-    def progress(fraction: float, message: str) -> None:
-        logger.debug("%3.0f%% %s", 100 * fraction, message)
-
     result = evaluate(
         reference,
         args.model,
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         gaps=config.gaps,
         inference=config.inference,
         site=args.site,
-        progress=progress,
+        progress=log_progress,
     )
     _log_scores(result)
     return 0
@@ -123,9 +121,6 @@ def _run_on_prepared(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
 
-    def progress(fraction: float, message: str) -> None:
-        logger.debug("%3.0f%% %s", 100 * fraction, message)
-
     result = evaluate_shards(
         args.data,
         args.model or "default",
@@ -134,7 +129,7 @@ def _run_on_prepared(args: argparse.Namespace) -> int:
         args.out,
         config.inference,
         args.max_tiles,
-        progress=progress,
+        progress=log_progress,
         cell_size_m=args.cell_size_m,
     )
     _log_scores(result)

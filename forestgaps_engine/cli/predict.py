@@ -19,6 +19,7 @@ from forestgaps_engine.cli.common import (
     add_config_options,
     add_thresholds_option,
     config_from_args,
+    log_progress,
     options_error,
 )
 
@@ -139,16 +140,13 @@ def run(args: argparse.Namespace) -> int:
         raise options_error(error, FLAGS, "predict") from error
     thresholds = args.thresholds_m or config.gaps.thresholds_m
 
-    def progress(fraction: float, message: str) -> None:
-        logger.debug("%3.0f%% %s", 100 * fraction, message)
-
     if args.token is not None and not args.server:
         raise ConfigError(
             "--token goes with --server (the bearer token of a ForestGaps server)",
             hint="Add --server URL, or drop --token.",
         )
     if len(args.dsm) == 1 and Path(args.dsm[0]).is_file() and args.shard_count == 1:
-        return _detect_one(args, thresholds, inference, progress)
+        return _detect_one(args, thresholds, inference)
     for flag, value in (("--chm", args.chm), ("--dtm", args.dtm), ("--extent", args.extent),
                         ("--server", args.server)):  # fmt: skip
         if value is not None:
@@ -165,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             inference,
             shard_index=args.shard_index,
             shard_count=args.shard_count,
-            progress=progress,
+            progress=log_progress,
             terrain_prior=args.terrain_prior,
         )
     except BatchError as error:
@@ -176,9 +174,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect_one(
-    args: argparse.Namespace, thresholds: list[float], inference: Any, progress: Any
-) -> int:
+def _detect_one(args: argparse.Namespace, thresholds: list[float], inference: Any) -> int:
     """One DSM through the engine call every face shares (model, server or classic)."""
     from forestgaps_engine.detection import RemoteServer, detect
 
@@ -189,7 +185,7 @@ def _detect_one(
     result = detect(
         args.dsm[0], thresholds, args.out, chm=args.chm, dtm=args.dtm, model=args.model,
         extent=tuple(args.extent) if args.extent else None, config=inference, remote=remote,
-        terrain_prior=args.terrain_prior, progress=progress,
+        terrain_prior=args.terrain_prior, progress=log_progress,
     )  # fmt: skip
     for note in result.notes:
         logger.info("%s", note)
