@@ -57,14 +57,6 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _methods(scores: Sequence[MethodScores]) -> list[str]:
-    return list(dict.fromkeys(item.method for item in scores))
-
-
-def _thresholds(scores: Sequence[MethodScores]) -> list[float]:
-    return sorted({item.threshold_m for item in scores})
-
-
 def _object_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:
     rows = []
     for item in scores:
@@ -84,7 +76,8 @@ def _bias_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:
 
 
 def _charts(out: Path, scores: Sequence[MethodScores]) -> list[Path]:
-    methods, thresholds = _methods(scores), _thresholds(scores)
+    methods = list(dict.fromkeys(item.method for item in scores))
+    thresholds = sorted({item.threshold_m for item in scores})
     by_key = {(item.method, item.threshold_m): item for item in scores}
     groups = [f"{t:g} m" for t in thresholds]
     figures = []
@@ -227,17 +220,14 @@ def write_report(
     if not scores:
         raise ValueError("write_report needs at least one scored method")
     out = Path(out_dir)
-    metrics_csv = write_csv(out / "metrics.csv", [item.metrics_row() for item in scores])
-    objects_csv = write_csv(out / "objects_by_size.csv", _object_rows(scores))
-    bias_csv = write_csv(out / "bias.csv", _bias_rows(scores))
+    # Each table is a CSV of its own name and a list of the same name in evaluation.json.
+    tables = {"metrics": [item.metrics_row() for item in scores],
+              "objects_by_size": _object_rows(scores), "bias": _bias_rows(scores)}  # fmt: skip
+    metrics_csv, objects_csv, bias_csv = (
+        write_csv(out / f"{name}.csv", rows) for name, rows in tables.items()
+    )
     figures = _charts(out, scores)
-    payload = {
-        **{key: value for key, value in context.items()},
-        "metrics": [item.metrics_row() for item in scores],
-        "objects_by_size": _object_rows(scores),
-        "bias": _bias_rows(scores),
-    }
-    json_path = write_json_atomic(out / "evaluation.json", payload)
+    json_path = write_json_atomic(out / "evaluation.json", {**context, **tables})
     with atomic_path(out / REPORT_FILE) as temp_path:
         temp_path.write_text(_markdown(scores, context, figures, error_maps), "utf-8")
     return ReportFiles(
