@@ -153,8 +153,10 @@ class StripLabeller:
 
     Args:
         strip_rows: rows per strip (>= 1).
-        parts: polygonizes each strip as it is labelled (``geo.strip_parts``); None:
-            no polygons.
+        parts: polygonizes the strips as they are labelled (``geo.strip_parts``), in
+            blocks of at least ``parts.block_rows`` rows whose ids are the union-find's
+            roots when the block is complete (a gap's cells in 4-contact within a block
+            then share one id); None: no polygons.
     """
 
     def __init__(self, strip_rows: int, parts: StripParts | None = None) -> None:
@@ -169,8 +171,10 @@ class StripLabeller:
         self._n_pending = 0
         self.height_px = 0
         self.parts = parts
-        # Provisional ids with a cell right above or below one across a strip edge.
+        # Provisional ids with a cell right above or below one across a block edge.
         self._facing: list[np.ndarray] = []
+        self._block: list[np.ndarray] = []
+        self._block_rows = 0
 
     def add_labelled(self, local: np.ndarray, local_counts: np.ndarray) -> None:
         """Join one labelled strip (``_labelled_strip``), the next one down the raster."""
@@ -182,7 +186,7 @@ class StripLabeller:
         if self._previous_last_row is not None:
             for above, below in boundary_pairs(self._previous_last_row, first_row):
                 self._union_find.union(int(above), int(below))
-            if self.parts is not None:
+            if self.parts is not None and not self._block:
                 facing = (self._previous_last_row > 0) & (first_row > 0)
                 self._facing += [self._previous_last_row[facing], first_row[facing]]
         self._previous_last_row = np.where(local[-1] > 0, local[-1].astype(np.int64) + offset, 0)
@@ -190,7 +194,15 @@ class StripLabeller:
         if self.parts is not None:
             if offset + local_counts.size > MAX_PROVISIONAL_ID:
                 raise ValueError(f"{offset + local_counts.size} patches exceed int32 ids")
-            self.parts.add_strip(np.where(local > 0, local + np.int32(offset), 0))
+            self._block.append(np.where(local > 0, local + np.int32(offset), 0))
+            self._block_rows += local.shape[0]
+            if self._block_rows >= self.parts.block_rows:
+                self._polygonize_block()
+
+    def _polygonize_block(self) -> None:
+        """Polygonize the gathered strips, each id replaced by its root (0 stays 0)."""
+        block, self._block, self._block_rows = self._block, [], 0
+        self.parts.add_strip(block, self._union_find.roots().astype(np.int32))
 
     def add_rows(self, is_foreground: np.ndarray) -> None:
         """Take the next (n, W) bool rows; every complete strip among them is labelled."""
@@ -218,6 +230,8 @@ class StripLabeller:
         """
         if self._n_pending:
             self._label_pending(self._n_pending)
+        if self._block:
+            self._polygonize_block()
         roots = self._union_find.roots()
         provisional_counts = np.concatenate(self._counts)
         patch_counts = np.bincount(roots, weights=provisional_counts, minlength=roots.size)

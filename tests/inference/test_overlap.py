@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import CancelledError
+from forestgaps_engine.geo import strip_parts
 from forestgaps_engine.inference import postprocess, predict
 from forestgaps_engine.inference.backends import create_backend
 from forestgaps_engine.inference.strip_labels import StripLabeller, label_strips
@@ -51,8 +52,12 @@ def _outputs(result) -> dict[str, object]:
 
 @pytest.fixture
 def small_strips(monkeypatch):
-    """7-row labelling strips on a 420 px wide raster: 38 strips, many strip edges."""
+    """7-row labelling strips on a 420 px wide raster: 38 strips, many strip edges.
+
+    The stream polygonizes them 14 rows at a time: 18 block edges split gaps.
+    """
     monkeypatch.setattr(postprocess, "STRIP_CELLS", 420 * 7)
+    monkeypatch.setattr(strip_parts, "POLYGON_BLOCK_CELLS", 420 * 14)
 
 
 @pytest.mark.parametrize("update", [{}, {"cleanup_radius_px": 1}, {"blend": "linear"}])

@@ -62,7 +62,9 @@ def _random(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random((57, 44)) < 0.3
 
 
-def _both_paths(tmp_path: Path, is_gap: np.ndarray, min_area_m2: float) -> tuple[list, list, int]:
+def _both_paths(
+    tmp_path: Path, is_gap: np.ndarray, min_area_m2: float, block_rows: int | None = STRIP_ROWS
+) -> tuple[list, list, int]:
     grid = _grid(*is_gap.shape)
     height_px = is_gap.shape[0]
 
@@ -78,7 +80,7 @@ def _both_paths(tmp_path: Path, is_gap: np.ndarray, min_area_m2: float) -> tuple
     whole = tmp_path / "whole.gpkg"
     vectorize.write_label_polygons(whole, "gaps", ids, FIELDS, columns, grid.crs, grid)
 
-    labeller = StripLabeller(STRIP_ROWS, StripParts(tmp_path / "parts.gpkg", grid))
+    labeller = StripLabeller(STRIP_ROWS, StripParts(tmp_path / "parts.gpkg", grid, block_rows))
     for row_off in range(0, height_px, 3):  # rows in pieces that are not strips
         labeller.add_rows(is_gap[row_off : row_off + 3])
     streamed = labeller.finish(grid.cell_area_m2, min_area_m2)
@@ -90,8 +92,13 @@ def _both_paths(tmp_path: Path, is_gap: np.ndarray, min_area_m2: float) -> tuple
     return layer_features(whole), layer_features(strips), streamed.final_ids.size
 
 
-def test_shapes_across_strip_edges_give_the_whole_raster_features(tmp_path, grouping):
-    whole, strips, _ = _both_paths(tmp_path, _shapes(), min_area_m2=0.5)
+# Polygonized by labelling strip (5 rows), by blocks of 3 strips (rows 0-14, 15-29, ...),
+# and as one block.
+@pytest.mark.parametrize("block_rows", [STRIP_ROWS, 12, None])
+def test_shapes_across_strip_edges_give_the_whole_raster_features(
+    tmp_path, grouping, block_rows
+):
+    whole, strips, _ = _both_paths(tmp_path, _shapes(), 0.5, block_rows)
     assert len(whole) == 6
     assert strips == whole
     by_id = {row[1][0]: row[2] for row in whole}
@@ -108,7 +115,7 @@ def test_random_gaps_give_the_whole_raster_features(tmp_path, grouping, seed, mo
 
     # Split gaps merged 3 per query: the batches join up.
     monkeypatch.setattr(strip_parts, "MERGE_BATCH_GAPS", 3)
-    whole, strips, _ = _both_paths(tmp_path, _random(seed), min_area_m2=1.0)
+    whole, strips, _ = _both_paths(tmp_path, _random(seed), 1.0, block_rows=8)
     assert len(whole) > 10
     assert strips == whole
 
@@ -142,14 +149,16 @@ def test_predict_polygonizes_in_the_stream_the_features_of_the_ids_raster(
     from forestgaps_engine.inference import postprocess, predict, stream_pipeline
     from tests.inference.helpers import forest, pointwise_model, write_dsm
 
-    # 9-row strips on a 200 px wide raster: every gap of some size crosses strip edges.
+    # 9-row strips on a 200 px wide raster, polygonized two at a time: every gap of some
+    # size crosses block edges.
     monkeypatch.setattr(postprocess, "STRIP_CELLS", 200 * 9)
+    monkeypatch.setattr(strip_parts, "POLYGON_BLOCK_CELLS", 200 * 18)
     polygonized = {"strips": 0}
     add_strip = strip_parts.StripParts.add_strip
 
-    def counted(self, provisional_ids):
+    def counted(self, *args):
         polygonized["strips"] += 1
-        return add_strip(self, provisional_ids)
+        return add_strip(self, *args)
 
     monkeypatch.setattr(strip_parts.StripParts, "add_strip", counted)
     model = pointwise_model(tmp_path)
@@ -166,7 +175,7 @@ def test_predict_polygonizes_in_the_stream_the_features_of_the_ids_raster(
         features[is_in_stream] = [layer_features(t.gaps_path) for t in result.thresholds]
         leftovers = [p.name for p in (tmp_path / f"out_{is_in_stream}").iterdir()]
         assert not [name for name in leftovers if name.startswith("forestgaps")]
-    # 23 strips per threshold, each polygonized once, by the stream only.
-    assert polygonized["strips"] == 2 * 23
+    # 23 strips per threshold in 12 blocks, each polygonized once, by the stream only.
+    assert polygonized["strips"] == 2 * 12
     assert features[True] == features[False]
     assert all(len(layer) > 3 for layer in features[True])
