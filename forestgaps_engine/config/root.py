@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import Field
 
 from forestgaps_engine.config.base import StrictModel
@@ -24,3 +27,12 @@ class ForestGapsConfig(StrictModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+
+    def updated(self, **sections: Mapping[str, Any]) -> ForestGapsConfig:
+        """A copy with some fields of some sections replaced.
+
+        ``config.updated(training={"output_dir": "run1"})``: the other fields and sections
+        are kept (``model_copy``: the values given are trusted, not validated again).
+        """
+        return self.model_copy(update={name: getattr(self, name).model_copy(update=dict(fields))
+                                       for name, fields in sections.items()})  # fmt: skip

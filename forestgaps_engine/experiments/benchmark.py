@@ -83,13 +83,7 @@ def _prepared(config: ForestGapsConfig, settings: BenchmarkSettings, fold: int, 
         return folder
     seed = config.synth.seed + fold * config.data.synthetic_sites
     sites = list(config.data.sites) + fold_real_sites(settings, fold)
-    fold_config = config.model_copy(
-        update={
-            "synth": config.synth.model_copy(update={"seed": seed}),
-            "data": config.data.model_copy(update={"output_dir": str(folder), "sites": sites}),
-        }
-    )
-    prepare(fold_config)
+    prepare(config.updated(synth={"seed": seed}, data={"output_dir": str(folder), "sites": sites}))
     return folder
 
 
@@ -143,14 +137,9 @@ def _run_one(
 ) -> dict[str, Any]:
     from forestgaps_engine.training.api import train
 
-    training = config.training.model_copy(update={"output_dir": str(run_dir / "training")})
-    run_config = config.model_copy(
-        update={
-            "model": config.model.model_copy(
-                update={"name": architecture.name, "params": dict(architecture.params)}
-            ),
-            "training": training,
-        }
+    run_config = config.updated(
+        model={"name": architecture.name, "params": dict(architecture.params)},
+        training={"output_dir": str(run_dir / "training")},
     )
     is_resume = (run_dir / "training" / "checkpoints" / "last.pt").is_file()
     trained = train(

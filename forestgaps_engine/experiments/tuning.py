@@ -223,11 +223,8 @@ def tune(
 
     def objective(trial: Any) -> float:
         trial_dir = out / "trials" / f"trial_{trial.number:04d}"
-        trial_config = suggest_config(trial, config, space)
-        trial_config = trial_config.model_copy(
-            update={
-                "training": trial_config.training.model_copy(update={"output_dir": str(trial_dir)})
-            }
+        trial_config = suggest_config(trial, config, space).updated(
+            training={"output_dir": str(trial_dir)}
         )
         watcher = _EpochReporter(
             trial, trial_dir / "checkpoints" / "last.pt", training.monitor_metric
