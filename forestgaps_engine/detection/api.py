@@ -166,8 +166,16 @@ def _detect_into(
 
             chm_crs = overrides.get("chm") if chm is not None and extent is None else None
 
-            method: Method = "model"
-            if route == "classic" or (route == "auto" and dsm is None):
+            method: Method = "classic" if route == "classic" or dsm is None else "model"
+            if method == "model" and remote is None and route == "auto" and reference is not None:
+                has_model, why = model_is_available(model)
+                if not has_model:
+                    notes.append(
+                        f"No model available ({why}); ran the classic detector on the "
+                        f"{'CHM' if chm is not None else 'DSM - DTM'} instead."
+                    )
+                    method = "classic"
+            if method == "classic":
                 if reference is None:
                     raise ConfigError(
                         "the classic rule needs a CHM, or a DTM with the DSM",
@@ -176,28 +184,16 @@ def _detect_into(
                 outputs, summary_path = run_classic(
                     classic_chm(), thresholds, out, config, progress, cancel, chm_crs
                 )
-                method = "classic"
             elif remote is not None:
                 outputs, summary_path, note = run_remote(
                     prepared_dsm.path, thresholds, remote, out, work_dir, config, progress, cancel
                 )
                 notes.append(note)
             else:
-                has_model, why = model_is_available(model)
-                if not has_model and reference is not None and route == "auto":
-                    notes.append(
-                        f"No model available ({why}); ran the classic detector on the "
-                        f"{'CHM' if chm is not None else 'DSM - DTM'} instead."
-                    )
-                    outputs, summary_path = run_classic(
-                        classic_chm(), thresholds, out, config, progress, cancel, chm_crs
-                    )
-                    method = "classic"
-                else:
-                    outputs, summary_path = run_model(
-                        prepared_dsm.path, thresholds, model, out, config, progress, cancel,
-                        terrain_prior,
-                    )  # fmt: skip
+                outputs, summary_path = run_model(
+                    prepared_dsm.path, thresholds, model, out, config, progress, cancel,
+                    terrain_prior,
+                )  # fmt: skip
             if method == "model" and reference is not None:
                 notes.extend(agreement_notes(outputs, classic_chm()))
         except ForestGapsError as error:
@@ -226,10 +222,9 @@ def _named_by_source(
     """
     message = error.message
     for kind, source in sources.items():
-        if source is not None and extent is not None:
-            message = message.replace(str(work_dir / f"{kind}.vrt"), in_extent_words(source, extent))
-        elif source is not None:
-            message = message.replace(str(work_dir / f"{kind}.vrt"), str(source))
+        if source is not None:
+            shown = str(source) if extent is None else in_extent_words(source, extent)
+            message = message.replace(str(work_dir / f"{kind}.vrt"), shown)
     if sources.get("dtm") is not None:
         message = message.replace(
             str(work_dir / "chm.tif"), f"DSM - DTM of {sources['dsm']} and {sources['dtm']}"
