@@ -111,6 +111,9 @@ def build_mosaic(
     from forestgaps_engine.geo.raster_io import grid_of
 
     gdal.UseExceptions()
+    # Warped tiles and the mosaic share one lattice (edges on whole cells) and resampling.
+    lattice = dict(xRes=resolution_m, yRes=resolution_m, targetAlignedPixels=True,
+                   resampleAlg="bilinear")  # fmt: skip
     warped_dir = work_dir / "warped"
     sources: list[str] = []
     n_warped = 0
@@ -120,31 +123,16 @@ def build_mosaic(
             continue
         warped_dir.mkdir(exist_ok=True)
         target = warped_dir / f"{index:05d}_{info.path.stem}.vrt"
-        options = gdal.WarpOptions(
-            format="VRT",
-            dstSRS=crs,
-            xRes=resolution_m,
-            yRes=resolution_m,
-            targetAlignedPixels=True,
-            resampleAlg="bilinear",
-            dstNodata=MOSAIC_NODATA,
-            outputType=gdal.GDT_Float32,
-        )
+        options = gdal.WarpOptions(format="VRT", dstSRS=crs, dstNodata=MOSAIC_NODATA,
+                                   outputType=gdal.GDT_Float32, **lattice)  # fmt: skip
         with atomic_path(target) as temp_path:
             dataset = gdal.Warp(str(temp_path), str(info.path), options=options)
             dataset = None  # noqa: F841 - closing writes the VRT
         sources.append(str(target))
         n_warped += 1
     mosaic_path = work_dir / MOSAIC_FILE
-    options = gdal.BuildVRTOptions(
-        resolution="user",
-        xRes=resolution_m,
-        yRes=resolution_m,
-        targetAlignedPixels=True,
-        VRTNodata=MOSAIC_NODATA,
-        resampleAlg="bilinear",
-        outputSRS=crs,
-    )
+    options = gdal.BuildVRTOptions(resolution="user", VRTNodata=MOSAIC_NODATA, outputSRS=crs,
+                                   **lattice)  # fmt: skip
     with atomic_path(mosaic_path) as temp_path:
         dataset = gdal.BuildVRT(str(temp_path), sources, options=options)
         if dataset is None:
