@@ -40,15 +40,15 @@ class Tile:
         """One past the last column."""
         return self.col_off + self.width_px
 
-    def slices(self, row_origin: int = 0) -> tuple[slice, slice]:
-        """(rows, columns) numpy index of this tile in an array whose first row is ``row_origin``.
+    def slices(self, row_origin: int = 0, col_origin: int = 0) -> tuple[slice, slice]:
+        """(rows, columns) numpy index of this tile in an array whose first cell is the origin.
 
-        ``row_origin`` is 0 for a whole raster, or a strip's first row when prediction
-        holds only a band of rows.
+        The origin is (0, 0) for a whole raster, or the first row (and column) of the strip
+        or window that prediction holds.
         """
         return (
             slice(self.row_off - row_origin, self.row_end - row_origin),
-            slice(self.col_off, self.col_end),
+            slice(self.col_off - col_origin, self.col_end - col_origin),
         )
 
     def as_dict(self) -> dict[str, int]:

@@ -75,10 +75,7 @@ def read_strip(source: Any, row_off: int, height_px: int) -> tuple[np.ndarray, n
 
 def _window_slices(tile: Tile, row_origin: int, col_origin: int) -> tuple[slice, slice]:
     """(rows, columns) index of ``tile`` in an array whose first cell is (row, col) origin."""
-    return (
-        slice(tile.row_off - row_origin, tile.row_end - row_origin),
-        slice(tile.col_off - col_origin, tile.col_end - col_origin),
-    )
+    return tile.slices(row_origin, col_origin)
 
 
 def _batch_windows(

@@ -65,18 +65,19 @@ def block_probabilities(
         for index, tile in row:
             groups.setdefault(index // windows_per_batch, []).append(tile)
         for tiles in groups.values():
-            live = [tile for tile in tiles if valid[_local(tile, window)].any()]
+            local = {tile: tile.slices(window.row_off, window.col_off) for tile in tiles}
+            live = [tile for tile in tiles if valid[local[tile]].any()]
             if not live:
                 continue
-            batch_values = np.stack([values[_local(tile, window)] for tile in live])[:, None]
-            batch_valid = np.stack([valid[_local(tile, window)] for tile in live])[:, None]
+            batch_values = np.stack([values[local[tile]] for tile in live])[:, None]
+            batch_valid = np.stack([valid[local[tile]] for tile in live])[:, None]
             probabilities = predict_windows(
                 batch_values, batch_valid, thresholds_m, normalizer, backend
             )
             # The sums of TileRowBlender: tile rows top to bottom, tiles left to right.
             for tile, tile_probabilities in zip(live, probabilities, strict=True):
                 tile_weights = weights.of(tile)
-                rows_, cols_ = _local(tile, window)
+                rows_, cols_ = local[tile]
                 sums[:, rows_, cols_] += tile_probabilities * tile_weights
                 weight[rows_, cols_] += tile_weights
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -88,19 +89,9 @@ def block_probabilities(
     return window, values, valid, blended
 
 
-def _local(tile: Tile, window: Tile) -> tuple[slice, slice]:
-    return (
-        slice(tile.row_off - window.row_off, tile.row_end - window.row_off),
-        slice(tile.col_off - window.col_off, tile.col_end - window.col_off),
-    )
-
-
 def core_of(block: Block, window: Tile) -> tuple[slice, slice]:
     """Index of the block's core in an array over ``window``."""
-    return (
-        slice(block.row_off - window.row_off, block.row_end - window.row_off),
-        slice(block.col_off - window.col_off, block.col_end - window.col_off),
-    )
+    return block.slices(window.row_off, window.col_off)
 
 
 def cleaned_gaps(is_gap: np.ndarray, valid: np.ndarray, radius_px: int) -> np.ndarray:
