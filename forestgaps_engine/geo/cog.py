@@ -11,7 +11,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from forestgaps_engine.errors import InvalidDataFormatError
 from forestgaps_engine.files import atomic_path
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.write_check import gdal_write_errors_raised, verify_raster
@@ -57,7 +56,7 @@ def to_cog(src: str | Path, target: str | Path, overview_resampling: str | None 
     """Convert the raster ``src`` into a Cloud Optimized GeoTIFF at ``target``, atomically.
 
     Args:
-        src: any raster GDAL reads.
+        src: any single-band raster GDAL reads.
         target: output .tif; may equal ``src`` (the original is replaced on success only).
         overview_resampling: see ``copy_as_cog``; default ``"average"`` for floating-point
             rasters, ``"nearest"`` for integer ones (class ids must not be blended).
@@ -66,20 +65,11 @@ def to_cog(src: str | Path, target: str | Path, overview_resampling: str | None 
         ``target`` as a Path.
 
     Raises:
-        InvalidDataFormatError: ``src`` is missing or not a raster.
+        InvalidDataFormatError: ``src`` is missing, not a raster, or has several bands.
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
+    from forestgaps_engine.geo.raster_io import open_single_band
 
-    src = Path(src)
-    try:
-        dataset = rasterio.open(src)
-    except RasterioIOError as error:
-        raise InvalidDataFormatError(
-            f"{src}: not a readable raster ({error})",
-            hint="Pass a GeoTIFF or another raster format GDAL can read.",
-        ) from error
-    with dataset:
+    with open_single_band(src) as dataset:
         if overview_resampling is None:
             is_float = dataset.dtypes[0].startswith("float")
             overview_resampling = "average" if is_float else "nearest"
