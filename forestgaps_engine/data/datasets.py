@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +193,17 @@ class ShardDataset(IterableDataset):
                 continue
             if position >= end:
                 return
-            path = self.shard_paths[index]
-            for key, fields in iter_shard_members(path):
+            source = str(self.shard_paths[index])
+            for key, fields in self._members_of(index):
                 if position >= end:
                     return
                 if position >= start:
-                    yield key, fields, str(path)
+                    yield key, fields, source
                 position += 1
+
+    def _members_of(self, index: int) -> Iterable[tuple[str, dict[str, bytes]]]:
+        """(key, fields) of each sample of shard ``index``, in file order."""
+        return iter_shard_members(self.shard_paths[index])
 
     def _shuffled(self, items: Iterator[Any], rng: np.random.Generator) -> Iterator[Any]:
         buffer: list[Any] = []

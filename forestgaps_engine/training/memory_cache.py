@@ -11,7 +11,7 @@ quarter of the available RAM.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,19 +62,6 @@ class CachedShardDataset(ShardDataset):
             "cached %d shard(s) in memory (%.1f MB)", len(self._members), self.cached_bytes / 1e6
         )
 
-    def _read_range(self, start: int, end: int) -> Iterator[tuple[str, dict[str, bytes], str]]:
-        position = 0
-        for index in self._shard_order():
-            members = self._members[index]
-            # Skip by the manifest's count, as the parent does, so both cut ranges alike.
-            if position + self.shard_counts[index] <= start:
-                position += self.shard_counts[index]
-                continue
-            if position >= end:
-                return
-            source = str(self.shard_paths[index])
-            first = max(0, start - position)
-            last = min(len(members), end - position)
-            for key, fields in members[first:last]:
-                yield key, fields, source
-            position += len(members)
+    def _members_of(self, index: int) -> Iterable[tuple[str, dict[str, bytes]]]:
+        """The members of shard ``index``, from memory."""
+        return self._members[index]
