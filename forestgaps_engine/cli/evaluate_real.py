@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--doc", help="also write the 'real-sites' section of this markdown")
     parser.add_argument(
+        "--prior-model",
+        metavar="MODEL",
+        help="a model trained with a terrain prior, scored in the terrain-prior column with "
+        "each site's ground averaged onto 30 m cells as its DEM",
+    )
+    parser.add_argument(
         "--folds",
         type=int,
         default=0,
@@ -106,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         doc=args.doc,
         site_names=tuple(args.sites),
         progress=progress,
+        prior_model=args.prior_model,
     )
     sys.stdout.write(report.markdown)
     logger.info("written: %s and %s", report.json_path, report.out_dir / "real_sites.md")

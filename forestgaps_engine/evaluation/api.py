@@ -118,6 +118,7 @@ def _model_predictions(
     reporter: Reporter,
     cancel: CancelCallback | None,
     notes: list[str],
+    terrain_prior: str | Path | None = None,
 ) -> dict[float, tuple[np.ndarray, np.ndarray | None]] | None:
     from forestgaps_engine.inference.api import predict
     from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
@@ -142,6 +143,7 @@ def _model_predictions(
         inference,
         progress=reporter.report,
         cancel=cancel,
+        terrain_prior=terrain_prior,
     )
     return {
         item.threshold_m: (
@@ -188,6 +190,7 @@ def evaluate(
     site: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    terrain_prior: str | Path | None = None,
 ) -> EvaluationResult:
     """Score a model or masks next to the DSM-only baseline and the CHM ceiling.
 
@@ -206,6 +209,8 @@ def evaluate(
         site: site name in the bias table (default: the DSM or CHM file stem).
         progress: ``progress(fraction, message)``.
         cancel: returns True to stop (raises CancelledError).
+        terrain_prior: a coarse DEM for a model trained with one (``predict
+            --terrain-prior``).
 
     Returns:
         Scores of every method and threshold, and the files written.
@@ -249,6 +254,7 @@ def evaluate(
                 reporter.sub(0.05, 0.45),
                 cancel,
                 notes,
+                terrain_prior,
             )
         except BaseException:
             # predict removed its own files; the folder this call made goes too.

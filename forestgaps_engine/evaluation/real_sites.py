@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.data.real_sites.builder import build_real_site, is_real_site
 from forestgaps_engine.data.shards import safe_key
@@ -29,6 +31,7 @@ from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.api import DSM_ONLY, evaluate
 from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
 from forestgaps_engine.metrics.pixel import ConfusionCounts
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
@@ -39,6 +42,9 @@ SECTION = "real-sites"
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "real_sites.yaml"
 THRESHOLDS_M = (2.0, 5.0, 10.0, 15.0)
 METHOD_MODEL = "model"
+METHOD_PRIOR = "terrain_prior"
+# The coarse terrain a forester may have: a national or global DEM of about 30 m.
+PRIOR_CELL_M = 30.0
 # Card params that give a model a terrain input (none of the registered ones has it yet).
 TERRAIN_INPUT_PARAMS = ("terrain_prior", "terrain_input")
 NOT_AVAILABLE = "n/a"
@@ -95,6 +101,28 @@ def _write_inputs(rasters: SiteRasters, folder: Path) -> dict[str, Path]:
     }
 
 
+def _write_prior_dem(rasters: SiteRasters, path: Path) -> Path:
+    """The site's ground (DSM - CHM) averaged onto ``PRIOR_CELL_M`` cells, as a DEM file.
+
+    A coarse cell holds the mean of whatever ground cells it covers, so the DEM covers
+    the site to its edges.
+    """
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    valid = rasters.dsm.valid & rasters.chm.valid
+    ground_m = np.where(valid, rasters.dsm.values - rasters.chm.values, np.nan)
+    coarse = Grid.snapped(rasters.grid.crs, rasters.grid.bounds, PRIOR_CELL_M)
+    dem_m = np.full(coarse.shape, np.nan, dtype=np.float32)
+    reproject(
+        source=ground_m.astype(np.float32), destination=dem_m,
+        src_transform=rasters.grid.transform, src_crs=rasters.grid.crs, src_nodata=np.nan,
+        dst_transform=coarse.transform, dst_crs=coarse.crs, dst_nodata=np.nan,
+        resampling=Resampling.average,
+    )  # fmt: skip
+    return write_array(path, dem_m, coarse, HEIGHT_PROFILE)
+
+
 def _iou(counts: ConfusionCounts | None) -> float | None:
     if counts is None:
         return None
@@ -111,6 +139,7 @@ def evaluate_real_sites(
     site_names: Sequence[str] = (),
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    prior_model: Any = None,
 ) -> RealSitesReport:
     """Score ``model`` and the DSM-only baseline on each site of ``config.data.sites``.
 
@@ -124,6 +153,9 @@ def evaluate_real_sites(
         site_names: score only these sites (default: all).
         progress: ``progress(fraction, message)``.
         cancel: returns True to stop.
+        prior_model: a model trained with a terrain prior, scored in the terrain-prior
+            column with the site's own ground averaged onto 30 m cells as its DEM
+            (``PRIOR_CELL_M``; sites without a CRS get n/a).
 
     Returns:
         Per-site and pooled IoU, and the files written.
@@ -152,12 +184,18 @@ def evaluate_real_sites(
         sites = [site for site in sites if site.name in site_names]
     reporter = Reporter(progress, cancel)
     loaded = load_model(model)
-    terrain_input = has_terrain_input(loaded.card)
+    prior_loaded = load_model(prior_model) if prior_model is not None else None
+    if prior_loaded is not None and not has_terrain_input(prior_loaded.card):
+        raise ConfigError(
+            f"--prior-model {prior_model}: the model was trained without a terrain prior",
+            hint="Pass a model whose card reads uses_terrain_prior: true, or drop --prior-model.",
+        )
+    terrain_input = has_terrain_input(loaded.card) or prior_loaded is not None
     out = ensure_writable_dir(out_dir)
     labels = [f"{t:g}" for t in thresholds_m]
     pooled_counts: dict[str, dict[str, ConfusionCounts]] = {
         method: {label: ConfusionCounts() for label in labels}
-        for method in (METHOD_MODEL, DSM_ONLY)
+        for method in (METHOD_MODEL, DSM_ONLY, METHOD_PRIOR)
     }
     rows: list[dict[str, Any]] = []
     for index, site in enumerate(sites):
@@ -175,8 +213,16 @@ def evaluate_real_sites(
             inference=config.inference,
             method_name=METHOD_MODEL,
             site=site.name,
-            progress=step.sub(0.3, 0.7).report,
+            progress=step.sub(0.3, 0.4).report,
         )
+        prior_result = None
+        if prior_loaded is not None and rasters.grid.crs is not None:
+            dem = _write_prior_dem(rasters, out / "inputs" / key / "dem_30m.tif")
+            prior_result = evaluate(
+                inputs, prior_loaded, list(thresholds_m), out / "reports_prior" / key,
+                gaps=config.gaps, inference=config.inference, method_name=METHOD_PRIOR,
+                site=site.name, progress=step.sub(0.7, 0.3).report, terrain_prior=dem,
+            )  # fmt: skip
         iou: dict[str, dict[str, float | None]] = {}
         site_counts: dict[str, dict[str, list[int]]] = {}
         for threshold_m, label in zip(thresholds_m, labels, strict=True):
@@ -188,6 +234,11 @@ def evaluate_real_sites(
                 name = "dsm_only" if method == DSM_ONLY else method
                 row[name] = _iou(counts)
                 site_counts[label][name] = [counts.tp, counts.fp, counts.fn, counts.tn]
+            if prior_result is not None:
+                counts = prior_result.score(METHOD_PRIOR, threshold_m).pixel
+                pooled_counts[METHOD_PRIOR][label] = pooled_counts[METHOD_PRIOR][label] + counts
+                row[METHOD_PRIOR] = _iou(counts)
+                site_counts[label][METHOD_PRIOR] = [counts.tp, counts.fp, counts.fn, counts.tn]
             iou[label] = row
         provenance = rasters.record.get("provenance") or {}
         grid = rasters.grid
@@ -215,9 +266,10 @@ def evaluate_real_sites(
         )
     pooled = {
         ("dsm_only" if method == DSM_ONLY else method): {
-            label: _iou(counts) for label, counts in per_label.items()
+            label: _iou(counts) if counts.total else None for label, counts in per_label.items()
         }
         for method, per_label in pooled_counts.items()
+        if method != METHOD_PRIOR or prior_loaded is not None
     }
     card = loaded.card
     markdown = site_table(
@@ -263,13 +315,15 @@ def _cells(row: dict[str, float | None], terrain_input: bool) -> list[str]:
 def pooled_from_rows(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
     """Pooled IoU per method and threshold label, from the rows' confusion counts."""
     pooled: dict[str, dict[str, float | None]] = {}
-    for method in (METHOD_MODEL, "dsm_only"):
+    has_prior = any(METHOD_PRIOR in row["counts"][label] for row in rows for label in labels)
+    for method in (METHOD_MODEL, "dsm_only", METHOD_PRIOR)[: 3 if has_prior else 2]:
         pooled[method] = {}
         for label in labels:
             total = ConfusionCounts()
             for row in rows:
-                total = total + ConfusionCounts(*row["counts"][label][method])
-            pooled[method][label] = _iou(total)
+                if method in row["counts"][label]:
+                    total = total + ConfusionCounts(*row["counts"][label][method])
+            pooled[method][label] = _iou(total) if total.total else None
     return pooled
 
 
@@ -302,9 +356,10 @@ def site_table(
         f"labels on the site's CHM, gaps kept at {config.gaps.min_area_m2:g} <= area <= "
         f"{config.gaps.max_area_m2:g} m² for every method. Terrain prior: "
         + (
-            "the model takes a terrain input, which this table does not feed yet (n/a)."
+            f"a model trained with a terrain prior, given the site's own ground averaged "
+            f"onto {PRIOR_CELL_M:g} m cells (n/a: a site without a CRS)."
             if terrain_input
-            else "n/a, the model has no terrain input."
+            else "n/a, no model with a terrain input was given."
         ),
         "",
         "| " + " | ".join(header) + " |",
@@ -321,7 +376,7 @@ def site_table(
             {
                 METHOD_MODEL: pooled[METHOD_MODEL][label],
                 "dsm_only": pooled["dsm_only"][label],
-                "terrain_prior": None,
+                METHOD_PRIOR: (pooled.get(METHOD_PRIOR) or {}).get(label),
             },
             terrain_input,
         )
