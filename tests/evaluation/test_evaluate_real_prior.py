@@ -26,8 +26,11 @@ def _save(tmp_path: Path, params: dict, name: str) -> Path:
     model = create("unet_film_relief", **params)
     model.calibrate_height_unit(30.0)
     card = card_for().model_copy(
-        update={"architecture": "unet_film_relief", "params": params,
-                "uses_terrain_prior": bool(params.get("terrain_prior"))}  # fmt: skip
+        update={
+            "architecture": "unet_film_relief",
+            "params": params,
+            "uses_terrain_prior": bool(params.get("terrain_prior")),
+        }  # fmt: skip
     )
     normalizer = Normalizer("robust_percentile", {"relief_range_m": 30.0})
     return save_model(model, normalizer, card, tmp_path / name)
