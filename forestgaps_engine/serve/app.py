@@ -54,7 +54,12 @@ from forestgaps_engine.serve.security import (
     resolve_token,
 )
 from forestgaps_engine.serve.state import NO_MODEL_HINT, ServiceState
-from forestgaps_engine.serve.uploads import UploadedFile, UploadedForm, receive_form
+from forestgaps_engine.serve.uploads import (
+    UploadedFile,
+    UploadedForm,
+    receive_form,
+    refuse_unknown_fields,
+)
 from forestgaps_engine.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -355,13 +360,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
         try:
             form = await receive_form(request, folder, state.max_upload_bytes)
             upload = _single_upload(form, scrub)
-            unknown = sorted(set(form.fields) - set(AUGMENT_LIMITS))
-            if unknown:
-                raise ServiceError(
-                    422,
-                    f"unknown form field(s) {', '.join(repr(name) for name in unknown)}",
-                    f"Accepted fields: file, {', '.join(AUGMENT_LIMITS)}.",
-                )
+            refuse_unknown_fields(form.fields, AUGMENT_LIMITS)
             options = {name: _int_field(form.fields, name) for name in AUGMENT_LIMITS}
             png = await run_in_threadpool(
                 _guarded, lambda: _augment_blocking(upload, folder, options), scrub

@@ -31,7 +31,7 @@ from forestgaps_engine.serve.limits import (
     check_readable,
     plan_request,
 )
-from forestgaps_engine.serve.uploads import UploadedFile
+from forestgaps_engine.serve.uploads import UploadedFile, refuse_unknown_fields
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +97,7 @@ def parse_predict_fields(
     Raises:
         ServiceError: 422 naming the field, its value and what is allowed.
     """
-    unknown = sorted(set(fields) - set(PREDICT_FIELDS))
-    if unknown:
-        raise ServiceError(
-            422,
-            f"unknown form field(s) {', '.join(repr(name) for name in unknown)}",
-            f"Accepted fields: file, {', '.join(PREDICT_FIELDS)}.",
-        )
+    refuse_unknown_fields(fields, PREDICT_FIELDS)
     if "thresholds" not in fields:
         raise ServiceError(422, "field 'thresholds' is missing", THRESHOLDS_HINT)
     thresholds_m = parse_thresholds(fields["thresholds"], serve.max_thresholds)

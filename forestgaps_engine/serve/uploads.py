@@ -9,6 +9,7 @@ the disk or the memory by announcing a small body and sending a large one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -49,6 +50,14 @@ def safe_file_name(raw: str | None) -> str:
     base = re.split(r"[\\/]", raw or "")[-1]
     cleaned = re.sub(r"[^\w.\- ]", "_", base).strip(" .")[:MAX_NAME_CHARS]
     return cleaned or "upload"
+
+
+def refuse_unknown_fields(fields: Iterable[str], accepted: Iterable[str]) -> None:
+    """Raise a 422 naming every text field not in ``accepted`` (and what is accepted)."""
+    unknown = ", ".join(repr(name) for name in sorted(set(fields) - set(accepted)))
+    if unknown:
+        raise ServiceError(422, f"unknown form field(s) {unknown}",
+                           f"Accepted fields: file, {', '.join(accepted)}.")  # fmt: skip
 
 
 def too_large(max_bytes: int) -> ServiceError:
