@@ -57,14 +57,16 @@ def axis_weights(
     return weights
 
 
-def _axis_overlaps(starts: list[int], size_px: int) -> list[tuple[int, int]]:
-    """(lead, trail) overlap of each tile with its neighbours along one axis."""
-    overlaps = []
+def _axis_weights_by_start(
+    starts: list[int], size_px: int, kind: BlendKind
+) -> dict[int, np.ndarray]:
+    """Tile start -> its 1-D weights along one axis, from its overlaps with its neighbours."""
+    weights = {}
     for index, start in enumerate(starts):
         lead = starts[index - 1] + size_px - start if index > 0 else 0
         trail = start + size_px - starts[index + 1] if index + 1 < len(starts) else 0
-        overlaps.append((max(lead, 0), max(trail, 0)))
-    return overlaps
+        weights[start] = axis_weights(start, size_px, max(lead, 0), max(trail, 0), kind)
+    return weights
 
 
 class TileWeights:
@@ -86,18 +88,8 @@ class TileWeights:
         tile_width_px: int,
         kind: BlendKind,
     ) -> None:
-        self._rows = {
-            start: axis_weights(start, tile_height_px, lead, trail, kind)
-            for start, (lead, trail) in zip(
-                row_starts, _axis_overlaps(row_starts, tile_height_px), strict=True
-            )
-        }
-        self._cols = {
-            start: axis_weights(start, tile_width_px, lead, trail, kind)
-            for start, (lead, trail) in zip(
-                col_starts, _axis_overlaps(col_starts, tile_width_px), strict=True
-            )
-        }
+        self._rows = _axis_weights_by_start(row_starts, tile_height_px, kind)
+        self._cols = _axis_weights_by_start(col_starts, tile_width_px, kind)
 
     def of(self, tile: Tile) -> np.ndarray:
         """(height_px, width_px) float32 weights of ``tile``."""
