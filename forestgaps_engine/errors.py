@@ -6,9 +6,11 @@ Subclasses also inherit the matching builtin so callers may catch either.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import traceback
 from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,21 @@ class ConfigError(ForestGapsError, ValueError):
     """A configuration file or override is invalid."""
 
     default_hint = "Check the key against configs/defaults.yaml."
+
+
+def require_package(module: str, needed_by: str, install_hint: str, shown_as: str = "") -> Any:
+    """The optional dependency ``module``, else a ConfigError: what needs it, how to install it.
+
+    ``needed_by`` is what the user asked for, in their words (``tuning``); ``shown_as`` names
+    the package in the message when the module's name would not (``dask.distributed``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ConfigError(
+            f"{needed_by} needs {shown_as or module}, which is not installed ({error})",
+            hint=install_hint,
+        ) from error
 
 
 class DataError(ForestGapsError, ValueError):

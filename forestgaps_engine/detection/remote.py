@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from forestgaps_engine.errors import CancelledError, ConfigError, DataError, InferenceError
+from forestgaps_engine.errors import CancelledError, DataError, InferenceError, require_package
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -167,13 +167,8 @@ class HttpxTransport:
     """Requests with httpx (streamed multipart upload, streamed downloads)."""
 
     def _client(self) -> Any:
-        try:
-            import httpx
-        except ImportError as error:
-            raise ConfigError(
-                "talking to a ForestGaps server from here needs the httpx package",
-                hint="pip install httpx (or pip install 'forestgaps[serve]').",
-            ) from error
+        httpx = require_package("httpx", "talking to a ForestGaps server from here",
+                                "pip install httpx (or 'forestgaps[serve]').")  # fmt: skip
         timeout = httpx.Timeout(PREDICT_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
         return httpx.Client(timeout=timeout, follow_redirects=True)
 

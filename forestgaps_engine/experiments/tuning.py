@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
-from forestgaps_engine.errors import CancelledError, ConfigError, TrainingError
+from forestgaps_engine.errors import CancelledError, TrainingError, require_package
 from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
@@ -58,17 +58,6 @@ class TuningResult:
     best_value: float | None
     best_params: dict[str, Any] = field(default_factory=dict)
     best_config: Path | None = None
-
-
-def _optuna() -> Any:
-    try:
-        import optuna
-    except ImportError as error:
-        raise ConfigError(
-            "tuning needs the optuna package, which is not installed",
-            hint="pip install 'forestgaps[tune]' (or: pip install optuna).",
-        ) from error
-    return optuna
 
 
 def _architecture_fields(name: str) -> set[str]:
@@ -195,7 +184,7 @@ def tune(
         ConfigError: optuna is missing; no trial has completed yet is not an error.
         CancelledError: ``cancel()`` returned True.
     """
-    optuna = _optuna()
+    optuna = require_package("optuna", "tuning", "pip install 'forestgaps[tune]' (or optuna).")
     from forestgaps_engine.data.prepare import prepare
     from forestgaps_engine.training.api import train
 

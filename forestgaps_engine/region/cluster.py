@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import ConfigError, require_package
 from forestgaps_engine.progress import Reporter
 
 logger = logging.getLogger(__name__)
@@ -21,14 +21,11 @@ WORKER_BASE_BYTES = 1024**3
 
 def require_dask() -> None:
     """Raise a ConfigError naming the extra when dask.distributed is missing."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError as error:
-        raise ConfigError(
-            "region mode needs dask.distributed, which is not installed",
-            hint='Install it with pip install ".[region]" (or the plugin\'s dependency '
-            "installer).",
-        ) from error
+    require_package(
+        "distributed", "region mode",
+        'Install it with pip install ".[region]" (or the plugin\'s dependency installer).',
+        "dask.distributed",
+    )  # fmt: skip
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import require_package
 from forestgaps_engine.files import atomic_path
 
 BATCH_FEATURES = 65536
@@ -24,14 +24,8 @@ def gpkg_to_geoparquet(gpkg: str | Path, target: str | Path) -> Path:
     Raises:
         ConfigError: pyarrow is not installed (``pip install ".[region]"``).
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as error:
-        raise ConfigError(
-            "writing GeoParquet needs pyarrow, which is not installed",
-            hint='Install it with pip install ".[region]".',
-        ) from error
+    pa = require_package("pyarrow", "writing GeoParquet", 'pip install ".[region]" (or pyarrow).')
+    import pyarrow.parquet as pq
     from osgeo import ogr
 
     ogr.UseExceptions()

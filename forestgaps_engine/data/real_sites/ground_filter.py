@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import require_package
 
 logger = logging.getLogger(__name__)
 
@@ -71,22 +71,19 @@ def classify_ground_csf(xyz_m: np.ndarray, settings: CsfSettings, source: str) -
     Raises:
         ConfigError: the ``cloth-simulation-filter`` package is not installed.
     """
-    try:
-        import CSF
-    except ImportError as error:
-        raise ConfigError(
-            f"{source}: the cloud has no ground point and the ground filter (CSF) is not installed",
-            hint=INSTALL_HINT,
-        ) from error
+    csf = require_package(
+        "CSF", f"{source}: the cloud has no ground point; its ground filter", INSTALL_HINT,
+        "CSF (cloth-simulation-filter)",
+    )  # fmt: skip
     # Local coordinates: the cloth grid works in float precision around the origin.
     local = np.ascontiguousarray(xyz_m - xyz_m.min(axis=0), dtype=np.float64)
-    cloth = CSF.CSF()
+    cloth = csf.CSF()
     cloth.params.cloth_resolution = float(settings.cloth_resolution_m)
     cloth.params.class_threshold = float(settings.class_threshold_m)
     cloth.params.rigidness = 1 if settings.steep_slopes else 3
     cloth.params.bSloopSmooth = bool(settings.steep_slopes)
     cloth.setPointCloud(local)
-    ground, off_ground = CSF.VecInt(), CSF.VecInt()
+    ground, off_ground = csf.VecInt(), csf.VecInt()
     with _quiet_stdout():
         cloth.do_filtering(ground, off_ground, False)
     is_ground = np.zeros(len(local), dtype=bool)

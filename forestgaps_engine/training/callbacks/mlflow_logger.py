@@ -8,7 +8,6 @@ attach the saved model folder through :meth:`MlflowLogger.finish`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import os
@@ -16,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import require_package
 from forestgaps_engine.training.callbacks.base import Callback
 
 if TYPE_CHECKING:
@@ -35,14 +34,11 @@ def import_mlflow() -> Any:
     Raises:
         ConfigError: mlflow is not installed (it is an optional extra).
     """
-    try:
-        return importlib.import_module("mlflow")
-    except ImportError as error:
-        raise ConfigError(
-            f"training.monitoring.mlflow = true but the mlflow package is not installed ({error})",
-            hint="Install the extra: pip install .[mlflow] (or pip install mlflow-skinny), "
-            "or set training.monitoring.mlflow=false.",
-        ) from error
+    return require_package(
+        "mlflow", "training.monitoring.mlflow = true",
+        "Install the extra: pip install .[mlflow] (or pip install mlflow-skinny), or set "
+        "training.monitoring.mlflow=false.",
+    )  # fmt: skip
 
 
 def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
