@@ -24,11 +24,9 @@ CANDIDATES: tuple[type[Environment], ...] = (ColabEnvironment, QgisEnvironment, 
 
 def detect_environment() -> Environment:
     """Return the active environment instance (never None: local is the fallback)."""
-    for candidate in CANDIDATES:
-        environment = candidate()
-        if environment.is_active():
-            return environment
-    return LocalEnvironment()
+    environments = (candidate() for candidate in CANDIDATES)
+    return next((environment for environment in environments if environment.is_active()),
+                LocalEnvironment())  # fmt: skip
 
 
 def activate_environment() -> Environment:

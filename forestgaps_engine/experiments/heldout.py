@@ -82,9 +82,7 @@ def heldout_sites(
 
 
 def _pooled(scores: list[MethodScores]) -> dict[str, float | None]:
-    counts = ConfusionCounts()
-    for item in scores:
-        counts = counts + item.pixel
+    counts = sum((item.pixel for item in scores), ConfusionCounts())
 
     def mean(values: list[float | None]) -> float | None:
         kept = [float(v) for v in values if v is not None]
