@@ -230,11 +230,17 @@ def answer_error(server: RemoteServer, url: str, answer: HttpAnswer) -> Inferenc
     )
 
 
-def unreachable_error(server: RemoteServer, url: str, error: OSError) -> InferenceError:
-    """An InferenceError naming ``url`` for a refusal, a timeout or an unknown host."""
-    return InferenceError(
-        f"cannot reach the ForestGaps server at {url}: {error}", hint=server.hint
-    )
+def exchange(server: RemoteServer, url: str, send: Callable[[], HttpAnswer]) -> HttpAnswer:
+    """``send()``'s 2xx answer; no answer or an HTTP error is an InferenceError naming ``url``."""
+    try:
+        answer = send()
+    except Unreachable as error:  # refused, timed out, unknown host
+        raise InferenceError(
+            f"cannot reach the ForestGaps server at {url}: {error}", hint=server.hint
+        ) from error
+    if answer.status >= 300:
+        raise answer_error(server, url, answer)
+    return answer
 
 
 def request_prediction(
@@ -263,12 +269,8 @@ def request_prediction(
             progress(0.2, "the server is predicting")
 
     transport = server.transport or HttpxTransport()
-    try:
-        answer = transport.post_file(url, fields, dsm_path, server.headers(), sent, cancel)
-    except Unreachable as error:
-        raise unreachable_error(server, url, error) from error
-    if answer.status >= 300:
-        raise answer_error(server, url, answer)
+    answer = exchange(server, url, lambda: transport.post_file(
+        url, fields, dsm_path, server.headers(), sent, cancel))  # fmt: skip
     try:
         content = json.loads(answer.body.decode("utf-8"))
     except ValueError as error:
@@ -311,12 +313,7 @@ def download(
 
     check = readable if target.suffix in (".tif", ".gpkg") else None
     with atomic_path(target, verify=check) as temporary:
-        try:
-            answer = transport.download(url, Path(temporary), server.headers(), cancel)
-        except Unreachable as error:
-            raise unreachable_error(server, url, error) from error
-        if answer.status >= 300:
-            raise answer_error(server, url, answer)
+        exchange(server, url, lambda: transport.download(url, temporary, server.headers(), cancel))
     return target
 
 
