@@ -91,6 +91,13 @@ class TileWeights:
         self._rows = _axis_weights_by_start(row_starts, tile_height_px, kind)
         self._cols = _axis_weights_by_start(col_starts, tile_width_px, kind)
 
+    @classmethod
+    def of_rows(cls, rows: list[list[Tile]], kind: BlendKind) -> TileWeights:
+        """The weights of a tiling given by its tile rows (``windows.tile_rows``)."""
+        first = rows[0][0]
+        row_starts, col_starts = [row[0].row_off for row in rows], [t.col_off for t in rows[0]]
+        return cls(row_starts, col_starts, first.height_px, first.width_px, kind)
+
     def of(self, tile: Tile) -> np.ndarray:
         """(height_px, width_px) float32 weights of ``tile``."""
         return np.outer(self._rows[tile.row_off], self._cols[tile.col_off]).astype(np.float32)

@@ -355,13 +355,7 @@ def stream_layout(
     height_px, width_px = grid.shape
     rows = tile_rows(height_px, width_px, config.tile_size_px, config.overlap_px)
     tile_h, tile_w = rows[0][0].height_px, rows[0][0].width_px
-    weights = TileWeights(
-        [row[0].row_off for row in rows],
-        [tile.col_off for tile in rows[0]],
-        tile_h,
-        tile_w,
-        config.blend,
-    )
+    weights = TileWeights.of_rows(rows, config.blend)
     # batch_size counts model inputs; a window never gets split across calls. Chunks hold
     # whole batches, so every model call gets the same windows as without chunks.
     windows_per_batch = max(1, config.batch_size // n_thresholds)

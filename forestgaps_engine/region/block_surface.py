@@ -48,14 +48,7 @@ def block_probabilities(
     values, valid = read_window(
         source, window.row_off, window.height_px, window.col_off, window.width_px
     )
-    rows = plan.window_rows()
-    weights = TileWeights(
-        [row[0].row_off for row in rows],
-        [tile.col_off for tile in rows[0]],
-        rows[0][0].height_px,
-        rows[0][0].width_px,
-        config.blend,
-    )
+    weights = TileWeights.of_rows(plan.window_rows(), config.blend)
     n_thresholds = len(thresholds_m)
     sums = np.zeros((n_thresholds, window.height_px, window.width_px), np.float32)
     weight = np.zeros((window.height_px, window.width_px), np.float32)
