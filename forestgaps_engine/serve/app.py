@@ -39,6 +39,7 @@ from forestgaps_engine.serve.errors import (
 from forestgaps_engine.serve.geojson import make_geojson
 from forestgaps_engine.serve.metrics import ServiceMetrics, endpoint_label
 from forestgaps_engine.serve.prediction import (
+    INFERENCE_FIELDS,
     PredictRequest,
     check_preview_upload,
     check_upload,
@@ -80,10 +81,8 @@ def _form_schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
 PREDICT_FORM = _form_schema(
     {
         "thresholds": {"type": "string", "example": "5,10", "description": "metres"},
-        "tile_size_px": {"type": "integer"},
-        "overlap_px": {"type": "integer"},
-        "min_gap_area_m2": {"type": "number"},
-        "probability_cutoff": {"type": "number"},
+        **{name: {"type": "integer" if name.endswith("_px") else "number"}
+           for name in INFERENCE_FIELDS},  # fmt: skip
         "geojson_crs": {"type": "string", "enum": ["wgs84", "input"]},
     }
 )
