@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import typing
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
 from forestgaps_engine.config import ForestGapsConfig, load_config
+from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+# Inference config field -> the flag that sets it, on every command that runs the model.
+INFERENCE_FLAGS = {"device": "--device", "backend": "--backend", "tile_size_px": "--tile",
+                   "overlap_px": "--overlap", "batch_size": "--batch",
+                   "min_gap_area_m2": "--min-area", "max_gap_area_m2": "--max-area"}  # fmt: skip
 
 
 def log_progress(fraction: float, message: str) -> None:
@@ -30,6 +37,19 @@ def add_config_options(
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=set_help
     )
+
+
+def add_model_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--backend`` (the config's choices), ``--tile``, ``--overlap``, ``--batch``."""
+    for name in ("device", "backend"):
+        choices = typing.get_args(InferenceConfig.model_fields[name].annotation)
+        parser.add_argument(f"--{name}", choices=choices, help=f"default: inference.{name}")
+    for flag, dest, metavar, help_text in (
+        ("--tile", "tile_size_px", "PX", "model window size in pixels"),
+        ("--overlap", "overlap_px", "PX", "model window overlap in pixels"),
+        ("--batch", "batch_size", "N", "model inputs per call"),
+    ):
+        parser.add_argument(flag, dest=dest, type=int, metavar=metavar, help=help_text)
 
 
 def add_thresholds_option(

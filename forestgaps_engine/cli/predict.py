@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.cli.common import (
+    INFERENCE_FLAGS,
     add_area_options,
     add_config_options,
+    add_model_run_options,
     add_thresholds_option,
     config_from_args,
     log_progress,
@@ -29,16 +31,7 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "FORESTGAPS_TOKEN"
 
 # inference config field -> the flag that sets it
-FLAGS = {
-    "device": "--device",
-    "backend": "--backend",
-    "tile_size_px": "--tile",
-    "overlap_px": "--overlap",
-    "batch_size": "--batch",
-    "min_gap_area_m2": "--min-area",
-    "max_gap_area_m2": "--max-area",
-    "probability_cutoff": "--cutoff",
-}
+FLAGS = {**INFERENCE_FLAGS, "probability_cutoff": "--cutoff"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,17 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--model", default="default", help="model folder, or 'default' (bundled)")
     parser.add_argument("--out", default="out/predict", help="output folder (default out/predict)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument(
-        "--backend",
-        choices=(
-            "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16",
-            "openvino_int8",
-        ),
-    )
-    parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX")
-    parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX")
-    parser.add_argument("--batch", dest="batch_size", type=int, metavar="N")
+    add_model_run_options(parser)
     add_area_options(parser, ("min_gap_area_m2", "max_gap_area_m2"), (None, None), (
         None, "drop gaps larger than this (ForestGapR's default bound is 10000); default: none",
     ))  # fmt: skip

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from forestgaps_engine.cli.common import add_area_options, add_thresholds_option
+from forestgaps_engine.cli import common
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("tiles", nargs="+", metavar="TILES", help="folder, rasters or VRT")
-    add_thresholds_option(parser, "gap height threshold in metres (repeatable)", True)
+    common.add_thresholds_option(parser, "gap height threshold in metres (repeatable)", True)
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument(
         "--scheduler", default="local", metavar="ADDRESS",
@@ -47,18 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--resolution", dest="resolution_m", type=float, metavar="M",
         help="cell size of the region grid (default: finest tile's, or the model's)",
     )  # fmt: skip
-    add_area_options(parser, defaults_m2=(None, None), helps=(
+    common.add_area_options(parser, defaults_m2=(None, None), helps=(
         "smallest gap kept, m2 (default: 1 classic, the inference config's for model)",
         "largest gap kept, m2 (default: 10000 classic, none for model)",
     ))  # fmt: skip
-    parser.add_argument("--tile", dest="tile_size_px", type=int, metavar="PX",
-                        help="model window size in pixels")
-    parser.add_argument("--overlap", dest="overlap_px", type=int, metavar="PX",
-                        help="model window overlap in pixels")
-    parser.add_argument("--batch", dest="batch_size", type=int, metavar="N",
-                        help="model inputs per call")
-    parser.add_argument("--backend", help="auto, torch, onnxruntime, openvino, ...")
-    parser.add_argument("--device", help="auto, cpu, cuda, mps")
+    common.add_model_run_options(parser)
     parser.add_argument(
         "--dry-run", action="store_true",
         help="print the block plan and the time estimated from one calibration block",
@@ -86,10 +79,7 @@ def _settings(args: argparse.Namespace) -> object:
     try:
         config = InferenceConfig(**overrides)
     except ValidationError as error:
-        flags = {"tile_size_px": "--tile", "overlap_px": "--overlap", "batch_size": "--batch",
-                 "backend": "--backend", "device": "--device", "min_gap_area_m2": "--min-area",
-                 "max_gap_area_m2": "--max-area"}  # fmt: skip
-        raise options_error(error, flags, "region") from error
+        raise options_error(error, common.INFERENCE_FLAGS, "region") from error
     return RegionSettings(
         method=args.method,
         model=args.model,
