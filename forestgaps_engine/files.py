@@ -233,11 +233,16 @@ def atomic_path(
         raise
 
 
+def write_text_atomic(target: str | Path, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically."""
+    with atomic_path(target) as temp_path:
+        temp_path.write_text(text, "utf-8")
+    return Path(target)
+
+
 def write_json_atomic(target: str | Path, payload: Any) -> Path:
     """Write ``payload`` as indented JSON, atomically."""
-    with atomic_path(target) as temp_path:
-        temp_path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", "utf-8")
-    return Path(target)
+    return write_text_atomic(target, json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
 def cache_dir() -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from forestgaps_engine.files import atomic_path
+from forestgaps_engine.files import write_text_atomic
 
 
 def write_marked_section(target: str | Path, name: str, text: str, title: str = "") -> Path:
@@ -31,6 +31,4 @@ def write_marked_section(target: str | Path, name: str, text: str, title: str = 
     else:
         updated = current.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temp_path:
-        temp_path.write_text(updated, "utf-8")
-    return path
+    return write_text_atomic(path, updated)

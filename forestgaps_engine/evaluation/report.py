@@ -16,7 +16,7 @@ from typing import Any
 
 from forestgaps_engine.evaluation.plots import bar_chart_png, line_chart_png
 from forestgaps_engine.evaluation.scoring import MethodScores
-from forestgaps_engine.files import atomic_path, write_json_atomic
+from forestgaps_engine.files import atomic_path, write_json_atomic, write_text_atomic
 
 REPORT_FILE = "report.md"
 
@@ -228,8 +228,7 @@ def write_report(
     )
     figures = _charts(out, scores)
     json_path = write_json_atomic(out / "evaluation.json", {**context, **tables})
-    with atomic_path(out / REPORT_FILE) as temp_path:
-        temp_path.write_text(_markdown(scores, context, figures, error_maps), "utf-8")
+    write_text_atomic(out / REPORT_FILE, _markdown(scores, context, figures, error_maps))
     return ReportFiles(
         report=out / REPORT_FILE,
         metrics_csv=metrics_csv,

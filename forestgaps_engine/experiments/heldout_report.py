@@ -19,7 +19,7 @@ from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.experiments.benchmark_report import threshold_table
 from forestgaps_engine.experiments.heldout import METHOD_MODEL, heldout_sites, score_on_sites
-from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -192,8 +192,7 @@ def heldout_report(
         out / "heldout.json",
         {"scores": scores, "aims": [list(a) for a in aims], "model_id": card.model_id},
     )
-    with atomic_path(out / "heldout.md") as temp_path:
-        temp_path.write_text(markdown, "utf-8")
+    write_text_atomic(out / "heldout.md", markdown)
     if doc is not None:
         write_marked_section(doc, SECTION, markdown, title="Benchmark")
     return HeldOutReport(out, scores, tuple(aims), markdown)

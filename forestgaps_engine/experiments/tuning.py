@@ -24,7 +24,7 @@ from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.errors import CancelledError, TrainingError, require_package
-from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -143,11 +143,9 @@ def _write_best(config: ForestGapsConfig, target: Path) -> Path:
     import yaml
 
     header = "# Best trial of `forestgaps tune`; train with: forestgaps train --config best.yaml\n"
-    with atomic_path(target) as temp_path:
-        temp_path.write_text(
-            header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), "utf-8"
-        )
-    return target
+    return write_text_atomic(
+        target, header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    )
 
 
 def tune(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forestgaps_engine.files import atomic_path
+from forestgaps_engine.files import write_text_atomic
 from forestgaps_engine.gaps.r_compat import r_number, r_round
 
 STATS_COLUMNS = (
@@ -141,6 +141,4 @@ def stats_csv_text(stats: GapStats) -> str:
 
 def write_stats_csv(target: str | Path, stats: GapStats) -> Path:
     """Write the per-gap statistics as CSV (R formatting, NA for missing), atomically."""
-    with atomic_path(target) as temp_path:
-        temp_path.write_text(stats_csv_text(stats), encoding="utf-8")
-    return Path(target)
+    return write_text_atomic(target, stats_csv_text(stats))
