@@ -214,25 +214,23 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
     )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
 
+    def error_json(status: int, message: str, hint: str, headers: Any = None) -> JSONResponse:
+        return JSONResponse({"error": message, "hint": hint}, status, headers=headers)
+
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse(
-            {"error": error.message, "hint": error.hint}, error.status, headers=error.headers
-        )
+        return error_json(error.status, error.message, error.hint, error.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(error.detail), "hint": "See GET /docs for the endpoints."},
-            error.status_code,
-        )
+        return error_json(error.status_code, str(error.detail), "See GET /docs for the endpoints.")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
         )
-        return JSONResponse({"error": problems, "hint": "See GET /docs."}, 422)
+        return error_json(422, problems, "See GET /docs.")
 
     @app.get("/health")
     def health() -> dict[str, Any]:
