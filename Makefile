@@ -49,7 +49,7 @@ i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compi
 screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen (a run of the bundled model)
 	$(PY) scripts/screenshots.py --out docs/images --work out/screenshots
 
-pretrained: venv ## prepare, train, evaluate and install the bundled model (resources/models/default/, ~60 min on 2 cores; the real-site table needs ../shared/data)
+pretrained: venv ## prepare, train, install and evaluate the bundled model from real and synthetic sites (resources/models/default/; needs ../shared/data)
 	@set -euo pipefail; started=$$SECONDS; mkdir -p out/pretrained; \
 	$(VENV)/bin/forestgaps prepare --config configs/pretrained.yaml; \
 	$(VENV)/bin/forestgaps train --config configs/pretrained.yaml | tee out/pretrained/train.json; \
@@ -57,17 +57,15 @@ pretrained: venv ## prepare, train, evaluate and install the bundled model (reso
 	cp out/pretrained/training/model/model.safetensors out/pretrained/training/model/model_card.json $$staged/; \
 	$(VENV)/bin/forestgaps export $$staged --format onnx --out $$staged/model.onnx; \
 	rm -rf resources/models/default; mv $$staged resources/models/default; \
-	echo "{\"prepare_train_install_s\": $$((SECONDS - started))}" > out/pretrained/duration.json; \
+	installed_s=$$((SECONDS - started)); \
 	$(VENV)/bin/forestgaps evaluate-heldout --config configs/pretrained.yaml --model default \
 	  --set gaps.max_area_m2=10000 --out out/pretrained/evaluation --doc docs/benchmark.md; \
-	heldout=$$($(PY) -c "from forestgaps_engine.config import load_config as c; \
-	  trained = {s.name for s in c('configs/pretrained.yaml').data.sites}; \
-	  print(' '.join('--site ' + s.name for s in c('configs/real_sites.yaml').data.sites \
-	  if s.name not in trained))"); \
 	if [ -d ../shared/data ]; then \
-	  $(VENV)/bin/forestgaps evaluate-real --model default --out out/pretrained/real_heldout \
-	    $$heldout --doc docs/benchmark.md; \
+	  $(VENV)/bin/forestgaps evaluate-real --folds 3 --train-config configs/pretrained.yaml \
+	    --out out/pretrained/real_folds --doc docs/benchmark.md; \
 	else echo "../shared/data absent: real-site evaluation skipped"; fi; \
+	echo "{\"prepare_train_install_s\": $$installed_s, \"total_s\": $$((SECONDS - started))}" \
+	  > out/pretrained/duration.json; \
 	du -sh resources/models/default; cat out/pretrained/duration.json
 
 benchmark: venv ## train and score every architecture of configs/benchmark.yaml in 3 site folds (hours on 2 cores; resumable: finished runs are kept)

@@ -76,9 +76,41 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return document
 
 
-def load_config(
-    path: str | Path | None = None, overrides: Iterable[str] = ()
-) -> ForestGapsConfig:
+def include_sites(document: dict[str, Any], source: Path | None) -> dict[str, Any]:
+    """``data.sites_from: [FILE, ...]``: the sites of each file's ``data.sites``, then its own.
+
+    One corpus file (``configs/real_sites.yaml``) then feeds every recipe that trains or
+    scores on it, instead of each repeating its site entries.
+
+    Raises:
+        ConfigError: ``sites_from`` is not a list of files holding ``data.sites`` lists.
+    """
+    data = document.get("data")
+    if not isinstance(data, dict) or "sites_from" not in data:
+        return document
+    files = data["sites_from"]
+    where = f"{source}: data.sites_from" if source else "data.sites_from"
+    if not isinstance(files, list) or not all(isinstance(item, str) for item in files):
+        raise ConfigError(
+            f"{where} = {files!r}: must be a list of YAML files",
+            hint="Write data.sites_from: [configs/real_sites.yaml].",
+        )
+    included: list[Any] = []
+    for name in files:
+        sites = (read_yaml(Path(name)).get("data") or {}).get("sites")
+        if not isinstance(sites, list):
+            raise ConfigError(
+                f"{where}: {name} has no data.sites list",
+                hint="Name a file whose data section lists sites (configs/real_sites.yaml).",
+            )
+        included.extend(sites)
+    result = copy.deepcopy(document)
+    del result["data"]["sites_from"]
+    result["data"]["sites"] = included + list(result["data"].get("sites") or [])
+    return result
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> ForestGapsConfig:
     """Load and validate a config; keys absent from the file take the schema defaults.
 
     Args:
@@ -90,7 +122,7 @@ def load_config(
     """
     source = Path(path) if path is not None else None
     document = read_yaml(source) if source is not None else {}
-    document = apply_overrides(document, overrides)
+    document = include_sites(apply_overrides(document, overrides), source)
     return validate_document(document, source_name=str(source) if source else "<defaults + --set>")
 
 
