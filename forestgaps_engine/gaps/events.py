@@ -105,15 +105,13 @@ def gap_events(before_ids: np.ndarray, after_ids: np.ndarray, cell_area_m2: floa
     is_matched_before = np.zeros(n_before + 1, dtype=bool)
     if pairs.size:
         is_matched_before[pairs[:, 1]] = True
-    for gap_id in range(1, n_before + 1):
-        if is_matched_before[gap_id]:
-            continue
-        kinds.append("closure")
-        ids_after.append(0)
-        ids_before.append(str(gap_id))
-        area_before.append(float(cells_before[gap_id]) * cell_area_m2)
-        area_after.append(0.0)
-        area_new.append(0.0)
+    closed = np.flatnonzero(~is_matched_before[1:]) + 1  # first-date ids, ascending
+    kinds += ["closure"] * closed.size
+    ids_after += [0] * closed.size
+    ids_before += [str(gap_id) for gap_id in closed]
+    area_before += list(cells_before[closed] * cell_area_m2)
+    area_after += [0.0] * closed.size
+    area_new += [0.0] * closed.size
     return GapEvents(
         kind=np.array(kinds, dtype=object),
         gap_id_after=np.array(ids_after, dtype=np.int64),
