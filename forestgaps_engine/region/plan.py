@@ -97,12 +97,11 @@ class BlockPlan:
             bottom = min(self.height_px, block.row_end + self.halo_px)
             right = min(self.width_px, block.col_end + self.halo_px)
             return Tile(top, left, bottom - top, right - left)
-        tiles = [tile for row in self.windows_of(block) for _index, tile in row]
-        top = min(tile.row_off for tile in tiles)
-        left = min(tile.col_off for tile in tiles)
-        bottom = max(tile.row_end for tile in tiles)
-        right = max(tile.col_end for tile in tiles)
-        return Tile(top, left, bottom - top, right - left)
+        # Every window row holds the same columns: the union spans first to last window.
+        rows = self.windows_of(block)
+        first, last = rows[0][0][1], rows[-1][-1][1]
+        return Tile(first.row_off, first.col_off, last.row_end - first.row_off,
+                    last.col_end - first.col_off)  # fmt: skip
 
 
 def _cuts_on_starts(starts: list[int], length_px: int, per_block: int) -> tuple[int, ...]:
