@@ -77,11 +77,11 @@ def gap_events(before_ids: np.ndarray, after_ids: np.ndarray, cell_area_m2: floa
     new_cells = np.bincount(after[(after > 0) & (before == 0)], minlength=n_after + 1)
 
     kinds: list[str] = []
-    ids_after: list[int] = []
     ids_before: list[str] = []
     area_before: list[float] = []
-    area_after: list[float] = []
-    area_new: list[float] = []
+    ids_after = list(range(1, n_after + 1))
+    area_after = list(cells_after[1:] * cell_area_m2)
+    area_new = list(new_cells[1:] * cell_area_m2)
     split_at = np.searchsorted(pairs[:, 0], np.arange(1, n_after + 2)) if pairs.size else None
     for gap_id in range(1, n_after + 1):
         matched = (
@@ -97,11 +97,8 @@ def gap_events(before_ids: np.ndarray, after_ids: np.ndarray, cell_area_m2: floa
         else:
             kind = "persistent"
         kinds.append(kind)
-        ids_after.append(gap_id)
         ids_before.append(";".join(str(int(i)) for i in matched))
         area_before.append(before_cells * cell_area_m2)
-        area_after.append(float(cells_after[gap_id]) * cell_area_m2)
-        area_new.append(float(new_cells[gap_id]) * cell_area_m2)
     is_matched_before = np.zeros(n_before + 1, dtype=bool)
     if pairs.size:
         is_matched_before[pairs[:, 1]] = True
