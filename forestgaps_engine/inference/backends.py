@@ -19,14 +19,13 @@ threshold_m) -> logits`` (cached export), ``(dsm_norm, threshold_m) -> probabili
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from forestgaps_engine.errors import InferenceError, ModelError
-from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.files import cache_dir, ensure_writable_dir
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +57,8 @@ class Backend(Protocol):
 
 
 def default_cache_root() -> Path:
-    """ForestGaps' cache folder: ``FORESTGAPS_CACHE_DIR`` or ``~/.cache/forestgaps``."""
-    return Path(os.environ.get("FORESTGAPS_CACHE_DIR") or Path.home() / ".cache" / "forestgaps")
+    """ForestGaps' cache folder (``files.cache_dir``)."""
+    return cache_dir()
 
 
 def default_cache_dir() -> Path:
