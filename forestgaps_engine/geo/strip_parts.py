@@ -1,16 +1,18 @@
-"""Polygons of a label raster built strip by strip, while the strips are still coming.
+"""Polygons of a label raster built block by block, while the strips are still coming.
 
 ``predict`` labels the cut strip by strip during the stream (``inference.strip_labels``):
 each strip's patches get provisional ids, joined across strip edges by a union-find whose
-final ids are known only once the last strip is in. ``StripParts`` polygonizes each strip
-as soon as it is labelled (``gdal.Polygonize``, 4-connected, as ``geo.vectorize`` does on
-the whole raster) into a temporary GeoPackage table ``parts (label = provisional id)``, on
-the thread that labels, while the model works on later strips. ``finish_parts`` then maps
-provisional ids to final ids in a SQLite table and merges, with GEOS, only the gaps whose
-cells face each other across a strip edge (a 4-neighbour contact: the strip edge split one
-GDAL polygon in two); the writer groups the rest as it groups the whole raster's parts.
-The features are those of the whole-raster polygonizer: same ids and areas, the same
-polygons (a merged gap's vertices may start elsewhere on its rings).
+final ids are known only once the last strip is in. ``StripParts`` polygonizes each block
+of labelled strips (``POLYGON_BLOCK_CELLS``; ids are the union-find's roots at that
+moment, so a gap's cells in 4-contact within the block share one) with
+``gdal.Polygonize``, 4-connected as ``geo.vectorize`` does on the whole raster, into a
+temporary GeoPackage table ``parts (label = provisional id)``, on the thread that labels,
+while the model works on later strips. ``finish_parts`` then maps provisional ids to
+final ids in a SQLite table and merges, with GEOS, only the gaps whose cells face each
+other across a block edge (a 4-neighbour contact: the edge split one GDAL polygon in
+two); the writer groups the rest as it groups the whole raster's parts. The features are
+those of the whole-raster polygonizer: same ids and areas, the same polygons (a merged
+gap's vertices may start elsewhere on its rings).
 """
 
 from __future__ import annotations

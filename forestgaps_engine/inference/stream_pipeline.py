@@ -9,12 +9,13 @@ compressed probability and cut rasters) → label. The label step takes the cut'
 a tile row has finished them over the full width and labels them strip by strip
 (``strip_labels.StripLabeller``, pass 1 of the post-processing) while the model works on
 later rows; gaps open at a strip's lower edge are joined to the next strip's by the
-labeller's union-find. Given a folder for them, each labelled strip is polygonized too
-(``geo.strip_parts``), so only the gaps split by strip edges are left to merge after the
-stream. The thresholds' strips are labelled and polygonized on one thread each. Each step handles its items in stream order, and the model calls,
-the blending sums and the writes are those of the serial stream, so the files are byte
-for byte the same. ``profile`` says how long each step sat blocked on its input (starved)
-or its output (held up).
+labeller's union-find. The labelled strips are polygonized too, in blocks
+(``geo.strip_parts``), so only the gaps split by block edges are left to merge after the
+stream; the thresholds' strips are labelled and polygonized on one thread each. Each
+step handles its items in stream order, and the model calls, the blending sums and the
+writes are those of the serial stream, so the files are byte for byte the same.
+``profile`` says how long each step sat blocked on its input (starved) or its output
+(held up).
 """
 
 from __future__ import annotations

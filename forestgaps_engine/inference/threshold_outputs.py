@@ -5,7 +5,7 @@ size plot) before it starts the next. Here pass 2 of the labelling handles every
 threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
 the strips of all thresholds in the worker threads), then the masks are written on worker
 threads. Where the stream polygonized its strips (``StripLabelling.parts``), each
-threshold's layer is finished on a worker thread too (the gaps split by strip edges
+threshold's layer is finished on a worker thread too (the gaps split by block edges
 merged, the parts grouped: ``geo.strip_parts``), all thresholds at once; otherwise this
 thread polygonizes the ids rasters one threshold after another (GDAL's polygonizer waits
 where signal handlers run). Each output holds the features the sequential path writes.
