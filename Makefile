@@ -49,7 +49,7 @@ i18n: ## refresh plugin/i18n/*.ts from the plugin sources (pylupdate5) and compi
 screenshots: venv ## render docs/images/dock.png and map_results.png with QGIS offscreen (a run of the bundled model)
 	$(PY) scripts/screenshots.py --out docs/images --work out/screenshots
 
-pretrained: venv ## prepare, train, install and evaluate the bundled model from real and synthetic sites (resources/models/default/; needs ../shared/data)
+pretrained: venv ## prepare, train, install and evaluate the bundled models from real and synthetic sites (resources/models/default/ and terrain/; needs ../shared/data)
 	@set -euo pipefail; started=$$SECONDS; mkdir -p out/pretrained; \
 	$(VENV)/bin/forestgaps prepare --config configs/pretrained.yaml; \
 	$(VENV)/bin/forestgaps train --config configs/pretrained.yaml | tee out/pretrained/train.json; \
@@ -57,6 +57,12 @@ pretrained: venv ## prepare, train, install and evaluate the bundled model from 
 	cp out/pretrained/training/model/model.safetensors out/pretrained/training/model/model_card.json $$staged/; \
 	$(VENV)/bin/forestgaps export $$staged --format onnx --out $$staged/model.onnx; \
 	rm -rf resources/models/default; mv $$staged resources/models/default; \
+	$(VENV)/bin/forestgaps prepare --config configs/pretrained_terrain.yaml; \
+	$(VENV)/bin/forestgaps train --config configs/pretrained_terrain.yaml > out/pretrained/train_terrain.json; \
+	staged=resources/models/terrain.new; rm -rf $$staged; mkdir -p $$staged; \
+	cp out/pretrained_terrain/training/model/model.safetensors \
+	  out/pretrained_terrain/training/model/model_card.json $$staged/; \
+	rm -rf resources/models/terrain; mv $$staged resources/models/terrain; \
 	installed_s=$$((SECONDS - started)); \
 	$(VENV)/bin/forestgaps evaluate-heldout --config configs/pretrained.yaml --model default \
 	  --set gaps.max_area_m2=10000 --out out/pretrained/evaluation --doc docs/benchmark.md; \

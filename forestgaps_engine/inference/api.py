@@ -52,6 +52,7 @@ from forestgaps_engine.inference.predictor import read_strip, stream_probabiliti
 from forestgaps_engine.inference.stream_pipeline import stream_pipelined
 from forestgaps_engine.inference.terrain_prior import (
     check_terrain_prior,
+    model_for_prior,
     open_prior_on_grid,
     prior_backend_name,
 )
@@ -256,7 +257,7 @@ def predict(
     reporter.report(0.0, "loading the model")
     out = ensure_writable_dir(out_dir)
     timings_s: dict[str, float] = {}
-    loaded = as_inference_model(model)
+    loaded = as_inference_model(model_for_prior(model, terrain_prior))
     check_terrain_prior(loaded, terrain_prior)
     low_m, high_m = loaded.card.threshold_range_m
     outside = [t for t in thresholds if high_m > 0 and not low_m <= t <= high_m]

@@ -130,7 +130,11 @@ def predict_many(
     """
     from forestgaps_engine.inference.backends import create_backend
     from forestgaps_engine.inference.model_source import as_inference_model
-    from forestgaps_engine.inference.terrain_prior import check_terrain_prior, prior_backend_name
+    from forestgaps_engine.inference.terrain_prior import (
+        check_terrain_prior,
+        model_for_prior,
+        prior_backend_name,
+    )
 
     config = config or InferenceConfig()
     every = expand_dsms(dsm_paths)
@@ -143,7 +147,7 @@ def predict_many(
                 shard_index, shard_count)  # fmt: skip
     if not mine:
         return []
-    loaded = as_inference_model(model)
+    loaded = as_inference_model(model_for_prior(model, terrain_prior))
     check_terrain_prior(loaded, terrain_prior)
     calibration: dict[str, Any] = {}
     backend_name = prior_backend_name(config.backend) if terrain_prior else config.backend

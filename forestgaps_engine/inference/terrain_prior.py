@@ -32,6 +32,22 @@ def model_label(loaded: Any) -> str:
     return f"{name} ({card.model_id})" if card.model_id else name
 
 
+def model_for_prior(model: Any, terrain_prior: str | Path | None) -> Any:
+    """The model to run: ``"default"`` with a DEM is the bundled terrain-prior model.
+
+    The default model sees the DSM alone; a forester who also has a coarse DEM gets the
+    bundled model trained with one (``resources/models/terrain``) when it is installed.
+    Any other model, or no DEM, is returned as given.
+    """
+    from forestgaps_engine.models.card import CARD_FILE, DEFAULT_TERRAIN_MODEL_DIR
+
+    if terrain_prior is None or str(model) != "default":
+        return model
+    if not (DEFAULT_TERRAIN_MODEL_DIR / CARD_FILE).is_file():
+        return model
+    return DEFAULT_TERRAIN_MODEL_DIR
+
+
 def check_terrain_prior(loaded: Any, terrain_prior: str | Path | None) -> None:
     """Refuse a prior the model cannot use, and a missing prior the model needs.
 

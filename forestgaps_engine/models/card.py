@@ -30,6 +30,8 @@ WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "model_card.json"
 # Repository top level (and, in the plugin zip, the folder beside forestgaps_engine/).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+# The bundled model that takes a coarse terrain prior (configs/pretrained_terrain.yaml).
+DEFAULT_TERRAIN_MODEL_DIR = DEFAULT_MODEL_DIR.parent / "terrain"
 MODEL_ID_LENGTH = 12
 
 

@@ -19,7 +19,7 @@ from forestgaps_engine.errors import DataError, InferenceError, ModelError
 from forestgaps_engine.inference.api import predict
 from forestgaps_engine.inference.normalize import NumpyNormalizer
 from forestgaps_engine.models import create
-from forestgaps_engine.models.card import load_model, save_model
+from forestgaps_engine.models.card import DEFAULT_MODEL_DIR, load_model, save_model
 from forestgaps_engine.models.normalization import Normalizer
 from tests.inference.helpers import CRS, ORIGIN, card_for, forest, write_dsm
 
@@ -135,17 +135,39 @@ def test_default_model_without_prior_runs_as_before(tmp_path: Path) -> None:
 def test_prior_for_a_model_without_one_is_a_user_error(tmp_path: Path) -> None:
     dsm = _steep_dsm(tmp_path / "dsm.tif")
     dem = _dem(tmp_path / "dem.tif")
+    dsm_only = DEFAULT_MODEL_DIR  # the default model by its folder: no switch to the prior one
     with pytest.raises(ModelError, match="was trained without a terrain prior; omit --terrain-prior"):
-        predict(dsm, [5.0], "default", tmp_path / "out", ONE_WINDOW, terrain_prior=dem)
+        predict(dsm, [5.0], dsm_only, tmp_path / "out", ONE_WINDOW, terrain_prior=dem)
     assert not (tmp_path / "out" / "summary.json").exists()
     completed = subprocess.run(
         [sys.executable, "-m", "forestgaps_engine.cli.main", "predict", str(dsm), "--threshold",
-         "5", "--out", str(tmp_path / "cli"), "--terrain-prior", str(dem)],
+         "5", "--out", str(tmp_path / "cli"), "--terrain-prior", str(dem), "--model",
+         str(dsm_only)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert completed.returncode == 2, completed.stderr
     assert "was trained without a terrain prior; omit --terrain-prior" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_default_with_a_dem_runs_the_bundled_terrain_model(
+    prior_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forestgaps_engine.models import card as card_module
+
+    dsm = _steep_dsm(tmp_path / "dsm.tif")
+    dem = _dem(tmp_path / "dem.tif")
+    monkeypatch.setattr(card_module, "DEFAULT_TERRAIN_MODEL_DIR", prior_model_dir)
+    result = predict(dsm, [5.0], "default", tmp_path / "out", ONE_WINDOW, terrain_prior=dem)
+    prior_id = load_model(prior_model_dir).card.model_id
+    assert result.summary["model"]["model_id"] == prior_id
+    # Without a DEM, "default" stays the DSM-only model.
+    plain = predict(dsm, [5.0], "default", tmp_path / "plain", ONE_WINDOW)
+    assert plain.summary["model"]["model_id"] == load_model("default").card.model_id
+    # Not installed: the DSM-only default refuses the DEM, as before.
+    monkeypatch.setattr(card_module, "DEFAULT_TERRAIN_MODEL_DIR", tmp_path / "absent")
+    with pytest.raises(ModelError, match="trained without a terrain prior"):
+        predict(dsm, [5.0], "default", tmp_path / "refused", ONE_WINDOW, terrain_prior=dem)
 
 
 def test_model_with_prior_needs_one(prior_model_dir: Path, tmp_path: Path) -> None:
