@@ -174,14 +174,16 @@ class ForestGapsDock(QDockWidget):
         form.addRow(tr("DSM layer"), self.dsm_combo)
         form.addRow(tr("CHM / DTM (optional)"), self.reference_combo)
         form.addRow(tr("It holds"), self.reference_kind_combo)
-        # Only for a model trained with a terrain prior (its card says so under Model).
+        # With the "default" model a DEM runs the bundled terrain-prior model; another
+        # model must be trained with a terrain prior (its card says so under Model).
         self.terrain_prior_combo = QgsMapLayerComboBox()
         self.terrain_prior_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.terrain_prior_combo.setAllowEmptyLayer(True)
         self.terrain_prior_combo.setLayer(None)
         self.terrain_prior_combo.setToolTip(
-            tr("A coarse elevation model (national 5-25 m or global 30 m DEM, any CRS) for a "
-               "model trained with a terrain prior; leave empty otherwise.")
+            tr("A coarse elevation model (national 5-25 m or global 30 m DEM, any CRS). With "
+               "the default model it runs the bundled terrain model, which finds gaps better "
+               "on slopes; another model must be trained with a terrain prior.")
         )  # fmt: skip
         form.addRow(tr("Coarse terrain (DEM)"), self.terrain_prior_combo)
         self._single_band_only()

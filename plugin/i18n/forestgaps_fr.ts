@@ -430,8 +430,8 @@
     </message>
     <message>
         <location filename="../dock/dock_widget.py" line="182"/>
-        <source>A coarse elevation model (national 5-25 m or global 30 m DEM, any CRS) for a model trained with a terrain prior; leave empty otherwise.</source>
-        <translation>Un modèle d’élévation grossier (MNE national de 5-25 m ou mondial de 30 m, tout SCR) pour un modèle entraîné avec un a priori de terrain ; sinon, laissez vide.</translation>
+        <source>A coarse elevation model (national 5-25 m or global 30 m DEM, any CRS). With the default model it runs the bundled terrain model, which finds gaps better on slopes; another model must be trained with a terrain prior.</source>
+        <translation>Un modèle d’élévation grossier (MNE national de 5-25 m ou mondial de 30 m, tout SCR). Avec le modèle par défaut, il lance le modèle de terrain fourni, qui trouve mieux les trouées sur les pentes ; un autre modèle doit être entraîné avec un a priori de terrain.</translation>
     </message>
     <message>
         <location filename="../dock/dock_widget.py" line="186"/>
@@ -576,8 +576,8 @@
     </message>
     <message>
         <location filename="../processing/detect_gaps.py" line="113"/>
-        <source>Coarse terrain (DEM, for a model trained with a terrain prior)</source>
-        <translation>Terrain grossier (MNE, pour un modèle entraîné avec un a priori de terrain)</translation>
+        <source>Coarse terrain (DEM; the default model then runs its terrain model)</source>
+        <translation>Terrain grossier (MNE ; le modèle par défaut lance alors son modèle de terrain)</translation>
     </message>
     <message>
         <location filename="../processing/detect_gaps.py" line="153"/>

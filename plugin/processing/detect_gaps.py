@@ -113,7 +113,7 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
         self.addParameter(
             QgsProcessingParameterRasterLayer(
                 self.TERRAIN_PRIOR,
-                self.tr("Coarse terrain (DEM, for a model trained with a terrain prior)"),
+                self.tr("Coarse terrain (DEM; the default model then runs its terrain model)"),
                 optional=True,
             )
         )
