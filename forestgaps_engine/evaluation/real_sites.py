@@ -276,15 +276,34 @@ def evaluate_real_sites(
         rows, pooled, labels, f"Model `{card.model_id}` (`{card.architecture}`)",
         terrain_input, config,
     )  # fmt: skip
+    facts = {
+        "model_id": card.model_id,
+        "architecture": card.architecture,
+        "model_has_terrain_input": terrain_input,
+    }
+    report = write_report(out, facts, rows, pooled, markdown, thresholds_m, config, doc)
+    reporter.report(1.0, f"{len(rows)} real sites scored")
+    return report
+
+
+def write_report(
+    out: Path,
+    facts: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+    pooled: dict[str, dict[str, float | None]],
+    markdown: str,
+    thresholds_m: Sequence[float],
+    config: ForestGapsConfig,
+    doc: str | Path | None,
+) -> RealSitesReport:
+    """Write ``real_sites.json`` (``facts`` first), ``real_sites.md`` and ``doc``'s section."""
     json_path = write_json_atomic(
         out / "real_sites.json",
         {
-            "model_id": card.model_id,
-            "architecture": card.architecture,
-            "model_has_terrain_input": terrain_input,
+            **facts,
             "thresholds_m": list(thresholds_m),
             "gap_rule_m2": [config.gaps.min_area_m2, config.gaps.max_area_m2],
-            "sites": rows,
+            "sites": list(rows),
             "pooled": pooled,
         },
     )
@@ -292,7 +311,6 @@ def evaluate_real_sites(
         temp_path.write_text(markdown, "utf-8")
     if doc is not None:
         write_marked_section(doc, SECTION, markdown, title="Benchmark")
-    reporter.report(1.0, f"{len(rows)} real sites scored")
     return RealSitesReport(out, tuple(rows), pooled, markdown, Path(json_path))
 
 

@@ -21,16 +21,15 @@ from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.errors import ConfigError
-from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.evaluation.real_sites import (
-    SECTION,
     THRESHOLDS_M,
     RealSitesReport,
     evaluate_real_sites,
     pooled_from_rows,
     site_table,
+    write_report,
 )
-from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.training.api import train
 
@@ -142,21 +141,11 @@ def evaluate_real_folds(
         "each site is scored by the model trained without its source,"
     )
     markdown = site_table(rows, pooled, labels, text, False, sites_config)
-    json_path = write_json_atomic(
-        out / "real_sites.json",
-        {
-            "folds": [[site.name for site in fold] for fold in folds],
-            "model_ids": models,
-            "architecture": train_config.model.name,
-            "thresholds_m": list(thresholds_m),
-            "gap_rule_m2": [sites_config.gaps.min_area_m2, sites_config.gaps.max_area_m2],
-            "sites": rows,
-            "pooled": pooled,
-        },
-    )
-    with atomic_path(out / "real_sites.md") as temp_path:
-        temp_path.write_text(markdown, "utf-8")
-    if doc is not None:
-        write_marked_section(doc, SECTION, markdown, title="Benchmark")
+    facts = {
+        "folds": [[site.name for site in fold] for fold in folds],
+        "model_ids": models,
+        "architecture": train_config.model.name,
+    }
+    report = write_report(out, facts, rows, pooled, markdown, thresholds_m, sites_config, doc)
     reporter.report(1.0, f"{len(rows)} real sites scored in {n_folds} folds")
-    return RealSitesReport(out, tuple(rows), pooled, markdown, Path(json_path))
+    return report
