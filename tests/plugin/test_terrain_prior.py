@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,14 @@ def test_processing_takes_the_dem_and_words_errors_for_qgis(
     assert parameter is not None and parameter.type() == "raster"
     assert parameter.flags() & parameter.Flag.FlagOptional
     base = {"INPUT": str(site["dsm"]), "THRESHOLDS": "5", "TILE": 128, "OVERLAP": 0}
+    from forestgaps_engine.models.card import DEFAULT_MODEL_DIR, DEFAULT_TERRAIN_MODEL_DIR
+
+    # A DSM-only model named by its folder refuses the DEM in QGIS words; "default" with a
+    # DEM runs the bundled terrain model instead.
     with pytest.raises(QgsProcessingException) as caught:
         processing.run(DETECT_GAPS, {**base, "TERRAIN_PRIOR": str(site["dem"]),
-                                     "OUTPUT_FOLDER": str(tmp_path / "default")})  # fmt: skip
+                                     "MODEL": str(DEFAULT_MODEL_DIR),
+                                     "OUTPUT_FOLDER": str(tmp_path / "dsm_only")})  # fmt: skip
     message = str(caught.value)
     assert "was trained without a terrain prior" in message
     assert "Coarse terrain" in message
@@ -116,3 +122,8 @@ def test_processing_takes_the_dem_and_words_errors_for_qgis(
                                           "MODEL": str(prior_model),
                                           "OUTPUT_FOLDER": str(tmp_path / "prior")})  # fmt: skip
     assert Path(result["SUMMARY"]).is_file()
+    bundled = processing.run(DETECT_GAPS, {**base, "TERRAIN_PRIOR": str(site["dem"]),
+                                           "OUTPUT_FOLDER": str(tmp_path / "default")})  # fmt: skip
+    summary = json.loads(Path(bundled["SUMMARY"]).read_text("utf-8"))
+    terrain_card = json.loads((DEFAULT_TERRAIN_MODEL_DIR / "model_card.json").read_text("utf-8"))
+    assert summary["model"]["model_id"] == terrain_card["model_id"]
