@@ -10,7 +10,7 @@ size) once per path, side by side in one run: ``overlapped`` has
 ``inference.overlap_postprocess`` true (steps on their own threads, the cut labelled and
 polygonized strip by strip while the model runs; the summary's ``profile`` is kept),
 ``overlapped_gdal`` the same with the polygons left to GDAL's polygonizer on the ids
-raster after the stream (``stream_pipeline.POLYGONS_IN_STREAM`` false), ``sequential``
+raster after the stream (``inference.polygons_in_stream`` false, the default), ``sequential``
 has ``inference.overlap_postprocess`` false.
 
 Usage:
@@ -206,11 +206,11 @@ def rss_child(
     dsm: str, model: str, config_json: str, thresholds: list[float], path: str
 ) -> None:
     """Run predict once in this process on an existing DSM and print its peak RSS."""
-    from forestgaps_engine.inference import predict, stream_pipeline
+    from forestgaps_engine.inference import predict
 
-    stream_pipeline.POLYGONS_IN_STREAM = path != "overlapped_gdal"
     with tempfile.TemporaryDirectory() as folder:
         config = InferenceConfig.model_validate_json(config_json)
+        config = config.model_copy(update={"polygons_in_stream": path == "overlapped"})
         before_mb = current_rss_mb()
         result = predict(dsm, thresholds, model, Path(folder) / "out", config)
         peak_mb = current_rss_mb("VmHWM")
@@ -266,7 +266,7 @@ def main() -> None:
         rss_child(args.rss_child, args.model, args.config_json, thresholds, args.rss_path)
         return
 
-    from forestgaps_engine.inference import predict, stream_pipeline
+    from forestgaps_engine.inference import predict
     from forestgaps_engine.inference.backends import available_backends
     from forestgaps_engine.inference.model_source import as_inference_model
     from forestgaps_engine.inference.windows import computed_pixel_ratio
@@ -324,10 +324,13 @@ def main() -> None:
         (name, path) for name in wanted if name in usable for path in chosen_paths
     ]:
         backend_config = config.model_copy(
-            update={"backend": backend, "overlap_postprocess": paths[path]}
+            update={
+                "backend": backend,
+                "overlap_postprocess": paths[path],
+                "polygons_in_stream": path == "overlapped",
+            }
         )
         key = backend if path == "overlapped" else f"{backend} ({path})"
-        stream_pipeline.POLYGONS_IN_STREAM = path != "overlapped_gdal"
         cpu_before = os.times()
         result = predict(dsm, thresholds, loaded, work / f"out_{backend}_{path}", backend_config)
         cpu_after = os.times()

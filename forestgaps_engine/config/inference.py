@@ -37,6 +37,11 @@ class InferenceConfig(StrictModel):
     # by bounded queues, label each strip of the cut as its rows are finished, and
     # post-process the thresholds in parallel (same files; False: the sequential path).
     overlap_postprocess: bool = True
+    # With overlap_postprocess: polygonize blocks of finished strips while the model runs,
+    # instead of the whole ids raster after the stream. On 2 cores the model keeps both
+    # busy and this slowed predict (4096²: 2.11 against 2.46 MPix/s; 16384²: 134.8 against
+    # 130.2 s); it helps where cores are left over (docs/performance.md).
+    polygons_in_stream: bool = False
     # Predict on a DSM's own cells when they lie in the model card's native_resolutions_m;
     # False warps every DSM not at the training cell size to it (a 0.5 m DSM then costs
     # about a third of the model time and 7 % less in all, at a loss of accuracy: see

@@ -57,9 +57,6 @@ from forestgaps_engine.threads import StageProfile, run_pipeline
 # Items each queue between two steps holds: enough to absorb a slow write or read, few
 # enough that memory stays a handful of column chunks whatever the raster size.
 QUEUE_ITEMS = 2
-# False leaves the polygons to GDAL's polygonizer on the ids raster after the stream
-# (the path ``benchmarks/inference.py`` measures side by side with this one).
-POLYGONS_IN_STREAM = True
 
 
 @dataclass
@@ -167,7 +164,7 @@ def stream_pipelined(
             # A dataset's name is its path; a writer with none leaves the polygons for later.
             cut_path = getattr(cut_writers[0], "name", None)
             parts_dir = Path(cut_path).parent if cut_path else None
-        is_polygonized = POLYGONS_IN_STREAM and parts_dir is not None
+        is_polygonized = config.polygons_in_stream and parts_dir is not None
         labellers = [
             StripLabeller(
                 label_strip_rows,

@@ -146,7 +146,7 @@ def test_predict_polygonizes_in_the_stream_the_features_of_the_ids_raster(
 ):
     from forestgaps_engine.config.inference import InferenceConfig
     from forestgaps_engine.geo import strip_parts
-    from forestgaps_engine.inference import postprocess, predict, stream_pipeline
+    from forestgaps_engine.inference import postprocess, predict
     from tests.inference.helpers import forest, pointwise_model, write_dsm
 
     # 9-row strips on a 200 px wide raster, polygonized two at a time: every gap of some
@@ -170,8 +170,8 @@ def test_predict_polygonizes_in_the_stream_the_features_of_the_ids_raster(
     )
     features = {}
     for is_in_stream in (True, False):
-        monkeypatch.setattr(stream_pipeline, "POLYGONS_IN_STREAM", is_in_stream)
-        result = predict(dsm, [2, 5], model, tmp_path / f"out_{is_in_stream}", config)
+        in_stream = config.model_copy(update={"polygons_in_stream": is_in_stream})
+        result = predict(dsm, [2, 5], model, tmp_path / f"out_{is_in_stream}", in_stream)
         features[is_in_stream] = [layer_features(t.gaps_path) for t in result.thresholds]
         leftovers = [p.name for p in (tmp_path / f"out_{is_in_stream}").iterdir()]
         assert not [name for name in leftovers if name.startswith("forestgaps")]
