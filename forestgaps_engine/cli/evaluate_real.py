@@ -133,10 +133,11 @@ def _run_folds(args: argparse.Namespace, config: Any, thresholds_m: tuple, progr
             "need both, with at least 2 folds",
             hint="Pass --folds 3 --train-config configs/pretrained_real.yaml.",
         )
-    if args.sites or args.model:
+    if args.sites or args.model or args.prior_model:
         raise ConfigError(
-            "--folds trains its own models on every site: --model and --site do not apply",
-            hint="Drop --model and --site, or drop --folds to score one model.",
+            "--folds trains its own models on every site: --model, --prior-model and --site "
+            "do not apply",
+            hint="Drop them, or drop --folds to score one model.",
         )
     train_path = Path(args.train_config)
     if not train_path.is_file():

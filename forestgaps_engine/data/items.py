@@ -73,7 +73,8 @@ def to_item(sample: TileSample, threshold_m: float) -> dict[str, Any]:
     resolution_m = sample.metadata.get("resolution_m")
     if resolution_m:
         # Models sized in metres (ground window) read each tile's own cell size.
-        item["cell_size_m"] = torch.tensor(float(resolution_m[0]), dtype=torch.float32)
+        # float64: a float32 cell size can round a window of n.5 cells the other way.
+        item["cell_size_m"] = torch.tensor(float(resolution_m[0]), dtype=torch.float64)
     if sample.terrain_prior_m is not None:
         prior = np.asarray(sample.terrain_prior_m, dtype=np.float32)
         item["terrain_prior"] = torch.from_numpy(prior[None].copy())

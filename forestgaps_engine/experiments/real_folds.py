@@ -93,8 +93,8 @@ def evaluate_real_folds(
             are replaced by the real sites of the other folds.
         sites_config: the real sites (``data.sites``), gap rule and inference settings.
         n_folds: at least 2.
-        out_dir: ``fold<k>/{prepared,training,evaluation}``, then ``real_sites.json``,
-            ``real_sites.md`` and ``folds.json`` for all sites.
+        out_dir: ``fold<k>/{prepared,training,evaluation}``, then ``real_sites.json``
+            (with the folds and their model ids) and ``real_sites.md`` for all sites.
         thresholds_m: thresholds scored.
         doc: also write the table into this markdown's ``real-sites`` section.
         progress: ``progress(fraction, message)``.

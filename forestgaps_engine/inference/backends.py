@@ -19,6 +19,7 @@ threshold_m) -> logits`` (cached export), ``(dsm_norm, threshold_m) -> probabili
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -137,9 +138,10 @@ class TorchBackend:
         """Gap probabilities (N, 1, h, w) from eager PyTorch; ``dsm`` in metres."""
         return self._probabilities(self._model, dsm, thresholds_m)
 
-    def set_cell_size_m(self, cell_size_m: float) -> None:
-        """Metres per cell of the windows to come, for a model sized in metres."""
-        self._model.set_cell_size_m(cell_size_m)
+    def at_cell_size(self, cell_size_m: float) -> TorchAtCellSize:
+        """This backend on cells of ``cell_size_m`` metres (a model sized in metres)."""
+        return TorchAtCellSize(self, cell_size_m)
+
 
     def _probabilities(self, module: Any, dsm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -149,6 +151,29 @@ class TorchBackend:
             logits = module(inputs.to(self.device), thresholds.to(self.device))
             return torch.sigmoid(logits.float()).cpu().numpy()
 
+
+class TorchAtCellSize:
+    """An eager backend whose shared module runs at one cell size, call by call.
+
+    Two predictions on grids of different cell sizes may share one module; each call sets
+    its own cell size and runs under ``CELL_SIZE_LOCK``, so neither sees the other's.
+    """
+
+    def __init__(self, inner: TorchBackend, cell_size_m: float) -> None:
+        self._inner = inner
+        self.cell_size_m = float(cell_size_m)
+        self.name = inner.name
+        self.device = inner.device
+        self.takes_raw_heights = inner.takes_raw_heights
+        self.shares_windows = inner.shares_windows
+
+    def run(
+        self, dsm: np.ndarray, thresholds_m: np.ndarray, valid: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Gap probabilities (N, 1, h, w) at this backend's cell size."""
+        with CELL_SIZE_LOCK:
+            self._inner._model.set_cell_size_m(self.cell_size_m)
+            return self._inner.run(dsm, thresholds_m, valid)
 
 class TorchCompileBackend(TorchBackend):
     """PyTorch with ``torch.compile`` (inductor), compiled lazily on the first batch.
@@ -271,13 +296,24 @@ def onnx_path_for(
         if not in_metres:
             export_onnx(network, target)
             return target
+        export_at_cell_size(network, target, wanted_m)
+    return target
+
+
+# One model module may serve several predictions at once (the service, region threads):
+# its cell size is set and used under this lock, by exports and by eager runs alike.
+CELL_SIZE_LOCK = threading.RLock()
+
+
+def export_at_cell_size(network: Any, target: str | Path, cell_size_m: float) -> Path:
+    """``export_onnx`` of a model sized in metres, traced at ``cell_size_m``."""
+    with CELL_SIZE_LOCK:
         kept = network.cell_sizes_m
-        network.set_cell_size_m(wanted_m)
+        network.set_cell_size_m(cell_size_m)
         try:
-            export_onnx(network, target)
+            return export_onnx(network, target)
         finally:
             network.set_cell_size_m(kept)
-    return target
 
 
 class OnnxRuntimeBackend:

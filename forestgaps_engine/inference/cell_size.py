@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from forestgaps_engine.errors import InferenceError
+from forestgaps_engine.geo.resample import RESOLUTION_TOLERANCE
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +81,20 @@ def bind_cell_size(
     model = as_inference_model(model)
     if not sized_in_metres(model.card):
         return backend
-    if hasattr(backend, "set_cell_size_m"):
-        backend.set_cell_size_m(float(cell_size_m))
-        return backend
+    base = getattr(backend, "_inner", backend)
+    if hasattr(base, "at_cell_size"):
+        return base.at_cell_size(float(cell_size_m))
     bound_m = float(getattr(backend, "cell_size_m", graph_cell_size_m(model.card)))
     if math.isclose(bound_m, cell_size_m, rel_tol=1e-6):
         return backend
+    # Graphs for other cell sizes, kept on the backend: a region worker binds every block.
+    rebound_by_cell = backend.__dict__.setdefault("_at_cell_sizes", {})
+    if float(cell_size_m) in rebound_by_cell:
+        return rebound_by_cell[float(cell_size_m)]
     if model.loaded is None:
+        if abs(cell_size_m - bound_m) <= RESOLUTION_TOLERANCE * bound_m:
+            # predict keeps cells within this tolerance of its native range unresampled.
+            return backend
         raise InferenceError(
             f"{model.path}: the exported graph runs on {bound_m:g} m cells, not "
             f"{cell_size_m:g} m, and exporting another needs PyTorch and the weights",
@@ -109,4 +117,5 @@ def bind_cell_size(
             )
         rebound = OpenVinoBackend(onnx_path, precision)
     rebound.cell_size_m = float(cell_size_m)
+    rebound_by_cell[float(cell_size_m)] = rebound
     return rebound

@@ -200,7 +200,7 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
     import tempfile
 
     from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.inference.backends import export_onnx
+    from forestgaps_engine.inference.backends import export_at_cell_size, export_onnx
 
     found = existing_int8_path(model, cache_dir)
     if found is not None:
@@ -216,6 +216,12 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
     logger.info("quantising the model to int8 (synthetic windows): %s", target)
     # Always the bare logits graph: a shipped model.onnx may return probabilities.
     with tempfile.TemporaryDirectory(prefix="forestgaps-int8-") as folder:
-        onnx_path = export_onnx(model.loaded.model, Path(folder) / "model.onnx")
+        onnx_path = Path(folder) / "model.onnx"
+        network = model.loaded.model
+        if getattr(network, "uses_cell_size", False):
+            # The int8 graph is the card's cell size, whatever the module ran at last.
+            export_at_cell_size(network, onnx_path, float(model.card.resolution_m))
+        else:
+            export_onnx(network, onnx_path)
         quantize_int8(model.loaded, onnx_path, calibration_windows(model), target)
     return target

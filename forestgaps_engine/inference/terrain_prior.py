@@ -39,11 +39,13 @@ def model_for_prior(model: Any, terrain_prior: str | Path | None) -> Any:
     bundled model trained with one (``resources/models/terrain``) when it is installed.
     Any other model, or no DEM, is returned as given.
     """
+    from forestgaps_engine.inference.model_source import torch_available
     from forestgaps_engine.models.card import CARD_FILE, DEFAULT_TERRAIN_MODEL_DIR
 
     if terrain_prior is None or str(model) != "default":
         return model
-    if not (DEFAULT_TERRAIN_MODEL_DIR / CARD_FILE).is_file():
+    # The terrain model runs on PyTorch only (a prior band is not exported yet).
+    if not (DEFAULT_TERRAIN_MODEL_DIR / CARD_FILE).is_file() or not torch_available():
         return model
     return DEFAULT_TERRAIN_MODEL_DIR
 

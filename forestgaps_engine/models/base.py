@@ -13,6 +13,7 @@ models ``forward_shared``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import ClassVar
 
 import torch
@@ -102,7 +103,7 @@ class SegmentationModel(nn.Module):
         Raises:
             ModelError: a cell size is not a positive number.
         """
-        values = [cell_sizes_m] if isinstance(cell_sizes_m, int | float) else list(cell_sizes_m)
+        values = [cell_sizes_m] if isinstance(cell_sizes_m, Real) else list(cell_sizes_m)
         sizes = tuple(float(value) for value in values)
         if not sizes or not all(size > 0 for size in sizes):
             raise ModelError(

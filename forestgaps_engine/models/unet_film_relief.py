@@ -261,7 +261,8 @@ class UNetFiLMRelief(SegmentationModel):
         margin_m = threshold_m.reshape(-1, 1, 1, 1) - relief_m
         if self.correction_bound_m > 0:
             shift_m = self.correction_bound_m * torch.tanh(correction)
-            # Read by training's correction penalty (loss.correction_l1_weight).
-            self.last_correction_m = shift_m
+            if self.training:
+                # Read by training's correction penalty (loss.correction_l1_weight).
+                self.last_correction_m = shift_m
             return torch.exp(self.log_margin_scale) * (margin_m + shift_m)
         return correction + torch.exp(self.log_margin_scale) * margin_m

@@ -109,7 +109,7 @@ class DsmAugmenter(nn.Module):
         valid = valid_f > 0.5
         if self.warp is not None:
             dsm, mask, valid = self._warp(dsm, mask, valid)
-        dsm = self._jitter(dsm)
+        dsm = self._jitter(dsm, batch.get("cell_size_m"))
         out = dict(batch)
         if has_prior:
             out["terrain_prior"] = dsm[:, 1:2]
@@ -132,7 +132,7 @@ class DsmAugmenter(nn.Module):
         dsm = smooth[:, :-1] / warped_weight.clamp_min(1e-6)
         return dsm, (nearest[:, 0:1] > 0.5).float(), valid
 
-    def _jitter(self, dsm: torch.Tensor) -> torch.Tensor:
+    def _jitter(self, dsm: torch.Tensor, cell_size_m: torch.Tensor | None = None) -> torch.Tensor:
         config = self.config
         batch_size, _, height_px, width_px = dsm.shape
         device = dsm.device
@@ -150,6 +150,10 @@ class DsmAugmenter(nn.Module):
             plane_m = slopes[:, 0:1] * rows.view(1, 1, -1, 1) + slopes[:, 1:2] * cols.view(
                 1, 1, 1, -1
             )
+            if cell_size_m is not None:
+                # Tiles on their own grids: the slope is per metre of each tile's cells.
+                per_tile = cell_size_m.detach().float().cpu().view(-1, 1, 1, 1)
+                plane_m = plane_m * (per_tile / self.resolution_m)
             dsm = dsm + plane_m.to(device)
         if config.noise_std_m > 0:
             noise = torch.randn(dsm.shape) * config.noise_std_m

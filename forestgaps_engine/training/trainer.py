@@ -140,7 +140,7 @@ class Trainer:
         moved["dsm"] = torch.nan_to_num(moved["dsm"].float())
         if "cell_size_m" in batch:
             # Stays on the host: it sizes pools, it is not a tensor input.
-            moved["cell_size_m"] = batch["cell_size_m"].float().view(-1).cpu()
+            moved["cell_size_m"] = batch["cell_size_m"].double().view(-1).cpu()
         if "terrain_prior" in batch:
             prior = batch["terrain_prior"].to(self.device, non_blocking=True).float()
             moved["terrain_prior"] = torch.nan_to_num(prior)

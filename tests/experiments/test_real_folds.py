@@ -111,4 +111,4 @@ def test_folds_need_a_recipe_and_refuse_a_model(tmp_path: Path, caplog) -> None:
     code = main(["evaluate-real", "--folds", "3", "--train-config", str(recipe), "--model",
                  "default", "--out", str(tmp_path)])  # fmt: skip
     assert code == 2
-    assert "--model and --site do not apply" in caplog.text
+    assert "--model, --prior-model and --site do not apply" in caplog.text

@@ -115,3 +115,36 @@ def test_graph_only_install_resamples_to_the_graphs_cells(
     result = predict(dsm_path, [5.0], folder, tmp_path / "out", config)
     with rasterio.open(result.thresholds[0].probability_path) as source:
         assert source.res == (0.5, 0.5)
+
+
+def test_two_grids_sharing_one_module_each_keep_their_cell_size(metric_model_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    loaded = load_model(metric_model_dir)
+    shared = create_backend(loaded, "torch", "cpu")
+    fine, coarse = bind_cell_size(shared, loaded, 0.5), bind_cell_size(shared, loaded, 2.0)
+    dsm = _hillside_forest(64, 1.0)[None, None]
+    dsm_norm = ((dsm - dsm.min()) / 30.0).astype(np.float32)
+    thresholds = np.array([5.0], np.float32)
+    alone = {0.5: fine.run(dsm_norm, thresholds), 2.0: coarse.run(dsm_norm, thresholds)}
+    assert not np.allclose(alone[0.5], alone[2.0])
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(b.run, dsm_norm, thresholds) for b in (fine, coarse) * 4]
+        results = [run.result() for run in runs]
+    for backend, result in zip((fine, coarse) * 4, results, strict=True):
+        np.testing.assert_array_equal(result, alone[backend.cell_size_m])
+
+
+def test_graph_only_runs_cells_near_its_own_unresampled(
+    metric_model_dir: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("onnxruntime")
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / "model_card.json").write_bytes((metric_model_dir / "model_card.json").read_bytes())
+    export_onnx(load_model(metric_model_dir).model, folder / "model.onnx")
+    dsm_path = write_dsm(tmp_path / "dsm.tif", _hillside_forest(96, 1.05), resolution_m=1.05)
+    config = ONE_WINDOW.model_copy(update={"backend": "onnxruntime"})
+    result = predict(dsm_path, [5.0], folder, tmp_path / "out", config)
+    with rasterio.open(result.thresholds[0].probability_path) as source:
+        assert source.res == (1.05, 1.05)
