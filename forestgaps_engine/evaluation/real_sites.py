@@ -193,10 +193,6 @@ def evaluate_real_sites(
     terrain_input = has_terrain_input(loaded.card) or prior_loaded is not None
     out = ensure_writable_dir(out_dir)
     labels = [f"{t:g}" for t in thresholds_m]
-    pooled_counts: dict[str, dict[str, ConfusionCounts]] = {
-        method: {label: ConfusionCounts() for label in labels}
-        for method in (METHOD_MODEL, DSM_ONLY, METHOD_PRIOR)
-    }
     rows: list[dict[str, Any]] = []
     for index, site in enumerate(sites):
         step = reporter.sub(index / len(sites), 1 / len(sites))
@@ -223,22 +219,19 @@ def evaluate_real_sites(
                 gaps=config.gaps, inference=config.inference, method_name=METHOD_PRIOR,
                 site=site.name, progress=step.sub(0.7, 0.3).report, terrain_prior=dem,
             )  # fmt: skip
+        # (evaluation, its method name, the column it fills)
+        scored = [(result, METHOD_MODEL, METHOD_MODEL), (result, DSM_ONLY, "dsm_only")]
+        if prior_result is not None:
+            scored.append((prior_result, METHOD_PRIOR, METHOD_PRIOR))
         iou: dict[str, dict[str, float | None]] = {}
         site_counts: dict[str, dict[str, list[int]]] = {}
         for threshold_m, label in zip(thresholds_m, labels, strict=True):
             row: dict[str, float | None] = {"terrain_prior": None}
             site_counts[label] = {}
-            for method in (METHOD_MODEL, DSM_ONLY):
-                counts = result.score(method, threshold_m).pixel
-                pooled_counts[method][label] = pooled_counts[method][label] + counts
-                name = "dsm_only" if method == DSM_ONLY else method
-                row[name] = _iou(counts)
-                site_counts[label][name] = [counts.tp, counts.fp, counts.fn, counts.tn]
-            if prior_result is not None:
-                counts = prior_result.score(METHOD_PRIOR, threshold_m).pixel
-                pooled_counts[METHOD_PRIOR][label] = pooled_counts[METHOD_PRIOR][label] + counts
-                row[METHOD_PRIOR] = _iou(counts)
-                site_counts[label][METHOD_PRIOR] = [counts.tp, counts.fp, counts.fn, counts.tn]
+            for scores, method, column in scored:
+                counts = scores.score(method, threshold_m).pixel
+                row[column] = _iou(counts)
+                site_counts[label][column] = [counts.tp, counts.fp, counts.fn, counts.tn]
             iou[label] = row
         provenance = rasters.record.get("provenance") or {}
         grid = rasters.grid
@@ -264,13 +257,7 @@ def evaluate_real_sites(
             " ".join(_fmt(iou[label]["dsm_only"]) for label in labels),
             ", ".join(labels),
         )
-    pooled = {
-        ("dsm_only" if method == DSM_ONLY else method): {
-            label: _iou(counts) if counts.total else None for label, counts in per_label.items()
-        }
-        for method, per_label in pooled_counts.items()
-        if method != METHOD_PRIOR or prior_loaded is not None
-    }
+    pooled = pooled_from_rows(rows, labels)
     card = loaded.card
     markdown = site_table(
         rows, pooled, labels, f"Model `{card.model_id}` (`{card.architecture}`)",

@@ -27,6 +27,7 @@ import numpy as np
 
 from forestgaps_engine.errors import InferenceError, ModelError
 from forestgaps_engine.files import cache_dir, ensure_writable_dir
+from forestgaps_engine.models.card import graph_cell_size_m, sized_in_metres
 
 logger = logging.getLogger(__name__)
 
@@ -275,10 +276,8 @@ def onnx_path_for(
     A model sized in metres (``inference.cell_size``) has a graph per cell size: the
     shipped one is the card's resolution, others are exported at ``cell_size_m``.
     """
-    from forestgaps_engine.inference.cell_size import graph_cell_size_m, sized_in_metres
-
     in_metres = sized_in_metres(loaded.card)
-    wanted_m = float(cell_size_m or loaded.card.resolution_m)
+    wanted_m = float(cell_size_m or graph_cell_size_m(loaded.card))
     shipped = Path(loaded.path) / ONNX_FILE
     if (
         shipped.is_file()

@@ -19,21 +19,16 @@ from typing import Any
 
 from forestgaps_engine.errors import InferenceError
 from forestgaps_engine.geo.resample import RESOLUTION_TOLERANCE
+from forestgaps_engine.inference.backends import (
+    OnnxRuntimeBackend,
+    OpenVinoBackend,
+    cpu_supports_bf16,
+    onnx_path_for,
+)
+from forestgaps_engine.inference.model_source import as_inference_model
+from forestgaps_engine.models.card import graph_cell_size_m, sized_in_metres
 
 logger = logging.getLogger(__name__)
-
-TORCH_BACKENDS = ("torch", "torch_compile")
-
-
-def sized_in_metres(card: Any) -> bool:
-    """Whether a model's layers are sized in metres (its outputs depend on the cell size)."""
-    params = getattr(card, "params", None) or {}
-    return float(params.get("ground_window_m") or 0.0) > 0.0
-
-
-def graph_cell_size_m(card: Any) -> float:
-    """Cell size, metres, of the shipped graph of a model sized in metres."""
-    return float(card.resolution_m)
 
 
 def native_range(model: Any, declared: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -70,14 +65,6 @@ def bind_cell_size(
         InferenceError: the graph must be exported again and PyTorch or the weights are
             missing (``native_range`` avoids this by resampling).
     """
-    from forestgaps_engine.inference.backends import (
-        OnnxRuntimeBackend,
-        OpenVinoBackend,
-        cpu_supports_bf16,
-        onnx_path_for,
-    )
-    from forestgaps_engine.inference.model_source import as_inference_model
-
     model = as_inference_model(model)
     if not sized_in_metres(model.card):
         return backend

@@ -39,6 +39,17 @@ def _now_utc() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def sized_in_metres(card: Any) -> bool:
+    """Whether a model's layers are sized in metres (its outputs depend on the cell size)."""
+    params = getattr(card, "params", None) or {}
+    return float(params.get("ground_window_m") or 0.0) > 0.0
+
+
+def graph_cell_size_m(card: Any) -> float:
+    """Cell size, metres, of the shipped graph of a model sized in metres."""
+    return float(card.resolution_m)
+
+
 class ModelCard(BaseModel):
     """Everything needed to rebuild, trust and describe a trained model.
 
