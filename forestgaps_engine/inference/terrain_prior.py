@@ -18,6 +18,8 @@ import numpy as np
 from forestgaps_engine.data.fill import fill_nodata_nearest
 from forestgaps_engine.errors import DataError, InferenceError, ModelError
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.model_source import torch_available
+from forestgaps_engine.models import card as model_card
 
 FLAG = "--terrain-prior"
 # DEM voids (water, radar shadow) under at most this share of a window's DSM cells take
@@ -39,15 +41,13 @@ def model_for_prior(model: Any, terrain_prior: str | Path | None) -> Any:
     bundled model trained with one (``resources/models/terrain``) when it is installed.
     Any other model, or no DEM, is returned as given.
     """
-    from forestgaps_engine.inference.model_source import torch_available
-    from forestgaps_engine.models.card import CARD_FILE, DEFAULT_TERRAIN_MODEL_DIR
-
     if terrain_prior is None or str(model) != "default":
         return model
     # The terrain model runs on PyTorch only (a prior band is not exported yet).
-    if not (DEFAULT_TERRAIN_MODEL_DIR / CARD_FILE).is_file() or not torch_available():
+    folder = model_card.DEFAULT_TERRAIN_MODEL_DIR
+    if not (folder / model_card.CARD_FILE).is_file() or not torch_available():
         return model
-    return DEFAULT_TERRAIN_MODEL_DIR
+    return folder
 
 
 def check_terrain_prior(loaded: Any, terrain_prior: str | Path | None) -> None:
