@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterNumber,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -63,6 +64,29 @@ class ForestGapsAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self) -> ForestGapsAlgorithm:  # name fixed by QGIS
         return type(self)()
+
+    def add_number(
+        self, key: str, label: str, default: float, minimum: float,
+        maximum: float | None = None, *, is_integer: bool = False,
+    ) -> None:  # fmt: skip
+        """Add a number parameter: a Double, or an Integer with ``is_integer``.
+
+        Args:
+            key: parameter key.
+            label: the dialog's label, translated by the subclass (``self.tr``).
+            default: default value.
+            minimum: lowest value accepted.
+            maximum: highest value accepted; None leaves QGIS's own bound.
+            is_integer: whole numbers only.
+        """
+        kind = QgsProcessingParameterNumber.Type
+        bound = {} if maximum is None else {"maxValue": maximum}
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                key, label, type=kind.Integer if is_integer else kind.Double,
+                defaultValue=default, minValue=minimum, **bound,
+            )
+        )  # fmt: skip
 
     def label_of(self, key: str) -> str:
         """The dialog's name of parameter ``key`` ("THRESHOLD" -> "Height threshold")."""

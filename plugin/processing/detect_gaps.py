@@ -21,7 +21,6 @@ from qgis.core import (
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
@@ -101,7 +100,6 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
     )  # fmt: skip
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # name fixed by QGIS
-        integer = QgsProcessingParameterNumber.Type.Integer
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("DSM (metres)")))
         self.addParameter(
             QgsProcessingParameterString(
@@ -136,28 +134,15 @@ class DetectGapsAlgorithm(ForestGapsAlgorithm):
             (self.OVERLAP, self.tr("Overlap (px)"), DEFAULT_OVERLAP_PX, 0, MAX_TILE_SIZE_PX // 2),
             (self.BATCH, self.tr("Batch size"), DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE),
         ):
-            self.addParameter(
-                QgsProcessingParameterNumber(
-                    key, label, type=integer, defaultValue=default, minValue=low, maxValue=high
-                )
-            )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MIN_AREA,
-                self.tr("Minimum gap area (m²)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=DEFAULT_MIN_GAP_AREA_M2,
-                minValue=0.0,
-            )
+            self.add_number(key, label, default, low, high, is_integer=True)
+        self.add_number(
+            self.MIN_AREA, self.tr("Minimum gap area (m²)"), DEFAULT_MIN_GAP_AREA_M2, 0.0
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_AREA,
-                self.tr("Maximum gap area (m², 0 = no limit; ForestGapR uses 10000)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=0.0,
-                minValue=0.0,
-            )
+        self.add_number(
+            self.MAX_AREA,
+            self.tr("Maximum gap area (m², 0 = no limit; ForestGapR uses 10000)"),
+            0.0,
+            0.0,
         )
         for key, label in (
             (self.CHM, self.tr("Canopy height model (CHM): classic fallback, agreement")),

@@ -21,7 +21,6 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
@@ -79,13 +78,9 @@ class DetectRegionAlgorithm(ForestGapsAlgorithm):
                 behavior=QgsProcessingParameterFile.Behavior.Folder,
             )
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Height threshold (m)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=DEFAULT_THRESHOLD_M, minValue=0.01, maxValue=150.0,
-            )
-        )  # fmt: skip
+        self.add_number(
+            self.THRESHOLD, self.tr("Height threshold (m)"), DEFAULT_THRESHOLD_M, 0.01, 150.0
+        )
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.METHOD, self.tr("Method"),
@@ -93,20 +88,11 @@ class DetectRegionAlgorithm(ForestGapsAlgorithm):
                 defaultValue=0,
             )
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.BLOCK_SIZE, self.tr("Block size (pixels)"),
-                type=QgsProcessingParameterNumber.Type.Integer,
-                defaultValue=DEFAULT_BLOCK_SIZE_PX, minValue=64, maxValue=16384,
-            )
+        self.add_number(
+            self.BLOCK_SIZE, self.tr("Block size (pixels)"), DEFAULT_BLOCK_SIZE_PX, 64, 16384,
+            is_integer=True,
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.WORKERS, self.tr("Workers"),
-                type=QgsProcessingParameterNumber.Type.Integer,
-                defaultValue=2, minValue=1, maxValue=256,
-            )
-        )  # fmt: skip
+        self.add_number(self.WORKERS, self.tr("Workers"), 2, 1, 256, is_integer=True)
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )

@@ -20,7 +20,6 @@ from qgis.core import (
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
@@ -122,12 +121,7 @@ class GapChangeAlgorithm(ForestGapsAlgorithm):
             (self.MIN_AREA, self.tr("Minimum gap area (m²)"), DEFAULT_MIN_AREA_M2),
             (self.MAX_AREA, self.tr("Maximum gap area (m²)"), DEFAULT_MAX_AREA_M2),
         ):
-            self.addParameter(
-                QgsProcessingParameterNumber(
-                    key, label, type=QgsProcessingParameterNumber.Type.Double,
-                    defaultValue=default, minValue=0.0, maxValue=MAX_AREA_BOUND_M2,
-                )
-            )  # fmt: skip
+            self.add_number(key, label, default, 0.0, MAX_AREA_BOUND_M2)
         for key, label in (
             (self.DATE_BEFORE, self.tr("Survey date of the first raster (YYYY-MM-DD, optional)")),
             (self.DATE_AFTER, self.tr("Survey date of the second raster (YYYY-MM-DD, optional)")),

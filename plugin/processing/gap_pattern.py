@@ -19,7 +19,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMapLayer,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
@@ -79,19 +78,11 @@ class GapPatternAlgorithm(ForestGapsAlgorithm):
                 self.WINDOW, self.tr("Study area: the CHM (optional)"), optional=True
             )
         )
-        integer = QgsProcessingParameterNumber.Type.Integer
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SIMULATIONS, self.tr("Random patterns in the envelope"), type=integer,
-                defaultValue=DEFAULT_SIMULATIONS, minValue=1, maxValue=MAX_SIMULATIONS,
-            )
+        self.add_number(
+            self.SIMULATIONS, self.tr("Random patterns in the envelope"), DEFAULT_SIMULATIONS,
+            1, MAX_SIMULATIONS, is_integer=True,
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed"), type=integer, defaultValue=DEFAULT_SEED,
-                minValue=0,
-            )
-        )  # fmt: skip
+        self.add_number(self.SEED, self.tr("Random seed"), DEFAULT_SEED, 0, is_integer=True)
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )

@@ -19,7 +19,6 @@ from qgis.core import (
     QgsProcessingOutputRasterLayer,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
@@ -80,35 +79,15 @@ class GapsFromChmAlgorithm(ForestGapsAlgorithm):
                 self.INPUT, self.tr("Canopy height model (CHM, metres)")
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD,
-                self.tr("Height threshold (m): gap where height <= threshold"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=DEFAULT_THRESHOLD_M,
-                minValue=MIN_THRESHOLD_M,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MIN_AREA,
-                self.tr("Minimum gap area (m²)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=DEFAULT_MIN_AREA_M2,
-                minValue=0.0,
-                maxValue=MAX_AREA_BOUND_M2,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_AREA,
-                self.tr("Maximum gap area (m²)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=DEFAULT_MAX_AREA_M2,
-                minValue=0.0,
-                maxValue=MAX_AREA_BOUND_M2,
-            )
-        )
+        self.add_number(
+            self.THRESHOLD, self.tr("Height threshold (m): gap where height <= threshold"),
+            DEFAULT_THRESHOLD_M, MIN_THRESHOLD_M,
+        )  # fmt: skip
+        for key, label, default in (
+            (self.MIN_AREA, self.tr("Minimum gap area (m²)"), DEFAULT_MIN_AREA_M2),
+            (self.MAX_AREA, self.tr("Maximum gap area (m²)"), DEFAULT_MAX_AREA_M2),
+        ):
+            self.add_number(key, label, default, 0.0, MAX_AREA_BOUND_M2)
         self.addParameter(
             QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder"))
         )

@@ -16,7 +16,6 @@ from qgis.core import (
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
@@ -71,16 +70,7 @@ class RasterizeLidarAlgorithm(ForestGapsAlgorithm):
                 fileFilter="LiDAR (*.las *.laz *.LAS *.LAZ)",
             )
         )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION,
-                self.tr("Cell size (m)"),
-                type=QgsProcessingParameterNumber.Type.Double,
-                defaultValue=1.0,
-                minValue=0.05,
-                maxValue=100.0,
-            )
-        )
+        self.add_number(self.RESOLUTION, self.tr("Cell size (m)"), 1.0, 0.05, 100.0)
         self.addParameter(
             QgsProcessingParameterCrs(
                 self.CRS, self.tr("CRS (when the header has none)"), optional=True
