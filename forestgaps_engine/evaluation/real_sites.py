@@ -43,6 +43,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "real_sites.y
 THRESHOLDS_M = (2.0, 5.0, 10.0, 15.0)
 METHOD_MODEL = "model"
 METHOD_PRIOR = "terrain_prior"
+METHOD_BASELINE = "dsm_only"
 # The coarse terrain a forester may have: a national or global DEM of about 30 m.
 PRIOR_CELL_M = 30.0
 # Card params that give a model a terrain input (none of the registered ones has it yet).
@@ -220,7 +221,7 @@ def evaluate_real_sites(
                 site=site.name, progress=step.sub(0.7, 0.3).report, terrain_prior=dem,
             )  # fmt: skip
         # (evaluation, its method name, the column it fills)
-        scored = [(result, METHOD_MODEL, METHOD_MODEL), (result, DSM_ONLY, "dsm_only")]
+        scored = [(result, METHOD_MODEL, METHOD_MODEL), (result, DSM_ONLY, METHOD_BASELINE)]
         if prior_result is not None:
             scored.append((prior_result, METHOD_PRIOR, METHOD_PRIOR))
         iou: dict[str, dict[str, float | None]] = {}
@@ -254,7 +255,7 @@ def evaluate_real_sites(
             "%s: model %s / DSM-only %s (IoU at %s m)",
             site.name,
             " ".join(_fmt(iou[label][METHOD_MODEL]) for label in labels),
-            " ".join(_fmt(iou[label]["dsm_only"]) for label in labels),
+            " ".join(_fmt(iou[label][METHOD_BASELINE]) for label in labels),
             ", ".join(labels),
         )
     pooled = pooled_from_rows(rows, labels)
@@ -306,7 +307,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _cells(row: dict[str, float | None], terrain_input: bool) -> list[str]:
-    model, baseline = row.get(METHOD_MODEL), row.get("dsm_only")
+    model, baseline = row.get(METHOD_MODEL), row.get(METHOD_BASELINE)
     better = model is not None and baseline is not None
     shown = [
         f"**{_fmt(model)}**" if better and model > baseline else _fmt(model),
@@ -321,7 +322,7 @@ def pooled_from_rows(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> d
     """Pooled IoU per method and threshold label, from the rows' confusion counts."""
     pooled: dict[str, dict[str, float | None]] = {}
     has_prior = any(METHOD_PRIOR in row["counts"][label] for row in rows for label in labels)
-    for method in (METHOD_MODEL, "dsm_only", METHOD_PRIOR)[: 3 if has_prior else 2]:
+    for method in (METHOD_MODEL, METHOD_BASELINE, METHOD_PRIOR)[: 3 if has_prior else 2]:
         pooled[method] = {}
         for label in labels:
             total = ConfusionCounts()
@@ -380,7 +381,7 @@ def site_table(
         pooled_cells += _cells(
             {
                 METHOD_MODEL: pooled[METHOD_MODEL][label],
-                "dsm_only": pooled["dsm_only"][label],
+                METHOD_BASELINE: pooled[METHOD_BASELINE][label],
                 METHOD_PRIOR: (pooled.get(METHOD_PRIOR) or {}).get(label),
             },
             terrain_input,

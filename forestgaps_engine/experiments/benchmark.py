@@ -8,13 +8,17 @@ markdown section with figures. Every finished run leaves ``runs/<name>[_fold<k>]
 result.json`` and is skipped when that file exists, so an interrupted benchmark resumes.
 
 Folds are by site: fold ``k`` draws its own disjoint set of synthetic sites (seeds
-``synth.seed + k * data.synthetic_sites`` onwards), split into train/val/test by site.
+``synth.seed + k * data.synthetic_sites`` onwards), split into train/val/test by site. The
+real sites of ``benchmark.real_sites`` are dealt over the folds by source, as
+``evaluate-real --folds`` deals them: fold ``k`` trains on the other folds' real sites and
+each of its models is scored on fold ``k``'s own, next to the DSM-only baseline.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, evaluate_real_sites
 from forestgaps_engine.experiments.benchmark_config import (
     BenchmarkArchitecture,
     BenchmarkSettings,
     check_benchmark,
-    fold_real_sites,
     load_benchmark_config,
+    real_site_folds,
 )
 from forestgaps_engine.experiments.benchmark_report import (
     MEAN_METRICS,
@@ -72,7 +78,13 @@ class BenchmarkResult:
     skipped: tuple[str, ...]
 
 
-def _prepared(config: ForestGapsConfig, settings: BenchmarkSettings, fold: int, out: Path) -> Path:
+def _prepared(
+    config: ForestGapsConfig,
+    settings: BenchmarkSettings,
+    fold: int,
+    out: Path,
+    real_sites: list[SiteConfig],
+) -> Path:
     from forestgaps_engine.data.prepare import prepare
 
     if settings.prepared_dir and settings.n_folds == 1:
@@ -82,7 +94,7 @@ def _prepared(config: ForestGapsConfig, settings: BenchmarkSettings, fold: int, 
         logger.info("reusing prepared data %s", folder)
         return folder
     seed = config.synth.seed + fold * config.data.synthetic_sites
-    sites = list(config.data.sites) + fold_real_sites(settings, fold)
+    sites = list(config.data.sites) + real_sites
     prepare(config.updated(synth={"seed": seed}, data={"output_dir": str(folder), "sites": sites}))
     return folder
 
@@ -123,12 +135,28 @@ def _cost(architecture: BenchmarkArchitecture) -> dict[str, float]:
     }
 
 
+def _real_scores(
+    config: ForestGapsConfig,
+    model_dir: Path,
+    sites: list[SiteConfig],
+    out: Path,
+    thresholds_m: list[float],
+) -> dict[str, Any]:
+    """The model and the DSM-only baseline pooled over held-out real ``sites``."""
+    scored = config.model_copy(
+        update={"data": config.data.model_copy(update={"sites": list(sites)})}
+    )
+    report = evaluate_real_sites(model_dir, scored, out, thresholds_m)
+    return {"sites": [row["site"] for row in report.rows], "pooled": report.pooled}
+
+
 def _run_one(
     config: ForestGapsConfig,
     architecture: BenchmarkArchitecture,
     prepared: Path,
     run_dir: Path,
     sites: list[Any],
+    real_sites: list[SiteConfig],
     speed_site: Any,
     thresholds_m: list[float],
     settings: BenchmarkSettings,
@@ -165,6 +193,10 @@ def _run_one(
         run_dir / "speed",
         config.inference,
     )
+    real = None
+    if real_sites:
+        reporter.report(0.9, f"{architecture.run_name}: scoring on held-out real sites")
+        real = _real_scores(config, trained.model_dir, real_sites, run_dir / "real", thresholds_m)
     return {
         "run": architecture.run_name,
         "architecture": architecture.name,
@@ -180,6 +212,7 @@ def _run_one(
         "sites": _fold_sites(prepared),
         "inference": speed,
         "scores": scores[METHOD_MODEL],
+        "real": real,
         "model_dir": str(trained.model_dir),
     }
 
@@ -232,6 +265,7 @@ def run_benchmark(
             baselines_path,
             score_on_sites(sites, None, thresholds_m, out / "baselines", config.gaps),
         )
+    real_folds = real_site_folds(settings)
     jobs = [(fold, item) for fold in range(settings.n_folds) for item in settings.architectures]
     results, skipped = [], []
     for index, (fold, architecture) in enumerate(jobs):
@@ -245,13 +279,16 @@ def run_benchmark(
             continue
         step = reporter.sub(index / len(jobs), 1.0 / len(jobs))
         step.report(0.0, f"{name}: preparing data")
-        prepared = _prepared(config, settings, fold, out)
+        # One fold alone has nothing to train on that it is not scored on: it only scores.
+        trained_on = [s for k, f in enumerate(real_folds) if k != fold for s in f]
+        prepared = _prepared(config, settings, fold, out, trained_on)
         result = _run_one(
             config,
             architecture,
             prepared,
             run_dir,
             sites,
+            real_folds[fold],
             speed_site,
             thresholds_m,
             settings,
@@ -307,6 +344,7 @@ def _averaged(
         ]
         rows.append(
             {
+                **_real_means(items),
                 "run": run,
                 "architecture": first["architecture"],
                 "params_m": first["param_count"] / 1e6,
@@ -327,6 +365,37 @@ def _averaged(
     return rows
 
 
+def _real_means(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Held-out real-site IoU of one architecture's folds: per threshold and overall.
+
+    ``real_iou`` and ``real_gain`` (model minus the DSM-only baseline on the same sites,
+    fold by fold) are mean and sd over folds of the mean over thresholds; ``real_scores``
+    holds each method's per-threshold IoU averaged over the folds.
+    """
+    pooled = [item["real"]["pooled"] for item in items if item.get("real")]
+    if not pooled:
+        return {}
+
+    def over_thresholds(scores: dict[str, float | None]) -> float:
+        return mean_sd(list(scores.values()))[0] or math.nan
+
+    model = [over_thresholds(p[METHOD_MODEL]) for p in pooled]
+    baseline = [over_thresholds(p[METHOD_BASELINE]) for p in pooled]
+    return {
+        "real_iou": mean_sd(model),
+        "real_gain": mean_sd([m - b for m, b in zip(model, baseline, strict=True)]),
+        "real_baseline_iou": mean_sd(baseline),
+        "real_scores": {
+            method: {
+                label: {"iou": mean_sd([p[method][label] for p in pooled])[0]}
+                for label in pooled[0][method]
+            }
+            for method in (METHOD_MODEL, METHOD_BASELINE)
+        },
+        "real_folds": len(pooled),
+    }
+
+
 def write_benchmark_report(
     config: ForestGapsConfig,
     settings: BenchmarkSettings,
@@ -342,8 +411,8 @@ def write_benchmark_report(
     baselines.pop(METHOD_MODEL, None)
     data = config.data
     real = {
-        fold: [site.name for site in fold_real_sites(settings, fold)]
-        for fold in range(settings.n_folds)
+        fold: [site.name for site in sites_of_fold]
+        for fold, sites_of_fold in enumerate(real_site_folds(settings))
     }
     budget = {
         "machine": f"{cpu_name()} ({platform.machine()}), {torch.get_num_threads()} torch "
@@ -351,7 +420,7 @@ def write_benchmark_report(
         "training data": f"{data.synthetic_sites} synthetic sites of {config.synth.size_px} px "
         f"at {config.synth.resolution_m:g} m per fold"
         + (
-            " plus real sites (fold "
+            " plus the real sites of the other folds (real sites dealt by source; fold "
             + "; fold ".join(
                 f"{fold}: {', '.join(names) or 'none'}" for fold, names in real.items()
             )
@@ -372,7 +441,8 @@ def write_benchmark_report(
         "folds": f"{settings.n_folds}; runs finished: {len(results)} of "
         f"{settings.n_folds * len(settings.architectures)}",
         "held-out sites": f"{len(sites)} synthetic sites of {settings.eval_size_px} px, seeds "
-        + ", ".join(str(site.seed) for site in sites),
+        + ", ".join(str(site.seed) for site in sites)
+        + ("; and each fold's own real sites" if any(real.values()) else ""),
         "prediction speed": f"one `predict` call (model loading included) on a "
         f"{settings.speed_size_px}² px held-out DSM at {settings.speed_threshold_m:g} m, "
         f"inference tile {config.inference.tile_size_px} px, batch "

@@ -18,6 +18,7 @@ from forestgaps_engine.config.base import StrictModel
 from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.config.loader import apply_overrides, read_yaml, validate_document
 from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.experiments.real_folds import deal_by_source, site_source
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class BenchmarkSettings(StrictModel):
     prepared_dir: str | None = None
     report: str | None = "docs/benchmark.md"
     # A YAML whose data.sites (real sites, configs/real_sites.yaml) are dealt over the
-    # folds, site i to fold i % n_folds; sites whose files are absent are left out.
+    # folds by source: fold k trains on the other folds' sites and is scored on its own
+    # (with one fold, they are scored only). Sites whose files are absent are left out.
     real_sites: str | None = None
     # Only these sites of real_sites (None: all): the large clouds cost minutes each.
     real_site_names: list[str] | None = None
@@ -113,18 +115,22 @@ def check_benchmark(config: ForestGapsConfig, settings: BenchmarkSettings) -> No
         )
 
 
-def fold_real_sites(settings: BenchmarkSettings, fold: int) -> list[SiteConfig]:
-    """The real sites of ``fold``: site i of ``settings.real_sites`` goes to fold i % n_folds.
+def real_site_folds(settings: BenchmarkSettings) -> list[list[SiteConfig]]:
+    """The real sites of ``settings.real_sites`` dealt over the folds by source.
 
-    Sites whose input files are absent (licensed data outside the repository) are left
-    out before dealing, with one log line naming them, so every fold keeps real sites
-    while any are present.
+    The dealing is ``evaluate-real --folds``' (``deal_by_source``): the sites of one source
+    stay in one fold, so fold ``k``, trained on the other folds' sites, is scored on sites
+    whose source it never saw. Sites whose input files are absent (licensed data outside
+    the repository) are left out first, with one log line naming them; with none left,
+    every fold is empty.
 
     Raises:
-        ConfigError: the file cannot be read or a site entry is invalid.
+        ConfigError: the file cannot be read, a site entry is invalid, a name in
+            ``real_site_names`` is unknown, or the present sites span fewer sources than
+            folds.
     """
     if not settings.real_sites:
-        return []
+        return [[] for _ in range(settings.n_folds)]
     path = Path(settings.real_sites)
     document = read_yaml(path)
     entries = (document.get("data") or {}).get("sites") or []
@@ -152,7 +158,20 @@ def fold_real_sites(settings: BenchmarkSettings, fold: int) -> list[SiteConfig]:
             len(missing),
             ", ".join(missing),
         )
-    return present[fold :: settings.n_folds]
+    if not present:
+        return [[] for _ in range(settings.n_folds)]
+    if settings.n_folds == 1:
+        return [present]
+    sources = {site_source(site) for site in present}
+    if len(sources) < settings.n_folds:
+        raise ConfigError(
+            f"benchmark.n_folds {settings.n_folds}: the real sites present in {path} come "
+            f"from only {len(sources)} source(s), and a fold is scored on sources it never "
+            "trained on",
+            hint=f"Set benchmark.n_folds to {len(sources)} or fewer, or list more sources "
+            "in benchmark.real_site_names.",
+        )
+    return deal_by_source(present, settings.n_folds)
 
 
 def _site_inputs(site: SiteConfig) -> list[str]:
