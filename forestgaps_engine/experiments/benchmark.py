@@ -377,7 +377,8 @@ def _real_means(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {}
 
     def over_thresholds(scores: dict[str, float | None]) -> float:
-        return mean_sd(list(scores.values()))[0] or math.nan
+        mean = mean_sd(list(scores.values()))[0]
+        return math.nan if mean is None else mean
 
     model = [over_thresholds(p[METHOD_MODEL]) for p in pooled]
     baseline = [over_thresholds(p[METHOD_BASELINE]) for p in pooled]

@@ -274,3 +274,34 @@ def test_report_shows_mean_and_sd_over_folds_and_the_curves(tmp_path: Path) -> N
     assert "| `unet` |" in text and "0.700 ± 0.141" in text
     assert "+0.025 (**not flat**)" in text
     assert (report.parent / report.stem / "curves.png").is_file()
+
+
+def test_real_scores_are_averaged_fold_by_fold_against_the_baseline(tmp_path: Path) -> None:
+    config, settings = load_benchmark_config(_write_config(tmp_path, n_folds=2))
+
+    def result(fold: int, model: dict, baseline: dict) -> dict:
+        metrics = {m: 0.5 for m in ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")}
+        return {
+            "run": "unet", "architecture": "unet", "fold": fold, "param_count": 10**6,
+            "gflops_per_256_tile": 7.0, "activation_mb_per_256_tile": 97.0,
+            "training": {"epochs_run": 1, "duration_s": 1.0, "curve": []},
+            "inference": {"mpix_per_s": 1.0}, "scores": {"5": metrics},
+            "real": {"sites": [f"site{fold}"], "pooled": {"model": model, "dsm_only": baseline}},
+        }  # fmt: skip
+
+    # Fold 0: the model finds nothing (IoU 0.0, a score, not a missing one).
+    results = [
+        result(0, {"5": 0.0, "10": 0.0}, {"5": 0.4, "10": 0.2}),
+        result(1, {"5": 0.8, "10": 0.6}, {"5": 0.6, "10": 0.6}),
+    ]
+    baselines = tmp_path / "baselines.json"
+    baselines.write_text(json.dumps({"dsm_only": {"5": {"iou": 0.9}}}), "utf-8")
+
+    text = write_benchmark_report(config, settings, results, baselines, []).read_text("utf-8")
+
+    # Model 0.0 and 0.7 (mean 0.350 ± 0.495); gains -0.3 and +0.1; baseline 0.3 and 0.6.
+    assert "| 0.350 ± 0.495 | -0.100 ± 0.283 |" in text
+    assert "| `dsm_only` baseline |" in text and "| 0.450 ± 0.212 | - | - |" in text
+    assert "| `unet` | 0.400 | 0.300 |" in text  # per threshold, mean over folds
+    assert "- **Accuracy first on real forests**: `unet` (real IoU 0.350 ± 0.495" in text
+
