@@ -74,7 +74,7 @@ pretrained: venv ## prepare, train, install and evaluate the bundled models from
 	  > out/pretrained/duration.json; \
 	du -sh resources/models/default; cat out/pretrained/duration.json
 
-benchmark: venv ## train and score every architecture of configs/benchmark.yaml in 3 site folds (hours on 2 cores; resumable: finished runs are kept)
+benchmark: venv ## train and score every architecture of configs/benchmark.yaml in 3 site folds (74 min on 2 cores; resumable: finished runs are kept)
 	$(VENV)/bin/forestgaps benchmark --config configs/benchmark.yaml
 
 docs-check: venv screenshots ## re-render the screenshots, check every command in README.md and docs/*.md against the CLI and Makefile; run the marked ones (~4 min on 2 cores)
