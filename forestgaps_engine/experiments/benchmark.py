@@ -143,9 +143,7 @@ def _real_scores(
     thresholds_m: list[float],
 ) -> dict[str, Any]:
     """The model and the DSM-only baseline pooled over held-out real ``sites``."""
-    scored = config.model_copy(
-        update={"data": config.data.model_copy(update={"sites": list(sites)})}
-    )
+    scored = config.updated(data={"sites": list(sites)})
     report = evaluate_real_sites(model_dir, scored, out, thresholds_m)
     return {"sites": [row["site"] for row in report.rows], "pooled": report.pooled}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.evaluation.plots import bar_chart_png, line_chart_png
+from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, METHOD_MODEL
 
 MEAN_METRICS = ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")
 
@@ -64,11 +65,12 @@ def convergence(
     }
 
 
-def _pm(pair: tuple[float | None, float | None]) -> str:
+def _pm(pair: tuple[float | None, float | None], sign: str = "") -> str:
+    """``mean ± sd`` to 3 decimals; ``sign="+"`` writes the mean's sign always."""
     mean, sd = pair
     if mean is None:
         return "-"
-    return f"{mean:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
+    return f"{mean:{sign}.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
 
 
 def _converged(info: Mapping[str, Any]) -> str:
@@ -76,13 +78,6 @@ def _converged(info: Mapping[str, Any]) -> str:
         return "-"
     word = "flat" if info["is_flat"] else "**not flat**"
     return f"{info['change']:+.3f} ({word})"
-
-
-def _signed(pair: tuple[float | None, float | None]) -> str:
-    mean, sd = pair
-    if mean is None:
-        return "-"
-    return f"{mean:+.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -117,9 +112,8 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
     cheapest = best("gflops", reverse=False)
     # Real sites answer the question where they were scored; synthetic ones otherwise.
     for row in rows:
-        row["real_mean_iou"] = (row.get("real_iou") or (None, None))[0]
-        if row["real_mean_iou"] is None:
-            row["real_mean_iou"] = math.nan
+        real_mean = (row.get("real_iou") or (None, None))[0]
+        row["real_mean_iou"] = math.nan if real_mean is None else real_mean
     has_real = any(math.isfinite(row["real_mean_iou"]) for row in rows)
     accuracy_key = "real_mean_iou" if has_real else "mean_iou"
     for row in rows:
@@ -136,7 +130,7 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
         real_best = best("real_mean_iou")
         real_line = [
             f"- **Accuracy first on real forests**: `{real_best['run']}` (real IoU "
-            f"{_pm(real_best['real_iou'])}, {_signed(real_best['real_gain'])} against the "
+            f"{_pm(real_best['real_iou'])}, {_pm(real_best['real_gain'], '+')} against the "
             f"DSM-only baseline{flat(real_best)})."
         ]
     return real_line + [
@@ -223,14 +217,14 @@ def benchmark_markdown(
             f"{row['activation_mb']:.0f} | {row['mpix_per_s']:.2f} | {row['train_s']:.0f} | "
             f"{row['epochs']} | {row.get('n_folds', 1)} | {' | '.join(means)} | "
             f"{_pm(row.get('real_iou') or (None, None))} | "
-            f"{_signed(row.get('real_gain') or (None, None))} | "
+            f"{_pm(row.get('real_gain') or (None, None), '+')} | "
             f"{_converged(row.get('convergence') or {})} |"
         )
     for name, scores in baselines.items():
         means = [_fmt(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
         real = (
             _pm(real_reference["real_baseline_iou"])
-            if real_reference is not None and name == "dsm_only"
+            if real_reference is not None and name == METHOD_BASELINE
             else "-"
         )
         lines.append(
@@ -243,9 +237,9 @@ def benchmark_markdown(
     methods.update(baselines)
     lines += ["", "### IoU per threshold", "", threshold_table(methods, thresholds, "iou")]
     if real_reference is not None:
-        real_methods = {row["run"]: row["real_scores"]["model"] for row in real_rows}
-        real_methods["dsm_only"] = real_reference["real_scores"]["dsm_only"]
-        real_thresholds = sorted(real_reference["real_scores"]["dsm_only"], key=float)
+        real_methods = {row["run"]: row["real_scores"][METHOD_MODEL] for row in real_rows}
+        real_methods[METHOD_BASELINE] = real_reference["real_scores"][METHOD_BASELINE]
+        real_thresholds = sorted(real_methods[METHOD_BASELINE], key=float)
         lines += ["", "### IoU per threshold on the held-out real sites (mean over folds)", ""]
         lines.append(threshold_table(real_methods, real_thresholds, "iou"))
     lines += ["", "### Object F1 per threshold", ""]

@@ -69,11 +69,10 @@ def fold_config(
     train_config: ForestGapsConfig, train_sites: Sequence[SiteConfig], folder: Path
 ) -> ForestGapsConfig:
     """``train_config`` with the fold's real sites, its data and model kept under ``folder``."""
-    data = train_config.data.model_copy(
-        update={"sites": list(train_sites), "output_dir": str(folder / "prepared")}
+    return train_config.updated(
+        data={"sites": list(train_sites), "output_dir": str(folder / "prepared")},
+        training={"output_dir": str(folder / "training")},
     )
-    training = train_config.training.model_copy(update={"output_dir": str(folder / "training")})
-    return train_config.model_copy(update={"data": data, "training": training})
 
 
 def evaluate_real_folds(
@@ -124,9 +123,7 @@ def evaluate_real_folds(
         )  # fmt: skip
         prepare(config, progress=step.sub(0.0, 0.2).report)
         trained = train(config, progress=step.sub(0.2, 0.6).report)
-        scored = sites_config.model_copy(
-            update={"data": sites_config.data.model_copy(update={"sites": held_out})}
-        )
+        scored = sites_config.updated(data={"sites": held_out})
         report = evaluate_real_sites(
             trained.model_dir, scored, folder / "evaluation", thresholds_m,
             progress=step.sub(0.8, 0.2).report,
