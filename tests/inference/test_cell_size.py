@@ -95,14 +95,20 @@ def test_a_model_sized_in_cells_is_left_alone(tmp_path: Path) -> None:
     assert native_range(as_inference_model(loaded), (0.5, 2.0)) == (0.5, 2.0)
 
 
-def test_graph_only_install_resamples_to_the_graphs_cells(
-    metric_model_dir: Path, tmp_path: Path
-) -> None:
+def _graph_only_install(metric_model_dir: Path, tmp_path: Path) -> Path:
+    """The metric model as a torch-free install ships it: its card and its ONNX graph."""
     pytest.importorskip("onnxruntime")
     folder = tmp_path / "exported"
     folder.mkdir()
     (folder / "model_card.json").write_bytes((metric_model_dir / "model_card.json").read_bytes())
     export_onnx(load_model(metric_model_dir).model, folder / "model.onnx")
+    return folder
+
+
+def test_graph_only_install_resamples_to_the_graphs_cells(
+    metric_model_dir: Path, tmp_path: Path
+) -> None:
+    folder = _graph_only_install(metric_model_dir, tmp_path)
     graph_only = as_inference_model(folder)
     assert graph_only.network is None
     assert native_range(graph_only, (0.5, 2.0)) == (1.0, 1.0)
@@ -138,11 +144,7 @@ def test_two_grids_sharing_one_module_each_keep_their_cell_size(metric_model_dir
 def test_graph_only_runs_cells_near_its_own_unresampled(
     metric_model_dir: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("onnxruntime")
-    folder = tmp_path / "exported"
-    folder.mkdir()
-    (folder / "model_card.json").write_bytes((metric_model_dir / "model_card.json").read_bytes())
-    export_onnx(load_model(metric_model_dir).model, folder / "model.onnx")
+    folder = _graph_only_install(metric_model_dir, tmp_path)
     dsm_path = write_dsm(tmp_path / "dsm.tif", _hillside_forest(96, 1.05), resolution_m=1.05)
     config = ONE_WINDOW.model_copy(update={"backend": "onnxruntime"})
     result = predict(dsm_path, [5.0], folder, tmp_path / "out", config)
