@@ -15,6 +15,7 @@ overlaps or touches a tile of another split.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass
@@ -51,12 +52,7 @@ class SplitBlock:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form."""
-        return {
-            "split": self.split,
-            "axis": self.axis,
-            "start_px": self.start_px,
-            "end_px": self.end_px,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

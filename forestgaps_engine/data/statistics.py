@@ -33,15 +33,6 @@ class HeightStats:
     p2_m: float
     p98_m: float
 
-    def to_dict(self) -> dict[str, float]:
-        """JSON-friendly form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, payload: dict[str, float]) -> HeightStats:
-        """Inverse of ``to_dict``."""
-        return cls(**{name: payload[name] for name in cls.__dataclass_fields__})
-
 
 class HeightAccumulator:
     """Accumulates finite values batch by batch; ``result()`` gives HeightStats.
@@ -173,10 +164,10 @@ class PreparedStatistics:
                 "std_m": global_stats.std_m,
                 "relief_range_m": relief_range_m,
             },
-            "global": global_stats.to_dict(),
-            "relief": relief.to_dict(),
+            "global": asdict(global_stats),
+            "relief": asdict(relief),
             "per_site": {
-                name: acc.result().to_dict() for name, acc in self.per_site.items() if acc.count
+                name: asdict(acc.result()) for name, acc in self.per_site.items() if acc.count
             },
             "method": (
                 "valid DSM cells; global and relief over train tiles only (no leakage from "

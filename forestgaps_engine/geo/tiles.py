@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,12 +54,7 @@ class Tile:
 
     def as_dict(self) -> dict[str, int]:
         """JSON-friendly form (used in shard metadata and tiles.jsonl)."""
-        return {
-            "row_off": self.row_off,
-            "col_off": self.col_off,
-            "height_px": self.height_px,
-            "width_px": self.width_px,
-        }
+        return dataclasses.asdict(self)
 
 
 def tile_offsets(length_px: int, tile_size_px: int, stride_px: int) -> list[int]:
