@@ -93,32 +93,25 @@ def confusion_counts(predicted: Any, target: Any, valid: Any | None = None) -> C
     Returns:
         The counts as Python ints.
     """
-    if _is_torch(predicted):
+    is_torch = _is_torch(predicted)
+    if is_torch:
         import torch
 
-        pred = predicted > 0.5 if predicted.dtype != torch.bool else predicted
-        truth = target > 0.5 if target.dtype != torch.bool else target
-        keep = torch.ones_like(pred) if valid is None else valid.to(torch.bool)
-        values = torch.stack(
-            [
-                (pred & truth & keep).sum(),
-                (pred & ~truth & keep).sum(),
-                (~pred & truth & keep).sum(),
-                (~pred & ~truth & keep).sum(),
-            ]
-        ).tolist()
-        return ConfusionCounts(*(int(v) for v in values))
-    pred = np.asarray(predicted)
-    pred = pred if pred.dtype == bool else pred > 0.5
-    truth = np.asarray(target)
-    truth = truth if truth.dtype == bool else truth > 0.5
-    keep = np.ones_like(pred) if valid is None else np.asarray(valid, dtype=bool)
-    return ConfusionCounts(
-        int(np.count_nonzero(pred & truth & keep)),
-        int(np.count_nonzero(pred & ~truth & keep)),
-        int(np.count_nonzero(~pred & truth & keep)),
-        int(np.count_nonzero(~pred & ~truth & keep)),
-    )
+        count, keep = torch.count_nonzero, True if valid is None else valid.bool()
+    else:
+        predicted, target = np.asarray(predicted), np.asarray(target)
+        count, keep = np.count_nonzero, True if valid is None else np.asarray(valid, dtype=bool)
+    # > 0.5 keeps a bool mask as it is and cuts soft labels.
+    pred, truth = predicted > 0.5, target > 0.5
+    counts = [
+        count(pred & truth & keep),
+        count(pred & ~truth & keep),
+        count(~pred & truth & keep),
+        count(~pred & ~truth & keep),
+    ]
+    if is_torch:
+        counts = torch.stack(counts).tolist()  # one device sync for the four counts
+    return ConfusionCounts(*(int(v) for v in counts))
 
 
 def confusion_counts_by_threshold(
@@ -135,25 +128,14 @@ def confusion_counts_by_threshold(
     Returns:
         Threshold (metres, rounded to 1e-3) -> counts over the samples with that threshold.
     """
+    if not _is_torch(predicted):
+        predicted, target, valid = np.asarray(predicted), np.asarray(target), np.asarray(valid)
     values = thresholds_m.tolist() if hasattr(thresholds_m, "tolist") else list(thresholds_m)
     rounded = [round(float(v), 3) for v in np.ravel(values)]
     result: dict[float, ConfusionCounts] = {}
     for threshold_m in sorted(set(rounded)):
         rows = [i for i, value in enumerate(rounded) if value == threshold_m]
-        if _is_torch(predicted):
-            import torch
-
-            index = torch.tensor(rows, device=predicted.device)
-            counts = confusion_counts(
-                predicted.index_select(0, index),
-                target.index_select(0, index),
-                valid.index_select(0, index),
-            )
-        else:
-            counts = confusion_counts(
-                np.asarray(predicted)[rows], np.asarray(target)[rows], np.asarray(valid)[rows]
-            )
-        result[threshold_m] = counts
+        result[threshold_m] = confusion_counts(predicted[rows], target[rows], valid[rows])
     return result
 
 
