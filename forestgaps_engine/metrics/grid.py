@@ -100,8 +100,16 @@ class GridScores:
     bias: float | None
 
 
-def fraction_agreement(fractions: CellFractions, cell_size_m: float) -> GridScores:
-    """R2, RMSE and bias of predicted against reference fractions."""
+def grid_scores(
+    reference: np.ndarray,
+    predicted: np.ndarray,
+    valid: np.ndarray,
+    grid: Grid,
+    cell_size_m: float = GRID_CELL_SIZE_M,
+    min_valid_share: float = MIN_VALID_SHARE,
+) -> GridScores:
+    """R2, RMSE and bias of the gap fractions on ``cell_size_m`` cells (see ``cell_fractions``)."""
+    fractions = cell_fractions(reference, predicted, valid, grid, cell_size_m, min_valid_share)
     ref, pred = fractions.reference, fractions.predicted
     if ref.size == 0:
         return GridScores(cell_size_m, 0, None, None, None)
@@ -111,16 +119,3 @@ def fraction_agreement(fractions: CellFractions, cell_size_m: float) -> GridScor
     total = float(np.sum((ref - ref.mean()) ** 2))
     r2 = 1.0 - float(np.sum(error**2)) / total if ref.size >= 2 and total > 0 else None
     return GridScores(cell_size_m, int(ref.size), r2, rmse, bias)
-
-
-def grid_scores(
-    reference: np.ndarray,
-    predicted: np.ndarray,
-    valid: np.ndarray,
-    grid: Grid,
-    cell_size_m: float = GRID_CELL_SIZE_M,
-    min_valid_share: float = MIN_VALID_SHARE,
-) -> GridScores:
-    """Gap-fraction agreement on ``cell_size_m`` cells (see ``cell_fractions``)."""
-    fractions = cell_fractions(reference, predicted, valid, grid, cell_size_m, min_valid_share)
-    return fraction_agreement(fractions, cell_size_m)
