@@ -24,15 +24,6 @@ from forestgaps_engine.metrics.pixel import ConfusionCounts
 logger = logging.getLogger(__name__)
 
 METHOD_MODEL = "model"
-METRIC_NAMES = (
-    "iou",
-    "f1",
-    "precision",
-    "recall",
-    "object_f1",
-    "boundary_f1",
-    "grid_r2",
-)
 
 
 @dataclass(frozen=True)
