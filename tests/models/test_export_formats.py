@@ -57,7 +57,7 @@ def test_onnx_and_torchscript_match_eager(build_tiny, tmp_path: Path, name: str)
     folder = _save_tiny(build_tiny, name, tmp_path / "model")
     loaded = load_model(folder)
 
-    onnx_path = export_onnx(folder, tmp_path / "out" / "model.onnx")
+    onnx_path = export_onnx(folder, tmp_path / "out" / "model.onnx").path
     parity = check_parity(loaded, onnx_path, "onnx", sizes=SIZES)
     # every architecture takes K thresholds per window (the last size is checked at K = 3)
     assert set(parity) == {"1x64x64", "2x96x80", "2x96x80x3t"}
@@ -70,7 +70,7 @@ def test_onnx_and_torchscript_match_eager(build_tiny, tmp_path: Path, name: str)
     assert list(inputs) == ["dsm_m", "valid", "threshold_m"]
     assert all(isinstance(dim, str) for dim in inputs["dsm_m"][0:1] + inputs["dsm_m"][2:])
 
-    script_path = export_torchscript(loaded, tmp_path / "out" / "model.pt")
+    script_path = export_torchscript(loaded, tmp_path / "out" / "model.pt").path
     parity = check_parity(loaded, script_path, "torchscript", sizes=SIZES)
     assert max(parity.values()) <= TOLERANCE
     _module, script_card, spec = load_torchscript(script_path)
@@ -82,7 +82,7 @@ def test_exported_graph_normalizes_raw_metres_and_respects_the_threshold(
     build_tiny, tmp_path: Path
 ) -> None:
     folder = _save_tiny(build_tiny, "unet_film", tmp_path / "model")
-    onnx_path = export_onnx(folder, tmp_path / "model.onnx")
+    onnx_path = export_onnx(folder, tmp_path / "model.onnx").path
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(1)
     dsm_m = (300.0 + rng.uniform(0, 30, (2, 1, 40, 40))).astype(np.float32)
@@ -146,7 +146,7 @@ def test_deepness_graph_has_one_input_two_classes_and_its_metadata(
     assert classes.shape == (1, 2, 64, 64)
     np.testing.assert_allclose(classes.sum(axis=1), 1.0, atol=1e-6)
     # the baked threshold is the one asked for: same as the 3-input graph at 10 m
-    full = export_onnx(folder, tmp_path / "full.onnx")
+    full = export_onnx(folder, tmp_path / "full.onnx").path
     full_session = onnxruntime.InferenceSession(str(full), providers=["CPUExecutionProvider"])
     (gap,) = full_session.run(
         None,
@@ -165,11 +165,11 @@ def test_deepness_needs_a_threshold(build_tiny, tmp_path: Path) -> None:
 def test_parity_catches_a_different_model(build_tiny, tmp_path: Path) -> None:
     first = _save_tiny(build_tiny, "unet", tmp_path / "a", seed=0)
     second = _save_tiny(build_tiny, "unet", tmp_path / "b", seed=1)
-    exported = export_onnx(first, tmp_path / "a.onnx")
+    exported = export_onnx(first, tmp_path / "a.onnx").path
     parity = check_parity(second, exported, "onnx", sizes=((1, 32, 32),))
     assert parity["1x32x32"] > 1e-3
     with pytest.raises(ModelError, match="differs from eager"):
-        require_parity(parity, TOLERANCE, exported)
+        require_parity(parity, exported, TOLERANCE)
 
 
 def test_failed_parity_writes_nothing(build_tiny, tmp_path: Path, monkeypatch) -> None:

@@ -78,26 +78,26 @@ def export_model(
     if format == "openvino_int8":
         return _export_int8(loaded, Path(out_path), opset, calibration, check)
     if format == "onnx":
-        from forestgaps_engine.models.export.onnx import export_onnx_checked
+        from forestgaps_engine.models.export.onnx import export_onnx
 
-        return export_onnx_checked(
+        return export_onnx(
             loaded,
             out_path,
             opset=opset,
             include_normalization=include_normalization,
-            deepness_metadata_keys=deepness,
+            deepness=deepness,
             tile_size_px=tile_size_px,
             overlap_px=overlap_px,
             fixed_threshold_m=fixed_threshold_m,
             check=check,
         )
     if format == "torchscript":
-        from forestgaps_engine.models.export.torchscript import export_torchscript_checked
+        from forestgaps_engine.models.export.torchscript import export_torchscript
 
-        return export_torchscript_checked(loaded, out_path, include_normalization, check)
-    from forestgaps_engine.models.export.native import export_native_checked
+        return export_torchscript(loaded, out_path, include_normalization, check)
+    from forestgaps_engine.models.export.native import export_native
 
-    return export_native_checked(loaded, out_path, check)
+    return export_native(loaded, out_path, check)
 
 
 def _export_int8(

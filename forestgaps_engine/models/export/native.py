@@ -21,8 +21,21 @@ from forestgaps_engine.models.export.result import ExportResult
 logger = logging.getLogger(__name__)
 
 
-def export_native_checked(loaded: Any, out_dir: str | Path, check: bool = True) -> ExportResult:
-    """``export_native`` returning the parity figures too."""
+def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> ExportResult:
+    """Write a model folder (``model.safetensors`` + ``model_card.json``) with a fresh id.
+
+    Args:
+        loaded: ``LoadedModel`` or model path.
+        out_dir: folder to write (created if needed; other files in it are left alone).
+        check: reload the copy and compare it with the original.
+
+    Returns:
+        ``out_dir`` and the parity figures (None without ``check``).
+
+    Raises:
+        ModelError: not a model, or the copy does not reproduce the original.
+        DataError: the folder cannot be written.
+    """
     from forestgaps_engine.models.card import CARD_FILE, WEIGHTS_FILE, load_model, save_model
     from forestgaps_engine.models.export.parity import check_parity, require_parity
 
@@ -40,9 +53,7 @@ def export_native_checked(loaded: Any, out_dir: str | Path, check: bool = True) 
     try:
         card = loaded.card.model_copy(update={"model_id": ""})
         save_model(loaded.model, loaded.normalizer, card, staging)
-        parity = check_parity(loaded, staging, "native") if check else None
-        if parity is not None:
-            require_parity(parity, 1e-4, target)
+        parity = require_parity(check_parity(loaded, staging, "native"), target) if check else None
         if not target.exists():
             os.replace(staging, target)
         else:
@@ -55,20 +66,3 @@ def export_native_checked(loaded: Any, out_dir: str | Path, check: bool = True) 
     logger.info("exported %s as a model folder: %s", loaded.card.architecture, target)
     return ExportResult(path=target, format="native", parity=parity)
 
-
-def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> Path:
-    """Write a model folder (``model.safetensors`` + ``model_card.json``) with a fresh id.
-
-    Args:
-        loaded: ``LoadedModel`` or model path.
-        out_dir: folder to write (created if needed; other files in it are left alone).
-        check: reload the copy and compare it with the original.
-
-    Returns:
-        ``out_dir``.
-
-    Raises:
-        ModelError: not a model, or the copy does not reproduce the original.
-        DataError: the folder cannot be written.
-    """
-    return export_native_checked(loaded, out_dir, check).path

@@ -203,19 +203,50 @@ def _add_metadata(path: Path, metadata: dict[str, str]) -> None:
     onnx.save(model_proto, str(path))
 
 
-def export_onnx_checked(
+def export_onnx(
     loaded: Any,
     out_path: str | Path,
     opset: int = DEFAULT_OPSET,
     include_normalization: bool = True,
-    deepness_metadata_keys: bool = False,
+    deepness: bool = False,
     tile_size_px: int = 512,
     overlap_px: int = 64,
     fixed_threshold_m: float | None = None,
     check: bool = True,
-    tolerance: float = 1e-4,
 ) -> ExportResult:
-    """``export_onnx`` returning the parity figures too (see ``export_onnx``)."""
+    """Export a model to a self-contained ONNX file, checked against eager PyTorch.
+
+    Graph (``include_normalization=True``): inputs ``dsm_m (B, 1, H, W)`` float32 raw
+    heights in metres (NaN allowed), ``valid (B, 1, H, W)`` float32 (1 = valid cell) and
+    ``threshold_m (B,)`` float32 metres; output ``probability (B, 1, H, W)`` float32 gap
+    probability. With ``include_normalization=False`` the input is ``dsm_norm``, heights
+    already normalized with the card's normalizer, and there is no ``valid`` input. B, H and
+    W are dynamic. Metadata: ``forestgaps_model_card`` (card JSON) and ``forestgaps_graph``
+    (the ``GraphSpec``).
+
+    With ``deepness=True`` (needs ``fixed_threshold_m``): one input ``dsm_m
+    (B, 1, tile_size_px, tile_size_px)``, output ``class_probability (B, 2, T, T)``
+    (canopy, gap), and the Deepness keys ``model_type``, ``class_names``, ``resolution``
+    (cm/px), ``tile_size``, ``tiles_overlap`` (%), ``standardization_mean``/``_std``.
+
+    Args:
+        loaded: ``LoadedModel`` or model path.
+        out_path: ``.onnx`` file, written atomically (nothing appears on failure).
+        opset: ONNX opset, 17 or newer.
+        include_normalization: normalization inside the graph.
+        deepness: write the Deepness graph and keys.
+        tile_size_px: Deepness tile side, pixels.
+        overlap_px: Deepness tile overlap, pixels.
+        fixed_threshold_m: bake this threshold in (no ``threshold_m`` input), metres.
+        check: compare with eager PyTorch and refuse a difference above 1e-4.
+
+    Returns:
+        ``out_path`` and the parity figures (None without ``check``).
+
+    Raises:
+        ModelError: not a model, export failure, or parity above 1e-4.
+        DataError: the output folder cannot be written.
+    """
     from forestgaps_engine.models.card import load_model
     from forestgaps_engine.models.export.parity import check_parity, require_parity
 
@@ -230,79 +261,17 @@ def export_onnx_checked(
             hint="Use a smaller --overlap or a larger --tile-size.",
         )
     loaded = load_model(loaded)
-    spec = graph_spec_for(
-        include_normalization, deepness_metadata_keys, fixed_threshold_m, tile_size_px
-    )
+    spec = graph_spec_for(include_normalization, deepness, fixed_threshold_m, tile_size_px)
     metadata = {
         CARD_METADATA_KEY: loaded.card.model_dump_json(),
         GRAPH_METADATA_KEY: spec.to_json(),
     }
-    if deepness_metadata_keys:
+    if deepness:
         metadata.update(deepness_metadata(loaded.card, tile_size_px, overlap_px))
     target = Path(out_path)
-    parity = None
     with atomic_path(target) as temp_path:
         _write_graph(loaded, temp_path, spec, opset)
         _add_metadata(temp_path, metadata)
-        if check:
-            parity = check_parity(loaded, temp_path, "onnx")
-            require_parity(parity, tolerance, target)
+        parity = require_parity(check_parity(loaded, temp_path, "onnx"), target) if check else None
     logger.info("exported %s to ONNX: %s", loaded.card.architecture, target)
     return ExportResult(path=target, format="onnx", parity=parity)
-
-
-def export_onnx(
-    loaded: Any,
-    out_path: str | Path,
-    opset: int = DEFAULT_OPSET,
-    include_normalization: bool = True,
-    deepness_metadata: bool = False,
-    tile_size_px: int = 512,
-    overlap_px: int = 64,
-    fixed_threshold_m: float | None = None,
-    check: bool = True,
-) -> Path:
-    """Export a model to a self-contained ONNX file, checked against eager PyTorch.
-
-    Graph (``include_normalization=True``): inputs ``dsm_m (B, 1, H, W)`` float32 raw
-    heights in metres (NaN allowed), ``valid (B, 1, H, W)`` float32 (1 = valid cell) and
-    ``threshold_m (B,)`` float32 metres; output ``probability (B, 1, H, W)`` float32 gap
-    probability. With ``include_normalization=False`` the input is ``dsm_norm``, heights
-    already normalized with the card's normalizer, and there is no ``valid`` input. B, H and
-    W are dynamic. Metadata: ``forestgaps_model_card`` (card JSON) and ``forestgaps_graph``
-    (the ``GraphSpec``).
-
-    With ``deepness_metadata=True`` (needs ``fixed_threshold_m``): one input ``dsm_m
-    (B, 1, tile_size_px, tile_size_px)``, output ``class_probability (B, 2, T, T)``
-    (canopy, gap), and the Deepness keys ``model_type``, ``class_names``, ``resolution``
-    (cm/px), ``tile_size``, ``tiles_overlap`` (%), ``standardization_mean``/``_std``.
-
-    Args:
-        loaded: ``LoadedModel`` or model path.
-        out_path: ``.onnx`` file, written atomically (nothing appears on failure).
-        opset: ONNX opset, 17 or newer.
-        include_normalization: normalization inside the graph.
-        deepness_metadata: write the Deepness graph and keys.
-        tile_size_px: Deepness tile side, pixels.
-        overlap_px: Deepness tile overlap, pixels.
-        fixed_threshold_m: bake this threshold in (no ``threshold_m`` input), metres.
-        check: compare with eager PyTorch and refuse a difference above 1e-4.
-
-    Returns:
-        ``out_path``.
-
-    Raises:
-        ModelError: not a model, export failure, or parity above 1e-4.
-        DataError: the output folder cannot be written.
-    """
-    return export_onnx_checked(
-        loaded,
-        out_path,
-        opset=opset,
-        include_normalization=include_normalization,
-        deepness_metadata_keys=deepness_metadata,
-        tile_size_px=tile_size_px,
-        overlap_px=overlap_px,
-        fixed_threshold_m=fixed_threshold_m,
-        check=check,
-    ).path

@@ -26,6 +26,8 @@ DEFAULT_SIZES: tuple[tuple[int, int, int], ...] = ((1, 64, 64), (2, 96, 80))
 FALLBACK_THRESHOLD_RANGE_M = (2.0, 20.0)
 INVALID_FRACTION = 0.1
 DEEPNESS_BATCHES = (1, 2)
+# Max absolute probability difference an export may show.
+PARITY_TOLERANCE = 1e-4
 
 
 def threshold_range_m(card: Any) -> tuple[float, float]:
@@ -198,8 +200,10 @@ def check_parity(
     return differences
 
 
-def require_parity(parity: dict[str, float], tolerance: float, target: Path) -> None:
-    """Refuse an export whose outputs drift from eager PyTorch.
+def require_parity(
+    parity: dict[str, float], target: Path, tolerance: float = PARITY_TOLERANCE
+) -> dict[str, float]:
+    """``parity``, unless the export's outputs drift from eager PyTorch.
 
     Raises:
         ModelError: a difference above ``tolerance`` (or NaN).
@@ -211,3 +215,4 @@ def require_parity(parity: dict[str, float], tolerance: float, target: Path) -> 
             f"tolerance {tolerance:g}; per size {json.dumps(parity)}); nothing was written",
             hint="Try another --opset or format; export with --no-check to keep it anyway.",
         )
+    return parity

@@ -23,14 +23,29 @@ CARD_EXTRA_FILE = "model_card.json"
 GRAPH_EXTRA_FILE = "graph.json"
 
 
-def export_torchscript_checked(
-    loaded: Any,
-    out_path: str | Path,
-    include_normalization: bool = True,
-    check: bool = True,
-    tolerance: float = 1e-4,
+def export_torchscript(
+    loaded: Any, out_path: str | Path, include_normalization: bool = True, check: bool = True
 ) -> ExportResult:
-    """``export_torchscript`` returning the parity figures too."""
+    """Export a model to a traced TorchScript file, checked against eager PyTorch.
+
+    Call: ``module(dsm_m (B, 1, H, W) metres, valid (B, 1, H, W) 0/1, threshold_m (B,)
+    metres) -> (B, 1, H, W)`` gap probability; with ``include_normalization=False``,
+    ``module(dsm_norm, threshold_m)``. B, H and W are free. Extra files:
+    ``model_card.json`` and ``graph.json`` (the ``GraphSpec``).
+
+    Args:
+        loaded: ``LoadedModel`` or model path.
+        out_path: ``.pt`` file, written atomically.
+        include_normalization: normalization inside the module.
+        check: compare with eager PyTorch and refuse a difference above 1e-4.
+
+    Returns:
+        ``out_path`` and the parity figures (None without ``check``).
+
+    Raises:
+        ModelError: not a model, tracing failure, or parity above 1e-4.
+        DataError: the output folder cannot be written.
+    """
     import torch
 
     from forestgaps_engine.models.card import load_model
@@ -65,36 +80,9 @@ def export_torchscript_checked(
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.jit.save(traced, str(temp_path), _extra_files=extra_files)
         if check:
-            parity = check_parity(loaded, temp_path, "torchscript")
-            require_parity(parity, tolerance, target)
+            parity = require_parity(check_parity(loaded, temp_path, "torchscript"), target)
     logger.info("exported %s to TorchScript: %s", loaded.card.architecture, target)
     return ExportResult(path=target, format="torchscript", parity=parity)
-
-
-def export_torchscript(
-    loaded: Any, out_path: str | Path, include_normalization: bool = True, check: bool = True
-) -> Path:
-    """Export a model to a traced TorchScript file, checked against eager PyTorch.
-
-    Call: ``module(dsm_m (B, 1, H, W) metres, valid (B, 1, H, W) 0/1, threshold_m (B,)
-    metres) -> (B, 1, H, W)`` gap probability; with ``include_normalization=False``,
-    ``module(dsm_norm, threshold_m)``. B, H and W are free. Extra files:
-    ``model_card.json`` and ``graph.json`` (the ``GraphSpec``).
-
-    Args:
-        loaded: ``LoadedModel`` or model path.
-        out_path: ``.pt`` file, written atomically.
-        include_normalization: normalization inside the module.
-        check: compare with eager PyTorch and refuse a difference above 1e-4.
-
-    Returns:
-        ``out_path``.
-
-    Raises:
-        ModelError: not a model, tracing failure, or parity above 1e-4.
-        DataError: the output folder cannot be written.
-    """
-    return export_torchscript_checked(loaded, out_path, include_normalization, check).path
 
 
 def load_torchscript(path: str | Path) -> tuple[Any, dict[str, Any], GraphSpec]:
