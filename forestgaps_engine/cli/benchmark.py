@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_benchmark_command(args: argparse.Namespace) -> int:
     """Run ``forestgaps benchmark``: train and score every architecture; return 0."""
-    from forestgaps_engine.experiments.benchmark import load_benchmark_config, run_benchmark
+    from forestgaps_engine.experiments.benchmark import run_benchmark
+    from forestgaps_engine.experiments.benchmark_config import load_benchmark_config
 
     config, settings = load_benchmark_config(args.config, args.overrides)
 

@@ -33,7 +33,6 @@ from forestgaps_engine.experiments.benchmark_config import (
     BenchmarkArchitecture,
     BenchmarkSettings,
     check_benchmark,
-    load_benchmark_config,
     real_site_folds,
 )
 from forestgaps_engine.experiments.benchmark_report import (
@@ -54,15 +53,6 @@ from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "BenchmarkArchitecture",
-    "BenchmarkResult",
-    "BenchmarkSettings",
-    "load_benchmark_config",
-    "run_benchmark",
-    "write_benchmark_report",
-]
 
 RESULT_FILE = "result.json"
 SECTION = "benchmark"

@@ -11,12 +11,8 @@ import yaml
 
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.marked_section import write_marked_section
-from forestgaps_engine.experiments.benchmark import (
-    load_benchmark_config,
-    run_benchmark,
-    write_benchmark_report,
-)
-from forestgaps_engine.experiments.benchmark_config import real_site_folds
+from forestgaps_engine.experiments.benchmark import run_benchmark, write_benchmark_report
+from forestgaps_engine.experiments.benchmark_config import load_benchmark_config, real_site_folds
 from forestgaps_engine.experiments.benchmark_report import convergence, mean_sd
 from forestgaps_engine.experiments.heldout_report import check_aims, heldout_report
 from tests.evaluation.test_evaluate_real import _write_chm
