@@ -18,6 +18,7 @@ gap's vertices may start elsewhere on its rings).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 from affine import Affine
 
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.vectorize import GEOMETRY_COLUMN, require_ogr
+from forestgaps_engine.geo.vectorize import GEOMETRY_COLUMN, require_ogr, sql_value
 
 PARTS_TABLE = "parts"
 # Provisional id -> final id of the kept gaps, and the parts viewed with final ids: the
@@ -84,7 +85,7 @@ class StripParts:
             ogr.GetDriverByName("GPKG").CreateDataSource(str(self.path)), "create " + path.name
         )
         # A temporary file: a crash loses nothing worth a sync per strip.
-        self._execute("PRAGMA synchronous = OFF")
+        sql_value(self._dataset, "PRAGMA synchronous = OFF")
         self._layer = _checked(
             self._dataset.CreateLayer(
                 PARTS_TABLE,
@@ -141,11 +142,6 @@ class StripParts:
         """Close the file (written); the label index is built by ``finish_parts``."""
         self._layer = None
         self._dataset = None
-
-    def _execute(self, sql: str) -> None:
-        result = self._dataset.ExecuteSQL(sql)
-        if result is not None:
-            self._dataset.ReleaseResultSet(result)
 
 
 @dataclass(frozen=True)
@@ -235,14 +231,10 @@ def _merge_split_gaps(path: Path, split_gaps: np.ndarray, first_new_id: int) -> 
             f" WHERE s.gap BETWEEN {int(batch[0])} AND {int(batch[-1])} ORDER BY s.gap"
         )
         try:
-            gap, collected = None, None
-            for part in result:
-                if part.GetField(0) != gap:
-                    if collected is not None:
-                        merged.append((gap, _merged(ogr, collected)))
-                    gap, collected = part.GetField(0), ogr.Geometry(ogr.wkbMultiPolygon)
-                collected.AddGeometry(part.GetGeometryRef())
-            if collected is not None:
+            for gap, parts in itertools.groupby(result, key=lambda part: part.GetField(0)):
+                collected = ogr.Geometry(ogr.wkbMultiPolygon)
+                for part in parts:
+                    collected.AddGeometry(part.GetGeometryRef())
                 merged.append((gap, _merged(ogr, collected)))
         finally:
             dataset.ReleaseResultSet(result)

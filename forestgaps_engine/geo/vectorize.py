@@ -14,6 +14,7 @@ docs/performance.md, "Gap polygons by GDAL".
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import shutil
 import subprocess
@@ -218,16 +219,24 @@ def _polygonize_interruptibly(gdal: Any, band: Any, mask: Any, layer: Any) -> No
             raise
 
 
+def sql_value(dataset: Any, sql: str) -> Any:
+    """Run ``sql`` on an OGR dataset: the first field of its first row, else None."""
+    result = dataset.ExecuteSQL(sql)
+    if result is None:
+        return None
+    try:
+        row = result.GetNextFeature()
+        return None if row is None else row.GetField(0)
+    finally:
+        dataset.ReleaseResultSet(result)
+
+
 def has_spatialite(dataset: Any) -> bool:
     """Whether GDAL's SQLite has SpatiaLite, whose functions read GeoPackage geometries."""
     try:
-        result = dataset.ExecuteSQL("SELECT spatialite_version()")
+        return sql_value(dataset, "SELECT spatialite_version()") is not None and USE_SPATIALITE
     except RuntimeError:
         return False
-    if result is None:
-        return False
-    dataset.ReleaseResultSet(result)
-    return USE_SPATIALITE
 
 
 def too_big_error(error: RuntimeError, target: Path) -> DataError | None:
@@ -259,14 +268,10 @@ def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _ring_length(ring: Any) -> float:
-    return float(ring.Length())
-
-
 def multipolygon_perimeter(geometry: Any) -> float:
     """Total length of the rings (exteriors and holes) of an OGR MultiPolygon."""
     return sum(
-        _ring_length(part.GetGeometryRef(ring))
+        float(part.GetGeometryRef(ring).Length())
         for part in (geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount()))
         for ring in range(part.GetGeometryCount())
     )
@@ -376,13 +381,9 @@ class LabelLayerWriter:
             raise ValueError(f"no values for fields {missing}")
         parts_path = self._parts_dir / f"parts_{self.n_features}.gpkg"
         try:
-            _polygonize_parts(labels, grid, parts_path)
-            self._append(parts_path, "parts", ids, values)
-        except RuntimeError as error:
-            reported = self._reported(error)
-            if reported is error:
-                raise
-            raise reported from error
+            with self._errors_reported():
+                _polygonize_parts(labels, grid, parts_path)
+                self._append(parts_path, "parts", ids, values)
         finally:
             parts_path.unlink(missing_ok=True)
 
@@ -406,18 +407,19 @@ class LabelLayerWriter:
             raise RuntimeError("LabelLayerWriter.add_parts() called outside its with block")
         ids = np.asarray(ids, dtype=np.int64)
         values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
-        try:
+        with self._errors_reported():
             self._append(parts_path, table, ids, values)
+
+    @contextmanager
+    def _errors_reported(self) -> Iterator[None]:
+        """GDAL failures in the block raised as the user's error; others unchanged."""
+        try:
+            yield
         except RuntimeError as error:
-            reported = self._reported(error)
+            reported = too_big_error(error, self.target) or self._write_error(error)
             if reported is error:
                 raise
             raise reported from error
-
-    def _reported(self, error: RuntimeError) -> BaseException:
-        """The user's error for a GDAL failure while appending, else the error itself."""
-        too_big = too_big_error(error, self.target)
-        return too_big if too_big is not None else self._write_error(error)
 
     def _append(
         self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, list[Any]]
@@ -467,21 +469,22 @@ class LabelLayerWriter:
         if PERIMETER_FIELD not in values and any(n == PERIMETER_FIELD for n, _ in self.fields):
             targets += f', "{PERIMETER_FIELD}"'
             sources += ", SUM(ST_Perimeter(p.geom))"  # the parts' rings, holes included
-        self._execute(f"ATTACH DATABASE {_sql_text(str(parts_path))} AS parts_db")
+        sql_value(self._dataset, f"ATTACH DATABASE {_sql_text(str(parts_path))} AS parts_db")
         try:
             self._dataset.StartTransaction()
             # One pass down the label index, a gap at a time: no subquery (SQLite would
             # store every gap's geometry before the join) and no sort.
-            self._execute(
+            sql_value(
+                self._dataset,
                 f'INSERT INTO "{self.layer_name}" (fid{targets}, {GEOMETRY_COLUMN})'
                 f" SELECT a.fid{sources},"
                 f" AsGPB(SetSRID(CastToMultiPolygon(ST_Collect(p.geom)), {srs_id}))"
                 f" FROM parts_db.{table} AS p JOIN parts_db.attrs AS a ON a.label = p.label"
-                " GROUP BY p.label ORDER BY p.label"
+                " GROUP BY p.label ORDER BY p.label",
             )
             self._dataset.CommitTransaction()
         finally:
-            self._execute("DETACH DATABASE parts_db")
+            sql_value(self._dataset, "DETACH DATABASE parts_db")
         self.n_features += len(ids)
 
     def _append_grouped(
@@ -493,20 +496,13 @@ class LabelLayerWriter:
         measure_perimeter = PERIMETER_FIELD not in values
         expected = ids.tolist()
         row = -1
-        label = None
-        multi = None
-        for part in ordered:
-            part_label = part.GetField(0)
-            if part_label != label:
-                if multi is not None:
-                    self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
-                row += 1
-                if row >= len(expected) or expected[row] != part_label:
-                    raise ValueError(f"label {part_label} has polygons but is not in ids")
-                label = part_label
-                multi = ogr.Geometry(ogr.wkbMultiPolygon)
-            multi.AddGeometry(part.GetGeometryRef())
-        if multi is not None:
+        runs = itertools.groupby(ordered, key=lambda part: part.GetField(0))
+        for row, (label, parts) in enumerate(runs):
+            if row >= len(expected) or expected[row] != label:
+                raise ValueError(f"label {label} has polygons but is not in ids")
+            multi = ogr.Geometry(ogr.wkbMultiPolygon)
+            for part in parts:
+                multi.AddGeometry(part.GetGeometryRef())
             self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
         if row + 1 != len(expected):
             raise ValueError(f"{len(expected) - row - 1} ids have no polygon")
@@ -536,20 +532,14 @@ class LabelLayerWriter:
         feature.SetGeometryDirectly(multi)
         self._layer.CreateFeature(feature)
 
-    def _execute(self, sql: str) -> None:
-        result = self._dataset.ExecuteSQL(sql)
-        if result is not None:
-            self._dataset.ReleaseResultSet(result)
-
     def _srs_id(self) -> int:
-        result = self._dataset.ExecuteSQL(
-            "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = "
-            + _sql_text(self.layer_name)
+        return int(
+            sql_value(
+                self._dataset,
+                "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = "
+                + _sql_text(self.layer_name),
+            )
         )
-        try:
-            return int(result.GetNextFeature().GetField(0))
-        finally:
-            self._dataset.ReleaseResultSet(result)
 
     def _verify(self, path: Path) -> None:
         """The written file holds every feature and the R-tree (read back by GDAL)."""
@@ -558,24 +548,18 @@ class LabelLayerWriter:
         layer = dataset.GetLayerByName(self.layer_name)
         if layer is None or layer.GetFeatureCount() != self.n_features:
             raise OSError(f"{path}: the GeoPackage read back lacks features")
-        result = dataset.ExecuteSQL(
-            f"SELECT HasSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
-        )
-        try:
-            has_index = bool(result.GetNextFeature().GetField(0))
-        finally:
-            dataset.ReleaseResultSet(result)
-        if not has_index:
+        if not sql_value(
+            dataset, f"SELECT HasSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
+        ):
             raise OSError(f"{path}: the GeoPackage read back has no spatial index")
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         dataset, self._dataset, self._layer = self._dataset, None, None
         try:
             if dataset is not None and kind is None:
-                result = dataset.ExecuteSQL(
-                    f"SELECT CreateSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
+                sql_value(
+                    dataset, f"SELECT CreateSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
                 )
-                dataset.ReleaseResultSet(result)
                 dataset.FlushCache()
         except BaseException as failure:
             # A failed commit (a full disk) must remove the file, not rename it into place.
