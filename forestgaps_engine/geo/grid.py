@@ -53,10 +53,6 @@ class Grid:
         bottom = top + self.transform.e * self.height_px
         return (min(left, right), min(bottom, top), max(left, right), max(bottom, top))
 
-    def with_crs(self, crs: str | None) -> Grid:
-        """The same cells labelled with another CRS (no reprojection)."""
-        return Grid(crs, self.transform, self.height_px, self.width_px)
-
     @classmethod
     def snapped(
         cls, crs: str | None, bounds: tuple[float, float, float, float], resolution_m: float

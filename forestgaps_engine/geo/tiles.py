@@ -98,13 +98,3 @@ def valid_fraction(valid: np.ndarray, tile: Tile) -> float:
 def tile_transform(transform: Affine, tile: Tile) -> Affine:
     """Pixel-to-CRS transform of the tile's own (0, 0) corner."""
     return transform * Affine.translation(tile.col_off, tile.row_off)
-
-
-def tiles_overlap(a: Tile, b: Tile) -> bool:
-    """True when the two windows share at least one pixel."""
-    return (
-        a.row_off < b.row_end
-        and b.row_off < a.row_end
-        and a.col_off < b.col_end
-        and b.col_off < a.col_end
-    )

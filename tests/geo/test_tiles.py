@@ -7,7 +7,6 @@ from forestgaps_engine.geo.tiles import (
     tile_grid,
     tile_offsets,
     tile_transform,
-    tiles_overlap,
 )
 
 
@@ -49,9 +48,3 @@ def test_tile_transform_moves_origin():
     transform = Affine(0.5, 0, 1000.0, 0, -0.5, 2000.0)
     moved = tile_transform(transform, Tile(10, 20, 8, 8))
     assert (moved.c, moved.f) == (1010.0, 1995.0)
-
-
-def test_overlap():
-    a = Tile(0, 0, 10, 10)
-    assert tiles_overlap(a, Tile(9, 9, 10, 10))
-    assert not tiles_overlap(a, Tile(10, 0, 10, 10))
