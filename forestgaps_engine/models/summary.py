@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
@@ -26,6 +28,17 @@ from torch import Tensor, nn
 from forestgaps_engine.models.registry import create, get_spec
 
 DEFAULT_THRESHOLD_M = 5.0
+
+
+@contextmanager
+def in_mode(model: nn.Module, is_training: bool) -> Iterator[nn.Module]:
+    """``model`` in training or eval mode inside the block; its own mode is restored after."""
+    was_training = model.training
+    model.train(is_training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -53,31 +66,21 @@ def gflops_per_tile(
 
     dsm, threshold_m = example_inputs(tile_size_px)
     threshold_m = threshold_m.repeat(thresholds_per_window)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(dsm, threshold_m)
-    finally:
-        model.train(was_training)
+    with in_mode(model, False), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(dsm, threshold_m)
     return counter.get_total_flops() / 1e9
 
 
 def cpu_ms_per_tile(model: nn.Module, tile_size_px: int = 256, repeats: int = 5) -> float:
     """Median milliseconds of one CPU forward (batch 1, inference mode) after a warm-up."""
     dsm, threshold_m = example_inputs(tile_size_px)
-    was_training = model.training
-    model.eval()
     durations_ms = []
-    try:
-        with torch.inference_mode():
+    with in_mode(model, False), torch.inference_mode():
+        model(dsm, threshold_m)
+        for _ in range(repeats):
+            start = time.perf_counter()
             model(dsm, threshold_m)
-            for _ in range(repeats):
-                start = time.perf_counter()
-                model(dsm, threshold_m)
-                durations_ms.append((time.perf_counter() - start) * 1000.0)
-    finally:
-        model.train(was_training)
+            durations_ms.append((time.perf_counter() - start) * 1000.0)
     return statistics.median(durations_ms)
 
 
@@ -95,13 +98,8 @@ def activation_bytes(model: nn.Module, tile_size_px: int = 256) -> int:
         seen[storage.data_ptr()] = storage.nbytes()
         return tensor
 
-    was_training = model.training
-    model.train()
-    try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            model(dsm, threshold_m)
-    finally:
-        model.train(was_training)
+    with in_mode(model, True), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(dsm, threshold_m)
     return sum(seen.values())
 
 

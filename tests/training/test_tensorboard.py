@@ -58,3 +58,21 @@ def test_prediction_grid_layout():
     grid = prediction_grid(dsm, (dsm > 0.5).float(), valid, torch.randn(3, 1, 8, 8), max_samples=2)
     assert grid.shape == (3, 16, 32)
     assert 0.0 <= float(grid.min()) and float(grid.max()) <= 1.0
+
+
+def test_a_graph_that_cannot_trace_leaves_the_model_training(tmp_path):
+    from types import SimpleNamespace
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("untraceable")
+
+    logger_cb = TensorBoardLogger(tmp_path / "tb")
+    logger_cb.writer = SummaryWriter(log_dir=str(tmp_path / "tb"))
+    logger_cb.writer.add_graph = refuse
+    module = TinyModel().train()
+    batch = {"dsm": torch.rand(2, 1, 8, 8), "threshold_m": torch.tensor([2.0, 5.0])}
+    logger_cb._add_graph(SimpleNamespace(module=module, last_batch=batch))
+    logger_cb.writer.close()
+    assert module.training

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from forestgaps_engine.models.summary import in_mode
 from forestgaps_engine.training.callbacks.base import Callback
 from forestgaps_engine.training.callbacks.images import activation_grid, prediction_grid
 from forestgaps_engine.training.resources import ResourceMeter
@@ -87,12 +88,10 @@ class TensorBoardLogger(Callback):
         batch = trainer.last_batch
         try:
             inputs = (batch["dsm"][:1].float(), batch["threshold_m"][:1].float())
-            was_training = trainer.module.training
-            trainer.module.eval()
-            with warnings.catch_warnings():  # tracer warnings about shape checks are noise here
+            # Tracer warnings about shape checks are noise here.
+            with in_mode(trainer.module, False), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self.writer.add_graph(trainer.module, inputs)
-            trainer.module.train(was_training)
         except Exception as error:  # noqa: BLE001 - tracing is optional; many models do not trace
             logger.info("TensorBoard: model graph skipped (%s)", error)
 
@@ -161,13 +160,11 @@ class TensorBoardLogger(Callback):
             return
         captured: list[torch.Tensor] = []
         handle = layer.register_forward_hook(lambda _m, _i, output: captured.append(output))
-        was_training = trainer.module.training
-        trainer.module.eval()
         try:
-            trainer.forward({key: value[:1] for key, value in batch.items()})
+            with in_mode(trainer.module, False):
+                trainer.forward({key: value[:1] for key, value in batch.items()})
         finally:
             handle.remove()
-            trainer.module.train(was_training)
         if captured and isinstance(captured[0], torch.Tensor) and captured[0].dim() == 4:
             self.writer.add_image(f"activations/{name}", activation_grid(captured[0]), step)
 
