@@ -10,6 +10,7 @@ that a signal handler, or the CLI on its way out, can remove whatever is still o
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -74,17 +75,12 @@ def remove_path(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
-        for leftover in path.parent.glob(glob_escape(path.name) + "*"):
+        for leftover in path.parent.glob(glob.escape(path.name) + "*"):
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
     forget(path)
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob wildcards escaped (temporary names are never patterns)."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def remove_live() -> list[Path]:
@@ -211,7 +207,7 @@ def sweep_stale_partials(folder: str | Path) -> list[Path]:
     stale = stale_partials(folder)
     if not stale:
         return []
-    size_bytes = sum(_size_bytes(path) for path in stale)
+    size_bytes = sum(disk_bytes(path) for path in stale)
     for path in stale:
         remove_path(path)
     logger.info(
@@ -224,10 +220,10 @@ def sweep_stale_partials(folder: str | Path) -> list[Path]:
     return stale
 
 
-def _size_bytes(path: Path) -> int:
-    try:
-        if path.is_dir():
-            return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        return path.stat().st_size
-    except OSError:
-        return 0
+def disk_bytes(path: Path) -> int:
+    """Bytes of a file, or of the files under a folder (files removed meanwhile count 0)."""
+    total_bytes = 0
+    for file in path.rglob("*") if path.is_dir() else [path]:
+        with suppress(OSError):
+            total_bytes += file.stat().st_size if file.is_file() else 0
+    return total_bytes

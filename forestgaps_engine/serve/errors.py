@@ -11,14 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from forestgaps_engine.errors import (
-    CancelledError,
-    ConfigError,
-    DataError,
-    ForestGapsError,
-    InferenceError,
-    ModelError,
-)
+from forestgaps_engine.errors import CancelledError, ConfigError, DataError, ForestGapsError
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +67,8 @@ class Scrubber:
 
 def from_engine_error(error: ForestGapsError, scrub: Scrubber) -> ServiceError:
     """The HTTP answer to an engine error: client mistakes are 4xx, the rest 5xx."""
-    if isinstance(error, ConfigError):
-        status = 422
-    elif isinstance(error, DataError):
-        status = 400
-    elif isinstance(error, CancelledError):
-        status = 503
-    elif isinstance(error, ModelError | InferenceError):
-        status = 500
-    else:
-        status = 500
+    statuses = ((ConfigError, 422), (DataError, 400), (CancelledError, 503))
+    status = next((code for kind, code in statuses if isinstance(error, kind)), 500)
     return ServiceError(status, scrub(error.message), scrub(error.hint))
 
 

@@ -10,12 +10,14 @@ the engine's own resolution decision (``inference.resample.working_grid``).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.geo.crs import is_geographic
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.serve.errors import ServiceError
 
@@ -50,7 +52,6 @@ def _mpix(grid: Grid) -> float:
 
 def plan_request(input_grid: Grid, card: Any, inference: InferenceConfig, name: str) -> RequestPlan:
     """The grids ``predict`` will use for ``input_grid`` with this model and options."""
-    from forestgaps_engine.geo.crs import is_geographic
     from forestgaps_engine.geo.resample import native_range_m, working_grid
 
     native = native_range_m(card) if inference.native_resolutions else None
@@ -72,7 +73,7 @@ def check_grid_size(plan: RequestPlan, name: str, max_mpix: float) -> None:
     size = f"{grid.width_px} x {grid.height_px} px ({_mpix(grid):.1f} MPix)"
     if not model.same_cells(grid):
         cell, model_cell_m = grid.resolution_m[0], model.resolution_m[0]
-        unit = " degree" if _is_degrees(grid) else " m"
+        unit = " degree" if is_geographic(grid.crs) else " m"
         size = (
             f"its {cell:g}{unit} cells are resampled to the model's {model_cell_m:g} m, a "
             f"{model.width_px} x {model.height_px} px grid ({_mpix(model):.1f} MPix)"
@@ -86,14 +87,8 @@ def check_grid_size(plan: RequestPlan, name: str, max_mpix: float) -> None:
         413,
         f"{name}: {size}, over the {max_mpix:g} MPix limit",
         f"Clip the raster into parts of about {part_m:.0f} x {part_m:.0f} "
-        f"{'degrees' if _is_degrees(grid) else 'm'}, or raise serve.max_input_mpix.",
+        f"{'degrees' if is_geographic(grid.crs) else 'm'}, or raise serve.max_input_mpix.",
     )
-
-
-def _is_degrees(grid: Grid) -> bool:
-    from forestgaps_engine.geo.crs import is_geographic
-
-    return is_geographic(grid.crs)
 
 
 def max_gap_count(width_px: int, height_px: int, min_cells: int) -> int:
@@ -128,14 +123,10 @@ def check_gap_count(plan: RequestPlan, name: str, min_gap_area_m2: float, max_ga
     if bound <= max_gaps:
         return
     # The bound falls as the area grows: the smallest number of cells that fits.
-    low, high = 1, grid.width_px * grid.height_px
-    while low < high:
-        middle = (low + high) // 2
-        if max_gap_count(grid.width_px, grid.height_px, middle) <= max_gaps:
-            high = middle
-        else:
-            low = middle + 1
-    needed = low
+    needed = 1 + bisect_left(
+        range(1, grid.width_px * grid.height_px), True,
+        key=lambda cells: max_gap_count(grid.width_px, grid.height_px, cells) <= max_gaps,
+    )  # fmt: skip
     needed_m2 = needed * cell_area_m2
     raise ServiceError(
         413,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from forestgaps_engine.files import read_json_mapping, write_json_atomic
+from forestgaps_engine.partials import disk_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +29,6 @@ MEDIA_TYPES = {
 
 MANIFEST_FILE = "manifest.json"
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-def _folder_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (files removed meanwhile count 0)."""
-    total_bytes = 0
-    for path in folder.rglob("*"):
-        try:
-            total_bytes += path.stat().st_size if path.is_file() else 0
-        except OSError:
-            continue
-    return total_bytes
 
 
 class ResultStore:
@@ -108,7 +98,7 @@ class ResultStore:
             manifest = self._manifest(folder)
             if manifest is not None:
                 published_s = manifest.get("published_at_s", manifest["expires_at_s"])
-                finished.append((published_s, folder, _folder_bytes(folder)))
+                finished.append((published_s, folder, disk_bytes(folder)))
         total_bytes = sum(size for _published, _folder, size in finished)
         evicted = []
         for _published, folder, size_bytes in sorted(finished, key=lambda item: item[0]):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -115,22 +114,12 @@ class RequestGuard:
         if refusal is None:
             await self.app(scope, receive, send)
             return
-        status, message, hint, headers = refusal
-        body = json.dumps({"error": message, "hint": hint}).encode("utf-8")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        from starlette.responses import JSONResponse
 
-    def refusal(self, scope: dict[str, Any]) -> tuple[int, str, str, list] | None:
+        status, message, hint, headers = refusal
+        await JSONResponse({"error": message, "hint": hint}, status, headers)(scope, receive, send)
+
+    def refusal(self, scope: dict[str, Any]) -> tuple[int, str, str, dict[str, str]] | None:
         """(status, message, hint, headers) when the request is refused, else None."""
         host = _header(scope, b"host")
         if host is None or not self.policy.allows(host_name(host)):
@@ -140,7 +129,7 @@ class RequestGuard:
                 f"Host {shown} is not served here",
                 "Call the service by a loopback name (127.0.0.1, localhost), or start it "
                 "with --allowed-host NAME for the name clients use.",
-                [],
+                {},
             )
         origin = _header(scope, b"origin")
         if origin is not None:
@@ -151,7 +140,7 @@ class RequestGuard:
                     f"requests from the web page at {origin[:100]!r} are not accepted",
                     "Browsers name the page that sends a request in Origin; only pages on "
                     "allowed hosts may call the service (--allowed-host NAME adds one).",
-                    [],
+                    {},
                 )
         if self._token is None or scope.get("path") in OPEN_PATHS:
             return None
@@ -166,5 +155,5 @@ class RequestGuard:
             "missing or wrong bearer token" if sent else "this service needs a bearer token",
             f"Send the header Authorization: Bearer <token>, the token the service was "
             f"started with (--token or {TOKEN_ENV}).",
-            [(b"www-authenticate", b'Bearer realm="forestgaps"')],
+            {"WWW-Authenticate": 'Bearer realm="forestgaps"'},
         )

@@ -140,16 +140,12 @@ class ServiceState:
             CancelledError: ``cancelled`` was set while waiting (the client left).
         """
         pools = [self._small_slots, self._slots] if is_small else [self._slots]
-        self.metrics.waiting.inc()
-        try:
+        with self.metrics.waiting.track_inprogress():
             held = self._acquire_any(pools, cancelled)
-        finally:
-            self.metrics.waiting.dec()
-        self.metrics.in_progress.inc()
         try:
-            yield
+            with self.metrics.in_progress.track_inprogress():
+                yield
         finally:
-            self.metrics.in_progress.dec()
             held.release()
 
     def _acquire_any(
