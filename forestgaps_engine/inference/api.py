@@ -48,7 +48,7 @@ from forestgaps_engine.inference.postprocess import (
     strip_rows_for,
     write_gap_mask,
 )
-from forestgaps_engine.inference.predictor import read_strip, stream_probabilities
+from forestgaps_engine.inference.predictor import read_window, stream_probabilities
 from forestgaps_engine.inference.stream_pipeline import stream_pipelined
 from forestgaps_engine.inference.terrain_prior import (
     check_terrain_prior,
@@ -159,8 +159,8 @@ def _warp_back(
         with open_raster_for_writing(target, grid, PROBABILITY_PROFILE) as out:
             for row_off in range(0, grid.height_px, RESAMPLE_STRIP_ROWS):
                 n_rows = min(RESAMPLE_STRIP_ROWS, grid.height_px - row_off)
-                values, valid = read_strip(view, row_off, n_rows)
-                _dsm_values, dsm_valid = read_strip(dsm, row_off, n_rows)
+                values, valid = read_window(view, row_off, n_rows)
+                _dsm_values, dsm_valid = read_window(dsm, row_off, n_rows)
                 keep = valid & dsm_valid
                 out.write(
                     np.where(keep, values, nodata).astype(np.float32),

@@ -34,7 +34,7 @@ from forestgaps_engine.inference.cut import (
     mask_cells,
 )
 from forestgaps_engine.inference.heap import release_free_heap
-from forestgaps_engine.inference.predictor import read_strip
+from forestgaps_engine.inference.predictor import read_window
 from forestgaps_engine.threads import ordered_map
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _read_mask(
     out = np.zeros(grid.shape, dtype=bool)
     for row_off in range(0, grid.height_px, STRIP_ROWS):
         n_rows = min(STRIP_ROWS, grid.height_px - row_off)
-        values, strip_valid = read_strip(probability, row_off, n_rows)
+        values, strip_valid = read_window(probability, row_off, n_rows)
         out[row_off : row_off + n_rows] = rule(values, strip_valid)
     return out
 
@@ -187,7 +187,7 @@ def gap_statistics(labels: GapLabels, dsm: Any) -> GapStatistics:
     def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         for row_off in range(0, height_px, STRIP_ROWS):
             n_rows = min(STRIP_ROWS, height_px - row_off)
-            values, valid = read_strip(dsm, row_off, n_rows)
+            values, valid = read_window(dsm, row_off, n_rows)
             yield labels.ids[row_off : row_off + n_rows], values, valid
 
     counts = count_ids(labels.ids, n_gaps)[1:]
@@ -341,7 +341,7 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
             n_rows = min(strip_rows, grid.height_px - row_off)
             first = max(0, row_off - halo_px)
             last = min(grid.height_px, row_off + n_rows + halo_px)
-            values, valid = read_strip(probability, first, last - first)
+            values, valid = read_window(probability, first, last - first)
             own = slice(row_off - first, row_off - first + n_rows)
             if disk is None:
                 strip = cut_cells(values[own], valid[own], cutoff)
@@ -498,7 +498,7 @@ def finish_cut_rasters(
         def cut_strips() -> Iterator[tuple[int, tuple[int, int, np.ndarray, Any]]]:
             for index, row_off in enumerate(starts):
                 n_rows = min(strip_rows, grid.height_px - row_off)
-                dsm_strip = read_strip(dsm, row_off, n_rows) if dsm is not None else None
+                dsm_strip = read_window(dsm, row_off, n_rows) if dsm is not None else None
                 for which, cut in enumerate(cuts):
                     yield which, (index, row_off, _read_rows(cut, row_off, n_rows), dsm_strip)
 
@@ -656,7 +656,7 @@ def gap_raster_statistics(gaps: GapRasters, dsm: Any, n_threads: int = 0) -> Gap
         def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
             for row_off in range(0, height_px, strip_rows):
                 n_rows = min(strip_rows, height_px - row_off)
-                values, valid = read_strip(dsm, row_off, n_rows)
+                values, valid = read_window(dsm, row_off, n_rows)
                 yield _read_rows(ids_dataset, row_off, n_rows), values, valid
 
         return statistics_of_strips(strips(), gaps.area_m2, n_threads)

@@ -68,16 +68,6 @@ def read_window(
     return read_valid_values(source, Window(col_off, row_off, width_px, height_px))
 
 
-def read_strip(source: Any, row_off: int, height_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """Full-width rows of a rasterio dataset as (values float32 NaN at nodata, valid bool)."""
-    return read_window(source, row_off, height_px)
-
-
-def _window_slices(tile: Tile, row_origin: int, col_origin: int) -> tuple[slice, slice]:
-    """(rows, columns) index of ``tile`` in an array whose first cell is (row, col) origin."""
-    return tile.slices(row_origin, col_origin)
-
-
 def _batch_windows(
     tiles: list[Tile],
     strip_values: np.ndarray,
@@ -86,7 +76,7 @@ def _batch_windows(
     col_origin: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(len(tiles), 1, h, w) values and validity of the tiles' windows of a strip."""
-    windows = [_window_slices(tile, row_origin, col_origin) for tile in tiles]
+    windows = [tile.slices(row_origin, col_origin) for tile in tiles]
     values = np.stack([strip_values[rows, cols] for rows, cols in windows])[:, None]
     valid = np.stack([strip_valid[rows, cols] for rows, cols in windows])[:, None]
     return values, valid
@@ -287,50 +277,88 @@ class _Batch:
         return self.index + 1 == len(self.chunk.batches)
 
 
-def _prepared_batches(
-    plan: list[ColumnChunk],
-    source: Any,
-    tile_h: int,
+@dataclass
+class _ChunkRead:
+    """The DSM window of a column chunk, and the prior's on the same cells (or None)."""
+
+    chunk: ColumnChunk
+    values: np.ndarray
+    valid: np.ndarray
+    prior: tuple[np.ndarray, np.ndarray] | None
+
+
+def _read_chunk(
+    chunk: ColumnChunk, source: Any, prior_source: Any, tile_h: int, stats: StreamStats
+) -> _ChunkRead:
+    """Read the DSM (and prior) window every tile of ``chunk`` lies in, once."""
+    started = time.perf_counter()
+    width_px = chunk.col_end - chunk.col_off
+    values, valid = read_window(source, chunk.row_off, tile_h, chunk.col_off, width_px)
+    prior = None
+    if prior_source is not None:
+        prior = read_window(prior_source, chunk.row_off, tile_h, chunk.col_off, width_px)
+    stats.timings_s["read"] += time.perf_counter() - started
+    return _ChunkRead(chunk, values, valid, prior)
+
+
+def _chunk_batches(
+    read: _ChunkRead,
     thresholds_m: np.ndarray,
     normalizer: Callable[[np.ndarray, np.ndarray], np.ndarray],
     backend: Backend,
     stats: StreamStats,
-    prior_source: Any = None,
+    prior_source: Any,
 ) -> Iterator[_Batch]:
-    """The batches of ``plan`` in order, each chunk read once and each batch normalized."""
-    for chunk in plan:
-        started = time.perf_counter()
-        strip_values, strip_valid = read_window(
-            source, chunk.row_off, tile_h, chunk.col_off, chunk.col_end - chunk.col_off
-        )
-        prior_strip = None
-        if prior_source is not None:
-            prior_strip = read_window(
-                prior_source, chunk.row_off, tile_h, chunk.col_off, chunk.col_end - chunk.col_off
+    """The batches of one read chunk, each with its model call prepared (None: all nodata)."""
+    chunk = read.chunk
+    for index, batch in enumerate(chunk.batches):
+        live = [
+            tile for tile in batch if read.valid[tile.slices(chunk.row_off, chunk.col_off)].any()
+        ]
+        call = None
+        if live:
+            values, valid = _batch_windows(
+                live, read.values, read.valid, chunk.row_off, chunk.col_off
             )
-        stats.timings_s["read"] += time.perf_counter() - started
-        for index, batch in enumerate(chunk.batches):
-            live = [
-                tile
-                for tile in batch
-                if strip_valid[_window_slices(tile, chunk.row_off, chunk.col_off)].any()
-            ]
-            call = None
-            if live:
-                values, valid = _batch_windows(
-                    live, strip_values, strip_valid, chunk.row_off, chunk.col_off
+            prior_m = None
+            if read.prior is not None:
+                prior_m = filled_prior(
+                    *_batch_windows(live, *read.prior, chunk.row_off, chunk.col_off),
+                    valid,
+                    prior_source,
                 )
-                prior_m = None
-                if prior_strip is not None:
-                    prior_m = filled_prior(
-                        *_batch_windows(live, *prior_strip, chunk.row_off, chunk.col_off),
-                        valid,
-                        prior_source,
-                    )
-                call = prepare_model_call(
-                    values, valid, thresholds_m, normalizer, backend, stats, prior_m
-                )
-            yield _Batch(chunk, index, strip_values, strip_valid, live, call)
+            call = prepare_model_call(
+                values, valid, thresholds_m, normalizer, backend, stats, prior_m
+            )
+        yield _Batch(chunk, index, read.values, read.valid, live, call)
+
+
+def _blend(
+    batch: _Batch,
+    blender: TileRowBlender,
+    tile_h: int,
+    weights: TileWeights,
+    stats: StreamStats,
+) -> tuple[int, np.ndarray] | None:
+    """Add a batch whose model call is done; the cells its chunk finishes, if it ends one."""
+    chunk = batch.chunk
+    if batch.index == 0:
+        if chunk.first_in_row:
+            blender.start_row(chunk.row_off, chunk.row_off + tile_h, chunk.finished_row)
+        blender.start_chunk(chunk.col_end)
+    stats.n_tiles += len(chunk.batches[batch.index])
+    if batch.result is not None:
+        probabilities, elapsed_s = batch.result.result()
+        _count_model_call(stats, probabilities, elapsed_s)
+        for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
+            blender.add(tile, tile_probabilities, weights.of(tile))
+        batch.result = None
+    if not batch.is_last_of_chunk:
+        return None
+    finished = blender.finish_chunk(chunk.finished_col)
+    if chunk.last_in_row:
+        blender.finish_row()
+    return finished
 
 
 @dataclass(frozen=True)
@@ -410,45 +438,23 @@ def stream_probabilities(
         Counts and timings of the pass.
     """
     thresholds_m = np.asarray(thresholds_m, dtype=np.float32)
-    height_px, width_px = grid.shape
     layout = stream_layout(grid, len(thresholds_m), config, writers)
-    rows, tile_h, weights, plan = layout.rows, layout.tile_h, layout.weights, layout.plan
-    blender = TileRowBlender(len(thresholds_m), width_px)
+    tile_h, weights = layout.tile_h, layout.weights
+    blender = TileRowBlender(len(thresholds_m), grid.width_px)
     stats = StreamStats()
-    n_tiles_total = sum(len(row) for row in rows)
 
     def finish(batch: _Batch) -> None:
         """Blend a batch whose model call is done; write the cells its chunk finishes."""
-        chunk = batch.chunk
-        if batch.index == 0:
-            if chunk.first_in_row:
-                blender.start_row(chunk.row_off, chunk.row_off + tile_h, chunk.finished_row)
-            blender.start_chunk(chunk.col_end)
-        stats.n_tiles += len(chunk.batches[batch.index])
         if batch.result is not None:
-            probabilities, elapsed_s = batch.result.result()
-            _count_model_call(stats, probabilities, elapsed_s)
-            started = time.perf_counter()
-            for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
-                blender.add(tile, tile_probabilities, weights.of(tile))
-            stats.timings_s["blend_write"] += time.perf_counter() - started
-        if batch.is_last_of_chunk:
-            started = time.perf_counter()
-            _write_finished(
-                blender.finish_chunk(chunk.finished_col),
-                batch,
-                writers,
-                cut_writers,
-                cutoff,
-                nodata,
-                stats,
-            )
-            if chunk.last_in_row:
-                blender.finish_row()
-            stats.timings_s["blend_write"] += time.perf_counter() - started
+            batch.result.result()  # the wait on the model thread is not blending time
+        started = time.perf_counter()
+        finished = _blend(batch, blender, tile_h, weights, stats)
+        if finished is not None:
+            _write_finished(finished, batch, writers, cut_writers, cutoff, nodata, stats)
+        stats.timings_s["blend_write"] += time.perf_counter() - started
         reporter.report(
-            stats.n_tiles / n_tiles_total,
-            f"predicting: tile row {chunk.row_index + 1}/{len(rows)}",
+            stats.n_tiles / layout.n_tiles,
+            f"predicting: tile row {batch.chunk.row_index + 1}/{len(layout.rows)}",
         )
 
     # One worker: backend calls stay in order and never run concurrently with each other.
@@ -459,20 +465,22 @@ def stream_probabilities(
     )
     try:
         in_flight: _Batch | None = None
-        for batch in _prepared_batches(
-            plan, source, tile_h, thresholds_m, normalizer, backend, stats, prior_source
-        ):
-            if batch.call is not None:
-                if executor is not None:
-                    batch.result = executor.submit(run_model_call, backend, batch.call)
-                else:
-                    batch.result = _done(run_model_call(backend, batch.call))
-            if in_flight is not None:
-                finish(in_flight)
-            in_flight = batch
-            if executor is None:
-                finish(in_flight)
-                in_flight = None
+        for chunk in layout.plan:
+            read = _read_chunk(chunk, source, prior_source, tile_h, stats)
+            for batch in _chunk_batches(
+                read, thresholds_m, normalizer, backend, stats, prior_source
+            ):
+                if batch.call is not None:
+                    if executor is not None:
+                        batch.result = executor.submit(run_model_call, backend, batch.call)
+                    else:
+                        batch.result = _done(run_model_call(backend, batch.call))
+                if in_flight is not None:
+                    finish(in_flight)
+                in_flight = batch
+                if executor is None:
+                    finish(in_flight)
+                    in_flight = None
         if in_flight is not None:
             finish(in_flight)
     finally:

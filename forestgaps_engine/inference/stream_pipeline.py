@@ -39,18 +39,16 @@ from forestgaps_engine.inference.predictor import (
     ColumnChunk,
     StreamStats,
     _Batch,
-    _batch_windows,
-    _count_model_call,
+    _blend,
+    _chunk_batches,
+    _ChunkRead,
     _done,
-    _window_slices,
+    _read_chunk,
     _write_finished,
-    prepare_model_call,
-    read_window,
     run_model_call,
     stream_layout,
 )
 from forestgaps_engine.inference.strip_labels import StripLabeller
-from forestgaps_engine.inference.terrain_prior import filled_prior
 from forestgaps_engine.progress import Reporter
 from forestgaps_engine.threads import StageProfile, run_pipeline
 
@@ -73,14 +71,6 @@ class PipelinedStream:
     stats: StreamStats
     labellers: list[StripLabeller]
     profile: dict[str, StageProfile] = field(default_factory=dict)
-
-
-@dataclass
-class _ChunkRead:
-    chunk: ColumnChunk
-    values: np.ndarray
-    valid: np.ndarray
-    prior: tuple[np.ndarray, np.ndarray] | None
 
 
 class _CutRows:
@@ -180,39 +170,10 @@ def stream_pipelined(
 
     def read() -> Iterator[_ChunkRead]:
         for chunk in layout.plan:
-            started = time.perf_counter()
-            width = chunk.col_end - chunk.col_off
-            values, valid = read_window(source, chunk.row_off, tile_h, chunk.col_off, width)
-            prior = None
-            if prior_source is not None:
-                prior = read_window(prior_source, chunk.row_off, tile_h, chunk.col_off, width)
-            stats.timings_s["read"] += time.perf_counter() - started
-            yield _ChunkRead(chunk, values, valid, prior)
+            yield _read_chunk(chunk, source, prior_source, tile_h, stats)
 
     def normalize(read: _ChunkRead) -> Iterator[_Batch]:
-        chunk = read.chunk
-        for index, batch in enumerate(chunk.batches):
-            live = [
-                tile
-                for tile in batch
-                if read.valid[_window_slices(tile, chunk.row_off, chunk.col_off)].any()
-            ]
-            call = None
-            if live:
-                values, valid = _batch_windows(
-                    live, read.values, read.valid, chunk.row_off, chunk.col_off
-                )
-                prior_m = None
-                if read.prior is not None:
-                    prior_m = filled_prior(
-                        *_batch_windows(live, *read.prior, chunk.row_off, chunk.col_off),
-                        valid,
-                        prior_source,
-                    )
-                call = prepare_model_call(
-                    values, valid, thresholds_m, normalizer, backend, stats, prior_m
-                )
-            yield _Batch(chunk, index, read.values, read.valid, live, call)
+        return _chunk_batches(read, thresholds_m, normalizer, backend, stats, prior_source)
 
     def model(batch: _Batch) -> list[_Batch]:
         if batch.call is not None:
@@ -221,27 +182,11 @@ def stream_pipelined(
         return [batch]
 
     def blend(batch: _Batch) -> list[tuple[_Batch, tuple[int, np.ndarray], bool]]:
-        chunk = batch.chunk
         started = time.perf_counter()
-        if batch.index == 0:
-            if chunk.first_in_row:
-                blender.start_row(chunk.row_off, chunk.row_off + tile_h, chunk.finished_row)
-            blender.start_chunk(chunk.col_end)
-        if batch.result is not None:
-            probabilities, elapsed_s = batch.result.result()
-            _count_model_call(stats, probabilities, elapsed_s)
-            for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
-                blender.add(tile, tile_probabilities, weights.of(tile))
-            batch.result = None
-        finished = None
-        if batch.is_last_of_chunk:
-            finished = blender.finish_chunk(chunk.finished_col)
-            if chunk.last_in_row:
-                blender.finish_row()
-        stats.n_tiles += len(chunk.batches[batch.index])
-        position["row_index"] = chunk.row_index
+        finished = _blend(batch, blender, tile_h, weights, stats)
+        position["row_index"] = batch.chunk.row_index
         stats.timings_s["blend"] += time.perf_counter() - started
-        return [] if finished is None else [(batch, finished, chunk.last_in_row)]
+        return [] if finished is None else [(batch, finished, batch.chunk.last_in_row)]
 
     def write(item: tuple[_Batch, tuple[int, np.ndarray], bool]) -> list[np.ndarray]:
         batch, finished, ends_row = item
