@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -123,26 +124,19 @@ class _Link:
 
     def put(self, item: Any) -> float:
         """Put ``item``; returns the seconds spent blocked."""
-        started = time.perf_counter()
-        while True:
-            if self._stop.is_set():
-                raise _Stopping
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-                return time.perf_counter() - started
-            except queue.Full:
-                continue
+        return self._blocking(lambda: self._queue.put(item, timeout=_POLL_S))[1]
 
     def get(self) -> tuple[Any, float]:
         """(next item, seconds spent blocked)."""
+        return self._blocking(lambda: self._queue.get(timeout=_POLL_S))
+
+    def _blocking(self, call: Callable[[], Any]) -> tuple[Any, float]:
+        """``call()``'s result and the seconds until it succeeded, retried until stopped."""
         started = time.perf_counter()
-        while True:
-            if self._stop.is_set():
-                raise _Stopping
-            try:
-                return self._queue.get(timeout=_POLL_S), time.perf_counter() - started
-            except queue.Empty:
-                continue
+        while not self._stop.is_set():
+            with suppress(queue.Full, queue.Empty):
+                return call(), time.perf_counter() - started
+        raise _Stopping
 
 
 def _timed_items(items: Iterable[Any], profile: StageProfile) -> Iterator[Any]:
@@ -150,12 +144,10 @@ def _timed_items(items: Iterable[Any], profile: StageProfile) -> Iterator[Any]:
     iterator = iter(items)
     while True:
         started = time.perf_counter()
-        try:
-            item = next(iterator)
-        except StopIteration:
-            profile.busy_s += time.perf_counter() - started
-            return
+        item = next(iterator, _END)
         profile.busy_s += time.perf_counter() - started
+        if item is _END:
+            return
         yield item
 
 
