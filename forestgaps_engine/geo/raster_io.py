@@ -56,25 +56,22 @@ class RasterProfile:
             "count": 1,
         }
         if self.compress:
-            options.update(self._compression())
+            options.update(
+                compress="deflate",
+                # Level 1: measured on 2048² rasters, the files were the same size (12.1 MB
+                # of probabilities, 5.8-6.0 MB of gap ids) and written 1.7-3x faster than
+                # at GDAL's default level 6; deflate any GDAL reads.
+                zlevel=1,
+                predictor=self.predictor,
+                # GDAL compresses blocks on all cores: predict writes between model calls,
+                # when the cores are otherwise idle (0.97 -> 0.61-0.71 s for a 4096² float32
+                # raster written in 448-row windows on 2 busy cores).
+                num_threads="ALL_CPUS",
+            )
         options["BIGTIFF"] = "IF_SAFER"
         if tiled:
             options.update(tiled=True, blockxsize=256, blockysize=256)
         return options
-
-    def _compression(self) -> dict[str, Any]:
-        return {
-            "compress": "deflate",
-            # Level 1: measured on 2048² rasters, the files were the same size (12.1 MB of
-            # probabilities, 5.8-6.0 MB of gap ids) and written 1.7-3x faster than at
-            # GDAL's default level 6; deflate any GDAL reads.
-            "zlevel": 1,
-            "predictor": self.predictor,
-            # GDAL compresses blocks on all cores: predict writes between model calls,
-            # when the cores are otherwise idle (0.97 -> 0.61-0.71 s for a 4096² float32
-            # raster written in 448-row windows on 2 busy cores).
-            "num_threads": "ALL_CPUS",
-        }
 
 
 HEIGHT_PROFILE = RasterProfile(
@@ -394,31 +391,24 @@ def write_array_to(
         OutputWriteError: GDAL signalled a failure while writing or closing ``path``, or
             the file does not read back whole (``geo.write_check``).
     """
-    with gdal_write_errors_raised(path):
-        _write_array_unchecked(path, array, grid, profile, cog)
-    verify_raster(path, grid, profile.dtype)
-
-
-def _write_array_unchecked(
-    path: Path, array: np.ndarray, grid: Grid, profile: RasterProfile, cog: bool
-) -> None:
     import rasterio
+    from rasterio.io import MemoryFile
+
+    from forestgaps_engine.geo.cog import copy_as_cog
 
     data = array
     if np.issubdtype(array.dtype, np.floating) and profile.nodata is not None:
         data = np.where(np.isfinite(array), array, profile.nodata)
     data = data.astype(profile.dtype, copy=False)
     options = profile.creation_options(grid)
-    if not cog:
-        with rasterio.open(path, "w", **_on_grid(grid, options)) as dataset:
-            dataset.write(data, 1)
-        return
-    from rasterio.io import MemoryFile
-
-    from forestgaps_engine.geo.cog import copy_as_cog
-
-    # The in-memory copy takes no file layout: copy_as_cog sets tiling and compression.
+    # The in-memory copy of a COG takes no file layout: copy_as_cog sets tiling and compression.
     plain = {key: options[key] for key in ("driver", "dtype", "nodata", "count")}
-    with MemoryFile() as memory, memory.open(**_on_grid(grid, plain)) as dataset:
-        dataset.write(data, 1)
-        copy_as_cog(dataset, path, profile.overview_resampling)
+    with gdal_write_errors_raised(path):
+        if not cog:
+            with rasterio.open(path, "w", **_on_grid(grid, options)) as dataset:
+                dataset.write(data, 1)
+        else:
+            with MemoryFile() as memory, memory.open(**_on_grid(grid, plain)) as dataset:
+                dataset.write(data, 1)
+                copy_as_cog(dataset, path, profile.overview_resampling)
+    verify_raster(path, grid, profile.dtype)

@@ -139,29 +139,20 @@ def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band
         )
     if src_crs is None:
         src_crs = dst_crs = _STAND_IN_CRS
+    # Values and validity are placed alike; validity always travels with nearest.
+    placing = {
+        "src_transform": band.grid.transform,
+        "src_crs": src_crs,
+        "dst_transform": target.transform,
+        "dst_crs": dst_crs,
+    }
     values = np.full(target.shape, np.nan, dtype=np.float32)
-    reproject(
-        source=np.where(band.valid, band.values, np.nan).astype(np.float32),
-        destination=values,
-        src_transform=band.grid.transform,
-        src_crs=src_crs,
-        src_nodata=np.nan,
-        dst_transform=target.transform,
-        dst_crs=dst_crs,
-        dst_nodata=np.nan,
-        resampling=method,
-    )
+    source = np.where(band.valid, band.values, np.nan).astype(np.float32)
+    reproject(source, values, src_nodata=np.nan, dst_nodata=np.nan, resampling=method, **placing)
     valid_u8 = np.zeros(target.shape, dtype=np.uint8)
+    is_valid = band.valid.astype(np.uint8)
     reproject(
-        source=band.valid.astype(np.uint8),
-        destination=valid_u8,
-        src_transform=band.grid.transform,
-        src_crs=src_crs,
-        src_nodata=None,
-        dst_transform=target.transform,
-        dst_crs=dst_crs,
-        dst_nodata=0,
-        resampling=Resampling.nearest,
+        is_valid, valid_u8, src_nodata=None, dst_nodata=0, resampling=Resampling.nearest, **placing
     )
     valid = valid_u8.astype(bool) & np.isfinite(values)
     values[~valid] = np.nan
