@@ -24,8 +24,7 @@ from forestgaps_engine.evaluation.baselines import (
     GROUND_SMOOTHING_M,
     GROUND_WINDOW_M,
     chm_threshold_baseline,
-    dsm_only_baseline,
-    estimate_ground_m,
+    dsm_only_masks,
 )
 from forestgaps_engine.evaluation.bias import (
     CANOPY_EDGES_M,
@@ -83,14 +82,11 @@ def _thresholds(
 
 def _strata(reference: ReferenceSite) -> list[Strata]:
     resolution_m = reference.grid.resolution_m[0]
-    ground = reference.ground_m
-    if ground is None and reference.dsm_m is not None:
-        ground = estimate_ground_m(reference.dsm_m, reference.valid, resolution_m)
     strata = [site_strata(reference.grid.shape, reference.site)]
-    if ground is not None:
-        strata.append(
-            binned_strata("slope", slope_deg(ground, resolution_m), SLOPE_EDGES_DEG, "deg")
-        )
+    # load_reference gives a ground wherever a DSM or a DTM is given (DTM, else DSM - CHM).
+    if reference.ground_m is not None:
+        slope = slope_deg(reference.ground_m, resolution_m)
+        strata.append(binned_strata("slope", slope, SLOPE_EDGES_DEG, "deg"))
     canopy = local_canopy_height_m(np.where(reference.valid, reference.chm_m, np.nan), resolution_m)
     strata.append(binned_strata("canopy_height", canopy, CANOPY_EDGES_M, "m"))
     return strata
@@ -270,28 +266,10 @@ def evaluate(
     reporter.check()
     resolution_m = ref.grid.resolution_m[0]
     if ref.dsm_m is not None:
-        ground = estimate_ground_m(ref.dsm_m, ref.valid, resolution_m)
-        methods.append(
-            (
-                DSM_ONLY,
-                {
-                    t: (
-                        dsm_only_baseline(
-                            ref.dsm_m,
-                            ref.valid,
-                            resolution_m,
-                            t,
-                            gaps.min_area_m2,
-                            gaps.max_area_m2,
-                            ground_m=ground,
-                        )
-                        > 0,
-                        None,
-                    )
-                    for t in thresholds
-                },
-            )
+        baseline = dsm_only_masks(
+            ref.dsm_m, ref.valid, resolution_m, thresholds, gaps.min_area_m2, gaps.max_area_m2
         )
+        methods.append((DSM_ONLY, {t: (mask, None) for t, mask in baseline.items()}))
     else:
         notes.append(f"No DSM given: `{DSM_ONLY}` cannot run and is left out.")
     reference_ids = {

@@ -22,6 +22,7 @@ naive thresholding of the DSM (``dsm - min(dsm)``) stays below 0.03.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -120,6 +121,27 @@ def dsm_only_baseline(
     return label_gaps(height_m, threshold_m, resolution_m**2, min_area_m2, max_area_m2)
 
 
+def dsm_only_masks(
+    dsm_m: np.ndarray,
+    valid: np.ndarray,
+    resolution_m: float,
+    thresholds_m: Sequence[float],
+    min_area_m2: float = 1.0,
+    max_area_m2: float = 10000.0,
+    window_m: float = GROUND_WINDOW_M,
+    smoothing_m: float = GROUND_SMOOTHING_M,
+) -> dict[float, np.ndarray]:
+    """Threshold -> (H, W) bool gap mask of ``dsm_only_baseline``, from one ground estimate."""
+    ground_m = estimate_ground_m(dsm_m, valid, resolution_m, window_m, smoothing_m)
+    return {
+        t: dsm_only_baseline(
+            dsm_m, valid, resolution_m, t, min_area_m2, max_area_m2, ground_m=ground_m
+        )
+        > 0
+        for t in thresholds_m
+    }
+
+
 def chm_threshold_baseline(
     chm_m: np.ndarray,
     threshold_m: float,
@@ -182,10 +204,11 @@ def tune_dsm_only_baseline(
         for smoothing_m in smoothings_m:
             counts = {t: ConfusionCounts() for t in thresholds_m}
             for (dsm, _chm, valid, res), reference in zip(sites, references, strict=True):
-                ground = estimate_ground_m(dsm, valid, res, window_m, smoothing_m)
+                masks = dsm_only_masks(
+                    dsm, valid, res, thresholds_m, window_m=window_m, smoothing_m=smoothing_m
+                )
                 for t in thresholds_m:
-                    predicted = dsm_only_baseline(dsm, valid, res, t, ground_m=ground) > 0
-                    counts[t] = counts[t] + confusion_counts(predicted, reference[t], valid)
+                    counts[t] = counts[t] + confusion_counts(masks[t], reference[t], valid)
             mean_iou = sum(c.iou for c in counts.values()) / len(counts)
             row = {"window_m": window_m, "smoothing_m": smoothing_m, "mean_iou": mean_iou}
             row.update({f"iou_t{t:g}": counts[t].iou for t in thresholds_m})

@@ -1,7 +1,6 @@
 """Where a method errs: pixel scores broken down by site, terrain slope and canopy height.
 
-Slope comes from a ground surface: the DTM when one exists, else DSM - CHM, else the
-DSM-only baseline's ground estimate (a heavily smoothed lower envelope of the DSM); it is
+Slope comes from a ground surface: the DTM when one exists, else DSM - CHM; it is
 smoothed over ``SLOPE_SMOOTHING_M`` so single crowns do not count as terrain. Canopy
 height is the local maximum of the CHM over ``CANOPY_WINDOW_M``, smoothed: the height
 of the stand a pixel sits in, which a gap pixel itself does not have.

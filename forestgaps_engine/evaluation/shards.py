@@ -28,7 +28,7 @@ import numpy as np
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import ConfigError, DataError
 from forestgaps_engine.evaluation.api import DSM_ONLY, EvaluationResult
-from forestgaps_engine.evaluation.baselines import dsm_only_baseline, estimate_ground_m
+from forestgaps_engine.evaluation.baselines import dsm_only_masks
 from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
@@ -394,8 +394,9 @@ def _score_tile(
         backend,
     )[0]
     dsm_m = np.where(valid, sample.dsm_m, np.nan)
-    # One ground estimate per tile, shared by every threshold (as ``evaluate`` does).
-    ground_m = estimate_ground_m(dsm_m, valid, prepared.cell_size_m)
+    baseline = dsm_only_masks(
+        dsm_m, valid, prepared.cell_size_m, thresholds, prepared.min_area_m2, prepared.max_area_m2
+    )
     for index, t in enumerate(thresholds):
         if t not in sample.masks:
             raise DataError(f"tile {sample.key} has no mask at {t:g} m")
@@ -405,16 +406,7 @@ def _score_tile(
         is_gap = valid & (probabilities[index] >= inference.probability_cutoff)
         ids = label_mask_in_place(is_gap, cell_area_m2, prepared.min_area_m2, prepared.max_area_m2)
         model_masks[t][where] = ids > 0
-        baseline = dsm_only_baseline(
-            dsm_m,
-            valid,
-            prepared.cell_size_m,
-            t,
-            prepared.min_area_m2,
-            prepared.max_area_m2,
-            ground_m=ground_m,
-        )
-        baseline_masks[t][where] = baseline > 0
+        baseline_masks[t][where] = baseline[t]
 
 
 def _mosaic_grid(shape: tuple[int, int], cell_size_m: float) -> Any:
