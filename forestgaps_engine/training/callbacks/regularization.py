@@ -35,21 +35,14 @@ DROPOUT_TYPES = (
 )
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The model inside DistributedDataParallel / DataParallel wrappers."""
-    while isinstance(getattr(model, "module", None), nn.Module):
-        model = model.module
-    return model
-
-
 def dropout_modules(model: nn.Module) -> list[nn.Module]:
     """Every dropout layer of ``model``, in module order."""
-    return [m for m in unwrap(model).modules() if isinstance(m, DROPOUT_TYPES)]
+    return [m for m in model.modules() if isinstance(m, DROPOUT_TYPES)]
 
 
 def drop_path_modules(model: nn.Module) -> list[DropPath]:
     """Every DropPath of ``model``, in module order (shallow to deep)."""
-    return [m for m in unwrap(model).modules() if isinstance(m, DropPath)]
+    return [m for m in model.modules() if isinstance(m, DropPath)]
 
 
 def set_dropout(model: nn.Module, probability: float) -> int:
@@ -108,30 +101,26 @@ class RegularizationCallback(Callback):
     def _has_schedule(self) -> bool:
         return self.config.dropout_schedule.enabled or self.config.drop_path_schedule.enabled
 
-    def dropout_at(self, epoch: int) -> float:
-        """Dropout probability applied during ``epoch`` (0-based)."""
-        schedule = self.config.dropout_schedule
-        base = schedule.value_at(epoch) if schedule.enabled else (self._built_dropout or 0.0)
-        if self.dropout_added <= 0:
-            return base
-        # The cap bounds what strengthening adds, never a scheduled value above it.
-        return min(base + self.dropout_added, max(self.config.adaptive.max_dropout, base))
+    def rate_at(self, kind: str, epoch: int) -> float:
+        """The ``dropout`` probability or deepest ``drop_path`` rate during ``epoch`` (0-based).
 
-    def drop_path_at(self, epoch: int) -> float:
-        """Deepest block's drop-path rate applied during ``epoch`` (0-based)."""
-        schedule = self.config.drop_path_schedule
-        base = schedule.value_at(epoch) if schedule.enabled else (self._built_drop_path or 0.0)
-        if self.drop_path_added <= 0:
+        Each kind reads its own fields: ``config.<kind>_schedule``,
+        ``config.adaptive.max_<kind>``, ``<kind>_added``.
+        """
+        schedule = getattr(self.config, f"{kind}_schedule")
+        built = getattr(self, f"_built_{kind}") or 0.0
+        base = schedule.value_at(epoch) if schedule.enabled else built
+        added = getattr(self, f"{kind}_added")
+        if added <= 0:
             return base
         # The cap bounds what strengthening adds, never a scheduled value above it.
-        return min(base + self.drop_path_added, max(self.config.adaptive.max_drop_path, base))
+        return min(base + added, max(getattr(self.config.adaptive, f"max_{kind}"), base))
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         """Set dropout and drop-path rates for ``epoch``."""
-        if self._has_schedule() or self.dropout_added > 0:
-            set_dropout(trainer.module, self.dropout_at(epoch))
-        if self._has_schedule() or self.drop_path_added > 0:
-            set_drop_path(trainer.module, self.drop_path_at(epoch))
+        for kind, set_rate in (("dropout", set_dropout), ("drop_path", set_drop_path)):
+            if self._has_schedule() or getattr(self, f"{kind}_added") > 0:
+                set_rate(trainer.module, self.rate_at(kind, epoch))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         """Strengthen regularization when val_loss - loss stays over the gap threshold."""
@@ -148,19 +137,15 @@ class RegularizationCallback(Callback):
     def _strengthen(self, trainer: Trainer, epoch: int, gap: float) -> None:
         adaptive = self.config.adaptive
         changes: list[str] = []
-        dropout_before, drop_path_before = self.dropout_at(epoch + 1), self.drop_path_at(epoch + 1)
-        if dropout_modules(trainer.module):
-            self.dropout_added += adaptive.probability_step
-            self.dropout_added = min(self.dropout_added, max(0.0, adaptive.max_dropout))
-            if self.dropout_at(epoch + 1) > dropout_before:
-                changes.append(f"dropout {dropout_before:.3g} -> {self.dropout_at(epoch + 1):.3g}")
-        if drop_path_modules(trainer.module):
-            self.drop_path_added += adaptive.probability_step
-            self.drop_path_added = min(self.drop_path_added, max(0.0, adaptive.max_drop_path))
-            if self.drop_path_at(epoch + 1) > drop_path_before:
-                changes.append(
-                    f"drop path {drop_path_before:.3g} -> {self.drop_path_at(epoch + 1):.3g}"
-                )
+        for kind, modules in (("dropout", dropout_modules), ("drop_path", drop_path_modules)):
+            if not modules(trainer.module):
+                continue
+            before = self.rate_at(kind, epoch + 1)
+            added = getattr(self, f"{kind}_added") + adaptive.probability_step
+            setattr(self, f"{kind}_added", min(added, max(0.0, getattr(adaptive, f"max_{kind}"))))
+            after = self.rate_at(kind, epoch + 1)
+            if after > before:
+                changes.append(f"{kind.replace('_', ' ')} {before:.3g} -> {after:.3g}")
         for index, group in enumerate(trainer.optimizer.param_groups):
             decay = float(group.get("weight_decay", 0.0))
             if decay <= 0:
@@ -201,8 +186,8 @@ class RegularizationCallback(Callback):
         if writer is None:
             return
         step = trainer.global_step
-        writer.add_scalar("regularization/dropout", self.dropout_at(epoch + 1), step)
-        writer.add_scalar("regularization/drop_path", self.drop_path_at(epoch + 1), step)
+        for kind in ("dropout", "drop_path"):
+            writer.add_scalar(f"regularization/{kind}", self.rate_at(kind, epoch + 1), step)
         decays = [g.get("weight_decay", 0.0) for g in trainer.optimizer.param_groups]
         writer.add_scalar("regularization/weight_decay", max(decays, default=0.0), step)
 
