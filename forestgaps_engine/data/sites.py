@@ -169,17 +169,9 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
     )
     name = f"synthetic_{seed:04d}"
     source = f"synthetic forest seed {seed}"
-    dsm = Band(
-        values=forest.dsm_m,
-        valid=forest.valid & np.isfinite(forest.dsm_m),
-        grid=forest.grid,
-        path=source,
-    )
-    chm = Band(
-        values=forest.chm_m,
-        valid=forest.valid & np.isfinite(forest.chm_m),
-        grid=forest.grid,
-        path=source,
+    dsm, chm = (
+        Band(values=values, valid=forest.valid & np.isfinite(values), grid=forest.grid, path=source)
+        for values in (forest.dsm_m, forest.chm_m)
     )
     record: dict[str, Any] = {
         "site": name,
@@ -199,8 +191,7 @@ def synthetic_site(index: int, synth: SynthConfig, resolution_m: float | None) -
 
         target = metric_grid_for(forest.grid, resolution_m)
         record["inputs"] = {
-            "dsm": _input_record(source, forest.grid, target, "bilinear"),
-            "chm": _input_record(source, forest.grid, target, "bilinear"),
+            key: _input_record(source, forest.grid, target, "bilinear") for key in ("dsm", "chm")
         }
         dsm, chm = warp_to_grid(dsm, target), warp_to_grid(chm, target)
     record["grid"] = grid_record(dsm.grid)
