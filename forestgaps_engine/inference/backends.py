@@ -58,19 +58,14 @@ class Backend(Protocol):
         """(N, 1, h, w) DSM, (N,) thresholds in metres, optional valid mask -> probabilities."""
 
 
-def default_cache_root() -> Path:
-    """ForestGaps' cache folder (``files.cache_dir``)."""
-    return cache_dir()
-
-
 def default_cache_dir() -> Path:
     """Where on-the-fly ONNX exports are kept (``FORESTGAPS_CACHE_DIR`` overrides)."""
-    return default_cache_root() / "onnx"
+    return cache_dir() / "onnx"
 
 
 def openvino_cache_dir() -> Path:
     """Where OpenVINO keeps compiled models (``FORESTGAPS_CACHE_DIR`` overrides)."""
-    return default_cache_root() / "openvino"
+    return cache_dir() / "openvino"
 
 
 def graph_kind(input_names: list[str], output_names: list[str], source: str | Path) -> str:
@@ -130,7 +125,6 @@ class TorchBackend:
         self.device = device
         self._torch = torch
         self._model = model.to(device).eval()
-        self.shares_windows = False
         self.shares_windows = accepts_shared_windows(self)
 
     def run(
@@ -356,7 +350,6 @@ class OnnxRuntimeBackend:
         )
         self.takes_raw_heights = self.kind == GRAPH_RAW
         self._output = self._session.get_outputs()[0].name
-        self.shares_windows = False
         self.shares_windows = accepts_shared_windows(self)
 
     def run(
@@ -458,7 +451,6 @@ class OpenVinoBackend:
         )
         self.takes_raw_heights = self.kind == GRAPH_RAW
         self._request = self._compiled.create_infer_request()
-        self.shares_windows = False
         self.shares_windows = accepts_shared_windows(self)
 
     def run(

@@ -24,13 +24,9 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ForestGapsError
+from forestgaps_engine.files import cache_dir as cache_root
 from forestgaps_engine.files import read_json_mapping, store_in_json_cache
-from forestgaps_engine.inference.backends import (
-    Backend,
-    available_backends,
-    build_backend,
-    default_cache_root,
-)
+from forestgaps_engine.inference.backends import Backend, available_backends, build_backend
 from forestgaps_engine.machine import cpu_name
 
 # One bar for every backend, the int8 quantiser's included.
@@ -196,8 +192,7 @@ def choose_backend(
         if calibration is not None:
             calibration.update({"chosen": names[0], "reason": "only backend available"})
         return build_backend(names[0], model, device, cache_dir)
-    cache_path = Path(cache_dir) if cache_dir else default_cache_root()
-    cache_path = cache_path / CACHE_FILE
+    cache_path = (Path(cache_dir) if cache_dir else cache_root()) / CACHE_FILE
     model_id = getattr(model.card, "model_id", "")
     # The candidates belong to the key: an int8 model exported later is calibrated then.
     key = cache_key(model_id, device) + "|" + ",".join(names)

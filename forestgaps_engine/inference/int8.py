@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.errors import ForestGapsError
+from forestgaps_engine.files import cache_dir as cache_root
 from forestgaps_engine.files import ensure_writable_dir, read_json_mapping
 from forestgaps_engine.models.export.quantize import (
     INT8_XML,
@@ -50,16 +51,10 @@ AUTO_TILES_SEED = 1
 
 
 def synthetic_windows(
-    resolution_m: float, tile_px: int | None = None, site_px: int | None = None
+    resolution_m: float, tile_px: int = WINDOW_PX, site_px: int = SYNTH_SITE_PX
 ) -> np.ndarray:
-    """(n, 1, tile_px, tile_px) float32 DSM windows, metres, of ``SYNTH_SITES`` forests.
-
-    ``tile_px`` and ``site_px`` default to ``WINDOW_PX`` and ``SYNTH_SITE_PX``.
-    """
+    """(n, 1, tile_px, tile_px) float32 DSM windows, metres, of ``SYNTH_SITES`` forests."""
     from forestgaps_engine.synth.forest import generate_forest
-
-    tile_px = tile_px or WINDOW_PX
-    site_px = site_px or SYNTH_SITE_PX
 
     windows = []
     for seed, open_share in SYNTH_SITES:
@@ -135,7 +130,6 @@ def calibration_windows(
         sites_dir: where real clouds are rasterized (default: a ``real_sites`` cache folder).
         thresholds_m: default: the calibration thresholds of ``--backend auto``.
     """
-    from forestgaps_engine.inference.backends import default_cache_root
     from forestgaps_engine.inference.calibration import _thresholds_for, calibration_tiles
 
     forests = synthetic_windows(model.card.resolution_m)
@@ -143,9 +137,7 @@ def calibration_windows(
     raw = np.concatenate([forests, tiles])
     sources: dict[str, Any] = {"synthetic": int(len(raw)), "real": 0, "real_sites": []}
     if real_sites_config is not None:
-        real, names = real_site_windows(
-            real_sites_config, sites_dir or default_cache_root() / "real_sites"
-        )
+        real, names = real_site_windows(real_sites_config, sites_dir or cache_root() / "real_sites")
         if real is not None:
             raw = np.concatenate([raw, real])
             sources.update({"real": int(len(real)), "real_sites": names})
@@ -183,9 +175,7 @@ def existing_int8_path(model: Any, cache_dir: str | Path | None = None) -> Path 
 
 def cache_path(model: Any, cache_dir: str | Path | None = None) -> Path:
     """Where ``int8_path`` keeps a lazily quantised IR."""
-    from forestgaps_engine.inference.backends import default_cache_root
-
-    root = Path(cache_dir) if cache_dir else default_cache_root()
+    root = Path(cache_dir) if cache_dir else cache_root()
     model_id = model.card.model_id or "unhashed"
     return root / "openvino_int8" / f"{model.card.architecture}-{model_id}.xml"
 
