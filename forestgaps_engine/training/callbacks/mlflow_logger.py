@@ -41,16 +41,18 @@ def import_mlflow() -> Any:
     )  # fmt: skip
 
 
-def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Dotted keys to strings for every leaf of a nested mapping (lists as their text)."""
-    flat: dict[str, str] = {}
+def dotted_leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a nested mapping (a list is a leaf) under its dotted key."""
+    flat: dict[str, Any] = {}
     for key, value in values.items():
         name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.update(flatten_params(value, name))
-        else:
-            flat[name] = str(value)[:MAX_PARAM_CHARS]
+        flat.update(dotted_leaves(value, name) if isinstance(value, Mapping) else {name: value})
     return flat
+
+
+def flatten_params(values: Mapping[str, Any]) -> dict[str, str]:
+    """Dotted keys to strings for every leaf of a nested mapping (lists as their text)."""
+    return {key: str(value)[:MAX_PARAM_CHARS] for key, value in dotted_leaves(values).items()}
 
 
 class MlflowLogger(Callback):

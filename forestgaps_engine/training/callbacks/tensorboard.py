@@ -19,6 +19,7 @@ from torch import nn
 from forestgaps_engine.models.summary import in_mode
 from forestgaps_engine.training.callbacks.base import Callback
 from forestgaps_engine.training.callbacks.images import activation_grid, prediction_grid
+from forestgaps_engine.training.callbacks.mlflow_logger import dotted_leaves
 from forestgaps_engine.training.resources import ResourceMeter
 
 if TYPE_CHECKING:
@@ -189,16 +190,7 @@ def _flat_hparams(config: Any) -> dict[str, Any]:
     """Scalar leaves of the model and training sections, dotted keys."""
     if config is None:
         return {}
-    flat: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), item)
-        elif isinstance(value, bool | int | float | str):
-            flat[prefix] = value
-
     dumped = config.model_dump(mode="json")
-    for section in ("model", "training"):
-        walk(section, dumped.get(section, {}))
-    return flat
+    sections = {section: dumped.get(section, {}) for section in ("model", "training")}
+    leaves = dotted_leaves(sections).items()
+    return {key: value for key, value in leaves if isinstance(value, bool | int | float | str)}
