@@ -131,14 +131,14 @@ def validate_document(document: dict[str, Any], source_name: str) -> ForestGapsC
     try:
         return ForestGapsConfig.model_validate(document)
     except ValidationError as error:
-        problems = [_describe(problem, document) for problem in error.errors()]
+        problems = [_describe(problem) for problem in error.errors()]
         raise ConfigError(
             f"{source_name}: " + "; ".join(problems),
             hint="See configs/defaults.yaml for every key, its default and its allowed range.",
         ) from None
 
 
-def _describe(problem: Mapping[str, Any], document: dict[str, Any]) -> str:
+def _describe(problem: Mapping[str, Any]) -> str:
     location = [str(part) for part in problem["loc"]]
     key_path = ".".join(location) or "<root>"
     if problem["type"] == "extra_forbidden":

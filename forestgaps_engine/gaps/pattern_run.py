@@ -77,14 +77,6 @@ def label_point(polygons: list[list[np.ndarray]]) -> tuple[float, float]:
     return x, y
 
 
-def _raster_window(path: Path) -> tuple[Window, str | None]:
-    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
-
-    with open_single_band(path) as dataset:
-        grid = grid_of(dataset)
-    return grid.bounds, grid.crs
-
-
 def points_from_raster(path: Path) -> GapPoints:
     """Gap centres of a gap raster; the window is the raster's extent."""
     from scipy import ndimage
@@ -152,7 +144,10 @@ def gap_points(source: str | Path, window_raster: str | Path | None = None) -> G
     points = points_from_raster(source) if is_raster else points_from_gpkg(source)
     if window_raster is None:
         return points
-    window, _ = _raster_window(Path(window_raster))
+    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
+
+    with open_single_band(Path(window_raster)) as dataset:
+        window = grid_of(dataset).bounds
     xy = points.points_xy
     tolerance = 1e-6
     is_inside = (

@@ -279,7 +279,7 @@ def _write_gap_polygons(
     from forestgaps_engine.geo.vectorize import write_label_polygons
 
     columns = {"gap_id": stats.gap_id, "area_m2": stats.gap_area}
-    columns |= {name: stats.column(name) for name in GPKG_STATS_COLUMNS}
+    columns |= {name: getattr(stats, name) for name in GPKG_STATS_COLUMNS}
     fields = [("gap_id", "INTEGER"), ("area_m2", "REAL"), ("perimeter_m", "REAL")]
     fields += [(name, "REAL") for name in GPKG_STATS_COLUMNS]
     # GeoPackage table names cannot hold the dot of labels such as t7.5.

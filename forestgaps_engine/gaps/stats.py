@@ -56,10 +56,6 @@ class GapStats:
     def __len__(self) -> int:
         return int(self.gap_id.size)
 
-    def column(self, name: str) -> np.ndarray:
-        """The array of column ``name`` (one of ``STATS_COLUMNS``)."""
-        return getattr(self, name)
-
 
 def gap_stats(labels: np.ndarray, height_m: np.ndarray, cell_area_m2: float) -> GapStats:
     """Compute ForestGapR's per-gap statistics, vectorised.
@@ -132,7 +128,7 @@ def _gini(sorted_values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> 
 def stats_csv_text(stats: GapStats) -> str:
     """The CSV text R's ``write.csv(stats, row.names = FALSE)`` would produce."""
     lines = [",".join(f'"{name}"' for name in STATS_COLUMNS)]
-    columns = [stats.column(name) for name in STATS_COLUMNS[1:]]
+    columns = [getattr(stats, name) for name in STATS_COLUMNS[1:]]
     for row, gap_id in enumerate(stats.gap_id):
         cells = [str(int(gap_id))] + [r_number(float(column[row])) for column in columns]
         lines.append(",".join(cells))

@@ -82,11 +82,6 @@ def block_probabilities(
     return window, values, valid, blended
 
 
-def core_of(block: Block, window: Tile) -> tuple[slice, slice]:
-    """Index of the block's core in an array over ``window``."""
-    return block.slices(window.row_off, window.col_off)
-
-
 def cleaned_gaps(is_gap: np.ndarray, valid: np.ndarray, radius_px: int) -> np.ndarray:
     """Opening then closing with a disk, as ``predict``'s clean-up (exact ``4 * r`` inside)."""
     if radius_px <= 0:

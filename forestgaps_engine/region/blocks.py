@@ -86,11 +86,7 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
     from forestgaps_engine.config.inference import InferenceConfig
     from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, write_array
     from forestgaps_engine.inference.predictor import read_window
-    from forestgaps_engine.region.block_surface import (
-        block_probabilities,
-        cleaned_gaps,
-        core_of,
-    )
+    from forestgaps_engine.region.block_surface import block_probabilities, cleaned_gaps
 
     config = InferenceConfig(**job.config)
     thresholds = np.asarray(job.thresholds_m, dtype=np.float32)
@@ -99,7 +95,7 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
         values, valid = read_window(
             source, window.row_off, window.height_px, window.col_off, window.width_px
         )
-        core = core_of(block, window)
+        core = block.slices(window.row_off, window.col_off)
         # Compared in float64 as gaps.detector.label_gaps (ForestGapR) compares.
         heights = values.astype(np.float64)
         cuts = [mask_cells(valid & (heights <= float(t)), valid)[core] for t in job.thresholds_m]
@@ -112,7 +108,7 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
     window, values, valid, probabilities = block_probabilities(
         source, job.plan, block, thresholds, loaded.normalizer, backend, config
     )
-    core = core_of(block, window)
+    core = block.slices(window.row_off, window.col_off)
     folder = job.block_dir(block)
     folder.mkdir(parents=True, exist_ok=True)
     cuts = []

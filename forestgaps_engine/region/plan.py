@@ -68,6 +68,13 @@ class BlockPlan:
         """The global window grid (``predict``'s tiles on the whole mosaic)."""
         return tile_rows(self.height_px, self.width_px, self.tile_size_px, self.overlap_px)
 
+    def _grown(self, block: Block) -> Tile:
+        """The block's core grown by ``halo_px``, within the mosaic."""
+        top, left = max(0, block.row_off - self.halo_px), max(0, block.col_off - self.halo_px)
+        bottom = min(self.height_px, block.row_end + self.halo_px)
+        right = min(self.width_px, block.col_end + self.halo_px)
+        return Tile(top, left, bottom - top, right - left)
+
     def windows_of(self, block: Block) -> list[list[tuple[int, Tile]]]:
         """Windows touching the block's core grown by ``halo_px``, by window row.
 
@@ -75,28 +82,21 @@ class BlockPlan:
             One list per window row, top to bottom, of (column index in the global row,
             window), left to right: the order ``predict`` adds them in.
         """
-        top = max(0, block.row_off - self.halo_px)
-        bottom = min(self.height_px, block.row_end + self.halo_px)
-        left = max(0, block.col_off - self.halo_px)
-        right = min(self.width_px, block.col_end + self.halo_px)
+        grown = self._grown(block)
         rows = []
         for row in self.window_rows():
-            if row[0].row_end <= top or row[0].row_off >= bottom:
+            if row[0].row_end <= grown.row_off or row[0].row_off >= grown.row_end:
                 continue
             rows.append(
                 [(index, tile) for index, tile in enumerate(row)
-                 if tile.col_end > left and tile.col_off < right]
+                 if tile.col_end > grown.col_off and tile.col_off < grown.col_end]
             )  # fmt: skip
         return rows
 
     def read_window(self, block: Block) -> Tile:
         """The mosaic window a block reads: its windows' union (classic: core + halo)."""
         if not self.tile_size_px:
-            top = max(0, block.row_off - self.halo_px)
-            left = max(0, block.col_off - self.halo_px)
-            bottom = min(self.height_px, block.row_end + self.halo_px)
-            right = min(self.width_px, block.col_end + self.halo_px)
-            return Tile(top, left, bottom - top, right - left)
+            return self._grown(block)
         # Every window row holds the same columns: the union spans first to last window.
         rows = self.windows_of(block)
         first, last = rows[0][0][1], rows[-1][-1][1]
