@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.models.registry import available_models
 from forestgaps_engine.models.summary import ModelMeasurement, measure_model
 
@@ -36,13 +37,6 @@ NOTES = [
 ]
 
 
-def cpu_description() -> str:
-    """CPU model name (``machine.cpu_name``) and logical core count."""
-    from forestgaps_engine.machine import cpu_name
-
-    return f"{cpu_name()}, {os.cpu_count()} logical cores"
-
-
 def render_models_doc(
     measurements: list[ModelMeasurement], repeats: int, threads: int | None = None
 ) -> str:
@@ -59,7 +53,8 @@ def render_models_doc(
         "",
         "## How these numbers were measured",
         "",
-        f"- Machine: {cpu_description()}; {platform.platform()}; torch {torch.__version__},"
+        f"- Machine: {cpu_name()}, {os.cpu_count()} logical cores; {platform.platform()};"
+        f" torch {torch.__version__},"
         f" torch threads: {threads or torch.get_num_threads()}; {dt.date.today().isoformat()}.",
         f"- Tile: {tile} x {tile} px, batch 1.",
         "- GFLOPs: `torch.utils.flop_counter.FlopCounterMode`, one eval forward; convolutions"
