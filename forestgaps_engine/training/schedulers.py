@@ -13,6 +13,7 @@ from typing import Literal
 import torch
 
 from forestgaps_engine.config.training import SchedulerConfig
+from forestgaps_engine.training.callbacks.checkpoint import is_improvement
 
 ONECYCLE_DEFAULT_WARMUP_FRACTION = 0.3
 ONECYCLE_START_DIVISOR = 25.0
@@ -95,10 +96,7 @@ class LrSchedule:
         """End of an epoch: ``plateau`` scales the lr down after ``patience`` bad epochs."""
         if self.config.name != "plateau" or metric is None or math.isnan(metric):
             return
-        improved = self.best_metric is None or (
-            metric > self.best_metric if self.monitor_mode == "max" else metric < self.best_metric
-        )
-        if improved:
+        if is_improvement(metric, self.best_metric, self.monitor_mode):
             self.best_metric = metric
             self.bad_epochs = 0
             return
