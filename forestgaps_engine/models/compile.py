@@ -12,18 +12,15 @@ import os
 import shutil
 import sys
 
-import torch
 from torch import nn
 
 
 def compile_unsupported_reason(model: nn.Module) -> str | None:
     """Why ``torch.compile`` cannot work here, or ``None`` when it may.
 
-    Known cases: no ``torch.compile`` (torch < 2.0), Windows, Apple MPS tensors, and CPU
-    models without a C++ compiler (the inductor CPU backend generates C++).
+    Known cases: Windows, Apple MPS tensors, and CPU models without a C++ compiler (the
+    inductor CPU backend generates C++).
     """
-    if not hasattr(torch, "compile"):
-        return f"torch {torch.__version__} has no torch.compile"
     if sys.platform == "win32":
         return "torch.compile's inductor backend is not supported on Windows here"
     parameter = next(model.parameters(), None)
