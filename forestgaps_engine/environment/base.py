@@ -72,10 +72,6 @@ class Environment:
         """Device for compute in this environment."""
         return detect_best_device(requested)
 
-    def use_notebook_progress(self) -> bool:
-        """Whether progress bars should render as notebook widgets."""
-        return False
-
     def apply_patches(self) -> list[str]:
         """Apply environment-specific adjustments; returns what was changed (for the log)."""
         return []

@@ -36,10 +36,6 @@ class ColabEnvironment(Environment):
         """Between 2 and 4 loader workers: Colab's few cores are shared with the notebook."""
         return max(2, min(4, os.cpu_count() or 2))
 
-    def use_notebook_progress(self) -> bool:
-        """Always True: Colab renders notebook progress widgets."""
-        return True
-
     def apply_patches(self) -> list[str]:
         """Warn when Drive is not mounted, create the storage roots; return what changed."""
         changes = []

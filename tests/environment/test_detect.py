@@ -30,7 +30,6 @@ def test_colab_detected_and_caps_workers(clean_modules, tmp_path):
     environment = detect_environment()
     assert isinstance(environment, ColabEnvironment)
     assert 2 <= environment.max_workers() <= 4
-    assert environment.use_notebook_progress()
     changes = environment.apply_patches()
     assert (tmp_path / "runs").is_dir()
     assert any("workers capped" in change for change in changes)
