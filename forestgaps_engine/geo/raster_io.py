@@ -158,15 +158,19 @@ _COMPARED_DTYPES = ("float32", "uint8", "int8", "uint16", "int16", "uint32", "in
 _FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
 
 
-def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def read_valid_values(
+    dataset: Any, window: Any = None, warn_key: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Band 1 of a rasterio dataset as (float32 values NaN where invalid, bool valid).
 
     Invalid: the dataset's mask, and NaN or infinite values. When the mask is just the
     band's nodata value (or there is none) and the band is float32 or a 8-32 bit integer,
     the cells are compared with the nodata value here, with GDAL's rule: a masked read
     has GDAL build a mask band from the same blocks, a third of the read's time. Other
-    masks (per-dataset, alpha) and band types go through the masked read.
+    masks (per-dataset, alpha) and band types go through the masked read. Undeclared fill
+    is warned about once per ``warn_key`` (default: once per open dataset; 0: every read).
     """
+    key = id(dataset) if warn_key is None else warn_key
     from rasterio.enums import MaskFlags
 
     flags = dataset.mask_flag_enums[0]
@@ -182,7 +186,7 @@ def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.
             # valid and not nodata, in one pass (True > False only).
             np.greater(valid, _is_nodata(raw, float(nodata)), out=valid)
         else:
-            _drop_undeclared_fill(dataset, raw, valid)
+            _drop_undeclared_fill(dataset, raw, valid, key)
         values[~valid] = np.nan
         return values, valid
     masked = _read_checked(dataset, window=window, masked=True)
@@ -191,7 +195,7 @@ def read_valid_values(dataset: Any, window: Any = None) -> tuple[np.ndarray, np.
     valid = np.isfinite(values)
     valid &= ~np.ma.getmaskarray(masked)
     if flags == [MaskFlags.all_valid]:
-        _drop_undeclared_fill(dataset, masked.data, valid)
+        _drop_undeclared_fill(dataset, masked.data, valid, key)
     values[~valid] = np.nan
     return values, valid
 
@@ -221,12 +225,12 @@ def _read_checked(dataset: Any, **kwargs: Any) -> Any:
         ) from error
 
 
-def _drop_undeclared_fill(dataset: Any, raw: np.ndarray, valid: np.ndarray) -> None:
+def _drop_undeclared_fill(dataset: Any, raw: np.ndarray, valid: np.ndarray, key: int) -> None:
     """Mark fill values of a raster without declared nodata invalid (see geo.nodata)."""
     cells = sentinel_cells(raw)
     if cells is not None:
         valid &= ~cells
-        warn_undeclared(dataset.name, raw, cells, key=id(dataset))
+        warn_undeclared(dataset.name, raw, cells, key=key)
 
 
 def _is_nodata(raw: np.ndarray, nodata: float) -> np.ndarray:
@@ -255,14 +259,6 @@ def _is_nodata(raw: np.ndarray, nodata: float) -> np.ndarray:
     return near
 
 
-def _band_from_masked(masked: np.ma.MaskedArray, grid: Grid, path: str) -> Band:
-    # float32 first: integer rasters (masks, ids) cannot hold the NaN fill.
-    values = np.asarray(masked.astype(np.float32).filled(np.nan), dtype=np.float32)
-    valid = ~np.ma.getmaskarray(masked) & np.isfinite(values)
-    values[~valid] = np.nan
-    return Band(values=values, valid=valid, grid=grid, path=path)
-
-
 def read_band(path: str | Path, crs_override: str | None = None, window: Any = None) -> Band:
     """Read a single-band raster as float32 with NaN at nodata and a validity mask.
 
@@ -275,23 +271,15 @@ def read_band(path: str | Path, crs_override: str | None = None, window: Any = N
         InvalidDataFormatError: not a raster, or not single-band.
         EmptyRasterError: no valid cell in what was read.
     """
-    from rasterio.enums import MaskFlags
-
     with open_single_band(path) as dataset:
         grid = grid_of(dataset, crs_override)
         if window is not None:
             transform = dataset.window_transform(window)
             grid = Grid(grid.crs, transform, int(window.height), int(window.width))
         check_read_memory(str(path), grid, dataset.dtypes[0])
-        masked = _read_checked(dataset, window=window, masked=True, boundless=False)
-        is_undeclared = dataset.mask_flag_enums[0] == [MaskFlags.all_valid]
-    band = _band_from_masked(masked, grid, str(path))
-    if is_undeclared:
-        cells = sentinel_cells(masked.data)
-        if cells is not None:
-            band.valid[cells] = False
-            band.values[cells] = np.nan
-            warn_undeclared(str(path), masked.data, cells)
+        # Key 0: a file read again (a second run) is warned about again.
+        values, valid = read_valid_values(dataset, window, warn_key=0)
+    band = Band(values=values, valid=valid, grid=grid, path=str(path))
     if not band.valid.any():
         raise EmptyRasterError(
             f"{path}: every cell is nodata",
