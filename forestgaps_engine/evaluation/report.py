@@ -58,13 +58,11 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def _object_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:
-    rows = []
-    for item in scores:
-        for counts in (item.objects.overall, *item.objects.by_size):
-            rows.append(
-                {"method": item.method, "threshold_m": item.threshold_m, **counts.to_dict()}
-            )
-    return rows
+    return [
+        {"method": item.method, "threshold_m": item.threshold_m, **counts.to_dict()}
+        for item in scores
+        for counts in (item.objects.overall, *item.objects.by_size)
+    ]
 
 
 def _bias_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:

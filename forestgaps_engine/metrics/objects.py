@@ -13,7 +13,7 @@ None: unlike pixel scores, averaging a 1.0 for an empty class would flatter a me
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -188,16 +188,7 @@ class ObjectCounts:
 
     def to_dict(self) -> dict[str, object]:
         """Counts and scores by name."""
-        return {
-            "size_class": self.size_class,
-            "n_reference": self.n_reference,
-            "n_reference_matched": self.n_reference_matched,
-            "n_predicted": self.n_predicted,
-            "n_predicted_matched": self.n_predicted_matched,
-            "precision": self.precision,
-            "recall": self.recall,
-            "f1": self.f1,
-        }
+        return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
 
 @dataclass(frozen=True)
