@@ -90,11 +90,6 @@ def _ground_kind(rasters: SiteRasters) -> str:
     return "lidar"
 
 
-def _build(site: Any, sites_dir: Path, reporter: Reporter) -> SiteRasters:
-    load = build_real_site if is_real_site(site) else load_raster_site
-    return load(site, None, sites_dir, reporter)
-
-
 def _write_inputs(rasters: SiteRasters, folder: Path) -> dict[str, Path]:
     return {
         name: write_array(folder / f"{name}.tif", band.values, band.grid, HEIGHT_PROFILE)
@@ -198,7 +193,8 @@ def evaluate_real_sites(
     for index, site in enumerate(sites):
         step = reporter.sub(index / len(sites), 1 / len(sites))
         started_s = time.perf_counter()
-        rasters = _build(site, out / "sites", step.sub(0.0, 0.3))
+        build = build_real_site if is_real_site(site) else load_raster_site
+        rasters = build(site, None, out / "sites", step.sub(0.0, 0.3))
         key = safe_key(site.name)
         inputs = _write_inputs(rasters, out / "inputs" / key)
         result = evaluate(

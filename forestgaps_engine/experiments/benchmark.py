@@ -125,19 +125,6 @@ def _cost(architecture: BenchmarkArchitecture) -> dict[str, float]:
     }
 
 
-def _real_scores(
-    config: ForestGapsConfig,
-    model_dir: Path,
-    sites: list[SiteConfig],
-    out: Path,
-    thresholds_m: list[float],
-) -> dict[str, Any]:
-    """The model and the DSM-only baseline pooled over held-out real ``sites``."""
-    scored = config.updated(data={"sites": list(sites)})
-    report = evaluate_real_sites(model_dir, scored, out, thresholds_m)
-    return {"sites": [row["site"] for row in report.rows], "pooled": report.pooled}
-
-
 def _run_one(
     config: ForestGapsConfig,
     architecture: BenchmarkArchitecture,
@@ -184,7 +171,9 @@ def _run_one(
     real = None
     if real_sites:
         reporter.report(0.9, f"{architecture.run_name}: scoring on held-out real sites")
-        real = _real_scores(config, trained.model_dir, real_sites, run_dir / "real", thresholds_m)
+        scored = config.updated(data={"sites": list(real_sites)})
+        report = evaluate_real_sites(trained.model_dir, scored, run_dir / "real", thresholds_m)
+        real = {"sites": [row["site"] for row in report.rows], "pooled": report.pooled}
     return {
         "run": architecture.run_name,
         "architecture": architecture.name,
