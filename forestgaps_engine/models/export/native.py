@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from forestgaps_engine import partials
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import ensure_writable_dir
 from forestgaps_engine.models.export.result import ExportResult
@@ -48,9 +47,8 @@ def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> Expor
         )
     parent = ensure_writable_dir(target.absolute().parent)
     # Staged beside the target so the final renames stay on one file system.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the folder becomes the model folder
-    try:
+    with partials.partial_directory(parent, target.name) as staging:
+        staging.chmod(0o755)  # created private; the folder becomes the model folder
         card = loaded.card.model_copy(update={"model_id": ""})
         save_model(loaded.model, loaded.normalizer, card, staging)
         parity = require_parity(check_parity(loaded, staging, "native"), target) if check else None
@@ -61,8 +59,6 @@ def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> Expor
             # weights first: a folder with a card always has complete weights
             for name in (WEIGHTS_FILE, CARD_FILE):
                 os.replace(staging / name, target / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     logger.info("exported %s as a model folder: %s", loaded.card.architecture, target)
     return ExportResult(path=target, format="native", parity=parity)
 
