@@ -155,10 +155,13 @@ def _same_cell_size(sample: Any, cell_size_m: float) -> bool:
 
 @dataclass
 class _Mosaic:
-    """Tiles side by side, ``GUTTER_PX`` of nodata between them."""
+    """Tiles side by side, ``GUTTER_PX`` of nodata between them; layers per threshold."""
 
-    dsm_m: np.ndarray
     valid: np.ndarray
+    reference: dict[float, np.ndarray]
+    model_probability: dict[float, np.ndarray]
+    model_masks: dict[float, np.ndarray]
+    baseline_masks: dict[float, np.ndarray]
     tile_px: int
     n_cols: int
 
@@ -171,14 +174,21 @@ class _Mosaic:
         )
 
 
-def _empty_mosaic(n_tiles: int, tile_px: int) -> _Mosaic:
+def _empty_mosaic(n_tiles: int, tile_px: int, thresholds: list[float]) -> _Mosaic:
     n_cols = max(1, math.ceil(math.sqrt(n_tiles)))
     n_rows = math.ceil(n_tiles / n_cols)
     step = tile_px + GUTTER_PX
     shape = (n_rows * step - GUTTER_PX, n_cols * step - GUTTER_PX)
+
+    def masks() -> dict[float, np.ndarray]:
+        return {t: np.zeros(shape, dtype=bool) for t in thresholds}
+
     return _Mosaic(
-        dsm_m=np.full(shape, np.nan, dtype=np.float32),
         valid=np.zeros(shape, dtype=bool),
+        reference=masks(),
+        model_probability={t: np.full(shape, np.nan, dtype=np.float32) for t in thresholds},
+        model_masks=masks(),
+        baseline_masks=masks(),
         tile_px=tile_px,
         n_cols=n_cols,
     )
@@ -246,10 +256,6 @@ def evaluate_shards(
     backend = bind_cell_size(backend, loaded, prepared.cell_size_m)
     kept = _every_kth(prepared.n_tiles, max_tiles)
     mosaic: _Mosaic | None = None
-    reference: dict[float, np.ndarray] = {}
-    model_masks: dict[float, np.ndarray] = {}
-    model_probability: dict[float, np.ndarray] = {}
-    baseline_masks: dict[float, np.ndarray] = {}
     placed = 0
     index = -1
     for sample in iter_shards(prepared.shards):
@@ -259,12 +265,7 @@ def evaluate_shards(
         if index not in kept:
             continue
         if mosaic is None:
-            mosaic = _empty_mosaic(len(kept), sample.dsm_m.shape[0])
-            for t in thresholds:
-                reference[t] = np.zeros(mosaic.valid.shape, dtype=bool)
-                model_masks[t] = np.zeros(mosaic.valid.shape, dtype=bool)
-                baseline_masks[t] = np.zeros(mosaic.valid.shape, dtype=bool)
-                model_probability[t] = np.full(mosaic.valid.shape, np.nan, dtype=np.float32)
+            mosaic = _empty_mosaic(len(kept), sample.dsm_m.shape[0], thresholds)
         if sample.dsm_m.shape != (mosaic.tile_px, mosaic.tile_px):
             raise DataError(
                 f"{prepared_dir}: tile {sample.key} is {sample.dsm_m.shape}, the others "
@@ -273,28 +274,25 @@ def evaluate_shards(
             )
         where = mosaic.place(placed)
         placed += 1
-        mosaic.dsm_m[where] = sample.dsm_m
         mosaic.valid[where] = sample.valid
-        _score_tile(sample, where, thresholds, prepared, loaded, backend, inference,
-                    reference, model_masks, model_probability, baseline_masks)  # fmt: skip
+        _score_tile(sample, mosaic, where, thresholds, prepared, loaded, backend, inference)
         reporter.report(0.8 * placed / len(kept), f"tile {placed}/{len(kept)}")
     if mosaic is None:
         raise DataError(f"{prepared_dir}: the {split!r} split holds no readable tile")
     grid = _mosaic_grid(mosaic.valid.shape, prepared.cell_size_m)
     scores: list[MethodScores] = []
     error_maps: list[Path] = []
-    for name, masks in (("model", model_masks), (DSM_ONLY, baseline_masks)):
+    for name, masks in (("model", mosaic.model_masks), (DSM_ONLY, mosaic.baseline_masks)):
         for t in thresholds:
-            probability = model_probability[t] if name == "model" else None
+            reference = mosaic.reference[t]
+            probability = mosaic.model_probability[t] if name == "model" else None
             scores.append(
-                score_prediction(
-                    name, t, reference[t], masks[t], mosaic.valid, grid, (), probability
-                )
+                score_prediction(name, t, reference, masks[t], mosaic.valid, grid, (), probability)
             )
             error_maps.append(
                 error_map_png(
                     out / f"error_{name}_t{t:g}.png",
-                    reference[t],
+                    reference,
                     masks[t],
                     mosaic.valid,
                     f"{name}, {t:g} m: errors on {placed} {split} tiles",
@@ -369,16 +367,13 @@ def _pick_thresholds(
 
 def _score_tile(
     sample: Any,
+    mosaic: _Mosaic,
     where: tuple[slice, slice],
     thresholds: list[float],
     prepared: PreparedSplit,
     loaded: Any,
     backend: Any,
     inference: InferenceConfig,
-    reference: dict[float, Any],
-    model_masks: dict[float, np.ndarray],
-    model_probability: dict[float, np.ndarray],
-    baseline_masks: dict[float, np.ndarray],
 ) -> None:
     """Fill one tile's reference, model and baseline cells of every threshold."""
     from forestgaps_engine.inference.postprocess import label_mask_in_place
@@ -400,13 +395,13 @@ def _score_tile(
     for index, t in enumerate(thresholds):
         if t not in sample.masks:
             raise DataError(f"tile {sample.key} has no mask at {t:g} m")
-        reference[t][where] = (sample.masks[t] > 0) & valid
+        mosaic.reference[t][where] = (sample.masks[t] > 0) & valid
         probability = np.where(valid, probabilities[index], np.nan).astype(np.float32)
-        model_probability[t][where] = probability
+        mosaic.model_probability[t][where] = probability
         is_gap = valid & (probabilities[index] >= inference.probability_cutoff)
         ids = label_mask_in_place(is_gap, cell_area_m2, prepared.min_area_m2, prepared.max_area_m2)
-        model_masks[t][where] = ids > 0
-        baseline_masks[t][where] = baseline[t]
+        mosaic.model_masks[t][where] = ids > 0
+        mosaic.baseline_masks[t][where] = baseline[t]
 
 
 def _mosaic_grid(shape: tuple[int, int], cell_size_m: float) -> Any:
