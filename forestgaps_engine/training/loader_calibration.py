@@ -76,21 +76,14 @@ def cache_key(tile_size_px: int, batch_size: int, device_type: str, max_workers:
 
 def candidate_settings(max_workers: int, can_pin: bool) -> list[LoaderSetting]:
     """0, 1, 2, 4, ... workers up to ``max_workers`` x prefetch 2/4 x pinned (when it helps)."""
-    counts = [0]
-    count = 1
-    while count <= max_workers:
-        counts.append(count)
-        count *= 2
-    if max_workers > 0 and max_workers not in counts:
-        counts.append(max_workers)
+    counts = sorted({0, max_workers, *(2**power for power in range(max_workers.bit_length()))})
     pins = (False, True) if can_pin else (False,)
-    settings = []
-    for workers in counts:
-        prefetches = PREFETCH_FACTORS if workers > 0 else (None,)
-        for prefetch in prefetches:
-            for pin in pins:
-                settings.append(LoaderSetting(workers, prefetch, pin))
-    return settings
+    return [
+        LoaderSetting(workers, prefetch, pin)
+        for workers in counts
+        for prefetch in (PREFETCH_FACTORS if workers > 0 else (None,))
+        for pin in pins
+    ]
 
 
 def measure_throughput(
