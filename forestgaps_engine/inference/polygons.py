@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from forestgaps_engine.geo.strip_parts import MergedParts, PartsFile, finish_parts
-from forestgaps_engine.inference.postprocess import GapLabels, GapRasters, GapStatistics
+from forestgaps_engine.inference.postprocess import GapRasters, GapStatistics
 
 # The service converts this layer to GeoJSON by name (serve/geojson.py): keep it.
 LAYER_NAME = "gaps"
@@ -56,7 +56,7 @@ def check_polygon_memory(gaps: GapRasters) -> None:
 
 def write_gap_polygons(
     target: str | Path,
-    labels: GapLabels | GapRasters,
+    labels: GapRasters,
     statistics: GapStatistics,
     threshold_m: float,
     parts: PartsFile | MergedParts | None = None,
@@ -76,7 +76,7 @@ def write_gap_polygons(
 
     Args:
         target: ``.gpkg`` path.
-        labels: gap ids 1..n and their grid, in memory or on disk.
+        labels: gap ids 1..n on disk and their grid.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
         parts: the strips' polygons of these gaps (``StripLabelling.parts``), merged
@@ -84,8 +84,7 @@ def write_gap_polygons(
     """
     from forestgaps_engine.geo.vectorize import LabelLayerWriter, write_label_polygons
 
-    if isinstance(labels, GapRasters):
-        check_polygon_memory(labels)
+    check_polygon_memory(labels)
     n_gaps = int(statistics.area_m2.size)
     columns = {
         "gap_id": np.arange(1, n_gaps + 1),
@@ -101,7 +100,6 @@ def write_gap_polygons(
             if n_gaps:
                 writer.add_parts(merged.path, merged.view, columns["gap_id"], columns)
         return Path(target)
-    source = labels.ids_path if isinstance(labels, GapRasters) else labels.ids
     return write_label_polygons(
-        target, LAYER_NAME, source, FIELDS, columns, labels.grid.crs, labels.grid
+        target, LAYER_NAME, labels.ids_path, FIELDS, columns, labels.grid.crs, labels.grid
     )

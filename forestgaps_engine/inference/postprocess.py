@@ -6,16 +6,14 @@ numbered like the classic detector numbers them (``gaps.detector.label_gaps``).
 ``label_gap_rasters`` (used by ``predict``) holds one strip at a time: the cut goes to a
 temporary uint8 raster, ``strip_labels`` labels it strip by strip, and the ids go to a
 temporary int32 raster read back by strips (statistics, mask) and polygonized by GDAL
-(``inference.polygons``); memory is O(strip + number of patches). ``label_probabilities`` is the
-whole-raster in-memory form (1 + 4 bytes per cell) of the same result.
+(``inference.polygons``); memory is O(strip + number of patches).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,81 +40,9 @@ logger = logging.getLogger(__name__)
 STRIP_ROWS = 512
 
 
-@dataclass(frozen=True)
-class GapLabels:
-    """Gaps of one threshold on one grid.
-
-    Attributes:
-        ids: (H, W) int32, 0 = no gap, 1..n gap ids.
-        valid: (H, W) bool, False where the probability is nodata.
-        grid: where the cells lie.
-    """
-
-    ids: np.ndarray
-    valid: np.ndarray
-    grid: Grid
-
-    @property
-    def n_gaps(self) -> int:
-        """Number of gaps."""
-        return int(self.ids.max(initial=0))
-
-    def mask(self) -> np.ndarray:
-        """(H, W) uint8: 1 gap, 0 not gap, 255 nodata."""
-        return mask_cells(self.ids > 0, self.valid)
-
-
 def _disk(radius_px: int) -> np.ndarray:
     offsets = np.arange(-radius_px, radius_px + 1)
     return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
-
-
-def _read_mask(
-    probability: Any, grid: Grid, rule: Callable[[np.ndarray, np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """(H, W) bool ``rule(values, valid)`` over a probability raster, read by strips."""
-    out = np.zeros(grid.shape, dtype=bool)
-    for row_off in range(0, grid.height_px, STRIP_ROWS):
-        n_rows = min(STRIP_ROWS, grid.height_px - row_off)
-        values, strip_valid = read_window(probability, row_off, n_rows)
-        out[row_off : row_off + n_rows] = rule(values, strip_valid)
-    return out
-
-
-def label_probabilities(
-    probability: Any,
-    grid: Grid,
-    cutoff: float,
-    min_gap_area_m2: float,
-    cleanup_radius_px: int = 0,
-    max_gap_area_m2: float | None = None,
-) -> GapLabels:
-    """Gap ids from an open probability raster (nodata = invalid).
-
-    Args:
-        probability: open rasterio dataset of probabilities 0..1 on ``grid``.
-        grid: its grid (metric: areas are cell counts times ``grid.cell_area_m2``).
-        cutoff: a cell is gap when its probability is >= this.
-        min_gap_area_m2: smaller patches are dropped (inclusive bound).
-        cleanup_radius_px: opening then closing radius; 0 disables it.
-        max_gap_area_m2: larger patches are dropped (inclusive bound); None = no bound.
-    """
-
-    def cut(values: np.ndarray, strip_valid: np.ndarray) -> np.ndarray:
-        return strip_valid & (values >= cutoff)
-
-    is_gap = _read_mask(probability, grid, cut)
-    if cleanup_radius_px > 0:
-        valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
-        disk = _disk(cleanup_radius_px)
-        is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
-        ids = label_mask_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
-        return GapLabels(ids=ids, valid=valid, grid=grid)
-    ids = label_mask_in_place(is_gap, grid.cell_area_m2, min_gap_area_m2, max_gap_area_m2)
-    # The validity is read again only now: labelling then holds 5 bytes per cell, not 6.
-    del is_gap
-    valid = _read_mask(probability, grid, lambda _values, strip_valid: strip_valid)
-    return GapLabels(ids=ids, valid=valid, grid=grid)
 
 
 def count_ids(ids: np.ndarray, max_id: int) -> np.ndarray:
@@ -174,26 +100,6 @@ class GapStatistics:
     dsm_max_m: np.ndarray
 
 
-def gap_statistics(labels: GapLabels, dsm: Any) -> GapStatistics:
-    """Area and DSM statistics of every gap, reading the DSM (on ``labels.grid``) by strips.
-
-    Args:
-        labels: gap ids.
-        dsm: open rasterio dataset (or view) of the DSM on ``labels.grid``.
-    """
-    n_gaps = labels.n_gaps
-    height_px = labels.grid.height_px
-
-    def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        for row_off in range(0, height_px, STRIP_ROWS):
-            n_rows = min(STRIP_ROWS, height_px - row_off)
-            values, valid = read_window(dsm, row_off, n_rows)
-            yield labels.ids[row_off : row_off + n_rows], values, valid
-
-    counts = count_ids(labels.ids, n_gaps)[1:]
-    return statistics_of_strips(strips(), counts * labels.grid.cell_area_m2)
-
-
 @dataclass(frozen=True)
 class _StripFigures:
     """Per-gap sums, counts, minima and maxima of the DSM in one strip."""
@@ -205,27 +111,6 @@ class _StripFigures:
     present: np.ndarray
     lows: np.ndarray  # (k,) float64
     highs: np.ndarray  # (k,) float64
-
-
-def _strip_figures(
-    strip: tuple[np.ndarray, np.ndarray, np.ndarray], n_gaps: int
-) -> _StripFigures | None:
-    ids, values, valid = strip
-    inside = (ids > 0) & valid
-    strip_ids = ids[inside]
-    if not strip_ids.size:
-        return None
-    strip_values = values[inside].astype(np.float64)
-    # Minima and maxima by runs of one sort by id: a Python loop over the strip's gaps took
-    # most of the statistics' time with 18 000 gaps at 4096².
-    present, starts, sorted_values = _sorted_by_id(strip_ids, strip_values)
-    return _StripFigures(
-        sums=np.bincount(strip_ids, weights=strip_values, minlength=n_gaps + 1),
-        valid_counts=np.bincount(strip_ids, minlength=n_gaps + 1),
-        present=present,
-        lows=np.minimum.reduceat(sorted_values, starts),
-        highs=np.maximum.reduceat(sorted_values, starts),
-    )
 
 
 class _StatisticsSum:
@@ -260,27 +145,6 @@ class _StatisticsSum:
         )
 
 
-def statistics_of_strips(
-    strips: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
-    area_m2: np.ndarray,
-    n_threads: int = 0,
-) -> GapStatistics:
-    """Per-gap DSM mean, min and max from ``(ids, dsm values, dsm valid)`` row strips.
-
-    Args:
-        strips: (rows, W) int32 ids (<= 0 no gap), float32 DSM metres, bool validity;
-            consumed in the caller's thread.
-        area_m2: (n_gaps,) gap areas, passed through.
-        n_threads: strips measured at once, 0 = one per core; the figures are the same
-            whatever the count (strips are summed in their order).
-    """
-    total = _StatisticsSum(int(area_m2.size))
-    measure = functools.partial(_strip_figures, n_gaps=total.n_gaps)
-    for figures in ordered_map(measure, strips, n_threads):
-        total.add(figures)
-    return total.statistics(area_m2)
-
-
 CUT_FILE, IDS_FILE = "cut.tif", "gap_ids.tif"
 IDS_NODATA = -1
 # A strip's transient arrays cost about 40 bytes per cell (labels, int64 indices, float64
@@ -304,7 +168,7 @@ class GapRasters:
         n_valid_px: cells that are not nodata.
         n_gap_px: cells in a gap.
         statistics: per-gap DSM figures, measured in the labelling's second pass when it
-            was given the DSM (None otherwise: ``gap_raster_statistics`` reads them).
+            was given the DSM (None otherwise).
         boundary_edges: (n,) cell sides between gap id i + 1 and the rest, the raster's
             border included (what the polygonizer's memory grows with); None: not counted.
     """
@@ -370,7 +234,7 @@ def label_gap_rasters(
     n_threads: int = 0,
     dsm: Any = None,
 ) -> GapRasters:
-    """``label_probabilities`` in memory O(strip + gaps), the ids written to ``work_dir``.
+    """The gaps of a probability raster in memory O(strip + gaps), the ids written to ``work_dir``.
 
     Args:
         probability: open rasterio dataset of probabilities 0..1 on ``grid``.
@@ -604,8 +468,7 @@ def _final_strip(
     """Pass 2 on one cut strip (and the DSM strip, for the statistics, when given).
 
     One stable sort of the strip's gap cells by id gives the DSM minima and maxima; the
-    sums are ``_strip_figures``' (row-major ``bincount``), so the statistics are bitwise
-    those of ``gap_raster_statistics``.
+    sums are row-major ``bincount``s, so the statistics do not depend on the threads.
     """
     strip_index, row_off, cut_rows, dsm_strip = job
     ids = labelling.strip_ids(strip_index, cut_rows == MASK_GAP)
@@ -623,7 +486,7 @@ def _final_strip(
         )
         n_gaps = labelling.n_gaps
         measured_ids = gap_ids[gap_valid]
-        # float64 sums in row-major order, as _strip_figures adds them.
+        # float64 sums, in row-major order.
         measured_values = gap_values[gap_valid].astype(np.float64)
         figures = _StripFigures(
             sums=np.bincount(measured_ids, weights=measured_values, minlength=n_gaps + 1),
@@ -640,26 +503,6 @@ def _final_strip(
     edges = _edges_within(ids, labelling.n_gaps)
     ids[~is_valid] = IDS_NODATA
     return _FinalStrip(row_off, ids, int(np.count_nonzero(is_valid)), figures, edges)
-
-
-def gap_raster_statistics(gaps: GapRasters, dsm: Any, n_threads: int = 0) -> GapStatistics:
-    """``gap_statistics`` of on-disk gaps, reading the ids and the DSM (on ``gaps.grid``) by strips.
-
-    ``n_threads`` strips are measured at once (0: one per core).
-    """
-    import rasterio
-
-    height_px = gaps.grid.height_px
-    strip_rows = strip_rows_for(gaps.grid.width_px)
-    with rasterio.open(gaps.ids_path) as ids_dataset:
-
-        def strips() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-            for row_off in range(0, height_px, strip_rows):
-                n_rows = min(strip_rows, height_px - row_off)
-                values, valid = read_window(dsm, row_off, n_rows)
-                yield _read_rows(ids_dataset, row_off, n_rows), values, valid
-
-        return statistics_of_strips(strips(), gaps.area_m2, n_threads)
 
 
 def write_gap_mask(target: Path, gaps: GapRasters, grid: Grid) -> None:

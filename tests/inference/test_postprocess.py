@@ -9,8 +9,14 @@ import pytest
 import rasterio
 
 from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
-from forestgaps_engine.inference.postprocess import gap_statistics, label_probabilities
+from forestgaps_engine.inference.postprocess import label_gap_rasters, write_gap_mask
 from tests.inference.helpers import write_dsm
+
+
+def _mask(tmp_path, gaps, grid) -> np.ndarray:
+    write_gap_mask(tmp_path / "mask.tif", gaps, grid)
+    with rasterio.open(tmp_path / "mask.tif") as mask:
+        return mask.read(1)
 
 
 def test_labels_and_statistics(tmp_path):
@@ -26,20 +32,22 @@ def test_labels_and_statistics(tmp_path):
     with rasterio.open(dsm_path) as dsm:
         grid = grid_of(dsm)
     write_array(tmp_path / "p.tif", probability, grid, PROBABILITY_PROFILE)
-    with rasterio.open(tmp_path / "p.tif") as source:
-        labels = label_probabilities(source, grid, 0.5, 4.0)
-    assert labels.n_gaps == 2
-    assert labels.mask()[39].tolist() == [255] * 40
-    assert labels.mask()[30, 30] == 0 and labels.mask()[3, 3] == 1
-    with rasterio.open(dsm_path) as dsm:
-        stats = gap_statistics(labels, dsm)
+    for folder in ("plain", "cleaned"):
+        (tmp_path / folder).mkdir()
+    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
+        gaps = label_gap_rasters(source, grid, 0.5, 4.0, tmp_path / "plain", dsm=dsm)
+    mask = _mask(tmp_path, gaps, grid)
+    assert gaps.n_gaps == 2
+    assert mask[39].tolist() == [255] * 40
+    assert mask[30, 30] == 0 and mask[3, 3] == 1
+    stats = gaps.statistics
     assert stats.area_m2.tolist() == [16.0, 4.0]
     assert stats.dsm_min_m[0] == 200 and stats.dsm_max_m[0] == 215
     assert stats.dsm_mean_m[0] == np.mean(np.arange(16) + 200)
     assert stats.dsm_mean_m[1] == 220
     with rasterio.open(tmp_path / "p.tif") as source:
-        cleaned = label_probabilities(source, grid, 0.5, 0.0, cleanup_radius_px=1)
-    assert cleaned.mask()[30, 30] == 0  # opening removes the lone cell
+        cleaned = label_gap_rasters(source, grid, 0.5, 0.0, tmp_path / "cleaned", 1)
+    assert _mask(tmp_path, cleaned, grid)[30, 30] == 0  # opening removes the lone cell
     assert cleaned.n_gaps == 1  # the 2 x 2 gap cannot hold the radius-1 disk either
 
 

@@ -112,19 +112,22 @@ def test_strip_rows_must_be_positive() -> None:
 
 @pytest.mark.parametrize("n_threads", [1, 3])
 @pytest.mark.parametrize("cleanup_radius_px", [0, 2])
-def test_on_disk_gaps_equal_the_in_memory_ones(
+def test_on_disk_gaps_equal_the_whole_raster_ones(
     tmp_path, monkeypatch, cleanup_radius_px, n_threads
 ) -> None:
-    """label_gap_rasters + statistics + mask + polygons == the whole-raster path, 7-row strips.
+    """label_gap_rasters + statistics + mask + polygons == whole-raster scipy, 7-row strips.
 
+    The whole-raster oracle: cut, opening then closing with a disk, ``label_gaps``
+    numbering, scipy's per-label DSM reductions and GDAL polygons of the in-memory ids.
     With 3 threads, strips are labelled and measured out of order: same result.
     """
     import rasterio
     from scipy import ndimage
 
     from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, grid_of, write_array
+    from forestgaps_engine.geo.vectorize import write_label_polygons
     from forestgaps_engine.inference import postprocess
-    from forestgaps_engine.inference.polygons import write_gap_polygons
+    from forestgaps_engine.inference.polygons import FIELDS, LAYER_NAME, write_gap_polygons
     from tests.inference.helpers import write_dsm
 
     rng = np.random.default_rng(7)
@@ -140,65 +143,73 @@ def test_on_disk_gaps_equal_the_in_memory_ones(
     with rasterio.open(dsm_path) as dsm:
         grid = grid_of(dsm)
     write_array(tmp_path / "p.tif", probability, grid, PROBABILITY_PROFILE)
-    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
-        expected = postprocess.label_probabilities(source, grid, 0.5, 1.0, cleanup_radius_px)
-        expected_stats = postprocess.gap_statistics(expected, dsm)
+    valid = np.isfinite(probability)
+    is_gap = valid & (probability >= 0.5)
+    if cleanup_radius_px:
+        offsets = np.arange(-cleanup_radius_px, cleanup_radius_px + 1)
+        disk = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= cleanup_radius_px**2
+        is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
+    expected = _expected(is_gap, grid.cell_area_m2, 1.0)
+    n_expected = int(expected.max())
     monkeypatch.setattr(postprocess, "STRIP_ROWS", 7)
     (tmp_path / "work").mkdir()
-    with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
+    with rasterio.open(tmp_path / "p.tif") as source:
         gaps = postprocess.label_gap_rasters(
             source, grid, 0.5, 1.0, tmp_path / "work", cleanup_radius_px, n_threads=n_threads
         )
-        stats = postprocess.gap_raster_statistics(gaps, dsm, n_threads)
-    # The same statistics measured in the labelling's second pass, from the DSM strips.
+    # The statistics measured in the labelling's second pass, from the DSM strips.
     (tmp_path / "fused").mkdir()
     with rasterio.open(tmp_path / "p.tif") as source, rasterio.open(dsm_path) as dsm:
         fused = postprocess.label_gap_rasters(
             source, grid, 0.5, 1.0, tmp_path / "fused", cleanup_radius_px, None, n_threads, dsm
         )
     assert gaps.statistics is None and fused.statistics is not None
-    for name in ("area_m2", "dsm_mean_m", "dsm_min_m", "dsm_max_m"):
-        np.testing.assert_array_equal(getattr(fused.statistics, name), getattr(stats, name))
-    assert gaps.n_gaps == expected.n_gaps > 5
+    stats = fused.statistics
+    assert gaps.n_gaps == fused.n_gaps == n_expected > 5
+    index = np.arange(1, n_expected + 1)
+    counts = np.bincount(expected.ravel(), minlength=n_expected + 1)[1:]
+    np.testing.assert_array_equal(stats.area_m2, counts * grid.cell_area_m2)
+    np.testing.assert_array_equal(gaps.area_m2, stats.area_m2)
     # The statistics against scipy's per-label reductions over the valid DSM cells.
-    measured = np.where(np.isnan(dsm_values), 0, expected.ids)
-    index = np.arange(1, expected.n_gaps + 1)
+    measured = np.where(np.isnan(dsm_values), 0, expected)
     present = np.isin(index, measured)
-    np.testing.assert_array_equal(np.isnan(expected_stats.dsm_min_m), ~present)
+    for name in ("dsm_min_m", "dsm_max_m", "dsm_mean_m"):
+        assert np.isnan(getattr(stats, name)).tolist() == (~present).tolist()
     for name, reduce in (
         ("dsm_min_m", ndimage.minimum),
         ("dsm_max_m", ndimage.maximum),
         ("dsm_mean_m", ndimage.mean),
     ):
         want = np.asarray(reduce(dsm_values.astype(np.float64), measured, index[present]))
-        np.testing.assert_allclose(getattr(expected_stats, name)[present], want, rtol=1e-12)
-    assert gaps.n_valid_px == int(expected.valid.sum())
+        np.testing.assert_allclose(getattr(stats, name)[present], want, rtol=1e-12)
+    assert gaps.n_valid_px == int(valid.sum())
     # Cell sides between each gap and the rest, across strips and at the raster's border.
-    padded = np.pad(expected.ids, 1)
-    sides = np.zeros(expected.n_gaps + 1, dtype=np.int64)
+    padded = np.pad(expected, 1)
+    sides = np.zeros(n_expected + 1, dtype=np.int64)
     for axis in (0, 1):
         for shift in (1, -1):
             other = np.roll(padded, shift, axis=axis)[1:-1, 1:-1]
-            differs = expected.ids != other
-            sides += np.bincount(expected.ids[differs], minlength=expected.n_gaps + 1)
+            differs = expected != other
+            sides += np.bincount(expected[differs], minlength=n_expected + 1)
     np.testing.assert_array_equal(gaps.boundary_edges, sides[1:])
-    assert gaps.n_gap_px == int(np.count_nonzero(expected.ids))
+    assert gaps.n_gap_px == int(np.count_nonzero(expected))
     with rasterio.open(gaps.ids_path) as ids:
         on_disk = ids.read(1)
-    np.testing.assert_array_equal(np.where(on_disk < 0, 0, on_disk), expected.ids)
-    np.testing.assert_array_equal(on_disk < 0, ~expected.valid)
-    for name in ("area_m2", "dsm_mean_m", "dsm_min_m", "dsm_max_m"):
-        np.testing.assert_array_equal(getattr(stats, name), getattr(expected_stats, name))
+    np.testing.assert_array_equal(np.where(on_disk < 0, 0, on_disk), expected)
+    np.testing.assert_array_equal(on_disk < 0, ~valid)
     postprocess.write_gap_mask(tmp_path / "mask.tif", gaps, grid)
     with rasterio.open(tmp_path / "mask.tif") as mask:
-        np.testing.assert_array_equal(mask.read(1), expected.mask())
+        np.testing.assert_array_equal(mask.read(1), np.where(valid, expected > 0, 255))
     ogr = pytest.importorskip("osgeo.ogr")
-    want = write_gap_polygons(tmp_path / "want.gpkg", expected, expected_stats, 5.0)
-    got = write_gap_polygons(tmp_path / "got.gpkg", gaps, stats, 5.0)
+    want = write_label_polygons(
+        tmp_path / "want.gpkg", LAYER_NAME, expected, FIELDS[:1], {"gap_id": index},
+        grid.crs, grid,
+    )  # fmt: skip
+    got = write_gap_polygons(tmp_path / "got.gpkg", fused, stats, 5.0)
     want_dataset, got_dataset = ogr.Open(str(want)), ogr.Open(str(got))
     want_rows = [(f.GetFID(), f.GetGeometryRef().ExportToWkb()) for f in want_dataset.GetLayer(0)]
     got_rows = [(f.GetFID(), f.GetGeometryRef().ExportToWkb()) for f in got_dataset.GetLayer(0)]
-    assert got_rows == want_rows and len(got_rows) == expected.n_gaps
+    assert got_rows == want_rows and len(got_rows) == n_expected
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["gap_ids.tif"]
 
 
