@@ -134,19 +134,24 @@ def staged_directory(target: Path) -> Iterator[Path]:
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def _prepared_file(prepared_dir: str | Path, name: str) -> Path:
+    """``<prepared_dir>/<name>``; DataError when it is missing (not a prepared folder)."""
+    path = Path(prepared_dir) / name
+    if not path.is_file():
+        raise DataError(
+            f"{path}: not found, so {str(prepared_dir)!r} is not a prepared dataset",
+            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
+        )
+    return path
+
+
 def load_manifest(prepared_dir: str | Path) -> dict[str, Any]:
     """The manifest of a prepared folder.
 
     Raises:
         DataError: the folder holds no manifest.
     """
-    path = Path(prepared_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise DataError(
-            f"{path}: not found, so {str(prepared_dir)!r} is not a prepared dataset",
-            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
-        )
-    return json.loads(path.read_text("utf-8"))
+    return json.loads(_prepared_file(prepared_dir, MANIFEST_NAME).read_text("utf-8"))
 
 
 def site_cell_sizes_m(manifest: dict[str, Any]) -> dict[str, float]:
@@ -190,12 +195,7 @@ def tile_record(prepared_dir: str | Path, tile_id: str) -> dict[str, Any]:
     Raises:
         DataError: no tiles.jsonl, or no tile with that id (close ids are suggested).
     """
-    path = Path(prepared_dir) / TILES_NAME
-    if not path.is_file():
-        raise DataError(
-            f"{path}: not found, so {str(prepared_dir)!r} is not a prepared dataset",
-            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
-        )
+    path = _prepared_file(prepared_dir, TILES_NAME)
     known: list[str] = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:

@@ -108,13 +108,12 @@ def check_horizontal_units(crs: object, source: str, warn_geographic: bool = Tru
     if unit in ("metre", "none"):
         return unit
     if unit == "degree":
-        if not warn_geographic:
-            return unit
-        logger.warning(
-            "%s: CRS %s is geographic (degrees); it will be warped onto a UTM grid in metres",
-            source,
-            crs,
-        )
+        if warn_geographic:
+            logger.warning(
+                "%s: CRS %s is geographic (degrees); it will be warped onto a UTM grid in metres",
+                source,
+                crs,
+            )
         return unit
     if unit == "unknown":
         raise CRSMismatchError(

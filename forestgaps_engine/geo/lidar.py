@@ -196,15 +196,6 @@ def _grid_for(path: Path, header: Any, crs: str | None, resolution_m: float) -> 
     return grid
 
 
-def _normalised_error(path: Path, extremes: _CellExtremes) -> DataError:
-    return DataError(
-        f"{path}: the cloud is height-normalised (ground returns at 0 m, lowest z "
-        f"{extremes.min_z_m:.2f} m): its z values are heights above ground, already a canopy "
-        "height model, so no DSM/DTM can be derived",
-        hint="Rasterise it as a CHM with --normalized chm (normalized='chm').",
-    )
-
-
 def _write_outputs(
     out_dir: Path, arrays: dict[str, np.ndarray], grid: Grid, reporter: Reporter
 ) -> dict[str, Path]:
@@ -311,7 +302,12 @@ def rasterize_point_cloud(
         reporter.report(0.8, "canopy height model ready")
         return _write_outputs(out_dir, {"chm": chm_m}, grid, reporter.sub(0.8, 0.2))
     if is_normalised and normalized != "raw":
-        raise _normalised_error(path, extremes)
+        raise DataError(
+            f"{path}: the cloud is height-normalised (ground returns at 0 m, lowest z "
+            f"{extremes.min_z_m:.2f} m): its z values are heights above ground, already a "
+            "canopy height model, so no DSM/DTM can be derived",
+            hint="Rasterise it as a CHM with --normalized chm (normalized='chm').",
+        )
     if extremes.ground_count == 0:
         raise DataError(
             f"{path}: no ground point (class {GROUND_CLASS}), so no terrain model can be made",

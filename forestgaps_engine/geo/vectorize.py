@@ -25,6 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def _label_band(labels: str | Path | np.ndarray, grid: Grid | None) -> Iterator[
     mask = gdal.Open(
         f'<VRTDataset rasterXSize="{source.RasterXSize}" rasterYSize="{source.RasterYSize}">'
         '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
-        f'<SourceFilename relativeToVRT="0">{_xml_text(str(labels))}</SourceFilename>'
+        f'<SourceFilename relativeToVRT="0">{xml_escape(str(labels))}</SourceFilename>'
         "<SourceBand>1</SourceBand><LUT>0:0,1:1</LUT></ComplexSource></VRTRasterBand>"
         "</VRTDataset>"
     )
@@ -262,10 +263,6 @@ def _sql_values(values: list[Any]) -> list[Any]:
 def _sql_text(text: str) -> str:
     """A quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def multipolygon_perimeter(geometry: Any) -> float:
