@@ -86,31 +86,17 @@ class _CellExtremes:
         if cells.size:
             self.min_z_m = min(self.min_z_m, float(z.min()))
         self.near_zero += int((np.abs(z) <= NEAR_ZERO_M).sum())
-        _reduce_into(self.highest_m.reshape(-1), cells, z, np.maximum, highest=True)
+        # Unbuffered: a cell hit by several points keeps their extreme.
+        np.maximum.at(self.highest_m.reshape(-1), cells, z)
         ground_z = z[is_ground]
         self.ground_count += int(ground_z.size)
         self.ground_near_zero += int((np.abs(ground_z) <= NEAR_ZERO_M).sum())
-        _reduce_into(
-            self.lowest_ground_m.reshape(-1), cells[is_ground], ground_z, np.minimum, highest=False
-        )
+        np.minimum.at(self.lowest_ground_m.reshape(-1), cells[is_ground], ground_z)
 
     def looks_height_normalised(self) -> bool:
         if self.ground_count:
             return self.ground_near_zero >= NORMALISED_GROUND_FRACTION * self.ground_count
         return self.point_count > 0 and abs(self.min_z_m) <= NEAR_ZERO_M and self.near_zero > 0
-
-
-def _reduce_into(
-    flat: np.ndarray, cells: np.ndarray, z: np.ndarray, combine: Any, highest: bool
-) -> None:
-    """flat[cell] = combine(flat[cell], extreme z of the cell's points), duplicates handled."""
-    if not cells.size:
-        return
-    order = np.lexsort((z if highest else -z, cells))
-    cells, z = cells[order], z[order]
-    last = np.ones(cells.size, dtype=bool)
-    last[:-1] = cells[1:] != cells[:-1]
-    flat[cells[last]] = combine(flat[cells[last]], z[last])
 
 
 def _cloud_crs(header: Any, path: Path) -> str | None:
