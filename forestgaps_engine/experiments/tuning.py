@@ -60,29 +60,21 @@ class TuningResult:
     best_config: Path | None = None
 
 
-def _architecture_fields(name: str) -> set[str]:
-    from forestgaps_engine.models import validate_params
-
-    return set(type(validate_params(name, {})).model_fields)
-
-
 def suggest_config(trial: Any, config: ForestGapsConfig, space: SearchSpace) -> ForestGapsConfig:
     """``config`` with this trial's sampled values (model params and training section)."""
-    fields = _architecture_fields(config.model.name)
+    from forestgaps_engine.models import validate_params
+
+    fields = type(validate_params(config.model.name, {})).model_fields
     params = dict(config.model.params)
     if "base_channels" in fields:
         params["base_channels"] = trial.suggest_categorical("base_channels", list(space.widths))
-    if "dropout" in fields:
-        params["dropout"] = trial.suggest_float("dropout", *space.dropout)
-    if "drop_path" in fields:
-        params["drop_path"] = trial.suggest_float("drop_path", *space.drop_path)
+    for name in ("dropout", "drop_path"):
+        if name in fields:
+            params[name] = trial.suggest_float(name, *getattr(space, name))
     training = config.training
+    weights = ("bce_weight", "dice_weight", "focal_weight")
     loss = training.loss.model_copy(
-        update={
-            "bce_weight": trial.suggest_float("bce_weight", *space.bce_weight),
-            "dice_weight": trial.suggest_float("dice_weight", *space.dice_weight),
-            "focal_weight": trial.suggest_float("focal_weight", *space.focal_weight),
-        }
+        update={name: trial.suggest_float(name, *getattr(space, name)) for name in weights}
     )
     if loss.bce_weight + loss.dice_weight + loss.focal_weight + loss.tversky_weight < 1e-3:
         loss = loss.model_copy(update={"dice_weight": 0.5})
