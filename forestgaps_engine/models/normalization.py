@@ -96,7 +96,6 @@ class Normalizer(nn.Module):
                 hint="Use the normalization.json written by 'forestgaps prepare'.",
             )
         self.strategy = strategy
-        self.reference_percent = TILE_REFERENCE_PERCENT
         self.register_buffer("mean_m", torch.tensor(float(stats.get("mean_m", 0.0))))
         self.register_buffer("std_m", torch.tensor(float(stats.get("std_m", 1.0))))
         self.register_buffer(
@@ -124,7 +123,7 @@ class Normalizer(nn.Module):
         if self.strategy == "zscore_global":
             offset = self.mean_m.expand(heights.shape[0], 1, 1, 1)
             return offset, torch.clamp(self.std_m, min=self.eps)
-        reference = tile_reference(heights, is_valid, self.reference_percent)
+        reference = tile_reference(heights, is_valid)
         return reference, torch.clamp(self.relief_range_m, min=self.eps)
 
     def with_prior(self, dsm: Tensor, valid: Tensor | None, prior_m: Tensor) -> Tensor:
@@ -160,11 +159,9 @@ class Normalizer(nn.Module):
         return cls(payload["strategy"], payload.get("stats", {}))
 
     @classmethod
-    def from_prepared(
-        cls, normalization: Mapping[str, Any], strategy: str | None = None
-    ) -> Normalizer:
+    def from_prepared(cls, normalization: Mapping[str, Any]) -> Normalizer:
         """Build from the content of a prepared dataset's ``normalization.json``."""
-        return cls(strategy or normalization["strategy"], normalization["normalizer_stats"])
+        return cls(normalization["strategy"], normalization["normalizer_stats"])
 
 
 def _valid_heights(dsm: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor]:
