@@ -155,8 +155,11 @@ class ShardWriter:
     ) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self._abort(exc_type, exc, traceback)
+            return
+        if self._archive is not None and self._stack is not None:
+            self._archive.close()
+            self._stack.__exit__(exc_type, exc, traceback)  # deletes the temporary file
+        self._archive, self._stack, self._target = None, None, None
 
     def write(self, sample: TileSample) -> None:
         """Append one sample, starting a new shard when the current one is full."""
@@ -189,15 +192,4 @@ class ShardWriter:
         self.shards.append(
             ShardInfo(self._target, self.split, self._count, file_sha256(self._target))
         )
-        self._archive, self._stack, self._target = None, None, None
-
-    def _abort(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._archive is not None and self._stack is not None:
-            self._archive.close()
-            self._stack.__exit__(exc_type, exc, traceback)  # deletes the temporary file
         self._archive, self._stack, self._target = None, None, None
