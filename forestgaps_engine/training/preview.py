@@ -23,9 +23,8 @@ def _centre_crop(
     height_px, width_px = values.shape
     size_px = min(size_px, height_px, width_px)
     top, left = (height_px - size_px) // 2, (width_px - size_px) // 2
-    return values[top : top + size_px, left : left + size_px], valid[
-        top : top + size_px, left : left + size_px
-    ]
+    window = (slice(top, top + size_px), slice(left, left + size_px))
+    return values[window], valid[window]
 
 
 def augment_preview(
@@ -91,8 +90,7 @@ def augment_preview(
 
 
 def _render(heights_m: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    rgb = np.empty((*heights_m.shape, 3), dtype=np.uint8)
-    rgb[...] = INVALID_RGB
+    rgb = np.full((*heights_m.shape, 3), INVALID_RGB, dtype=np.uint8)
     if valid.any():
         low, high = np.percentile(heights_m[valid], [1, 99])
         grey = np.clip((heights_m - low) / max(high - low, 1e-6), 0, 1) * 255
