@@ -369,18 +369,13 @@ class LabelLayerWriter:
         Raises:
             ValueError: the polygons' ids differ from ``ids``.
         """
-        if self._dataset is None or self._parts_dir is None:
+        if self._parts_dir is None:
             raise RuntimeError("LabelLayerWriter.add() called outside its with block")
-        ids = np.asarray(ids, dtype=np.int64)
-        values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
-        missing = [name for name, _ in self.fields if name not in values]
-        if missing not in ([], [PERIMETER_FIELD]):
-            raise ValueError(f"no values for fields {missing}")
         parts_path = self._parts_dir / f"parts_{self.n_features}.gpkg"
         try:
             with self._errors_reported():
                 _polygonize_parts(labels, grid, parts_path)
-                self._append(parts_path, "parts", ids, values)
+            self.add_parts(parts_path, "parts", ids, columns)
         finally:
             parts_path.unlink(missing_ok=True)
 
@@ -404,6 +399,9 @@ class LabelLayerWriter:
             raise RuntimeError("LabelLayerWriter.add_parts() called outside its with block")
         ids = np.asarray(ids, dtype=np.int64)
         values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
+        missing = [name for name, _ in self.fields if name not in values]
+        if missing not in ([], [PERIMETER_FIELD]):
+            raise ValueError(f"no values for fields {missing}")
         with self._errors_reported():
             self._append(parts_path, table, ids, values)
 
