@@ -115,14 +115,14 @@ class CombinedLoss(nn.Module):
         weight = self._pw_values[index]
         return torch.where(nearest < 1e-3, weight, torch.ones_like(weight))
 
-    def terms(
+    def forward(
         self,
         logits: torch.Tensor,
         target: torch.Tensor,
         valid: torch.Tensor,
         threshold_m: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
-        """Each weighted-in term (unweighted values), computed in float32."""
+    ) -> torch.Tensor:
+        """Scalar loss: the configured terms, computed in float32, weighted and summed."""
         config = self.config
         logits = logits.float()
         target = smooth_labels(target.float(), config.label_smoothing)
@@ -137,21 +137,5 @@ class CombinedLoss(nn.Module):
             terms["tversky"] = masked_tversky(
                 logits, target, valid, config.tversky_alpha, config.tversky_beta
             )
-        return terms
-
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        valid: torch.Tensor,
-        threshold_m: torch.Tensor,
-    ) -> torch.Tensor:
-        """Scalar loss: sum of weight * term over the configured terms."""
-        terms = self.terms(logits, target, valid, threshold_m)
-        weights = {
-            "bce": self.config.bce_weight,
-            "dice": self.config.dice_weight,
-            "focal": self.config.focal_weight,
-            "tversky": self.config.tversky_weight,
-        }
-        return sum(weights[name] * value for name, value in terms.items())
+        # LossConfig names each term's weight <term>_weight.
+        return sum(getattr(config, f"{name}_weight") * value for name, value in terms.items())
