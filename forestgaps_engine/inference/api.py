@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,11 @@ from forestgaps_engine.inference.terrain_prior import (
     open_prior_on_grid,
     prior_backend_name,
 )
-from forestgaps_engine.inference.threshold_outputs import ThresholdJobs, write_threshold_outputs
+from forestgaps_engine.inference.threshold_outputs import (
+    ThresholdJobs,
+    timed,
+    write_threshold_outputs,
+)
 from forestgaps_engine.inference.windows import computed_pixel_ratio
 from forestgaps_engine.inference.zero_fill import zero_fill_as_nodata
 from forestgaps_engine.partials import make_partial_dir, partial_directory, remove_path
@@ -441,7 +445,7 @@ def predict(
                 with partial_directory(out, "forestgaps-gaps") as gaps_dir:
                     release_free_heap()
                     view = view_on_grid(dsm, grid, analysis_grid)
-                    with view as dsm_view, _timed(timings_s, "postprocess_labels"):
+                    with view as dsm_view, timed(timings_s, "postprocess_labels"):
                         if cut_paths:
                             gaps = label_cut_raster(
                                 cut_paths[index],
@@ -469,16 +473,16 @@ def predict(
                     statistics = gaps.statistics
                     release_free_heap()
                     mask_path = out / f"gap_mask_{labels[index]}.tif"
-                    with _timed(timings_s, "postprocess_mask"):
+                    with timed(timings_s, "postprocess_mask"):
                         write_gap_mask(mask_path, gaps, grid)
                     finished.append(mask_path)
                     release_free_heap()
                     gaps_path = out / f"gaps_{labels[index]}.gpkg"
-                    with _timed(timings_s, "postprocess_polygons"):
+                    with timed(timings_s, "postprocess_polygons"):
                         write_gap_polygons(gaps_path, gaps, statistics, threshold)
                     finished.append(gaps_path)
                     size_plot_path = out / f"size_frequency_{labels[index]}.png"
-                    with _timed(timings_s, "postprocess_size_plot"):
+                    with timed(timings_s, "postprocess_size_plot"):
                         write_size_frequency_plot(
                             size_plot_path,
                             statistics.area_m2,
@@ -504,40 +508,24 @@ def predict(
         summary["terrain_prior"] = str(terrain_prior) if terrain_prior is not None else None
         summary_path = write_json_atomic(out / SUMMARY_FILE, summary)
         finished.append(summary_path)
-    except ForestGapsError:
-        _remove(finished)
-        raise
-    except (OSError, MemoryError, RuntimeError) as error:
-        _remove(finished)
+    except BaseException as error:
+        for path in finished:
+            path.unlink(missing_ok=True)
+        # Errors of our own and cancels go up as they are; system failures get a hint.
+        is_system_failure = isinstance(error, (OSError, MemoryError, RuntimeError))
+        if isinstance(error, ForestGapsError) or not is_system_failure:
+            raise
         raise InferenceError(
             f"prediction of {dsm_path} into {out} failed: {type(error).__name__}: {error}",
             hint="Check free disk space and write permissions; on memory errors lower "
             "--batch or --tile.",
         ) from error
-    except BaseException:
-        _remove(finished)
-        raise
     finally:
         for folder in (temp_dir, cut_dir):
             if folder is not None:
                 remove_path(folder)
     reporter.report(1.0, "done")
     return PredictionResult(out, tuple(results), summary_path, summary)
-
-
-@contextmanager
-def _timed(timings_s: dict[str, float], key: str) -> Iterator[None]:
-    """Add the block's wall-clock seconds to ``timings_s[key]`` (summed over thresholds)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings_s[key] = timings_s.get(key, 0.0) + time.perf_counter() - started
-
-
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 def _summary(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -116,34 +117,32 @@ def write_threshold_outputs(
                 for path, gaps in zip(mask_paths, all_gaps, strict=True)
             ]
             if has_parts:
-                started = time.perf_counter()
-                polygons = [
-                    pool.submit(
-                        _timed_call, _write_merged_polygons, gaps_paths[index], gaps,
-                        jobs.thresholds_m[index], merges[index],
-                    )  # fmt: skip
-                    for index, gaps in enumerate(all_gaps)
-                ]
-                for index, polygon in enumerate(polygons):
-                    reporter.report(0.1 + 0.5 * index / n_jobs, "gaps: polygons of every threshold")
-                    _wait(polygon, reporter)
-                    finished.append(gaps_paths[index])
                 # Wall time after pass 2: the thresholds' layers are written at once.
-                _add(timings_s, "postprocess_polygons", started)
+                with timed(timings_s, "postprocess_polygons"):
+                    polygons = [
+                        pool.submit(
+                            _timed_call, _write_merged_polygons, gaps_paths[index], gaps,
+                            jobs.thresholds_m[index], merges[index],
+                        )  # fmt: skip
+                        for index, gaps in enumerate(all_gaps)
+                    ]
+                    for index, polygon in enumerate(polygons):
+                        message = "gaps: polygons of every threshold"
+                        reporter.report(0.1 + 0.5 * index / n_jobs, message)
+                        _wait(polygon, reporter)
+                        finished.append(gaps_paths[index])
             for index, gaps in enumerate(all_gaps):
                 threshold = jobs.thresholds_m[index]
                 reporter.report(0.1 + 0.9 * index / n_jobs, f"gaps at {threshold:g} m")
                 if not has_parts:
-                    started = time.perf_counter()
-                    write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
-                    _add(timings_s, "postprocess_polygons", started)
+                    with timed(timings_s, "postprocess_polygons"):
+                        write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
                     finished.append(gaps_paths[index])
-                started = time.perf_counter()
                 plot_path = out / f"size_frequency_{jobs.labels[index]}.png"
-                write_size_frequency_plot(
-                    plot_path, gaps.statistics.area_m2, f"Gap size-frequency, {threshold:g} m"
-                )
-                _add(timings_s, "postprocess_size_plot", started)
+                with timed(timings_s, "postprocess_size_plot"):
+                    write_size_frequency_plot(
+                        plot_path, gaps.statistics.area_m2, f"Gap size-frequency, {threshold:g} m"
+                    )
                 finished.append(plot_path)
             timings_s["postprocess_mask"] = sum(mask.result() for mask in masks)
         finally:
@@ -179,5 +178,11 @@ def _wait(future: Future[float], reporter: Reporter) -> float:
             return future.result(timeout=0.2)
 
 
-def _add(timings_s: dict[str, float], key: str, started: float) -> None:
-    timings_s[key] = timings_s.get(key, 0.0) + time.perf_counter() - started
+@contextlib.contextmanager
+def timed(timings_s: dict[str, float], key: str) -> Iterator[None]:
+    """Add the block's wall-clock seconds to ``timings_s[key]`` (summed over thresholds)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings_s[key] = timings_s.get(key, 0.0) + time.perf_counter() - started
