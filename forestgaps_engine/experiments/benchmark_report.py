@@ -122,8 +122,8 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
     where = "held-out real sites" if has_real else "held-out synthetic sites"
 
     def flat(row: dict[str, Any]) -> str:
-        is_flat = (row.get("convergence") or {}).get("is_flat")
-        return "" if is_flat is None else ("" if is_flat else ", validation IoU not flat")
+        is_flat = row["convergence"]["is_flat"]
+        return "" if is_flat is None or is_flat else ", validation IoU not flat"
 
     real_line = []
     if has_real:
@@ -135,7 +135,7 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
         ]
     return real_line + [
         f"- **Accuracy first on synthetic forests**: `{accurate['run']}` (mean IoU "
-        f"{_pm(row_iou(accurate))}{flat(accurate)}).",
+        f"{_pm(accurate['fold_means']['iou'])}{flat(accurate)}).",
         f"- **CPU speed first** (QGIS on a laptop): `{fastest['run']}` "
         f"({fastest['mpix_per_s']:.2f} MPix/s, mean IoU {fastest['mean_iou']:.3f}).",
         f"- **Least compute**: `{cheapest['run']}` ({cheapest['gflops']:.2f} GFLOPs per "
@@ -145,12 +145,6 @@ def _choices(rows: list[dict[str, Any]]) -> list[str]:
         f"- **Accuracy per compute**: `{efficient['run']}` "
         f"({efficient['iou_per_gflop']:.3f} mean IoU per GFLOP, {where}).",
     ]
-
-
-def row_iou(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """Mean IoU over thresholds, as mean and sd over the row's folds."""
-    fold_means = row.get("fold_means") or {}
-    return fold_means.get("iou") or (row.get("mean_iou"), None)
 
 
 def benchmark_markdown(
@@ -179,7 +173,7 @@ def benchmark_markdown(
     )
     lines = ["## Architecture benchmark", "", "### Budget (what was measured, and how)", ""]
     lines += [f"- {key}: {value}" for key, value in budget.items()]
-    n_folds = max((row.get("n_folds", 1) for row in runs), default=1)
+    n_folds = max((row["n_folds"] for row in runs), default=1)
     real_rows = [row for row in runs if row.get("real_iou")]
     # Every run of a fold meets the same baseline; the run with the most folds has them all.
     real_reference = max(real_rows, key=lambda row: row["real_folds"], default=None)
@@ -208,17 +202,14 @@ def benchmark_markdown(
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in runs:
-        fold_means = row.get("fold_means") or {
-            m: (mean_over_thresholds(row["scores"], m), None) for m in MEAN_METRICS
-        }
-        means = [_pm(fold_means[m]) for m in MEAN_METRICS]
+        means = [_pm(row["fold_means"][m]) for m in MEAN_METRICS]
         lines.append(
             f"| `{row['run']}` | {row['params_m']:.2f} | {row['gflops']:.2f} | "
             f"{row['activation_mb']:.0f} | {row['mpix_per_s']:.2f} | {row['train_s']:.0f} | "
-            f"{row['epochs']} | {row.get('n_folds', 1)} | {' | '.join(means)} | "
+            f"{row['epochs']} | {row['n_folds']} | {' | '.join(means)} | "
             f"{_pm(row.get('real_iou') or (None, None))} | "
             f"{_pm(row.get('real_gain') or (None, None), '+')} | "
-            f"{_converged(row.get('convergence') or {})} |"
+            f"{_converged(row['convergence'])} |"
         )
     for name, scores in baselines.items():
         means = [_fmt(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
@@ -291,11 +282,7 @@ def _figures(
             "memory thrift (least = 1)": [lightest / row["activation_mb"] for row in runs],
             "compute thrift (least = 1)": [cheapest / row["gflops"] for row in runs],
         }
-        curves = {
-            row["run"]: _mean_curve(row.get("curves") or [])
-            for row in runs
-            if any(row.get("curves") or [])
-        }
+        curves = {row["run"]: _mean_curve(row["curves"]) for row in runs if any(row["curves"])}
         if curves:
             longest = max(len(ys) for ys in curves.values())
             figures.append(
