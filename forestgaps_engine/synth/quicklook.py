@@ -104,16 +104,7 @@ def save_quicklook(
     valid: np.ndarray,
     resolution_m: float = 1.0,
 ) -> Path:
-    """Write the hillshaded DSM with gap masks overlaid as a PNG, atomically.
-
-    Colours follow the order of ``gap_masks``; larger masks are drawn under smaller ones.
-
-    Args:
-        png_path: target file (.png).
-        dsm_m: (H, W) surface heights in metres, NaN at nodata.
-        gap_masks: label -> (H, W) bool mask; None for the DSM alone.
-        valid: (H, W) bool, False at nodata.
-        resolution_m: cell size in metres (for the shading slopes).
+    """Write ``render_quicklook``'s image of the other arguments to ``png_path``, atomically.
 
     Returns:
         The written path.
