@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,6 @@ from forestgaps_engine.cli.common import (
 )
 
 logger = logging.getLogger(__name__)
-
-# The variable `forestgaps serve` reads its token from: one name for both ends.
-TOKEN_ENV = "FORESTGAPS_TOKEN"
 
 # inference config field -> the flag that sets it
 FLAGS = {**INFERENCE_FLAGS, "probability_cutoff": "--cutoff"}
@@ -160,11 +156,12 @@ def run(args: argparse.Namespace) -> int:
 def _detect_one(args: argparse.Namespace, thresholds: list[float], inference: Any) -> int:
     """One DSM through the engine call every face shares (model, server or classic)."""
     from forestgaps_engine.detection import RemoteServer, detect
+    from forestgaps_engine.serve.security import resolve_token
 
     remote = None
     if args.server:
-        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
-        remote = RemoteServer(args.server, token=token or None)
+        # The token `forestgaps serve` takes: --token, else the same environment variable.
+        remote = RemoteServer(args.server, token=resolve_token(args.token) or None)
     result = detect(
         args.dsm[0], thresholds, args.out, chm=args.chm, dtm=args.dtm, model=args.model,
         extent=tuple(args.extent) if args.extent else None, config=inference, remote=remote,

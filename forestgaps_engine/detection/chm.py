@@ -47,7 +47,6 @@ def write_chm(
     reporter = Reporter(progress, cancel)
     reporter.report(0.0, "reading and aligning DSM and DTM")
     bands = harmonize({"dsm": dsm_path, "dtm": dtm_path}, crs_overrides=crs_overrides)
-    reporter.check()
     reporter.report(0.6, "computing DSM - DTM")
     chm = chm_from_dsm_dtm(bands["dsm"], bands["dtm"])
     reporter.check()

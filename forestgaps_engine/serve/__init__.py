@@ -1,24 +1,19 @@
 """REST inference service: ``create_app`` (FastAPI) and ``serve`` (uvicorn).
 
-FastAPI and uvicorn come with the ``serve`` extra and are imported only when used.
+FastAPI and uvicorn come with the ``serve`` extra; names load on first use (PEP 562).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-__all__ = ["create_app", "serve"]
+_HOMES = {"create_app": "app", "serve": "runner"}
+
+__all__ = sorted(_HOMES)
 
 
-def create_app(model_path: Any = "default", config: Any = None) -> Any:
-    """See ``forestgaps_engine.serve.app.create_app``."""
-    from forestgaps_engine.serve.app import create_app as _create_app
-
-    return _create_app(model_path, config)
-
-
-def serve(config: Any = None) -> None:
-    """See ``forestgaps_engine.serve.runner.serve``."""
-    from forestgaps_engine.serve.runner import serve as _serve
-
-    _serve(config)
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
