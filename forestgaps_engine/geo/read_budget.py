@@ -21,11 +21,6 @@ READ_BYTES_PER_CELL_EXTRA = 15
 _GB = 1024**3
 
 
-def read_bytes_needed(grid: Grid, dtype: str) -> int:
-    """Bytes a whole read of ``grid`` cells of ``dtype`` takes with what follows it."""
-    return grid.height_px * grid.width_px * (np.dtype(dtype).itemsize + READ_BYTES_PER_CELL_EXTRA)
-
-
 def check_read_memory(source: str, grid: Grid, dtype: str) -> None:
     """Refuse to read ``grid`` whole when it needs more memory than is available.
 
@@ -37,7 +32,7 @@ def check_read_memory(source: str, grid: Grid, dtype: str) -> None:
     Raises:
         DataError: the decoded raster needs more than the memory available now.
     """
-    needed = read_bytes_needed(grid, dtype)
+    needed = grid.height_px * grid.width_px * (np.dtype(dtype).itemsize + READ_BYTES_PER_CELL_EXTRA)
     available = available_memory_bytes()
     if available <= 0 or needed <= available:
         return
