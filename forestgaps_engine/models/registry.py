@@ -116,15 +116,13 @@ def _describe_validation_error(name: str, spec: ModelSpec, error: ValidationErro
     return f"model {name!r}: " + "; ".join(problems) + f". Allowed parameters: {allowed}"
 
 
-def validate_params(name: str, params: dict[str, Any] | BaseModel | None = None) -> BaseModel:
+def validate_params(name: str, params: dict[str, Any] | None = None) -> BaseModel:
     """Validate ``params`` against ``name``'s schema without building the model.
 
     Raises:
         ModelError: unknown model, unknown key or out-of-range value.
     """
     spec = get_spec(name)
-    if isinstance(params, BaseModel):
-        params = params.model_dump()
     try:
         return spec.config(**(params or {}))
     except ValidationError as error:
