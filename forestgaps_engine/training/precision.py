@@ -21,7 +21,7 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -148,10 +148,9 @@ def cpu_auto_precision(model: nn.Module, tile_size_px: int) -> Precision:
     if isinstance(cached, dict) and cached.get("precision") in ("fp32", "bf16"):
         speedup = float(cached.get("bf16_speedup", 0.0))
         chosen = precision_named(str(cached["precision"]), torch.device("cpu"))
-        return Precision(
-            chosen.dtype,
-            False,
-            f"amp=auto on CPU: {chosen.name} (bf16 measured {speedup:.2f}x fp32 on this "
+        return replace(
+            chosen,
+            reason=f"amp=auto on CPU: {chosen.name} (bf16 measured {speedup:.2f}x fp32 on this "
             f"machine, cached in {choice_file})",
         )
     speedup = probe_cpu_bf16_speedup(model, tile_size_px)
