@@ -30,7 +30,7 @@ from forestgaps_engine.data.sites import SiteRasters, load_raster_site
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.evaluation.api import DSM_ONLY, evaluate
 from forestgaps_engine.evaluation.marked_section import write_marked_section
-from forestgaps_engine.files import atomic_path, ensure_writable_dir, write_json_atomic
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
 from forestgaps_engine.metrics.pixel import ConfusionCounts
@@ -254,18 +254,14 @@ def evaluate_real_sites(
             " ".join(_fmt(iou[label][METHOD_BASELINE]) for label in labels),
             ", ".join(labels),
         )
-    pooled = pooled_from_rows(rows, labels)
     card = loaded.card
-    markdown = site_table(
-        rows, pooled, labels, f"Model `{card.model_id}` (`{card.architecture}`)",
-        terrain_input, config,
-    )  # fmt: skip
     facts = {
         "model_id": card.model_id,
         "architecture": card.architecture,
         "model_has_terrain_input": terrain_input,
     }
-    report = write_report(out, facts, rows, pooled, markdown, thresholds_m, config, doc)
+    model_text = f"Model `{card.model_id}` (`{card.architecture}`)"
+    report = write_report(out, facts, rows, thresholds_m, config, doc, model_text, terrain_input)
     reporter.report(1.0, f"{len(rows)} real sites scored")
     return report
 
@@ -274,13 +270,16 @@ def write_report(
     out: Path,
     facts: dict[str, Any],
     rows: Sequence[dict[str, Any]],
-    pooled: dict[str, dict[str, float | None]],
-    markdown: str,
     thresholds_m: Sequence[float],
     config: ForestGapsConfig,
     doc: str | Path | None,
+    model_text: str,
+    terrain_input: bool,
 ) -> RealSitesReport:
     """Write ``real_sites.json`` (``facts`` first), ``real_sites.md`` and ``doc``'s section."""
+    labels = [f"{t:g}" for t in thresholds_m]
+    pooled = pooled_from_rows(rows, labels)
+    markdown = site_table(rows, pooled, labels, model_text, terrain_input, config)
     json_path = write_json_atomic(
         out / "real_sites.json",
         {
@@ -291,8 +290,7 @@ def write_report(
             "pooled": pooled,
         },
     )
-    with atomic_path(out / "real_sites.md") as temp_path:
-        temp_path.write_text(markdown, "utf-8")
+    write_text_atomic(out / "real_sites.md", markdown)
     if doc is not None:
         write_marked_section(doc, SECTION, markdown, title="Benchmark")
     return RealSitesReport(out, tuple(rows), pooled, markdown, Path(json_path))

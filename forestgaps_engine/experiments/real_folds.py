@@ -25,8 +25,6 @@ from forestgaps_engine.evaluation.real_sites import (
     THRESHOLDS_M,
     RealSitesReport,
     evaluate_real_sites,
-    pooled_from_rows,
-    site_table,
     write_report,
 )
 from forestgaps_engine.files import ensure_writable_dir
@@ -131,18 +129,15 @@ def evaluate_real_folds(
         model_id = str(json.loads(report.json_path.read_text("utf-8"))["model_id"])
         models.append(model_id)
         rows.extend({**row, "fold": index, "model_id": model_id} for row in report.rows)
-    labels = [f"{t:g}" for t in thresholds_m]
-    pooled = pooled_from_rows(rows, labels)
     text = (
         f"{n_folds} models (`{'`, `'.join(models)}`), one per fold of sites dealt by source; "
         "each site is scored by the model trained without its source,"
     )
-    markdown = site_table(rows, pooled, labels, text, False, sites_config)
     facts = {
         "folds": [[site.name for site in fold] for fold in folds],
         "model_ids": models,
         "architecture": train_config.model.name,
     }
-    report = write_report(out, facts, rows, pooled, markdown, thresholds_m, sites_config, doc)
+    report = write_report(out, facts, rows, thresholds_m, sites_config, doc, text, False)
     reporter.report(1.0, f"{len(rows)} real sites scored in {n_folds} folds")
     return report
