@@ -15,6 +15,8 @@ import logging
 import sys
 from typing import Any
 
+from forestgaps_engine.cli.common import add_config_options, add_thresholds_option, log_progress
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,29 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score a model and the DSM-only baseline on each real site of the corpus "
         "(per-site IoU table, JSON + markdown)",
     )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="config listing the sites (default: configs/real_sites.yaml)",
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value, e.g. --set gaps.max_area_m2=1e9 (repeatable)",
-    )
+    add_config_options(
+        parser, "config listing the sites (default: configs/real_sites.yaml)",
+        "override one config value, e.g. --set gaps.max_area_m2=1e9 (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--model", help="model folder or 'default' (the default)")
     parser.add_argument("--out", default="out/real_sites/evaluation", help="output folder")
-    parser.add_argument(
-        "--threshold",
-        dest="thresholds_m",
-        type=float,
-        action="append",
-        metavar="METRES",
-        help="gap height threshold (repeatable; default 2, 5, 10 and 15 m)",
-    )
+    add_thresholds_option(parser, "gap height threshold (repeatable; default 2, 5, 10 and 15 m)")
     parser.add_argument(
         "--site",
         dest="sites",
@@ -97,30 +83,21 @@ def run(args: argparse.Namespace) -> int:
             hint="Pass --config with the YAML listing the real sites (configs/real_sites.yaml).",
         )
     config = load_config(config_path, args.overrides)
-
-    def progress(fraction: float, message: str) -> None:
-        logger.debug("%3.0f%% %s", 100 * fraction, message)
-
     thresholds_m = tuple(args.thresholds_m or THRESHOLDS_M)
     if args.folds or args.train_config:
-        return _run_folds(args, config, thresholds_m, progress)
-    report = evaluate_real_sites(
-        args.model or "default",
-        config,
-        args.out,
-        thresholds_m,
-        doc=args.doc,
-        site_names=tuple(args.sites),
-        progress=progress,
-        prior_model=args.prior_model,
-    )
+        report = _run_folds(args, config, thresholds_m)
+    else:
+        report = evaluate_real_sites(
+            args.model or "default", config, args.out, thresholds_m, doc=args.doc,
+            site_names=tuple(args.sites), progress=log_progress, prior_model=args.prior_model,
+        )  # fmt: skip
     sys.stdout.write(report.markdown)
     logger.info("written: %s and %s", report.json_path, report.out_dir / "real_sites.md")
     return 0
 
 
-def _run_folds(args: argparse.Namespace, config: Any, thresholds_m: tuple, progress: Any) -> int:
-    """``--folds N --train-config FILE``: one model per fold, each site scored held out."""
+def _run_folds(args: argparse.Namespace, config: Any, thresholds_m: tuple) -> Any:
+    """``--folds N --train-config FILE``: one model per fold, each site scored held out (its report)."""
     from pathlib import Path
 
     from forestgaps_engine.config import load_config
@@ -145,10 +122,7 @@ def _run_folds(args: argparse.Namespace, config: Any, thresholds_m: tuple, progr
             f"--train-config {train_path}: file not found",
             hint="Pass the training recipe, e.g. configs/pretrained_real.yaml.",
         )
-    report = evaluate_real_folds(
+    return evaluate_real_folds(
         load_config(train_path), config, args.folds, args.out, thresholds_m,
-        doc=args.doc, progress=progress,
+        doc=args.doc, progress=log_progress,
     )  # fmt: skip
-    sys.stdout.write(report.markdown)
-    logger.info("written: %s and %s", report.json_path, report.out_dir / "real_sites.md")
-    return 0
