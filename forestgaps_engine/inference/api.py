@@ -174,22 +174,6 @@ def _warp_back(
                 reporter.report((row_off + n_rows) / grid.height_px, "resampling to the input grid")
 
 
-def _threshold_result(
-    threshold_m: float, probability_path: Path, mask_path: Path, gaps_path: Path, gaps: Any,
-    cell_area_m2: float,
-) -> ThresholdResult:  # fmt: skip
-    """One threshold's result from its labelled gaps (counts, area m², fraction of valid cells)."""
-    return ThresholdResult(
-        threshold_m=threshold_m,
-        probability_path=probability_path,
-        mask_path=mask_path,
-        gaps_path=gaps_path,
-        n_gaps=gaps.n_gaps,
-        total_gap_area_m2=gaps.n_gap_px * cell_area_m2,
-        gap_fraction=gaps.n_gap_px / gaps.n_valid_px if gaps.n_valid_px else 0.0,
-    )
-
-
 def output_paths(out_dir: str | Path, thresholds_m: Sequence[float]) -> list[Path]:
     """Every file ``predict`` writes into ``out_dir``, summary last.
 
@@ -398,7 +382,7 @@ def predict(
                 work_probability if is_geographic(grid.crs) else final_probability
             )
             started = time.perf_counter()
-            results = []
+            outputs: list[tuple[float, Any, Path, Path]] = []
             if labellers:
                 # Every threshold's strips at once: two block rows of each threshold's.
                 cache_bytes = gdal_cache_bytes(widest_px, 2 * len(thresholds))
@@ -426,13 +410,6 @@ def predict(
                         reporter.sub(0.85, 0.15),
                         timings_s,
                         finished,
-                    )
-                for index, (threshold, gaps, mask_path, gaps_path) in enumerate(outputs):
-                    results.append(
-                        _threshold_result(
-                            threshold, final_probability[index], mask_path, gaps_path, gaps,
-                            analysis_grid.cell_area_m2,
-                        )  # fmt: skip
                     )
             else:
                 # One block row of the rasters a strip reads or writes (GDAL_CACHE_MIN_BYTES).
@@ -489,13 +466,20 @@ def predict(
                             f"Gap size-frequency, {threshold:g} m",
                         )
                     finished.append(size_plot_path)
-                results.append(
-                    _threshold_result(
-                        threshold, final_probability[index], mask_path, gaps_path, gaps,
-                        analysis_grid.cell_area_m2,
-                    )  # fmt: skip
-                )
+                outputs.append((threshold, gaps, mask_path, gaps_path))
             timings_s["postprocess"] = time.perf_counter() - started
+        results = [
+            ThresholdResult(
+                threshold_m=threshold,
+                probability_path=final_probability[index],
+                mask_path=mask_path,
+                gaps_path=gaps_path,
+                n_gaps=gaps.n_gaps,
+                total_gap_area_m2=gaps.n_gap_px * analysis_grid.cell_area_m2,
+                gap_fraction=gaps.n_gap_px / gaps.n_valid_px if gaps.n_valid_px else 0.0,
+            )
+            for index, (threshold, gaps, mask_path, gaps_path) in enumerate(outputs)
+        ]
         timings_s["total"] = time.perf_counter() - started_total
         summary = _summary(
             dsm_path, grid, work, loaded, backend, config, results, stream, timings_s
