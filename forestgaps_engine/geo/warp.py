@@ -21,7 +21,6 @@ from forestgaps_engine.geo.raster_io import Band, read_band, read_height_band
 
 logger = logging.getLogger(__name__)
 
-RESAMPLINGS = ("bilinear", "nearest", "average", "cubic")
 # Both sides of a CRS-less warp get this CRS so GDAL does a pure affine resampling.
 _STAND_IN_CRS = "EPSG:32631"
 
@@ -102,21 +101,14 @@ def metric_grid_for(source: Band | Grid, resolution_m: float | None = None) -> G
     return target
 
 
-def _resampling(name: str) -> object:
-    from rasterio.enums import Resampling
-
-    if name not in RESAMPLINGS:
-        raise ValueError(f"resampling must be one of {RESAMPLINGS}, got {name!r}")
-    return getattr(Resampling, name)
-
-
 def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band:
     """Resample ``band`` onto ``target`` (reprojecting when the CRSs differ).
 
     Args:
         band: values (H, W) float32 with validity.
         target: the grid to fill.
-        resampling: ``"bilinear"`` for heights, ``"nearest"`` for masks and ids.
+        resampling: a rasterio ``Resampling`` name: ``"bilinear"`` for heights,
+            ``"nearest"`` for masks and ids.
 
     Returns:
         A Band on ``target``: cells outside ``band`` or over its nodata are invalid (NaN).
@@ -127,7 +119,7 @@ def warp_to_grid(band: Band, target: Grid, resampling: str = "bilinear") -> Band
     from rasterio.enums import Resampling
     from rasterio.warp import reproject
 
-    method = _resampling(resampling)
+    method = getattr(Resampling, resampling)
     if band.grid.same_cells(target):
         return Band(values=band.values, valid=band.valid, grid=target, path=band.path)
     src_crs, dst_crs = band.grid.crs, target.crs
