@@ -16,7 +16,12 @@ from pydantic import Field
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.base import StrictModel
 from forestgaps_engine.config.data import SiteConfig
-from forestgaps_engine.config.loader import apply_overrides, read_yaml, validate_document
+from forestgaps_engine.config.loader import (
+    apply_overrides,
+    load_config,
+    read_yaml,
+    validate_document,
+)
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.experiments.real_folds import deal_by_source, site_source
 
@@ -132,15 +137,7 @@ def real_site_folds(settings: BenchmarkSettings) -> list[list[SiteConfig]]:
     if not settings.real_sites:
         return [[] for _ in range(settings.n_folds)]
     path = Path(settings.real_sites)
-    document = read_yaml(path)
-    entries = (document.get("data") or {}).get("sites") or []
-    try:
-        sites = [SiteConfig.model_validate(entry) for entry in entries]
-    except ValueError as error:
-        raise ConfigError(
-            f"{path}: data.sites: {error}",
-            hint="See configs/real_sites.yaml for the form of a site entry.",
-        ) from None
+    sites = list(load_config(path).data.sites)
     if settings.real_site_names is not None:
         unknown = sorted(set(settings.real_site_names) - {site.name for site in sites})
         if unknown:
