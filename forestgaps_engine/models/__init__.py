@@ -15,16 +15,11 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "CommonParams": "base",
-    "FiLMParams": "base",
-    "SegmentationModel": "base",
-    "ModelSpec": "registry",
     "available_models": "registry",
     "create": "registry",
     "get_spec": "registry",
     "register": "registry",
     "validate_params": "registry",
-    "ModelInfo": "summary",
     "model_info": "summary",
 }
 

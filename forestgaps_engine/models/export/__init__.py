@@ -16,17 +16,11 @@ import importlib
 from typing import Any
 
 _NAMES = {
-    "EXPORT_FORMATS": "api",
     "export_model": "api",
-    "ExportGraph": "graph",
     "GraphSpec": "graph",
     "export_native": "native",
-    "export_logits_onnx": "onnx",
     "export_onnx": "onnx",
     "check_parity": "parity",
-    "CalibrationWindows": "quantize",
-    "quantize_int8": "quantize",
-    "ExportResult": "result",
     "export_torchscript": "torchscript",
     "load_torchscript": "torchscript",
 }
