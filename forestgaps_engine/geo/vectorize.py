@@ -255,11 +255,6 @@ def too_big_error(error: RuntimeError, target: Path) -> DataError | None:
     )
 
 
-def _sql_values(values: list[Any]) -> list[Any]:
-    """Python values for SQLite: NaN becomes NULL."""
-    return [None if isinstance(value, float) and value != value else value for value in values]
-
-
 def _sql_text(text: str) -> str:
     """A quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -398,7 +393,11 @@ class LabelLayerWriter:
         if self._dataset is None:
             raise RuntimeError("LabelLayerWriter.add_parts() called outside its with block")
         ids = np.asarray(ids, dtype=np.int64)
-        values = {name: list(np.asarray(columns[name]).tolist()) for name in columns}
+        # NaN is written as NULL, by both the SQL and the Python path.
+        values = {
+            name: [None if v != v else v for v in np.asarray(columns[name]).tolist()]
+            for name in columns
+        }
         missing = [name for name, _ in self.fields if name not in values]
         if missing not in ([], [PERIMETER_FIELD]):
             raise ValueError(f"no values for fields {missing}")
@@ -448,7 +447,7 @@ class LabelLayerWriter:
         with contextlib.closing(sqlite3.connect(parts_path)) as connection, connection:
             columns = "".join(f', "{name}"' for name in names)
             connection.execute(f"CREATE TABLE attrs (label INTEGER PRIMARY KEY, fid{columns})")
-            rows = zip(ids.tolist(), fids, *(_sql_values(values[n]) for n in names), strict=True)
+            rows = zip(ids.tolist(), fids, *(values[n] for n in names), strict=True)
             connection.executemany(f"INSERT INTO attrs VALUES (?, ?{', ?' * len(names)})", rows)
             (n_labels,) = connection.execute(
                 f"SELECT COUNT(DISTINCT label) FROM {table}"
@@ -520,7 +519,7 @@ class LabelLayerWriter:
                 feature.SetField(index, multipolygon_perimeter(multi))
                 continue
             value = values[name][row]
-            if value is None or value != value:  # NaN: NULL
+            if value is None:
                 feature.SetFieldNull(index)
             else:
                 feature.SetField(index, value)
