@@ -87,17 +87,10 @@ class _PartCollector:
         self._file_path: Path | None = None
 
     def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": self._header_field,
-            "on_header_value": self._header_value_data,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-        }
+        """The ``on_*`` methods, named as the parser names its callbacks."""
+        return {name: getattr(self, name) for name in dir(self) if name.startswith("on_")}
 
-    def _part_begin(self) -> None:
+    def on_part_begin(self) -> None:
         self.n_parts += 1
         if self.n_parts > MAX_PARTS:
             raise ServiceError(400, f"more than {MAX_PARTS} form parts", FORM_HINT)
@@ -105,17 +98,17 @@ class _PartCollector:
         self._field_data = bytearray()
         self._field_name = self._file_name = None
 
-    def _header_field(self, data: bytes, start: int, end: int) -> None:
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
 
-    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._header_value += data[start:end]
 
-    def _header_end(self) -> None:
+    def on_header_end(self) -> None:
         self._headers[self._header_name.lower()] = self._header_value
         self._header_name = self._header_value = b""
 
-    def _headers_finished(self) -> None:
+    def on_headers_finished(self) -> None:
         from python_multipart.multipart import parse_options_header
 
         _kind, options = parse_options_header(self._headers.get(b"content-disposition", b""))
@@ -126,10 +119,10 @@ class _PartCollector:
         if b"filename" in options:
             self._file_name = safe_file_name(options[b"filename"].decode("utf-8", "replace"))
             self._file_path = self.folder / f"part{self.n_parts}.bin"
-            self._file = open(self._file_path, "wb")  # noqa: SIM115 - closed in _part_end/close
+            self._file = open(self._file_path, "wb")  # noqa: SIM115 - closed in on_part_end/close
             self._file_size = 0
 
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._file is not None:
             self._file.write(data[start:end])
             self._file_size += end - start
@@ -142,7 +135,7 @@ class _PartCollector:
                 "Text fields hold short values such as thresholds=5,10.",
             )
 
-    def _part_end(self) -> None:
+    def on_part_end(self) -> None:
         name = self._field_name or ""
         if self._file is not None and self._file_path is not None:
             self._file.close()
