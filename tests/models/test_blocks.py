@@ -7,21 +7,15 @@ import torch
 from torch import nn
 
 from forestgaps_engine.errors import ModelError
-from forestgaps_engine.models.blocks import (
-    ACTIVATION_NAMES,
-    CBAM,
-    ECA,
-    DropPath,
-    EfficientAttention,
-    FiLM,
-    PositionalChannels,
-    ResidualBlock,
-    ThresholdEncoder,
-    drop_path_rates,
-    make_activation,
-    make_norm_factory,
-    resolve_norm,
-)
+from forestgaps_engine.models.blocks.activation import ACTIVATION_NAMES, make_activation
+from forestgaps_engine.models.blocks.cbam import CBAM
+from forestgaps_engine.models.blocks.drop_path import DropPath, drop_path_rates
+from forestgaps_engine.models.blocks.eca import ECA
+from forestgaps_engine.models.blocks.efficient_attention import EfficientAttention
+from forestgaps_engine.models.blocks.film import FiLM, ThresholdEncoder
+from forestgaps_engine.models.blocks.norm import make_norm_factory, resolve_norm
+from forestgaps_engine.models.blocks.positional import PositionalChannels
+from forestgaps_engine.models.blocks.residual import ResidualBlock
 from forestgaps_engine.models.padding import pad_to_multiple
 
 
