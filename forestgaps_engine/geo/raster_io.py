@@ -259,26 +259,22 @@ def _is_nodata(raw: np.ndarray, nodata: float) -> np.ndarray:
     return near
 
 
-def read_band(path: str | Path, crs_override: str | None = None, window: Any = None) -> Band:
+def read_band(path: str | Path, crs_override: str | None = None) -> Band:
     """Read a single-band raster as float32 with NaN at nodata and a validity mask.
 
     Args:
         path: raster file.
         crs_override: CRS to assign when the file has none (or to replace a wrong one).
-        window: optional rasterio Window to read only part of the raster.
 
     Raises:
         InvalidDataFormatError: not a raster, or not single-band.
-        EmptyRasterError: no valid cell in what was read.
+        EmptyRasterError: no valid cell.
     """
     with open_single_band(path) as dataset:
         grid = grid_of(dataset, crs_override)
-        if window is not None:
-            transform = dataset.window_transform(window)
-            grid = Grid(grid.crs, transform, int(window.height), int(window.width))
         check_read_memory(str(path), grid, dataset.dtypes[0])
         # Key 0: a file read again (a second run) is warned about again.
-        values, valid = read_valid_values(dataset, window, warn_key=0)
+        values, valid = read_valid_values(dataset, warn_key=0)
     band = Band(values=values, valid=valid, grid=grid, path=str(path))
     if not band.valid.any():
         raise EmptyRasterError(
