@@ -70,52 +70,29 @@ def gap_events(before_ids: np.ndarray, after_ids: np.ndarray, cell_area_m2: floa
     n_before = int(before.max()) if before.size else 0
     n_after = int(after.max()) if after.size else 0
     cells_before = np.bincount(before, minlength=n_before + 1)
-    cells_after = np.bincount(after, minlength=n_after + 1)
+    cells_after = np.bincount(after, minlength=n_after + 1)[1:]
+    new_cells = np.bincount(after[(after > 0) & (before == 0)], minlength=n_after + 1)[1:]
     is_overlap = (before > 0) & (after > 0)
-    # Unique (after, before) pairs of overlapping ids.
+    # Unique (after, before) pairs of overlapping ids, sorted by the second-date id.
     pairs = np.unique(np.stack([after[is_overlap], before[is_overlap]], axis=1), axis=0)
-    new_cells = np.bincount(after[(after > 0) & (before == 0)], minlength=n_after + 1)
-
-    kinds: list[str] = []
-    ids_before: list[str] = []
-    area_before: list[float] = []
-    ids_after = list(range(1, n_after + 1))
-    area_after = list(cells_after[1:] * cell_area_m2)
-    area_new = list(new_cells[1:] * cell_area_m2)
-    split_at = np.searchsorted(pairs[:, 0], np.arange(1, n_after + 2)) if pairs.size else None
-    for gap_id in range(1, n_after + 1):
-        matched = (
-            pairs[split_at[gap_id - 1] : split_at[gap_id], 1]
-            if split_at is not None
-            else np.zeros(0, np.int64)
-        )
-        before_cells = int(cells_before[matched].sum())
-        if matched.size == 0:
-            kind = "new"
-        elif cells_after[gap_id] > before_cells:
-            kind = "expansion"
-        else:
-            kind = "persistent"
-        kinds.append(kind)
-        ids_before.append(";".join(str(int(i)) for i in matched))
-        area_before.append(before_cells * cell_area_m2)
-    is_matched_before = np.zeros(n_before + 1, dtype=bool)
-    if pairs.size:
-        is_matched_before[pairs[:, 1]] = True
-    closed = np.flatnonzero(~is_matched_before[1:]) + 1  # first-date ids, ascending
-    kinds += ["closure"] * closed.size
-    ids_after += [0] * closed.size
-    ids_before += [str(gap_id) for gap_id in closed]
-    area_before += list(cells_before[closed] * cell_area_m2)
-    area_after += [0.0] * closed.size
-    area_new += [0.0] * closed.size
+    n_matched = np.bincount(pairs[:, 0], minlength=n_after + 1)[1:]
+    matched_cells = np.bincount(
+        pairs[:, 0], weights=cells_before[pairs[:, 1]], minlength=n_after + 1
+    )[1:]
+    # Each second-date gap's first-date ids are one run of the sorted pairs.
+    matched = np.split(pairs[:, 1], np.cumsum(n_matched))[:-1]
+    kinds = np.where(n_matched == 0, "new",
+                     np.where(cells_after > matched_cells, "expansion", "persistent"))  # fmt: skip
+    closed = np.setdiff1d(np.arange(1, n_before + 1), pairs[:, 1])  # first-date ids, ascending
+    no_after = np.zeros(closed.size)
     return GapEvents(
-        kind=np.array(kinds, dtype=object),
-        gap_id_after=np.array(ids_after, dtype=np.int64),
-        gap_id_before=np.array(ids_before, dtype=object),
-        area_before_m2=np.array(area_before, dtype=np.float64),
-        area_after_m2=np.array(area_after, dtype=np.float64),
-        new_area_m2=np.array(area_new, dtype=np.float64),
+        kind=np.array([*kinds, *["closure"] * closed.size], dtype=object),
+        gap_id_after=np.concatenate([np.arange(1, n_after + 1), no_after]).astype(np.int64),
+        gap_id_before=np.array([";".join(map(str, ids)) for ids in matched]
+                               + [str(gap_id) for gap_id in closed], dtype=object),  # fmt: skip
+        area_before_m2=np.concatenate([matched_cells, cells_before[closed]]) * cell_area_m2,
+        area_after_m2=np.concatenate([cells_after * cell_area_m2, no_after]),
+        new_area_m2=np.concatenate([new_cells * cell_area_m2, no_after]),
     )
 
 
