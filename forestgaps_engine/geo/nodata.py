@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from forestgaps_engine.geo.units import low_high_percentiles
+
 logger = logging.getLogger(__name__)
 
 # At or below this no land surface lies, in metres, feet or centimetres (Dead Sea shore:
@@ -75,12 +77,8 @@ def zero_fill_cells(values: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
     if not np.any(border == 0.0):
         return None
     zeros = valid & (values == 0.0)
-    others = values[valid & ~zeros]
-    if others.size == 0:
-        return None
-    if others.size > 200_000:
-        others = others[:: others.size // 200_000]
-    if float(np.percentile(others, 1)) <= ZERO_FILL_MIN_HEIGHT_M:
+    others = valid & ~zeros
+    if not others.any() or low_high_percentiles(values, others)[0] <= ZERO_FILL_MIN_HEIGHT_M:
         return None
     return zeros
 

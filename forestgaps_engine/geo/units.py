@@ -33,7 +33,8 @@ ELEVATION_MAX_M = 9000.0
 ELEVATION_MIN_M = -500.0
 
 
-def _percentiles(values: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+def low_high_percentiles(values: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """The 1st and 99th percentiles of ``values[valid]`` (of a sample past 200 000 cells)."""
     finite = values[valid]
     if finite.size > 200_000:
         # A strided sample keeps the check O(1) in memory on big rasters.
@@ -58,7 +59,7 @@ def check_vertical_units(
     """
     if not valid.any():
         return
-    low_m, high_m = _percentiles(values, valid)
+    low_m, high_m = low_high_percentiles(values, valid)
     if kind == "chm":
         if low_m > DSM_AS_CHM_MIN_LOW_M and low_m >= DSM_LOW_TO_HIGH_MIN * high_m:
             raise DataError(
