@@ -117,7 +117,6 @@ class _StatisticsSum:
     """Per-gap DSM sums, counts, minima and maxima folded strip by strip, in strip order."""
 
     def __init__(self, n_gaps: int) -> None:
-        self.n_gaps = n_gaps
         self.sums = np.zeros(n_gaps + 1)
         self.valid_counts = np.zeros(n_gaps + 1)
         self.lows = np.full(n_gaps + 1, np.inf)
@@ -133,13 +132,10 @@ class _StatisticsSum:
         self.highs[present] = np.maximum(self.highs[present], figures.highs)
 
     def statistics(self, area_m2: np.ndarray) -> GapStatistics:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(
-                self.valid_counts > 0, self.sums / np.maximum(self.valid_counts, 1), np.nan
-            )
-        lows, highs = self.lows.copy(), self.highs.copy()
-        lows[~np.isfinite(lows)] = np.nan
-        highs[~np.isfinite(highs)] = np.nan
+        counts = self.valid_counts
+        means = np.where(counts > 0, self.sums / np.maximum(counts, 1), np.nan)
+        lows = np.where(np.isfinite(self.lows), self.lows, np.nan)
+        highs = np.where(np.isfinite(self.highs), self.highs, np.nan)
         return GapStatistics(
             area_m2=area_m2, dsm_mean_m=means[1:], dsm_min_m=lows[1:], dsm_max_m=highs[1:]
         )
@@ -419,10 +415,7 @@ def _edges_across(above: np.ndarray | None, below: np.ndarray | None, n_gaps: in
     bottom border.
     """
     if above is None or below is None:
-        row = below if above is None else above
-        if row is None:
-            return np.zeros(n_gaps + 1, dtype=np.int64)
-        return np.bincount(row, minlength=n_gaps + 1)
+        return np.bincount(below if above is None else above, minlength=n_gaps + 1)
     differs = above != below
     return np.bincount(above[differs], minlength=n_gaps + 1) + np.bincount(
         below[differs], minlength=n_gaps + 1

@@ -108,12 +108,6 @@ class StripLabelling:
         return by_local[local]
 
 
-def _strip_starts(height_px: int, strip_rows: int) -> range:
-    if strip_rows < 1:
-        raise ValueError(f"strip_rows must be >= 1, got {strip_rows!r}")
-    return range(0, height_px, strip_rows)
-
-
 def boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.ndarray:
     """(k, 2) unique label pairs of two facing edge lines that touch as 8-neighbours.
 
@@ -289,10 +283,10 @@ def label_strips(
     Returns:
         The mapping pass 2 (``final_strips``) applies.
     """
-    labeller = StripLabeller(strip_rows)
+    labeller = StripLabeller(strip_rows)  # checks strip_rows >= 1
     strips = (
         read_rows(row_off, min(strip_rows, height_px - row_off))
-        for row_off in _strip_starts(height_px, strip_rows)
+        for row_off in range(0, height_px, strip_rows)
     )
     for local, local_counts in ordered_map(_labelled_strip, strips, n_threads):
         labeller.add_labelled(local, local_counts)
@@ -303,6 +297,6 @@ def final_strips(
     read_rows: ReadRows, labelling: StripLabelling
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Pass 2: ``(row_off, (rows, W) int32 final ids)`` strip by strip, top to bottom."""
-    for strip_index, row_off in enumerate(_strip_starts(labelling.height_px, labelling.strip_rows)):
+    for strip_index, row_off in enumerate(range(0, labelling.height_px, labelling.strip_rows)):
         n_rows = min(labelling.strip_rows, labelling.height_px - row_off)
         yield row_off, labelling.strip_ids(strip_index, read_rows(row_off, n_rows))
