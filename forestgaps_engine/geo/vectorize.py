@@ -580,15 +580,8 @@ def write_label_polygons(
 ) -> Path:
     """One MultiPolygon feature per label id 1..n of ``labels``, with ``columns``.
 
-    Args:
-        target: the .gpkg path (replaced if it exists).
-        layer: table name.
-        labels: label raster file or (H, W) array on ``grid``; ids 1..n, <= 0 background.
-        fields: ``(name, "INTEGER" | "REAL" | "TEXT")`` columns, in order.
-        columns: field name -> (n,) values indexed by id - 1 (``perimeter_m`` may be
-            left out: it is measured).
-        crs: "EPSG:n", WKT, or None (undefined Cartesian).
-        grid: the array's grid.
+    The arguments are ``LabelLayerWriter``'s and its ``add``'s; ``labels`` holds ids 1..n
+    and each column (n,) values indexed by id - 1.
 
     Returns:
         ``target``.
