@@ -7,18 +7,13 @@ neighbouring blocks' edges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import ndimage
 
 from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.region.plan import Block
-
-FIELDS = (
-    "counts", "first_keys", "boxes", "sums", "valid_counts", "lows", "highs",
-    "top", "bottom", "left", "right",
-)  # fmt: skip
 
 
 def local_labels(is_gap: np.ndarray) -> np.ndarray:
@@ -51,13 +46,13 @@ class BlockPatches:
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays for ``np.savez`` under ``prefix`` (one prefix per threshold)."""
-        return {f"{prefix}{name}": getattr(self, name) for name in FIELDS}
+        return {f"{prefix}{field.name}": getattr(self, field.name) for field in fields(self)}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray] | np.lib.npyio.NpzFile, prefix: str
                     ) -> BlockPatches:  # fmt: skip
         """Rebuild the labels from ``arrays`` written by ``to_arrays`` with ``prefix``."""
-        return cls(**{name: arrays[f"{prefix}{name}"] for name in FIELDS})
+        return cls(**{field.name: arrays[f"{prefix}{field.name}"] for field in fields(cls)})
 
 
 def block_patches(
