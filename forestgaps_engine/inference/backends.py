@@ -27,7 +27,7 @@ import numpy as np
 
 from forestgaps_engine.errors import InferenceError, ModelError
 from forestgaps_engine.files import cache_dir, ensure_writable_dir
-from forestgaps_engine.models.card import graph_cell_size_m, sized_in_metres
+from forestgaps_engine.models.card import sized_in_metres
 
 logger = logging.getLogger(__name__)
 
@@ -271,12 +271,13 @@ def onnx_path_for(
     shipped one is the card's resolution, others are exported at ``cell_size_m``.
     """
     in_metres = sized_in_metres(loaded.card)
-    wanted_m = float(cell_size_m or graph_cell_size_m(loaded.card))
+    # The shipped graph of a model sized in metres is traced at the card's resolution.
+    wanted_m = float(cell_size_m or loaded.card.resolution_m)
     shipped = Path(loaded.path) / ONNX_FILE
     if (
         shipped.is_file()
         and shipped_graph_kind(shipped) in (GRAPH_LOGITS, GRAPH_NORMALIZED)
-        and (not in_metres or graph_cell_size_m(loaded.card) == wanted_m)
+        and (not in_metres or loaded.card.resolution_m == wanted_m)
     ):
         return shipped
     model_id = loaded.card.model_id or "unhashed"

@@ -26,7 +26,7 @@ from forestgaps_engine.inference.backends import (
     onnx_path_for,
 )
 from forestgaps_engine.inference.model_source import as_inference_model
-from forestgaps_engine.models.card import graph_cell_size_m, sized_in_metres
+from forestgaps_engine.models.card import sized_in_metres
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def native_range(model: Any, declared: tuple[float, float] | None) -> tuple[floa
         return declared
     if getattr(model, "network", None) is not None:
         return declared
-    size_m = graph_cell_size_m(model.card)
+    size_m = model.card.resolution_m
     return (size_m, size_m)
 
 
@@ -71,7 +71,7 @@ def bind_cell_size(
     base = getattr(backend, "_inner", backend)
     if hasattr(base, "at_cell_size"):
         return base.at_cell_size(float(cell_size_m))
-    bound_m = float(getattr(backend, "cell_size_m", graph_cell_size_m(model.card)))
+    bound_m = float(getattr(backend, "cell_size_m", model.card.resolution_m))
     if math.isclose(bound_m, cell_size_m, rel_tol=1e-6):
         return backend
     # Graphs for other cell sizes, kept on the backend: a region worker binds every block.

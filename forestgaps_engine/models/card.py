@@ -45,11 +45,6 @@ def sized_in_metres(card: Any) -> bool:
     return float(params.get("ground_window_m") or 0.0) > 0.0
 
 
-def graph_cell_size_m(card: Any) -> float:
-    """Cell size, metres, of the shipped graph of a model sized in metres."""
-    return float(card.resolution_m)
-
-
 class ModelCard(BaseModel):
     """Everything needed to rebuild, trust and describe a trained model.
 
