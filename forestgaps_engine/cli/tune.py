@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 
 from forestgaps_engine.cli.common import add_config_options, config_from_args
 
@@ -48,15 +49,6 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         timeout_s=args.timeout,
     )
-    summary = {
-        "study_name": result.study_name,
-        "storage": result.storage,
-        "n_trials": result.n_trials,
-        "n_complete": result.n_complete,
-        "n_pruned": result.n_pruned,
-        "best_value": result.best_value,
-        "best_params": result.best_params,
-        "best_config": None if result.best_config is None else str(result.best_config),
-    }
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    # default=str writes best_config's path as text.
+    sys.stdout.write(json.dumps(asdict(result), indent=2, default=str) + "\n")
     return 0
