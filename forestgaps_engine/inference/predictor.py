@@ -272,10 +272,6 @@ class _Batch:
     call: ModelCall | None
     result: Future[tuple[np.ndarray, float]] | None = None
 
-    @property
-    def is_last_of_chunk(self) -> bool:
-        return self.index + 1 == len(self.chunk.batches)
-
 
 @dataclass
 class _ChunkRead:
@@ -353,8 +349,8 @@ def _blend(
         for tile, tile_probabilities in zip(batch.live, probabilities, strict=True):
             blender.add(tile, tile_probabilities, weights.of(tile))
         batch.result = None
-    if not batch.is_last_of_chunk:
-        return None
+    if batch.index + 1 < len(chunk.batches):
+        return None  # the chunk's last batch finishes its cells
     finished = blender.finish_chunk(chunk.finished_col)
     if chunk.last_in_row:
         blender.finish_row()

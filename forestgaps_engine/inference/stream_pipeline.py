@@ -168,10 +168,6 @@ def stream_pipelined(
     # The tile row the blend step last reached, for the progress message.
     position = {"row_index": 0, "reported_tiles": -1}
 
-    def read() -> Iterator[_ChunkRead]:
-        for chunk in layout.plan:
-            yield _read_chunk(chunk, source, prior_source, tile_h, stats)
-
     def normalize(read: _ChunkRead) -> Iterator[_Batch]:
         return _chunk_batches(read, thresholds_m, normalizer, backend, stats, prior_source)
 
@@ -229,7 +225,8 @@ def stream_pipelined(
         stages.append(("label", label))
     label_pool = ThreadPoolExecutor(max(1, n_thresholds), thread_name_prefix="forestgaps-label")
     try:
-        profile = run_pipeline(("read", read()), stages, poll, QUEUE_ITEMS)
+        reads = (_read_chunk(chunk, source, prior_source, tile_h, stats) for chunk in layout.plan)
+        profile = run_pipeline(("read", reads), stages, poll, QUEUE_ITEMS)
     except BaseException:
         # Every strip being polygonized has ended before its file closes.
         label_pool.shutdown(wait=True, cancel_futures=True)
