@@ -37,7 +37,7 @@ from forestgaps_engine.serve.errors import (
     internal_error,
 )
 from forestgaps_engine.serve.geojson import make_geojson
-from forestgaps_engine.serve.metrics import ServiceMetrics, endpoint_label
+from forestgaps_engine.serve.metrics import ServiceMetrics
 from forestgaps_engine.serve.prediction import (
     INFERENCE_FIELDS,
     PredictRequest,
@@ -123,9 +123,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self.metrics.observe_request(
-                endpoint_label(scope), scope["method"], status, time.perf_counter() - started
-            )
+            self.metrics.observe_request(scope, status, time.perf_counter() - started)
 
 
 def _scrubbed(value: Any, scrub: Scrubber) -> Any:

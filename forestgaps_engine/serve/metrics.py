@@ -53,9 +53,10 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-    def observe_request(self, endpoint: str, method: str, status: int, duration_s: float) -> None:
-        """Count one finished request."""
-        self.requests.labels(endpoint, method, str(status)).inc()
+    def observe_request(self, scope: dict[str, Any], status: int, duration_s: float) -> None:
+        """Count one finished request under its matched route template, or ``other``."""
+        endpoint = getattr(scope.get("route"), "path", None) or "other"
+        self.requests.labels(endpoint, scope["method"], str(status)).inc()
         self.latency_s.labels(endpoint).observe(duration_s)
 
     def render(self) -> tuple[bytes, str]:
@@ -63,9 +64,3 @@ class ServiceMetrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-
-def endpoint_label(scope: dict[str, Any]) -> str:
-    """The matched route template of a request, or ``other``."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or "other"
