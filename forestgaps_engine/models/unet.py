@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from torch import Tensor
 
@@ -25,16 +27,21 @@ class UNetParams(CommonParams):
 class UNet(SegmentationModel):
     """Classic U-Net with double convolutions; ``threshold_m / threshold_max_m`` is a channel."""
 
+    # Attention after every double convolution (``unet_cbam`` sets it).
+    attention: ClassVar[str] = "none"
+
     def __init__(self, config: UNetParams) -> None:
         super().__init__(config, output_stride=2**config.depth, uses_threshold_channel=True)
         norm = self.norm_factory()
         self.body = UNetBody(
             self.in_channels,
             stage_channels(config.base_channels, config.depth),
-            lambda cin, cout, _index: DoubleConv(cin, cout, norm, config.activation),
+            lambda cin, cout, _index: DoubleConv(
+                cin, cout, norm, config.activation, attention=self.attention
+            ),
             dropout=config.dropout,
         )
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
-        """Logits (B, 1, H, W); the plain U-Net ignores ``threshold_m``."""
+        """Logits (B, 1, H, W); the body ignores ``threshold_m`` (it came in as a channel)."""
         return self.body(inputs)
