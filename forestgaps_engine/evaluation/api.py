@@ -40,7 +40,11 @@ from forestgaps_engine.evaluation.reference import ReferenceSite, load_reference
 from forestgaps_engine.evaluation.report import REPORT_FILE, ReportFiles, write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir, refuse_overwriting_inputs
+from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.geo.raster_io import MASK_PROFILE, write_array
+from forestgaps_engine.inference.api import output_paths as predict_output_paths
+from forestgaps_engine.inference.api import predict
+from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -73,8 +77,6 @@ class EvaluationResult:
 def _thresholds(
     thresholds_m: Sequence[float] | float | None, predictions: Any, gaps: GapsConfig
 ) -> list[float]:
-    from forestgaps_engine.gaps.thresholds import validate_thresholds
-
     if thresholds_m is None:
         thresholds_m = list(predictions) if isinstance(predictions, Mapping) else gaps.thresholds_m
     return validate_thresholds(thresholds_m)
@@ -116,9 +118,6 @@ def _model_predictions(
     notes: list[str],
     terrain_prior: str | Path | None = None,
 ) -> dict[float, tuple[np.ndarray, np.ndarray | None]] | None:
-    from forestgaps_engine.inference.api import predict
-    from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
-
     if reference.dsm_path is None:
         raise ConfigError(
             "a model needs the DSM it predicts from, but only a CHM was given",
@@ -358,8 +357,6 @@ def _input_paths(reference: Any, predictions: Any) -> list[Any]:
 
 def _output_paths(out: Path, thresholds: Sequence[float]) -> list[Path]:
     """The rasters and reports ``evaluate`` writes whose names are known before it runs."""
-    from forestgaps_engine.inference.api import output_paths as predict_output_paths
-
     masks = [out / "baselines" / f"dsm_only_mask_t{t:g}.tif" for t in thresholds]
     return [out / "evaluation.json", out / REPORT_FILE, *masks] + predict_output_paths(
         out / PREDICTIONS_DIR, thresholds

@@ -25,7 +25,9 @@ import numpy as np
 
 from forestgaps_engine.errors import DataError
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.geo.lidar import rasterize_point_cloud
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, read_band, write_array
+from forestgaps_engine.synth.terrain import generate_terrain
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +81,6 @@ def build_real_samples(
     Raises:
         DataError: ``data_dir`` holds none of the expected samples.
     """
-    from forestgaps_engine.geo.lidar import rasterize_point_cloud
-
     data = Path(data_dir)
     work = ensure_writable_dir(work_dir)
     samples: list[RealSample] = []
@@ -127,8 +127,6 @@ def _cells(cloud: Path, resolutions_m: tuple[float, ...]) -> list[tuple[str, flo
 
 def _dsm_over_ground(chm_path: Path, target: Path, kind: str, seed: int) -> Path:
     """Write ``chm + ground``: ground 0 m (``flat``) or a seeded synthetic landscape."""
-    from forestgaps_engine.synth.terrain import generate_terrain
-
     chm = read_band(chm_path)
     if kind == "flat":
         ground_m = np.zeros(chm.values.shape, dtype=np.float32)

@@ -34,6 +34,7 @@ from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, writ
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import HEIGHT_PROFILE, write_array
 from forestgaps_engine.metrics.pixel import ConfusionCounts
+from forestgaps_engine.models.card import load_model
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -161,8 +162,6 @@ def evaluate_real_sites(
         DataError, CRSMismatchError, InvalidDataFormatError: a site cannot be built.
         ModelError: the model cannot be loaded.
     """
-    from forestgaps_engine.models.card import load_model
-
     sites = list(config.data.sites)
     if not sites:
         raise ConfigError(

@@ -10,6 +10,8 @@ import numpy as np
 
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.raster_io import read_band
+from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize, warp_to_grid
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,6 @@ def load_reference(
         ConfigError: an unusable combination of inputs.
         InvalidDataFormatError, EmptyRasterError, CRSMismatchError, DataError: bad rasters.
     """
-    from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize
-
     paths = _as_mapping(reference)
     bands = harmonize(paths)
     if "dtm" in bands:
@@ -116,9 +116,6 @@ def read_on_grid(path: str | Path, grid: Grid, is_mask: bool) -> np.ndarray:
         (H, W) bool gap mask (value 1) when ``is_mask``, else float32 values with NaN at
         nodata (e.g. a probability raster).
     """
-    from forestgaps_engine.geo.raster_io import read_band
-    from forestgaps_engine.geo.warp import warp_to_grid
-
     band = read_band(path)
     band = warp_to_grid(band, grid, "nearest" if is_mask else "bilinear")
     if is_mask:

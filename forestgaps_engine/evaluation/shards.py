@@ -16,6 +16,7 @@ saw the whole site; the coarse-grid cells of the mosaic may span tiles.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -26,6 +27,14 @@ from typing import Any
 import numpy as np
 
 from forestgaps_engine.config.inference import InferenceConfig
+from forestgaps_engine.data.records import (
+    TILES_NAME,
+    load_manifest,
+    prepared_cell_size_m,
+    site_cell_sizes_m,
+    split_shards,
+)
+from forestgaps_engine.data.shard_reader import iter_shards
 from forestgaps_engine.errors import ConfigError, DataError
 from forestgaps_engine.evaluation.api import DSM_ONLY, EvaluationResult
 from forestgaps_engine.evaluation.baselines import dsm_only_masks
@@ -33,8 +42,14 @@ from forestgaps_engine.evaluation.plots import error_map_png
 from forestgaps_engine.evaluation.report import write_report
 from forestgaps_engine.evaluation.scoring import MethodScores, score_prediction
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.gaps.thresholds import validate_thresholds
+from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.resample import native_range_m, within_native_range
+from forestgaps_engine.inference.backends import create_backend
 from forestgaps_engine.inference.cell_size import bind_cell_size
+from forestgaps_engine.inference.model_source import as_inference_model
+from forestgaps_engine.inference.postprocess import label_mask_in_place
+from forestgaps_engine.inference.predictor import predict_windows
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -74,8 +89,6 @@ def read_prepared_split(
         DataError: no manifest, or the split holds no tile.
         ConfigError: ``cell_size_m`` is none of the split's cell sizes.
     """
-    from forestgaps_engine.data.records import load_manifest, split_shards
-
     manifest = load_manifest(prepared_dir)
     shards, counts = split_shards(prepared_dir, split)
     if not shards or sum(counts) == 0:
@@ -103,8 +116,6 @@ def read_prepared_split(
 
 def _recorded_cell_size_m(manifest: dict[str, Any]) -> float:
     """``records.prepared_cell_size_m``, else the synthetic sites' configured cell size."""
-    from forestgaps_engine.data.records import prepared_cell_size_m
-
     recorded = prepared_cell_size_m(manifest)
     synth = manifest.get("config", {}).get("synth", {})
     return recorded or float(synth.get("resolution_m", 1.0))
@@ -114,10 +125,6 @@ def _tiles_per_cell_size_m(
     prepared_dir: Path, manifest: dict[str, Any], split: str
 ) -> dict[float, int]:
     """Kept tiles of ``split`` per cell size (from tiles.jsonl and the sites' grids)."""
-    import json
-
-    from forestgaps_engine.data.records import TILES_NAME, site_cell_sizes_m
-
     site_cells_m = site_cell_sizes_m(manifest)
     records = prepared_dir / TILES_NAME
     if len(set(site_cells_m.values())) < 2 or not records.is_file():
@@ -239,10 +246,6 @@ def evaluate_shards(
         ModelError, InferenceError: the model cannot be loaded or run.
         CancelledError: ``cancel()`` returned True.
     """
-    from forestgaps_engine.data.shard_reader import iter_shards
-    from forestgaps_engine.inference.backends import create_backend
-    from forestgaps_engine.inference.model_source import as_inference_model
-
     if max_tiles < 1:
         raise ConfigError(f"max_tiles must be at least 1, got {max_tiles}", hint="Pass 1 or more.")
     inference = inference or InferenceConfig()
@@ -350,8 +353,6 @@ def evaluate_shards(
 def _pick_thresholds(
     thresholds_m: Sequence[float] | None, prepared: PreparedSplit, prepared_dir: str | Path
 ) -> list[float]:
-    from forestgaps_engine.gaps.thresholds import validate_thresholds
-
     if thresholds_m is None:
         return list(prepared.thresholds_m)
     thresholds = validate_thresholds(thresholds_m)
@@ -376,9 +377,6 @@ def _score_tile(
     inference: InferenceConfig,
 ) -> None:
     """Fill one tile's reference, model and baseline cells of every threshold."""
-    from forestgaps_engine.inference.postprocess import label_mask_in_place
-    from forestgaps_engine.inference.predictor import predict_windows
-
     valid = sample.valid.astype(bool)
     cell_area_m2 = prepared.cell_size_m**2
     probabilities = predict_windows(
@@ -406,7 +404,5 @@ def _score_tile(
 
 def _mosaic_grid(shape: tuple[int, int], cell_size_m: float) -> Any:
     from affine import Affine
-
-    from forestgaps_engine.geo.grid import Grid
 
     return Grid(None, Affine(cell_size_m, 0.0, 0.0, 0.0, -cell_size_m, 0.0), *shape)

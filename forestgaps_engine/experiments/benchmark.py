@@ -27,6 +27,7 @@ from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.data import SiteConfig
+from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, evaluate_real_sites
 from forestgaps_engine.experiments.benchmark_config import (
@@ -51,6 +52,7 @@ from forestgaps_engine.experiments.heldout import (
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
 from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
+from forestgaps_engine.training.api import train
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +77,6 @@ def _prepared(
     out: Path,
     real_sites: list[SiteConfig],
 ) -> Path:
-    from forestgaps_engine.data.prepare import prepare
-
     if settings.prepared_dir and settings.n_folds == 1:
         return Path(settings.prepared_dir)
     folder = out / ("prepared" if settings.n_folds == 1 else f"prepared_fold{fold}")
@@ -138,8 +138,6 @@ def _run_one(
     reporter: Reporter,
     cancel: CancelCallback | None,
 ) -> dict[str, Any]:
-    from forestgaps_engine.training.api import train
-
     run_config = config.updated(
         model={"name": architecture.name, "params": dict(architecture.params)},
         training={"output_dir": str(run_dir / "training")},

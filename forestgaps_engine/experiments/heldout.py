@@ -19,7 +19,9 @@ from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
 from forestgaps_engine.evaluation.scoring import MethodScores
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.inference.api import predict
 from forestgaps_engine.metrics.pixel import ConfusionCounts
+from forestgaps_engine.synth.forest import write_synthetic_site
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,6 @@ def heldout_sites(
         crs: metric CRS of the rasters.
         open_stand_share: share of open-woodland stands (``synth.open_stand_share``).
     """
-    from forestgaps_engine.synth.forest import write_synthetic_site
-
     sites = []
     for seed in seeds:
         name = f"seed_{seed:04d}_{resolution_m:g}m"
@@ -153,8 +153,6 @@ def inference_speed(
         ``seconds``, ``megapixels`` and ``mpix_per_s``.
     """
     import rasterio
-
-    from forestgaps_engine.inference.api import predict
 
     with rasterio.open(site.dsm) as source:
         megapixels = source.width * source.height / 1e6

@@ -20,6 +20,7 @@ from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.experiments.benchmark_report import threshold_table
 from forestgaps_engine.experiments.heldout import METHOD_MODEL, heldout_sites, score_on_sites
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
+from forestgaps_engine.models.card import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,6 @@ def heldout_report(
             scattered crowns: ``synth.open_stand_share`` 1) at the first resolution, like
             the real lidar sample; empty: none.
     """
-    from forestgaps_engine.models.card import load_model
-
     loaded = load_model(model)
     out = ensure_writable_dir(out_dir)
     first_m = resolutions_m[0]
