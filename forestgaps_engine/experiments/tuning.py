@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.errors import CancelledError, TrainingError, require_package
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
+from forestgaps_engine.training.api import train
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +177,6 @@ def tune(
         CancelledError: ``cancel()`` returned True.
     """
     optuna = require_package("optuna", "tuning", "pip install 'forestgaps[tune]' (or optuna).")
-    from forestgaps_engine.data.prepare import prepare
-    from forestgaps_engine.training.api import train
-
     space = space or SearchSpace()
     reporter = Reporter(progress, cancel)
     database = Path(study_db)
