@@ -65,12 +65,9 @@ def change_classes(
     """
     _check_same_shape(before_ids, after_ids)
     _check_same_shape(before_ids, is_observed)
-    is_before = np.asarray(before_ids) > 0
-    is_after = np.asarray(after_ids) > 0
-    classes = np.full(is_before.shape, NEVER_GAP, dtype=np.uint8)
-    classes[is_before & is_after] = PERSISTENT_GAP
-    classes[~is_before & is_after] = NEW_GAP
-    classes[is_before & ~is_after] = CLOSED_GAP
+    # Indexed [gap before][gap after].
+    table = np.array([[NEVER_GAP, NEW_GAP], [CLOSED_GAP, PERSISTENT_GAP]], dtype=np.uint8)
+    classes = table[(np.asarray(before_ids) > 0).astype(int), (np.asarray(after_ids) > 0).astype(int)]
     classes[~np.asarray(is_observed, dtype=bool)] = CLASSES_NODATA
     return classes
 

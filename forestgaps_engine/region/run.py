@@ -71,14 +71,6 @@ class RegionResult:
     summary_path: Path | None
 
 
-def _fingerprint(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _tiles_signature(tiles: list[Path]) -> list[list[Any]]:
-    return [[str(tile), tile.stat().st_size, int(tile.stat().st_mtime)] for tile in tiles]
-
-
 def prepare_job(
     inputs: Sequence[str | Path], thresholds_m: Sequence[float] | float, out_dir: str | Path,
     settings: RegionSettings,
@@ -117,7 +109,7 @@ def prepare_job(
         )
     identity = {
         "engine_version": __version__,
-        "tiles": _tiles_signature(tiles),
+        "tiles": [[str(tile), tile.stat().st_size, int(tile.stat().st_mtime)] for tile in tiles],
         "method": settings.method,
         "model_id": model_id,
         "model": model_path,
@@ -129,7 +121,7 @@ def prepare_job(
         "min_area_m2": settings.min_area_m2,
         "max_area_m2": settings.max_area_m2,
     }
-    fingerprint = _fingerprint(identity)
+    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
     plan_path = work / PLAN_FILE
     if plan_path.is_file():
         recorded = json.loads(plan_path.read_text("utf-8")).get("fingerprint")
@@ -263,11 +255,12 @@ def region(
         timings_s["blocks"] = time.perf_counter() - step
         step = time.perf_counter()
         patches, n_valid_px = _load_patches(job)
+        area_bounds_m2 = (
+            (settings.config.min_gap_area_m2, settings.config.max_gap_area_m2)
+            if settings.method == "model" else (settings.min_area_m2, settings.max_area_m2)
+        )  # fmt: skip
         merged = [
-            merge_patches(
-                job.plan, by_block, job.grid.cell_area_m2,
-                *_area_bounds(settings),
-            )  # fmt: skip
+            merge_patches(job.plan, by_block, job.grid.cell_area_m2, *area_bounds_m2)
             for by_block in patches
         ]
         timings_s["merge"] = time.perf_counter() - step
@@ -299,9 +292,3 @@ def region(
     remove_path(Path(job.work_dir))
     reporter.report(1.0, "done")
     return RegionResult(out, summary, summary_path)
-
-
-def _area_bounds(settings: RegionSettings) -> tuple[float, float | None]:
-    if settings.method == "model":
-        return settings.config.min_gap_area_m2, settings.config.max_gap_area_m2
-    return settings.min_area_m2, settings.max_area_m2
