@@ -235,7 +235,8 @@ def _merge_split_gaps(path: Path, split_gaps: np.ndarray, first_new_id: int) -> 
                 collected = ogr.Geometry(ogr.wkbMultiPolygon)
                 for part in parts:
                     collected.AddGeometry(part.GetGeometryRef())
-                merged.append((gap, _merged(ogr, collected)))
+                union = _checked(collected.UnionCascaded(), "merge a gap's strip parts")
+                merged.append((gap, _polygons(ogr, union)))
         finally:
             dataset.ReleaseResultSet(result)
         dataset.StartTransaction()
@@ -253,13 +254,8 @@ def _merge_split_gaps(path: Path, split_gaps: np.ndarray, first_new_id: int) -> 
         connection.executemany(f"INSERT INTO {GAP_OF_TABLE} VALUES (?, ?)", new_rows)
 
 
-def _merged(ogr: Any, collected: Any) -> list[Any]:
-    """The polygons of one gap's parts unioned, with no vertex on a straight side."""
-    return _polygons(ogr, _checked(collected.UnionCascaded(), "merge a gap's strip parts"))
-
-
 def _polygons(ogr: Any, geometry: Any) -> list[Any]:
-    """The polygons of a Polygon or MultiPolygon."""
+    """The polygons of a Polygon or MultiPolygon, with no vertex on a straight side."""
     kind = ogr.GT_Flatten(geometry.GetGeometryType())
     if kind == ogr.wkbPolygon:
         polygons = [geometry]
