@@ -74,14 +74,6 @@ class EvaluationResult:
         raise KeyError(f"no scores for {method!r} at {threshold_m:g} m")
 
 
-def _thresholds(
-    thresholds_m: Sequence[float] | float | None, predictions: Any, gaps: GapsConfig
-) -> list[float]:
-    if thresholds_m is None:
-        thresholds_m = list(predictions) if isinstance(predictions, Mapping) else gaps.thresholds_m
-    return validate_thresholds(thresholds_m)
-
-
 def _strata(reference: ReferenceSite) -> list[Strata]:
     resolution_m = reference.grid.resolution_m[0]
     strata = [site_strata(reference.grid.shape, reference.site)]
@@ -218,7 +210,9 @@ def evaluate(
     """
     gaps = gaps or GapsConfig()
     reporter = Reporter(progress, cancel)
-    thresholds = _thresholds(thresholds_m, predictions, gaps)
+    if thresholds_m is None:
+        thresholds_m = list(predictions) if isinstance(predictions, Mapping) else gaps.thresholds_m
+    thresholds = validate_thresholds(thresholds_m)
     reporter.report(0.0, "reading the reference")
     ref = load_reference(reference, site)
     _check_size(ref)

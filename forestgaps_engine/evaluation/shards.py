@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affine import Affine
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.data.records import (
@@ -282,7 +283,8 @@ def evaluate_shards(
         reporter.report(0.8 * placed / len(kept), f"tile {placed}/{len(kept)}")
     if mosaic is None:
         raise DataError(f"{prepared_dir}: the {split!r} split holds no readable tile")
-    grid = _mosaic_grid(mosaic.valid.shape, prepared.cell_size_m)
+    cell_m = prepared.cell_size_m
+    grid = Grid(None, Affine(cell_m, 0.0, 0.0, 0.0, -cell_m, 0.0), *mosaic.valid.shape)
     scores: list[MethodScores] = []
     error_maps: list[Path] = []
     for name, masks in (("model", mosaic.model_masks), (DSM_ONLY, mosaic.baseline_masks)):
@@ -400,9 +402,3 @@ def _score_tile(
         ids = label_mask_in_place(is_gap, cell_area_m2, prepared.min_area_m2, prepared.max_area_m2)
         mosaic.model_masks[t][where] = ids > 0
         mosaic.baseline_masks[t][where] = baseline[t]
-
-
-def _mosaic_grid(shape: tuple[int, int], cell_size_m: float) -> Any:
-    from affine import Affine
-
-    return Grid(None, Affine(cell_size_m, 0.0, 0.0, 0.0, -cell_size_m, 0.0), *shape)
