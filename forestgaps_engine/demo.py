@@ -37,12 +37,6 @@ class DemoResult:
     iou_by_threshold: dict[float, float] = field(default_factory=dict)
 
 
-def _has_default_model() -> bool:
-    from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
-
-    return (DEFAULT_MODEL_DIR / CARD_FILE).is_file()
-
-
 def _read_mask(path: Path, gap_values: tuple[int, ...] | None = None):  # noqa: ANN202
     import numpy as np
     import rasterio
@@ -66,6 +60,7 @@ def run_demo(
     """
     from forestgaps_engine.gaps.pipeline import gaps_from_chm
     from forestgaps_engine.metrics.pixel import confusion_counts
+    from forestgaps_engine.models.card import CARD_FILE, DEFAULT_MODEL_DIR
     from forestgaps_engine.synth.forest import generate_forest, write_forest
     from forestgaps_engine.synth.quicklook import save_quicklook
 
@@ -74,7 +69,7 @@ def run_demo(
     reporter.report(0.0, "generating a synthetic forest")
     forest = generate_forest(DEMO_SIZE_PX, resolution_m=1.0, seed=DEMO_SEED)
     inputs = write_forest(forest, out_dir / "site")
-    use_model = _has_default_model()
+    use_model = (DEFAULT_MODEL_DIR / CARD_FILE).is_file()
     reporter.report(0.1, "classic detector on the CHM (reference)")
     classic = gaps_from_chm(
         inputs["chm"],

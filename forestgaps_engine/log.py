@@ -29,12 +29,6 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
-def _formatter(log_format: str) -> logging.Formatter:
-    if log_format == "json":
-        return JsonLineFormatter()
-    return logging.Formatter("%(levelname)s: %(message)s")
-
-
 def setup_logging(
     level: int | str = logging.INFO,
     log_format: str = "human",
@@ -58,7 +52,8 @@ def setup_logging(
         handler.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(level)
-    console.setFormatter(_formatter(log_format))
+    human = logging.Formatter("%(levelname)s: %(message)s")
+    console.setFormatter(JsonLineFormatter() if log_format == "json" else human)
     setattr(console, _HANDLER_TAG, True)
     root.addHandler(console)
     if log_file is not None:

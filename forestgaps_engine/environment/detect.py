@@ -85,15 +85,11 @@ def _onnxruntime_devices(onnxruntime: Any) -> tuple[str, ...]:
     return tuple(p.removesuffix("ExecutionProvider") for p in providers)
 
 
-def _openvino_devices(openvino: Any) -> tuple[str, ...]:
-    return tuple(openvino.Core().available_devices)
-
-
 # (name, module, devices probe): the runtimes that can run a ForestGaps model.
 RUNTIMES: tuple[tuple[str, str, Callable[[Any], tuple[str, ...]]], ...] = (
     ("PyTorch", "torch", _torch_devices),
     ("ONNX Runtime", "onnxruntime", _onnxruntime_devices),
-    ("OpenVINO", "openvino", _openvino_devices),
+    ("OpenVINO", "openvino", lambda openvino: tuple(openvino.Core().available_devices)),
 )
 
 

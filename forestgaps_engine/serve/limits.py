@@ -106,11 +106,6 @@ def max_gap_count(width_px: int, height_px: int, min_cells: int) -> int:
     return min(by_area, by_blocks)
 
 
-def _min_cells(min_gap_area_m2: float, cell_area_m2: float) -> int:
-    # Gaps of exactly min_gap_area_m2 are kept; a tiny margin absorbs float noise.
-    return max(1, math.ceil(min_gap_area_m2 / cell_area_m2 - 1e-9))
-
-
 def check_gap_count(plan: RequestPlan, name: str, min_gap_area_m2: float, max_gaps: int) -> None:
     """Refuse a request whose gap grid could hold more than ``max_gaps`` gaps a threshold.
 
@@ -119,7 +114,9 @@ def check_gap_count(plan: RequestPlan, name: str, min_gap_area_m2: float, max_ga
     """
     grid = plan.gap_grid
     cell_area_m2 = grid.cell_area_m2
-    bound = max_gap_count(grid.width_px, grid.height_px, _min_cells(min_gap_area_m2, cell_area_m2))
+    # Gaps of exactly min_gap_area_m2 are kept; a tiny margin absorbs float noise.
+    min_cells = max(1, math.ceil(min_gap_area_m2 / cell_area_m2 - 1e-9))
+    bound = max_gap_count(grid.width_px, grid.height_px, min_cells)
     if bound <= max_gaps:
         return
     # The bound falls as the area grows: the smallest number of cells that fits.
