@@ -1,4 +1,7 @@
-"""Baseline U-Net: the threshold enters only as a constant input channel."""
+"""Baseline U-Net: the threshold enters only as a constant input channel.
+
+Its variants ``unet_cbam`` and ``unet_film`` change one class attribute each.
+"""
 
 from __future__ import annotations
 
@@ -29,19 +32,29 @@ class UNet(SegmentationModel):
 
     # Attention after every double convolution (``unet_cbam`` sets it).
     attention: ClassVar[str] = "none"
+    # FiLM-modulate every block by a threshold embedding instead of taking the threshold
+    # as a channel (``unet_film`` sets it; its params are ``FiLMParams``).
+    uses_film: ClassVar[bool] = False
 
-    def __init__(self, config: UNetParams) -> None:
-        super().__init__(config, output_stride=2**config.depth, uses_threshold_channel=True)
+    def __init__(self, config: CommonParams) -> None:
+        super().__init__(
+            config, output_stride=2**config.depth, uses_threshold_channel=not self.uses_film
+        )
         norm = self.norm_factory()
+        embedding_dim = None
+        if self.uses_film:
+            self.threshold_encoder = self.make_threshold_encoder()
+            embedding_dim = config.embedding_dim
         self.body = UNetBody(
             self.in_channels,
             stage_channels(config.base_channels, config.depth),
             lambda cin, cout, _index: DoubleConv(
-                cin, cout, norm, config.activation, attention=self.attention
+                cin, cout, norm, config.activation, embedding_dim, self.attention
             ),
             dropout=config.dropout,
         )
 
     def forward_padded(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
-        """Logits (B, 1, H, W); the body ignores ``threshold_m`` (it came in as a channel)."""
-        return self.body(inputs)
+        """Logits (B, 1, H, W); without FiLM the threshold came in as a channel."""
+        embedding = self.threshold_encoder(threshold_m) if self.uses_film else None
+        return self.body(inputs, embedding)
