@@ -17,6 +17,7 @@ from typing import Any
 
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.evaluation.marked_section import write_marked_section
+from forestgaps_engine.evaluation.real_samples import margins_over_baseline
 from forestgaps_engine.experiments.benchmark_report import threshold_table
 from forestgaps_engine.experiments.heldout import METHOD_MODEL, heldout_sites, score_on_sites
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
@@ -60,14 +61,11 @@ def check_aims(scores: Scores, trained_m: Sequence[float]) -> list[tuple[str, bo
                 "-" if value is None else f"{value:.3f}",
             )
         )
-    margins = []
-    for t_label in scores.get(METHOD_MODEL, {}):
-        model, baseline = (
-            _iou(scores, METHOD_MODEL, float(t_label)),
-            _iou(scores, "dsm_only", float(t_label)),
-        )
-        if model is not None and baseline is not None:
-            margins.append((float(t_label), model - baseline))
+    margins = [
+        (float(label), margin)
+        for label, margin in margins_over_baseline(scores).items()
+        if margin is not None
+    ]
     if margins:
         mean_margin = sum(m for _t, m in margins) / len(margins)
         aims.append(
