@@ -32,7 +32,6 @@ from forestgaps_engine.models.card import sized_in_metres
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
-ONNX_OPSET = 17
 BACKENDS = (
     "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16", "openvino_int8"
 )
@@ -133,11 +132,6 @@ class TorchBackend:
         """Gap probabilities (N, 1, h, w) from eager PyTorch; ``dsm`` in metres."""
         return self._probabilities(self._model, dsm, thresholds_m)
 
-    def at_cell_size(self, cell_size_m: float) -> TorchAtCellSize:
-        """This backend on cells of ``cell_size_m`` metres (a model sized in metres)."""
-        return TorchAtCellSize(self, cell_size_m)
-
-
     def _probabilities(self, module: Any, dsm: np.ndarray, thresholds_m: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
@@ -169,6 +163,7 @@ class TorchAtCellSize:
         with CELL_SIZE_LOCK:
             self._inner._model.set_cell_size_m(self.cell_size_m)
             return self._inner.run(dsm, thresholds_m, valid)
+
 
 class TorchCompileBackend(TorchBackend):
     """PyTorch with ``torch.compile`` (inductor), compiled lazily on the first batch.
@@ -230,20 +225,6 @@ class TorchCompileBackend(TorchBackend):
         self._compiled, self.name = None, "torch"
 
 
-def export_onnx(model: Any, target: str | Path, tile_px: int = 64) -> Path:
-    """Export the bare network as ONNX via ``models.export``.
-
-    Inputs are ``dsm`` (normalized) and ``threshold_m``, the output ``logits``; N/H/W are
-    dynamic.
-
-    Raises:
-        ModelError: the exporter rejects the model.
-    """
-    from forestgaps_engine.models.export.onnx import export_logits_onnx
-
-    return export_logits_onnx(model, target, tile_px=tile_px, opset=ONNX_OPSET)
-
-
 def shipped_graph_kind(onnx_path: Path) -> str | None:
     """Kind of a ``model.onnx`` read with the ``onnx`` package, None when unusable."""
     try:
@@ -286,11 +267,7 @@ def onnx_path_for(
     target = folder / f"{loaded.card.architecture}-{model_id}{suffix}.onnx"
     if not target.is_file() or model_id == "unhashed":
         logger.info("exporting the model to ONNX: %s", target)
-        network = loaded.model
-        if not in_metres:
-            export_onnx(network, target)
-            return target
-        export_at_cell_size(network, target, wanted_m)
+        export_onnx(loaded.model, target, wanted_m if in_metres else None)
     return target
 
 
@@ -299,13 +276,23 @@ def onnx_path_for(
 CELL_SIZE_LOCK = threading.RLock()
 
 
-def export_at_cell_size(network: Any, target: str | Path, cell_size_m: float) -> Path:
-    """``export_onnx`` of a model sized in metres, traced at ``cell_size_m``."""
+def export_onnx(network: Any, target: str | Path, cell_size_m: float | None = None) -> Path:
+    """The bare network as ONNX (``models.export.onnx.export_logits_onnx``).
+
+    A model sized in metres is traced at ``cell_size_m``; None exports as the module is.
+
+    Raises:
+        ModelError: the exporter rejects the model.
+    """
+    from forestgaps_engine.models.export.onnx import export_logits_onnx
+
+    if cell_size_m is None:
+        return export_logits_onnx(network, target)
     with CELL_SIZE_LOCK:
         kept = network.cell_sizes_m
         network.set_cell_size_m(cell_size_m)
         try:
-            return export_onnx(network, target)
+            return export_logits_onnx(network, target)
         finally:
             network.set_cell_size_m(kept)
 

@@ -22,6 +22,8 @@ from forestgaps_engine.geo.resample import RESOLUTION_TOLERANCE
 from forestgaps_engine.inference.backends import (
     OnnxRuntimeBackend,
     OpenVinoBackend,
+    TorchAtCellSize,
+    TorchBackend,
     cpu_supports_bf16,
     onnx_path_for,
 )
@@ -69,8 +71,8 @@ def bind_cell_size(
     if not sized_in_metres(model.card):
         return backend
     base = getattr(backend, "_inner", backend)
-    if hasattr(base, "at_cell_size"):
-        return base.at_cell_size(float(cell_size_m))
+    if isinstance(base, TorchBackend):
+        return TorchAtCellSize(base, cell_size_m)
     bound_m = float(getattr(backend, "cell_size_m", model.card.resolution_m))
     if math.isclose(bound_m, cell_size_m, rel_tol=1e-6):
         return backend

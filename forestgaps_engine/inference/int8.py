@@ -190,7 +190,7 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
     import tempfile
 
     from forestgaps_engine.errors import InferenceError
-    from forestgaps_engine.inference.backends import export_at_cell_size, export_onnx
+    from forestgaps_engine.inference.backends import export_onnx
 
     found = existing_int8_path(model, cache_dir)
     if found is not None:
@@ -208,10 +208,8 @@ def int8_path(model: Any, cache_dir: str | Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="forestgaps-int8-") as folder:
         onnx_path = Path(folder) / "model.onnx"
         network = model.loaded.model
-        if getattr(network, "uses_cell_size", False):
-            # The int8 graph is the card's cell size, whatever the module ran at last.
-            export_at_cell_size(network, onnx_path, float(model.card.resolution_m))
-        else:
-            export_onnx(network, onnx_path)
+        # The int8 graph is the card's cell size, whatever the module ran at last.
+        in_metres = getattr(network, "uses_cell_size", False)
+        export_onnx(network, onnx_path, float(model.card.resolution_m) if in_metres else None)
         quantize_int8(model.loaded, onnx_path, calibration_windows(model), target)
     return target
