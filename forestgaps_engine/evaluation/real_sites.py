@@ -120,13 +120,6 @@ def _write_prior_dem(rasters: SiteRasters, path: Path) -> Path:
     return write_array(path, dem_m, coarse, HEIGHT_PROFILE)
 
 
-def _iou(counts: ConfusionCounts | None) -> float | None:
-    if counts is None:
-        return None
-    value = counts.iou
-    return None if value != value else float(value)  # NaN: no gap on either side
-
-
 def evaluate_real_sites(
     model: Any,
     config: ForestGapsConfig,
@@ -226,7 +219,7 @@ def evaluate_real_sites(
             site_counts[label] = {}
             for scores, method, column in scored:
                 counts = scores.score(method, threshold_m).pixel
-                row[column] = _iou(counts)
+                row[column] = counts.iou
                 site_counts[label][column] = [counts.tp, counts.fp, counts.fn, counts.tn]
             iou[label] = row
         provenance = rasters.record.get("provenance") or {}
@@ -322,7 +315,7 @@ def pooled_from_rows(rows: Sequence[dict[str, Any]], labels: Sequence[str]) -> d
             for row in rows:
                 if method in row["counts"][label]:
                     total = total + ConfusionCounts(*row["counts"][label][method])
-            pooled[method][label] = _iou(total) if total.total else None
+            pooled[method][label] = total.iou if total.total else None
     return pooled
 
 

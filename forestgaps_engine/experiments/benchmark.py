@@ -29,7 +29,11 @@ from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.data import SiteConfig
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.evaluation.marked_section import write_marked_section
-from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, evaluate_real_sites
+from forestgaps_engine.evaluation.real_sites import (
+    METHOD_BASELINE,
+    METHOD_MODEL,
+    evaluate_real_sites,
+)
 from forestgaps_engine.experiments.benchmark_config import (
     BenchmarkArchitecture,
     BenchmarkSettings,
@@ -43,12 +47,7 @@ from forestgaps_engine.experiments.benchmark_report import (
     mean_over_thresholds,
     mean_sd,
 )
-from forestgaps_engine.experiments.heldout import (
-    METHOD_MODEL,
-    heldout_sites,
-    inference_speed,
-    score_on_sites,
-)
+from forestgaps_engine.experiments.heldout import heldout_sites, inference_speed, score_on_sites
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
 from forestgaps_engine.machine import cpu_name
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter

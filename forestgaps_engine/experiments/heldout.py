@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from forestgaps_engine.config.gaps import GapsConfig
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
+from forestgaps_engine.evaluation.real_sites import METHOD_MODEL
 from forestgaps_engine.evaluation.scoring import MethodScores
 from forestgaps_engine.files import ensure_writable_dir
 from forestgaps_engine.inference.api import predict
@@ -24,8 +25,6 @@ from forestgaps_engine.metrics.pixel import ConfusionCounts
 from forestgaps_engine.synth.forest import write_synthetic_site
 
 logger = logging.getLogger(__name__)
-
-METHOD_MODEL = "model"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from typing import Any
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.evaluation.marked_section import write_marked_section
 from forestgaps_engine.evaluation.real_samples import margins_over_baseline
+from forestgaps_engine.evaluation.real_sites import METHOD_MODEL
 from forestgaps_engine.experiments.benchmark_report import threshold_table
-from forestgaps_engine.experiments.heldout import METHOD_MODEL, heldout_sites, score_on_sites
+from forestgaps_engine.experiments.heldout import heldout_sites, score_on_sites
 from forestgaps_engine.files import ensure_writable_dir, write_json_atomic, write_text_atomic
 from forestgaps_engine.models.card import load_model
 
