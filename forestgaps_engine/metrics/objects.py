@@ -74,16 +74,12 @@ class ObjectMatch:
     @property
     def is_reference_matched(self) -> np.ndarray:
         """(n_ref,) bool."""
-        matched = np.zeros(self.reference_area_m2.size, dtype=bool)
-        matched[self.pairs[:, 0] - 1] = True
-        return matched
+        return np.isin(np.arange(1, self.reference_area_m2.size + 1), self.pairs[:, 0])
 
     @property
     def is_predicted_matched(self) -> np.ndarray:
         """(n_pred,) bool."""
-        matched = np.zeros(self.predicted_area_m2.size, dtype=bool)
-        matched[self.pairs[:, 1] - 1] = True
-        return matched
+        return np.isin(np.arange(1, self.predicted_area_m2.size + 1), self.pairs[:, 1])
 
 
 def _compact(ids: np.ndarray) -> np.ndarray:
