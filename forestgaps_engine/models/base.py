@@ -194,14 +194,11 @@ class SegmentationModel(nn.Module):
                 hint="Pass K thresholds per window, window-major: (B * K,).",
             )
         height, width = dsm.shape[-2], dsm.shape[-1]
-        if self.shares_windows:
-            inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
-            logits = self.forward_shared(inputs, threshold_m)
-        else:
+        if not self.shares_windows:
             dsm = repeat_windows(dsm, threshold_m.shape[0])
-            inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
-            logits = self.forward_padded(inputs, threshold_m)
-        return logits[:, :, :height, :width]
+        inputs = pad_to_multiple(self.assemble_inputs(dsm, threshold_m), self.output_stride)
+        forward = self.forward_shared if self.shares_windows else self.forward_padded
+        return forward(inputs, threshold_m)[:, :, :height, :width]
 
     def forward_shared(self, inputs: Tensor, threshold_m: Tensor) -> Tensor:
         """``forward_padded`` for ``(B, C, H, W)`` inputs and ``(B * K,)`` thresholds.
