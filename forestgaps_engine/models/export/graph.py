@@ -143,12 +143,10 @@ def example_inputs(
     A window-sharing graph is traced with 2 thresholds per window, so nothing in it can
     be specialised to one.
     """
-    dsm = torch.full((batch, 1, height_px, width_px), 20.0)
-    if not spec.include_normalization:
-        dsm = torch.zeros(batch, 1, height_px, width_px)
-    inputs = [dsm]
+    shape = (batch, 1, height_px, width_px)
+    inputs = [torch.full(shape, 20.0 if spec.include_normalization else 0.0)]
     if spec.has_valid_input:
-        inputs.append(torch.ones(batch, 1, height_px, width_px))
+        inputs.append(torch.ones(shape))
     if spec.fixed_threshold_m is None:
         per_window = 2 if spec.shares_windows else 1
         inputs.append(torch.full((batch * per_window,), threshold_m))
