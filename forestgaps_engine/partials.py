@@ -52,11 +52,6 @@ def host_label() -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:63] or "host"
 
 
-def partial_prefix(stem: str) -> str:
-    """The start of every temporary name this process makes for ``stem``."""
-    return f".{stem}.{host_label()}.{os.getpid()}-"
-
-
 def register(path: Path) -> None:
     """Track ``path`` (file or folder) until ``forget``; ``remove_live`` deletes it."""
     with _live_lock:
@@ -105,7 +100,8 @@ def _reserve(parent: Path, stem: str, suffix: str, create: Callable[[Path], None
     signal tests send theirs the moment the file appears).
     """
     while True:
-        path = Path(parent) / f"{partial_prefix(stem)}{secrets.token_hex(4)}{PARTIAL_MARK}{suffix}"
+        name = f".{stem}.{host_label()}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_MARK}{suffix}"
+        path = Path(parent) / name
         register(path)
         try:
             create(path)

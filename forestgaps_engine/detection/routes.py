@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +99,6 @@ def run_model(
     return outputs, result.summary_path
 
 
-def server_options(config: InferenceConfig) -> dict[str, Any]:
-    """The config's values a server takes as form fields (an unset maximum is not sent)."""
-    options: Mapping[str, Any] = config.model_dump(include=set(SERVER_OPTIONS))
-    return {key: value for key, value in options.items() if value is not None}
-
-
 def run_remote(
     dsm: str, thresholds_m: tuple[float, ...], server: RemoteServer, out_dir: Path,
     work_dir: Path, config: InferenceConfig,
@@ -116,9 +109,11 @@ def run_remote(
     Returns:
         (outputs, summary.json, a sentence naming the server, its model and warnings).
     """
+    # An unset maximum area is not sent.
+    options = config.model_dump(include=set(SERVER_OPTIONS), exclude_none=True)
     answer, files, summary_path = predict_on_server(
-        server, geotiff_for_upload(dsm, work_dir), thresholds_m, server_options(config),
-        out_dir, progress, cancel,
+        server, geotiff_for_upload(dsm, work_dir), thresholds_m, options, out_dir, progress,
+        cancel,
     )  # fmt: skip
     outputs = []
     for item in answer["thresholds"]:

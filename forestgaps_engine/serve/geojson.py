@@ -21,7 +21,6 @@ from forestgaps_engine.serve.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
-GEOJSON_SUFFIX = ".geojson"
 # The engine's layer name (inference.polygons.LAYER_NAME), read without importing torch.
 LAYER_NAME = "gaps"
 # Data paths set for the Python GDAL/PROJ (a wheel's own) would point the system's
@@ -38,11 +37,6 @@ _CONVERSION_LOCK = threading.Lock()
 def ogr2ogr_path() -> str | None:
     """The ``ogr2ogr`` executable on PATH, or None."""
     return shutil.which("ogr2ogr")
-
-
-def geojson_name(gpkg_name: str) -> str:
-    """``gaps_t5.gpkg`` -> ``gaps_t5.geojson``."""
-    return Path(gpkg_name).with_suffix(GEOJSON_SUFFIX).name
 
 
 def ogr2ogr_command(executable: str, source: Path, target: Path, to_wgs84: bool) -> list[str]:

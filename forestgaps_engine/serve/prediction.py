@@ -23,7 +23,7 @@ from forestgaps_engine.config.serve import ServeConfig
 from forestgaps_engine.errors import CRSMismatchError, InvalidDataFormatError
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.serve.errors import ServiceError
-from forestgaps_engine.serve.geojson import geojson_name, ogr2ogr_path
+from forestgaps_engine.serve.geojson import ogr2ogr_path
 from forestgaps_engine.serve.limits import (
     RequestPlan,
     check_gap_count,
@@ -245,7 +245,7 @@ def run_prediction(
             published[path.name] = path
             files[kind] = f"{results_base_url}/{path.name}"
         if has_geojson:
-            name = geojson_name(item.polygons_path.name)
+            name = item.polygons_path.with_suffix(".geojson").name
             geojson[name] = (item.polygons_path.name, to_wgs84)
             files["gaps_geojson"] = f"{results_base_url}/{name}"
         thresholds.append(
