@@ -14,6 +14,7 @@ the same test.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -212,15 +213,12 @@ def choose_backend(
             return backend
     built: dict[str, Backend] = {}
 
-    def factory(name: str) -> Callable[[], Backend]:
-        def build() -> Backend:
-            built[name] = build_backend(name, model, device, cache_dir)
-            return built[name]
-
-        return build
+    def build(name: str) -> Backend:
+        built[name] = build_backend(name, model, device, cache_dir)
+        return built[name]
 
     entry = calibrate(
-        {name: factory(name) for name in names},
+        {name: functools.partial(build, name) for name in names},
         names[0],
         model.normalizer,
         _thresholds_for(model.card),

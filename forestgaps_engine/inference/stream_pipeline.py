@@ -109,7 +109,6 @@ def stream_pipelined(
     cutoff: float = 0.5,
     prior_source: Any = None,
     label_strip_rows: int | None = None,
-    parts_dir: Path | None = None,
 ) -> PipelinedStream:
     """``stream_probabilities`` with every step on its own thread, and pass 1 of the labels.
 
@@ -130,11 +129,9 @@ def stream_pipelined(
         cutoff: probability cut-off of ``cut_writers``.
         prior_source: the terrain prior on ``grid``, for a model that takes one.
         label_strip_rows: with ``cut_writers``, rows per labelling strip: the cut's rows
-            are labelled as they are finished. None labels nothing.
-        parts_dir: with ``label_strip_rows``, an existing temporary folder the caller
-            removes: the labelled strips are polygonized into ``parts_<index>.gpkg``
-            there (``StripLabelling.parts`` once finished). None: the cut rasters'
-            folder (their datasets' ``name``), a temporary one ``predict`` removes.
+            are labelled as they are finished, and polygonized into ``parts_<index>.gpkg``
+            beside the cut rasters, in the temporary folder ``predict`` removes
+            (``StripLabelling.parts`` once finished). None labels nothing.
 
     Returns:
         Counts, timings, the labellers and the profile of each step.
@@ -147,18 +144,16 @@ def stream_pipelined(
     blender = TileRowBlender(n_thresholds, width_px)
     stats = StreamStats()
     stats.timings_s.update({"blend": 0.0, "write": 0.0, "label": 0.0})
-    n_tiles_total = layout.n_tiles
     labellers = []
     if cut_writers is not None and label_strip_rows is not None:
-        if parts_dir is None:
-            # A dataset's name is its path; a writer with none leaves the polygons for later.
-            cut_path = getattr(cut_writers[0], "name", None)
-            parts_dir = Path(cut_path).parent if cut_path else None
+        # A dataset's name is its path; a writer with none leaves the polygons for later.
+        cut_path = getattr(cut_writers[0], "name", None)
+        parts_dir = Path(cut_path).parent if cut_path else None
         is_polygonized = config.polygons_in_stream and parts_dir is not None
         labellers = [
             StripLabeller(
                 label_strip_rows,
-                StripParts(Path(parts_dir) / f"parts_{index}.gpkg", grid)
+                StripParts(parts_dir / f"parts_{index}.gpkg", grid)
                 if is_polygonized
                 else None,
             )
@@ -215,7 +210,7 @@ def stream_pipelined(
             return
         position["reported_tiles"] = n_tiles
         reporter.report(
-            n_tiles / n_tiles_total,
+            n_tiles / layout.n_tiles,
             f"predicting: tile row {position['row_index'] + 1}/{len(layout.rows)}",
         )
 
