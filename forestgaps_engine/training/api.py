@@ -269,16 +269,10 @@ def train(
 
     train_set = dataset(train_paths, train_counts, shuffle=True)
     setting = loader_setting(training, train_set, facts["tile_size_px"], device, context)
-    train_loader = DataLoader(train_set, batch_size=training.batch_size, **setting.loader_kwargs())
-    val_loader = (
-        DataLoader(
-            dataset(val_paths, val_counts, shuffle=False),
-            batch_size=training.batch_size,
-            **setting.loader_kwargs(),
-        )
-        if val_paths
-        else None
-    )
+    loader_kwargs = {"batch_size": training.batch_size, **setting.loader_kwargs()}
+    train_loader = DataLoader(train_set, **loader_kwargs)
+    val_set = dataset(val_paths, val_counts, shuffle=False) if val_paths else None
+    val_loader = DataLoader(val_set, **loader_kwargs) if val_set is not None else None
     if context.is_main_process:
         log_transfer_benchmark(
             (training.batch_size, 1, facts["tile_size_px"], facts["tile_size_px"]), device
