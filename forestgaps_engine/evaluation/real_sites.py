@@ -47,8 +47,6 @@ METHOD_PRIOR = "terrain_prior"
 METHOD_BASELINE = "dsm_only"
 # The coarse terrain a forester may have: a national or global DEM of about 30 m.
 PRIOR_CELL_M = 30.0
-# Card params that give a model a terrain input (none of the registered ones has it yet).
-TERRAIN_INPUT_PARAMS = ("terrain_prior", "terrain_input")
 NOT_AVAILABLE = "n/a"
 
 
@@ -72,10 +70,8 @@ class RealSitesReport:
 
 
 def has_terrain_input(card: Any) -> bool:
-    """Whether a model card declares a terrain (ground prior) input."""
-    if bool(getattr(card, "uses_terrain_prior", False)):
-        return True
-    return any(bool(card.params.get(name)) for name in TERRAIN_INPUT_PARAMS)
+    """Whether a model card declares a terrain (ground prior) input (older cards: in params)."""
+    return bool(card.uses_terrain_prior or card.params.get("terrain_prior"))
 
 
 def _ground_kind(rasters: SiteRasters) -> str:

@@ -48,8 +48,7 @@ def write_csv(target: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
             fields = list(rows[0]) if rows else []
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
-            for row in rows:
-                writer.writerow({key: _cell(value) for key, value in row.items()})
+            writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
     return Path(target)
 
 
