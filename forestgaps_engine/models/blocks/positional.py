@@ -32,14 +32,10 @@ class PositionalChannels(nn.Module):
         super().__init__()
         self.kind = kind
         self.num_frequencies = num_frequencies
-        if kind == "none":
-            self.channels = 0
-        elif kind == "coords":
-            self.channels = 2
-        elif kind == "fourier":
-            self.channels = 4 * num_frequencies
-        else:
+        channels = {"none": 0, "coords": 2, "fourier": 4 * num_frequencies}
+        if kind not in channels:
             raise ValueError(f"unknown positional encoding {kind!r}")
+        self.channels = channels[kind]
 
     def forward(self, x: Tensor) -> Tensor:
         """Add the 2-D positional encoding to ``x``; shape unchanged."""
