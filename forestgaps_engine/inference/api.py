@@ -446,8 +446,6 @@ def predict(
                                     config.postprocess_threads,
                                     dsm_view,
                                 )
-                    # Measured in the labelling's second pass (one read of the DSM strips).
-                    statistics = gaps.statistics
                     release_free_heap()
                     mask_path = out / f"gap_mask_{labels[index]}.tif"
                     with timed(timings_s, "postprocess_mask"):
@@ -456,13 +454,13 @@ def predict(
                     release_free_heap()
                     gaps_path = out / f"gaps_{labels[index]}.gpkg"
                     with timed(timings_s, "postprocess_polygons"):
-                        write_gap_polygons(gaps_path, gaps, statistics, threshold)
+                        write_gap_polygons(gaps_path, gaps, gaps.statistics, threshold)
                     finished.append(gaps_path)
                     size_plot_path = out / f"size_frequency_{labels[index]}.png"
                     with timed(timings_s, "postprocess_size_plot"):
                         write_size_frequency_plot(
                             size_plot_path,
-                            statistics.area_m2,
+                            gaps.statistics.area_m2,
                             f"Gap size-frequency, {threshold:g} m",
                         )
                     finished.append(size_plot_path)

@@ -44,7 +44,7 @@ def _heights(raw: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values) & (values != 0.0) & (values > SENTINEL_MAX_M)]
 
 
-def has_zero_fill(dataset: Any, edge_px: int = EDGE_PX) -> bool:
+def has_zero_fill(dataset: Any) -> bool:
     """Whether an open single-band DSM holds an undeclared zero fill on its border.
 
     The rule of ``geo.nodata.zero_fill_cells``: exact zeros on the outermost rows or
@@ -53,7 +53,6 @@ def has_zero_fill(dataset: Any, edge_px: int = EDGE_PX) -> bool:
 
     Args:
         dataset: open rasterio dataset, band 1 heights in metres.
-        edge_px: width of the edge strips read, pixels.
 
     Returns:
         False as well when the file declares nodata or a mask, or cannot be read (the
@@ -68,7 +67,7 @@ def has_zero_fill(dataset: Any, edge_px: int = EDGE_PX) -> bool:
     try:
         top, bottom, left, right = (
             dataset.read(1, window=window)
-            for window in edge_windows(height_px, width_px, edge_px)
+            for window in edge_windows(height_px, width_px, EDGE_PX)
         )
         outer = np.concatenate([top[0], bottom[-1], left[:, 0], right[:, -1]])
         if not np.any(outer == 0):
