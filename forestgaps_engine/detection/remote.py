@@ -11,6 +11,7 @@ files already downloaded are removed.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import queue
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from forestgaps_engine.errors import CancelledError, DataError, InferenceError, require_package
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
@@ -139,28 +140,20 @@ def wait_cancellable(
         raise value
 
 
-class _CountingReader:
-    """A file read in chunks for httpx: counts bytes and stops on cancel."""
+class _CountingFile(io.FileIO):
+    """A file httpx reads in chunks (its size from fileno): counts bytes, stops on cancel."""
 
-    def __init__(self, source: BinaryIO, sent: Callable[[int], None], cancel: Any) -> None:
-        self.source, self.sent, self.cancel, self.total = source, sent, cancel, 0
+    def __init__(self, path: Path, sent: Callable[[int], None], cancel: Any) -> None:
+        super().__init__(path, "rb")
+        self.sent, self.cancel, self.total = sent, cancel, 0
 
     def read(self, size: int = -1) -> bytes:
         if self.cancel is not None and self.cancel():
             raise CancelledError("the upload to the ForestGaps server was cancelled")
-        chunk = self.source.read(size)
+        chunk = super().read(size)
         self.total += len(chunk)
         self.sent(self.total)
         return chunk
-
-    def fileno(self) -> int:  # lets httpx send a Content-Length
-        return self.source.fileno()
-
-    def tell(self) -> int:
-        return self.source.tell()
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self.source.seek(offset, whence)
 
 
 class HttpxTransport:
@@ -180,8 +173,7 @@ class HttpxTransport:
         import httpx
 
         def send() -> HttpAnswer:
-            with self._client() as client, file_path.open("rb") as source:
-                reader = _CountingReader(source, sent, cancel)
+            with self._client() as client, _CountingFile(file_path, sent, cancel) as reader:
                 files = {"file": (file_path.name, reader, "image/tiff")}
                 response = client.post(url, data=dict(fields), files=files, headers=headers)
                 return HttpAnswer(response.status_code, response.content, response.reason_phrase)
