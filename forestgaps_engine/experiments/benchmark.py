@@ -280,16 +280,14 @@ def run_benchmark(
     return BenchmarkResult(out, report, tuple(results), tuple(skipped))
 
 
-def _fold_curve(result: dict[str, Any], run_dir: Path | None) -> list[float]:
+def _fold_curve(result: dict[str, Any], run_dir: Path) -> list[float]:
     """Validation IoU per epoch of one run (from result.json, else its last checkpoint)."""
-    curve = result["training"].get("curve")
-    if curve is None and run_dir is not None:
-        import torch
+    from forestgaps_engine.training.state import load_checkpoint  # imports torch
 
-        checkpoint = run_dir / "training" / "checkpoints" / "last.pt"
-        if checkpoint.is_file():
-            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-            curve = _curve(state.get("history", []))
+    curve = result["training"].get("curve")
+    checkpoint = run_dir / "training" / "checkpoints" / "last.pt"
+    if curve is None and checkpoint.is_file():
+        curve = _curve(load_checkpoint(checkpoint).get("history", []))
     return [float(item["val_iou"]) for item in curve or [] if "val_iou" in item]
 
 

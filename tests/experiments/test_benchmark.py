@@ -301,3 +301,25 @@ def test_real_scores_are_averaged_fold_by_fold_against_the_baseline(tmp_path: Pa
     assert "| `unet` | 0.400 | 0.300 |" in text  # per threshold, mean over folds
     assert "- **Accuracy first on real forests**: `unet` (real IoU 0.350 ± 0.495" in text
 
+
+def test_a_result_without_its_curve_reads_it_from_the_run_checkpoint(tmp_path: Path) -> None:
+    from forestgaps_engine.training.state import save_checkpoint
+
+    config, settings = load_benchmark_config(_write_config(tmp_path))
+    history = [{"epoch": i, "loss": 1.0, "val_iou": v} for i, v in enumerate([0.2, 0.5, 0.6, 0.7])]
+    checkpoint = Path(settings.output_dir) / "runs" / "unet" / "training" / "checkpoints"
+    save_checkpoint(checkpoint / "last.pt", {"history": history})
+    metrics = {m: 0.6 for m in ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")}
+    result = {
+        "run": "unet", "architecture": "unet", "fold": 0, "param_count": 10**6,
+        "gflops_per_256_tile": 7.0, "activation_mb_per_256_tile": 97.0,
+        "training": {"epochs_run": 4, "duration_s": 1.0},  # no curve: the checkpoint has it
+        "inference": {"mpix_per_s": 1.0}, "scores": {"5": metrics},
+    }  # fmt: skip
+    baselines = tmp_path / "baselines.json"
+    baselines.write_text(json.dumps({"dsm_only": {"5": {"iou": 0.9}}}), "utf-8")
+
+    report = write_benchmark_report(config, settings, [result], baselines, [])
+
+    assert "+0.100 (**not flat**)" in report.read_text("utf-8")
+    assert (report.parent / report.stem / "curves.png").is_file()
