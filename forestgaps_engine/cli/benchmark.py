@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
 from forestgaps_engine.cli.common import (
@@ -13,8 +12,6 @@ from forestgaps_engine.cli.common import (
     config_from_args,
     log_progress,
 )
-
-logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,8 +11,6 @@ import sys
 from forestgaps_engine.cli.common import add_config_options, config_from_args
 from forestgaps_engine.config import load_config
 
-logger = logging.getLogger(__name__)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``forestgaps train`` and ``augment-preview`` subcommands to ``subparsers``."""

@@ -8,7 +8,6 @@ service call it with the same options, so a behaviour is fixed here once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,6 @@ from forestgaps_engine.detection.routes import (
 )
 from forestgaps_engine.errors import ConfigError, ForestGapsError
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
-
-logger = logging.getLogger(__name__)
 
 
 def in_extent_words(source: str | Path, extent: Bounds) -> str:

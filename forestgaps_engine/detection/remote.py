@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -23,8 +22,6 @@ from typing import Any, Protocol
 
 from forestgaps_engine.errors import CancelledError, DataError, InferenceError, require_package
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
-
-logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 CONNECT_TIMEOUT_S = 30.0

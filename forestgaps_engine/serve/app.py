@@ -13,7 +13,6 @@ one (uploads and opaque result ids only). Every request passes ``security.Reques
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -62,8 +61,6 @@ from forestgaps_engine.serve.uploads import (
     refuse_unknown_fields,
 )
 from forestgaps_engine.version import __version__
-
-logger = logging.getLogger(__name__)
 
 
 def _form_schema(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ The answer holds figures and download links, never polygons: those stay in files
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import shutil
@@ -32,8 +31,6 @@ from forestgaps_engine.serve.limits import (
     plan_request,
 )
 from forestgaps_engine.serve.uploads import UploadedFile, refuse_unknown_fields
-
-logger = logging.getLogger(__name__)
 
 INFERENCE_FIELDS = (
     "tile_size_px", "overlap_px", "min_gap_area_m2", "max_gap_area_m2", "probability_cutoff",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -13,8 +12,6 @@ from typing import Any
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.serve.security import TOKEN_ENV, is_loopback, resolve_token
-
-logger = logging.getLogger(__name__)
 
 # Worker processes are started by uvicorn from an import string, so they get the config
 # through the environment rather than as an object.
