@@ -47,24 +47,18 @@ class UNetBody(nn.Module):
     ) -> None:
         super().__init__()
         depth = len(channels) - 1
-        self.depth = depth
-        index = 0
-        self.encoder = nn.ModuleList()
-        previous = in_channels
-        for level in range(depth):
-            self.encoder.append(make_block(previous, channels[level], index))
-            previous = channels[level]
-            index += 1
-        self.bottleneck = make_block(previous, channels[depth], index)
-        index += 1
+        # Block index: encoder 0 .. depth - 1, bottleneck depth, decoder depth + 1 .. 2 * depth.
+        block_inputs = [in_channels, *channels]
+        self.encoder = nn.ModuleList(
+            make_block(block_inputs[level], channels[level], level) for level in range(depth)
+        )
+        self.bottleneck = make_block(block_inputs[depth], channels[depth], depth)
         self.bottleneck_extra = bottleneck_extra or nn.Identity()
-        self.decoder = nn.ModuleList()
-        previous = channels[depth]
-        for level in reversed(range(depth)):
-            self.decoder.append(make_block(previous + channels[level], channels[level], index))
-            previous = channels[level]
-            index += 1
-        self.block_count = index
+        # Each decoder block takes the upsampled deeper stage and the skip of its level.
+        self.decoder = nn.ModuleList(
+            make_block(channels[level + 1] + channels[level], channels[level], 2 * depth - level)
+            for level in reversed(range(depth))
+        )
         self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         self.head = nn.Conv2d(channels[0], 1, 1)
 
