@@ -27,7 +27,6 @@ from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.cut import (
     MASK_GAP,
     MASK_NODATA,
-    cut_cells,
     cut_profile,
     mask_cells,
 )
@@ -203,12 +202,10 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
             last = min(grid.height_px, row_off + n_rows + halo_px)
             values, valid = read_window(probability, first, last - first)
             own = slice(row_off - first, row_off - first + n_rows)
-            if disk is None:
-                strip = cut_cells(values[own], valid[own], cutoff)
-            else:
-                is_gap = valid & (values >= cutoff)
+            is_gap = valid & (values >= cutoff)
+            if disk is not None:
                 is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
-                strip = mask_cells(is_gap[own], valid[own])
+            strip = mask_cells(is_gap[own], valid[own])
             out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))
 
 
