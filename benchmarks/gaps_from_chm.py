@@ -20,7 +20,9 @@ import numpy as np
 from scipy import ndimage
 from shared_data import SHARED_DATA
 
-from forestgaps_engine.gaps import gap_stats, label_gaps, lambda_asner_2013, lambda_hanel_2017
+from forestgaps_engine.gaps.detector import label_gaps
+from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
+from forestgaps_engine.gaps.stats import gap_stats
 
 
 def synthetic_chm(size_px: int, seed: int = 0) -> np.ndarray:
