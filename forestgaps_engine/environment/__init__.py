@@ -1,6 +1,5 @@
 """Runtime environments (local, Colab, QGIS) and their detection."""
 
-from forestgaps_engine.environment.base import DeviceInfo, Environment, detect_best_device
 from forestgaps_engine.environment.colab import ColabEnvironment
 from forestgaps_engine.environment.detect import activate_environment, detect_environment
 from forestgaps_engine.environment.local import LocalEnvironment
@@ -8,11 +7,8 @@ from forestgaps_engine.environment.qgis import QgisEnvironment
 
 __all__ = [
     "ColabEnvironment",
-    "DeviceInfo",
-    "Environment",
     "LocalEnvironment",
     "QgisEnvironment",
     "activate_environment",
-    "detect_best_device",
     "detect_environment",
 ]
