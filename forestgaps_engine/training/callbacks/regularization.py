@@ -175,14 +175,8 @@ class RegularizationCallback(Callback):
             )
 
     def _log_scalars(self, trainer: Trainer, epoch: int) -> None:
-        writer = next(
-            (
-                getattr(c, "writer", None)
-                for c in trainer.callbacks.callbacks
-                if getattr(c, "writer", None) is not None
-            ),
-            None,
-        )
+        writers = [getattr(c, "writer", None) for c in trainer.callbacks.callbacks]
+        writer = next((w for w in writers if w is not None), None)
         if writer is None:
             return
         step = trainer.global_step
