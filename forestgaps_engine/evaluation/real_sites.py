@@ -361,12 +361,7 @@ def site_table(
     pooled_cells = ["**all sites, pooled**", "", ""]
     for label in labels:
         pooled_cells += _cells(
-            {
-                METHOD_MODEL: pooled[METHOD_MODEL][label],
-                METHOD_BASELINE: pooled[METHOD_BASELINE][label],
-                METHOD_PRIOR: (pooled.get(METHOD_PRIOR) or {}).get(label),
-            },
-            terrain_input,
+            {method: ious[label] for method, ious in pooled.items()}, terrain_input
         )
     lines.append("| " + " | ".join(pooled_cells) + " |")
     return "\n".join(lines) + "\n"
