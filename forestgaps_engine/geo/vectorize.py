@@ -44,6 +44,7 @@ FIELD_TYPES = ("INTEGER", "REAL", "TEXT")
 GEOMETRY_COLUMN = "geom"
 # Computed from each feature's rings when the caller gives no values for it.
 PERIMETER_FIELD = "perimeter_m"
+ATTRIBUTE_ROWS_PER_INSERT = 65_536
 # False writes every feature from Python even where SpatiaLite could group the parts
 # (the path GDAL builds without SpatiaLite take; the tests run both).
 USE_SPATIALITE = True
@@ -255,6 +256,11 @@ def too_big_error(error: RuntimeError, target: Path) -> DataError | None:
     )
 
 
+def _sql_values(values: np.ndarray) -> list[Any]:
+    """Python values for SQLite and OGR: NaN becomes NULL (None)."""
+    return [None if value != value else value for value in values.tolist()]
+
+
 def _sql_text(text: str) -> str:
     """A quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -393,11 +399,7 @@ class LabelLayerWriter:
         if self._dataset is None:
             raise RuntimeError("LabelLayerWriter.add_parts() called outside its with block")
         ids = np.asarray(ids, dtype=np.int64)
-        # NaN is written as NULL, by both the SQL and the Python path.
-        values = {
-            name: [None if v != v else v for v in np.asarray(columns[name]).tolist()]
-            for name in columns
-        }
+        values = {name: np.asarray(columns[name]) for name in columns}
         missing = [name for name, _ in self.fields if name not in values]
         if missing not in ([], [PERIMETER_FIELD]):
             raise ValueError(f"no values for fields {missing}")
@@ -416,7 +418,7 @@ class LabelLayerWriter:
             raise reported from error
 
     def _append(
-        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, list[Any]]
+        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, np.ndarray]
     ) -> None:
         """The parts grouped into one feature per label, by SQL when SpatiaLite is there."""
         _, ogr, _ = require_ogr()
@@ -433,7 +435,7 @@ class LabelLayerWriter:
             parts_dataset.ReleaseResultSet(ordered)
 
     def _append_by_sql(
-        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, list[Any]]
+        self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, np.ndarray]
     ) -> None:
         """Group the parts and join the attributes in one SQL statement run by SQLite.
 
@@ -447,8 +449,14 @@ class LabelLayerWriter:
         with contextlib.closing(sqlite3.connect(parts_path)) as connection, connection:
             columns = "".join(f', "{name}"' for name in names)
             connection.execute(f"CREATE TABLE attrs (label INTEGER PRIMARY KEY, fid{columns})")
-            rows = zip(ids.tolist(), fids, *(values[n] for n in names), strict=True)
-            connection.executemany(f"INSERT INTO attrs VALUES (?, ?{', ?' * len(names)})", rows)
+            insert = f"INSERT INTO attrs VALUES (?, ?{', ?' * len(names)})"
+            # A chunk of rows at a time: as Python objects, the attributes of a million
+            # gaps take about 300 MB (16384² forest), more than the rest of the run adds.
+            for start in range(0, len(ids), ATTRIBUTE_ROWS_PER_INSERT):
+                chunk = slice(start, start + ATTRIBUTE_ROWS_PER_INSERT)
+                chunk_values = (_sql_values(values[name][chunk]) for name in names)
+                rows = zip(ids[chunk].tolist(), fids[chunk], *chunk_values, strict=True)
+                connection.executemany(insert, rows)
             (n_labels,) = connection.execute(
                 f"SELECT COUNT(DISTINCT label) FROM {table}"
             ).fetchone()
@@ -482,31 +490,30 @@ class LabelLayerWriter:
         self.n_features += len(ids)
 
     def _append_grouped(
-        self, ogr: Any, ordered: Any, ids: np.ndarray, values: dict[str, list[Any]]
+        self, ogr: Any, ordered: Any, ids: np.ndarray, values: dict[str, np.ndarray]
     ) -> None:
         """One MultiPolygon per run of equal labels in ``ordered``, with its row of values."""
         definition = self._layer.GetLayerDefn()
         field_index = [(definition.GetFieldIndex(name), name) for name, _ in self.fields]
         measure_perimeter = PERIMETER_FIELD not in values
-        expected = ids.tolist()
         row = -1
         runs = itertools.groupby(ordered, key=lambda part: part.GetField(0))
         for row, (label, parts) in enumerate(runs):
-            if row >= len(expected) or expected[row] != label:
+            if row >= len(ids) or ids[row] != label:
                 raise ValueError(f"label {label} has polygons but is not in ids")
             multi = ogr.Geometry(ogr.wkbMultiPolygon)
             for part in parts:
                 multi.AddGeometry(part.GetGeometryRef())
             self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
-        if row + 1 != len(expected):
-            raise ValueError(f"{len(expected) - row - 1} ids have no polygon")
+        if row + 1 != len(ids):
+            raise ValueError(f"{len(ids) - row - 1} ids have no polygon")
 
     def _write(
         self,
         ogr: Any,
         definition: Any,
         field_index: list[tuple[int, str]],
-        values: dict[str, list[Any]],
+        values: dict[str, np.ndarray],
         row: int,
         multi: Any,
         measure_perimeter: bool,
@@ -518,7 +525,7 @@ class LabelLayerWriter:
             if name == PERIMETER_FIELD and measure_perimeter:
                 feature.SetField(index, multipolygon_perimeter(multi))
                 continue
-            value = values[name][row]
+            (value,) = _sql_values(values[name][row : row + 1])
             if value is None:
                 feature.SetFieldNull(index)
             else:
