@@ -1,7 +1,7 @@
 """One detection, whichever face asks: :func:`detect` decides the route and runs it.
 
-Names load on first use (PEP 562), so the plugin imports the result types at start-up
-without pydantic, rasterio or GDAL being installed yet.
+Names load on first use (PEP 562), so importing the package needs neither pydantic nor
+rasterio nor GDAL; the plugin reads the result types from ``detection.result``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ _HOMES = {
     "ExtentOutsideError": "extent",
     "HttpAnswer": "remote",
     "RemoteServer": "remote",
-    "Transport": "remote",
     "Unreachable": "remote",
-    "DetectionResult": "result",
-    "Method": "result",
-    "Route": "result",
-    "ThresholdOutputs": "result",
     "model_is_available": "routes",
 }
 
