@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from torch import nn
@@ -64,12 +65,8 @@ def make_norm_factory(
         Factory building one normalisation layer per call.
     """
     concrete = resolve_norm(kind, per_device_batch_size, min_batch_for_batchnorm)
-
-    def factory(channels: int) -> nn.Module:
-        if concrete == "batch":
-            return nn.BatchNorm2d(channels)
-        if concrete == "group":
-            return nn.GroupNorm(group_count(channels, max_groups), channels)
-        return nn.InstanceNorm2d(channels, affine=True)
-
-    return factory
+    if concrete == "batch":
+        return nn.BatchNorm2d
+    if concrete == "group":
+        return lambda channels: nn.GroupNorm(group_count(channels, max_groups), channels)
+    return partial(nn.InstanceNorm2d, affine=True)
