@@ -54,7 +54,6 @@ class ThresholdEncoder(nn.Module):
             make_activation(activation),
             nn.Linear(embedding_dim, embedding_dim),
         )
-        self.embedding_dim = embedding_dim
 
     def forward(self, threshold_m: Tensor) -> Tensor:
         """Sinusoidal embedding (B, dim) of thresholds (B,) in metres."""
