@@ -284,7 +284,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
         links (``files.gaps_gpkg``, ``files.gaps_geojson``), never inline. A client that
         disconnects cancels its job.
         """
-        if not state.has_model:
+        if state.model.loaded is None:
             raise ServiceError(503, state.model.unavailable_reason, NO_MODEL_HINT)
         scrub = state.scrubber()
         folder = state.request_folder()

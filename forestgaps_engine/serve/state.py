@@ -110,11 +110,6 @@ class ServiceState:
         self._small_slots = threading.BoundedSemaphore(1)
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.root), True)
 
-    @property
-    def has_model(self) -> bool:
-        """True when a model is loaded."""
-        return self.model.loaded is not None
-
     def scrubber(self) -> Scrubber:
         """A scrubber hiding the service folder, the temp folder and the model folder."""
         scrub = Scrubber()
