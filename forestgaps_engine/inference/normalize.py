@@ -100,11 +100,15 @@ class NumpyNormalizer:
         heights, is_valid = _valid_heights(values, valid)
         return _scaled(heights, is_valid, *self._frame(heights, is_valid))
 
-    def _frame(self, heights: np.ndarray, is_valid: np.ndarray) -> tuple[np.ndarray, float]:
-        """(offset (B, 1, 1, 1) metres, metres per unit) of heights zeroed outside ``is_valid``.
+    def frame(self, values: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """(offset (B, 1, 1, 1) metres, metres per unit) that ``__call__`` applies to ``values``.
 
         The terrain prior is put in the same frame, so ``dsm - prior`` keeps its metres.
         """
+        return self._frame(*_valid_heights(values, valid))
+
+    def _frame(self, heights: np.ndarray, is_valid: np.ndarray) -> tuple[np.ndarray, float]:
+        """``frame`` of heights already zeroed outside ``is_valid``."""
         if self.strategy == "minmax_tile":
             low = np.where(is_valid, heights, np.float32(np.inf)).min(axis=(2, 3), keepdims=True)
             high = np.where(is_valid, heights, np.float32(-np.inf)).max(axis=(2, 3), keepdims=True)
