@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from forestgaps_engine.models.registry import create, get_spec
+from forestgaps_engine.models.registry import available_models, create, get_spec
 
 DEFAULT_THRESHOLD_M = 5.0
 
@@ -183,6 +183,4 @@ def measure_model(name: str, tile_size_px: int = 256, repeats: int = 5) -> Model
 
 def describe_models() -> list[ModelInfo]:
     """``model_info`` of every registered architecture, sorted by name."""
-    from forestgaps_engine.models.registry import available_models
-
     return [model_info(name) for name in available_models()]
