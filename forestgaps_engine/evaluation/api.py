@@ -216,8 +216,9 @@ def evaluate(
     reporter.report(0.0, "reading the reference")
     ref = load_reference(reference, site)
     _check_size(ref)
+    masks = list(predictions.values()) if isinstance(predictions, Mapping) else []
     refuse_overwriting_inputs(
-        _input_paths(reference, predictions), _output_paths(Path(out_dir), thresholds)
+        [*ref.paths.values(), *masks], _output_paths(Path(out_dir), thresholds)
     )
     out = ensure_writable_dir(out_dir)
     notes: list[str] = [
@@ -335,18 +336,6 @@ def _check_size(ref: ReferenceSite) -> None:
             f"{MIN_SIDE_PX} x {MIN_SIDE_PX} are needed)",
             hint="Pass a DSM and reference covering a real stand (hundreds of cells a side).",
         )
-
-
-def _input_paths(reference: Any, predictions: Any) -> list[Any]:
-    """The files ``evaluate`` reads: reference rasters and given masks."""
-    paths = list(reference.values()) if isinstance(reference, Mapping) else []
-    if isinstance(reference, tuple | list):
-        paths += list(reference)
-    elif isinstance(reference, str | Path):
-        paths.append(reference)
-    if isinstance(predictions, Mapping):
-        paths += list(predictions.values())
-    return [path for path in paths if isinstance(path, str | Path)]
 
 
 def _output_paths(out: Path, thresholds: Sequence[float]) -> list[Path]:

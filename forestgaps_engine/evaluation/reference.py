@@ -27,6 +27,7 @@ class ReferenceSite:
         ground_m: (H, W) ground elevation (the DTM, or DSM - CHM), or None.
         dsm_path: the DSM file (a model predicts from it), or None.
         description: the inputs, for the report.
+        paths: the input rasters by role (``dsm``, ``chm``, ``dtm``).
     """
 
     site: str
@@ -37,6 +38,7 @@ class ReferenceSite:
     ground_m: np.ndarray | None
     dsm_path: Path | None
     description: str
+    paths: dict[str, Path]
 
 
 def _as_mapping(
@@ -106,6 +108,7 @@ def load_reference(
         ground_m=ground_m,
         dsm_path=paths.get("dsm"),
         description=", ".join(f"{key.upper()} {path}" for key, path in paths.items()),
+        paths=paths,
     )
 
 

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from forestgaps_engine.cli.main import main
-from forestgaps_engine.errors import ConfigError
+from forestgaps_engine.errors import ConfigError, DataError
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import ModelCard, save_model
@@ -117,3 +117,20 @@ def test_chm_alone_skips_the_dsm_baseline(site: dict[str, Path], tmp_path: Path)
     assert any("No DSM" in note for note in result.notes)
     with pytest.raises(ConfigError, match="needs the DSM"):
         evaluate(site["chm"], "some/model", [5.0], tmp_path / "eval2")
+
+
+def test_outputs_never_overwrite_the_rasters_evaluated(
+    site: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    first = evaluate((site["dsm"], site["chm"]), "dsm_only", [5.0], out)
+    mask = first.out_dir / "baselines" / "dsm_only_mask_t5.tif"
+    chm = out / "model_predictions" / "gap_mask_t5.tif"
+    chm.parent.mkdir()
+    chm.write_bytes(site["chm"].read_bytes())
+    before = (mask.read_bytes(), chm.read_bytes())
+    with pytest.raises(DataError, match="dsm_only_mask_t5.tif"):
+        evaluate((site["dsm"], site["chm"]), {5.0: mask}, [5.0], out)
+    with pytest.raises(DataError, match="gap_mask_t5.tif"):
+        evaluate({"dsm": site["dsm"], "chm": chm}, None, [5.0], out)
+    assert (mask.read_bytes(), chm.read_bytes()) == before
