@@ -46,9 +46,6 @@ class GapEvents:
     area_after_m2: np.ndarray
     new_area_m2: np.ndarray
 
-    def __len__(self) -> int:
-        return int(self.kind.size)
-
     def count(self, kind: str) -> int:
         """Number of events of ``kind``."""
         return int(np.count_nonzero(self.kind == kind))

@@ -110,10 +110,6 @@ def _cuts_on_starts(starts: list[int], length_px: int, per_block: int) -> tuple[
     return tuple([0, *inner, length_px])
 
 
-def _even_cuts(length_px: int, block_size_px: int) -> tuple[int, ...]:
-    return tuple([*range(0, length_px, block_size_px), length_px])
-
-
 def model_plan(
     height_px: int,
     width_px: int,
@@ -142,10 +138,8 @@ def model_plan(
 
 def classic_plan(height_px: int, width_px: int, block_size_px: int) -> BlockPlan:
     """Blocks of ``block_size_px`` (the classic detector reads no windows)."""
-    return BlockPlan(
-        height_px, width_px, _even_cuts(height_px, block_size_px),
-        _even_cuts(width_px, block_size_px),
-    )  # fmt: skip
+    row_cuts, col_cuts = ((*range(0, n_px, block_size_px), n_px) for n_px in (height_px, width_px))
+    return BlockPlan(height_px, width_px, row_cuts, col_cuts)
 
 
 def block_bytes(plan: BlockPlan, n_thresholds: int) -> int:
