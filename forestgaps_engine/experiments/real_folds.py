@@ -63,16 +63,6 @@ def deal_by_source(sites: Sequence[SiteConfig], n_folds: int) -> list[list[SiteC
     return folds
 
 
-def fold_config(
-    train_config: ForestGapsConfig, train_sites: Sequence[SiteConfig], folder: Path
-) -> ForestGapsConfig:
-    """``train_config`` with the fold's real sites, its data and model kept under ``folder``."""
-    return train_config.updated(
-        data={"sites": list(train_sites), "output_dir": str(folder / "prepared")},
-        training={"output_dir": str(folder / "training")},
-    )
-
-
 def evaluate_real_folds(
     train_config: ForestGapsConfig,
     sites_config: ForestGapsConfig,
@@ -102,7 +92,7 @@ def evaluate_real_folds(
     """
     if n_folds < 2:
         raise ConfigError(f"--folds {n_folds}: need at least 2", hint="Pass --folds 3.")
-    sites = [site for site in sites_config.data.sites if site.name]
+    sites = list(sites_config.data.sites)
     if not sites:
         raise ConfigError("data.sites is empty: no real site to hold out", hint="Pass --config.")
     folds = deal_by_source(sites, n_folds)
@@ -114,7 +104,10 @@ def evaluate_real_folds(
         step = reporter.sub(index / n_folds, 1 / n_folds)
         folder = out / f"fold{index}"
         trained_on = [site for other in folds if other is not held_out for site in other]
-        config = fold_config(train_config, trained_on, folder)
+        config = train_config.updated(
+            data={"sites": trained_on, "output_dir": str(folder / "prepared")},
+            training={"output_dir": str(folder / "training")},
+        )
         logger.info(
             "fold %d/%d: training without %s", index + 1, n_folds,
             ", ".join(site.name for site in held_out),
