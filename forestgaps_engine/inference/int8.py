@@ -51,11 +51,17 @@ AUTO_TILES_SEED = 1
 
 
 def synthetic_windows(
-    resolution_m: float, tile_px: int = WINDOW_PX, site_px: int = SYNTH_SITE_PX
+    resolution_m: float, tile_px: int | None = None, site_px: int | None = None
 ) -> np.ndarray:
-    """(n, 1, tile_px, tile_px) float32 DSM windows, metres, of ``SYNTH_SITES`` forests."""
+    """(n, 1, tile_px, tile_px) float32 DSM windows, metres, of ``SYNTH_SITES`` forests.
+
+    ``tile_px`` and ``site_px`` default to ``WINDOW_PX`` and ``SYNTH_SITE_PX``, read at call
+    time (tests shrink them).
+    """
     from forestgaps_engine.synth.forest import generate_forest
 
+    tile_px = tile_px or WINDOW_PX
+    site_px = site_px or SYNTH_SITE_PX
     windows = []
     for seed, open_share in SYNTH_SITES:
         forest = generate_forest(
