@@ -32,7 +32,6 @@ from forestgaps_engine.training.api import train
 logger = logging.getLogger(__name__)
 
 EPOCH_MESSAGE = re.compile(r"^epoch (\d+)/(\d+)")
-DEFAULT_WIDTHS = (8, 16, 24)
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class SearchSpace:
     focal_weight: tuple[float, float] = (0.0, 0.5)
     dropout: tuple[float, float] = (0.0, 0.3)
     drop_path: tuple[float, float] = (0.0, 0.3)
-    widths: tuple[int, ...] = DEFAULT_WIDTHS
+    widths: tuple[int, ...] = (8, 16, 24)
 
 
 @dataclass(frozen=True)
