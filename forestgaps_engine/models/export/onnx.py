@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.models.card import load_model
 from forestgaps_engine.models.export.graph import (
     CARD_METADATA_KEY,
     GRAPH_METADATA_KEY,
@@ -50,8 +53,6 @@ def trace_to_onnx(
     Raises:
         ModelError: the exporter rejects the module or the opset.
     """
-    import torch
-
     try:
         with warnings.catch_warnings():
             # Shape checks in forward() trace as constants: harmless, and the TorchScript
@@ -94,8 +95,6 @@ def export_logits_onnx(
     Raises:
         ModelError: the exporter rejects the model.
     """
-    import torch
-
     model = model.to("cpu").eval()
     # Two thresholds per window: the graph takes (B * K,) thresholds for B windows.
     example = (torch.zeros(2, 1, tile_px, tile_px), torch.full((4,), 5.0))
@@ -247,7 +246,6 @@ def export_onnx(
         ModelError: not a model, export failure, or parity above 1e-4.
         DataError: the output folder cannot be written.
     """
-    from forestgaps_engine.models.card import load_model
     from forestgaps_engine.models.export.parity import check_parity, require_parity
 
     if opset < MIN_OPSET:

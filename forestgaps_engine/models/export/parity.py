@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from forestgaps_engine.errors import ModelError
+from forestgaps_engine.models.card import load_model
 from forestgaps_engine.models.export.graph import (
     GRAPH_METADATA_KEY,
     GraphSpec,
@@ -79,8 +81,6 @@ def random_inputs(
 
 
 def _eager(graph: Any, inputs: Sequence[np.ndarray]) -> np.ndarray:
-    import torch
-
     with torch.no_grad():
         return graph(*(torch.from_numpy(array) for array in inputs)).numpy()
 
@@ -120,8 +120,6 @@ def _onnx_runner(path: Path) -> tuple[Any, GraphSpec]:
 
 
 def _torchscript_runner(path: Path) -> tuple[Any, GraphSpec]:
-    import torch
-
     from forestgaps_engine.models.export.torchscript import load_torchscript
 
     module, _card, spec = load_torchscript(path)
@@ -135,8 +133,6 @@ def _torchscript_runner(path: Path) -> tuple[Any, GraphSpec]:
 
 
 def _native_runner(path: Path) -> tuple[Any, GraphSpec]:
-    from forestgaps_engine.models.card import load_model
-
     spec = GraphSpec(shares_windows=True)
     graph = build_graph(load_model(path), spec)
     return (lambda inputs: _eager(graph, inputs)), spec
@@ -166,8 +162,6 @@ def check_parity(
     Raises:
         ModelError: unknown format, unreadable export, or output shapes that differ.
     """
-    from forestgaps_engine.models.card import load_model
-
     runners = {"onnx": _onnx_runner, "torchscript": _torchscript_runner, "native": _native_runner}
     if format not in runners:
         raise ModelError(

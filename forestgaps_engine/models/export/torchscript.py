@@ -12,8 +12,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import atomic_path
+from forestgaps_engine.models.card import load_model
 from forestgaps_engine.models.export.graph import GraphSpec, build_graph, example_inputs
 from forestgaps_engine.models.export.result import ExportResult
 
@@ -46,9 +49,6 @@ def export_torchscript(
         ModelError: not a model, tracing failure, or parity above 1e-4.
         DataError: the output folder cannot be written.
     """
-    import torch
-
-    from forestgaps_engine.models.card import load_model
     from forestgaps_engine.models.export.parity import check_parity, require_parity
 
     loaded = load_model(loaded)
@@ -94,8 +94,6 @@ def load_torchscript(path: str | Path) -> tuple[Any, dict[str, Any], GraphSpec]:
     Raises:
         ModelError: not a ForestGaps TorchScript export.
     """
-    import torch
-
     extra_files = {CARD_EXTRA_FILE: "", GRAPH_EXTRA_FILE: ""}
     try:
         with warnings.catch_warnings():
