@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forestgaps_engine.geo.strip_parts import MergedParts, PartsFile, finish_parts
+from forestgaps_engine.geo.strip_parts import MergedParts
 from forestgaps_engine.inference.postprocess import GapRasters, GapStatistics
 
 # The service converts this layer to GeoJSON by name (serve/geojson.py): keep it.
@@ -59,7 +59,7 @@ def write_gap_polygons(
     labels: GapRasters,
     statistics: GapStatistics,
     threshold_m: float,
-    parts: PartsFile | MergedParts | None = None,
+    parts: MergedParts | None = None,
 ) -> Path:
     """Write one MultiPolygon per gap with its attributes, atomically, with an R-tree.
 
@@ -79,8 +79,8 @@ def write_gap_polygons(
         labels: gap ids 1..n on disk and their grid.
         statistics: per-gap DSM figures (index = gap id - 1).
         threshold_m: the threshold these gaps belong to.
-        parts: the strips' polygons of these gaps (``StripLabelling.parts``), merged
-            already or not (``finish_parts``), or None.
+        parts: the strips' polygons of these gaps, merged (``StripLabelling.parts``
+            through ``geo.strip_parts.finish_parts``), or None.
     """
     from forestgaps_engine.geo.vectorize import LabelLayerWriter, write_label_polygons
 
@@ -95,10 +95,9 @@ def write_gap_polygons(
         "dsm_max_m": statistics.dsm_max_m,
     }
     if parts is not None:
-        merged = finish_parts(parts) if isinstance(parts, PartsFile) else parts
         with LabelLayerWriter(target, LAYER_NAME, FIELDS, labels.grid.crs) as writer:
             if n_gaps:
-                writer.add_parts(merged.path, merged.view, columns["gap_id"], columns)
+                writer.add_parts(parts.path, parts.view, columns["gap_id"], columns)
         return Path(target)
     return write_label_polygons(
         target, LAYER_NAME, labels.ids_path, FIELDS, columns, labels.grid.crs, labels.grid
