@@ -9,6 +9,7 @@ to ``out_dir`` (see ``report``), plus ``error_<method>_tT.png`` maps and the bas
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -247,13 +248,10 @@ def evaluate(
                 terrain_prior,
             )
         except BaseException:
-            # predict removed its own files; the folder this call made goes too.
-            if (
-                not had_predictions
-                and predictions_dir.is_dir()
-                and not any(predictions_dir.iterdir())
-            ):
-                predictions_dir.rmdir()
+            # predict removed its own files; the folder this call made goes too, if empty.
+            if not had_predictions:
+                with contextlib.suppress(OSError):
+                    predictions_dir.rmdir()
             raise
         if predicted is not None:
             methods.append((method_name, predicted))

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from forestgaps_engine.cli.main import main
-from forestgaps_engine.errors import ConfigError, DataError
+from forestgaps_engine.errors import ConfigError, DataError, ModelError
 from forestgaps_engine.evaluation.api import CHM_CEILING, DSM_ONLY, evaluate
 from forestgaps_engine.models import create
 from forestgaps_engine.models.card import ModelCard, save_model
@@ -134,3 +134,12 @@ def test_outputs_never_overwrite_the_rasters_evaluated(
     with pytest.raises(DataError, match="gap_mask_t5.tif"):
         evaluate({"dsm": site["dsm"], "chm": chm}, None, [5.0], out)
     assert (mask.read_bytes(), chm.read_bytes()) == before
+
+
+def test_a_model_that_cannot_load_leaves_no_predictions_folder(
+    site: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "eval"
+    with pytest.raises(ModelError):
+        evaluate((site["dsm"], site["chm"]), tmp_path / "no_model", [5.0], out)
+    assert not (out / "model_predictions").exists()
