@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from forestgaps_engine.models.registry import available_models, create, get_spec
 
@@ -62,8 +63,6 @@ def gflops_per_tile(
     With ``thresholds_per_window`` K > 1 the tile goes with K thresholds (K outputs): a
     model sharing its trunk across thresholds costs less than K single forwards.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     dsm, threshold_m = example_inputs(tile_size_px)
     threshold_m = threshold_m.repeat(thresholds_per_window)
     with in_mode(model, False), torch.no_grad(), FlopCounterMode(display=False) as counter:

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forestgaps_engine.config import ForestGapsConfig
+from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.data.real_sites.provenance import sources_of_manifest
 from forestgaps_engine.data.records import prepared_cell_size_m
 from forestgaps_engine.errors import ConfigError, DataError, TrainingError
+from forestgaps_engine.models.card import ModelCard, save_model
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
 
 if TYPE_CHECKING:
@@ -96,8 +98,6 @@ def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[st
     resolution_m = resolution_m or config.data.resolution_m or config.synth.resolution_m
     native = config.model.native_resolutions_m
     if native is not None:
-        from forestgaps_engine.config.model import check_native_resolutions
-
         try:
             check_native_resolutions(native, float(resolution_m))
         except ValueError as error:
@@ -354,7 +354,6 @@ def _save_model(
     output_dir: Path,
 ) -> tuple[Path, dict[str, float]]:
     """Write the best epoch's weights (last if none was best) with their model card."""
-    from forestgaps_engine.models.card import ModelCard, save_model
     from forestgaps_engine.training.state import load_checkpoint
 
     history = trainer.history

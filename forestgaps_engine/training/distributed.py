@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def wrap_model(model: nn.Module, context: DistributedContext, device: torch.devi
     """DistributedDataParallel around ``model`` when distributed, else ``model`` itself."""
     if not context.is_distributed:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     device_ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids)
 

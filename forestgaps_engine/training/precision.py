@@ -29,6 +29,7 @@ from torch import nn
 from forestgaps_engine.errors import TrainingError
 from forestgaps_engine.files import cache_dir, read_json_mapping, store_in_json_cache
 from forestgaps_engine.machine import cpu_name
+from forestgaps_engine.training.state import run_record
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +128,6 @@ def precision_named(name: str, device: torch.device, source: str = "checkpoint")
 
 
 def _choice_key(model: nn.Module, tile_size_px: int) -> str:
-    from forestgaps_engine.training.state import run_record
-
     record = run_record(model, "")
     params = json.dumps(record["params"], sort_keys=True, default=str)
     return (

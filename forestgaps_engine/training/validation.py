@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import torch
+import torch.distributed as dist
 
 from forestgaps_engine.errors import TrainingError
 from forestgaps_engine.metrics.pixel import (
@@ -93,8 +94,6 @@ def _reduce_counts(
     counts: dict[float, ConfusionCounts], trainer: Trainer
 ) -> dict[float, ConfusionCounts]:
     # Every rank must reduce the same vector: agree on the thresholds first.
-    import torch.distributed as dist
-
     gathered: list[list[float]] = [[] for _ in range(trainer.context.world_size)]
     dist.all_gather_object(gathered, sorted(counts))
     thresholds_m = sorted({t for part in gathered for t in part})

@@ -15,6 +15,7 @@ from typing import Any
 from forestgaps_engine import partials
 from forestgaps_engine.errors import ModelError
 from forestgaps_engine.files import ensure_writable_dir
+from forestgaps_engine.models.card import CARD_FILE, WEIGHTS_FILE, load_model, save_model
 from forestgaps_engine.models.export.result import ExportResult
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ def export_native(loaded: Any, out_dir: str | Path, check: bool = True) -> Expor
         ModelError: not a model, or the copy does not reproduce the original.
         DataError: the folder cannot be written.
     """
-    from forestgaps_engine.models.card import CARD_FILE, WEIGHTS_FILE, load_model, save_model
     from forestgaps_engine.models.export.parity import check_parity, require_parity
 
     loaded = load_model(loaded)

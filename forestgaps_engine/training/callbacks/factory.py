@@ -9,6 +9,7 @@ from forestgaps_engine.training.callbacks.base import Callback
 from forestgaps_engine.training.callbacks.checkpoint import ModelCheckpoint
 from forestgaps_engine.training.callbacks.early_stopping import EarlyStopping
 from forestgaps_engine.training.callbacks.lr_monitor import LearningRateMonitor
+from forestgaps_engine.training.callbacks.mlflow_logger import MlflowLogger
 from forestgaps_engine.training.callbacks.profiler import ProfilerCallback
 from forestgaps_engine.training.callbacks.progress import ProgressDisplay
 from forestgaps_engine.training.callbacks.regularization import RegularizationCallback
@@ -47,8 +48,6 @@ def default_callbacks(
             )
         )
     if monitoring.mlflow:
-        from forestgaps_engine.training.callbacks.mlflow_logger import MlflowLogger
-
         callbacks.append(
             MlflowLogger(
                 config,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import yaml
 from torch import nn
 
 from forestgaps_engine.models.summary import in_mode
@@ -78,8 +79,6 @@ class TensorBoardLogger(Callback):
 
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
         if self.config is not None:
-            import yaml
-
             text = yaml.safe_dump(self.config.model_dump(mode="json"), sort_keys=False)
             self.writer.add_text("config", "```\n" + text + "\n```", trainer.global_step)
         logger.info("TensorBoard logs in %s", self.log_dir)
