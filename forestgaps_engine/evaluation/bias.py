@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -26,8 +27,7 @@ CANOPY_SMOOTHING_M = 10.0
 
 def class_labels(edges: Sequence[float], unit: str) -> tuple[str, ...]:
     """``0-10deg``, ``10-20deg``, ..., ``>=30deg`` for edges (10, 20, 30)."""
-    bounds = [0.0, *edges]
-    labels = [f"{low:g}-{high:g}{unit}" for low, high in zip(bounds[:-1], bounds[1:], strict=True)]
+    labels = [f"{low:g}-{high:g}{unit}" for low, high in pairwise([0.0, *edges])]
     return (*labels, f">={edges[-1]:g}{unit}")
 
 

@@ -14,6 +14,7 @@ None: unlike pixel scores, averaging a 1.0 for an empty class would flatter a me
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -26,10 +27,8 @@ EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 def size_class_labels(edges_m2: tuple[float, ...] = SIZE_CLASS_EDGES_M2) -> list[str]:
     """Readable names of the classes: ``<50``, ``50-100``, ``100-500``, ``>=500`` (m2)."""
-    labels = [f"<{edges_m2[0]:g}"]
-    labels += [f"{low:g}-{high:g}" for low, high in zip(edges_m2[:-1], edges_m2[1:], strict=True)]
-    labels.append(f">={edges_m2[-1]:g}")
-    return labels
+    between = [f"{low:g}-{high:g}" for low, high in pairwise(edges_m2)]
+    return [f"<{edges_m2[0]:g}", *between, f">={edges_m2[-1]:g}"]
 
 
 def as_objects(gaps: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
