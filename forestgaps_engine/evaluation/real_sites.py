@@ -196,7 +196,8 @@ def evaluate_real_sites(
             site=site.name,
             progress=step.sub(0.3, 0.4).report,
         )
-        prior_result = None
+        # (evaluation, its method name, the column it fills)
+        scored = [(result, METHOD_MODEL, METHOD_MODEL), (result, DSM_ONLY, METHOD_BASELINE)]
         if prior_loaded is not None and rasters.grid.crs is not None:
             dem = _write_prior_dem(rasters, out / "inputs" / key / "dem_30m.tif")
             prior_result = evaluate(
@@ -204,9 +205,6 @@ def evaluate_real_sites(
                 gaps=config.gaps, inference=config.inference, method_name=METHOD_PRIOR,
                 site=site.name, progress=step.sub(0.7, 0.3).report, terrain_prior=dem,
             )  # fmt: skip
-        # (evaluation, its method name, the column it fills)
-        scored = [(result, METHOD_MODEL, METHOD_MODEL), (result, DSM_ONLY, METHOD_BASELINE)]
-        if prior_result is not None:
             scored.append((prior_result, METHOD_PRIOR, METHOD_PRIOR))
         iou: dict[str, dict[str, float | None]] = {}
         site_counts: dict[str, dict[str, list[int]]] = {}
