@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.errors import ModelError
+from forestgaps_engine.models.card import load_model
+from forestgaps_engine.models.export.native import export_native
 from forestgaps_engine.models.export.quantize import INT8_XML, CalibrationWindows
 from forestgaps_engine.models.export.result import ExportResult
 
@@ -53,8 +56,6 @@ def export_model(
             export failure or parity above 1e-4.
         DataError: the output cannot be written.
     """
-    from forestgaps_engine.models.card import load_model
-
     if format not in EXPORT_FORMATS:
         raise ModelError(
             f"unknown export format {format!r}", hint=f"Use one of {', '.join(EXPORT_FORMATS)}."
@@ -95,8 +96,6 @@ def export_model(
         from forestgaps_engine.models.export.torchscript import export_torchscript
 
         return export_torchscript(loaded, out_path, include_normalization, check)
-    from forestgaps_engine.models.export.native import export_native
-
     return export_native(loaded, out_path, check)
 
 
@@ -104,8 +103,6 @@ def _export_int8(
     loaded: Any, out_path: Path, opset: int, calibration: CalibrationWindows, check: bool
 ) -> ExportResult:
     """The bare ONNX graph in a temporary folder, quantised to ``out_path``."""
-    import tempfile
-
     from forestgaps_engine.models.export.onnx import export_logits_onnx
     from forestgaps_engine.models.export.quantize import quantize_int8, require_nncf
 
