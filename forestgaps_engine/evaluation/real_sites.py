@@ -15,6 +15,7 @@ that input, the bundled one included.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,8 +237,8 @@ def evaluate_real_sites(
         logger.info(
             "%s: model %s / DSM-only %s (IoU at %s m)",
             site.name,
-            " ".join(_fmt(iou[label][METHOD_MODEL]) for label in labels),
-            " ".join(_fmt(iou[label][METHOD_BASELINE]) for label in labels),
+            " ".join(fmt_score(iou[label][METHOD_MODEL]) for label in labels),
+            " ".join(fmt_score(iou[label][METHOD_BASELINE]) for label in labels),
             ", ".join(labels),
         )
     card = loaded.card
@@ -282,19 +283,20 @@ def write_report(
     return RealSitesReport(out, tuple(rows), pooled, markdown, Path(json_path))
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def fmt_score(value: float | None) -> str:
+    """A score to 3 decimals, ``-`` where it is undefined (None or not finite)."""
+    return "-" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 def _cells(row: dict[str, float | None], terrain_input: bool) -> list[str]:
     model, baseline = row.get(METHOD_MODEL), row.get(METHOD_BASELINE)
     better = model is not None and baseline is not None
     shown = [
-        f"**{_fmt(model)}**" if better and model > baseline else _fmt(model),
-        f"**{_fmt(baseline)}**" if better and baseline > model else _fmt(baseline),
+        f"**{fmt_score(model)}**" if better and model > baseline else fmt_score(model),
+        f"**{fmt_score(baseline)}**" if better and baseline > model else fmt_score(baseline),
     ]
     prior = row.get("terrain_prior")
-    shown.append(_fmt(prior) if terrain_input and prior is not None else NOT_AVAILABLE)
+    shown.append(fmt_score(prior) if terrain_input and prior is not None else NOT_AVAILABLE)
     return shown
 
 

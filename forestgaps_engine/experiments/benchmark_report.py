@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from forestgaps_engine.evaluation.plots import bar_chart_png, line_chart_png
-from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, METHOD_MODEL
+from forestgaps_engine.evaluation.real_sites import METHOD_BASELINE, METHOD_MODEL, fmt_score
 
 MEAN_METRICS = ("iou", "f1", "object_f1", "boundary_f1", "grid_r2")
 
@@ -80,12 +80,6 @@ def _converged(info: Mapping[str, Any]) -> str:
     return f"{info['change']:+.3f} ({word})"
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
 def threshold_table(
     methods: Mapping[str, Mapping[str, Mapping[str, float | None]]],
     thresholds: Sequence[str],
@@ -97,7 +91,7 @@ def threshold_table(
         "|---|" + "---:|" * len(thresholds),
     ]
     for method, scores in methods.items():
-        cells = [_fmt((scores.get(t) or {}).get(metric)) for t in thresholds]
+        cells = [fmt_score((scores.get(t) or {}).get(metric)) for t in thresholds]
         lines.append(f"| `{method}` | {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -212,7 +206,7 @@ def benchmark_markdown(
             f"{_converged(row['convergence'])} |"
         )
     for name, scores in baselines.items():
-        means = [_fmt(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
+        means = [fmt_score(mean_over_thresholds(scores, m)) for m in MEAN_METRICS]
         real = (
             _pm(real_reference["real_baseline_iou"])
             if real_reference is not None and name == METHOD_BASELINE
