@@ -45,20 +45,17 @@ def drop_path_modules(model: nn.Module) -> list[DropPath]:
     return [m for m in model.modules() if isinstance(m, DropPath)]
 
 
-def set_dropout(model: nn.Module, probability: float) -> int:
-    """Set ``p`` of every dropout layer; returns how many were set."""
-    modules = dropout_modules(model)
-    for module in modules:
+def set_dropout(model: nn.Module, probability: float) -> None:
+    """Set ``p`` of every dropout layer."""
+    for module in dropout_modules(model):
         module.p = probability
-    return len(modules)
 
 
-def set_drop_path(model: nn.Module, max_rate: float) -> int:
+def set_drop_path(model: nn.Module, max_rate: float) -> None:
     """Depth-scaled rates, 0 (first block) to ``max_rate`` (last), as models build them."""
     modules = drop_path_modules(model)
     for module, rate in zip(modules, drop_path_rates(max_rate, len(modules)), strict=True):
         module.rate = rate
-    return len(modules)
 
 
 class RegularizationCallback(Callback):
