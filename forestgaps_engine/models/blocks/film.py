@@ -3,8 +3,7 @@
 FiLM (Perez et al. 2018) scales and shifts every channel: ``y = gamma * x + beta``, with
 ``gamma`` and ``beta`` predicted from the threshold embedding. Each FiLM layer starts as the
 identity (``gamma = 1``, ``beta = 0``): a FiLM layer whose ``gamma`` starts at zero erases its
-features and blocks the gradient of everything before it, which left the predecessor's
-FiLM U-Net untrainable.
+features and blocks the gradient of everything before it.
 """
 
 from __future__ import annotations
