@@ -13,13 +13,10 @@ INVALID_RGB = (0.35, 0.35, 0.35)
 
 def _stretch(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Per-image min-max to [0, 1] over valid cells; invalid cells 0."""
-    out = torch.zeros_like(values)
-    for i in range(values.shape[0]):
-        cells = values[i][valid[i]]
-        if cells.numel():
-            low, high = cells.min(), cells.max()
-            out[i] = ((values[i] - low) / (high - low).clamp_min(1e-6)).clamp(0, 1)
-    return out * valid
+    low = torch.where(valid, values, float("inf")).amin(dim=(1, 2, 3), keepdim=True)
+    high = torch.where(valid, values, float("-inf")).amax(dim=(1, 2, 3), keepdim=True)
+    stretched = ((values - low) / (high - low).clamp_min(1e-6)).clamp(0, 1)
+    return torch.where(valid, stretched, 0.0)
 
 
 def _gray(values: torch.Tensor) -> torch.Tensor:
