@@ -310,9 +310,7 @@ class LabelLayerWriter:
         self._parts_dir: Path | None = None
 
     def __enter__(self) -> LabelLayerWriter:
-        from contextlib import ExitStack
-
-        self._stack = ExitStack()
+        self._stack = contextlib.ExitStack()
         try:
             _, ogr, _ = self._stack.enter_context(gdal_exceptions())
             temp_path = self._stack.enter_context(atomic_path(self.target, self._verify))
@@ -465,7 +463,11 @@ class LabelLayerWriter:
             ).fetchone()
         if not n_labels == n_joined == len(ids):
             raise ValueError(f"{n_labels} labels have polygons, {len(ids)} ids were given")
-        srs_id = self._srs_id()
+        srs_id = sql_value(
+            self._dataset,
+            "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = "
+            + _sql_text(self.layer_name),
+        )
         targets = "".join(f', "{name}"' for name in names)
         sources = "".join(f', a."{name}"' for name in names)
         if PERIMETER_FIELD not in values and any(n == PERIMETER_FIELD for n, _ in self.fields):
@@ -504,43 +506,22 @@ class LabelLayerWriter:
             multi = ogr.Geometry(ogr.wkbMultiPolygon)
             for part in parts:
                 multi.AddGeometry(part.GetGeometryRef())
-            self._write(ogr, definition, field_index, values, row, multi, measure_perimeter)
+            feature = ogr.Feature(definition)
+            self.n_features += 1
+            feature.SetFID(self.n_features)
+            for index, name in field_index:
+                if name == PERIMETER_FIELD and measure_perimeter:
+                    feature.SetField(index, multipolygon_perimeter(multi))
+                    continue
+                (value,) = _sql_values(values[name][row : row + 1])
+                if value is None:
+                    feature.SetFieldNull(index)
+                else:
+                    feature.SetField(index, value)
+            feature.SetGeometryDirectly(multi)
+            self._layer.CreateFeature(feature)
         if row + 1 != len(ids):
             raise ValueError(f"{len(ids) - row - 1} ids have no polygon")
-
-    def _write(
-        self,
-        ogr: Any,
-        definition: Any,
-        field_index: list[tuple[int, str]],
-        values: dict[str, np.ndarray],
-        row: int,
-        multi: Any,
-        measure_perimeter: bool,
-    ) -> None:
-        feature = ogr.Feature(definition)
-        self.n_features += 1
-        feature.SetFID(self.n_features)
-        for index, name in field_index:
-            if name == PERIMETER_FIELD and measure_perimeter:
-                feature.SetField(index, multipolygon_perimeter(multi))
-                continue
-            (value,) = _sql_values(values[name][row : row + 1])
-            if value is None:
-                feature.SetFieldNull(index)
-            else:
-                feature.SetField(index, value)
-        feature.SetGeometryDirectly(multi)
-        self._layer.CreateFeature(feature)
-
-    def _srs_id(self) -> int:
-        return int(
-            sql_value(
-                self._dataset,
-                "SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = "
-                + _sql_text(self.layer_name),
-            )
-        )
 
     def _verify(self, path: Path) -> None:
         """The written file holds every feature and the R-tree (read back by GDAL)."""
