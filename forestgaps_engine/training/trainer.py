@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
+from itertools import islice
 from typing import Any
 
 import torch
@@ -169,9 +170,9 @@ class Trainer:
             if getattr(self.module, "uses_terrain_prior", False):
                 # The prior is put in the DSM tile's frame (same offset and scale).
                 dsm = self.normalizer.with_prior(dsm, model_valid, batch["terrain_prior"])
-                return model(torch.nan_to_num(dsm), batch["threshold_m"])
-            dsm = torch.nan_to_num(self.normalizer(dsm, model_valid))
-            return model(dsm, batch["threshold_m"])
+            else:
+                dsm = self.normalizer(dsm, model_valid)
+            return model(torch.nan_to_num(dsm), batch["threshold_m"])
 
     def recalibrate_batchnorm(self, loader: Iterable) -> int:
         """Recompute BatchNorm statistics over the epoch's first training batches.
@@ -308,11 +309,7 @@ class Trainer:
         iterator = self._epoch_iterator(loader)
         dataset = getattr(loader, "dataset", loader)
         loss_sum, loss_count = 0.0, 0
-        while self.next_batch < self.batches_per_epoch:
-            try:
-                raw_batch = next(iterator)
-            except StopIteration:
-                break
+        for raw_batch in islice(iterator, max(self.batches_per_epoch - self.next_batch, 0)):
             self.reporter.check()
             batch_index = self.next_batch
             self.callbacks.on_batch_begin(self, batch_index)
