@@ -134,7 +134,7 @@ def staged_directory(target: Path) -> Iterator[Path]:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def _prepared_file(prepared_dir: str | Path, name: str) -> Path:
+def prepared_file(prepared_dir: str | Path, name: str) -> Path:
     """``<prepared_dir>/<name>``; DataError when it is missing (not a prepared folder)."""
     path = Path(prepared_dir) / name
     if not path.is_file():
@@ -151,7 +151,7 @@ def load_manifest(prepared_dir: str | Path) -> dict[str, Any]:
     Raises:
         DataError: the folder holds no manifest.
     """
-    return json.loads(_prepared_file(prepared_dir, MANIFEST_NAME).read_text("utf-8"))
+    return json.loads(prepared_file(prepared_dir, MANIFEST_NAME).read_text("utf-8"))
 
 
 def site_cell_sizes_m(manifest: dict[str, Any]) -> dict[str, float]:
@@ -195,7 +195,7 @@ def tile_record(prepared_dir: str | Path, tile_id: str) -> dict[str, Any]:
     Raises:
         DataError: no tiles.jsonl, or no tile with that id (close ids are suggested).
     """
-    path = _prepared_file(prepared_dir, TILES_NAME)
+    path = prepared_file(prepared_dir, TILES_NAME)
     known: list[str] = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:

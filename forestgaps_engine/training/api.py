@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.config.model import check_native_resolutions
 from forestgaps_engine.data.real_sites.provenance import sources_of_manifest
-from forestgaps_engine.data.records import prepared_cell_size_m
+from forestgaps_engine.data.records import NORMALIZATION_NAME, prepared_cell_size_m, prepared_file
 from forestgaps_engine.errors import ConfigError, DataError, TrainingError
 from forestgaps_engine.models.card import ModelCard, save_model
 from forestgaps_engine.progress import CancelCallback, ProgressCallback
@@ -63,15 +63,6 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     epochs_run: int = 0
     duration_s: float = 0.0
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise DataError(
-            f"{path}: not found, so {str(path.parent)!r} is not a prepared dataset",
-            hint="Run 'forestgaps prepare --config ...' first and pass its data.output_dir.",
-        )
-    return json.loads(path.read_text("utf-8"))
 
 
 def dataset_facts(manifest: dict[str, Any], config: ForestGapsConfig) -> dict[str, Any]:
@@ -236,7 +227,8 @@ def train(
     prepared = Path(prepared_dir or config.data.output_dir)
     manifest = load_manifest(prepared)
     facts = dataset_facts(manifest, config)
-    normalizer = Normalizer.from_prepared(_read_json(prepared / "normalization.json"))
+    normalization = prepared_file(prepared, NORMALIZATION_NAME).read_text("utf-8")
+    normalizer = Normalizer.from_prepared(json.loads(normalization))
     device = resolve_device(training.device)
     context = distributed.init_from_env(device.type)
     if device.type == "cuda" and context.is_distributed:
