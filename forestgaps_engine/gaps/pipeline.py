@@ -9,6 +9,7 @@ are removed too, so a run leaves all of its outputs or none.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -52,7 +53,7 @@ class ThresholdResult:
     raster_path: Path
     stats_path: Path
     gpkg_path: Path
-    size_plot_path: Path | None = None
+    size_plot_path: Path
 
     @property
     def label(self) -> str:
@@ -73,7 +74,7 @@ class ThresholdResult:
                 "raster": self.raster_path.name,
                 "stats": self.stats_path.name,
                 "gpkg": self.gpkg_path.name,
-                "size_frequency": self.size_plot_path.name if self.size_plot_path else None,
+                "size_frequency": self.size_plot_path.name,
             },
         }
 
@@ -92,13 +93,10 @@ class GapsResult:
 
     def outputs(self) -> list[Path]:
         """Every file written, summary last."""
-        files = [
-            p
-            for t in self.thresholds
-            for p in (t.raster_path, t.stats_path, t.gpkg_path, t.size_plot_path)
-            if p is not None
-        ]
-        return files + [self.summary_path]
+        per_threshold = (
+            (t.raster_path, t.stats_path, t.gpkg_path, t.size_plot_path) for t in self.thresholds
+        )
+        return [*itertools.chain.from_iterable(per_threshold), self.summary_path]
 
 
 def validate_gap_parameters(
