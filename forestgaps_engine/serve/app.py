@@ -13,6 +13,7 @@ one (uploads and opaque result ids only). Every request passes ``security.Reques
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -43,7 +44,6 @@ from forestgaps_engine.serve.prediction import (
     check_preview_upload,
     check_upload,
     parse_predict_fields,
-    remove_folder,
     run_prediction,
 )
 from forestgaps_engine.serve.results import MEDIA_TYPES
@@ -299,7 +299,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
                 ),
             )
         finally:
-            await run_in_threadpool(remove_folder, folder)
+            await run_in_threadpool(shutil.rmtree, folder, ignore_errors=True)
         return JSONResponse(_scrubbed(body, scrub))
 
     def _predict_blocking(
@@ -325,7 +325,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
                 is_overtime = is_cancel and not cancelled.is_set()
                 outcome = "overtime" if is_overtime else "cancelled" if is_cancel else "failed"
                 state.metrics.predictions.labels(outcome).inc()
-                remove_folder(job_folder)
+                shutil.rmtree(job_folder, ignore_errors=True)
                 if is_overtime:
                     raise ServiceError(
                         503,
@@ -358,7 +358,7 @@ def create_app(model_path: Any = "default", config: ForestGapsConfig | None = No
                 _guarded, lambda: _augment_blocking(upload, folder, options), scrub
             )
         finally:
-            await run_in_threadpool(remove_folder, folder)
+            await run_in_threadpool(shutil.rmtree, folder, ignore_errors=True)
         return Response(png, media_type="image/png")
 
     def _augment_blocking(upload: UploadedFile, folder: Path, options: dict[str, int]) -> bytes:

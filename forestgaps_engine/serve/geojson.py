@@ -34,23 +34,6 @@ CONVERSION_TIMEOUT_S = 900.0
 _CONVERSION_LOCK = threading.Lock()
 
 
-def ogr2ogr_path() -> str | None:
-    """The ``ogr2ogr`` executable on PATH, or None."""
-    return shutil.which("ogr2ogr")
-
-
-def ogr2ogr_command(executable: str, source: Path, target: Path, to_wgs84: bool) -> list[str]:
-    """The command converting ``source``'s gap layer to GeoJSON ``target``.
-
-    ``to_wgs84``: RFC 7946 output (WGS 84 longitude, latitude; rings wound as the RFC
-    says); else the layer's own CRS, named in a ``crs`` member.
-    """
-    command = [executable, "-f", "GeoJSON"]
-    if to_wgs84:
-        command += ["-t_srs", "EPSG:4326", "-lco", "RFC7946=YES"]
-    return [*command, str(target), str(source), LAYER_NAME]
-
-
 def make_geojson(
     source: Path, target: Path, to_wgs84: bool, timeout_s: float = CONVERSION_TIMEOUT_S
 ) -> Path:
@@ -60,7 +43,7 @@ def make_geojson(
         ServiceError: 501 without ``ogr2ogr``; 404 when the job expired meanwhile; 503 past
             ``timeout_s``; 500 when ``ogr2ogr`` fails (the server log has why).
     """
-    executable = ogr2ogr_path()
+    executable = shutil.which("ogr2ogr")
     if executable is None:
         raise ServiceError(
             501,
@@ -74,9 +57,12 @@ def make_geojson(
         # ogr2ogr creates its output: a fresh folder beside the target holds it.
         temp_dir = Path(tempfile.mkdtemp(prefix=".geojson-", dir=target.parent))
         temp = temp_dir / target.name
+        # RFC 7946 output (WGS 84 longitude, latitude; rings wound as the RFC says), else
+        # the layer's own CRS, named in a ``crs`` member.
+        reprojection = ["-t_srs", "EPSG:4326", "-lco", "RFC7946=YES"] if to_wgs84 else []
         try:
             done = subprocess.run(
-                ogr2ogr_command(executable, source, temp, to_wgs84),
+                [executable, "-f", "GeoJSON", *reprojection, str(temp), str(source), LAYER_NAME],
                 capture_output=True,
                 text=True,
                 env=env,

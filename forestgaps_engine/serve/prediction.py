@@ -22,7 +22,6 @@ from forestgaps_engine.config.serve import ServeConfig
 from forestgaps_engine.errors import CRSMismatchError, InvalidDataFormatError
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.serve.errors import ServiceError
-from forestgaps_engine.serve.geojson import ogr2ogr_path
 from forestgaps_engine.serve.limits import (
     RequestPlan,
     check_gap_count,
@@ -228,7 +227,7 @@ def run_prediction(
         config=request.inference, cancel=cancel,
     )  # fmt: skip
     to_wgs84 = request.geojson_crs == "wgs84"
-    has_geojson = ogr2ogr_path() is not None
+    has_geojson = shutil.which("ogr2ogr") is not None
     published: dict[str, Path] = {}
     geojson: dict[str, tuple[str, bool]] = {}
     thresholds = []
@@ -285,8 +284,3 @@ def run_prediction(
         "summary": summary,
     }
     return body, published, geojson
-
-
-def remove_folder(folder: Path) -> None:
-    """Delete a request's private folder (uploads, failed outputs)."""
-    shutil.rmtree(folder, ignore_errors=True)
