@@ -145,21 +145,15 @@ class ShardDataset(IterableDataset):
         )
         return min(worker_batches * self.batch_size, n_worker)
 
-    def partition(
-        self, rank: int, world_size: int, worker: int, num_workers: int
-    ) -> tuple[int, int]:
-        """[start, end) positions, in this epoch's sample order, read by one worker of one rank."""
-        per_rank = sum(self.shard_counts) // world_size
-        rank_start = rank * per_rank
-        base, extra = divmod(per_rank, num_workers)
-        start = rank_start + worker * base + min(worker, extra)
-        return start, start + base + (1 if worker < extra else 0)
-
     def iter_partition(
         self, rank: int, world_size: int, worker: int, num_workers: int
     ) -> Iterator[dict[str, Any]]:
         """Items of one (rank, worker) slot this epoch; ``__iter__`` calls it with the real slot."""
-        start, end = self.partition(rank, world_size, worker, num_workers)
+        # [start, end) in this epoch's sample order: the rank's range cut into worker ranges.
+        per_rank = sum(self.shard_counts) // world_size
+        base, extra = divmod(per_rank, num_workers)
+        start = rank * per_rank + worker * base + min(worker, extra)
+        end = start + base + (1 if worker < extra else 0)
         skip = self._worker_skip(worker, num_workers, end - start)
         raw = self._read_range(start, end)
         if self.shuffle_buffer_size > 0:
