@@ -38,8 +38,8 @@ from forestgaps_engine.geo.raster_io import (
     open_raster_for_writing,
     open_single_band,
 )
-from forestgaps_engine.geo.resample import native_range_m, view_on_grid, working_grid
-from forestgaps_engine.inference.cell_size import bind_cell_size, native_range
+from forestgaps_engine.geo.resample import view_on_grid
+from forestgaps_engine.inference.cell_size import bind_cell_size, model_working_grid
 from forestgaps_engine.inference.cut import cut_profile
 from forestgaps_engine.inference.heap import release_free_heap
 from forestgaps_engine.inference.postprocess import (
@@ -275,9 +275,7 @@ def predict(
             )
             grid = grid_of(dsm)
             check_horizontal_units(grid.crs, str(dsm_path))
-            native = native_range_m(loaded.card) if config.native_resolutions else None
-            native = native_range(loaded, native)
-            work = working_grid(grid, loaded.card.resolution_m, str(dsm_path), native)
+            work = model_working_grid(loaded, grid, config.native_resolutions, str(dsm_path))
             backend = bind_cell_size(backend, loaded, work.resolution_m[0])
             import rasterio
 

@@ -18,7 +18,8 @@ import math
 from typing import Any
 
 from forestgaps_engine.errors import InferenceError
-from forestgaps_engine.geo.resample import RESOLUTION_TOLERANCE
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.resample import RESOLUTION_TOLERANCE, native_range_m, working_grid
 from forestgaps_engine.inference.backends import (
     OnnxRuntimeBackend,
     OpenVinoBackend,
@@ -45,6 +46,12 @@ def native_range(model: Any, declared: tuple[float, float] | None) -> tuple[floa
         return declared
     size_m = model.card.resolution_m
     return (size_m, size_m)
+
+
+def model_working_grid(model: Any, grid: Grid, native_resolutions: bool, source: str) -> Grid:
+    """``geo.resample.working_grid`` for ``model`` under ``InferenceConfig.native_resolutions``."""
+    declared = native_range_m(model.card) if native_resolutions else None
+    return working_grid(grid, model.card.resolution_m, source, native_range(model, declared))
 
 
 def bind_cell_size(

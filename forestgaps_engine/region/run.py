@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affine import Affine
 
 from forestgaps_engine.config.inference import InferenceConfig
 from forestgaps_engine.errors import ConfigError
 from forestgaps_engine.files import ensure_writable_dir, threshold_labels, write_json_atomic
 from forestgaps_engine.gaps.thresholds import validate_thresholds
+from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.inference.cell_size import model_working_grid
 from forestgaps_engine.partials import remove_path
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.region.block_labels import BlockPatches
@@ -101,7 +104,10 @@ def prepare_job(
         loaded = as_inference_model(settings.model)
         model_path, model_id = str(loaded.path), loaded.card.model_id
         if settings.resolution_m is None:
-            resolution_m = _model_resolution_m(loaded, crs, resolution_m, config)
+            # The cell size predict would work at for tiles of resolution_m.
+            probe = Grid(crs, Affine(resolution_m, 0, 0, 0, -resolution_m, 0), 64, 64)
+            model_grid = model_working_grid(loaded, probe, config.native_resolutions, "region")
+            resolution_m = model_grid.resolution_m[0]
     if settings.block_size_px < 64:
         raise ConfigError(
             f"block size {settings.block_size_px} px is too small",
@@ -157,21 +163,6 @@ def prepare_job(
         "block_memory_bytes": block_bytes(plan, len(thresholds)),
     }
     return job, facts
-
-
-def _model_resolution_m(loaded: Any, crs: str, resolution_m: float, config: InferenceConfig
-                        ) -> float:  # fmt: skip
-    """The cell size ``predict`` would work at for tiles of ``resolution_m``."""
-    from affine import Affine
-
-    from forestgaps_engine.geo.grid import Grid
-    from forestgaps_engine.geo.resample import native_range_m, working_grid
-    from forestgaps_engine.inference.cell_size import native_range
-
-    probe = Grid(crs, Affine(resolution_m, 0, 0, 0, -resolution_m, 0), 64, 64)
-    native = native_range_m(loaded.card) if config.native_resolutions else None
-    native = native_range(loaded, native)
-    return working_grid(probe, loaded.card.resolution_m, "region", native).resolution_m[0]
 
 
 def _load_patches(job: RegionJob) -> tuple[list[dict[str, BlockPatches]], int]:
