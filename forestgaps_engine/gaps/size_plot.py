@@ -69,36 +69,33 @@ def write_size_frequency_plot(
     Returns:
         ``target``.
     """
-    areas = np.asarray(areas_m2, dtype=np.float64).ravel()
-    with png_figure(target, (6.0, 4.5)) as figure:
-        _draw(figure.add_subplot(1, 1, 1), areas, title)
-    return Path(target)
-
-
-def _draw(axes: Any, areas: np.ndarray, title: str) -> None:
     from scipy import special
 
-    axes.set_title(title)
-    axes.set_xlabel("Gap size (m²)")
-    axes.set_ylabel("Frequency")
-    if areas.size == 0:
-        axes.text(0.5, 0.5, "no gap", ha="center", va="center", transform=axes.transAxes)
-    else:
-        sizes_m2, counts = size_frequencies(areas)
-        axes.scatter(sizes_m2, counts, s=12, color="black", label=f"{areas.size} gaps")
-        step_m2 = float(np.min(np.diff(sizes_m2))) if sizes_m2.size > 1 else float(sizes_m2[0])
-        curve_m2 = np.geomspace(sizes_m2[0], sizes_m2[-1], 200)
-        hanel = lambda_hanel_2017(areas)
-        if hanel is not None:
-            density = (hanel - 1.0) / sizes_m2[0] * (curve_m2 / sizes_m2[0]) ** -hanel
-            axes.plot(curve_m2, areas.size * step_m2 * density, color="tab:blue",
-                      label=f"Hanel 2017: λ = {hanel:.4f}")  # fmt: skip
-        asner = lambda_asner_2013(areas)
-        if asner is not None:
-            density = curve_m2**-asner / special.zeta(asner, 1)
-            axes.plot(curve_m2, areas.size * step_m2 * density, color="tab:red", linestyle="--",
-                      label=f"Asner 2013: λ = {asner:.4f}")  # fmt: skip
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-        axes.set_ylim(bottom=0.5)
-        axes.legend(loc="upper right")
+    areas = np.asarray(areas_m2, dtype=np.float64).ravel()
+    with png_figure(target, (6.0, 4.5)) as figure:
+        axes = figure.add_subplot(1, 1, 1)
+        axes.set_title(title)
+        axes.set_xlabel("Gap size (m²)")
+        axes.set_ylabel("Frequency")
+        if areas.size == 0:
+            axes.text(0.5, 0.5, "no gap", ha="center", va="center", transform=axes.transAxes)
+        else:
+            sizes_m2, counts = size_frequencies(areas)
+            axes.scatter(sizes_m2, counts, s=12, color="black", label=f"{areas.size} gaps")
+            step_m2 = float(np.min(np.diff(sizes_m2))) if sizes_m2.size > 1 else float(sizes_m2[0])
+            curve_m2 = np.geomspace(sizes_m2[0], sizes_m2[-1], 200)
+            hanel = lambda_hanel_2017(areas)
+            if hanel is not None:
+                density = (hanel - 1.0) / sizes_m2[0] * (curve_m2 / sizes_m2[0]) ** -hanel
+                axes.plot(curve_m2, areas.size * step_m2 * density, color="tab:blue",
+                          label=f"Hanel 2017: λ = {hanel:.4f}")  # fmt: skip
+            asner = lambda_asner_2013(areas)
+            if asner is not None:
+                density = curve_m2**-asner / special.zeta(asner, 1)
+                axes.plot(curve_m2, areas.size * step_m2 * density, color="tab:red", linestyle="--",
+                          label=f"Asner 2013: λ = {asner:.4f}")  # fmt: skip
+            axes.set_xscale("log")
+            axes.set_yscale("log")
+            axes.set_ylim(bottom=0.5)
+            axes.legend(loc="upper right")
+    return Path(target)
