@@ -113,8 +113,7 @@ def generate_forest(
     # Spawned children depend only on their index: the eighth stream (open stands) leaves
     # the first seven, and so the sites made without it, unchanged.
     streams = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(8)]
-    origin_rng, terrain_rng, tree_rng, gap_rng, under_rng, texture_rng, hole_rng = streams[:7]
-    open_rng = streams[7]
+    origin_rng, terrain_rng, tree_rng, gap_rng, under_rng, texture_rng, hole_rng, open_rng = streams
     extent_m = size_px * resolution_m
     if origin_xy is None:
         origin_xy = _origin_xy(crs, (extent_m, extent_m), origin_rng)
