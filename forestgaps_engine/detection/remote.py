@@ -107,13 +107,10 @@ class RemoteServer:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
-def wait_cancellable(
-    work: Callable[[], Any], cancel: CancelCallback | None, tick: Callable[[], None]
-) -> Any:
+def wait_cancellable(work: Callable[[], Any], cancel: CancelCallback | None) -> Any:
     """Run blocking ``work`` on a helper thread, returning early with CancelledError on cancel.
 
-    ``tick()`` runs on the calling thread at every poll (progress stays on the caller's
-    thread). A cancelled request is abandoned (the server finishes it, its results expire).
+    A cancelled request is abandoned (the server finishes it, its results expire).
     """
     answers: queue.Queue = queue.Queue(maxsize=1)
 
@@ -128,7 +125,6 @@ def wait_cancellable(
         try:
             is_ok, value = answers.get(timeout=CANCEL_POLL_S)
         except queue.Empty:
-            tick()
             if cancel is not None and cancel():
                 raise CancelledError("the request to the ForestGaps server was cancelled") from None
             continue
@@ -176,7 +172,7 @@ class HttpxTransport:
                 return HttpAnswer(response.status_code, response.content, response.reason_phrase)
 
         try:
-            return wait_cancellable(send, cancel, lambda: None)
+            return wait_cancellable(send, cancel)
         except httpx.TransportError as error:
             raise Unreachable(str(error) or type(error).__name__) from error
 
