@@ -116,6 +116,7 @@ def detect(
     """
     from forestgaps_engine.files import all_or_nothing
     from forestgaps_engine.gaps.thresholds import validate_thresholds
+    from forestgaps_engine.partials import partial_directory
 
     _check_inputs(dsm, chm, dtm, route, remote)
     if terrain_prior is not None and remote is not None:
@@ -126,26 +127,12 @@ def detect(
     thresholds = tuple(validate_thresholds(thresholds_m))
     config = config or InferenceConfig()
     overrides = dict(crs_overrides or {})
-    with all_or_nothing(out_dir) as (out, _written):
-        return _detect_into(
-            out, dsm, thresholds, chm, dtm, model, route, extent, overrides, config, remote,
-            terrain_prior, progress, cancel,
-        )  # fmt: skip
-
-
-def _detect_into(
-    out: Path, dsm: str | Path | None, thresholds: tuple[float, ...], chm: str | Path | None,
-    dtm: str | Path | None, model: Any, route: Route, extent: Bounds | None,
-    overrides: Mapping[str, str], config: InferenceConfig, remote: RemoteServer | None,
-    terrain_prior: str | Path | None, progress: ProgressCallback | None,
-    cancel: CancelCallback | None,
-) -> DetectionResult:  # fmt: skip
-    """:func:`detect` in an existing output folder, its arguments checked."""
-    from forestgaps_engine.partials import partial_directory
-
     notes: list[str] = []
     prepared_dsm = None
-    with partial_directory(out, "forestgaps-detect") as work_dir:
+    with (
+        all_or_nothing(out_dir) as (out, _written),
+        partial_directory(out, "forestgaps-detect") as work_dir,
+    ):
         try:
             if dsm is not None:
                 prepared_dsm = prepare_raster(dsm, work_dir, "dsm", extent, overrides.get("dsm"))
@@ -198,12 +185,12 @@ def _detect_into(
             if named is error:
                 raise
             raise named from error
-    return DetectionResult(
-        method=method, out_dir=out, thresholds=outputs, summary_path=summary_path,
-        notes=tuple(notes),
-        clipped_size_px=prepared_dsm.size_px if prepared_dsm and prepared_dsm.is_clipped else None,
-        server_url=remote.url if remote is not None else None,
-    )  # fmt: skip
+        is_clipped = prepared_dsm is not None and prepared_dsm.is_clipped
+        return DetectionResult(
+            method=method, out_dir=out, thresholds=outputs, summary_path=summary_path,
+            notes=tuple(notes), clipped_size_px=prepared_dsm.size_px if is_clipped else None,
+            server_url=remote.url if remote is not None else None,
+        )  # fmt: skip
 
 
 def _named_by_source(
