@@ -15,10 +15,9 @@ overlaps or touches a tile of another split.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from forestgaps_engine.geo.tiles import Tile, tile_offsets
 
@@ -50,10 +49,6 @@ class SplitBlock:
         )
         return self.start_px <= start and end <= self.end_px
 
-    def as_dict(self) -> dict[str, object]:
-        """JSON-friendly form."""
-        return dataclasses.asdict(self)
-
 
 @dataclass(frozen=True)
 class SplitPlan:
@@ -80,7 +75,7 @@ class SplitPlan:
         """How ``site`` was split, for the per-tile record."""
         if site in self.whole_sites:
             return {"rule": "whole site", "split": self.whole_sites[site]}
-        return {"rule": "spatial blocks", "blocks": [b.as_dict() for b in self.blocks[site]]}
+        return {"rule": "spatial blocks", "blocks": [asdict(b) for b in self.blocks[site]]}
 
 
 def _site_counts(n_sites: int, fractions: dict[str, float]) -> dict[str, int]:
