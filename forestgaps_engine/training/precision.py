@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 from torch import nn
@@ -91,18 +92,17 @@ def probe_cpu_bf16_speedup(model: nn.Module, tile_size_px: int = 96, batch_size:
     threshold_m = torch.full((batch_size,), 5.0)
     rng_state = torch.get_rng_state()  # dropout in the probe must not shift training's RNG
 
-    def step(dtype: torch.dtype | None) -> Callable[[], None]:
-        def run() -> None:
-            context = torch.autocast("cpu", dtype=dtype) if dtype else nullcontext()
-            with context:
-                output = probe(dsm, threshold_m)
-            output.float().mean().backward()
-            probe.zero_grad(set_to_none=True)
-
-        return run
+    def step(dtype: torch.dtype | None) -> None:
+        context = torch.autocast("cpu", dtype=dtype) if dtype else nullcontext()
+        with context:
+            output = probe(dsm, threshold_m)
+        output.float().mean().backward()
+        probe.zero_grad(set_to_none=True)
 
     try:
-        times_s = _median_times({"fp32": step(None), "bf16": step(torch.bfloat16)})
+        times_s = _median_times(
+            {"fp32": partial(step, None), "bf16": partial(step, torch.bfloat16)}
+        )
     finally:
         torch.set_rng_state(rng_state)
     return times_s["fp32"] / max(times_s["bf16"], 1e-9)
