@@ -112,8 +112,11 @@ class _StripFigures:
     highs: np.ndarray  # (k,) float64
 
 
-class _StatisticsSum:
-    """Per-gap DSM sums, counts, minima and maxima folded strip by strip, in strip order."""
+class StatisticsSum:
+    """Per-gap DSM sums, counts, minima and maxima, indexed by gap id (slot 0: no gap).
+
+    Folded strip by strip in strip order here, piece by piece in ``region.merge``.
+    """
 
     def __init__(self, n_gaps: int) -> None:
         self.sums = np.zeros(n_gaps + 1)
@@ -122,6 +125,7 @@ class _StatisticsSum:
         self.highs = np.full(n_gaps + 1, -np.inf)
 
     def add(self, figures: _StripFigures | None) -> None:
+        """Fold one strip's figures in."""
         if figures is None:
             return
         self.sums += figures.sums
@@ -131,6 +135,7 @@ class _StatisticsSum:
         self.highs[present] = np.maximum(self.highs[present], figures.highs)
 
     def statistics(self, area_m2: np.ndarray) -> GapStatistics:
+        """The figures of gaps 1..n (NaN where a gap has no valid DSM cell)."""
         counts = self.valid_counts
         means = np.where(counts > 0, self.sums / np.maximum(counts, 1), np.nan)
         lows = np.where(np.isfinite(self.lows), self.lows, np.nan)
@@ -339,7 +344,7 @@ def finish_cut_rasters(
     release_free_heap()
     n_cuts = len(cut_paths)
     starts = range(0, grid.height_px, strip_rows)
-    totals = [_StatisticsSum(labelling.n_gaps) for labelling in labellings]
+    totals = [StatisticsSum(labelling.n_gaps) for labelling in labellings]
     edges = [np.zeros(labelling.n_gaps + 1, dtype=np.int64) for labelling in labellings]
     n_valid_px = [0] * n_cuts
     last_rows: list[np.ndarray | None] = [None] * n_cuts

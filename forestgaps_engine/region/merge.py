@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forestgaps_engine.inference.postprocess import GapStatistics
+from forestgaps_engine.inference.postprocess import GapStatistics, StatisticsSum
 from forestgaps_engine.inference.strip_labels import boundary_pairs
 from forestgaps_engine.region.block_labels import BlockPatches
 from forestgaps_engine.region.plan import BlockPlan
@@ -129,23 +129,15 @@ def merge_patches(
 def _gap_figures(stacked, final_of_node: np.ndarray, n_gaps: int, area_m2: np.ndarray
                  ) -> tuple[GapStatistics, np.ndarray]:  # noqa: ANN001  # fmt: skip
     """Height figures and boxes of the kept gaps, folded over their pieces."""
-    index = final_of_node - 1
-    inside = index >= 0
-    index = index[inside]
-    sums = np.zeros(n_gaps)
-    valid_counts = np.zeros(n_gaps, np.int64)
-    lows = np.full(n_gaps, np.inf)
-    highs = np.full(n_gaps, -np.inf)
-    np.add.at(sums, index, stacked("sums")[inside])
-    np.add.at(valid_counts, index, stacked("valid_counts")[inside].astype(np.int64))
-    np.minimum.at(lows, index, stacked("lows")[inside])
-    np.maximum.at(highs, index, stacked("highs")[inside])
-    boxes = np.tile(np.array([np.iinfo(np.int64).max, 0, np.iinfo(np.int64).max, 0]), (n_gaps, 1))
-    piece_boxes = stacked("boxes").astype(np.int64).reshape(-1, 4)[inside]
+    # Slot 0 takes the pieces of dropped gaps.
+    totals = StatisticsSum(n_gaps)
+    np.add.at(totals.sums, final_of_node, stacked("sums"))
+    np.add.at(totals.valid_counts, final_of_node, stacked("valid_counts"))
+    np.minimum.at(totals.lows, final_of_node, stacked("lows"))
+    np.maximum.at(totals.highs, final_of_node, stacked("highs"))
+    far = np.iinfo(np.int64).max
+    boxes = np.tile(np.array([far, 0, far, 0]), (n_gaps + 1, 1))
+    piece_boxes = stacked("boxes").astype(np.int64).reshape(-1, 4)
     for column, fold in ((0, np.minimum), (1, np.maximum), (2, np.minimum), (3, np.maximum)):
-        fold.at(boxes[:, column], index, piece_boxes[:, column])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(valid_counts > 0, sums / np.maximum(valid_counts, 1), np.nan)
-    lows[~np.isfinite(lows)] = np.nan
-    highs[~np.isfinite(highs)] = np.nan
-    return GapStatistics(area_m2, means, lows, highs), boxes
+        fold.at(boxes[:, column], final_of_node, piece_boxes[:, column])
+    return totals.statistics(area_m2), boxes[1:]
