@@ -95,7 +95,7 @@ def measure_throughput(
     """Samples per second drawn from ``loader`` over about ``trial_s`` seconds.
 
     Args:
-        loader: yields batches (dicts with ``dsm`` of shape (B, ...)) or sequences.
+        loader: yields batches, dicts with ``dsm`` of shape (B, ...) as the trainer reads.
         trial_s: how long to draw; epochs restart until it has passed.
         clock: seconds (a fake clock in tests).
         max_epochs: stop after this many passes even if ``trial_s`` has not passed.
@@ -104,21 +104,10 @@ def measure_throughput(
     samples = 0
     for _ in range(max_epochs):
         for batch in loader:
-            samples += _batch_size(batch)
+            samples += int(batch["dsm"].shape[0])
             if clock() - started_s >= trial_s:
                 return samples / (clock() - started_s)
     return samples / max(clock() - started_s, 1e-9)
-
-
-def _batch_size(batch: object) -> int:
-    if isinstance(batch, dict):
-        first = batch.get("dsm", next(iter(batch.values())))
-    elif isinstance(batch, list | tuple):
-        first = batch[0]
-    else:
-        first = batch
-    shape = getattr(first, "shape", None)
-    return int(shape[0]) if shape else 1
 
 
 def calibrate_loader(
