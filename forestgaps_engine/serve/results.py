@@ -41,10 +41,10 @@ class ResultStore:
         root: private folder the job folders live in.
         ttl_s: how long a job's files stay downloadable.
         max_bytes: disk the finished jobs may take together; past it the oldest go first
-            (the newest is always kept). None: no bound.
+            (the newest is always kept).
     """
 
-    def __init__(self, root: Path, ttl_s: float, max_bytes: int | None = None) -> None:
+    def __init__(self, root: Path, ttl_s: float, max_bytes: int) -> None:
         self.root = root
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
@@ -82,8 +82,8 @@ class ResultStore:
         write_json_atomic(folder / MANIFEST_FILE, manifest)
         self.evict_over_budget(keep=job_id)
 
-    def evict_over_budget(self, keep: str = "") -> int:
-        """Delete the oldest finished jobs until they fit ``max_bytes``; returns how many.
+    def evict_over_budget(self, keep: str = "") -> None:
+        """Delete the oldest finished jobs until they fit ``max_bytes``.
 
         Running jobs (no manifest yet) are neither counted nor touched: their size is
         bounded by the request limits, and they publish only once complete.
@@ -91,8 +91,6 @@ class ResultStore:
         Args:
             keep: a job never deleted here (the one just published).
         """
-        if self.max_bytes is None:
-            return 0
         finished = []
         for folder in self.root.iterdir():
             manifest = self._manifest(folder)
@@ -117,7 +115,6 @@ class ResultStore:
                 sum(evicted) / 2**20,
                 self.max_bytes / 2**20,
             )
-        return len(evicted)
 
     def _manifest(self, folder: Path) -> dict | None:
         return read_json_mapping(folder / MANIFEST_FILE) or None
@@ -144,8 +141,8 @@ class ResultStore:
             return None
         return source, source.with_name(name), bool(entry[1])
 
-    def purge_expired(self) -> int:
-        """Delete expired jobs (folders without a manifest are still running); returns how many."""
+    def purge_expired(self) -> None:
+        """Delete expired jobs (folders without a manifest are still running)."""
         now = time.time()
         expired = []
         for folder in self.root.iterdir():
@@ -155,7 +152,6 @@ class ResultStore:
                 expired.append(folder)
         if expired:
             logger.debug("purged %d expired result(s)", len(expired))
-        return len(expired)
 
     def clear(self) -> None:
         """Delete every job (at shutdown)."""
