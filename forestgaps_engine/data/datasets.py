@@ -23,13 +23,6 @@ from forestgaps_engine.errors import DataError
 logger = logging.getLogger(__name__)
 
 
-def distributed_context() -> tuple[int, int]:
-    """(rank, world size) from torch.distributed when initialised, else (0, 1)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 class ShardDataset(IterableDataset):
     """Streams samples from tar shards, reading each shard front to back.
 
@@ -100,7 +93,9 @@ class ShardDataset(IterableDataset):
         self._skip = 0
 
     def _context(self) -> tuple[int, int]:
-        rank, world = distributed_context()
+        rank, world = 0, 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
         return (self._rank if self._rank is not None else rank, self._world_size or world)
 
     def __len__(self) -> int:
