@@ -13,6 +13,7 @@ listing the failures is raised at the end (the CLI exits 2).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,7 +174,10 @@ def predict_many(
         except CancelledError:
             raise
         except ForestGapsError as error:
-            _remove_if_empty(target, is_new_target)
+            if is_new_target:
+                # rmdir refuses a folder the failure left files in.
+                with contextlib.suppress(OSError):
+                    target.rmdir()
             if len(mine) == 1:
                 raise
             logger.warning("skipped, the batch goes on: %s", _named(path, error))
@@ -182,36 +186,22 @@ def predict_many(
         results.append(result)
         logger.info("%s -> %s", path, target)
     if failures:
-        raise batch_error(results, failures, len(mine))
+        named = "; ".join(_named(path, error) for path, error in failures)
+        hint = (
+            failures[0][1].hint
+            if len(failures) == 1
+            else "Fix or remove the DSMs named and run again for them; the others' outputs stay."
+        )
+        raise BatchError(
+            f"{len(failures)} of {len(mine)} DSM(s) failed, the rest were predicted: {named}",
+            results=results,
+            failures=failures,
+            hint=hint,
+        )
     return results
-
-
-def batch_error(
-    results: list[PredictionResult],
-    failures: list[tuple[Path, ForestGapsError]],
-    n_dsms: int,
-) -> BatchError:
-    """One line naming every failed DSM and why, with the finished results attached."""
-    named = "; ".join(_named(path, error) for path, error in failures)
-    hint = (
-        failures[0][1].hint
-        if len(failures) == 1
-        else "Fix or remove the DSMs named and run again for them; the others' outputs stay."
-    )
-    return BatchError(
-        f"{len(failures)} of {n_dsms} DSM(s) failed, the rest were predicted: {named}",
-        results=results,
-        failures=failures,
-        hint=hint,
-    )
 
 
 def _named(path: Path, error: ForestGapsError) -> str:
     """The error's message, prefixed with the DSM unless it names it already."""
     return error.message if str(path) in error.message else f"{path}: {error.message}"
 
-
-def _remove_if_empty(folder: Path, is_new: bool) -> None:
-    """Remove ``folder`` when this run created it and a failure left it empty."""
-    if is_new and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()

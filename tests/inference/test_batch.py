@@ -8,7 +8,7 @@ import pytest
 
 from forestgaps_engine.cli.main import main
 from forestgaps_engine.config.inference import InferenceConfig
-from forestgaps_engine.errors import ConfigError, DataError
+from forestgaps_engine.errors import BatchError, ConfigError, DataError
 from forestgaps_engine.inference import backends
 from forestgaps_engine.inference.batch import expand_dsms, predict_many, shard
 from tests.inference.helpers import forest, write_dsm
@@ -76,3 +76,14 @@ def test_missing_input_and_name_clash_are_reported(tmp_path, dsm_folder, tiny_mo
     write_dsm(other / "a.tif", forest(40))
     with pytest.raises(ConfigError, match="share the name 'a'"):
         predict_many([dsm_folder, other], [5.0], tiny_model_dir, tmp_path / "o", CONFIG)
+
+
+def test_a_failed_dsm_leaves_no_output_folder_and_the_batch_goes_on(
+    tmp_path, dsm_folder, tiny_model_dir
+):
+    (dsm_folder / "broken.tif").write_text("not a raster")
+    out = tmp_path / "out"
+    with pytest.raises(BatchError, match=r"1 of 4 DSM\(s\) failed.*broken.tif") as raised:
+        predict_many([dsm_folder], [5.0], tiny_model_dir, out, CONFIG)
+    assert [result.out_dir.name for result in raised.value.results] == ["a", "b", "c"]
+    assert sorted(path.name for path in out.iterdir()) == ["a", "b", "c"]
