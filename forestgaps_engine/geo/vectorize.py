@@ -312,41 +312,27 @@ class LabelLayerWriter:
     def __enter__(self) -> LabelLayerWriter:
         self._stack = contextlib.ExitStack()
         try:
-            _, ogr, _ = self._stack.enter_context(gdal_exceptions())
-            temp_path = self._stack.enter_context(atomic_path(self.target, self._verify))
-            self._parts_dir = self._stack.enter_context(
-                partials.partial_directory(self.target.parent, f"{self.target.stem}-parts")
-            )
-            self._dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(temp_path))
-            # The index is built once at the end, in one bulk pass, not a row at a time.
-            self._layer = self._dataset.CreateLayer(
-                self.layer_name,
-                spatial_reference(self.crs),
-                ogr.wkbMultiPolygon,
-                ["SPATIAL_INDEX=NO", f"GEOMETRY_NAME={GEOMETRY_COLUMN}", "FID=fid"],
-            )
-            kinds = {"INTEGER": ogr.OFTInteger64, "REAL": ogr.OFTReal, "TEXT": ogr.OFTString}
-            for name, sql_type in self.fields:
-                self._layer.CreateField(ogr.FieldDefn(name, kinds[sql_type]))
+            with self._errors_reported():
+                _, ogr, _ = self._stack.enter_context(gdal_exceptions())
+                temp_path = self._stack.enter_context(atomic_path(self.target, self._verify))
+                self._parts_dir = self._stack.enter_context(
+                    partials.partial_directory(self.target.parent, f"{self.target.stem}-parts")
+                )
+                self._dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(temp_path))
+                # The index is built once at the end, in one bulk pass, not a row at a time.
+                self._layer = self._dataset.CreateLayer(
+                    self.layer_name,
+                    spatial_reference(self.crs),
+                    ogr.wkbMultiPolygon,
+                    ["SPATIAL_INDEX=NO", f"GEOMETRY_NAME={GEOMETRY_COLUMN}", "FID=fid"],
+                )
+                kinds = {"INTEGER": ogr.OFTInteger64, "REAL": ogr.OFTReal, "TEXT": ogr.OFTString}
+                for name, sql_type in self.fields:
+                    self._layer.CreateField(ogr.FieldDefn(name, kinds[sql_type]))
         except BaseException as failure:
-            reported = self._write_error(failure)
-            self.__exit__(type(reported), reported, reported.__traceback__)
-            if reported is failure:
-                raise
-            raise reported from failure
+            self.__exit__(type(failure), failure, failure.__traceback__)
+            raise
         return self
-
-    def _write_error(self, failure: BaseException) -> BaseException:
-        """A GDAL failure while writing as ``OutputWriteError``; anything else unchanged.
-
-        GDAL raises a bare RuntimeError, often with no message, when a write fails (a full
-        disk among others); as an ``OutputWriteError`` it lets ``atomic_path`` check the
-        folder's free space and report a full disk as the user's to fix.
-        """
-        if not isinstance(failure, RuntimeError) or isinstance(failure, ForestGapsError):
-            return failure
-        detail = str(failure).strip() or "GDAL gave no reason"
-        return OutputWriteError(f"{self.target}: the GeoPackage could not be written ({detail})")
 
     def add(
         self,
@@ -406,14 +392,21 @@ class LabelLayerWriter:
 
     @contextmanager
     def _errors_reported(self) -> Iterator[None]:
-        """GDAL failures in the block raised as the user's error; others unchanged."""
+        """GDAL failures in the block raised as the user's error; others unchanged.
+
+        GDAL raises a bare RuntimeError, often with no message, when a write fails (a full
+        disk among others); as an ``OutputWriteError`` it lets ``atomic_path`` check the
+        folder's free space and report a full disk as the user's to fix.
+        """
         try:
             yield
+        except ForestGapsError:
+            raise
         except RuntimeError as error:
-            reported = too_big_error(error, self.target) or self._write_error(error)
-            if reported is error:
-                raise
-            raise reported from error
+            detail = str(error).strip() or "GDAL gave no reason"
+            raise too_big_error(error, self.target) or OutputWriteError(
+                f"{self.target}: the GeoPackage could not be written ({detail})"
+            ) from error
 
     def _append(
         self, parts_path: Path, table: str, ids: np.ndarray, values: dict[str, np.ndarray]
@@ -538,18 +531,17 @@ class LabelLayerWriter:
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         dataset, self._dataset, self._layer = self._dataset, None, None
         try:
-            if dataset is not None and kind is None:
-                sql_value(
-                    dataset, f"SELECT CreateSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')"
-                )
-                dataset.FlushCache()
+            with self._errors_reported():
+                if dataset is not None and kind is None:
+                    sql_value(
+                        dataset,
+                        f"SELECT CreateSpatialIndex('{self.layer_name}', '{GEOMETRY_COLUMN}')",
+                    )
+                    dataset.FlushCache()
         except BaseException as failure:
             # A failed commit (a full disk) must remove the file, not rename it into place.
-            reported = self._write_error(failure)
-            kind, error, trace = type(reported), reported, reported.__traceback__
-            if reported is failure:
-                raise
-            raise reported from failure
+            kind, error, trace = type(failure), failure, failure.__traceback__
+            raise
         finally:
             dataset = None  # closes the file before the rename or the removal
             stack, self._stack = self._stack, None
