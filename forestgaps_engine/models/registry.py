@@ -104,18 +104,6 @@ def get_spec(name: str) -> ModelSpec:
     return spec
 
 
-def _describe_validation_error(name: str, spec: ModelSpec, error: ValidationError) -> str:
-    allowed = ", ".join(spec.config.model_fields)
-    problems = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "<params>"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown parameter {key!r} (value {item['input']!r})")
-        else:
-            problems.append(f"parameter {key!r} = {item['input']!r}: {item['msg']}")
-    return f"model {name!r}: " + "; ".join(problems) + f". Allowed parameters: {allowed}"
-
-
 def validate_params(name: str, params: dict[str, Any] | None = None) -> BaseModel:
     """Validate ``params`` against ``name``'s schema without building the model.
 
@@ -126,8 +114,16 @@ def validate_params(name: str, params: dict[str, Any] | None = None) -> BaseMode
     try:
         return spec.config(**(params or {}))
     except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            key = ".".join(str(part) for part in item["loc"]) or "<params>"
+            if item["type"] == "extra_forbidden":
+                problems.append(f"unknown parameter {key!r} (value {item['input']!r})")
+            else:
+                problems.append(f"parameter {key!r} = {item['input']!r}: {item['msg']}")
         raise ModelError(
-            _describe_validation_error(name, spec, error),
+            f"model {name!r}: {'; '.join(problems)}. "
+            f"Allowed parameters: {', '.join(spec.config.model_fields)}",
             hint="Fix model.params; `forestgaps models --json` shows each model's defaults.",
         ) from error
 
