@@ -23,7 +23,6 @@ from forestgaps_engine.models.export.graph import (
     build_graph,
 )
 
-FORMATS = ("onnx", "torchscript", "native")
 DEFAULT_SIZES: tuple[tuple[int, int, int], ...] = ((1, 64, 64), (2, 96, 80))
 FALLBACK_THRESHOLD_RANGE_M = (2.0, 20.0)
 INVALID_FRACTION = 0.1
@@ -165,7 +164,7 @@ def check_parity(
     runners = {"onnx": _onnx_runner, "torchscript": _torchscript_runner, "native": _native_runner}
     if format not in runners:
         raise ModelError(
-            f"unknown export format {format!r}", hint=f"Use one of {', '.join(FORMATS)}."
+            f"unknown export format {format!r}", hint=f"Use one of {', '.join(runners)}."
         )
     loaded = load_model(loaded)
     run, spec = runners[format](Path(exported_path))
