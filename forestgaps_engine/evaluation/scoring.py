@@ -17,12 +17,8 @@ from forestgaps_engine.evaluation.bias import BiasRow, Strata, bias_rows
 from forestgaps_engine.evaluation.curves import PrecisionRecallCurve, precision_recall_curve
 from forestgaps_engine.evaluation.size_frequency import SizeFrequency, size_frequency
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.metrics.boundary import (
-    BOUNDARY_TOLERANCE_PX,
-    BoundaryScores,
-    boundary_scores,
-)
-from forestgaps_engine.metrics.grid import GRID_CELL_SIZE_M, GridScores, grid_scores
+from forestgaps_engine.metrics.boundary import BoundaryScores, boundary_scores
+from forestgaps_engine.metrics.grid import GridScores, grid_scores
 from forestgaps_engine.metrics.objects import ObjectScores, as_objects, object_scores
 from forestgaps_engine.metrics.pixel import ConfusionCounts, confusion_counts
 
@@ -81,8 +77,6 @@ def score_prediction(
     grid: Grid,
     strata: Sequence[Strata] = (),
     probability: np.ndarray | None = None,
-    grid_cell_m: float = GRID_CELL_SIZE_M,
-    boundary_tolerance_px: float = BOUNDARY_TOLERANCE_PX,
 ) -> MethodScores:
     """Score one prediction against the reference.
 
@@ -95,8 +89,6 @@ def score_prediction(
         grid: where the cells lie (areas and 100 m cells need it).
         strata: breakdowns for the bias table.
         probability: (H, W) gap probability (NaN = nodata) for the PR curve.
-        grid_cell_m: coarse cell size for gap fractions.
-        boundary_tolerance_px: boundary F1 tolerance.
     """
     valid = np.asarray(valid, dtype=bool)
     reference_ids = as_objects(reference, valid)
@@ -108,8 +100,8 @@ def score_prediction(
         threshold_m=float(threshold_m),
         pixel=confusion_counts(pred_mask, ref_mask, valid),
         objects=object_scores(reference_ids, predicted_ids, cell_area_m2),
-        boundary=boundary_scores(ref_mask, pred_mask, valid, boundary_tolerance_px),
-        grid=grid_scores(ref_mask, pred_mask, valid, grid, grid_cell_m),
+        boundary=boundary_scores(ref_mask, pred_mask, valid),
+        grid=grid_scores(ref_mask, pred_mask, valid, grid),
         size_frequency=size_frequency(reference_ids, predicted_ids, cell_area_m2),
         bias=tuple(bias_rows(ref_mask, pred_mask, valid, strata)),
         pr_curve=None

@@ -2,7 +2,7 @@
 
 Cells lie on the CRS lattice (edges at whole multiples of the cell size), so two rasters
 of the same area share their cells whatever their origins. A cell is scored when at least
-``min_valid_share`` of its nominal area holds valid pixels; the fraction is gap pixels over
+``MIN_VALID_SHARE`` of its nominal area holds valid pixels; the fraction is gap pixels over
 valid pixels. R2 is the coefficient of determination of the predicted fractions against
 the reference ones (1 - SS_res / SS_tot), not a squared correlation: a biased method is
 penalised even when it ranks cells correctly.
@@ -41,21 +41,16 @@ def cell_fractions(
     predicted: np.ndarray,
     valid: np.ndarray,
     grid: Grid,
-    cell_size_m: float = GRID_CELL_SIZE_M,
-    min_valid_share: float = MIN_VALID_SHARE,
 ) -> CellFractions:
-    """Reference and predicted gap fractions per coarse cell.
+    """Reference and predicted gap fractions per ``GRID_CELL_SIZE_M`` cell.
 
     Args:
         reference: (H, W) reference gap mask (bool or ids > 0).
         predicted: (H, W) predicted gap mask.
         valid: (H, W) bool cells to count.
         grid: where the pixels lie (north-up; cell size in CRS units).
-        cell_size_m: coarse cell edge in CRS units.
-        min_valid_share: smallest share of a coarse cell's pixels that must be valid.
     """
-    if not cell_size_m > 0:
-        raise ValueError(f"cell_size_m must be positive, got {cell_size_m}")
+    cell_size_m = GRID_CELL_SIZE_M
     transform = grid.transform
     cols = transform.c + (np.arange(grid.width_px) + 0.5) * transform.a
     rows = transform.f + (np.arange(grid.height_px) + 0.5) * transform.e
@@ -73,7 +68,7 @@ def cell_fractions(
     n_ref = np.bincount(cell, weights=ref, minlength=n_cells)
     n_pred = np.bincount(cell, weights=pred, minlength=n_cells)
     nominal_px = cell_size_m * cell_size_m / grid.cell_area_m2
-    scored = n_valid >= min_valid_share * nominal_px
+    scored = n_valid >= MIN_VALID_SHARE * nominal_px
     return CellFractions(
         reference=n_ref[scored] / n_valid[scored],
         predicted=n_pred[scored] / n_valid[scored],
@@ -105,17 +100,15 @@ def grid_scores(
     predicted: np.ndarray,
     valid: np.ndarray,
     grid: Grid,
-    cell_size_m: float = GRID_CELL_SIZE_M,
-    min_valid_share: float = MIN_VALID_SHARE,
 ) -> GridScores:
-    """R2, RMSE and bias of the gap fractions on ``cell_size_m`` cells (see ``cell_fractions``)."""
-    fractions = cell_fractions(reference, predicted, valid, grid, cell_size_m, min_valid_share)
+    """R2, RMSE and bias of the gap fractions on ``GRID_CELL_SIZE_M`` cells (``cell_fractions``)."""
+    fractions = cell_fractions(reference, predicted, valid, grid)
     ref, pred = fractions.reference, fractions.predicted
     if ref.size == 0:
-        return GridScores(cell_size_m, 0, None, None, None)
+        return GridScores(GRID_CELL_SIZE_M, 0, None, None, None)
     error = pred - ref
     rmse = math.sqrt(float(np.mean(error**2)))
     bias = float(np.mean(error))
     total = float(np.sum((ref - ref.mean()) ** 2))
     r2 = 1.0 - float(np.sum(error**2)) / total if ref.size >= 2 and total > 0 else None
-    return GridScores(cell_size_m, int(ref.size), r2, rmse, bias)
+    return GridScores(GRID_CELL_SIZE_M, int(ref.size), r2, rmse, bias)

@@ -25,8 +25,9 @@ SIZE_CLASS_EDGES_M2 = (50.0, 100.0, 500.0)
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
-def size_class_labels(edges_m2: tuple[float, ...] = SIZE_CLASS_EDGES_M2) -> list[str]:
+def size_class_labels() -> list[str]:
     """Readable names of the classes: ``<50``, ``50-100``, ``100-500``, ``>=500`` (m2)."""
+    edges_m2 = SIZE_CLASS_EDGES_M2
     between = [f"{low:g}-{high:g}" for low, high in pairwise(edges_m2)]
     return [f"<{edges_m2[0]:g}", *between, f">={edges_m2[-1]:g}"]
 
@@ -91,18 +92,14 @@ def _compact(ids: np.ndarray) -> np.ndarray:
 
 
 def match_objects(
-    reference_ids: np.ndarray,
-    predicted_ids: np.ndarray,
-    cell_area_m2: float,
-    min_iou: float = MATCH_IOU,
+    reference_ids: np.ndarray, predicted_ids: np.ndarray, cell_area_m2: float
 ) -> ObjectMatch:
-    """Match gaps one to one where IoU >= ``min_iou``.
+    """Match gaps one to one where IoU >= ``MATCH_IOU`` (0.5 makes matches unique).
 
     Args:
         reference_ids: (H, W) int ids of the reference gaps, 0 = none.
         predicted_ids: (H, W) int ids of the predicted gaps, same grid.
         cell_area_m2: area of one cell.
-        min_iou: smallest IoU that counts as a match (0.5 makes matches unique).
 
     Returns:
         Areas of every gap and the matched pairs (ids renumbered 1..n in id order).
@@ -120,7 +117,7 @@ def match_objects(
     ref_of, pred_of = codes // (n_pred + 1), codes % (n_pred + 1)
     union_px = ref_px[ref_of - 1] + pred_px[pred_of - 1] - overlap_px
     iou = overlap_px / np.maximum(union_px, 1)
-    keep = iou >= min_iou
+    keep = iou >= MATCH_IOU
     ref_of, pred_of, iou = ref_of[keep], pred_of[keep], iou[keep]
     order = np.lexsort((pred_of, ref_of, -iou))
     used_ref = np.zeros(n_ref + 1, dtype=bool)
@@ -195,18 +192,11 @@ class ObjectScores:
     mean_matched_iou: float | None
 
 
-def _class_index(area_m2: np.ndarray, edges_m2: tuple[float, ...]) -> np.ndarray:
-    # right=False: a 50 m2 gap falls in 50-100, a 49 m2 gap in <50.
-    return np.digitize(area_m2, np.asarray(edges_m2), right=False)
-
-
 def object_scores(
     reference: np.ndarray,
     predicted: np.ndarray,
     cell_area_m2: float,
     valid: np.ndarray | None = None,
-    edges_m2: tuple[float, ...] = SIZE_CLASS_EDGES_M2,
-    min_iou: float = MATCH_IOU,
 ) -> ObjectScores:
     """Object precision, recall and F1, overall and by size class.
 
@@ -215,17 +205,14 @@ def object_scores(
         predicted: (H, W) predicted gap ids or mask, same grid.
         cell_area_m2: area of one cell.
         valid: (H, W) bool; cells outside count as no gap for both.
-        edges_m2: size-class boundaries in m2 (increasing).
-        min_iou: match threshold.
 
     Returns:
-        The scores; by_size follows ``size_class_labels(edges_m2)``.
+        The scores; by_size follows ``size_class_labels()``.
     """
-    match = match_objects(
-        as_objects(reference, valid), as_objects(predicted, valid), cell_area_m2, min_iou
-    )
-    ref_class = _class_index(match.reference_area_m2, edges_m2)
-    pred_class = _class_index(match.predicted_area_m2, edges_m2)
+    match = match_objects(as_objects(reference, valid), as_objects(predicted, valid), cell_area_m2)
+    # right=False: a 50 m2 gap falls in 50-100, a 49 m2 gap in <50.
+    ref_class = np.digitize(match.reference_area_m2, SIZE_CLASS_EDGES_M2, right=False)
+    pred_class = np.digitize(match.predicted_area_m2, SIZE_CLASS_EDGES_M2, right=False)
     ref_hit, pred_hit = match.is_reference_matched, match.is_predicted_matched
     by_size = tuple(
         ObjectCounts(
@@ -235,7 +222,7 @@ def object_scores(
             int(np.count_nonzero(pred_class == index)),
             int(np.count_nonzero(pred_hit & (pred_class == index))),
         )
-        for index, label in enumerate(size_class_labels(edges_m2))
+        for index, label in enumerate(size_class_labels())
     )
     overall = ObjectCounts(
         "all",
