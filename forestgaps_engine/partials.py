@@ -114,17 +114,13 @@ def _reserve(parent: Path, stem: str, suffix: str, create: Callable[[Path], None
         return path
 
 
-def _create_file(path: Path) -> None:
-    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-
-
 def make_partial_file(parent: Path, stem: str, suffix: str = "") -> Path:
     """Reserve a registered temporary file name in ``parent`` (the file is not created).
 
     Writers (GDAL, SQLite) want to create their file themselves, so the name is reserved
     by creating the file exclusively and removing it again.
     """
-    path = _reserve(parent, stem, suffix, _create_file)
+    path = _reserve(parent, stem, suffix, lambda path: path.touch(0o600, exist_ok=False))
     path.unlink()
     return path
 
