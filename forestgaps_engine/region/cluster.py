@@ -81,7 +81,7 @@ def run_tasks(
     keys: Sequence[str],
     reporter: Reporter,
     message: str,
-) -> list[Any]:
+) -> None:
     """Run ``function(*args)`` for each of ``arguments`` on the cluster, in any order.
 
     Each task is retried ``TASK_RETRIES`` times (a worker that died); the first error
@@ -94,12 +94,10 @@ def run_tasks(
         client.submit(function, *args, key=key, retries=TASK_RETRIES, pure=False)
         for args, key in zip(arguments, keys, strict=True)
     ]
-    results = []
     try:
         for n_done, future in enumerate(as_completed(futures), start=1):
-            results.append(future.result())
+            future.result()
             reporter.report(n_done / max(1, len(futures)), f"{message} {n_done}/{len(futures)}")
     except BaseException:
         client.cancel(futures)
         raise
-    return results
