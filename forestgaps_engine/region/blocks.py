@@ -109,12 +109,10 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
         source, job.plan, block, thresholds, loaded.normalizer, backend, config
     )
     core = block.slices(window.row_off, window.col_off)
-    folder = job.block_dir(block)
-    folder.mkdir(parents=True, exist_ok=True)
     cuts = []
     for label, layer in zip(job.labels, probabilities, strict=True):
         write_array(
-            folder / f"probability_{label}.tif", layer[core], job.block_grid(block),
+            job.block_dir(block) / f"probability_{label}.tif", layer[core], job.block_grid(block),
             PROBABILITY_PROFILE,
         )  # fmt: skip
         keep = np.isfinite(layer)
@@ -132,10 +130,10 @@ def run_block(job: RegionJob, block: Block) -> dict[str, Any]:
     started = time.perf_counter()
     if job.is_done(block):
         return {"block": block.name, "skipped": True}
-    with open_single_band(job.mosaic_path) as source:
-        heights, valid, cuts = _cuts(job, block, source)
     folder = job.block_dir(block)
     folder.mkdir(parents=True, exist_ok=True)
+    with open_single_band(job.mosaic_path) as source:
+        heights, valid, cuts = _cuts(job, block, source)
     arrays: dict[str, np.ndarray] = {}
     n_valid_px = 0
     for index, (label, cut) in enumerate(zip(job.labels, cuts, strict=True)):
