@@ -10,6 +10,7 @@ the area bounds are numbered 1..n in row-major order of their first cell, as
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,11 +86,8 @@ def merge_patches(
     from scipy.sparse.csgraph import connected_components
 
     names = [block.name for block in plan.blocks]
-    offsets: dict[str, int] = {}
-    total = 0
-    for name in names:
-        offsets[name] = total
-        total += patches[name].n_patches
+    *starts, total = itertools.accumulate((patches[name].n_patches for name in names), initial=0)
+    offsets = dict(zip(names, starts, strict=True))
     n_nodes = total + 1  # node 0: background
 
     def stacked(field: str) -> np.ndarray:
