@@ -73,10 +73,8 @@ def barrier(context: DistributedContext) -> None:
         dist.barrier()
 
 
-def all_reduce_sum(values: list[float], context: DistributedContext) -> list[float]:
-    """Element-wise sum of ``values`` over ranks (float64 so pixel counts stay exact)."""
-    if not context.is_distributed:
-        return values
+def all_reduce_sum(values: list[float]) -> list[float]:
+    """Element-wise sum of ``values`` over the ranks of a distributed run (float64: exact counts)."""
     tensor = torch.tensor(values, dtype=torch.float64)
     if dist.get_backend() == "nccl":
         tensor = tensor.cuda()

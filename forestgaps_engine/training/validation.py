@@ -83,7 +83,7 @@ def run_validation(trainer: Trainer, loader: Iterable) -> dict[str, float]:
     counts = merge_counts(parts)
     if trainer.context.is_distributed:
         counts = _reduce_counts(counts, trainer)
-        loss_sum, samples = distributed.all_reduce_sum([loss_sum, float(samples)], trainer.context)
+        loss_sum, samples = distributed.all_reduce_sum([loss_sum, float(samples)])
     trainer.last_val_counts = counts
     logs = {"val_loss": loss_sum / samples if samples else math.nan}
     logs.update(summarize(counts, prefix="val_"))
@@ -98,7 +98,7 @@ def _reduce_counts(
     dist.all_gather_object(gathered, sorted(counts))
     thresholds_m = sorted({t for part in gathered for t in part})
     flat = [float(v) for t in thresholds_m for v in counts.get(t, ConfusionCounts()).as_list()]
-    total = distributed.all_reduce_sum(flat, trainer.context)
+    total = distributed.all_reduce_sum(flat)
     return {
         t: ConfusionCounts(*(int(round(v)) for v in total[4 * i : 4 * i + 4]))
         for i, t in enumerate(thresholds_m)
