@@ -88,13 +88,11 @@ def build_real_site(
     else:
         rasters = load_raster_site(site, resolution_m, sites_dir, reporter)
         return replace(rasters, record={**rasters.record, "provenance": provenance})
-    if resolution_m is not None and not _same_size(rasters.grid, resolution_m):
+    if resolution_m is not None and not all(
+        abs(r - resolution_m) <= 1e-9 for r in rasters.grid.resolution_m
+    ):
         rasters = _resampled(rasters, resolution_m)
     return replace(rasters, record={**rasters.record, "provenance": provenance})
-
-
-def _same_size(grid: Grid, resolution_m: float) -> bool:
-    return all(abs(r - resolution_m) <= 1e-9 for r in grid.resolution_m)
 
 
 def _resampled(rasters: SiteRasters, resolution_m: float) -> SiteRasters:
