@@ -38,17 +38,16 @@ def exit_code_of(interrupt: KeyboardInterrupt) -> int:
     return getattr(interrupt, "exit_code", 128 + signal.SIGINT)
 
 
-_is_stopping = False
+# The first stop signal received; a second one finds it set.
 _stop_signal: int | None = None
 
 
 def _on_signal(signal_number: int, _frame: FrameType | None) -> None:
-    global _is_stopping, _stop_signal
-    if _is_stopping:
+    global _stop_signal
+    if _stop_signal is not None:
         # Asked twice: the cleanup in progress may be stuck; do its part and leave.
         partials.remove_live()
         os._exit(128 + signal_number)
-    _is_stopping = True
     _stop_signal = signal_number
     raise Stopped(signal_number)
 
@@ -70,10 +69,9 @@ def install_stop_handlers() -> bool:
     Returns:
         False when not called from the main thread (Python allows handlers only there).
     """
-    global _is_stopping, _stop_signal
+    global _stop_signal
     if threading.current_thread() is not threading.main_thread():
         return False
-    _is_stopping = False
     _stop_signal = None
     for signal_number in _HANDLED:
         signal.signal(signal_number, _on_signal)
