@@ -31,37 +31,25 @@ def class_labels(edges: Sequence[float], unit: str) -> tuple[str, ...]:
     return (*labels, f">={edges[-1]:g}{unit}")
 
 
-def slope_deg(
-    elevation_m: np.ndarray, resolution_m: float, smoothing_m: float = SLOPE_SMOOTHING_M
-) -> np.ndarray:
+def slope_deg(elevation_m: np.ndarray, resolution_m: float) -> np.ndarray:
     """(H, W) terrain slope in degrees, NaN where the elevation is NaN.
 
     Args:
         elevation_m: (H, W) ground elevation, metres, NaN at nodata.
         resolution_m: square cell size, metres.
-        smoothing_m: Gaussian sigma applied first, metres (0 = none).
     """
     surface = np.asarray(elevation_m, dtype=np.float64)
-    if smoothing_m > 0:
-        surface = nan_gaussian(surface, smoothing_m / resolution_m)
+    surface = nan_gaussian(surface, SLOPE_SMOOTHING_M / resolution_m)
     d_row, d_col = np.gradient(surface, resolution_m)
     return np.degrees(np.arctan(np.hypot(d_row, d_col)))
 
 
-def local_canopy_height_m(
-    chm_m: np.ndarray,
-    resolution_m: float,
-    window_m: float = CANOPY_WINDOW_M,
-    smoothing_m: float = CANOPY_SMOOTHING_M,
-) -> np.ndarray:
+def local_canopy_height_m(chm_m: np.ndarray, resolution_m: float) -> np.ndarray:
     """(H, W) stand height: local maximum of the CHM, smoothed; NaN where the CHM is."""
     finite = np.isfinite(chm_m)
-    size_px = max(1, 2 * int(round(window_m / resolution_m / 2.0)) + 1)
+    size_px = max(1, 2 * int(round(CANOPY_WINDOW_M / resolution_m / 2.0)) + 1)
     top = ndimage.maximum_filter(np.where(finite, chm_m, -np.inf), size=size_px, mode="nearest")
-    top = np.where(finite, top, np.nan)
-    if smoothing_m > 0:
-        top = nan_gaussian(top, smoothing_m / resolution_m)
-    return top
+    return nan_gaussian(np.where(finite, top, np.nan), CANOPY_SMOOTHING_M / resolution_m)
 
 
 @dataclass(frozen=True)
