@@ -9,7 +9,7 @@ classifies ground with CSF where the cloud has none, and writes a metric LAS tha
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def _looks_normalised(z_m: np.ndarray, is_ground: np.ndarray) -> bool:
     return bool(z_m.size) and abs(float(z_m.min())) <= NEAR_ZERO_M
 
 
-def _write_las(target: Path, xyz_m: np.ndarray, is_ground: np.ndarray) -> Path:
+def _write_las(target: Path, xyz_m: np.ndarray, is_ground: np.ndarray) -> None:
     import laspy
 
     header = laspy.LasHeader(point_format=0, version="1.2")
@@ -81,7 +81,6 @@ def _write_las(target: Path, xyz_m: np.ndarray, is_ground: np.ndarray) -> Path:
     las.x, las.y, las.z = xyz_m[:, 0], xyz_m[:, 1], xyz_m[:, 2]
     las.classification = np.where(is_ground, GROUND_CLASS, OTHER_CLASS).astype(np.uint8)
     las.write(target)
-    return target
 
 
 def prepare_cloud(
@@ -170,9 +169,7 @@ def prepare_cloud(
         is_ground = classify_ground_csf(points_m, settings, path.name)
         record["ground"] = {
             "source": "csf",
-            "cloth_resolution_m": settings.cloth_resolution_m,
-            "class_threshold_m": settings.class_threshold_m,
-            "steep_slopes": settings.steep_slopes,
+            **asdict(settings),
             "ground_points": int(is_ground.sum()),
         }
     _write_las(target, points_m, is_ground)
