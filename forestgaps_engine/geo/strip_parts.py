@@ -97,15 +97,12 @@ class StripParts:
         )
         _checked(self._layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger)), "add label")
 
-    def add_strip(
-        self, provisional_ids: np.ndarray | list[np.ndarray], id_of: np.ndarray | None = None
-    ) -> None:
+    def add_strip(self, strips: list[np.ndarray], id_of: np.ndarray) -> None:
         """Polygonize the next rows of provisional ids (0 = background), as one block.
 
         Args:
-            provisional_ids: (rows, W) int32 ids, or consecutive such strips, top first.
-            id_of: (n,) int32 id written for each provisional id (``id_of[0]`` = 0), or
-                None to write them as they are.
+            strips: consecutive (rows, W) int32 strips of provisional ids, top first.
+            id_of: (n,) int32 id written for each provisional id (``id_of[0]`` = 0).
 
         Raises:
             StripPartsError: GDAL failed.
@@ -114,7 +111,6 @@ class StripParts:
 
         if self._dataset is None:
             raise RuntimeError("StripParts.add_strip() after close()")
-        strips = provisional_ids if isinstance(provisional_ids, list) else [provisional_ids]
         n_rows = sum(strip.shape[0] for strip in strips)
         width_px = strips[0].shape[1]
         memory = gdal.GetDriverByName("MEM")
@@ -127,7 +123,7 @@ class StripParts:
         # Strip by strip into GDAL's bands: no copy of the whole block in numpy.
         row = 0
         for strip in strips:
-            ids = strip if id_of is None else id_of[strip]
+            ids = id_of[strip]
             band.WriteArray(ids.astype(np.int32, copy=False), 0, row)
             mask.WriteArray((ids > 0).view(np.uint8), 0, row)
             row += strip.shape[0]
