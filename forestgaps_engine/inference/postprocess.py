@@ -39,9 +39,13 @@ logger = logging.getLogger(__name__)
 STRIP_ROWS = 512
 
 
-def _disk(radius_px: int) -> np.ndarray:
+def cleaned_gaps(is_gap: np.ndarray, valid: np.ndarray, radius_px: int) -> np.ndarray:
+    """Opening then closing with a disk of ``radius_px`` (0: none), kept within ``valid``."""
+    if radius_px <= 0:
+        return is_gap
     offsets = np.arange(-radius_px, radius_px + 1)
-    return offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
+    disk = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
+    return ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
 
 
 def count_ids(ids: np.ndarray, max_id: int) -> np.ndarray:
@@ -199,7 +203,6 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
 
     halo_px = 4 * radius_px
     strip_rows = strip_rows_for(grid.width_px)
-    disk = _disk(radius_px) if radius_px > 0 else None
     with open_raster_for_writing(target, grid, cut_profile()) as out:
         for row_off in range(0, grid.height_px, strip_rows):
             n_rows = min(strip_rows, grid.height_px - row_off)
@@ -207,9 +210,7 @@ def _write_cut(probability: Any, grid: Grid, cutoff: float, radius_px: int, targ
             last = min(grid.height_px, row_off + n_rows + halo_px)
             values, valid = read_window(probability, first, last - first)
             own = slice(row_off - first, row_off - first + n_rows)
-            is_gap = valid & (values >= cutoff)
-            if disk is not None:
-                is_gap = ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid
+            is_gap = cleaned_gaps(valid & (values >= cutoff), valid, radius_px)
             strip = mask_cells(is_gap[own], valid[own])
             out.write(strip, 1, window=Window(0, row_off, grid.width_px, n_rows))
 

@@ -81,13 +81,3 @@ def block_probabilities(
     blended[~keep] = np.nan
     return window, values, valid, blended
 
-
-def cleaned_gaps(is_gap: np.ndarray, valid: np.ndarray, radius_px: int) -> np.ndarray:
-    """Opening then closing with a disk, as ``predict``'s clean-up (exact ``4 * r`` inside)."""
-    if radius_px <= 0:
-        return is_gap
-    from scipy import ndimage
-
-    offsets = np.arange(-radius_px, radius_px + 1)
-    disk = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius_px**2
-    return ndimage.binary_closing(ndimage.binary_opening(is_gap, disk), disk) & valid

@@ -85,8 +85,9 @@ def _cuts(job: RegionJob, block: Block, source: Any) -> tuple[np.ndarray, np.nda
     """(core heights, core validity, one uint8 cut per threshold); probabilities written."""
     from forestgaps_engine.config.inference import InferenceConfig
     from forestgaps_engine.geo.raster_io import PROBABILITY_PROFILE, write_array
+    from forestgaps_engine.inference.postprocess import cleaned_gaps
     from forestgaps_engine.inference.predictor import read_window
-    from forestgaps_engine.region.block_surface import block_probabilities, cleaned_gaps
+    from forestgaps_engine.region.block_surface import block_probabilities
 
     config = InferenceConfig(**job.config)
     thresholds = np.asarray(job.thresholds_m, dtype=np.float32)
