@@ -15,11 +15,9 @@ from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 from forestgaps_engine.metrics.objects import as_objects
 
 
-def gap_areas_m2(
-    gaps: np.ndarray, cell_area_m2: float, valid: np.ndarray | None = None
-) -> np.ndarray:
+def gap_areas_m2(gaps: np.ndarray, cell_area_m2: float) -> np.ndarray:
     """(n,) areas of the gaps of a mask (8-connected) or id raster, m2."""
-    ids = as_objects(gaps, valid)
+    ids = as_objects(gaps)
     counts = np.bincount(ids.ravel())[1:]
     return counts[counts > 0] * float(cell_area_m2)
 
@@ -37,10 +35,7 @@ class SizeFrequency:
 
 
 def size_frequency(
-    reference: np.ndarray,
-    predicted: np.ndarray,
-    cell_area_m2: float,
-    valid: np.ndarray | None = None,
+    reference: np.ndarray, predicted: np.ndarray, cell_area_m2: float
 ) -> SizeFrequency:
     """Both exponents for the reference and the predicted gaps.
 
@@ -48,10 +43,9 @@ def size_frequency(
         reference: (H, W) reference gap ids or mask.
         predicted: (H, W) predicted gap ids or mask.
         cell_area_m2: area of one cell.
-        valid: (H, W) bool cells to count.
     """
-    ref_areas = gap_areas_m2(reference, cell_area_m2, valid)
-    pred_areas = gap_areas_m2(predicted, cell_area_m2, valid)
+    ref_areas = gap_areas_m2(reference, cell_area_m2)
+    pred_areas = gap_areas_m2(predicted, cell_area_m2)
     return SizeFrequency(
         n_reference=int(ref_areas.size),
         n_predicted=int(pred_areas.size),

@@ -193,10 +193,7 @@ class ObjectScores:
 
 
 def object_scores(
-    reference: np.ndarray,
-    predicted: np.ndarray,
-    cell_area_m2: float,
-    valid: np.ndarray | None = None,
+    reference: np.ndarray, predicted: np.ndarray, cell_area_m2: float
 ) -> ObjectScores:
     """Object precision, recall and F1, overall and by size class.
 
@@ -204,12 +201,11 @@ def object_scores(
         reference: (H, W) reference gap ids (or a mask, labelled 8-connected).
         predicted: (H, W) predicted gap ids or mask, same grid.
         cell_area_m2: area of one cell.
-        valid: (H, W) bool; cells outside count as no gap for both.
 
     Returns:
         The scores; by_size follows ``size_class_labels()``.
     """
-    match = match_objects(as_objects(reference, valid), as_objects(predicted, valid), cell_area_m2)
+    match = match_objects(as_objects(reference), as_objects(predicted), cell_area_m2)
     # right=False: a 50 m2 gap falls in 50-100, a 49 m2 gap in <50.
     ref_class = np.digitize(match.reference_area_m2, SIZE_CLASS_EDGES_M2, right=False)
     pred_class = np.digitize(match.predicted_area_m2, SIZE_CLASS_EDGES_M2, right=False)
