@@ -12,6 +12,8 @@ import scipy.fft
 from scipy import ndimage
 
 FFT_WORKERS = 2
+# Extra margin synthesised on each axis, as a share of its length, then cropped.
+PAD_FRACTION = 0.25
 
 
 def _frequency_cpm(
@@ -41,7 +43,6 @@ def spectral_fields(
     max_wavelength_m: float,
     stretch: float = 1.0,
     angle_rad: float = 0.0,
-    pad_fraction: float = 0.25,
     per_km: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two independent zero-mean power-law fields from one complex FFT.
@@ -59,7 +60,6 @@ def spectral_fields(
         max_wavelength_m: longest feature size kept.
         stretch: elongation of features along ``angle_rad`` (1 = isotropic).
         angle_rad: direction of elongation, radians from the x axis.
-        pad_fraction: extra margin synthesised on each axis then cropped.
         per_km: False: each field is scaled to std 1 over this raster. True: scaled so the
             std is 1 over a 1 km x 1 km area, so smaller rasters hold less relief and
             larger ones more, as a real landscape does.
@@ -82,7 +82,6 @@ def spectral_fields(
             max_wavelength_m,
             stretch,
             angle_rad,
-            pad_fraction,
             per_km,
         )
         return tuple(  # type: ignore[return-value]
@@ -94,8 +93,8 @@ def spectral_fields(
     # Wrap-around only shows within about one longest wavelength of the edges.
     pad_px = max_wavelength_m * max(stretch, 1.0) / resolution_m
     padded = (
-        scipy.fft.next_fast_len(int(height_px + min(pad_fraction * height_px, pad_px)) + 1),
-        scipy.fft.next_fast_len(int(width_px + min(pad_fraction * width_px, pad_px)) + 1),
+        scipy.fft.next_fast_len(int(height_px + min(PAD_FRACTION * height_px, pad_px)) + 1),
+        scipy.fft.next_fast_len(int(width_px + min(PAD_FRACTION * width_px, pad_px)) + 1),
     )
     frequency = _frequency_cpm(padded, resolution_m, stretch, angle_rad)
     spectrum = rng.standard_normal(padded, dtype=np.float32) + 1j * rng.standard_normal(
