@@ -28,19 +28,6 @@ logger = logging.getLogger(__name__)
 MAX_PARAM_CHARS = 500
 
 
-def import_mlflow() -> Any:
-    """The mlflow module.
-
-    Raises:
-        ConfigError: mlflow is not installed (it is an optional extra).
-    """
-    return require_package(
-        "mlflow", "training.monitoring.mlflow = true",
-        "Install the extra: pip install .[mlflow] (or pip install mlflow-skinny), or set "
-        "training.monitoring.mlflow=false.",
-    )  # fmt: skip
-
-
 def dotted_leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Every leaf of a nested mapping (a list is a leaf) under its dotted key."""
     flat: dict[str, Any] = {}
@@ -68,7 +55,12 @@ class MlflowLogger(Callback):
     """
 
     def __init__(self, config: ForestGapsConfig, tracking_uri: str, experiment: str) -> None:
-        self.mlflow = import_mlflow()  # fail before training starts, not after an epoch
+        # Imported here to fail before training starts, not after an epoch.
+        self.mlflow = require_package(
+            "mlflow", "training.monitoring.mlflow = true",
+            "Install the extra: pip install .[mlflow] (or pip install mlflow-skinny), or set "
+            "training.monitoring.mlflow=false.",
+        )  # fmt: skip
         self.config = config
         self.tracking_uri = tracking_uri
         self.experiment = experiment
