@@ -21,13 +21,6 @@ def _masked_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / weights.sum().clamp_min(1.0)
 
 
-def smooth_labels(target: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    """Pull 0/1 targets towards 0.5: y * (1 - s) + s / 2."""
-    if label_smoothing <= 0:
-        return target
-    return target * (1.0 - label_smoothing) + 0.5 * label_smoothing
-
-
 def masked_bce(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -125,7 +118,9 @@ class CombinedLoss(nn.Module):
         """Scalar loss: the configured terms, computed in float32, weighted and summed."""
         config = self.config
         logits = logits.float()
-        target = smooth_labels(target.float(), config.label_smoothing)
+        target = target.float()
+        if config.label_smoothing > 0:  # pull 0/1 targets towards 0.5: y * (1 - s) + s / 2
+            target = target * (1.0 - config.label_smoothing) + 0.5 * config.label_smoothing
         terms: dict[str, torch.Tensor] = {}
         if config.bce_weight > 0:
             terms["bce"] = masked_bce(logits, target, valid, self.pos_weight(threshold_m))
