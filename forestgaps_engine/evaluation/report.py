@@ -56,22 +56,6 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _object_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:
-    return [
-        {"method": item.method, "threshold_m": item.threshold_m, **counts.to_dict()}
-        for item in scores
-        for counts in (item.objects.overall, *item.objects.by_size)
-    ]
-
-
-def _bias_rows(scores: Sequence[MethodScores]) -> list[dict[str, Any]]:
-    return [
-        {"method": item.method, "threshold_m": item.threshold_m, **row.to_dict()}
-        for item in scores
-        for row in item.bias
-    ]
-
-
 def _charts(out: Path, scores: Sequence[MethodScores]) -> list[Path]:
     methods = list(dict.fromkeys(item.method for item in scores))
     thresholds = sorted({item.threshold_m for item in scores})
@@ -218,8 +202,19 @@ def write_report(
         raise ValueError("write_report needs at least one scored method")
     out = Path(out_dir)
     # Each table is a CSV of its own name and a list of the same name in evaluation.json.
-    tables = {"metrics": [item.metrics_row() for item in scores],
-              "objects_by_size": _object_rows(scores), "bias": _bias_rows(scores)}  # fmt: skip
+    tables = {
+        "metrics": [item.metrics_row() for item in scores],
+        "objects_by_size": [
+            {"method": item.method, "threshold_m": item.threshold_m, **counts.to_dict()}
+            for item in scores
+            for counts in (item.objects.overall, *item.objects.by_size)
+        ],
+        "bias": [
+            {"method": item.method, "threshold_m": item.threshold_m, **row.to_dict()}
+            for item in scores
+            for row in item.bias
+        ],
+    }
     metrics_csv, objects_csv, bias_csv = (
         write_csv(out / f"{name}.csv", rows) for name, rows in tables.items()
     )
