@@ -27,11 +27,11 @@ import numpy as np
 
 from forestgaps_engine.errors import InferenceError, ModelError
 from forestgaps_engine.files import cache_dir, ensure_writable_dir
+from forestgaps_engine.inference.model_source import ONNX_FILE, as_inference_model, torch_available
 from forestgaps_engine.models.card import sized_in_metres
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
 BACKENDS = (
     "auto", "torch", "torch_compile", "onnxruntime", "openvino", "openvino_bf16", "openvino_int8"
 )
@@ -469,8 +469,6 @@ def build_backend(
     torch_backends = {"torch": TorchBackend, "torch_compile": TorchCompileBackend}
     if name in torch_backends:
         if model.network is None:
-            from forestgaps_engine.inference.model_source import torch_available
-
             if torch_available():
                 raise InferenceError(
                     f"the {name} backend needs the model's weights; {model.path} holds only "
@@ -542,8 +540,6 @@ def create_backend(
     Raises:
         InferenceError: unknown or unavailable backend.
     """
-    from forestgaps_engine.inference.model_source import as_inference_model
-
     if backend not in BACKENDS:
         raise InferenceError(
             f"unknown backend {backend!r}", hint=f"Use one of {', '.join(BACKENDS)}."
