@@ -19,12 +19,9 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     Biases, norm scales/shifts and other 1-D parameters are left undecayed: shrinking them
     towards zero fights normalisation instead of regularising.
     """
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
-    for parameter in model.parameters():
-        if not parameter.requires_grad:
-            continue
-        (decay if parameter.ndim >= 2 else no_decay).append(parameter)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    decay = [parameter for parameter in trainable if parameter.ndim >= 2]
+    no_decay = [parameter for parameter in trainable if parameter.ndim < 2]
     groups = [{"params": decay, "weight_decay": weight_decay}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})
