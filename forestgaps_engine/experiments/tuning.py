@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from forestgaps_engine.config import ForestGapsConfig
 from forestgaps_engine.data.prepare import prepare
 from forestgaps_engine.errors import CancelledError, TrainingError, require_package
@@ -32,6 +34,7 @@ from forestgaps_engine.training.api import train
 logger = logging.getLogger(__name__)
 
 EPOCH_MESSAGE = re.compile(r"^epoch (\d+)/(\d+)")
+BEST_HEADER = "# Best trial of `forestgaps tune`; train with: forestgaps train --config best.yaml\n"
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,6 @@ def _best_value(history: Sequence[dict[str, float]], metric: str, mode: str) -> 
             hint="Give data.split.val a share of the sites so validation runs.",
         )
     return max(values) if mode == "max" else min(values)
-
-
-def _write_best(config: ForestGapsConfig, target: Path) -> Path:
-    import yaml
-
-    header = "# Best trial of `forestgaps tune`; train with: forestgaps train --config best.yaml\n"
-    return write_text_atomic(
-        target, header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-    )
 
 
 def tune(
@@ -240,7 +234,8 @@ def _summarise(
         return TuningResult(study.study_name, storage, len(states), 0, pruned, None)
     best = study.best_trial
     best_config = suggest_config(optuna.trial.FixedTrial(best.params), config, space)
-    path = _write_best(best_config, out / "best.yaml")
+    best_yaml = yaml.safe_dump(best_config.model_dump(mode="json"), sort_keys=False)
+    path = write_text_atomic(out / "best.yaml", BEST_HEADER + best_yaml)
     write_json_atomic(
         out / "best.json",
         {
