@@ -17,13 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
-from forestgaps_engine.errors import DataError, InvalidDataFormatError
+from forestgaps_engine.errors import ConfigError, DataError, InvalidDataFormatError
+from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
+from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.gaps.pattern import (
     Window,
     clark_evans,
     ripley_envelope,
 )
+from forestgaps_engine.gaps.pattern_plot import write_pattern_plot
+from forestgaps_engine.geo.raster_io import grid_of, open_single_band, read_band
+from forestgaps_engine.geo.vectorize import label_polygons, require_ogr
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -79,12 +85,6 @@ def label_point(polygons: list[list[np.ndarray]]) -> tuple[float, float]:
 
 def points_from_raster(path: Path) -> GapPoints:
     """Gap centres of a gap raster; the window is the raster's extent."""
-    from scipy import ndimage
-
-    from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
-    from forestgaps_engine.geo.raster_io import read_band
-    from forestgaps_engine.geo.vectorize import label_polygons
-
     band = read_band(path)
     labels, _ = ndimage.label(band.valid & (band.values > 0), structure=EIGHT_CONNECTED)
     polygons = label_polygons(labels.astype(np.int32), band.grid)
@@ -94,8 +94,6 @@ def points_from_raster(path: Path) -> GapPoints:
 
 def points_from_gpkg(path: Path, layer_name: str | None = None) -> GapPoints:
     """Gap centres of a polygon layer; the window is the layer's extent."""
-    from forestgaps_engine.geo.vectorize import require_ogr
-
     _, ogr, _ = require_ogr()  # a missing osgeo names the package that brings it
     dataset = ogr.Open(str(path))
     if dataset is None:
@@ -144,8 +142,6 @@ def gap_points(source: str | Path, window_raster: str | Path | None = None) -> G
     points = points_from_raster(source) if is_raster else points_from_gpkg(source)
     if window_raster is None:
         return points
-    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
-
     with open_single_band(Path(window_raster)) as dataset:
         window = grid_of(dataset).bounds
     xy = points.points_xy
@@ -192,10 +188,6 @@ def gap_pattern(
         ConfigError: n_simulations < 1.
         CancelledError: the caller cancelled.
     """
-    from forestgaps_engine.errors import ConfigError
-    from forestgaps_engine.files import ensure_writable_dir, write_json_atomic
-    from forestgaps_engine.gaps.pattern_plot import write_pattern_plot
-
     if isinstance(n_simulations, bool) or not isinstance(n_simulations, int) or n_simulations < 1:
         raise ConfigError(
             f"number of simulations {n_simulations!r} must be a whole number >= 1",
