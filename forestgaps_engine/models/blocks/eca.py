@@ -8,12 +8,6 @@ import torch
 from torch import Tensor, nn
 
 
-def eca_kernel_size(channels: int, gamma: float = 2.0, b: float = 1.0) -> int:
-    """Odd kernel size ``|log2(C) / gamma + b / gamma|`` from the ECA paper."""
-    size = int(abs(math.log2(channels) / gamma + b / gamma))
-    return size if size % 2 else size + 1
-
-
 class ECA(nn.Module):
     """Efficient channel attention: no dimensionality reduction, ``k`` neighbouring channels.
 
@@ -21,9 +15,11 @@ class ECA(nn.Module):
         x: ``(B, C, H, W)``. Returns ``(B, C, H, W)``.
     """
 
-    def __init__(self, channels: int, kernel_size: int | None = None) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        size = kernel_size or eca_kernel_size(channels)
+        # The paper's kernel size |log2(C) / gamma + b / gamma| with gamma = 2, b = 1, made odd.
+        size = int(abs(math.log2(channels) / 2.0 + 0.5))
+        size = size if size % 2 else size + 1
         self.conv = nn.Conv1d(1, 1, size, padding=size // 2, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
