@@ -32,6 +32,9 @@ from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
 from forestgaps_engine.gaps.size_plot import write_size_frequency_plot
 from forestgaps_engine.gaps.stats import GapStats, gap_stats, write_stats_csv
 from forestgaps_engine.gaps.thresholds import validate_thresholds
+from forestgaps_engine.geo.crs import is_geographic
+from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, read_height_band, write_array
+from forestgaps_engine.geo.vectorize import write_label_polygons
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 
 logger = logging.getLogger(__name__)
@@ -170,9 +173,6 @@ def gaps_from_chm(
         CRSMismatchError: a geographic or non-metric CRS (areas need metres).
         CancelledError: the caller cancelled.
     """
-    from forestgaps_engine.geo.crs import is_geographic
-    from forestgaps_engine.geo.raster_io import read_height_band
-
     thresholds = validate_gap_parameters(thresholds_m, min_area_m2, max_area_m2)
     refuse_overwriting_inputs([chm_path], output_paths(out_dir, thresholds))
     reporter = Reporter(progress, cancel)
@@ -228,8 +228,6 @@ def _run_threshold(
     written: list[Path],
 ) -> ThresholdResult:
     """Label, measure and write one threshold; appends each finished file to ``written``."""
-    from forestgaps_engine.geo.raster_io import GAP_ID_PROFILE, write_array
-
     label = threshold_label(threshold_m)
     grid = band.grid
     reporter.report(0.0, f"{label}: labelling gaps")
@@ -274,8 +272,6 @@ def _write_gap_polygons(
     target: Path, layer: str, raster_path: Path, stats: GapStats, grid: Any
 ) -> Path:
     """GDAL polygonizes the gap raster just written (ids 1..n, in ``stats`` order)."""
-    from forestgaps_engine.geo.vectorize import write_label_polygons
-
     columns = {"gap_id": stats.gap_id, "area_m2": stats.gap_area}
     columns |= {name: getattr(stats, name) for name in GPKG_STATS_COLUMNS}
     fields = [("gap_id", "INTEGER"), ("area_m2", "REAL"), ("perimeter_m", "REAL")]
