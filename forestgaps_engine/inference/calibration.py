@@ -29,6 +29,7 @@ from forestgaps_engine.files import cache_dir as cache_root
 from forestgaps_engine.files import read_json_mapping, store_in_json_cache
 from forestgaps_engine.inference.backends import Backend, available_backends, build_backend
 from forestgaps_engine.machine import cpu_name
+from forestgaps_engine.metrics.pixel import confusion_counts
 
 # One bar for every backend, the int8 quantiser's included.
 from forestgaps_engine.models.export.quantize import MAX_IOU_LOSS
@@ -140,7 +141,8 @@ def calibrate(
             figures[name] = {"error": f"{type(error).__name__}: {error}"}
             continue
         masks[name] = (probabilities >= cutoff) & valid_batch
-        loss = 0.0 if name == reference else _iou_loss(masks[reference], masks[name])
+        # The reference agrees with itself: IoU 1, loss 0.
+        loss = 1.0 - confusion_counts(masks[name], masks[reference]).iou
         figures[name] = {
             "mpix_per_s": round(n_mpix / max(best_s, 1e-9), 4),
             "gap_iou_loss": round(loss, 6),
@@ -158,13 +160,6 @@ def calibrate(
         "thresholds_m": [float(t) for t in thresholds_m],
         "backends": figures,
     }
-
-
-def _iou_loss(reference: np.ndarray, other: np.ndarray) -> float:
-    union = int(np.logical_or(reference, other).sum())
-    if union == 0:
-        return 0.0
-    return 1.0 - int(np.logical_and(reference, other).sum()) / union
 
 
 def _thresholds_for(card: Any) -> list[float]:
