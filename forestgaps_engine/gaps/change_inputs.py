@@ -15,7 +15,8 @@ from typing import Literal
 
 from forestgaps_engine.errors import ConfigError, CRSMismatchError
 from forestgaps_engine.geo.grid import Grid
-from forestgaps_engine.geo.raster_io import Band
+from forestgaps_engine.geo.raster_io import Band, grid_of, open_single_band
+from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize, metric_grid_for
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +91,6 @@ class HarmonisedDates:
 
 
 def _grid(path: Path, crs: str | None) -> Grid:
-    from forestgaps_engine.geo.raster_io import grid_of, open_single_band
-
     with open_single_band(path) as dataset:
         return grid_of(dataset, crs)
 
@@ -133,8 +132,6 @@ def harmonise_dates(inputs: DateInputs, grid_choice: GridChoice = "finer") -> Ha
         CRSMismatchError: one raster has a CRS and the other none, or they do not overlap.
         InvalidDataFormatError, EmptyRasterError, DataError: a bad raster.
     """
-    from forestgaps_engine.geo.warp import chm_from_dsm_dtm, harmonize, metric_grid_for
-
     inputs.check()
     crs = inputs.crs
     before_grid, after_grid = _grid(inputs.before, crs), _grid(inputs.after, crs)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from forestgaps_engine.geo.grid import Grid
+from forestgaps_engine.geo.vectorize import LabelLayerWriter
 
 EVENT_KINDS = ("new", "expansion", "persistent", "closure")
 
@@ -117,8 +118,6 @@ def write_events_gpkg(
     Returns:
         ``target``.
     """
-    from forestgaps_engine.geo.vectorize import LabelLayerWriter
-
     fields = [
         ("event", "TEXT"),
         ("gap_id_after", "INTEGER"),
