@@ -97,7 +97,7 @@ class StripLabelling:
 
     def strip_ids(self, strip_index: int, is_foreground: np.ndarray) -> np.ndarray:
         """(rows, W) int32 final ids of one strip, from the same strip pass 1 read."""
-        local = _label_strip(is_foreground)
+        local = local_labels(is_foreground)
         # The strip's provisional ids are offset + 1 .. next offset: a table by local label
         # (0 stays 0) maps the strip in one gather instead of shifting every cell first.
         offset = int(self.offsets[strip_index])
@@ -124,8 +124,8 @@ def boundary_pairs(previous_row: np.ndarray, current_row: np.ndarray) -> np.ndar
     return np.unique(joined, axis=0) if joined.size else joined
 
 
-def _label_strip(is_foreground: np.ndarray) -> np.ndarray:
-    """(rows, W) int32 local labels of one strip, 1..n in row-major order."""
+def local_labels(is_foreground: np.ndarray) -> np.ndarray:
+    """(rows, W) int32 8-connected labels 1..n in row-major order of their first cell."""
     local = np.empty(is_foreground.shape, dtype=np.int32)
     ndimage.label(is_foreground, structure=EIGHT_CONNECTED, output=local)
     return local
@@ -133,7 +133,7 @@ def _label_strip(is_foreground: np.ndarray) -> np.ndarray:
 
 def _labelled_strip(is_foreground: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A strip's local labels and (n,) int64 cells of each local label 1..n."""
-    local = _label_strip(is_foreground)
+    local = local_labels(is_foreground)
     return local, np.bincount(local.ravel())[1:].astype(np.int64)
 
 

@@ -1,8 +1,8 @@
-"""Gap patches of one block: local 8-connected labels and what the global merge needs.
+"""Gap patches of one block: what the global merge needs of its local labels.
 
-Per local label: cells, first cell (global row-major key), box, and height sums, minima
-and maxima; plus the labels on the block's four edges, which the merge joins to the
-neighbouring blocks' edges.
+Per local label (``strip_labels.local_labels``): cells, first cell (global row-major
+key), box, and height sums, minima and maxima; plus the labels on the block's four
+edges, which the merge joins to the neighbouring blocks' edges.
 """
 
 from __future__ import annotations
@@ -12,15 +12,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import ndimage
 
-from forestgaps_engine.gaps.detector import EIGHT_CONNECTED
 from forestgaps_engine.region.plan import Block
-
-
-def local_labels(is_gap: np.ndarray) -> np.ndarray:
-    """(h, w) int32 8-connected labels 1..n in row-major order of their first cell."""
-    labels = np.empty(is_gap.shape, dtype=np.int32)
-    ndimage.label(is_gap, structure=EIGHT_CONNECTED, output=labels)
-    return labels
 
 
 @dataclass(frozen=True)

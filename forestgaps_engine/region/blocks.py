@@ -20,7 +20,8 @@ from forestgaps_engine.files import atomic_path
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.cell_size import bind_cell_size
 from forestgaps_engine.inference.cut import MASK_GAP, MASK_NODATA, mask_cells
-from forestgaps_engine.region.block_labels import block_patches, local_labels
+from forestgaps_engine.inference.strip_labels import local_labels
+from forestgaps_engine.region.block_labels import block_patches
 from forestgaps_engine.region.plan import Block, BlockPlan
 
 RECORDS_DIR, BLOCKS_DIR = "records", "blocks"
