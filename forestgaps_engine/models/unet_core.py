@@ -74,8 +74,3 @@ class UNetBody(nn.Module):
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1), embedding)
         return self.head(self.dropout(x))
-
-
-def count_blocks(depth: int) -> int:
-    """Blocks a ``UNetBody`` of this depth builds (encoder + bottleneck + decoder)."""
-    return 2 * depth + 1

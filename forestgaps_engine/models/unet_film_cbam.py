@@ -12,7 +12,7 @@ from forestgaps_engine.models.blocks.drop_path import drop_path_rates
 from forestgaps_engine.models.blocks.efficient_attention import EfficientAttention
 from forestgaps_engine.models.blocks.residual import ResidualBlock
 from forestgaps_engine.models.registry import register
-from forestgaps_engine.models.unet_core import UNetBody, count_blocks, stage_channels
+from forestgaps_engine.models.unet_core import UNetBody, stage_channels
 
 
 class UNetFiLMCBAMParams(FiLMParams):
@@ -42,7 +42,8 @@ class UNetFiLMCBAM(SegmentationModel):
     def __init__(self, config: UNetFiLMCBAMParams) -> None:
         super().__init__(config, output_stride=2**config.depth)
         norm = self.norm_factory()
-        rates = drop_path_rates(config.drop_path, count_blocks(config.depth))
+        # One rate per UNetBody block (block index 0 .. 2 * depth).
+        rates = drop_path_rates(config.drop_path, 2 * config.depth + 1)
         channels = stage_channels(config.base_channels, config.depth)
         self.threshold_encoder = self.make_threshold_encoder()
         self.body = UNetBody(
