@@ -22,6 +22,7 @@ from forestgaps_engine.geo.nodata import (
     is_undeclared_fill_possible,
     warn_if_fill_found,
 )
+from forestgaps_engine.geo.warp import metric_grid_for
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ def working_grid(
         is_logged: say which grid is used; False for a plan made before the work (the
             service's limits), so a refused request logs no prediction.
     """
-    from forestgaps_engine.geo.warp import metric_grid_for
-
     if is_geographic(grid.crs):
         if native_range is None:
             return metric_grid_for(grid, model_resolution_m)
