@@ -194,12 +194,8 @@ def stream_pipelined(
 
     def label(rows: np.ndarray) -> None:
         started = time.perf_counter()
-        added = [
-            label_pool.submit(labeller.add_rows, threshold_rows)
-            for labeller, threshold_rows in zip(labellers, rows, strict=True)
-        ]
-        for done in added:
-            done.result()
+        # One thread per threshold; reading the results raises a labeller's error here.
+        list(label_pool.map(StripLabeller.add_rows, labellers, rows))
         stats.timings_s["label"] += time.perf_counter() - started
 
     def poll() -> None:
