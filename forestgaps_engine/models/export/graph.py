@@ -110,17 +110,13 @@ class ExportGraph(nn.Module):
 
     def forward(self, *inputs: Tensor) -> Tensor:
         """Probabilities for the inputs named by ``spec.input_names``."""
-        dsm = inputs[0]
-        position = 1
+        named = dict(zip(self.spec.input_names, inputs, strict=True))
         if self.spec.include_normalization:
-            valid = None
-            if self.spec.has_valid_input:
-                valid = inputs[position]
-                position += 1
-            dsm = self.normalizer(dsm, valid)
-        if self.spec.fixed_threshold_m is None:
-            threshold_m = inputs[position]
+            dsm = self.normalizer(named[RAW_DSM_INPUT], named.get(VALID_INPUT))
         else:
+            dsm = named[NORMALIZED_DSM_INPUT]
+        threshold_m = named.get(THRESHOLD_INPUT)
+        if threshold_m is None:
             # shaped from the batch so the batch axis stays dynamic in traced graphs
             threshold_m = torch.ones_like(dsm[:, 0, 0, 0]) * self.spec.fixed_threshold_m
         probability = torch.sigmoid(self.model(dsm, threshold_m))
