@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import ndimage
 
 # A cell this far below the median of its 3 x 3 neighbourhood is a pit, not a gap: gaps
 # worth mapping span many cells, so their median is low too.
@@ -44,8 +45,6 @@ def footprint(occupied: np.ndarray, radius_px: int) -> np.ndarray:
     Returns:
         (H, W) bool footprint (a superset of ``occupied``).
     """
-    from scipy import ndimage
-
     structure = _disk(radius_px)
     dilated = ndimage.binary_dilation(occupied, structure)
     # border_value=1: the grid edge is where the cloud was cut, not where it ends.
@@ -55,8 +54,6 @@ def footprint(occupied: np.ndarray, radius_px: int) -> np.ndarray:
 
 def fill_nearest(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Copy of ``values`` where every unknown cell takes its nearest known cell's value."""
-    from scipy import ndimage
-
     if known.all():
         return values.copy()
     _, (rows, cols) = ndimage.distance_transform_edt(~known, return_indices=True)
@@ -74,8 +71,6 @@ def surface_from_highest(highest_m: np.ndarray, inside: np.ndarray) -> np.ndarra
         (H, W) float32: empty cells inside the footprint filled from the nearest point,
         pits (``PIT_DEPTH_M`` below the 3 x 3 median) raised to that median.
     """
-    from scipy import ndimage
-
     occupied = np.isfinite(highest_m)
     filled = fill_nearest(highest_m, occupied)
     median = ndimage.median_filter(filled, size=3, mode="nearest")
