@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from forestgaps_engine.files import atomic_path
 from forestgaps_engine.gaps.size_law import lambda_asner_2013, lambda_hanel_2017
@@ -69,8 +70,6 @@ def write_size_frequency_plot(
     Returns:
         ``target``.
     """
-    from scipy import special
-
     areas = np.asarray(areas_m2, dtype=np.float64).ravel()
     with png_figure(target, (6.0, 4.5)) as figure:
         axes = figure.add_subplot(1, 1, 1)

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import re
 import shutil
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -433,8 +434,6 @@ class LabelLayerWriter:
         SpatiaLite's ``ST_Collect`` (GDAL reads GeoPackage geometries through it) makes
         each label's MultiPolygon; ``AsGPB`` stores it as GeoPackage binary again.
         """
-        import sqlite3
-
         names = [name for name, _ in self.fields if name in values]
         fids = range(self.n_features + 1, self.n_features + 1 + len(ids))
         with contextlib.closing(sqlite3.connect(parts_path)) as connection, connection:
