@@ -43,11 +43,9 @@ def apply_overrides(document: dict[str, Any], overrides: Iterable[str]) -> dict[
         path, value = parse_override(override)
         node = result
         for part in path[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
+            if not isinstance(node.get(part), dict):
+                node[part] = {}  # a missing or scalar parent becomes a section
+            node = node[part]
         node[path[-1]] = value
     return result
 
