@@ -27,10 +27,10 @@ from forestgaps_engine.inference.backends import (  # noqa: E402
 )
 from forestgaps_engine.inference.calibration import (  # noqa: E402
     MAX_IOU_LOSS,
-    _iou_loss,
     calibration_tiles,
 )
 from forestgaps_engine.inference.model_source import as_inference_model  # noqa: E402
+from forestgaps_engine.metrics.pixel import confusion_counts  # noqa: E402
 from forestgaps_engine.models.card import load_model  # noqa: E402
 from forestgaps_engine.models.export import export_model  # noqa: E402
 from forestgaps_engine.models.export.quantize import INT8_RECORD, INT8_XML  # noqa: E402
@@ -66,7 +66,7 @@ def masks_loss(backend: object, loaded: object) -> float:
     thresholds = np.tile(np.asarray(THRESHOLDS_M, dtype=np.float32), len(raw))
     valid_k = np.repeat(valid, k, axis=0)
     reference = (TorchBackend(loaded.model).run(dsm, thresholds) >= 0.5) & valid_k
-    return _iou_loss(reference, (backend.run(dsm, thresholds) >= 0.5) & valid_k)
+    return 1.0 - confusion_counts((backend.run(dsm, thresholds) >= 0.5) & valid_k, reference).iou
 
 
 def test_int8_backend_agrees_with_pytorch(int8_model_dir: Path) -> None:
@@ -92,7 +92,7 @@ def test_predict_with_int8_backend(int8_model_dir: Path, tmp_path: Path) -> None
             return dataset.read(1) == 1
 
     assert mask(reference).any()
-    assert _iou_loss(mask(reference), mask(result)) <= MAX_IOU_LOSS
+    assert 1.0 - confusion_counts(mask(result), mask(reference)).iou <= MAX_IOU_LOSS
 
 
 def test_int8_is_quantised_lazily_into_the_cache(
