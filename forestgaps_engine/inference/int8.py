@@ -162,19 +162,14 @@ def int8_record(xml_path: Path) -> dict[str, Any] | None:
     return read_json_mapping(record_path(xml_path)) or None
 
 
-def matching_int8(xml_path: Path, model_id: str) -> bool:
-    """Whether ``xml_path`` and its ``.bin`` exist and its record names ``model_id``."""
-    if not (xml_path.is_file() and xml_path.with_suffix(".bin").is_file()):
-        return False
-    record = int8_record(xml_path)
-    return bool(model_id) and record is not None and record.get("model_id") == model_id
-
-
 def existing_int8_path(model: Any, cache_dir: str | Path | None = None) -> Path | None:
     """The shipped or cached int8 IR of ``model`` (see the module docstring), or None."""
     model_id = model.card.model_id or ""
     for candidate in (Path(model.path) / INT8_XML, cache_path(model, cache_dir)):
-        if matching_int8(candidate, model_id):
+        # The IR's .xml and .bin, and a record naming these weights.
+        has_files = candidate.is_file() and candidate.with_suffix(".bin").is_file()
+        record = int8_record(candidate) if has_files and model_id else None
+        if record is not None and record.get("model_id") == model_id:
             return candidate
     return None
 
