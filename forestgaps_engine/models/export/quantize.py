@@ -87,23 +87,6 @@ def require_nncf() -> Any:
     return nncf
 
 
-def reference_masks(network: Any, windows: CalibrationWindows) -> list[np.ndarray]:
-    """PyTorch fp32 gap masks per window: (K, 1, h, w) bool each, valid cells only."""
-    import torch
-
-    thresholds = torch.tensor(windows.thresholds_m, dtype=torch.float32)
-    n_thresholds = len(windows.thresholds_m)
-    masks = []
-    network = network.to("cpu").eval()
-    with torch.inference_mode():
-        for index in range(len(windows.inputs)):
-            dsm = torch.from_numpy(np.repeat(windows.inputs[index : index + 1], n_thresholds, 0))
-            probabilities = torch.sigmoid(network(dsm, thresholds).float()).numpy()
-            valid = np.repeat(windows.valid[index : index + 1], n_thresholds, 0)
-            masks.append((probabilities >= CUTOFF) & valid)
-    return masks
-
-
 def gap_iou(compiled: Any, items: Sequence[tuple[np.ndarray, ...]]) -> float:
     """IoU of a compiled graph's gap masks with the reference masks, pooled over ``items``.
 
@@ -146,20 +129,20 @@ def quantize_int8(
     """
     nncf = require_nncf()
     import openvino
+    import torch
 
     out_xml = Path(out_xml)
     thresholds = np.asarray(windows.thresholds_m, dtype=np.float32)
-    n_thresholds = len(thresholds)
-    references = reference_masks(loaded.model, windows)
-    items = [
-        (
-            np.ascontiguousarray(np.repeat(windows.inputs[i : i + 1], n_thresholds, 0)),
-            thresholds,
-            references[i],
-            np.repeat(windows.valid[i : i + 1], n_thresholds, 0),
-        )
-        for i in range(len(windows.inputs))
-    ]
+    network = loaded.model.to("cpu").eval()
+    # (dsm (K, 1, h, w), thresholds (K,), PyTorch fp32 gap mask, valid) per window.
+    items = []
+    with torch.inference_mode():
+        for dsm_window, valid_window in zip(windows.inputs, windows.valid, strict=True):
+            dsm = np.repeat(dsm_window[None], len(thresholds), 0)
+            valid = np.repeat(valid_window[None], len(thresholds), 0)
+            logits = network(torch.from_numpy(dsm), torch.from_numpy(thresholds))
+            reference = (torch.sigmoid(logits.float()).numpy() >= CUTOFF) & valid
+            items.append((dsm, thresholds, reference, valid))
     dataset = nncf.Dataset(items, lambda item: {"dsm": item[0], "threshold_m": item[1]})
     core = openvino.Core()
     # NNCF logs every layer it leaves alone at INFO; its warnings and errors still show.
