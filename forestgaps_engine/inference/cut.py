@@ -21,11 +21,6 @@ def mask_cells(is_gap: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return strip
 
 
-def cut_cells(values: np.ndarray, valid: np.ndarray, cutoff: float) -> np.ndarray:
-    """uint8 cut of probabilities: 1 where ``values >= cutoff``, 0 below, 255 where invalid."""
-    return mask_cells(values >= cutoff, valid)
-
-
 def cut_profile() -> Any:
     """The cut rasters' profile: temporaries read back once, so uncompressed."""
     from forestgaps_engine.geo.raster_io import MASK_PROFILE

@@ -27,7 +27,7 @@ from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.raster_io import read_valid_values
 from forestgaps_engine.inference.backends import Backend
 from forestgaps_engine.inference.blending import TileRowBlender, TileWeights
-from forestgaps_engine.inference.cut import cut_cells
+from forestgaps_engine.inference.cut import mask_cells
 from forestgaps_engine.inference.terrain_prior import filled_prior
 from forestgaps_engine.inference.windows import Tile, batches, tile_rows
 from forestgaps_engine.progress import Reporter
@@ -424,7 +424,7 @@ def stream_probabilities(
         reporter: progress and cancel (checked after every batch; a cancel waits for the
             one batch in flight on the model thread).
         cut_writers: T uint8 rasters on ``grid`` that receive the cut of each threshold's
-            probabilities (``inference.cut.cut_cells`` at ``cutoff``) as they are written;
+            probabilities (``inference.cut.mask_cells`` at ``cutoff``) as they are written;
             None writes none.
         cutoff: probability cut-off of ``cut_writers``.
         prior_source: the terrain prior read on ``grid`` (a warped view of the DEM), for a
@@ -527,7 +527,7 @@ def _write_finished(
         values[~keep] = nodata
         writer.write(values, 1, window=window)
         if cut_writers is not None:
-            cut = cut_cells(values, keep, cutoff)
+            cut = mask_cells(values >= cutoff, keep)
             cut_writers[index].write(cut, 1, window=window)
             cuts.append(cut)  # type: ignore[union-attr]
     return cuts
