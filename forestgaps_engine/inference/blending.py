@@ -29,12 +29,11 @@ def _ramp(length_px: int, kind: BlendKind) -> np.ndarray:
 
 
 def axis_weights(
-    start_px: int, size_px: int, lead_overlap_px: int, trail_overlap_px: int, kind: BlendKind
+    size_px: int, lead_overlap_px: int, trail_overlap_px: int, kind: BlendKind
 ) -> np.ndarray:
     """1-D weights of one tile along one axis.
 
     Args:
-        start_px: tile start (only used in messages).
         size_px: tile length.
         lead_overlap_px: pixels shared with the previous tile (0 at the raster start).
         trail_overlap_px: pixels shared with the next tile (0 at the raster end).
@@ -46,10 +45,6 @@ def axis_weights(
     weights = np.ones(size_px, dtype=np.float64)
     if kind == "none":
         return weights
-    if lead_overlap_px > size_px or trail_overlap_px > size_px:
-        raise ValueError(
-            f"overlaps exceed the tile at {start_px}: {lead_overlap_px}, {trail_overlap_px}"
-        )
     if lead_overlap_px > 0:
         weights[:lead_overlap_px] *= _ramp(lead_overlap_px, kind)
     if trail_overlap_px > 0:
@@ -65,7 +60,7 @@ def _axis_weights_by_start(
     for index, start in enumerate(starts):
         lead = starts[index - 1] + size_px - start if index > 0 else 0
         trail = start + size_px - starts[index + 1] if index + 1 < len(starts) else 0
-        weights[start] = axis_weights(start, size_px, max(lead, 0), max(trail, 0), kind)
+        weights[start] = axis_weights(size_px, max(lead, 0), max(trail, 0), kind)
     return weights
 
 
