@@ -29,10 +29,13 @@ from forestgaps_engine.files import ensure_writable_dir, threshold_labels, write
 from forestgaps_engine.gaps.thresholds import validate_thresholds
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.inference.cell_size import model_working_grid
+from forestgaps_engine.inference.model_source import as_inference_model
 from forestgaps_engine.partials import remove_path
 from forestgaps_engine.progress import CancelCallback, ProgressCallback, Reporter
 from forestgaps_engine.region.block_labels import BlockPatches
 from forestgaps_engine.region.blocks import RegionJob, finish_block, run_block
+from forestgaps_engine.region.calibrate import estimate
+from forestgaps_engine.region.cluster import WORKER_BASE_BYTES, dask_client, require_dask, run_tasks
 from forestgaps_engine.region.inputs import collect_tiles
 from forestgaps_engine.region.merge import merge_patches
 from forestgaps_engine.region.mosaic import (
@@ -41,6 +44,7 @@ from forestgaps_engine.region.mosaic import (
     finest_resolution_m,
     target_crs,
 )
+from forestgaps_engine.region.outputs import write_outputs
 from forestgaps_engine.region.plan import block_bytes, classic_plan, model_plan
 from forestgaps_engine.version import __version__
 
@@ -99,8 +103,6 @@ def prepare_job(
     model_path: str | None = None
     model_id = None
     if settings.method == "model":
-        from forestgaps_engine.inference.model_source import as_inference_model
-
         loaded = as_inference_model(settings.model)
         model_path, model_id = str(loaded.path), loaded.card.model_id
         if settings.resolution_m is None:
@@ -206,14 +208,6 @@ def region(
     Returns:
         The outputs and ``summary.json``'s content.
     """
-    from forestgaps_engine.region.cluster import (
-        WORKER_BASE_BYTES,
-        dask_client,
-        require_dask,
-        run_tasks,
-    )
-    from forestgaps_engine.region.outputs import write_outputs
-
     if not dry_run:
         require_dask()
     settings = settings or RegionSettings()
@@ -223,8 +217,6 @@ def region(
     job, facts = prepare_job(inputs, thresholds_m, out_dir, settings)
     out = Path(out_dir)
     if dry_run:
-        from forestgaps_engine.region.calibrate import estimate
-
         facts.update(estimate(job, n_workers))
         return RegionResult(out, facts, None)
     blocks = job.plan.blocks
