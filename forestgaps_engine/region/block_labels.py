@@ -67,13 +67,10 @@ def block_patches(
     rows = block.row_off + first // block.width_px
     cols = block.col_off + first % block.width_px
     first_keys = rows.astype(np.int64) * width_px + cols
-    boxes = np.zeros((n, 4), np.int64)
-    for index, found in enumerate(ndimage.find_objects(labels)):
-        row_slice, col_slice = found
-        boxes[index] = (
-            block.row_off + row_slice.start, block.row_off + row_slice.stop,
-            block.col_off + col_slice.start, block.col_off + col_slice.stop,
-        )  # fmt: skip
+    # find_objects: the (row, column) slices of labels 1..n, local to the block.
+    spans = [(r.start, r.stop, c.start, c.stop) for r, c in ndimage.find_objects(labels)]
+    boxes = np.array(spans, np.int64).reshape(n, 4)
+    boxes += (block.row_off, block.row_off, block.col_off, block.col_off)
     inside = (labels > 0) & valid
     ids = labels[inside]
     values = heights[inside].astype(np.float64)
