@@ -25,6 +25,7 @@ from typing import Any
 from forestgaps_engine.geo.grid import Grid
 from forestgaps_engine.geo.strip_parts import finish_parts
 from forestgaps_engine.inference.heap import release_free_heap
+from forestgaps_engine.inference.polygons import write_gap_polygons
 from forestgaps_engine.inference.postprocess import (
     GapRasters,
     finish_cut_rasters,
@@ -86,7 +87,6 @@ def write_threshold_outputs(
         ``(threshold_m, gaps, mask path, polygons path)`` per threshold, in order.
     """
     from forestgaps_engine.gaps.size_plot import write_size_frequency_plot
-    from forestgaps_engine.inference.polygons import write_gap_polygons
 
     n_jobs = len(jobs.thresholds_m)
     mask_paths = [out / f"gap_mask_{label}.tif" for label in jobs.labels]
@@ -165,8 +165,6 @@ def _write_merged_polygons(
     target: Path, gaps: GapRasters, threshold_m: float, merged: Future[Any]
 ) -> None:
     """``write_gap_polygons`` from strip parts once their merge (``finish_parts``) is done."""
-    from forestgaps_engine.inference.polygons import write_gap_polygons
-
     write_gap_polygons(target, gaps, gaps.statistics, threshold_m, merged.result())
 
 
