@@ -3,8 +3,8 @@
 ``predict``'s sequential path finishes one threshold (ids, statistics, mask, polygons,
 size plot) before it starts the next. Here pass 2 of the labelling handles every
 threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
-the strips of all thresholds in the worker threads), then the masks are written on worker
-threads. Where the stream polygonized its strips (``StripLabelling.parts``), each
+the strips of all thresholds in the worker threads), then the masks and size plots are
+written on worker threads. Where the stream polygonized its strips (``StripLabelling.parts``), each
 threshold's layer is finished on a worker thread too (the gaps split by block edges
 merged, the parts grouped: ``geo.strip_parts``), all thresholds at once; otherwise this
 thread polygonizes the ids rasters one threshold after another (GDAL's polygonizer waits
@@ -79,8 +79,9 @@ def write_threshold_outputs(
         out: the output folder.
         n_threads: threads finishing strips, 0 = one per core.
         reporter: progress and cancel, between steps.
-        timings_s: ``postprocess_labels``, ``postprocess_mask`` (summed over the mask
-            threads), ``postprocess_polygons`` and ``postprocess_size_plot`` are added.
+        timings_s: ``postprocess_labels``, ``postprocess_mask`` and
+            ``postprocess_size_plot`` (summed over their threads) and
+            ``postprocess_polygons`` are added.
         finished: each output is appended once written, so that a failure removes it.
 
     Returns:
@@ -91,12 +92,14 @@ def write_threshold_outputs(
     n_jobs = len(jobs.thresholds_m)
     mask_paths = [out / f"gap_mask_{label}.tif" for label in jobs.labels]
     gaps_paths = [out / f"gaps_{label}.gpkg" for label in jobs.labels]
+    plot_paths = [out / f"size_frequency_{label}.png" for label in jobs.labels]
     all_parts = [labelling.parts for labelling in jobs.labellings]
     has_parts = all(parts is not None for parts in all_parts)
     masks: list[Future[float]] = []
+    plots: list[Future[float]] = []
     merges: list[Future[Any]] = []
     polygons: list[Future[float]] = []
-    pool = ThreadPoolExecutor(max_workers=2 * n_jobs, thread_name_prefix="forestgaps-gaps")
+    pool = ThreadPoolExecutor(max_workers=3 * n_jobs, thread_name_prefix="forestgaps-gaps")
     with partial_directory(out, "forestgaps-gaps") as gaps_dir:
         try:
             if has_parts:
@@ -115,6 +118,17 @@ def write_threshold_outputs(
             masks = [
                 pool.submit(_timed_call, write_gap_mask, path, gaps, grid)
                 for path, gaps in zip(mask_paths, all_gaps, strict=True)
+            ]
+            # Drawn on the pool while this thread polygonizes: GDAL's polygonizer holds
+            # one core and releases the GIL, the plot (0.5 s at 4096²) takes the other.
+            plots = [
+                pool.submit(
+                    _timed_call, write_size_frequency_plot, path, gaps.statistics.area_m2,
+                    f"Gap size-frequency, {threshold:g} m",
+                )  # fmt: skip
+                for path, gaps, threshold in zip(
+                    plot_paths, all_gaps, jobs.thresholds_m, strict=True
+                )
             ]
             if has_parts:
                 # Wall time after pass 2: the thresholds' layers are written at once.
@@ -138,18 +152,14 @@ def write_threshold_outputs(
                     with timed(timings_s, "postprocess_polygons"):
                         write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
                     finished.append(gaps_paths[index])
-                plot_path = out / f"size_frequency_{jobs.labels[index]}.png"
-                with timed(timings_s, "postprocess_size_plot"):
-                    write_size_frequency_plot(
-                        plot_path, gaps.statistics.area_m2, f"Gap size-frequency, {threshold:g} m"
-                    )
-                finished.append(plot_path)
+            timings_s["postprocess_size_plot"] = sum(_wait(plot, reporter) for plot in plots)
             timings_s["postprocess_mask"] = sum(mask.result() for mask in masks)
         finally:
-            # The ids rasters go with gaps_dir: every mask thread has ended first.
+            # The ids rasters go with gaps_dir: every pool thread has ended first.
             pool.shutdown(wait=True, cancel_futures=True)
-            for path, mask in zip(mask_paths, masks, strict=False):
-                if mask.done() and not mask.cancelled() and mask.exception() is None:
+            written = [*zip(mask_paths, masks, strict=False), *zip(plot_paths, plots, strict=False)]
+            for path, task in written:
+                if task.done() and not task.cancelled() and task.exception() is None:
                     finished.append(path)
             for path, polygon in zip(gaps_paths, polygons, strict=False):
                 is_written = polygon.done() and not polygon.cancelled()

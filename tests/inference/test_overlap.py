@@ -42,6 +42,8 @@ def _outputs(result) -> dict[str, object]:
         # The same features; a gap the stream's strip edges split has its vertices merged
         # back, starting elsewhere on its rings.
         outputs[item.gaps_path.name] = layer_features(item.gaps_path)
+        plot = item.gaps_path.with_name(f"size_frequency_{item.gaps_path.stem[5:]}.png")
+        outputs[plot.name] = plot.read_bytes()  # drawn on a pool thread when overlapped
         outputs[f"figures_{item.threshold_m:g}"] = (
             item.n_gaps,
             item.total_gap_area_m2,
@@ -150,6 +152,20 @@ def test_a_failure_or_a_cancel_stops_every_step_and_leaves_nothing(tmp_path, tin
             SMALL,
             progress=lambda fraction, message: messages.append(message),
             cancel=lambda: any(m.startswith("predicting: tile row 2") for m in messages),
+        )
+    assert sorted(p.name for p in out.rglob("*")) == []
+    # A cancel while the gaps are written (the plots on pool threads, the polygons here).
+    messages.clear()
+    out = tmp_path / "cancelled_in_gaps"
+    with pytest.raises(CancelledError):
+        predict(
+            dsm,
+            [5, 10],
+            tiny_model,
+            out,
+            SMALL,
+            progress=lambda fraction, message: messages.append(message),
+            cancel=lambda: any(m.startswith("gaps at 10") for m in messages),
         )
     assert sorted(p.name for p in out.rglob("*")) == []
     # No step keeps running after predict returns.
