@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape as xml_escape
 import numpy as np
 
 from forestgaps_engine import partials
-from forestgaps_engine.errors import DataError, ForestGapsError
+from forestgaps_engine.errors import CancelledError, DataError, ForestGapsError
 from forestgaps_engine.files import OutputWriteError, atomic_path
 from forestgaps_engine.geo.grid import Grid
 
@@ -172,7 +172,12 @@ def _label_band(labels: str | Path | np.ndarray, grid: Grid | None) -> Iterator[
     yield source.GetRasterBand(1), mask.GetRasterBand(1)
 
 
-def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: Path) -> None:
+def _polygonize_parts(
+    labels: str | Path | np.ndarray,
+    grid: Grid | None,
+    path: Path,
+    stop: threading.Event | None = None,
+) -> None:
     """Write every 4-connected part of every label > 0 to a new GeoPackage.
 
     Each part is a Polygon row (``label``, ``geom``) of table ``parts``, indexed by label.
@@ -185,27 +190,38 @@ def _polygonize_parts(labels: str | Path | np.ndarray, grid: Grid | None, path: 
     parts.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
     with _label_band(labels, grid) as (band, mask):
         dataset.StartTransaction()
-        _polygonize_interruptibly(gdal, band, mask, parts)
+        _polygonize_interruptibly(gdal, band, mask, parts, stop)
         dataset.CommitTransaction()
     dataset.ExecuteSQL("CREATE INDEX parts_label ON parts (label)")
     dataset = None  # closed: written
 
 
-def _polygonize_interruptibly(gdal: Any, band: Any, mask: Any, layer: Any) -> None:
-    """Run ``gdal.Polygonize`` in a worker thread while the main thread waits in Python.
+def _polygonize_interruptibly(
+    gdal: Any, band: Any, mask: Any, layer: Any, cancelled: threading.Event | None = None
+) -> None:
+    """Run ``gdal.Polygonize`` in a worker thread while the calling thread waits in Python.
 
     Signal handlers run in the main thread: a KeyboardInterrupt (Ctrl-C, or SIGTERM through
     ``signals.py``) stops GDAL at its next scanline and is raised once GDAL has returned.
     Called from the main thread, GDAL would finish first (minutes on a large raster) with
-    the signal pending.
+    the signal pending. A caller on another thread, where no signal arrives, stops it by
+    setting ``cancelled`` (``CancelledError``).
     """
     stop = threading.Event()
 
     def keep_going(_fraction: float, _message: str, _data: Any) -> int:
-        return 0 if stop.is_set() else 1
+        return 0 if stop.is_set() or (cancelled is not None and cancelled.is_set()) else 1
 
     def polygonize() -> None:
-        if gdal.Polygonize(band, mask, layer, 0, [], callback=keep_going) != 0:
+        try:  # GDAL raises or returns an error, as its exception mode says
+            failed = gdal.Polygonize(band, mask, layer, 0, [], callback=keep_going) != 0
+        except RuntimeError:
+            failed = True
+            if cancelled is None or not cancelled.is_set():
+                raise
+        if failed and cancelled is not None and cancelled.is_set():
+            raise CancelledError("polygonizing the gaps was cancelled")
+        if failed:
             raise RuntimeError(f"GDAL Polygonize failed: {gdal.GetLastErrorMsg()}")
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -341,6 +357,7 @@ class LabelLayerWriter:
         ids: np.ndarray,
         columns: Mapping[str, Sequence[Any] | np.ndarray],
         grid: Grid | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """Append one feature per label id of ``labels``, in increasing id order.
 
@@ -351,16 +368,18 @@ class LabelLayerWriter:
             columns: field name -> (k,) values in ``ids`` order (NaN and None: NULL);
                 ``perimeter_m`` is measured on the rings when not given.
             grid: the array's grid (its transform places the polygons).
+            stop: set from another thread, GDAL stops polygonizing at its next scanline.
 
         Raises:
             ValueError: the polygons' ids differ from ``ids``.
+            CancelledError: ``stop`` was set.
         """
         if self._parts_dir is None:
             raise RuntimeError("LabelLayerWriter.add() called outside its with block")
         parts_path = self._parts_dir / f"parts_{self.n_features}.gpkg"
         try:
             with self._errors_reported():
-                _polygonize_parts(labels, grid, parts_path)
+                _polygonize_parts(labels, grid, parts_path, stop)
             self.add_parts(parts_path, "parts", ids, columns)
         finally:
             parts_path.unlink(missing_ok=True)
@@ -556,6 +575,7 @@ def write_label_polygons(
     columns: Mapping[str, Sequence[Any] | np.ndarray],
     crs: str | None,
     grid: Grid | None = None,
+    stop: threading.Event | None = None,
 ) -> Path:
     """One MultiPolygon feature per label id 1..n of ``labels``, with ``columns``.
 
@@ -569,7 +589,7 @@ def write_label_polygons(
         raise ValueError("columns must give at least one field's values")
     n_labels = len(next(iter(columns.values())))
     with LabelLayerWriter(target, layer, fields, crs) as writer:
-        writer.add(labels, np.arange(1, n_labels + 1), columns, grid)
+        writer.add(labels, np.arange(1, n_labels + 1), columns, grid, stop)
     return Path(target)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,7 @@ def write_gap_polygons(
     statistics: GapStatistics,
     threshold_m: float,
     parts: MergedParts | None = None,
+    stop: threading.Event | None = None,
 ) -> Path:
     """Write one MultiPolygon per gap with its attributes, atomically, with an R-tree.
 
@@ -81,6 +83,7 @@ def write_gap_polygons(
         threshold_m: the threshold these gaps belong to.
         parts: the strips' polygons of these gaps, merged (``StripLabelling.parts``
             through ``geo.strip_parts.finish_parts``), or None.
+        stop: set from another thread, GDAL stops polygonizing (``CancelledError``).
     """
     from forestgaps_engine.geo.vectorize import LabelLayerWriter, write_label_polygons
 
@@ -100,5 +103,5 @@ def write_gap_polygons(
                 writer.add_parts(parts.path, parts.view, columns["gap_id"], columns)
         return Path(target)
     return write_label_polygons(
-        target, LAYER_NAME, labels.ids_path, FIELDS, columns, labels.grid.crs, labels.grid
+        target, LAYER_NAME, labels.ids_path, FIELDS, columns, labels.grid.crs, labels.grid, stop
     )

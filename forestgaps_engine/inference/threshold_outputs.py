@@ -4,16 +4,19 @@
 size plot) before it starts the next. Here pass 2 of the labelling handles every
 threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
 the strips of all thresholds in the worker threads), then the masks and size plots are
-written on worker threads. Where the stream polygonized its strips (``StripLabelling.parts``), each
-threshold's layer is finished on a worker thread too (the gaps split by block edges
-merged, the parts grouped: ``geo.strip_parts``), all thresholds at once; otherwise this
-thread polygonizes the ids rasters one threshold after another (GDAL's polygonizer waits
-where signal handlers run). Each output holds the features the sequential path writes.
+written on worker threads. Each threshold's layer is written on a worker thread too, all thresholds at
+once: where the stream polygonized its strips (``StripLabelling.parts``), the gaps split
+by block edges are merged and the parts grouped (``geo.strip_parts``); otherwise GDAL
+polygonizes the ids raster, no more rasters at a time than cores. This thread waits,
+reporting progress and letting signal handlers run; a cancel or a signal stops the
+polygonizers at their next scanline. Each output holds the features the sequential path
+writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +36,7 @@ from forestgaps_engine.inference.postprocess import (
 )
 from forestgaps_engine.partials import partial_directory
 from forestgaps_engine.progress import Reporter
+from forestgaps_engine.threads import available_cores
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,11 @@ def write_threshold_outputs(
     merges: list[Future[Any]] = []
     polygons: list[Future[float]] = []
     pool = ThreadPoolExecutor(max_workers=3 * n_jobs, thread_name_prefix="forestgaps-gaps")
+    polygon_pool = ThreadPoolExecutor(
+        max_workers=min(n_jobs, available_cores()), thread_name_prefix="forestgaps-polygons"
+    )
+    # Signals reach the main thread only: this stops the polygonizers on the pool.
+    stop_polygons = threading.Event()
     with partial_directory(out, "forestgaps-gaps") as gaps_dir:
         try:
             if has_parts:
@@ -130,9 +139,10 @@ def write_threshold_outputs(
                     plot_paths, all_gaps, jobs.thresholds_m, strict=True
                 )
             ]
-            if has_parts:
-                # Wall time after pass 2: the thresholds' layers are written at once.
-                with timed(timings_s, "postprocess_polygons"):
+            # Wall time after pass 2: the thresholds' layers are written at once, each on
+            # a thread; GDAL's polygonizers (one core each) no more at a time than cores.
+            with timed(timings_s, "postprocess_polygons"):
+                if has_parts:
                     polygons = [
                         pool.submit(
                             _timed_call, _write_merged_polygons, gaps_paths[index], gaps,
@@ -140,22 +150,25 @@ def write_threshold_outputs(
                         )  # fmt: skip
                         for index, gaps in enumerate(all_gaps)
                     ]
-                    for index, polygon in enumerate(polygons):
-                        message = "gaps: polygons of every threshold"
-                        reporter.report(0.1 + 0.5 * index / n_jobs, message)
-                        _wait(polygon, reporter)
-                        finished.append(gaps_paths[index])
-            for index, gaps in enumerate(all_gaps):
-                threshold = jobs.thresholds_m[index]
-                reporter.report(0.1 + 0.9 * index / n_jobs, f"gaps at {threshold:g} m")
-                if not has_parts:
-                    with timed(timings_s, "postprocess_polygons"):
-                        write_gap_polygons(gaps_paths[index], gaps, gaps.statistics, threshold)
+                else:
+                    polygons = [
+                        polygon_pool.submit(
+                            _timed_call, write_gap_polygons, gaps_paths[index], gaps,
+                            gaps.statistics, jobs.thresholds_m[index], None, stop_polygons,
+                        )  # fmt: skip
+                        for index, gaps in enumerate(all_gaps)
+                    ]
+                for index, polygon in enumerate(polygons):
+                    threshold = jobs.thresholds_m[index]
+                    reporter.report(0.1 + 0.9 * index / n_jobs, f"gaps at {threshold:g} m")
+                    _wait(polygon, reporter)
                     finished.append(gaps_paths[index])
             timings_s["postprocess_size_plot"] = sum(_wait(plot, reporter) for plot in plots)
             timings_s["postprocess_mask"] = sum(mask.result() for mask in masks)
         finally:
             # The ids rasters go with gaps_dir: every pool thread has ended first.
+            stop_polygons.set()
+            polygon_pool.shutdown(wait=True, cancel_futures=True)
             pool.shutdown(wait=True, cancel_futures=True)
             written = [*zip(mask_paths, masks, strict=False), *zip(plot_paths, plots, strict=False)]
             for path, task in written:

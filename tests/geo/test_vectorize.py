@@ -159,6 +159,25 @@ def test_attributes_written_in_chunks_keep_every_value_and_null(
     assert rows == list(zip(gap_ids, gap_ids, expected_area, names.tolist(), strict=True))
 
 
+def test_a_stop_set_from_another_thread_stops_gdal_and_leaves_nothing(tmp_path) -> None:
+    """Polygonizers on worker threads get no signal: ``predict`` stops them by an event."""
+    import threading
+
+    from forestgaps_engine.errors import CancelledError
+
+    ids = _gaps(seed=13)
+    columns = {"gap_id": np.arange(1, int(ids.max()) + 1)}
+    stop = threading.Event()
+    stop.set()
+    target = tmp_path / "out" / "gaps.gpkg"
+    target.parent.mkdir()
+    with pytest.raises(CancelledError):
+        vectorize.write_label_polygons(
+            target, "gaps", ids, FIELDS, columns, GRID.crs, GRID, stop=stop
+        )
+    assert sorted(p.name for p in target.parent.iterdir()) == []
+
+
 def test_ids_that_disagree_with_the_raster_leave_nothing(tmp_path, grouping) -> None:
     ids = _gaps(seed=5)
     n_gaps = int(ids.max())
