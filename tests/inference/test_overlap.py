@@ -141,32 +141,23 @@ def test_a_failure_or_a_cancel_stops_every_step_and_leaves_nothing(tmp_path, tin
     with pytest.raises(Exception, match="simulated backend failure"):
         predict(dsm, [5, 10], tiny_model, out, SMALL, backend=backend)
     assert sorted(p.name for p in out.rglob("*")) == []
-    messages: list[str] = []
-    out = tmp_path / "cancelled"
-    with pytest.raises(CancelledError):
-        predict(
-            dsm,
-            [5, 10],
-            tiny_model,
-            out,
-            SMALL,
-            progress=lambda fraction, message: messages.append(message),
-            cancel=lambda: any(m.startswith("predicting: tile row 2") for m in messages),
-        )
-    assert sorted(p.name for p in out.rglob("*")) == []
-    # A cancel while the gaps are written (the plots on pool threads, the polygons here).
-    messages.clear()
-    out = tmp_path / "cancelled_in_gaps"
-    with pytest.raises(CancelledError):
-        predict(
-            dsm,
-            [5, 10],
-            tiny_model,
-            out,
-            SMALL,
-            progress=lambda fraction, message: messages.append(message),
-            cancel=lambda: any(m.startswith("gaps at 10") for m in messages),
-        )
-    assert sorted(p.name for p in out.rglob("*")) == []
+    # A cancel in the stream, and one while the gaps are written (polygons and plots on
+    # pool threads).
+    for name, trigger in [("stream", "predicting: tile row 2"), ("gaps", "gaps at 10")]:
+        messages: list[str] = []
+        out = tmp_path / f"cancelled_{name}"
+        with pytest.raises(CancelledError):
+            predict(
+                dsm,
+                [5, 10],
+                tiny_model,
+                out,
+                SMALL,
+                progress=lambda fraction, message, seen=messages: seen.append(message),
+                cancel=lambda seen=messages, start=trigger: any(
+                    m.startswith(start) for m in seen
+                ),
+            )
+        assert sorted(p.name for p in out.rglob("*")) == [], name
     # No step keeps running after predict returns.
     assert threading.active_count() <= threads_before
