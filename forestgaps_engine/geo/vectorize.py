@@ -207,19 +207,19 @@ def _polygonize_interruptibly(
     the signal pending. A caller on another thread, where no signal arrives, stops it by
     setting ``cancelled`` (``CancelledError``).
     """
-    stop = threading.Event()
+    stop = cancelled if cancelled is not None else threading.Event()
 
     def keep_going(_fraction: float, _message: str, _data: Any) -> int:
-        return 0 if stop.is_set() or (cancelled is not None and cancelled.is_set()) else 1
+        return 0 if stop.is_set() else 1
 
     def polygonize() -> None:
         try:  # GDAL raises or returns an error, as its exception mode says
             failed = gdal.Polygonize(band, mask, layer, 0, [], callback=keep_going) != 0
         except RuntimeError:
-            failed = True
-            if cancelled is None or not cancelled.is_set():
+            if not stop.is_set():
                 raise
-        if failed and cancelled is not None and cancelled.is_set():
+            failed = True
+        if failed and stop.is_set():
             raise CancelledError("polygonizing the gaps was cancelled")
         if failed:
             raise RuntimeError(f"GDAL Polygonize failed: {gdal.GetLastErrorMsg()}")

@@ -4,13 +4,13 @@
 size plot) before it starts the next. Here pass 2 of the labelling handles every
 threshold's strips together (``postprocess.finish_cut_rasters``: each DSM strip read once,
 the strips of all thresholds in the worker threads), then the masks and size plots are
-written on worker threads. Each threshold's layer is written on a worker thread too, all thresholds at
-once: where the stream polygonized its strips (``StripLabelling.parts``), the gaps split
-by block edges are merged and the parts grouped (``geo.strip_parts``); otherwise GDAL
-polygonizes the ids raster, no more rasters at a time than cores. This thread waits,
-reporting progress and letting signal handlers run; a cancel or a signal stops the
-polygonizers at their next scanline. Each output holds the features the sequential path
-writes.
+written on worker threads. Each threshold's layer is written on a worker thread too, all
+thresholds at once: where the stream polygonized its strips (``StripLabelling.parts``),
+the gaps split by block edges are merged and the parts grouped (``geo.strip_parts``);
+otherwise GDAL polygonizes the ids raster, no more rasters at a time than cores. This
+thread waits, reporting progress and letting signal handlers run; a cancel or a signal
+stops the polygonizers at their next scanline. Each output holds the features the
+sequential path writes.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def write_threshold_outputs(
                 pool.submit(_timed_call, write_gap_mask, path, gaps, grid)
                 for path, gaps in zip(mask_paths, all_gaps, strict=True)
             ]
-            # Drawn on the pool while this thread polygonizes: GDAL's polygonizer holds
-            # one core and releases the GIL, the plot (0.5 s at 4096²) takes the other.
+            # Drawn beside the polygonizers, which release the GIL inside GDAL: the plot
+            # (0.5 s at 4096²) uses a core they leave free.
             plots = [
                 pool.submit(
                     _timed_call, write_size_frequency_plot, path, gaps.statistics.area_m2,
